@@ -1,0 +1,103 @@
+using System.Text.RegularExpressions;
+
+namespace Steward.Core.Validation;
+
+/// <summary>
+/// URLs and values holding <c>{variable}</c> templates: which variables they use, and whether they are valid URLs
+/// once every variable is replaced by a placeholder of the right kind (a host, a port or a path segment).
+/// </summary>
+public static partial class UrlTemplates
+{
+    /// <summary>The names inside <c>{...}</c> in <paramref name="text"/>, in order of appearance, repeats kept.</summary>
+    public static IReadOnlyList<string> Variables(string? text)
+    {
+        if (string.IsNullOrEmpty(text) || !text.Contains('{', StringComparison.Ordinal))
+        {
+            return [];
+        }
+
+        return Template().Matches(text).Select(m => m.Groups[1].Value).ToList();
+    }
+
+    /// <summary>
+    /// The URL with its variables replaced so that it can be parsed: <c>{host}</c> by a host name, a variable in port
+    /// position by a port number, any other by a plain word.
+    /// </summary>
+    public static string Substitute(string url)
+    {
+        if (!url.Contains('{', StringComparison.Ordinal))
+        {
+            return url;
+        }
+
+        var result = url
+            .Replace("{host}", "example.com", StringComparison.Ordinal)
+            .Replace("{port}", "8080", StringComparison.Ordinal)
+            .Replace("{path}", "api", StringComparison.Ordinal)
+            .Replace("{protocol}", "http", StringComparison.Ordinal)
+            .Replace("{scheme}", "http", StringComparison.Ordinal);
+        result = PortTemplate().Replace(result, ":8080$2");
+        return Template().Replace(result, "placeholder");
+    }
+
+    /// <summary>
+    /// Parses an absolute URL written with an explicit scheme. Unlike <see cref="Uri.TryCreate(string, UriKind, out Uri)"/>
+    /// alone, a rooted path such as <c>/icon.png</c> is not taken for a <c>file:</c> URL.
+    /// </summary>
+    public static bool TryParseAbsolute(string? text, out Uri uri)
+    {
+        uri = null!;
+        if (string.IsNullOrEmpty(text) || !SchemePrefix().IsMatch(text))
+        {
+            return false;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var parsed))
+        {
+            return false;
+        }
+
+        uri = parsed;
+        return true;
+    }
+
+    /// <summary>True when the text, variables substituted, is an http or https URL with a host and no whitespace.</summary>
+    public static bool IsHttpUrl(string url, out Uri uri)
+    {
+        uri = null!;
+        if (url.Any(char.IsWhiteSpace))
+        {
+            return false;
+        }
+
+        var substituted = Substitute(url);
+        if (!TryParseAbsolute(substituted, out var parsed) ||
+            !(parsed.Scheme == Uri.UriSchemeHttp || parsed.Scheme == Uri.UriSchemeHttps) ||
+            parsed.Host.Length == 0)
+        {
+            return false;
+        }
+
+        uri = parsed;
+        return true;
+    }
+
+    /// <summary>localhost, 127.0.0.1, ::1 or a name under <c>.localhost</c>.</summary>
+    public static bool IsLocalHost(Uri uri)
+    {
+        var host = uri.Host.Trim('[', ']').TrimEnd('.');
+        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
+               host.Equals("127.0.0.1", StringComparison.Ordinal) ||
+               host.Equals("::1", StringComparison.Ordinal) ||
+               host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
+    }
+
+    [GeneratedRegex(@"\{([^}]+)\}", RegexOptions.CultureInvariant)]
+    private static partial Regex Template();
+
+    [GeneratedRegex(@":(\{[^}]+\})(/|$)", RegexOptions.CultureInvariant)]
+    private static partial Regex PortTemplate();
+
+    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9+.-]*:", RegexOptions.CultureInvariant)]
+    private static partial Regex SchemePrefix();
+}
