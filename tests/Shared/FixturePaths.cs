@@ -1,4 +1,4 @@
-namespace Steward.Core.Tests;
+namespace Steward.Tests;
 
 /// <summary>Where the shared fixtures live: <c>../shared/fixtures</c> beside the repository, or <c>STEWARD_FIXTURES</c>.</summary>
 internal static class FixturePaths

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Unicode;
 using Steward.Core.Validation;
 
 namespace Steward.Core.Json;
@@ -59,6 +60,18 @@ public static class StrictJson
         if (utf8.Span.Trim(" \t\r\n"u8).IsEmpty)
         {
             return Fail(new ReadFailure(ReadFailureKind.NotJson, "the document is empty; expected a JSON object or array"));
+        }
+
+        if (!Utf8.IsValid(utf8.Span))
+        {
+            var offset = FirstInvalidUtf8(utf8.Span);
+            var (line, column) = Position(utf8.Span, offset);
+            return Fail(new ReadFailure(ReadFailureKind.NotJson, "the document is not valid UTF-8; save it as UTF-8", line, column));
+        }
+
+        if (HasSurrogateEscape(utf8.Span) && LoneSurrogate(utf8.Span, limits.MaxDepth) is { } lone)
+        {
+            return Fail(lone);
         }
 
         var options = new JsonDocumentOptions { MaxDepth = limits.MaxDepth, AllowDuplicateProperties = false };
@@ -182,6 +195,75 @@ public static class StrictJson
         var line = before.Count((byte)'\n') + 1;
         var lastNewline = before.LastIndexOf((byte)'\n');
         return (line, offset - lastNewline);
+    }
+
+    /// <summary>A cheap look for <c>\uD800</c>–<c>\uDFFF</c> escapes, the only way valid UTF-8 can still hold text that is not Unicode.</summary>
+    private static bool HasSurrogateEscape(ReadOnlySpan<byte> utf8)
+    {
+        var at = 0;
+        while ((at = utf8.IndexOf("\\u"u8)) >= 0)
+        {
+            utf8 = utf8[(at + 2)..];
+            if (utf8.Length > 1 && (utf8[0] | 0x20) == 'd' && "89abcdefABCDEF"u8.Contains(utf8[1]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Finds a string whose escapes do not form valid UTF-16 (a lone surrogate), with its position.</summary>
+    private static ReadFailure? LoneSurrogate(ReadOnlySpan<byte> utf8, int maxDepth)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = maxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
+                {
+                    try
+                    {
+                        _ = reader.GetString();
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        var (line, column) = Position(utf8, reader.TokenStartIndex);
+                        return new ReadFailure(ReadFailureKind.NotJson, "a string holds a \\u escape that is not valid Unicode (a lone surrogate); remove or complete it", line, column);
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Syntax errors are reported by the parser with their own position.
+        }
+
+        return null;
+    }
+
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> utf8)
+    {
+        Span<char> scratch = stackalloc char[256];
+        var offset = 0;
+        while (offset < utf8.Length)
+        {
+            var status = Utf8.ToUtf16(utf8[offset..], scratch, out var read, out _, replaceInvalidSequences: false, isFinalBlock: true);
+            if (status == System.Buffers.OperationStatus.InvalidData)
+            {
+                return offset + read;
+            }
+
+            if (read == 0)
+            {
+                break;
+            }
+
+            offset += read;
+        }
+
+        return offset;
     }
 
     private static long? Line(JsonException e) => e.LineNumber is { } l ? l + 1 : null;

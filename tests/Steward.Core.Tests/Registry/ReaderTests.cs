@@ -102,4 +102,29 @@ public class ReaderTests
         Assert.All(result.Document.Entries, e => Assert.NotNull(e.Official?.PublishedAt));
         Assert.Empty(result.Problems);
     }
+
+    [Fact]
+    public void Bytes_that_are_not_utf8_are_refused_with_their_position()
+    {
+        byte[] bytes = [.. "{\n\"name\": \""u8, 0xC3, 0x28, .. "\"}"u8];
+        var result = RegistryReader.Read(bytes);
+        Assert.Equal(ReadFailureKind.NotJson, result.Failure!.Kind);
+        Assert.Contains("UTF-8", result.Failure.Message, StringComparison.Ordinal);
+        Assert.Equal(2, result.Failure.Line);
+    }
+
+    [Fact]
+    public void A_lone_surrogate_escape_is_refused_rather_than_crashing_the_reader()
+    {
+        var result = Read("""{"name":"io.github.a/\ud800","description":"d","version":"1"}""");
+        Assert.Equal(ReadFailureKind.NotJson, result.Failure!.Kind);
+        Assert.Contains("lone surrogate", result.Failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_scalar_root_is_not_a_registry_document()
+    {
+        var result = Read("42");
+        Assert.Equal(ReadFailureKind.Unreadable, result.Failure!.Kind);
+    }
 }

@@ -1,0 +1,25 @@
+using System.CommandLine;
+using Spectre.Console;
+using Steward.Cli.Registry;
+
+namespace Steward.Cli;
+
+/// <summary>The <c>steward</c> command tree. Commands parse arguments and render results; the work is in Core.</summary>
+public static class Cli
+{
+    public static RootCommand Build(IAnsiConsole console, TextWriter stdout)
+    {
+        var root = new RootCommand("Steward: governance for MCP servers and AI models.");
+        var registry = new Command("registry", "Work with registry documents (server.json, Registry API pages, Kiro registry files).");
+        registry.Subcommands.Add(ValidateCommand.Create(console, stdout));
+        root.Subcommands.Add(registry);
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        var root = Build(console, stdout);
+        var configuration = new InvocationConfiguration { Output = stdout, Error = Console.Error };
+        return await root.Parse(args).InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,14 @@
+namespace Steward.Cli;
+
+/// <summary>The exit codes every <c>steward</c> command uses.</summary>
+public static class ExitCodes
+{
+    /// <summary>Done; for validation: valid (warnings allowed).</summary>
+    public const int Ok = 0;
+
+    /// <summary>The input was read and is invalid, or the request was refused.</summary>
+    public const int Invalid = 1;
+
+    /// <summary>The input could not be read at all: missing, unreachable, not JSON, too large, too deep.</summary>
+    public const int Unreadable = 2;
+}
