@@ -5,7 +5,7 @@ namespace Steward.Core.Registry;
 /// <summary>
 /// Version strings as the official registry treats them. A version is "semantic" when it is exactly
 /// <c>MAJOR.MINOR.PATCH</c> with an optional single <c>-prerelease</c> of letters, digits and dots; two semantic
-/// versions compare numerically and then by prerelease (none beats any; otherwise ordinal); two others compare by
+/// versions compare numerically and then by prerelease (none beats any; otherwise SemVer precedence); two others compare by
 /// publish time; a semantic version always beats a non-semantic one.
 /// </summary>
 public static partial class ServerVersions
@@ -59,8 +59,46 @@ public static partial class ServerVersions
             (null, null) => 0,
             (null, _) => 1,
             (_, null) => -1,
-            _ => Math.Sign(string.CompareOrdinal(preA, preB)),
+            _ => ComparePrerelease(preA, preB),
         };
+    }
+
+    /// <summary>
+    /// SemVer 2.0.0 precedence of two prereleases: identifier by identifier, numeric ones numerically and below
+    /// alphanumeric ones, alphanumeric ones in ASCII order, and a shorter list first when all shared ones are equal.
+    /// </summary>
+    private static int ComparePrerelease(string a, string b)
+    {
+        var partsA = a.Split('.');
+        var partsB = b.Split('.');
+        for (var i = 0; i < Math.Min(partsA.Length, partsB.Length); i++)
+        {
+            var x = partsA[i];
+            var y = partsB[i];
+            var numericX = x.Length > 0 && x.All(char.IsAsciiDigit);
+            var numericY = y.Length > 0 && y.All(char.IsAsciiDigit);
+            var order = (numericX, numericY) switch
+            {
+                (true, true) => CompareDigits(x, y),
+                (true, false) => -1,
+                (false, true) => 1,
+                _ => Math.Sign(string.CompareOrdinal(x, y)),
+            };
+            if (order != 0)
+            {
+                return order;
+            }
+        }
+
+        return partsA.Length.CompareTo(partsB.Length) switch { < 0 => -1, > 0 => 1, _ => 0 };
+    }
+
+    /// <summary>Compares two runs of ASCII digits of any length by numeric value.</summary>
+    private static int CompareDigits(string x, string y)
+    {
+        x = x.TrimStart('0');
+        y = y.TrimStart('0');
+        return x.Length != y.Length ? (x.Length < y.Length ? -1 : 1) : Math.Sign(string.CompareOrdinal(x, y));
     }
 
     /// <summary>The registry's ordering of two versions of one server: &lt;0, 0 or &gt;0.</summary>

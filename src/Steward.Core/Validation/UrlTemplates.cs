@@ -20,8 +20,8 @@ public static partial class UrlTemplates
     }
 
     /// <summary>
-    /// The URL with its variables replaced so that it can be parsed: <c>{host}</c> by a host name, a variable in port
-    /// position by a port number, any other by a plain word.
+    /// The URL with its variables replaced so that it can be parsed: a leading <c>{baseUrl}</c> by an https base URL,
+    /// <c>{host}</c> by a host name, a variable in port position by a port number, any other by a plain word.
     /// </summary>
     public static string Substitute(string url)
     {
@@ -30,7 +30,8 @@ public static partial class UrlTemplates
             return url;
         }
 
-        var result = url
+        // A whole base URL as the first variable ("{baseUrl}/mcp"), as the draft schema allows.
+        var result = LeadingBase().Replace(url, "https://placeholder.example", 1)
             .Replace("{host}", "example.com", StringComparison.Ordinal)
             .Replace("{port}", "8080", StringComparison.Ordinal)
             .Replace("{path}", "api", StringComparison.Ordinal)
@@ -97,6 +98,9 @@ public static partial class UrlTemplates
 
     [GeneratedRegex(@":(\{[^}]+\})(/|$)", RegexOptions.CultureInvariant)]
     private static partial Regex PortTemplate();
+
+    [GeneratedRegex(@"^\{[a-zA-Z_][a-zA-Z0-9_]*\}", RegexOptions.CultureInvariant)]
+    private static partial Regex LeadingBase();
 
     [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9+.-]*:", RegexOptions.CultureInvariant)]
     private static partial Regex SchemePrefix();
