@@ -149,8 +149,16 @@ public static partial class ServerVersions
             return true;
         }
 
-        return DottedWildcard().IsMatch(trimmed) &&
-               (trimmed.Contains('x', StringComparison.Ordinal) || trimmed.Contains('X', StringComparison.Ordinal) || trimmed.Contains('*', StringComparison.Ordinal));
+        if (!DottedWildcard().IsMatch(trimmed))
+        {
+            return false;
+        }
+
+        // Only a wildcard among the dotted numbers makes a range. The official registry also looks inside the
+        // prerelease and so refuses "1.0.0-next" or "2.0.0-beta.x"; those are single versions and are accepted here.
+        var dash = trimmed.IndexOf('-', StringComparison.Ordinal);
+        var core = dash < 0 ? trimmed : trimmed[..dash];
+        return core.Contains('x', StringComparison.Ordinal) || core.Contains('X', StringComparison.Ordinal) || core.Contains('*', StringComparison.Ordinal);
     }
 
     private static (string Core, string? Prerelease) Split(string version)
