@@ -113,27 +113,27 @@ internal sealed class InputResolver(LaunchInputs inputs)
     }
 
     /// <summary>Checks a user-supplied or default value against the input's format and choices.</summary>
-    public bool Check(Input input, string value, string path, InputKind kind, string? key)
+    public bool Check(Input input, string value, string path, InputKind kind, string? key, bool secretValue = false)
     {
         if (input.Format == InputFormats.Number &&
             !(double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number)))
         {
             Problems.Add(new InputProblem(LaunchRules.InvalidNumber, path, kind, key,
-                $"\"{Shorten(value, input)}\" is not a number", "give a number such as 8080 or 0.5 (a dot for decimals)"));
+                $"\"{Shorten(value, input.Secret || secretValue)}\" is not a number", "give a number such as 8080 or 0.5 (a dot for decimals)"));
             return false;
         }
 
         if (input.Format == InputFormats.Boolean && value is not ("true" or "false"))
         {
             Problems.Add(new InputProblem(LaunchRules.InvalidBoolean, path, kind, key,
-                $"\"{Shorten(value, input)}\" is not a boolean", "give true or false"));
+                $"\"{Shorten(value, input.Secret || secretValue)}\" is not a boolean", "give true or false"));
             return false;
         }
 
         if (input.Choices is { Count: > 0 } choices && !choices.Contains(value, StringComparer.Ordinal))
         {
             Problems.Add(new InputProblem(LaunchRules.NotAChoice, path, kind, key,
-                $"\"{Shorten(value, input)}\" is not one of the allowed values", "give one of: " + string.Join(", ", choices)));
+                $"\"{Shorten(value, input.Secret || secretValue)}\" is not one of the allowed values", "give one of: " + string.Join(", ", choices)));
             return false;
         }
 
@@ -179,7 +179,7 @@ internal sealed class InputResolver(LaunchInputs inputs)
             {
                 if (!EnvReferencesIn(mine))
                 {
-                    Check(input, mine, itemPath, kind, input.Name);
+                    Check(input, mine, itemPath, kind, input.Name, secretValue: true);
                 }
 
                 values[input.Name] = mine;
@@ -236,6 +236,6 @@ internal sealed class InputResolver(LaunchInputs inputs)
     private static bool EnvReferencesIn(string value) => value.Contains('$', StringComparison.Ordinal);
 
     /// <summary>Secret values are never echoed back in a problem message.</summary>
-    private static string Shorten(string value, Input input) =>
-        input.Secret ? LaunchPlan.Mask : value.Length > 80 ? value[..80] + "…" : value;
+    private static string Shorten(string value, bool secret) =>
+        secret ? LaunchPlan.Mask : value.Length > 80 ? value[..80] + "…" : value;
 }
