@@ -22,7 +22,10 @@ public static class RegistryLoader
         }
 
         var problems = new List<Problem>(read.Problems);
-        problems.AddRange(RegistryValidator.Validate(read.Document!, options));
+        // Where the reader already reported a field as missing or of the wrong type, the validator's own
+        // complaint about the same field (an empty name, say) would only repeat it: one problem per field.
+        var structural = read.Problems.Where(p => p.IsError).Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
+        problems.AddRange(RegistryValidator.Validate(read.Document!, options).Where(p => !structural.Contains(p.Path)));
         return new LoadResult(read.Document, problems, null);
     }
 }

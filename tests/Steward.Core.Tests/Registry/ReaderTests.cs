@@ -127,4 +127,12 @@ public class ReaderTests
         var result = Read("42");
         Assert.Equal(ReadFailureKind.Unreadable, result.Failure!.Kind);
     }
+
+    [Fact]
+    public void A_missing_field_is_reported_once_not_once_by_the_reader_and_again_by_the_validator()
+    {
+        var result = RegistryLoader.Load(System.Text.Encoding.UTF8.GetBytes("""{"name":"io.github.a/b","description":"d"}"""));
+        var problem = Assert.Single(result.Problems, p => p.Path == "version");
+        Assert.Equal("schema.required", problem.Rule);
+    }
 }
