@@ -33,7 +33,8 @@ public static class BenchData
     /// <summary>An array of <c>{server, _meta}</c> items with <paramref name="count"/> server versions, as UTF-8 JSON.</summary>
     public static byte[] Registry(int count)
     {
-        var snapshot = JsonNode.Parse(File.ReadAllBytes(Path.Combine(FixturesRoot, "official-registry", "registry-snapshot-2025-12-18.json")))!.AsArray();
+        var path = Path.Combine(FixturesRoot, "official-registry", "registry-snapshot-2025-12-18.json");
+        var snapshot = JsonNode.Parse(File.ReadAllText(path))!.AsArray(); // ReadAllText drops the byte order mark
         var result = new JsonArray();
         for (var copy = 0; result.Count < count; copy++)
         {
