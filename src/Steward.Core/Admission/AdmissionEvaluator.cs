@@ -51,7 +51,12 @@ public sealed class AdmissionEvaluator
 
     private sealed record LocalCandidate(Server Server, ServerDetail Version, Package Package, ArgvPattern Pattern);
 
-    private sealed record RemoteCandidate(Server Server, ServerDetail Version, RemoteTransport Remote, ImmutableArray<string> Literals);
+    private sealed record RemoteCandidate(Server Server, ServerDetail Version, RemoteTransport Remote, ImmutableArray<string> Literals, ImmutableArray<bool> HoleMayBeEmpty)
+    {
+        /// <summary>A hole takes a value the remote planner would substitute: URL-safe, and empty only for an optional variable without default.</summary>
+        public bool Matches(string canonical) =>
+            ArgvPattern.GlobMatches(Literals, canonical, (i, text) => (text.Length > 0 || HoleMayBeEmpty[i]) && (text.Length == 0 || RemotePlanner.IsSafeUrlValue(text)));
+    }
 
     public AdmissionEvaluator(IEnumerable<RegistryEntry> entries)
     {
@@ -150,8 +155,8 @@ public sealed class AdmissionEvaluator
                 continue;
             }
 
-            var (literals, host) = template;
-            var candidate = new RemoteCandidate(server, version, remote, literals);
+            var (literals, host, mayBeEmpty) = template;
+            var candidate = new RemoteCandidate(server, version, remote, literals, mayBeEmpty);
             if (literals.Length == 1)
             {
                 Add(byUrl, literals[0], candidate);
@@ -189,9 +194,10 @@ public sealed class AdmissionEvaluator
     /// host when the host holds no variable. Variables are first replaced by lower-case markers that survive
     /// canonicalisation, then cut out again.
     /// </summary>
-    private static (ImmutableArray<string> Literals, string? Host)? RemoteTemplate(RemoteTransport remote)
+    private static (ImmutableArray<string> Literals, string? Host, ImmutableArray<bool> HoleMayBeEmpty)? RemoteTemplate(RemoteTransport remote)
     {
         var holes = 0;
+        var mayBeEmpty = ImmutableArray.CreateBuilder<bool>();
         var marked = ValueTemplate.Substitute(remote.Url, name =>
         {
             if (remote.Variables is null || !remote.Variables.TryGetValue(name, out var variable))
@@ -199,7 +205,13 @@ public sealed class AdmissionEvaluator
                 return null;
             }
 
-            return variable.Value ?? HoleMarker + (holes++).ToString(System.Globalization.CultureInfo.InvariantCulture) + "x";
+            if (variable.Value is not null)
+            {
+                return variable.Value;
+            }
+
+            mayBeEmpty.Add(!variable.Required && variable.Default is null);
+            return HoleMarker + (holes++).ToString(System.Globalization.CultureInfo.InvariantCulture) + "x";
         });
         if (!Uri.TryCreate(marked, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
@@ -224,7 +236,7 @@ public sealed class AdmissionEvaluator
         }
 
         literals.Add(canonical[position..]);
-        return (literals.ToImmutable(), host.Contains(HoleMarker, StringComparison.Ordinal) ? null : host);
+        return (literals.ToImmutable(), host.Contains(HoleMarker, StringComparison.Ordinal) ? null : host, mayBeEmpty.ToImmutable());
     }
 
     private static string PackageKey(string command, string normalizedName) => command + "\n" + normalizedName;
@@ -381,7 +393,7 @@ public sealed class AdmissionEvaluator
         {
             foreach (var candidate in hostTemplates)
             {
-                if (ArgvPattern.GlobMatches(candidate.Literals, canonical, RemotePlanner.IsSafeUrlValue))
+                if (candidate.Matches(canonical))
                 {
                     best = Better(best, candidate, configuredName);
                 }
@@ -390,7 +402,7 @@ public sealed class AdmissionEvaluator
 
         foreach (var candidate in templatesAnyHost)
         {
-            if (ArgvPattern.GlobMatches(candidate.Literals, canonical, RemotePlanner.IsSafeUrlValue))
+            if (candidate.Matches(canonical))
             {
                 best = Better(best, candidate, configuredName);
             }

@@ -62,7 +62,7 @@ internal sealed class ArgvPattern
         {
             MatcherKind.Exact => element == text,
             MatcherKind.OneOf => texts.Contains(element, StringComparer.Ordinal),
-            MatcherKind.Glob => GlobMatches(texts, element, static _ => true),
+            MatcherKind.Glob => GlobMatches(texts, element, static (_, _) => true),
             MatcherKind.Any => true,
             MatcherKind.Package => pattern.IsPackage(element, ignoreVersion),
             _ => false,
@@ -71,10 +71,10 @@ internal sealed class ArgvPattern
 
     /// <summary>
     /// Matches <paramref name="value"/> against literals with holes between them; each hole's text must satisfy
-    /// <paramref name="hole"/>, a property that holds for every part of a text that satisfies it (so the leftmost
+    /// <paramref name="hole"/> (given the hole's index and its text), a property that holds for every part of a text that satisfies it (so the leftmost
     /// occurrence of each literal is always the best choice).
     /// </summary>
-    public static bool GlobMatches(ImmutableArray<string> literals, string value, Func<string, bool> hole)
+    public static bool GlobMatches(ImmutableArray<string> literals, string value, Func<int, string, bool> hole)
     {
         var first = literals[0];
         var last = literals[^1];
@@ -93,7 +93,7 @@ internal sealed class ArgvPattern
         for (var i = 1; i < literals.Length - 1; i++)
         {
             var found = value.IndexOf(literals[i], position, end - position, StringComparison.Ordinal);
-            if (found < 0 || !hole(value[position..found]))
+            if (found < 0 || !hole(i - 1, value[position..found]))
             {
                 return false;
             }
@@ -101,7 +101,7 @@ internal sealed class ArgvPattern
             position = found + literals[i].Length;
         }
 
-        return hole(value[position..end]);
+        return hole(literals.Length - 2, value[position..end]);
     }
 
     public bool IsPackage(string element, bool ignoreVersion)

@@ -31,7 +31,7 @@ internal sealed class InputResolver(LaunchInputs inputs)
         foreach (var (name, variable) in variables)
         {
             var variablePath = JsonPath.Field(JsonPath.Field(path, "variables"), name);
-            var user = Inputs.VariableValues(name);
+            var user = Given(Inputs.VariableValues(name), variable.Required);
             ImmutableArray<string> values;
             if (variable.Value is not null)
             {
@@ -139,6 +139,10 @@ internal sealed class InputResolver(LaunchInputs inputs)
 
         return true;
     }
+
+    /// <summary>The user's values; for a required input, empty strings alone count as nothing given.</summary>
+    public static ImmutableArray<string> Given(ImmutableArray<string> values, bool required) =>
+        required && values.All(v => v.Length == 0) ? [] : values;
 
     public void Missing(string path, InputKind kind, string? key, string? description, string message)
     {

@@ -182,7 +182,7 @@ public static class LaunchPlanner
             return resolver.Expand(argument.Value, argument.Secret, argument.Repeated, variables, path);
         }
 
-        var user = resolver.Inputs.ArgumentValues(key);
+        var user = InputResolver.Given(resolver.Inputs.ArgumentValues(key), argument.Required);
         if (!user.IsEmpty)
         {
             if (user.Length > 1 && !argument.Repeated)

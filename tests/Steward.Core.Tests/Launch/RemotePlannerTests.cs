@@ -109,4 +109,11 @@ public class RemotePlannerTests
         Assert.Equal("SomeValue", plan.Headers["X-My-Header"]);
         Assert.DoesNotContain("X-My-Header", plan.SecretHeaderNames);
     }
+
+    [Fact]
+    public void An_empty_value_for_a_required_variable_counts_as_missing()
+    {
+        var result = RemotePlanner.Plan(Remote("15"), LaunchInputs.Empty.WithVariable("tenant_id", ""));
+        Assert.Equal(LaunchRules.MissingInput, Assert.Single(result.Problems).Rule);
+    }
 }
