@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
 using Steward.Cli.Registry;
+using Steward.Cli.Serve;
 
 namespace Steward.Cli;
 
@@ -13,6 +14,7 @@ public static class Cli
         var registry = new Command("registry", "Work with registry documents (server.json, Registry API pages, Kiro registry files).");
         registry.Subcommands.Add(ValidateCommand.Create(console, stdout));
         root.Subcommands.Add(registry);
+        root.Subcommands.Add(ServeCommand.Create(Console.Error));
         return root;
     }
 

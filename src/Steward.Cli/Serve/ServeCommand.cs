@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Steward.Server;
+
+namespace Steward.Cli.Serve;
+
+/// <summary><c>steward serve</c>: runs the Steward server until SIGTERM or Ctrl-C.</summary>
+internal static class ServeCommand
+{
+    public static Command Create(TextWriter stderr)
+    {
+        var dataDir = new Option<string>("--data-dir")
+        {
+            Description = "Where the server keeps its data (the SQLite file steward.db). Default: $XDG_DATA_HOME/steward or ~/.local/share/steward.",
+            DefaultValueFactory = _ => ServeOptions.DefaultDataDir(),
+        };
+        var urls = new Option<string>("--urls")
+        {
+            Description = "Where to listen, one or more http URLs separated by ';'.",
+            DefaultValueFactory = _ => ServeOptions.DefaultUrl,
+        };
+        var database = new Option<string?>("--database")
+        {
+            Description = "A PostgreSQL connection string (\"Host=…;Database=…;Username=…\"). Default: the SQLite file in the data directory.",
+        };
+
+        var command = new Command("serve", "Run the Steward server: the Registry API for hosts, the admin API and the audit log. Set STEWARD_ADMIN_TOKEN at first start to choose the admin token.")
+        {
+            dataDir, urls, database,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new ServeOptions
+            {
+                DataDir = parse.GetValue(dataDir)!,
+                Urls = parse.GetValue(urls)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Database = parse.GetValue(database),
+                Messages = stderr,
+            };
+            return await StewardServer.RunAsync(options, cancellationToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+}

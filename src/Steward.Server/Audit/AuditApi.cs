@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Steward.Server.Hosting;
+using Steward.Server.Identity;
+using Steward.Server.Registry;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Audit;
+
+/// <summary><c>GET /api/v1/orgs/{org}/audit</c>: the organisation's audit rows, newest first, paged by id.</summary>
+internal static class AuditApi
+{
+    public static void Map(RouteGroupBuilder organisation) => organisation.MapGet("/audit", ListAsync);
+
+    internal static async Task<IResult> ListAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var query = context.Request.Query;
+        var limit = 50;
+        if (query["limit"].ToString() is { Length: > 0 } limitText &&
+            (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 500))
+        {
+            return Problems.Query("limit", "expected an integer from 1 to 500", limitText);
+        }
+
+        long? before = null;
+        if (query["cursor"].ToString() is { Length: > 0 } cursorText)
+        {
+            if (!long.TryParse(cursorText, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                return Problems.Query("cursor", "expected the nextCursor of a previous page", cursorText);
+            }
+
+            before = id;
+        }
+
+        var organisation = Authentication.OrganisationOf(context);
+        var sql = new StringBuilder("SELECT id, at, actor, action, object, before_json, after_json, revision FROM audit WHERE organisation_id = @org");
+        var parameters = new List<(string, object?)> { ("org", organisation.Id) };
+        if (before is { } b)
+        {
+            sql.Append(" AND id < @before");
+            parameters.Add(("before", b));
+        }
+
+        if (query["action"].ToString() is { Length: > 0 } action)
+        {
+            sql.Append(" AND action = @action");
+            parameters.Add(("action", action));
+        }
+
+        sql.Append(" ORDER BY id DESC LIMIT @take");
+        parameters.Add(("take", limit + 1));
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync(sql.ToString(), null,
+            r => (Id: r.Int64(0), At: r.GetString(1), Actor: r.GetString(2), Action: r.GetString(3), Object: r.GetString(4), Before: r.NullableString(5), After: r.NullableString(6), Revision: r.NullableInt64(7)),
+            cancellationToken, [.. parameters]).ConfigureAwait(false);
+        string? next = null;
+        if (rows.Count > limit)
+        {
+            rows.RemoveRange(limit, rows.Count - limit);
+            next = rows[^1].Id.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var body = RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("audit");
+            foreach (var row in rows)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("id", row.Id);
+                w.WriteString("at", row.At);
+                w.WriteString("actor", row.Actor);
+                w.WriteString("action", row.Action);
+                w.WriteString("object", row.Object);
+                w.WritePropertyName("before");
+                if (row.Before is null) { w.WriteNullValue(); } else { w.WriteRawValue(row.Before); }
+                w.WritePropertyName("after");
+                if (row.After is null) { w.WriteNullValue(); } else { w.WriteRawValue(row.After); }
+                if (row.Revision is { } revision)
+                {
+                    w.WriteNumber("revision", revision);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartObject("metadata");
+            if (next is not null)
+            {
+                w.WriteString("nextCursor", next);
+            }
+
+            w.WriteNumber("count", rows.Count);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+        return new JsonBytes(body, StatusCodes.Status200OK);
+    }
+}

@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Logging;
+
+namespace Steward.Server;
+
+/// <summary>How <c>steward serve</c> runs: where its data lives, where it listens, which database.</summary>
+public sealed record ServeOptions
+{
+    public const string DefaultUrl = "http://127.0.0.1:5480";
+    public const string AdminTokenVariable = "STEWARD_ADMIN_TOKEN";
+
+    /// <summary>The data directory (created 0700). Default: <c>$XDG_DATA_HOME/steward</c> or <c>~/.local/share/steward</c>.</summary>
+    public string DataDir { get; init; } = DefaultDataDir();
+
+    /// <summary>Where Kestrel listens: http URLs; port 0 picks a free port (see <see cref="StewardServer.Urls"/>).</summary>
+    public IReadOnlyList<string> Urls { get; init; } = [DefaultUrl];
+
+    /// <summary>A PostgreSQL connection string (<c>Host=…</c>); null for the SQLite file <c>&lt;data-dir&gt;/steward.db</c>.</summary>
+    public string? Database { get; init; }
+
+    /// <summary>The bootstrap admin token to record on first start instead of generating one (from <c>STEWARD_ADMIN_TOKEN</c>).</summary>
+    public string? BootstrapAdminToken { get; init; }
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Where the first-start banner (console URL, one-time token) and fatal errors go. Default: standard error.</summary>
+    public TextWriter? Messages { get; init; }
+
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Console logs as one JSON object per line (for log collectors) instead of one text line per event.</summary>
+    public bool JsonLogs { get; init; }
+
+    public static string DefaultDataDir()
+    {
+        var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+        var root = !string.IsNullOrEmpty(xdg) && Path.IsPathRooted(xdg)
+            ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share");
+        return Path.Combine(root, "steward");
+    }
+
+    /// <summary>These options with what the environment adds: <c>STEWARD_ADMIN_TOKEN</c>, and <c>STEWARD_LOG_FORMAT=json</c>.</summary>
+    public ServeOptions WithEnvironment() => this with
+    {
+        BootstrapAdminToken = BootstrapAdminToken ?? (Environment.GetEnvironmentVariable(AdminTokenVariable) is { Length: > 0 } token ? token : null),
+        JsonLogs = JsonLogs || string.Equals(Environment.GetEnvironmentVariable("STEWARD_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase),
+    };
+}
+
+/// <summary>A start-up failure the user can fix: which option (or variable) is wrong, and why. <c>steward serve</c> exits 2.</summary>
+public sealed class ServeException : Exception
+{
+    public ServeException(string option, string message, Exception? inner = null) : base($"{option}: {message}", inner) => Option = option;
+
+    public ServeException() : this("serve", "the server could not start")
+    {
+    }
+
+    public ServeException(string message) : this("serve", message)
+    {
+    }
+
+    public ServeException(string message, Exception innerException) : this("serve", message, innerException)
+    {
+    }
+
+    public string Option { get; } = "serve";
+}

@@ -1,0 +1,16 @@
+using System.Text.Json.Serialization;
+using Steward.Server.Registry;
+
+namespace Steward.Server.Hosting;
+
+/// <summary>Source-generated JSON for the server's own request and response bodies: camelCase, nulls left out.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ProblemBody))]
+[JsonSerializable(typeof(StatusUpdateRequest))]
+[JsonSerializable(typeof(HealthReport))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+internal sealed partial class ServerJsonContext : JsonSerializerContext;
+
+public sealed record HealthReport(string Status, string? Detail = null);

@@ -1,0 +1,279 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Steward.Core.Json;
+using Steward.Core.Registry;
+using Steward.Server.Hosting;
+using Steward.Server.Organisations;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Registry;
+
+/// <summary>
+/// The generic Registry API (v0.1, and v0 identical) that VS Code, GitHub Copilot and other hosts read, for the first
+/// organisation at the root and for each organisation (and account) under its own base URL.
+/// </summary>
+internal static partial class RegistryApi
+{
+    public const int DefaultLimit = 30;
+    public const int MaxLimit = 100;
+
+    public static readonly string[] BasePaths = ["", "/o/{org}/registry", "/o/{org}/a/{account}/registry"];
+    public static readonly string[] ApiVersions = ["/v0.1", "/v0"];
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        foreach (var basePath in BasePaths)
+        {
+            foreach (var version in ApiVersions)
+            {
+                var group = app.MapGroup(basePath + version);
+                group.MapGet("/servers", ListServers);
+                group.MapGet("/servers/{**path}", ServerRoute);
+                group.MapGet("/health", () => Results.Json(new HealthReport("ok"), ServerJsonContext.Default.HealthReport));
+                group.MapGet("/ping", () => Results.Bytes("{\"pong\":true}"u8.ToArray(), "application/json"));
+            }
+        }
+    }
+
+    /// <summary>True for every path the registry routes serve: they all carry the CORS headers hosts need.</summary>
+    public static bool IsRegistryPath(PathString path) => path.HasValue && RegistryPathPattern().IsMatch(path.Value!);
+
+    [GeneratedRegex(@"^(/o/[^/]+(/a/[^/]+)?/registry)?/v0(\.1)?(/|$)", RegexOptions.CultureInvariant)]
+    private static partial Regex RegistryPathPattern();
+
+    private static async Task<Organisation?> ResolveAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var slug = context.GetRouteValue("org") as string;
+        var organisation = slug is null
+            ? await Organisation.FirstAsync(database, cancellationToken).ConfigureAwait(false)
+            : await Organisation.FindAsync(database, slug, cancellationToken).ConfigureAwait(false);
+        if (organisation is not null && context.GetRouteValue("account") is string account &&
+            !await organisation.HasAccountAsync(database, account, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return organisation;
+    }
+
+    private static IResult OrganisationNotFound(HttpContext context) =>
+        Problems.Result(StatusCodes.Status404NotFound, "Organisation not found",
+            context.GetRouteValue("org") is string slug ? $"there is no registry for \"{slug}\"" : "this server has no organisation yet");
+
+    /// <summary><c>GET /servers</c>: cursor, limit, search, updated_since, version, include_deleted; ordered by name then version.</summary>
+    internal static async Task<IResult> ListServers(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var query = context.Request.Query;
+        var limit = DefaultLimit;
+        if (query.TryGetValue("limit", out var limitValues) && limitValues.ToString() is { Length: > 0 } limitText)
+        {
+            if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit))
+            {
+                return Problems.Query("limit", $"expected an integer from 1 to {MaxLimit}", limitText);
+            }
+
+            if (limit is < 1 or > MaxLimit)
+            {
+                return Problems.Query("limit", limit < 1 ? "expected number >= 1" : $"expected number <= {MaxLimit}", limitText);
+            }
+        }
+
+        bool? includeDeleted = null;
+        if (query.TryGetValue("include_deleted", out var includeValues) && includeValues.ToString() is { Length: > 0 } includeText)
+        {
+            if (!TryParseBool(includeText, out var include))
+            {
+                return Problems.Query("include_deleted", "expected true or false", includeText);
+            }
+
+            includeDeleted = include;
+        }
+
+        DateTimeOffset? since = null;
+        if (query.TryGetValue("updated_since", out var sinceValues) && sinceValues.ToString() is { Length: > 0 } sinceText)
+        {
+            if (!Rfc3339.TryParse(sinceText, out var parsed))
+            {
+                return Problems.BadRequest("Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)");
+            }
+
+            if (includeDeleted == false)
+            {
+                return Problems.BadRequest("include_deleted cannot be false when updated_since is given: an incremental read always includes deleted servers");
+            }
+
+            since = parsed;
+        }
+
+        var organisation = await ResolveAsync(context, database, cancellationToken).ConfigureAwait(false);
+        if (organisation is null)
+        {
+            return OrganisationNotFound(context);
+        }
+
+        var sql = new StringBuilder($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org");
+        var parameters = new List<(string, object?)> { ("org", organisation.Id) };
+        if (!(includeDeleted == true || since is not null))
+        {
+            sql.Append(" AND status <> 'deleted'");
+        }
+
+        if (since is { } s)
+        {
+            sql.Append(" AND updated_at > @since");
+            parameters.Add(("since", Timestamps.ToText(s)));
+        }
+
+        if (query["search"].ToString() is { Length: > 0 } search)
+        {
+            sql.Append(" AND lower(name) LIKE @search ESCAPE '\\'");
+            parameters.Add(("search", "%" + EscapeLike(search.ToLowerInvariant()) + "%"));
+        }
+
+        if (query["version"].ToString() is { Length: > 0 } version)
+        {
+            if (version == ServerVersions.Latest)
+            {
+                sql.Append(" AND is_latest");
+            }
+            else
+            {
+                sql.Append(" AND version = @version");
+                parameters.Add(("version", version));
+            }
+        }
+
+        if (RawQueryValue(context.Request.QueryString, "cursor") is { Length: > 0 } cursor)
+        {
+            var colon = cursor.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                sql.Append(" AND name > @cursorName");
+                parameters.Add(("cursorName", cursor));
+            }
+            else
+            {
+                sql.Append(" AND (name > @cursorName OR (name = @cursorName AND version > @cursorVersion))");
+                parameters.Add(("cursorName", cursor[..colon]));
+                parameters.Add(("cursorVersion", cursor[(colon + 1)..]));
+            }
+        }
+
+        sql.Append(" ORDER BY name, version LIMIT @take");
+        parameters.Add(("take", limit + 1));
+
+        List<StoredEntry> rows;
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows = await connection.QueryAsync(sql.ToString(), null, StoredEntry.Read, cancellationToken, [.. parameters]).ConfigureAwait(false);
+        }
+
+        string? nextCursor = null;
+        if (rows.Count > limit)
+        {
+            rows.RemoveRange(limit, rows.Count - limit);
+            nextCursor = rows[^1].Name + ":" + rows[^1].Version;
+        }
+
+        return ETags.Json(context, RegistryJson.List(rows, nextCursor));
+    }
+
+    /// <summary><c>GET /servers/{name}/versions</c> and <c>GET /servers/{name}/versions/{version|latest}</c>.</summary>
+    internal static async Task<IResult> ServerRoute(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var path = ServerPath.Parse(context.GetRouteValue("path") as string);
+        if (path is null || (!path.IsVersionList && path.Version is null))
+        {
+            return Problems.Result(StatusCodes.Status404NotFound, "Not Found",
+                "use /servers/{serverName}/versions or /servers/{serverName}/versions/{version|latest}, with the name URL-encoded");
+        }
+
+        var includeDeleted = false;
+        if (context.Request.Query["include_deleted"].ToString() is { Length: > 0 } includeText && !TryParseBool(includeText, out includeDeleted))
+        {
+            return Problems.Query("include_deleted", "expected true or false", includeText);
+        }
+
+        var organisation = await ResolveAsync(context, database, cancellationToken).ConfigureAwait(false);
+        if (organisation is null)
+        {
+            return OrganisationNotFound(context);
+        }
+
+        var deleted = includeDeleted ? "" : " AND status <> 'deleted'";
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (path.IsVersionList)
+        {
+            var versions = await connection.QueryAsync(
+                $"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name{deleted} ORDER BY published_at DESC, version DESC",
+                null, StoredEntry.Read, cancellationToken, ("org", organisation.Id), ("name", path.Name)).ConfigureAwait(false);
+            return versions.Count == 0 ? Problems.ServerNotFound(path.Name) : ETags.Json(context, RegistryJson.List(versions, null));
+        }
+
+        var version = path.Version!;
+        var rows = version == ServerVersions.Latest
+            ? await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name AND is_latest{deleted}",
+                null, StoredEntry.Read, cancellationToken, ("org", organisation.Id), ("name", path.Name)).ConfigureAwait(false)
+            : await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name AND version = @version{deleted}",
+                null, StoredEntry.Read, cancellationToken, ("org", organisation.Id), ("name", path.Name), ("version", version)).ConfigureAwait(false);
+        return rows.Count == 0 ? Problems.ServerNotFound(path.Name) : ETags.Json(context, RegistryJson.Item(rows[0]));
+    }
+
+    private static bool TryParseBool(string text, out bool value)
+    {
+        switch (text.ToLowerInvariant())
+        {
+            case "true" or "1":
+                value = true;
+                return true;
+            case "false" or "0":
+                value = false;
+                return true;
+            default:
+                value = false;
+                return false;
+        }
+    }
+
+    private static string EscapeLike(string text) =>
+        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+
+    /// <summary>
+    /// A query parameter read from the raw query string and percent-decoded once, without turning <c>+</c> into a space:
+    /// hosts send the cursor raw (<c>name:1.0.0+build</c>) or URL-encoded, and both must give the same cursor.
+    /// </summary>
+    internal static string? RawQueryValue(QueryString queryString, string name)
+    {
+        var text = queryString.Value;
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        foreach (var pair in text.TrimStart('?').Split('&'))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            var key = equals < 0 ? pair : pair[..equals];
+            if (key != name)
+            {
+                continue;
+            }
+
+            var raw = equals < 0 ? "" : pair[(equals + 1)..];
+            try
+            {
+                return Uri.UnescapeDataString(raw);
+            }
+            catch (UriFormatException)
+            {
+                return raw;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,146 @@
+using System.Data.Common;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Steward.Core.Json;
+using Steward.Core.Registry;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Registry;
+
+/// <summary>One stored server version: its canonical server.json and the registry's bookkeeping for it.</summary>
+internal sealed record StoredEntry(
+    string Name,
+    string Version,
+    string ServerJson,
+    string Status,
+    string? StatusMessage,
+    string StatusChangedAt,
+    string PublishedAt,
+    string UpdatedAt,
+    bool IsLatest)
+{
+    public const string Columns = "name, version, server_json, status, status_message, status_changed_at, published_at, updated_at, is_latest";
+
+    public static StoredEntry Read(DbDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.NullableString(4), r.GetString(5), r.GetString(6), r.GetString(7), r.Boolean(8));
+}
+
+/// <summary>The JSON the Registry API writes, byte for byte the same for the same data on any instance.</summary>
+internal static class RegistryJson
+{
+    private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// The stored form of a server.json: Core's model written compactly (unknown fields dropped, as the official registry
+    /// does), with only the publisher-provided block of <c>_meta</c> kept.
+    /// </summary>
+    public static string Canonical(ServerDetail server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var kept = server with { Meta = PublisherOnly(server) };
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, Compact))
+        {
+            JsonSerializer.Serialize(writer, kept, CoreJsonContext.Default.ServerDetail);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static JsonElement? PublisherOnly(ServerDetail server)
+    {
+        if (server.PublisherProvided is not { } block)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName(MetaKeys.PublisherProvided);
+            block.WriteTo(writer);
+            writer.WriteEndObject();
+        }
+
+        using var document = JsonDocument.Parse(buffer.ToArray());
+        return document.RootElement.Clone();
+    }
+
+    public static byte[] Item(StoredEntry entry) => Write(w => WriteItem(w, entry));
+
+    public static byte[] List(IReadOnlyList<StoredEntry> entries, string? nextCursor) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("servers");
+        foreach (var entry in entries)
+        {
+            WriteItem(w, entry);
+        }
+
+        w.WriteEndArray();
+        w.WriteStartObject("metadata");
+        if (nextCursor is not null)
+        {
+            w.WriteString("nextCursor", nextCursor);
+        }
+
+        w.WriteNumber("count", entries.Count);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    });
+
+    /// <summary><c>{"server": …, "_meta": {"io.modelcontextprotocol.registry/official": {…}}}</c>: <c>_meta</c> is always there.</summary>
+    public static void WriteItem(Utf8JsonWriter w, StoredEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(entry);
+        w.WriteStartObject();
+        w.WritePropertyName("server");
+        w.WriteRawValue(entry.ServerJson, skipInputValidation: true);
+        w.WriteStartObject("_meta");
+        w.WriteStartObject(MetaKeys.Official);
+        w.WriteString("status", entry.Status);
+        if (entry.StatusMessage is not null)
+        {
+            w.WriteString("statusMessage", entry.StatusMessage);
+        }
+
+        w.WriteString("statusChangedAt", entry.StatusChangedAt);
+        w.WriteString("publishedAt", entry.PublishedAt);
+        w.WriteString("updatedAt", entry.UpdatedAt);
+        w.WriteBoolean("isLatest", entry.IsLatest);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>What the audit records of an entry: its bookkeeping and the digest of its server.json (the content stays in the registry).</summary>
+    public static string AuditView(StoredEntry entry) => System.Text.Encoding.UTF8.GetString(Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("name", entry.Name);
+        w.WriteString("version", entry.Version);
+        w.WriteString("status", entry.Status);
+        if (entry.StatusMessage is not null)
+        {
+            w.WriteString("statusMessage", entry.StatusMessage);
+        }
+
+        w.WriteBoolean("isLatest", entry.IsLatest);
+        w.WriteString("serverJsonSha256", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(entry.ServerJson))));
+        w.WriteEndObject();
+    }));
+
+    public static byte[] Write(Action<Utf8JsonWriter> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        using (var writer = new Utf8JsonWriter(buffer, Compact))
+        {
+            write(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,194 @@
+using System.Data.Common;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Steward.Server.Storage;
+
+/// <summary>One numbered schema change: its statements, written once with a few dialect tokens.</summary>
+/// <remarks>
+/// Tokens: <c>{identity}</c> an auto-numbered primary key; <c>{ordered}</c> text compared and sorted byte by byte
+/// (PostgreSQL's default collation would order names and timestamps by locale rules). Statements listed in
+/// <see cref="SqliteOnly"/> or <see cref="PostgresOnly"/> exist on one database only (triggers are written differently).
+/// </remarks>
+internal sealed record Migration(int Version, string Name, IReadOnlyList<string> Statements)
+{
+    public IReadOnlyList<string> SqliteOnly { get; init; } = [];
+    public IReadOnlyList<string> PostgresOnly { get; init; } = [];
+
+    public IEnumerable<string> For(Dialect dialect)
+    {
+        var identity = dialect == Dialect.Sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
+        var ordered = dialect == Dialect.Sqlite ? "TEXT" : "TEXT COLLATE \"C\"";
+        foreach (var statement in Statements)
+        {
+            yield return statement.Replace("{identity}", identity, StringComparison.Ordinal).Replace("{ordered}", ordered, StringComparison.Ordinal);
+        }
+
+        foreach (var statement in dialect == Dialect.Sqlite ? SqliteOnly : PostgresOnly)
+        {
+            yield return statement;
+        }
+    }
+}
+
+/// <summary>Applies the numbered migrations not yet recorded in <c>schema_migrations</c>, all in one transaction, at start.</summary>
+internal static class Migrations
+{
+    public static IReadOnlyList<Migration> All { get; } =
+    [
+        new(1, "organisations, accounts, profiles, registry, tokens, audit",
+        [
+            """
+            CREATE TABLE organisations (
+                id TEXT PRIMARY KEY,
+                slug {ordered} NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                created_at {ordered} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE accounts (
+                id TEXT PRIMARY KEY,
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                slug {ordered} NOT NULL,
+                name TEXT NOT NULL,
+                created_at {ordered} NOT NULL,
+                UNIQUE (organisation_id, slug)
+            )
+            """,
+            """
+            CREATE TABLE profiles (
+                id TEXT PRIMARY KEY,
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                account_id TEXT NULL REFERENCES accounts (id),
+                mcp_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+                web_tools_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+                registry_mode TEXT NOT NULL DEFAULT 'hosted' CHECK (registry_mode IN ('none', 'hosted', 'external')),
+                registry_url TEXT NULL,
+                sync_interval_seconds BIGINT NOT NULL DEFAULT 86400 CHECK (sync_interval_seconds > 0),
+                max_offline_seconds BIGINT NULL CHECK (max_offline_seconds IS NULL OR max_offline_seconds > 0),
+                model_control_enabled BOOLEAN NOT NULL DEFAULT FALSE,
+                revision BIGINT NOT NULL DEFAULT 1,
+                updated_at {ordered} NOT NULL,
+                CHECK (registry_mode <> 'external' OR registry_url IS NOT NULL)
+            )
+            """,
+            "CREATE UNIQUE INDEX profiles_scope ON profiles (organisation_id, COALESCE(account_id, ''))",
+            """
+            CREATE TABLE registry_entries (
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                name {ordered} NOT NULL,
+                version {ordered} NOT NULL,
+                server_json TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('active', 'deprecated', 'deleted')),
+                status_message TEXT NULL,
+                status_changed_at {ordered} NOT NULL,
+                published_at {ordered} NOT NULL,
+                updated_at {ordered} NOT NULL,
+                is_latest BOOLEAN NOT NULL,
+                PRIMARY KEY (organisation_id, name, version)
+            )
+            """,
+            "CREATE INDEX registry_entries_updated ON registry_entries (organisation_id, updated_at)",
+            """
+            CREATE TABLE api_tokens (
+                id TEXT PRIMARY KEY,
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                account_id TEXT NULL REFERENCES accounts (id),
+                role TEXT NOT NULL CHECK (role IN ('admin', 'developer')),
+                name TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                created_at {ordered} NOT NULL,
+                expires_at {ordered} NULL,
+                revoked_at {ordered} NULL
+            )
+            """,
+            """
+            CREATE TABLE audit (
+                id {identity},
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                at {ordered} NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                object TEXT NOT NULL,
+                before_json TEXT NULL,
+                after_json TEXT NULL,
+                revision BIGINT NULL
+            )
+            """,
+            "CREATE INDEX audit_organisation ON audit (organisation_id, id)",
+        ])
+        {
+            SqliteOnly =
+            [
+                "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END",
+                "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END",
+            ],
+            PostgresOnly =
+            [
+                "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit is append-only'; END $$",
+                "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+            ],
+        },
+    ];
+
+    public static int Latest => All[^1].Version;
+
+    /// <summary>Applies what is missing; returns the versions applied. Refuses a database newer than this build.</summary>
+    public static async Task<IReadOnlyList<int>> ApplyAsync(Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (database.Dialect == Dialect.Sqlite)
+        {
+            // Persistent in the file: readers never block the writer, and commits are appended to the log.
+            await connection.ExecuteAsync("PRAGMA journal_mode=WAL", null, cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        if (database.Dialect == Dialect.Postgres)
+        {
+            // Several instances starting at once: one migrates, the others wait and then find nothing to do.
+            await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(5480001)", transaction, cancellationToken).ConfigureAwait(false);
+        }
+
+        await connection.ExecuteAsync(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            transaction, cancellationToken).ConfigureAwait(false);
+        var applied = (await connection.QueryAsync("SELECT version FROM schema_migrations", transaction, r => (int)r.Int64(0), cancellationToken).ConfigureAwait(false)).ToHashSet();
+        if (applied.Count > 0 && applied.Max() > Latest)
+        {
+            throw new SchemaTooNewException(applied.Max(), Latest);
+        }
+
+        var done = new List<int>();
+        foreach (var migration in All.Where(m => !applied.Contains(m.Version)))
+        {
+            foreach (var statement in migration.For(database.Dialect))
+            {
+                await connection.ExecuteAsync(statement, transaction, cancellationToken).ConfigureAwait(false);
+            }
+
+            await connection.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @at)", transaction, cancellationToken,
+                ("version", migration.Version), ("name", migration.Name), ("at", Timestamps.ToText(time.GetUtcNow()))).ConfigureAwait(false);
+            done.Add(migration.Version);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return done;
+    }
+
+    /// <summary>For <c>/readyz</c>: the database answers and has every migration this build knows.</summary>
+    public static async Task<bool> IsCurrentAsync(Database database, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var max = await connection.ScalarAsync("SELECT MAX(version) FROM schema_migrations", null, cancellationToken).ConfigureAwait(false);
+        return max is not null && Convert.ToInt32(max, CultureInfo.InvariantCulture) == Latest;
+    }
+
+    /// <summary>True for the error SQLite or PostgreSQL raise when a table is missing (a database never migrated).</summary>
+    public static bool IsMissingTable(DbException exception) =>
+        exception is SqliteException { SqliteErrorCode: 1 } || exception.SqlState == "42P01";
+}
+
+public sealed class SchemaTooNewException(int found, int known)
+    : Exception($"the database schema is at version {found}, newer than this steward knows ({known}); run a newer steward");
