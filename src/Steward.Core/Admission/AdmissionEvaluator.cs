@@ -34,7 +34,7 @@ namespace Steward.Core.Admission;
 public sealed class AdmissionEvaluator
 {
     private readonly Dictionary<string, Server> byName = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<LocalCandidate>> byPackage = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Command, string Package), List<Shape>> byPackage = [];
     private readonly Dictionary<string, List<RemoteCandidate>> byUrl = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<RemoteCandidate>> templatesByHost = new(StringComparer.Ordinal);
     private readonly List<RemoteCandidate> templatesAnyHost = [];
@@ -49,7 +49,11 @@ public sealed class AdmissionEvaluator
         public ServerDetail Latest { get; set; } = null!;
     }
 
-    private sealed record LocalCandidate(Server Server, ServerDetail Version, Package Package, ArgvPattern Pattern);
+    /// <param name="RelaunchPackage">The package of the latest version to relaunch with (the same package when it is still there).</param>
+    private sealed record LocalCandidate(Server Server, ServerDetail Version, Package Package, ArgvPattern Pattern, Package? RelaunchPackage);
+
+    /// <summary>Registry packages that accept the same argument vectors apart from the package version.</summary>
+    private sealed record Shape(ArgvPattern Pattern, string Key, List<LocalCandidate> Candidates);
 
     private sealed record RemoteCandidate(Server Server, ServerDetail Version, RemoteTransport Remote, ImmutableArray<string> Literals, ImmutableArray<bool> HoleMayBeEmpty)
     {
@@ -136,13 +140,21 @@ public sealed class AdmissionEvaluator
                 continue;
             }
 
-            var key = PackageKey(pattern.Command, pattern.PackageName);
-            if (!byPackage.TryGetValue(key, out var list))
+            var key = (pattern.Command, pattern.PackageName);
+            if (!byPackage.TryGetValue(key, out var shapes))
             {
-                byPackage[key] = list = [];
+                byPackage[key] = shapes = [];
             }
 
-            list.Add(new LocalCandidate(server, version, package, pattern));
+            var shapeKey = pattern.Shape();
+            var shape = shapes.Find(s => s.Key == shapeKey);
+            if (shape is null)
+            {
+                shapes.Add(shape = new Shape(pattern, shapeKey, []));
+            }
+
+            var relaunch = ReferenceEquals(version, server.Latest) ? package : SamePackage(server.Latest, package);
+            shape.Candidates.Add(new LocalCandidate(server, version, package, pattern, relaunch));
         }
     }
 
@@ -239,8 +251,6 @@ public sealed class AdmissionEvaluator
         return (literals.ToImmutable(), host.Contains(HoleMarker, StringComparison.Ordinal) ? null : host, mayBeEmpty.ToImmutable());
     }
 
-    private static string PackageKey(string command, string normalizedName) => command + "\n" + normalizedName;
-
     private AdmissionDecision EvaluateLocal(string configuredName, McpServerConfig config)
     {
         var command = config.Command!;
@@ -255,26 +265,35 @@ public sealed class AdmissionEvaluator
             for (var i = 0; i < args.Length; i++)
             {
                 var (name, version) = Runners.SplitSpec(registryType, args[i]);
-                if (!byPackage.TryGetValue(PackageKey(command, Runners.NormalizeName(registryType, name)), out var candidates))
+                if (!byPackage.TryGetValue((command, Runners.NormalizeName(registryType, name)), out var shapes))
                 {
                     continue;
                 }
 
                 anyCandidate = true;
-                IReadOnlyList<string> candidateArgs = registryType == RegistryTypes.Oci ? WithoutForwardedEnvironment(args, i) : args;
-                foreach (var candidate in candidates)
+                var packageIndex = i;
+                IReadOnlyList<string> candidateArgs = registryType == RegistryTypes.Oci ? WithoutForwardedEnvironment(args, ref packageIndex) : args;
+                foreach (var shape in shapes)
                 {
-                    if (candidate.Pattern.Matches(candidateArgs, ignoreVersion: false))
+                    if (!shape.Pattern.Matches(candidateArgs, packageIndex))
                     {
-                        exact = Better(exact, candidate, configuredName);
+                        continue;
                     }
-                    else if (candidate.Pattern.Matches(candidateArgs, ignoreVersion: true))
+
+                    foreach (var candidate in shape.Candidates)
                     {
-                        var chosen = Better(versionless, candidate, configuredName);
-                        if (!ReferenceEquals(chosen, versionless))
+                        if (Runners.SameVersion(registryType, candidate.Pattern.PackageVersion, version))
                         {
-                            versionless = chosen;
-                            configuredVersion = version;
+                            exact = Better(exact, candidate, configuredName);
+                        }
+                        else
+                        {
+                            var chosen = Better(versionless, candidate, configuredName);
+                            if (!ReferenceEquals(chosen, versionless))
+                            {
+                                versionless = chosen;
+                                configuredVersion = version;
+                            }
                         }
                     }
                 }
@@ -287,20 +306,20 @@ public sealed class AdmissionEvaluator
                 ? new AdmissionDecision.Allowed(configuredName, exact.Version) { Package = exact.Package }
                 : new AdmissionDecision.Relaunch(configuredName, exact.Server.Latest, exact.Version.Version)
                 {
-                    Package = SamePackage(exact.Server.Latest, exact.Package),
+                    Package = exact.RelaunchPackage,
                 };
         }
 
         if (versionless is not null)
         {
             var server = versionless.Server;
-            var known = byPackage[PackageKey(command, versionless.Pattern.PackageName)]
+            var known = byPackage[(command, versionless.Pattern.PackageName)].SelectMany(shape => shape.Candidates)
                 .FirstOrDefault(c => c.Server == server && Runners.SameVersion(c.Pattern.RegistryType, c.Pattern.PackageVersion, configuredVersion));
             if (known is not null)
             {
                 return new AdmissionDecision.Relaunch(configuredName, server.Latest, known.Version.Version)
                 {
-                    Package = SamePackage(server.Latest, versionless.Package),
+                    Package = versionless.RelaunchPackage,
                 };
             }
 
@@ -322,14 +341,16 @@ public sealed class AdmissionEvaluator
     private static string Describe(string? version) => version is null ? "it unpinned" : "version " + version;
 
     /// <summary>The arguments with docker's by-name environment forwarding (<c>-e NAME</c>, no <c>=</c>) removed before the image.</summary>
-    private static List<string> WithoutForwardedEnvironment(ImmutableArray<string> args, int imageIndex)
+    private static List<string> WithoutForwardedEnvironment(ImmutableArray<string> args, ref int imageIndex)
     {
         var result = new List<string>(args.Length);
+        var image = imageIndex;
         for (var i = 0; i < args.Length; i++)
         {
-            if (i + 1 < imageIndex && args[i] == "-e" && EnvReferences.IsName(args[i + 1]))
+            if (i + 1 < image && args[i] == "-e" && EnvReferences.IsName(args[i + 1]))
             {
                 i++;
+                imageIndex -= 2;
                 continue;
             }
 

@@ -58,13 +58,16 @@ internal sealed class ArgvPattern
         public static Matcher Any { get; } = new() { Kind = MatcherKind.Any };
         public static Matcher Package { get; } = new() { Kind = MatcherKind.Package };
 
-        public bool Matches(string element, ArgvPattern pattern, bool ignoreVersion) => Kind switch
+        public string Describe() => text ?? (texts.IsDefault ? "" : string.Join('\u0004', texts));
+
+        /// <summary>Whether the element at <paramref name="position"/> matches; the package element is the one at <paramref name="packageIndex"/>.</summary>
+        public bool Matches(string element, int position, int packageIndex) => Kind switch
         {
             MatcherKind.Exact => element == text,
             MatcherKind.OneOf => texts.Contains(element, StringComparer.Ordinal),
             MatcherKind.Glob => GlobMatches(texts, element, static (_, _) => true),
             MatcherKind.Any => true,
-            MatcherKind.Package => pattern.IsPackage(element, ignoreVersion),
+            MatcherKind.Package => position == packageIndex,
             _ => false,
         };
     }
@@ -104,17 +107,35 @@ internal sealed class ArgvPattern
         return hole(literals.Length - 2, value[position..end]);
     }
 
-    public bool IsPackage(string element, bool ignoreVersion)
+    /// <summary>
+    /// True when <paramref name="args"/> (the configured arguments after the program) is one of the pattern's vectors
+    /// with the package named at <paramref name="packageIndex"/>. The caller has already found that element to name
+    /// this pattern's package; its version is compared by the caller, so that the versions of a package that share
+    /// one shape are matched once.
+    /// </summary>
+    public bool Matches(IReadOnlyList<string> args, int packageIndex) => Match(args, 0, 0, packageIndex);
+
+    /// <summary>
+    /// A key equal for two patterns exactly when they accept the same vectors apart from the package version: the
+    /// versions of one server usually share it.
+    /// </summary>
+    public string Shape()
     {
-        var (name, version) = Runners.SplitSpec(RegistryType, element);
-        return Runners.NormalizeName(RegistryType, name) == PackageName &&
-               (ignoreVersion || Runners.SameVersion(RegistryType, version, PackageVersion));
+        var builder = new System.Text.StringBuilder();
+        builder.Append(Command).Append('\u0001').Append(RegistryType).Append('\u0001').Append(PackageName);
+        foreach (var group in Groups)
+        {
+            builder.Append('\u0002').Append(group.Min).Append(',').Append(group.Max);
+            foreach (var matcher in group.Sequence)
+            {
+                builder.Append('\u0003').Append((int)matcher.Kind).Append(':').Append(matcher.Describe());
+            }
+        }
+
+        return builder.ToString();
     }
 
-    /// <summary>True when <paramref name="args"/> (the configured arguments after the program) is one of the pattern's vectors.</summary>
-    public bool Matches(IReadOnlyList<string> args, bool ignoreVersion) => Match(args, 0, 0, ignoreVersion);
-
-    private bool Match(IReadOnlyList<string> args, int group, int position, bool ignoreVersion)
+    private bool Match(IReadOnlyList<string> args, int group, int position, int packageIndex)
     {
         if (group == Groups.Length)
         {
@@ -125,7 +146,7 @@ internal sealed class ArgvPattern
         var count = 0;
         while (true)
         {
-            if (count >= g.Min && Match(args, group + 1, position, ignoreVersion))
+            if (count >= g.Min && Match(args, group + 1, position, packageIndex))
             {
                 return true;
             }
@@ -137,7 +158,7 @@ internal sealed class ArgvPattern
 
             for (var i = 0; i < g.Sequence.Length; i++)
             {
-                if (!g.Sequence[i].Matches(args[position + i], this, ignoreVersion))
+                if (!g.Sequence[i].Matches(args[position + i], position + i, packageIndex))
                 {
                     return false;
                 }
