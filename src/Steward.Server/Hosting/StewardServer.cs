@@ -48,11 +48,13 @@ public sealed class StewardServer : IAsyncDisposable
     /// <summary>Whether this start created the demo organisation, and the admin token it generated (null when none was).</summary>
     public FirstStartResult FirstStart { get; }
 
+    internal Database Database => _database;
+
     /// <summary>Where the data lives (a file path, or PostgreSQL host/port/database).</summary>
     public string DatabaseDescription => _database.Description;
 
     /// <summary>
-    /// <c>steward serve</c>: starts, prints the first-start banner to <see cref="ServeOptions.Messages"/>, serves until
+    /// <c>steward serve</c>: starts (printing the banner to <see cref="ServeOptions.Messages"/>, serves until
     /// <paramref name="cancellationToken"/>, SIGTERM or Ctrl-C, then stops gracefully. Exit codes: 0 stopped, 2 a bad
     /// option (one line naming it), 1 an unexpected failure (one line).
     /// </summary>
@@ -95,8 +97,6 @@ public sealed class StewardServer : IAsyncDisposable
 
         await using (server.ConfigureAwait(false))
         {
-            await messages.WriteAsync(Banner(server)).ConfigureAwait(false);
-            await messages.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
                 await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
@@ -201,7 +201,11 @@ public sealed class StewardServer : IAsyncDisposable
             app.Services.GetRequiredService<Readiness>().Ready = true;
             var urls = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
             Log.Listening(logger, string.Join(", ", urls), database.Description);
-            return new StewardServer(app, database, urls, firstStart);
+            var server = new StewardServer(app, database, urls, firstStart);
+            var messages = options.Messages ?? Console.Error;
+            await messages.WriteAsync(Banner(server)).ConfigureAwait(false);
+            await messages.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            return server;
         }
         catch
         {

@@ -1,0 +1,101 @@
+using System.Net;
+
+namespace Steward.Server.Tests;
+
+/// <summary>Every admin endpoint against anonymous, a bad token, a developer, an admin of another organisation and an admin.</summary>
+public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : IClassFixture<AuthorizationTests.Fixture>
+{
+    public sealed class Fixture : IAsyncLifetime
+    {
+        internal TestServer Server { get; private set; } = null!;
+        public string Developer { get; private set; } = "";
+        public string OtherAdmin { get; private set; } = "";
+        public string OtherDeveloper { get; private set; } = "";
+
+        public async Task InitializeAsync()
+        {
+            Server = await TestServer.StartAsync();
+            Developer = await Server.AddDemoDeveloperAsync();
+            (OtherAdmin, OtherDeveloper) = await Server.AddOrganisationAsync("other");
+        }
+
+        public async Task DisposeAsync() => await Server.DisposeAsync();
+    }
+
+    private static int _counter;
+
+    public static TheoryData<string, string> Matrix()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var endpoint in new[] { "publish", "status", "audit" })
+        {
+            foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "other-developer", "admin" })
+            {
+                data.Add(endpoint, caller);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task An_admin_endpoint_answers_each_kind_of_caller_as_it_must(string endpoint, string caller)
+    {
+        var server = fixture.Server;
+        var name = $"com.example.authz/server-{Interlocked.Increment(ref _counter)}";
+        await server.PublishAsync(name, "1.0.0");
+        var token = caller switch
+        {
+            "anonymous" => null,
+            "bad-token" => "stw_not-a-token-anyone-was-given",
+            "developer" => fixture.Developer,
+            "other-admin" => fixture.OtherAdmin,
+            "other-developer" => fixture.OtherDeveloper,
+            _ => TestServer.AdminToken,
+        };
+        using var client = server.Client(token);
+        using var response = endpoint switch
+        {
+            "publish" => await client.PostAsync("/api/v1/orgs/demo/registry/servers", TestServer.Json(TestServer.ServerJson(name, "2.0.0"))),
+            "status" => await client.PatchAsync($"/api/v1/orgs/demo/registry/servers/{Uri.EscapeDataString(name)}/versions/1.0.0/status", TestServer.Json("""{"status":"deprecated"}""")),
+            _ => await client.GetAsync("/api/v1/orgs/demo/audit"),
+        };
+
+        var expected = caller switch
+        {
+            "anonymous" or "bad-token" => HttpStatusCode.Unauthorized,
+            "developer" => HttpStatusCode.Forbidden,
+            "other-admin" or "other-developer" => HttpStatusCode.NotFound,
+            _ => endpoint == "publish" ? HttpStatusCode.Created : HttpStatusCode.OK,
+        };
+        Assert.True(expected == response.StatusCode, $"{endpoint} as {caller}: expected {(int)expected}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        if (expected == HttpStatusCode.Unauthorized)
+        {
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        }
+
+        // Whatever was refused changed nothing.
+        if (expected != HttpStatusCode.Created && endpoint == "publish")
+        {
+            using var anonymous = server.Client();
+            Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync($"/v0.1/servers/{Uri.EscapeDataString(name)}/versions/2.0.0")).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Another_organisations_admin_sees_its_own_organisation_and_not_the_demo_one()
+    {
+        var server = fixture.Server;
+        await server.PublishAsync("com.example.other/server", "1.0.0", organisation: "other", token: fixture.OtherAdmin);
+        using var client = server.Client();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/o/other/registry/v0.1/servers/com.example.other%2Fserver/versions/latest")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/o/demo/registry/v0.1/servers/com.example.other%2Fserver/versions/latest")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v0.1/servers/com.example.other%2Fserver/versions/latest")).StatusCode);
+
+        using var otherAdmin = server.Client(fixture.OtherAdmin);
+        var audit = await otherAdmin.GetStringAsync("/api/v1/orgs/other/audit");
+        Assert.Contains("com.example.other/server", audit, StringComparison.Ordinal);
+        Assert.DoesNotContain("modelcontextprotocol", audit, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,151 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Steward.Server;
+using Steward.Server.Identity;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Tests;
+
+/// <summary>A real server: Kestrel on 127.0.0.1 port 0 and a SQLite file in a fresh temporary directory.</summary>
+internal sealed class TestServer : IAsyncDisposable
+{
+    public const string AdminToken = "stw_test-admin-token-of-the-demo-organisation";
+
+    private TestServer(string root, string dataDir, StewardServer server, StringWriter messages)
+    {
+        Root = root;
+        DataDir = dataDir;
+        Server = server;
+        Messages = messages;
+    }
+
+    public string Root { get; }
+    public string DataDir { get; }
+    public StewardServer Server { get; private set; }
+    public StringWriter Messages { get; }
+    public Uri BaseUrl => Server.BaseUrl;
+    public string DatabaseFile => Path.Combine(DataDir, "steward.db");
+
+    public static async Task<TestServer> StartAsync(string? adminToken = AdminToken)
+    {
+        var root = Directory.CreateTempSubdirectory("steward-server-test-").FullName;
+        var dataDir = Path.Combine(root, "data");
+        var messages = new StringWriter();
+        var server = await StewardServer.StartAsync(Options(dataDir, adminToken, messages), CancellationToken.None);
+        return new TestServer(root, dataDir, server, messages);
+    }
+
+    public static ServeOptions Options(string dataDir, string? adminToken, TextWriter messages) => new()
+    {
+        DataDir = dataDir,
+        Urls = ["http://127.0.0.1:0"],
+        BootstrapAdminToken = adminToken,
+        Messages = messages,
+        LogLevel = LogLevel.Warning,
+    };
+
+    /// <summary>Stops this server and starts a new one on the same data directory.</summary>
+    public async Task RestartAsync(string? adminToken = null)
+    {
+        await Server.StopAsync(CancellationToken.None);
+        await Server.DisposeAsync();
+        Server = await StewardServer.StartAsync(Options(DataDir, adminToken, Messages), CancellationToken.None);
+    }
+
+    public HttpClient Client(string? token = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseUrl };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    /// <summary>Adds an organisation with an admin and a developer token, as the (future) organisation API would.</summary>
+    public async Task<(string Admin, string Developer)> AddOrganisationAsync(string slug)
+    {
+        var database = Server.Database;
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var transaction = await Database.BeginWriteAsync(connection, CancellationToken.None);
+        var id = Tokens.NewId("org");
+        var now = DateTimeOffset.UtcNow;
+        await connection.ExecuteAsync("INSERT INTO organisations (id, slug, name, created_at) VALUES (@id, @slug, @name, @at)", transaction, CancellationToken.None,
+            ("id", id), ("slug", slug), ("name", slug), ("at", Timestamps.ToText(now)));
+        await connection.ExecuteAsync(
+            "INSERT INTO profiles (id, organisation_id, registry_mode, updated_at) VALUES (@id, @org, 'hosted', @at)", transaction, CancellationToken.None,
+            ("id", Tokens.NewId("prf")), ("org", id), ("at", Timestamps.ToText(now)));
+        var admin = Tokens.Generate();
+        var developer = Tokens.Generate();
+        await Authentication.CreateTokenAsync(connection, transaction, id, null, Roles.Admin, "admin", admin, now, null, CancellationToken.None);
+        await Authentication.CreateTokenAsync(connection, transaction, id, null, Roles.Developer, "developer", developer, now, null, CancellationToken.None);
+        await transaction.CommitAsync();
+        return (admin, developer);
+    }
+
+    /// <summary>A developer token of the demo organisation.</summary>
+    public async Task<string> AddDemoDeveloperAsync()
+    {
+        var demo = await Organisations.Organisation.FindAsync(Server.Database, "demo", CancellationToken.None);
+        await using var connection = await Server.Database.OpenAsync(CancellationToken.None);
+        await using var transaction = await Database.BeginWriteAsync(connection, CancellationToken.None);
+        var token = Tokens.Generate();
+        await Authentication.CreateTokenAsync(connection, transaction, demo!.Id, null, Roles.Developer, "developer", token, DateTimeOffset.UtcNow, null, CancellationToken.None);
+        await transaction.CommitAsync();
+        return token;
+    }
+
+    public async Task AddAccountAsync(string organisationSlug, string accountSlug)
+    {
+        var organisation = await Organisations.Organisation.FindAsync(Server.Database, organisationSlug, CancellationToken.None);
+        await using var connection = await Server.Database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync("INSERT INTO accounts (id, organisation_id, slug, name, created_at) VALUES (@id, @org, @slug, @slug, @at) ON CONFLICT DO NOTHING", null, CancellationToken.None,
+            ("id", Tokens.NewId("acc")), ("org", organisation!.Id), ("slug", accountSlug), ("at", Timestamps.ToText(DateTimeOffset.UtcNow)));
+    }
+
+    public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    /// <summary>A minimal valid server.json.</summary>
+    public static string ServerJson(string name, string version, string description = "A test server") =>
+        $$$"""{"$schema":"https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json","name":"{{{name}}}","description":"{{{description}}}","version":"{{{version}}}","packages":[{"registryType":"npm","registryBaseUrl":"https://registry.npmjs.org","identifier":"@example/test","version":"{{{version}}}","transport":{"type":"stdio"}}]}""";
+
+    public async Task PublishAsync(string name, string version, string organisation = "demo", string token = AdminToken)
+    {
+        using var client = Client(token);
+        using var response = await client.PostAsync($"/api/v1/orgs/{organisation}/registry/servers", Json(ServerJson(name, version)));
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, $"publish {name} {version}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
+    public async Task SetStatusAsync(string name, string version, string status, string? message = null)
+    {
+        using var client = Client(AdminToken);
+        var body = message is null ? $$"""{"status":"{{status}}"}""" : $$"""{"status":"{{status}}","statusMessage":"{{message}}"}""";
+        using var response = await client.PatchAsync($"/api/v1/orgs/demo/registry/servers/{Uri.EscapeDataString(name)}/versions/{Uri.EscapeDataString(version)}/status", Json(body));
+        Assert.True(response.IsSuccessStatusCode, $"status {name} {version}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Server.StopAsync(CancellationToken.None);
+        await Server.DisposeAsync();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>One server per test class.</summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    internal TestServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await TestServer.StartAsync();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
