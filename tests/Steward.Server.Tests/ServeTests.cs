@@ -60,6 +60,15 @@ public sealed class ServeTests
     }
 
     [Fact]
+    public async Task A_short_bootstrap_token_exits_2_with_one_line_naming_the_variable()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("steward-serve-test-").FullName;
+        var (code, messages) = await RunAsync(new ServeOptions { DataDir = dataDir, Urls = ["http://127.0.0.1:0"], BootstrapAdminToken = "short" });
+        Assert.Equal(2, code);
+        AssertOneLineNaming("STEWARD_ADMIN_TOKEN", messages);
+    }
+
+    [Fact]
     public async Task Steward_serve_starts_with_the_environment_token_and_stops_cleanly_on_SIGTERM()
     {
         var cli = CliPath();
