@@ -1,0 +1,102 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Steward.Server.Tests;
+
+/// <summary>
+/// A test against a real PostgreSQL server named by <c>STEWARD_TEST_POSTGRES</c> (a connection string whose user may
+/// create databases). Without it the test is reported as skipped, with the reason, never as passed.
+/// </summary>
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public const string Variable = "STEWARD_TEST_POSTGRES";
+
+    public PostgresFactAttribute()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable)))
+        {
+            Skip = $"no PostgreSQL server: set {Variable} to a connection string such as \"Host=127.0.0.1;Username=steward;Password=steward;Database=postgres\" (its user needs CREATEDB)";
+        }
+    }
+}
+
+public sealed class PostgresTests
+{
+    [PostgresFact]
+    public async Task Two_instances_on_one_PostgreSQL_database_seed_once_and_serve_the_same_answers()
+    {
+        var admin = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable));
+        var databaseName = "steward_test_" + Guid.NewGuid().ToString("N");
+        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {databaseName}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        try
+        {
+            var target = new NpgsqlConnectionStringBuilder(admin.ConnectionString) { Database = databaseName, Pooling = false };
+            ServeOptions Options(string? token) => new()
+            {
+                DataDir = Directory.CreateTempSubdirectory("steward-pg-test-").FullName,
+                Urls = ["http://127.0.0.1:0"],
+                Database = target.ConnectionString,
+                BootstrapAdminToken = token,
+                Messages = new StringWriter(),
+                LogLevel = LogLevel.Warning,
+            };
+
+            await using var first = await StewardServer.StartAsync(Options(TestServer.AdminToken), CancellationToken.None);
+            await using var second = await StewardServer.StartAsync(Options(null), CancellationToken.None);
+            Assert.True(first.FirstStart.Seeded);
+            Assert.False(second.FirstStart.Seeded);
+
+            using var publisher = new HttpClient { BaseAddress = first.BaseUrl };
+            publisher.DefaultRequestHeaders.Authorization = new("Bearer", TestServer.AdminToken);
+            foreach (var version in new[] { "1.0.0", "2.0.0" })
+            {
+                using var published = await publisher.PostAsync("/api/v1/orgs/demo/registry/servers", TestServer.Json(TestServer.ServerJson("com.example.pg/server", version)));
+                Assert.Equal(HttpStatusCode.Created, published.StatusCode);
+            }
+
+            using var duplicate = await publisher.PostAsync("/api/v1/orgs/demo/registry/servers", TestServer.Json(TestServer.ServerJson("com.example.pg/server", "1.0.0")));
+            Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
+            using var deleted = await publisher.PatchAsync("/api/v1/orgs/demo/registry/servers/com.example.pg%2Fserver/versions/2.0.0/status", TestServer.Json("""{"status":"deleted"}"""));
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+
+            using var a = new HttpClient { BaseAddress = first.BaseUrl };
+            using var b = new HttpClient { BaseAddress = second.BaseUrl };
+            foreach (var path in new[] { "/v0.1/servers?limit=100", "/v0.1/servers/com.example.pg%2Fserver/versions/latest", "/v0.1/servers?search=PG&include_deleted=true" })
+            {
+                using var fromA = await a.GetAsync(path);
+                using var fromB = await b.GetAsync(path);
+                Assert.Equal(HttpStatusCode.OK, fromA.StatusCode);
+                Assert.Equal(await fromA.Content.ReadAsStringAsync(), await fromB.Content.ReadAsStringAsync());
+                Assert.Equal(fromA.Headers.ETag, fromB.Headers.ETag);
+            }
+
+            var latest = JsonNode.Parse(await b.GetStringAsync("/v0.1/servers/com.example.pg%2Fserver/versions/latest"))!;
+            Assert.Equal("1.0.0", latest["server"]!["version"]!.GetValue<string>());
+            var cursorPage = JsonNode.Parse(await b.GetStringAsync("/v0.1/servers?limit=2"))!;
+            var next = cursorPage["metadata"]!["nextCursor"]!.GetValue<string>();
+            var following = JsonNode.Parse(await b.GetStringAsync("/v0.1/servers?limit=2&cursor=" + Uri.EscapeDataString(next)))!;
+            Assert.True(string.CompareOrdinal(following["servers"]![0]!["server"]!["name"]!.GetValue<string>(), next.Split(':')[0]) >= 0);
+
+            await using var direct = new NpgsqlConnection(target.ConnectionString);
+            await direct.OpenAsync();
+            await using var tamper = new NpgsqlCommand("DELETE FROM audit", direct);
+            await Assert.ThrowsAsync<PostgresException>(() => tamper.ExecuteNonQueryAsync());
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await using var connection = new NpgsqlConnection(admin.ConnectionString);
+            await connection.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {databaseName} WITH (FORCE)", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+}
