@@ -62,7 +62,7 @@ public class RegistryValidateTests : IDisposable
     [Fact]
     public async Task Json_output_lists_problems_for_machines()
     {
-        var path = Write("dup.json", "{\"name\":\"io.github.a/b\",\"description\":\"d\",\"version\":\"1.0.0\",\"version\":\"1.0.1\"}");
+        var path = Write("dup.json", "{\"name\":\"io.github.acme/tool\",\"description\":\"d\",\"version\":\"1.0.0\",\"version\":\"1.0.1\"}");
         var outcome = await CliRunner.RunAsync("registry", "validate", path, "--format", "json");
         Assert.Equal(1, outcome.ExitCode);
         using var report = JsonDocument.Parse(outcome.Stdout);
@@ -83,7 +83,7 @@ public class RegistryValidateTests : IDisposable
     [Fact]
     public async Task Text_that_is_not_json_exits_2_with_line_and_column()
     {
-        var path = Write("broken.json", "{\n  \"name\": \"io.github.a/b\",\n  \"description\": oops\n}");
+        var path = Write("broken.json", "{\n  \"name\": \"io.github.acme/tool\",\n  \"description\": oops\n}");
         var outcome = await CliRunner.RunAsync("registry", "validate", path, "--format", "json");
         Assert.Equal(2, outcome.ExitCode);
         using var report = JsonDocument.Parse(outcome.Stdout);
@@ -104,7 +104,7 @@ public class RegistryValidateTests : IDisposable
     [Fact]
     public async Task A_document_nested_too_deeply_exits_2()
     {
-        var path = Write("deep.json", "{\"name\":\"io.github.a/b\",\"_meta\":" + string.Concat(Enumerable.Repeat("{\"a\":", 100)) + "1" + new string('}', 100) + "}");
+        var path = Write("deep.json", "{\"name\":\"io.github.acme/tool\",\"_meta\":" + string.Concat(Enumerable.Repeat("{\"a\":", 100)) + "1" + new string('}', 100) + "}");
         var outcome = await CliRunner.RunAsync("registry", "validate", path);
         Assert.Equal(2, outcome.ExitCode);
         Assert.Contains("nested more than 64 levels", outcome.Stdout, StringComparison.Ordinal);
@@ -114,7 +114,7 @@ public class RegistryValidateTests : IDisposable
     public async Task A_document_with_a_byte_order_mark_is_accepted()
     {
         var path = Path.Combine(_dir, "bom.json");
-        File.WriteAllBytes(path, [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("""{"name":"io.github.a/b","description":"d","version":"1.0.0"}""")]);
+        File.WriteAllBytes(path, [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("""{"name":"io.github.acme/tool","description":"d","version":"1.0.0"}""")]);
         var outcome = await CliRunner.RunAsync("registry", "validate", path);
         Assert.True(outcome.ExitCode == 0, outcome.Stdout);
     }
@@ -135,7 +135,7 @@ public class RegistryValidateTests : IDisposable
     [Fact]
     public async Task The_built_command_reports_through_its_exit_code()
     {
-        var path = Write("bad.json", """{"name":"io.github.a/b"}""");
+        var path = Write("bad.json", """{"name":"io.github.acme/tool"}""");
         var outcome = await CliRunner.RunProcessAsync("registry", "validate", path, "--format", "json");
         Assert.Equal(1, outcome.ExitCode);
         Assert.DoesNotContain("   at ", outcome.Stdout + outcome.Stderr, StringComparison.Ordinal);

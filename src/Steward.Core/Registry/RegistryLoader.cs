@@ -21,11 +21,22 @@ public static class RegistryLoader
             return new LoadResult(null, read.Problems, read.Failure);
         }
 
-        var problems = new List<Problem>(read.Problems);
-        // Where the reader already reported a field as missing or of the wrong type, the validator's own
-        // complaint about the same field (an empty name, say) would only repeat it: one problem per field.
-        var structural = read.Problems.Where(p => p.IsError).Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
-        problems.AddRange(RegistryValidator.Validate(read.Document!, options).Where(p => !structural.Contains(p.Path)));
-        return new LoadResult(read.Document, problems, null);
+        var validation = RegistryValidator.Validate(read.Document!, options);
+        return new LoadResult(read.Document, OnePerField(read.Problems, validation), null);
+    }
+
+    /// <summary>
+    /// The reader and the validator may both see a missing field (the reader: absent; the validator: empty). Say it
+    /// once: a field of the wrong type keeps the reader's problem (the validator only saw a placeholder), a missing
+    /// field keeps the validator's more specific one.
+    /// </summary>
+    private static List<Problem> OnePerField(IReadOnlyList<Problem> read, IReadOnlyList<Problem> validation)
+    {
+        var mistyped = read.Where(p => p.Rule == "schema.type").Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
+        var validated = validation.Where(p => p.IsError).Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
+        var problems = new List<Problem>(read.Count + validation.Count);
+        problems.AddRange(read.Where(p => !(p.Rule == "schema.required" && validated.Contains(p.Path))));
+        problems.AddRange(validation.Where(p => !mistyped.Contains(p.Path)));
+        return problems;
     }
 }

@@ -133,6 +133,9 @@ public class ReaderTests
     {
         var result = RegistryLoader.Load(System.Text.Encoding.UTF8.GetBytes("""{"name":"io.github.a/b","description":"d"}"""));
         var problem = Assert.Single(result.Problems, p => p.Path == "version");
-        Assert.Equal("schema.required", problem.Rule);
+        Assert.True(problem.IsError);
+
+        var mistyped = RegistryLoader.Load(System.Text.Encoding.UTF8.GetBytes("""{"name":5,"description":"d","version":"1.0.0"}"""));
+        Assert.Equal("schema.type", Assert.Single(mistyped.Problems, p => p.Path == "name").Rule);
     }
 }
