@@ -314,6 +314,8 @@ public sealed class StewardServer : IAsyncDisposable
         logging.SetMinimumLevel(options.LogLevel);
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // A failure to start is reported once, as one line naming the option, by StewardServer.RunAsync.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         if (options.JsonLogs)
         {
             logging.AddJsonConsole(json =>
@@ -378,10 +380,31 @@ public sealed class StewardServer : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
-            throw new ServeException("--data-dir", $"cannot use {directory} for the database file {SqliteFileName}: {e.Message}", e);
+            // Exception texts may be resource keys in a trimmed build; say what is wrong in our own words.
+            var why = e switch
+            {
+                UnauthorizedAccessException => "permission denied",
+                DirectoryNotFoundException => "a part of the path is missing or is a file",
+                IOException when FileAncestor(directory) is { } blocker => $"{blocker} is a file, not a directory",
+                _ => "the directory cannot be created or written",
+            };
+            throw new ServeException("--data-dir", $"cannot keep the database file {SqliteFileName} in {directory}: {why}", e);
         }
 
         return Database.Sqlite(file);
+    }
+
+    private static string? FileAncestor(string directory)
+    {
+        for (var path = directory; !string.IsNullOrEmpty(path); path = Path.GetDirectoryName(path))
+        {
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Creates an empty file readable and writable by its owner only (0600), before SQLite opens it.</summary>
