@@ -14,6 +14,9 @@ public sealed record StewardPaths(string ConfigDirectory)
     /// <summary>Where the policy comes from (<c>steward login</c>), and the pinned key.</summary>
     public string SourceFile => Path.Combine(ConfigDirectory, "source.json");
 
+    /// <summary>The Steward server's bearer token (<c>steward login --token</c>), 0600, never printed.</summary>
+    public string TokenFile => Path.Combine(ConfigDirectory, "token");
+
     /// <summary>The last verified policy (registry and settings), written atomically, 0600.</summary>
     public string PolicyCache => Path.Combine(ConfigDirectory, "policy-cache.json");
 

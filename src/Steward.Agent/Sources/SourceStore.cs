@@ -1,0 +1,107 @@
+using System.Text;
+using System.Text.Json;
+using Steward.Agent.Files;
+
+namespace Steward.Agent.Sources;
+
+/// <summary>What <c>source.json</c> holds on disk.</summary>
+internal sealed record SourceFileDocument(string Kind, string Location, bool AllowHttp, string MaxOfflineAge, string? PinnedKey, DateTimeOffset SavedAt);
+
+/// <summary>The source read from disk, or why it cannot be used (null both: not logged in).</summary>
+public sealed record SourceLoad(PolicySource? Source, string? Error)
+{
+    public bool LoggedIn => Source is not null;
+}
+
+/// <summary>
+/// <c>source.json</c> (where policy comes from) and the Steward server token, both 0600 in a 0700 directory. The token is
+/// kept in its own file so that <c>source.json</c> can be shown without it.
+/// </summary>
+public static class SourceStore
+{
+    public static void Save(StewardPaths paths, PolicySource source, string? token, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(time);
+        PrivateFiles.EnsureDirectory(paths.ConfigDirectory);
+        if (token is not null)
+        {
+            PrivateFiles.WriteAtomic(paths.TokenFile, Encoding.UTF8.GetBytes(token));
+        }
+        else
+        {
+            PrivateFiles.DeleteIfExists(paths.TokenFile);
+        }
+
+        var document = new SourceFileDocument(
+            PolicySource.KindName(source.Kind), source.Location, source.AllowHttp, Durations.Format(source.MaxOfflineAge), source.PinnedKey, time.GetUtcNow());
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(document, AgentJsonContext.Default.SourceFileDocument);
+        PrivateFiles.WriteAtomic(paths.SourceFile, bytes);
+    }
+
+    public static SourceLoad Load(StewardPaths paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        byte[]? bytes;
+        try
+        {
+            bytes = PrivateFiles.ReadIfExists(paths.SourceFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new SourceLoad(null, $"{paths.SourceFile} cannot be read ({e.Message}); run `steward login` again");
+        }
+
+        if (bytes is null)
+        {
+            return new SourceLoad(null, null);
+        }
+
+        SourceFileDocument? document;
+        try
+        {
+            document = JsonSerializer.Deserialize(bytes, AgentJsonContext.Default.SourceFileDocument);
+        }
+        catch (JsonException)
+        {
+            document = null;
+        }
+
+        if (document is null || PolicySource.ParseKind(document.Kind) is not { } kind || string.IsNullOrEmpty(document.Location) ||
+            !Durations.TryParse(document.MaxOfflineAge, out var maxOfflineAge))
+        {
+            return new SourceLoad(null, $"{paths.SourceFile} is damaged; run `steward login` again to set the policy source");
+        }
+
+        return new SourceLoad(new PolicySource
+        {
+            Kind = kind,
+            Location = document.Location,
+            AllowHttp = document.AllowHttp,
+            MaxOfflineAge = maxOfflineAge,
+            PinnedKey = document.PinnedKey,
+        }, null);
+    }
+
+    /// <summary>The Steward server token: the token file, else <c>STEWARD_TOKEN</c>. Never logged or printed.</summary>
+    public static string? LoadToken(StewardPaths paths, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(environment);
+        try
+        {
+            if (PrivateFiles.ReadIfExists(paths.TokenFile) is { Length: > 0 } bytes)
+            {
+                return Encoding.UTF8.GetString(bytes).Trim();
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return environment(TokenVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment.Trim() : null;
+    }
+
+    public const string TokenVariable = "STEWARD_TOKEN";
+}
