@@ -23,9 +23,14 @@ internal static class ServeCommand
             Description = "A PostgreSQL connection string (\"Host=…;Database=…;Username=…\"). Default: the SQLite file in the data directory.",
         };
 
+        var anonymous = new Option<bool>("--allow-anonymous-publish")
+        {
+            Description = "Let POST /v0/auth/none hand out short-lived tokens that may publish io.modelcontextprotocol.anonymous/* (for mcp-publisher tests). Off by default; also STEWARD_ALLOW_ANONYMOUS_PUBLISH=true.",
+        };
+
         var command = new Command("serve", "Run the Steward server: the Registry API for hosts, the admin API and the audit log. Set STEWARD_ADMIN_TOKEN at first start to choose the admin token.")
         {
-            dataDir, urls, database,
+            dataDir, urls, database, anonymous,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -34,6 +39,7 @@ internal static class ServeCommand
                 DataDir = parse.GetValue(dataDir)!,
                 Urls = parse.GetValue(urls)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Database = parse.GetValue(database),
+                AllowAnonymousPublish = parse.GetValue(anonymous),
                 Messages = stderr,
             };
             return await StewardServer.RunAsync(options, cancellationToken).ConfigureAwait(false);

@@ -30,6 +30,22 @@ public sealed record ServeOptions
     /// <summary>Console logs as one JSON object per line (for log collectors) instead of one text line per event.</summary>
     public bool JsonLogs { get; init; }
 
+    /// <summary>
+    /// <c>POST /v0/auth/none</c> hands out short-lived registry tokens that may publish <c>io.modelcontextprotocol.anonymous/*</c>
+    /// (as the official registry's <c>MCP_REGISTRY_ENABLE_ANONYMOUS_AUTH</c>). Off by default; <c>--allow-anonymous-publish</c>
+    /// or <c>STEWARD_ALLOW_ANONYMOUS_PUBLISH=true</c>.
+    /// </summary>
+    public bool AllowAnonymousPublish { get; init; }
+
+    /// <summary>Registry imports from a URL may use plain http to a loopback address (tests and local mirrors). Off by default.</summary>
+    public bool AllowHttpLoopbackImport { get; init; }
+
+    /// <summary>
+    /// Registry imports from a URL may reach link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10,
+    /// fd00:ec2::254, metadata.google.internal). Off by default; <c>STEWARD_IMPORT_ALLOW_LINK_LOCAL=true</c>.
+    /// </summary>
+    public bool AllowLinkLocalImport { get; init; }
+
     public static string DefaultDataDir()
     {
         var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
@@ -44,7 +60,12 @@ public sealed record ServeOptions
     {
         BootstrapAdminToken = BootstrapAdminToken ?? (Environment.GetEnvironmentVariable(AdminTokenVariable) is { Length: > 0 } token ? token : null),
         JsonLogs = JsonLogs || string.Equals(Environment.GetEnvironmentVariable("STEWARD_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase),
+        AllowAnonymousPublish = AllowAnonymousPublish || IsTrue("STEWARD_ALLOW_ANONYMOUS_PUBLISH"),
+        AllowLinkLocalImport = AllowLinkLocalImport || IsTrue("STEWARD_IMPORT_ALLOW_LINK_LOCAL"),
     };
+
+    private static bool IsTrue(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { } value && (value == "1" || string.Equals(value, "true", StringComparison.OrdinalIgnoreCase));
 }
 
 /// <summary>A start-up failure the user can fix: which option (or variable) is wrong, and why. <c>steward serve</c> exits 2.</summary>

@@ -150,7 +150,9 @@ public sealed class StewardServer : IAsyncDisposable
             });
             builder.Services.AddSingleton(database);
             builder.Services.AddSingleton(options.TimeProvider);
+            builder.Services.AddSingleton(options);
             builder.Services.AddSingleton<Readiness>();
+            Policy.GovernanceModule.AddServices(builder.Services, options);
             builder.Services.AddSingleton<IHostLifetime, HostedLifetime>();
             builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
             builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default));
@@ -169,6 +171,8 @@ public sealed class StewardServer : IAsyncDisposable
             {
                 throw DatabaseFailure(options, database, e);
             }
+
+            await Policy.GovernanceModule.StartAsync(app.Services, cancellationToken).ConfigureAwait(false);
 
             Configure(app);
             try
@@ -272,9 +276,11 @@ public sealed class StewardServer : IAsyncDisposable
             "Steward server. Registry API: /v0.1/servers (first organisation), /o/{org}/registry/v0.1/servers; admin API: /api/v1/orgs/{org}/...\n",
             "text/plain; charset=utf-8"));
         RegistryApi.Map(app);
+        PublisherApi.Map(app);
         var organisation = app.MapGroup("/api/v1/orgs/{org}").AddEndpointFilter(Authentication.RequireOrganisationAdmin);
         AdminRegistryApi.Map(organisation);
         AuditApi.Map(organisation);
+        Policy.GovernanceModule.Map(app, organisation);
     }
 
     private static async Task<IResult> ReadyAsync(Database database, Readiness readiness, ILoggerFactory loggers, CancellationToken cancellationToken)

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -12,13 +11,21 @@ using Steward.Server.Storage;
 
 namespace Steward.Server.Registry;
 
-/// <summary>The admin side of an organisation's registry: publish a version, change a version's status.</summary>
+/// <summary>
+/// The admin side of an organisation's registry: publish a version, edit its metadata, change its status (deprecate,
+/// delete, undelete), import documents and other registries, and mint registry publish tokens.
+/// </summary>
 internal static class AdminRegistryApi
 {
     public static void Map(RouteGroupBuilder organisation)
     {
         organisation.MapPost("/registry/servers", PublishAsync);
         organisation.MapPatch("/registry/servers/{**path}", UpdateStatusAsync);
+        organisation.MapPut("/registry/servers/{**path}", EditAsync);
+        organisation.MapDelete("/registry/servers/{**path}", DeleteAsync);
+        organisation.MapPost("/registry/servers/{**path}", StatusActionAsync);
+        organisation.MapPost("/registry/import", RegistryImport.ImportAsync);
+        organisation.MapPost("/registry/publish-tokens", PublishTokens.CreateAsync);
     }
 
     /// <summary>
@@ -33,6 +40,27 @@ internal static class AdminRegistryApi
             return RequestBodies.TooLarge(RequestBodies.MaxBytes);
         }
 
+        if (LoadServerJson(body, out var server) is { } refused)
+        {
+            return refused;
+        }
+
+        var caller = Authentication.CallerOf(context);
+        var organisation = Authentication.OrganisationOf(context);
+        var entry = await Publishing.PublishAsync(database, organisation.Id, server!, caller.Actor, Timestamps.Now(time), cancellationToken).ConfigureAwait(false);
+        if (entry is null)
+        {
+            return VersionExists(server!);
+        }
+
+        context.Response.Headers.Location = $"/o/{organisation.Slug}/registry/v0.1/servers/{Uri.EscapeDataString(server!.Name)}/versions/{Uri.EscapeDataString(server.Version)}";
+        return new JsonBytes(RegistryJson.Item(entry), StatusCodes.Status201Created);
+    }
+
+    /// <summary>Reads and validates one server.json: null and the server when valid, else the answer (400 unreadable, 422 with every problem).</summary>
+    internal static IResult? LoadServerJson(byte[] body, out ServerDetail? server)
+    {
+        server = null;
         var loaded = RegistryLoader.Load(body, RegistryShape.ServerJson);
         if (loaded.Failure is { } failure)
         {
@@ -41,63 +69,152 @@ internal static class AdminRegistryApi
 
         if (!loaded.IsValid)
         {
-            var problems = loaded.Problems.Select(p => new ProblemItem
-            {
-                Path = p.Path,
-                Rule = p.Rule,
-                Severity = p.IsError ? "error" : "warning",
-                Message = p.Message,
-                Hint = p.Hint,
-            }).ToList();
             return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Invalid server.json",
-                $"{loaded.Problems.Count(p => p.IsError)} error(s) in the server.json; each is listed with its path", problems);
+                $"{loaded.Problems.Count(p => p.IsError)} error(s) in the server.json; each is listed with its path", ProblemItems(loaded.Problems));
         }
 
-        var server = loaded.Document!.Entries[0].Server;
-        var json = RegistryJson.Canonical(server);
-        var caller = Authentication.CallerOf(context);
-        var organisation = Authentication.OrganisationOf(context);
-        var now = Timestamps.Now(time);
-
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
-        if (await Publishing.FindAsync(connection, transaction, organisation.Id, server.Name, server.Version, cancellationToken).ConfigureAwait(false) is not null)
-        {
-            return VersionExists(server);
-        }
-
-        var entry = await Publishing.InsertAsync(connection, transaction, organisation.Id, server, json, now, cancellationToken).ConfigureAwait(false);
-        var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisation.Id, now, cancellationToken).ConfigureAwait(false);
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "registry.publish", Subject(entry), null, RegistryJson.AuditView(entry), revision, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (DbException)
-        {
-            // Another instance published the same version between our check and our commit.
-            if (await ExistsAsync(database, organisation.Id, server, cancellationToken).ConfigureAwait(false))
-            {
-                return VersionExists(server);
-            }
-
-            throw;
-        }
-
-        context.Response.Headers.Location = $"/o/{organisation.Slug}/registry/v0.1/servers/{Uri.EscapeDataString(server.Name)}/versions/{Uri.EscapeDataString(server.Version)}";
-        return new JsonBytes(RegistryJson.Item(entry), StatusCodes.Status201Created);
+        server = loaded.Document!.Entries[0].Server;
+        return null;
     }
 
-    private static async Task<bool> ExistsAsync(Database database, string organisationId, ServerDetail server, CancellationToken cancellationToken)
+    internal static List<ProblemItem> ProblemItems(IEnumerable<Problem> problems) => problems.Select(p => new ProblemItem
     {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await Publishing.FindAsync(connection, null, organisationId, server.Name, server.Version, cancellationToken).ConfigureAwait(false) is not null;
-    }
+        Path = p.Path,
+        Rule = p.Rule,
+        Severity = p.IsError ? "error" : "warning",
+        Message = p.Message,
+        Hint = p.Hint,
+    }).ToList();
 
     private static IResult VersionExists(ServerDetail server) =>
         Problems.Result(StatusCodes.Status409Conflict, "Version already published",
             $"version {server.Version} of {server.Name} is already published; published versions are immutable, so publish a new version number");
+
+    /// <summary>
+    /// <c>PUT /api/v1/orgs/{org}/registry/servers/{name}/versions/{version}</c> with a server.json: edits that version's
+    /// metadata (an admin correction, as the official registry's admin edit). The body's name and version must be the
+    /// path's (a version cannot be renamed or renumbered); the body is validated as a publish is; status and publish time
+    /// stay. 200 with the entry; 400 on a name or version mismatch; 404 when the version does not exist; audited.
+    /// </summary>
+    internal static async Task<IResult> EditAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var path = ServerPath.Parse(context.GetRouteValue("path") as string);
+        if (path?.Version is not { } version || version == ServerVersions.Latest)
+        {
+            return Problems.Result(StatusCodes.Status404NotFound, "Not Found", "use PUT /api/v1/orgs/{org}/registry/servers/{serverName}/versions/{version} (an exact version)");
+        }
+
+        var body = await RequestBodies.ReadAsync(context.Request, RequestBodies.MaxBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return RequestBodies.TooLarge(RequestBodies.MaxBytes);
+        }
+
+        if (LoadServerJson(body, out var server) is { } refused)
+        {
+            return refused;
+        }
+
+        if (server!.Name != path.Name)
+        {
+            return Problems.BadRequest($"cannot rename a server: the body's name \"{server.Name}\" is not the path's \"{path.Name}\"");
+        }
+
+        if (server.Version != version)
+        {
+            return Problems.BadRequest($"version in body (\"{server.Version}\") must match the version in the path (\"{version}\"); publish a new version instead");
+        }
+
+        var caller = Authentication.CallerOf(context);
+        var organisation = Authentication.OrganisationOf(context);
+        var now = Timestamps.Now(time);
+        var json = RegistryJson.Canonical(server);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        var before = await Publishing.FindAsync(connection, transaction, organisation.Id, path.Name, version, cancellationToken).ConfigureAwait(false);
+        if (before is null)
+        {
+            return Problems.ServerNotFound(path.Name);
+        }
+
+        if (before.ServerJson == json)
+        {
+            return new JsonBytes(RegistryJson.Item(before), StatusCodes.Status200OK);
+        }
+
+        var after = await Publishing.ReplaceServerJsonAsync(connection, transaction, organisation.Id, path.Name, version, json, now, cancellationToken).ConfigureAwait(false);
+        var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisation.Id, now, cancellationToken).ConfigureAwait(false);
+        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "registry.edit", Publishing.Subject(after),
+            RegistryJson.AuditView(before), RegistryJson.AuditView(after), revision, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new JsonBytes(RegistryJson.Item(after), StatusCodes.Status200OK);
+    }
+
+    /// <summary>
+    /// <c>DELETE /api/v1/orgs/{org}/registry/servers/{name}/versions/{version}</c>: a soft delete (status deleted; the row
+    /// stays, hidden unless <c>include_deleted=true</c>), latest recomputed. Deleting a deleted version changes nothing (200).
+    /// </summary>
+    internal static async Task<IResult> DeleteAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var path = ServerPath.Parse(context.GetRouteValue("path") as string);
+        if (path?.Version is not { } version || version == ServerVersions.Latest)
+        {
+            return Problems.Result(StatusCodes.Status404NotFound, "Not Found", "use DELETE /api/v1/orgs/{org}/registry/servers/{serverName}/versions/{version} (an exact version)");
+        }
+
+        return await ChangeStatusAsync(context, database, time, path.Name, version, ServerStatuses.Deleted, null, "registry.delete", unchangedIsError: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>POST …/versions/{version}/undelete</c> (back to active) and <c>POST …/versions/{version}/deprecate</c> with an
+    /// optional <c>{"statusMessage": "…"}</c>: shorthands for the status PATCH, audited under their own action names.
+    /// </summary>
+    internal static async Task<IResult> StatusActionAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var path = ServerPath.Parse(context.GetRouteValue("path") as string);
+        if (path?.Rest is not ["versions", { Length: > 0 } version, "undelete" or "deprecate"] || version == ServerVersions.Latest)
+        {
+            return Problems.Result(StatusCodes.Status404NotFound, "Not Found",
+                "use POST /api/v1/orgs/{org}/registry/servers/{serverName}/versions/{version}/undelete or …/deprecate");
+        }
+
+        if (path.Rest[2] == "undelete")
+        {
+            return await ChangeStatusAsync(context, database, time, path.Name, version, ServerStatuses.Active, null, "registry.undelete", unchangedIsError: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        var body = await RequestBodies.ReadAsync(context.Request, RequestBodies.MaxBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return RequestBodies.TooLarge(RequestBodies.MaxBytes);
+        }
+
+        string? message = null;
+        if (body.Length > 0)
+        {
+            try
+            {
+                message = JsonSerializer.Deserialize(body, ServerJsonContext.Default.StatusUpdateRequest)?.StatusMessage;
+            }
+            catch (JsonException e)
+            {
+                return Problems.BadRequest("the body is not JSON of the form {\"statusMessage\": \"...\"}: " + e.Message);
+            }
+        }
+
+        if (TooLong(message) is { } tooLong)
+        {
+            return tooLong;
+        }
+
+        return await ChangeStatusAsync(context, database, time, path.Name, version, ServerStatuses.Deprecated, message is { Length: > 0 } ? message : null, "registry.deprecate", unchangedIsError: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static IResult? TooLong(string? message) => message is not null && message.EnumerateRunes().Count() > RegistryValidator.MaxStatusMessageLength
+        ? Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "statusMessage is longer than 500 characters",
+            [new ProblemItem { Location = "body.statusMessage", Message = "expected length <= 500" }])
+        : null;
 
     /// <summary>
     /// <c>PATCH /api/v1/orgs/{org}/registry/servers/{name}/versions/{version}/status</c> with <c>{status, statusMessage?}</c>:
@@ -117,6 +234,19 @@ internal static class AdminRegistryApi
             return RequestBodies.TooLarge(RequestBodies.MaxBytes);
         }
 
+        if (ReadStatusRequest(body, out var status, out var message) is { } refused)
+        {
+            return refused;
+        }
+
+        return await ChangeStatusAsync(context, database, time, path.Name, version, status!, message, "registry.status", unchangedIsError: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The official status body: null and the status and message when acceptable, else the answer (400/422).</summary>
+    internal static IResult? ReadStatusRequest(byte[] body, out string? status, out string? message)
+    {
+        status = null;
+        message = null;
         StatusUpdateRequest? request;
         try
         {
@@ -127,48 +257,125 @@ internal static class AdminRegistryApi
             return Problems.BadRequest("the body is not JSON of the form {\"status\": \"deprecated\", \"statusMessage\": \"...\"}: " + e.Message);
         }
 
-        if (request?.Status is not { } status || !ServerStatuses.All.Contains(status, StringComparer.Ordinal))
+        if (request?.Status is not { } requested || !ServerStatuses.All.Contains(requested, StringComparer.Ordinal))
         {
             return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "status must be one of active, deprecated, deleted",
                 [new ProblemItem { Location = "body.status", Message = "expected one of active, deprecated, deleted", Value = request?.Status }]);
         }
 
-        var message = request.StatusMessage is { Length: > 0 } m ? m : null;
-        if (message is not null && message.EnumerateRunes().Count() > RegistryValidator.MaxStatusMessageLength)
+        message = request.StatusMessage is { Length: > 0 } m ? m : null;
+        if (TooLong(message) is { } tooLong)
         {
-            return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "statusMessage is longer than 500 characters",
-                [new ProblemItem { Location = "body.statusMessage", Message = "expected length <= 500" }]);
+            return tooLong;
         }
 
-        if (message is not null && status == ServerStatuses.Active)
+        if (message is not null && requested == ServerStatuses.Active)
         {
             return Problems.BadRequest("status_message cannot be provided when setting status to active");
         }
 
+        status = requested;
+        return null;
+    }
+
+    private static async Task<IResult> ChangeStatusAsync(HttpContext context, Database database, TimeProvider time, string name, string version, string status, string? message,
+        string action, bool unchangedIsError, CancellationToken cancellationToken)
+    {
         var caller = Authentication.CallerOf(context);
         var organisation = Authentication.OrganisationOf(context);
-        var now = Timestamps.Now(time);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var before = await Publishing.FindAsync(connection, transaction, organisation.Id, path.Name, version, cancellationToken).ConfigureAwait(false);
+        var (before, after) = await StatusChange.ApplyAsync(database, organisation.Id, caller.Actor, action, name, version, status, message, Timestamps.Now(time), cancellationToken).ConfigureAwait(false);
         if (before is null)
         {
-            return Problems.ServerNotFound(path.Name);
+            return Problems.ServerNotFound(name);
+        }
+
+        if (after is null)
+        {
+            return unchangedIsError
+                ? Problems.BadRequest($"No changes to apply: status is already {status}")
+                : new JsonBytes(RegistryJson.Item(before), StatusCodes.Status200OK);
+        }
+
+        return new JsonBytes(RegistryJson.Item(after), StatusCodes.Status200OK);
+    }
+}
+
+/// <summary>A status change of one version or of every version of a server, with latest recomputed, a new revision and an audit row per version.</summary>
+internal static class StatusChange
+{
+    /// <summary>(null, null) when the version does not exist; (before, null) when nothing changes; else (before, after).</summary>
+    public static async Task<(StoredEntry? Before, StoredEntry? After)> ApplyAsync(Database database, string organisationId, string actor, string action,
+        string name, string version, string status, string? message, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await database.LockOrganisationAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
+        var before = await Publishing.FindAsync(connection, transaction, organisationId, name, version, cancellationToken).ConfigureAwait(false);
+        if (before is null)
+        {
+            return (null, null);
         }
 
         if (before.Status == status && before.StatusMessage == message)
         {
-            return Problems.BadRequest($"No changes to apply: status is already {status}");
+            return (before, null);
         }
 
-        var after = await Publishing.SetStatusAsync(connection, transaction, organisation.Id, path.Name, version, status, message, now, cancellationToken).ConfigureAwait(false);
-        var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisation.Id, now, cancellationToken).ConfigureAwait(false);
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "registry.status", Subject(after),
+        var after = await Publishing.SetStatusAsync(connection, transaction, organisationId, name, version, status, message, now, cancellationToken).ConfigureAwait(false);
+        var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisationId, now, cancellationToken).ConfigureAwait(false);
+        await AuditLog.WriteAsync(connection, transaction, organisationId, now, actor, action, Publishing.Subject(after),
             RegistryJson.AuditView(before), RegistryJson.AuditView(after), revision, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new JsonBytes(RegistryJson.Item(after), StatusCodes.Status200OK);
+        return (before, after);
     }
 
-    private static string Subject(StoredEntry entry) => $"registry:{entry.Name}@{entry.Version}";
+    /// <summary>
+    /// Every version of <paramref name="name"/> to one status, in one transaction. Null when the server has no version;
+    /// else the versions as they now are (all of them) and how many changed.
+    /// </summary>
+    public static async Task<(IReadOnlyList<StoredEntry> Versions, int Changed)?> ApplyAllAsync(Database database, string organisationId, string actor,
+        string name, string status, string? message, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await database.LockOrganisationAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
+        var versions = await connection.QueryAsync(
+            $"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name ORDER BY published_at DESC, version DESC",
+            transaction, StoredEntry.Read, cancellationToken, ("org", organisationId), ("name", name)).ConfigureAwait(false);
+        if (versions.Count == 0)
+        {
+            return null;
+        }
+
+        var changing = versions.Where(v => v.Status != status || v.StatusMessage != message).ToList();
+        if (changing.Count == 0)
+        {
+            return (versions, 0);
+        }
+
+        var at = Timestamps.ToText(now);
+        foreach (var v in changing)
+        {
+            await connection.ExecuteAsync(
+                "UPDATE registry_entries SET status = @status, status_message = @message, status_changed_at = @at, updated_at = @at WHERE organisation_id = @org AND name = @name AND version = @version",
+                transaction, cancellationToken, ("status", status), ("message", message), ("at", at), ("org", organisationId), ("name", name), ("version", v.Version)).ConfigureAwait(false);
+        }
+
+        await Publishing.RecomputeLatestAsync(connection, transaction, organisationId, name, now, cancellationToken).ConfigureAwait(false);
+        var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisationId, now, cancellationToken).ConfigureAwait(false);
+        var after = await connection.QueryAsync(
+            $"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name ORDER BY published_at DESC, version DESC",
+            transaction, StoredEntry.Read, cancellationToken, ("org", organisationId), ("name", name)).ConfigureAwait(false);
+        foreach (var v in changing)
+        {
+            var current = after.First(a => a.Version == v.Version);
+            await AuditLog.WriteAsync(connection, transaction, organisationId, now, actor, "registry.status", Publishing.Subject(current),
+                RegistryJson.AuditView(v), RegistryJson.AuditView(current), revision, cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return (after, changing.Count);
+    }
 }

@@ -15,6 +15,74 @@ internal static class Publishing
         return rows.Count == 1 ? rows[0] : null;
     }
 
+    /// <summary>
+    /// Publishes one validated server.json into an organisation's registry in its own transaction: the version row, the
+    /// new latest, a new revision and the audit row commit together. Null when that version already exists.
+    /// </summary>
+    public static async Task<StoredEntry?> PublishAsync(Database database, string organisationId, ServerDetail server, string actor, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(server);
+        var json = RegistryJson.Canonical(server);
+        StoredEntry entry;
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await database.LockOrganisationAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
+            if (await FindAsync(connection, transaction, organisationId, server.Name, server.Version, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                return null;
+            }
+
+            entry = await InsertAsync(connection, transaction, organisationId, server, json, now, cancellationToken).ConfigureAwait(false);
+            var revision = await BumpRevisionAsync(connection, transaction, organisationId, now, cancellationToken).ConfigureAwait(false);
+            await Audit.AuditLog.WriteAsync(connection, transaction, organisationId, now, actor, "registry.publish", Subject(entry), null, RegistryJson.AuditView(entry), revision, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException)
+        {
+            // Another instance published the same version between our check and our commit.
+            await using var check = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (await FindAsync(check, null, organisationId, server.Name, server.Version, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                return null;
+            }
+
+            throw;
+        }
+
+        return entry;
+    }
+
+    public static string Subject(StoredEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return $"registry:{entry.Name}@{entry.Version}";
+    }
+
+    /// <summary>Replaces a version's server.json (an admin edit: same name, same version), keeping its status; returns the entry as it now is.</summary>
+    public static async Task<StoredEntry> ReplaceServerJsonAsync(DbConnection connection, DbTransaction transaction, string organisationId, string name, string version, string serverJson, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await connection.ExecuteAsync(
+            "UPDATE registry_entries SET server_json = @json, updated_at = @at WHERE organisation_id = @org AND name = @name AND version = @version",
+            transaction, cancellationToken, ("json", serverJson), ("at", Timestamps.ToText(now)), ("org", organisationId), ("name", name), ("version", version)).ConfigureAwait(false);
+        return (await FindAsync(connection, transaction, organisationId, name, version, cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>
+    /// Adds a version as an import brings it (its upstream status and publish time kept, <c>updatedAt</c> now), without
+    /// recomputing latest: the importer does that once per name at the end.
+    /// </summary>
+    public static async Task InsertImportedAsync(DbConnection connection, DbTransaction transaction, string organisationId, string name, string version, string serverJson,
+        string status, string? statusMessage, DateTimeOffset publishedAt, DateTimeOffset statusChangedAt, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await connection.ExecuteAsync(
+            $"INSERT INTO registry_entries ({StoredEntry.Columns}, organisation_id) VALUES (@name, @version, @json, @status, @message, @changed, @published, @at, FALSE, @org)",
+            transaction, cancellationToken, ("name", name), ("version", version), ("json", serverJson), ("status", status), ("message", statusMessage),
+            ("changed", Timestamps.ToText(statusChangedAt)), ("published", Timestamps.ToText(publishedAt)), ("at", Timestamps.ToText(now)), ("org", organisationId)).ConfigureAwait(false);
+    }
+
     /// <summary>Adds a new version (status active, all timestamps now) and recomputes which version is latest.</summary>
     public static async Task<StoredEntry> InsertAsync(DbConnection connection, DbTransaction transaction, string organisationId, ServerDetail server, string serverJson, DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -130,6 +130,46 @@ internal static class Migrations
                 "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
             ],
         },
+        new(2, "registry import sources, registry publish tokens with namespace permissions",
+        [
+            """
+            CREATE TABLE registry_import_sources (
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                url TEXT NOT NULL,
+                last_import_at {ordered} NOT NULL,
+                updated_since {ordered} NOT NULL,
+                PRIMARY KEY (organisation_id, url)
+            )
+            """,
+            """
+            CREATE TABLE registry_publish_tokens (
+                id TEXT PRIMARY KEY,
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                name TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                namespaces TEXT NOT NULL,
+                created_at {ordered} NOT NULL,
+                expires_at {ordered} NOT NULL,
+                revoked_at {ordered} NULL
+            )
+            """,
+            "CREATE INDEX registry_publish_tokens_expiry ON registry_publish_tokens (organisation_id, expires_at)",
+        ]),
+        new(3, "policy signing keys",
+        [
+            """
+            CREATE TABLE signing_keys (
+                kid TEXT PRIMARY KEY,
+                public_jwk TEXT NOT NULL,
+                private_key TEXT NOT NULL,
+                created_at {ordered} NOT NULL,
+                retired_at {ordered} NULL,
+                published_until {ordered} NULL,
+                endorsement TEXT NULL
+            )
+            """,
+            "CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (COALESCE(retired_at, '')) WHERE retired_at IS NULL",
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

@@ -1,0 +1,513 @@
+using System.Data.Common;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Steward.Core.Json;
+using Steward.Core.Registry;
+using Steward.Core.Validation;
+using Steward.Server.Audit;
+using Steward.Server.Hosting;
+using Steward.Server.Identity;
+using Steward.Server.Organisations;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Registry;
+
+/// <summary>
+/// <c>POST /api/v1/orgs/{org}/registry/import[?atomic=true][&amp;namespace=…]</c>: imports a document given in the body
+/// (any of Core's four shapes: a server.json, an array, a Registry API page, a Kiro file) or, with the body
+/// <c>{"url": "https://registry.example.com"}</c>, every page of an official-style registry, incrementally from the last
+/// import of that URL.
+/// </summary>
+/// <remarks>
+/// Every entry is validated by Core. By default an invalid entry is reported (its path and every problem) and skipped
+/// while the valid ones are imported; with <c>atomic=true</c> any skipped entry refuses the whole import (422, nothing
+/// written). A version that already exists with the same server.json takes the imported status (so versions deleted
+/// upstream become deleted here); with a different server.json it is skipped as a conflict (versions are immutable;
+/// edit it with PUT). Kiro names are flat: they become <c>{namespace}/{name}</c>, the namespace being the
+/// <c>namespace</c> query parameter or <c>local.{org}</c>, with leading and trailing <c>.</c>, <c>_</c> and <c>-</c>
+/// trimmed from the name. All writes, the new revision and the audit rows commit in one transaction.
+/// </remarks>
+internal static partial class RegistryImport
+{
+    public const long MaxBodyBytes = 64L * 1024 * 1024;
+    public const int PageLimit = 100;
+    public const int MaxPages = 1000;
+
+    private sealed record Candidate(string Path, ServerDetail Server, string Json, OfficialMeta? Official);
+
+    private sealed record Skipped(string Path, string? Name, string? Version, string Reason, IReadOnlyList<Problem> Problems);
+
+    private sealed class Collected
+    {
+        public List<Candidate> Candidates { get; } = [];
+        public List<Skipped> Skipped { get; } = [];
+        public List<Problem> DocumentProblems { get; } = [];
+        public HashSet<(string, string)> Seen { get; } = [];
+        public DateTimeOffset? MaxUpdatedAt { get; set; }
+        public List<RegistryShape> Shapes { get; } = [];
+    }
+
+    [GeneratedRegex(@"^[a-zA-Z0-9][a-zA-Z0-9.-]*[a-zA-Z0-9]$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamespaceSyntax();
+
+    /// <summary>The official name a Kiro entry gets: <c>{namespace}/{name}</c>, the name trimmed of leading and trailing <c>._-</c>.</summary>
+    public static string KiroName(string @namespace, string kiroName)
+    {
+        ArgumentNullException.ThrowIfNull(kiroName);
+        return @namespace + "/" + kiroName.Trim('.', '_', '-');
+    }
+
+    /// <summary>The default namespace of Kiro imports: <c>local.{org}</c> (characters a namespace cannot hold become <c>-</c>).</summary>
+    public static string DefaultNamespace(Organisation organisation)
+    {
+        ArgumentNullException.ThrowIfNull(organisation);
+        var slug = new string(organisation.Slug.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' ? c : '-').ToArray()).Trim('.', '-');
+        return "local." + (slug.Length == 0 ? "org" : slug);
+    }
+
+    internal static async Task<IResult> ImportAsync(HttpContext context, Database database, TimeProvider time, ServeOptions options, CancellationToken cancellationToken)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
+        var query = context.Request.Query;
+        var atomic = false;
+        if (query["atomic"].ToString() is { Length: > 0 } atomicText && !bool.TryParse(atomicText, out atomic))
+        {
+            return Problems.Query("atomic", "expected true or false", atomicText);
+        }
+
+        var organisation = Authentication.OrganisationOf(context);
+        var @namespace = DefaultNamespace(organisation);
+        if (query["namespace"].ToString() is { Length: > 0 } requested)
+        {
+            if (!NamespaceSyntax().IsMatch(requested) || requested.Length > 100)
+            {
+                return Problems.Query("namespace", "expected a reverse-DNS namespace such as com.example (letters, digits, '.', '-')", requested);
+            }
+
+            @namespace = requested;
+        }
+
+        var body = await RequestBodies.ReadAsync(context.Request, (int)MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return RequestBodies.TooLarge((int)MaxBodyBytes);
+        }
+
+        var now = Timestamps.Now(time);
+        var collected = new Collected();
+        string source;
+        Uri? listUrl = null;
+        DateTimeOffset? since = null;
+        if (UrlOf(body) is { } urlText)
+        {
+            if (!Uri.TryCreate(urlText, UriKind.Absolute, out var url))
+            {
+                return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "url is not an absolute URL",
+                    [new ProblemItem { Location = "body.url", Message = "expected an https:// URL of a registry", Value = urlText }]);
+            }
+
+            bool loopbackOnly;
+            try
+            {
+                loopbackOnly = ImportFetcher.CheckUrl(url, options);
+            }
+            catch (ImportRefusedException e)
+            {
+                return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "url is refused: " + e.Message,
+                    [new ProblemItem { Location = "body.url", Message = e.Message, Value = urlText }]);
+            }
+
+            listUrl = ListUrl(url);
+            source = listUrl.AbsoluteUri;
+            await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var stored = await connection.ScalarAsync("SELECT updated_since FROM registry_import_sources WHERE organisation_id = @org AND url = @url", null, cancellationToken,
+                    ("org", organisation.Id), ("url", source)).ConfigureAwait(false);
+                since = stored is string text ? Timestamps.Parse(text) : null;
+            }
+
+            try
+            {
+                using var client = ImportFetcher.CreateClient(options, loopbackOnly);
+                await FetchAllAsync(client, listUrl, since, @namespace, collected, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException or ImportRefusedException or TaskCanceledException or InvalidDataException && !cancellationToken.IsCancellationRequested)
+            {
+                var reason = e is HttpRequestException { InnerException: ImportRefusedException refused } ? refused.Message : e.Message;
+                return Problems.Result(StatusCodes.Status502BadGateway, "Bad Gateway", $"cannot import from {source}: {reason}; nothing was imported");
+            }
+        }
+        else
+        {
+            source = "request body";
+            var failure = Collect(body, "", null, @namespace, collected);
+            if (failure is not null)
+            {
+                return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "the body is not a registry document: " + failure,
+                    [new ProblemItem { Path = "", Message = failure.ToString() }]);
+            }
+        }
+
+        if (collected.DocumentProblems.Count > 0)
+        {
+            return Report(StatusCodes.Status422UnprocessableEntity, source, atomic, collected, null, refused: true);
+        }
+
+        if (atomic && collected.Skipped.Count > 0)
+        {
+            return Report(StatusCodes.Status422UnprocessableEntity, source, atomic, collected, null, refused: true);
+        }
+
+        var caller = Authentication.CallerOf(context);
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+            var counts = await ApplyAsync(connection, transaction, organisation.Id, caller.Actor, collected, now, cancellationToken).ConfigureAwait(false);
+            if (atomic && collected.Skipped.Count > 0)
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return Report(StatusCodes.Status422UnprocessableEntity, source, atomic, collected, null, refused: true);
+            }
+
+            if (listUrl is not null)
+            {
+                // The next import asks for what changed after the newest updatedAt seen (the upstream's clock), else after this one started.
+                var next = collected.MaxUpdatedAt is { } max && (since is null || max > since) ? max : since ?? now;
+                await connection.ExecuteAsync(
+                    "INSERT INTO registry_import_sources (organisation_id, url, last_import_at, updated_since) VALUES (@org, @url, @at, @since) " +
+                    "ON CONFLICT (organisation_id, url) DO UPDATE SET last_import_at = excluded.last_import_at, updated_since = excluded.updated_since",
+                    transaction, cancellationToken, ("org", organisation.Id), ("url", source), ("at", Timestamps.ToText(now)), ("since", Timestamps.ToText(next))).ConfigureAwait(false);
+            }
+
+            if (counts.Revision is not null)
+            {
+                var summary = Encoding.UTF8.GetString(RegistryJson.Write(w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("source", source);
+                    w.WriteNumber("created", counts.Created);
+                    w.WriteNumber("updated", counts.Updated);
+                    w.WriteNumber("unchanged", counts.Unchanged);
+                    w.WriteNumber("skipped", collected.Skipped.Count);
+                    w.WriteEndObject();
+                }));
+                await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "registry.import.summary", "registry-import:" + source, null, summary, counts.Revision, cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return Report(StatusCodes.Status200OK, source, atomic, collected, (counts, since), refused: false);
+        }
+    }
+
+    /// <summary>The body <c>{"url": "…"}</c> (an object with a url and no servers or name): the URL; else null.</summary>
+    private static string? UrlOf(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object && root.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.String &&
+                   !root.TryGetProperty("servers", out _) && !root.TryGetProperty("name", out _)
+                ? url.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A registry's list endpoint: the URL as given when it already ends in <c>/servers</c>, else <c>{url}/v0.1/servers</c>.</summary>
+    internal static Uri ListUrl(Uri url)
+    {
+        var builder = new UriBuilder(url) { Query = "", Fragment = "" };
+        var path = builder.Path.TrimEnd('/');
+        if (!path.EndsWith("/servers", StringComparison.Ordinal))
+        {
+            path += "/v0.1/servers";
+        }
+
+        builder.Path = path;
+        return builder.Uri;
+    }
+
+    private static async Task FetchAllAsync(HttpClient client, Uri listUrl, DateTimeOffset? since, string @namespace, Collected collected, CancellationToken cancellationToken)
+    {
+        string? cursor = null;
+        for (var page = 0; ; page++)
+        {
+            if (page >= MaxPages)
+            {
+                throw new InvalidDataException($"more than {MaxPages} pages of {PageLimit}");
+            }
+
+            var query = new StringBuilder($"?limit={PageLimit}&include_deleted=true");
+            if (since is { } s)
+            {
+                query.Append("&updated_since=").Append(Uri.EscapeDataString(Timestamps.ToText(s)));
+            }
+
+            if (cursor is not null)
+            {
+                query.Append("&cursor=").Append(Uri.EscapeDataString(cursor));
+            }
+
+            var bytes = await ImportFetcher.GetAsync(client, new Uri(listUrl.AbsoluteUri + query), cancellationToken).ConfigureAwait(false);
+            var failure = Collect(bytes, $"pages[{page}]", RegistryShape.RegistryApiPage, @namespace, collected, out var next);
+            if (failure is not null)
+            {
+                throw new InvalidDataException($"page {page + 1} is not a Registry API page: {failure}");
+            }
+
+            if (string.IsNullOrEmpty(next))
+            {
+                return;
+            }
+
+            if (next == cursor)
+            {
+                throw new InvalidDataException($"page {page + 1} gave the same nextCursor as the page before");
+            }
+
+            cursor = next;
+        }
+    }
+
+    private static ReadFailure? Collect(byte[] bytes, string prefix, RegistryShape? shape, string @namespace, Collected collected) =>
+        Collect(bytes, prefix, shape, @namespace, collected, out _);
+
+    /// <summary>Reads and validates one document, sorting its entries into candidates and skipped ones (paths prefixed with <paramref name="prefix"/>).</summary>
+    private static ReadFailure? Collect(byte[] bytes, string prefix, RegistryShape? shape, string @namespace, Collected collected, out string? nextCursor)
+    {
+        nextCursor = null;
+        var loaded = RegistryLoader.Load(bytes, shape);
+        if (loaded.Failure is { } failure)
+        {
+            return failure;
+        }
+
+        var document = loaded.Document!;
+        nextCursor = document.NextCursor;
+        collected.Shapes.Add(document.Shape);
+        var kiro = document.Shape == RegistryShape.KiroFile;
+        var errors = loaded.Problems.Where(p => p.IsError).ToList();
+        var claimed = new HashSet<Problem>();
+        foreach (var entry in document.Entries)
+        {
+            var item = entry.Path.EndsWith(".server", StringComparison.Ordinal) ? entry.Path[..^".server".Length] : entry.Path;
+            var mine = errors.Where(p => Belongs(p.Path, item)).ToList();
+            claimed.UnionWith(mine);
+            var server = entry.Server;
+            var path = Join(prefix, item);
+            if (mine.Count > 0)
+            {
+                collected.Skipped.Add(new Skipped(path, server.Name, server.Version, "invalid", mine.Select(p => p with { Path = Join(prefix, p.Path) }).ToList()));
+                continue;
+            }
+
+            if (kiro)
+            {
+                server = server with { Name = KiroName(@namespace, server.Name) };
+                var official = RegistryValidator.ValidateServer(server, entry.Path).Where(p => p.IsError).ToList();
+                if (official.Count > 0)
+                {
+                    collected.Skipped.Add(new Skipped(path, server.Name, server.Version, "invalid once named " + server.Name,
+                        official.Select(p => p with { Path = Join(prefix, p.Path) }).ToList()));
+                    continue;
+                }
+            }
+
+            if (!collected.Seen.Add((server.Name, server.Version)))
+            {
+                collected.Skipped.Add(new Skipped(path, server.Name, server.Version, "duplicate",
+                    [Problem.Error(Join(prefix, entry.Path), "import.duplicate", $"{server.Name} {server.Version} appears more than once in this import", "keep one entry per name and version")]));
+                continue;
+            }
+
+            if (entry.Official?.UpdatedAt is { } updated && (collected.MaxUpdatedAt is null || updated > collected.MaxUpdatedAt))
+            {
+                collected.MaxUpdatedAt = updated;
+            }
+
+            collected.Candidates.Add(new Candidate(path, server, RegistryJson.Canonical(server), entry.Official));
+        }
+
+        collected.DocumentProblems.AddRange(errors.Where(p => !claimed.Contains(p)).Select(p => p with { Path = Join(prefix, p.Path) }));
+        return null;
+    }
+
+    private static bool Belongs(string problemPath, string itemPath) =>
+        itemPath.Length == 0 ||
+        (problemPath.StartsWith(itemPath, StringComparison.Ordinal) && (problemPath.Length == itemPath.Length || problemPath[itemPath.Length] is '.' or '['));
+
+    private static string Join(string prefix, string path) => prefix.Length == 0 ? path : path.Length == 0 ? prefix : path[0] == '[' ? prefix + path : prefix + "." + path;
+
+    private sealed record Counts(int Created, int Updated, int Unchanged, long? Revision);
+
+    private static async Task<Counts> ApplyAsync(DbConnection connection, DbTransaction transaction, string organisationId, string actor, Collected collected, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var existing = (await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org", transaction, StoredEntry.Read, cancellationToken,
+            ("org", organisationId)).ConfigureAwait(false)).ToDictionary(e => (e.Name, e.Version));
+        var created = 0;
+        var updated = 0;
+        var unchanged = 0;
+        var touched = new HashSet<string>(StringComparer.Ordinal);
+        var changes = new List<(StoredEntry? Before, string Name, string Version, string Action)>();
+        foreach (var candidate in collected.Candidates)
+        {
+            var server = candidate.Server;
+            var status = candidate.Official?.Status ?? ServerStatuses.Active;
+            var message = status == ServerStatuses.Active ? null : candidate.Official?.StatusMessage;
+            if (!existing.TryGetValue((server.Name, server.Version), out var before))
+            {
+                await Publishing.InsertImportedAsync(connection, transaction, organisationId, server.Name, server.Version, candidate.Json, status, message,
+                    candidate.Official?.PublishedAt is { } published ? Truncate(published) : now,
+                    candidate.Official?.StatusChangedAt is { } changed ? Truncate(changed) : now, now, cancellationToken).ConfigureAwait(false);
+                created++;
+                touched.Add(server.Name);
+                changes.Add((null, server.Name, server.Version, "registry.import"));
+            }
+            else if (before.ServerJson != candidate.Json)
+            {
+                collected.Skipped.Add(new Skipped(candidate.Path, server.Name, server.Version, "conflict",
+                    [Problem.Error(candidate.Path, "import.conflict", $"{server.Name} {server.Version} already exists here with a different server.json; published versions are immutable",
+                        "publish a new version upstream, or correct this one with PUT /api/v1/orgs/{org}/registry/servers/{name}/versions/{version}")]));
+            }
+            else if (candidate.Official?.Status is not null && (before.Status != status || before.StatusMessage != message))
+            {
+                await Publishing.SetStatusAsync(connection, transaction, organisationId, server.Name, server.Version, status, message, now, cancellationToken).ConfigureAwait(false);
+                updated++;
+                touched.Add(server.Name);
+                changes.Add((before, server.Name, server.Version, "registry.import.status"));
+            }
+            else
+            {
+                unchanged++;
+            }
+        }
+
+        if (touched.Count == 0)
+        {
+            return new Counts(created, updated, unchanged, null);
+        }
+
+        foreach (var name in touched)
+        {
+            await Publishing.RecomputeLatestAsync(connection, transaction, organisationId, name, now, cancellationToken).ConfigureAwait(false);
+        }
+
+        var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisationId, now, cancellationToken).ConfigureAwait(false);
+        var after = (await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND updated_at = @at", transaction, StoredEntry.Read, cancellationToken,
+            ("org", organisationId), ("at", Timestamps.ToText(now))).ConfigureAwait(false)).ToDictionary(e => (e.Name, e.Version));
+        foreach (var (before, name, version, action) in changes)
+        {
+            var entry = after[(name, version)];
+            await AuditLog.WriteAsync(connection, transaction, organisationId, now, actor, action, Publishing.Subject(entry),
+                before is null ? null : RegistryJson.AuditView(before), RegistryJson.AuditView(entry), revision, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new Counts(created, updated, unchanged, revision);
+    }
+
+    private static DateTimeOffset Truncate(DateTimeOffset value) => Timestamps.Parse(Timestamps.ToText(value));
+
+    private static IResult Report(int status, string source, bool atomic, Collected collected, (Counts Counts, DateTimeOffset? Since)? done, bool refused)
+    {
+        var json = RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            if (status != StatusCodes.Status200OK)
+            {
+                w.WriteString("type", "about:blank");
+                w.WriteString("title", "Import refused");
+                w.WriteNumber("status", status);
+                w.WriteString("detail", collected.DocumentProblems.Count > 0
+                    ? "the document has problems that belong to no single entry; nothing was imported"
+                    : $"{collected.Skipped.Count} entr{(collected.Skipped.Count == 1 ? "y" : "ies")} cannot be imported and atomic=true; nothing was imported");
+            }
+
+            w.WriteString("source", source);
+            w.WriteStartArray("shapes");
+            foreach (var shape in collected.Shapes.Distinct())
+            {
+                w.WriteStringValue(shape switch
+                {
+                    RegistryShape.ServerJson => "server.json",
+                    RegistryShape.ServerJsonArray => "array",
+                    RegistryShape.RegistryApiPage => "registry-api-page",
+                    _ => "kiro",
+                });
+            }
+
+            w.WriteEndArray();
+            w.WriteBoolean("atomic", atomic);
+            w.WriteBoolean("imported", !refused);
+            if (done is { } d)
+            {
+                if (d.Since is { } since)
+                {
+                    w.WriteString("updatedSince", Timestamps.ToText(since));
+                }
+
+                w.WriteNumber("created", d.Counts.Created);
+                w.WriteNumber("updated", d.Counts.Updated);
+                w.WriteNumber("unchanged", d.Counts.Unchanged);
+                if (d.Counts.Revision is { } revision)
+                {
+                    w.WriteNumber("revision", revision);
+                }
+            }
+
+            w.WriteNumber("entries", collected.Candidates.Count + collected.Skipped.Count(s => s.Reason != "conflict"));
+            w.WriteStartArray("skipped");
+            foreach (var skipped in collected.Skipped)
+            {
+                w.WriteStartObject();
+                w.WriteString("path", skipped.Path);
+                w.WriteString("name", skipped.Name);
+                w.WriteString("version", skipped.Version);
+                w.WriteString("reason", skipped.Reason);
+                WriteProblems(w, "problems", skipped.Problems);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            if (collected.DocumentProblems.Count > 0)
+            {
+                WriteProblems(w, "errors", collected.DocumentProblems);
+            }
+
+            w.WriteEndObject();
+        });
+        return new JsonBytes(json, status);
+    }
+
+    private static void WriteProblems(Utf8JsonWriter w, string property, IEnumerable<Problem> problems)
+    {
+        w.WriteStartArray(property);
+        foreach (var problem in problems)
+        {
+            w.WriteStartObject();
+            w.WriteString("path", problem.Path);
+            w.WriteString("rule", problem.Rule);
+            w.WriteString("severity", problem.IsError ? "error" : "warning");
+            w.WriteString("message", problem.Message);
+            if (problem.Hint.Length > 0)
+            {
+                w.WriteString("hint", problem.Hint);
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+}
