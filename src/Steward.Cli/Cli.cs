@@ -15,6 +15,7 @@ public static class Cli
         registry.Subcommands.Add(ValidateCommand.Create(console, stdout));
         root.Subcommands.Add(registry);
         root.Subcommands.Add(ServeCommand.Create(Console.Error));
+        root.Subcommands.Add(Gateway.GatewayCommand.Create(Console.Error));
         return root;
     }
 

@@ -1,0 +1,952 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Steward.Agent.Policy;
+using Steward.Core.Config;
+
+// The gateway speaks the 2025-11-25 revision, where logging is a current feature; MCP9005 flags its deprecation in 2026-07-28.
+#pragma warning disable MCP9005
+
+namespace Steward.Agent.Gateway;
+
+/// <summary>How the gateway runs: the merged configuration, one server or all, where the audit log goes.</summary>
+public sealed record GatewayOptions
+{
+    /// <summary>The user's and workspace's <c>mcp.json</c>, merged.</summary>
+    public required MergedMcpConfig Config { get; init; }
+
+    /// <summary>Per-server shape: serve exactly this configured server, names unchanged. Null: every admitted server, names prefixed.</summary>
+    public string? Server { get; init; }
+
+    /// <summary>The local audit log (JSON lines, 0600).</summary>
+    public required string AuditLogPath { get; init; }
+
+    /// <summary>Resolves <c>${VAR}</c> references at launch.</summary>
+    public Func<string, string?> Lookup { get; init; } = Environment.GetEnvironmentVariable;
+
+    /// <summary>How long an upstream may take to start and complete its handshake (the entry's <c>timeout</c> overrides it).</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>What the gateway serves now: running servers (configuration order), refused ones, failed ones, and why nothing is served if so.</summary>
+public sealed record GatewayStatus(
+    ImmutableArray<string> Running,
+    ImmutableArray<UpstreamRefusal> Refused,
+    ImmutableArray<UpstreamRefusal> Failed,
+    string? Notice)
+{
+    public static GatewayStatus Empty { get; } = new([], [], [], null);
+}
+
+/// <summary>
+/// <c>steward gateway</c>: one MCP server (the SDK's <see cref="McpServer"/>) in front of every admitted upstream (the
+/// SDK's <see cref="McpClient"/>), enforcing the policy on what runs and on every tool call.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item><description>Shapes: aggregated (tools and prompts named <c>&lt;server&gt;__&lt;name&gt;</c>; resource URIs kept
+/// as the server wrote them and routed by the URI each server listed, then by its templates) or per server (names
+/// unchanged).</description></item>
+/// <item><description>Both sides speak the 2025-11-25 revision (the <c>initialize</c> handshake): the host's capabilities
+/// are known once per session, and each upstream is offered sampling, elicitation and roots only when the host has
+/// them.</description></item>
+/// <item><description><see cref="ApplyPolicyAsync"/> decides what runs; upstreams start in parallel, and one that fails is
+/// reported without holding up the others. List requests wait for an apply in progress.</description></item>
+/// </list>
+/// </remarks>
+public sealed class Gateway : IAsyncDisposable
+{
+    /// <summary>Between a server's name and a tool's or prompt's name in the aggregated shape.</summary>
+    public const string Separator = "__";
+
+    /// <summary>The protocol revision the gateway speaks on both sides.</summary>
+    public const string ProtocolVersion = "2025-11-25";
+
+    private const string ApprovalField = "approve";
+
+    private readonly GatewayOptions options;
+    private readonly ILoggerFactory loggerFactory;
+    private readonly ILogger logger;
+    private readonly AuditLog audit;
+    private readonly HttpClient httpClient = new();
+    private readonly SemaphoreSlim applyGate = new(1, 1);
+    private readonly TaskCompletionSource hostReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<string, Regex> templateRegexes = new(StringComparer.Ordinal);
+    private readonly McpServerOptions serverOptions;
+
+    private ImmutableArray<Upstream> upstreams = [];
+    private ToolDecisions decisions = ToolDecisions.None;
+    private bool auditArguments;
+    private GatewayStatus status = GatewayStatus.Empty;
+    private McpServer? host;
+    private LoggingLevel? hostLoggingLevel;
+    private ImmutableDictionary<string, Upstream> resourceOwners = ImmutableDictionary<string, Upstream>.Empty;
+
+    public Gateway(GatewayOptions options, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        this.options = options;
+        this.loggerFactory = loggerFactory;
+        logger = loggerFactory.CreateLogger("Steward.Gateway");
+        audit = new AuditLog(options.AuditLogPath);
+        serverOptions = CreateServerOptions();
+    }
+
+    /// <summary>True in the per-server shape.</summary>
+    public bool PerServer => options.Server is not null;
+
+    public GatewayStatus Status => Volatile.Read(ref status);
+
+    /// <summary>The host-facing MCP server over <paramref name="transport"/> (stdio in the CLI); runs until the host disconnects.</summary>
+    public async Task RunAsync(ITransport transport, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        var server = McpServer.Create(transport, serverOptions, loggerFactory);
+        Volatile.Write(ref host, server);
+        await using (server.ConfigureAwait(false))
+        {
+            await server.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Brings the running upstreams in line with <paramref name="state"/>: starts newly admitted servers, stops those no
+    /// longer admitted, relaunches those whose version or launch changed, and tells the host the lists changed.
+    /// Starting waits for the host's <c>initialize</c>, so that upstreams are offered exactly the host's capabilities.
+    /// </summary>
+    public async Task ApplyPolicyAsync(PolicyState state, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        await applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var notice = state switch
+            {
+                PolicyState.Disabled d => $"MCP is disabled: {d.Reason} {d.WhatToDo}",
+                PolicyState.Active { Snapshot.McpEnabled: false } => "MCP is disabled: your organisation's profile turns MCP servers off. Ask your administrator if you need them.",
+                _ => null,
+            };
+            if (notice is not null || state is not PolicyState.Active active)
+            {
+                notice ??= "MCP is disabled.";
+                var (reason, what) = state is PolicyState.Disabled dd ? (dd.Reason, dd.WhatToDo) : (notice, "");
+                GatewayLog.McpDisabled(logger, reason, what);
+                decisions = ToolDecisions.None;
+                var stopping = upstreams;
+                upstreams = [];
+                Volatile.Write(ref status, new GatewayStatus([], [], [], notice));
+                serverOptions.ServerInstructions = notice;
+                await StopAsync(stopping, "MCP is disabled").ConfigureAwait(false);
+                await NoticeToHostAsync(notice, cancellationToken).ConfigureAwait(false);
+                if (stopping.Length > 0)
+                {
+                    await NotifyListsChangedAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            var snapshot = active.Snapshot;
+            var (run, refused) = UpstreamPlanner.Plan(snapshot, options.Config, options.Server);
+            GatewayLog.PolicyApplied(logger, snapshot.Revision, run.Length, refused.Length);
+            foreach (var refusal in refused)
+            {
+                GatewayLog.Refused(logger, refusal.Name, refusal.ReasonCode, refusal.Message);
+            }
+
+            decisions = new ToolDecisions(snapshot.ToolRules);
+            auditArguments = snapshot.AuditArguments;
+
+            var current = upstreams;
+            var wanted = run.ToDictionary(s => s.Name, StringComparer.Ordinal);
+            var keep = current.Where(u => wanted.TryGetValue(u.Name, out var s) && s.Identity == u.Spec.Identity).ToList();
+            var stop = current.Where(u => !keep.Contains(u)).ToList();
+            upstreams = [.. keep];
+            foreach (var upstream in stop)
+            {
+                GatewayLog.Stopping(logger, upstream.Name, wanted.TryGetValue(upstream.Name, out var next)
+                    ? $"relaunching at {next.RegistryName} {next.Version}"
+                    : "no longer admitted");
+            }
+
+            await StopAsync([.. stop], null).ConfigureAwait(false);
+
+            var toStart = run.Where(s => !keep.Any(k => k.Name == s.Name)).ToList();
+            var failed = ImmutableArray.CreateBuilder<UpstreamRefusal>();
+            var started = new Dictionary<string, Upstream>(StringComparer.Ordinal);
+            if (toStart.Count > 0)
+            {
+                await hostReady.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var results = await Task.WhenAll(toStart.Select(s => TryStartAsync(s, cancellationToken))).ConfigureAwait(false);
+                foreach (var (spec, upstream, error) in results)
+                {
+                    if (upstream is not null)
+                    {
+                        started[spec.Name] = upstream;
+                    }
+                    else
+                    {
+                        failed.Add(new UpstreamRefusal(spec.Name, "start_failed", error ?? "failed to start"));
+                    }
+                }
+            }
+
+            var assembled = run.Select(s => keep.FirstOrDefault(k => k.Name == s.Name) ?? started.GetValueOrDefault(s.Name))
+                .Where(u => u is not null).Select(u => u!).ToImmutableArray();
+            upstreams = assembled;
+            resourceOwners = ImmutableDictionary<string, Upstream>.Empty;
+            foreach (var upstream in started.Values)
+            {
+                Watch(upstream);
+            }
+
+            string? perServerNotice = null;
+            if (PerServer && assembled.IsEmpty)
+            {
+                var why = refused.FirstOrDefault() ?? failed.FirstOrDefault();
+                perServerNotice = why is null ? $"\"{options.Server}\" is not running." : $"\"{why.Name}\" is not served: {why.Message}";
+            }
+
+            Volatile.Write(ref status, new GatewayStatus([.. assembled.Select(u => u.Name)], refused, failed.ToImmutable(), perServerNotice));
+            serverOptions.ServerInstructions = perServerNotice ?? Instructions(refused, failed.ToImmutable());
+            foreach (var failure in failed)
+            {
+                await NoticeToHostAsync($"Steward could not start \"{failure.Name}\": {failure.Message}", cancellationToken).ConfigureAwait(false);
+            }
+
+            if (perServerNotice is not null)
+            {
+                await NoticeToHostAsync(perServerNotice, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (stop.Count > 0 || started.Count > 0)
+            {
+                await NotifyListsChangedAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            applyGate.Release();
+        }
+    }
+
+    private static string? Instructions(ImmutableArray<UpstreamRefusal> refused, ImmutableArray<UpstreamRefusal> failed)
+    {
+        if (refused.IsEmpty && failed.IsEmpty)
+        {
+            return null;
+        }
+
+        return "Servers of the configuration that Steward does not serve: " +
+               string.Join("; ", refused.Concat(failed).Select(r => $"{r.Name} ({r.ReasonCode})"));
+    }
+
+    private async Task<(UpstreamSpec Spec, Upstream? Upstream, string? Error)> TryStartAsync(UpstreamSpec spec, CancellationToken cancellationToken)
+    {
+        var timeout = spec.Config.Timeout is { } ms and > 0 ? TimeSpan.FromMilliseconds(ms) : options.StartTimeout;
+        try
+        {
+            var upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout), options.Lookup, loggerFactory, httpClient, cancellationToken)
+                .ConfigureAwait(false);
+            if (hostLoggingLevel is { } level && upstream.Capabilities.Logging is not null)
+            {
+                await upstream.Client.SetLoggingLevelAsync(level, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            return (spec, upstream, null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is UpstreamStartException or McpException or IOException or InvalidOperationException or TimeoutException or OperationCanceledException
+                                       or System.ComponentModel.Win32Exception or HttpRequestException)
+        {
+            var message = e is OperationCanceledException ? $"no answer within {timeout.TotalSeconds:0} s" : e.Message;
+            GatewayLog.StartFailed(logger, spec.Name, message);
+            return (spec, null, message);
+        }
+    }
+
+    private void Watch(Upstream upstream)
+    {
+        _ = upstream.Client.Completion.ContinueWith(async _ =>
+        {
+            var before = upstreams;
+            if (!before.Contains(upstream))
+            {
+                return;
+            }
+
+            if (ImmutableInterlocked.InterlockedCompareExchange(ref upstreams, before.Remove(upstream), before) == before)
+            {
+                GatewayLog.Exited(logger, upstream.Name);
+                await NoticeToHostAsync($"\"{upstream.Name}\" exited; its tools are gone until the next policy sync or restart.", CancellationToken.None).ConfigureAwait(false);
+                await NotifyListsChangedAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+    }
+
+    private static async Task StopAsync(ImmutableArray<Upstream> stopping, string? why)
+    {
+        _ = why;
+        await Task.WhenAll(stopping.Select(u => u.DisposeAsync().AsTask())).ConfigureAwait(false);
+    }
+
+    private McpClientOptions UpstreamOptions(UpstreamSpec spec, TimeSpan timeout)
+    {
+        var server = Volatile.Read(ref host);
+        var hostCapabilities = server?.ClientCapabilities;
+        var name = spec.Name;
+        var handlers = new McpClientHandlers
+        {
+            NotificationHandlers =
+            [
+                new(NotificationMethods.ToolListChangedNotification, (_, ct) => UpstreamListChangedAsync(name, NotificationMethods.ToolListChangedNotification, ct)),
+                new(NotificationMethods.PromptListChangedNotification, (_, ct) => UpstreamListChangedAsync(name, NotificationMethods.PromptListChangedNotification, ct)),
+                new(NotificationMethods.ResourceListChangedNotification, (_, ct) => UpstreamListChangedAsync(name, NotificationMethods.ResourceListChangedNotification, ct)),
+                new(NotificationMethods.ResourceUpdatedNotification, (n, ct) => ForwardAsync(n, ct)),
+                new(NotificationMethods.ProgressNotification, (n, ct) => ForwardAsync(n, ct)),
+                new(NotificationMethods.LoggingMessageNotification, (n, ct) => ForwardLogAsync(name, n, ct)),
+            ],
+        };
+        ClientCapabilities? capabilities = null;
+        if (hostCapabilities?.Sampling is { } sampling)
+        {
+            handlers.SamplingHandler = (request, _, ct) => Host().SampleAsync(request ?? throw new McpProtocolException("missing params", McpErrorCode.InvalidParams), ct);
+            capabilities ??= new ClientCapabilities();
+            capabilities.Sampling = new SamplingCapability { Context = sampling.Context, Tools = sampling.Tools };
+        }
+
+        if (hostCapabilities?.Elicitation is { } elicitation)
+        {
+            handlers.ElicitationHandler = (request, ct) => Host().ElicitAsync(request ?? throw new McpProtocolException("missing params", McpErrorCode.InvalidParams), ct);
+            capabilities ??= new ClientCapabilities();
+            capabilities.Elicitation = new ElicitationCapability { Form = elicitation.Form, Url = elicitation.Url };
+        }
+
+        if (hostCapabilities?.Roots is not null)
+        {
+            handlers.RootsHandler = (request, ct) => Host().RequestRootsAsync(request ?? new ListRootsRequestParams(), ct);
+            capabilities ??= new ClientCapabilities();
+            capabilities.Roots = new RootsCapability { ListChanged = true };
+        }
+
+        return new McpClientOptions
+        {
+            ClientInfo = server?.ClientInfo is { } info
+                ? new Implementation { Name = info.Name, Version = info.Version, Title = info.Title }
+                : new Implementation { Name = "steward-gateway", Version = GatewayVersion },
+            ProtocolVersion = ProtocolVersion,
+            InitializationTimeout = timeout,
+            Capabilities = capabilities,
+            Handlers = handlers,
+        };
+    }
+
+    private static string GatewayVersion { get; } = typeof(Gateway).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    private McpServer Host() => Volatile.Read(ref host) ?? throw new McpException("no MCP host is connected");
+
+    private McpServerOptions CreateServerOptions() => new()
+    {
+        ServerInfo = new Implementation
+        {
+            Name = options.Server ?? "steward-gateway",
+            Title = options.Server is null ? "Steward gateway" : $"{options.Server} (through Steward)",
+            Version = GatewayVersion,
+        },
+        ProtocolVersion = ProtocolVersion,
+        Capabilities = new ServerCapabilities
+        {
+            Tools = new ToolsCapability { ListChanged = true },
+            Prompts = new PromptsCapability { ListChanged = true },
+            Resources = new ResourcesCapability { Subscribe = true, ListChanged = true },
+            Logging = new LoggingCapability(),
+            Completions = new CompletionsCapability(),
+        },
+        Handlers = new McpServerHandlers
+        {
+            ListToolsHandler = ListToolsAsync,
+            CallToolHandler = CallToolAsync,
+            ListPromptsHandler = ListPromptsAsync,
+            GetPromptHandler = GetPromptAsync,
+            ListResourcesHandler = ListResourcesAsync,
+            ListResourceTemplatesHandler = ListResourceTemplatesAsync,
+            ReadResourceHandler = ReadResourceAsync,
+            SubscribeToResourcesHandler = SubscribeAsync,
+            UnsubscribeFromResourcesHandler = UnsubscribeAsync,
+            CompleteHandler = CompleteAsync,
+            SetLoggingLevelHandler = SetLoggingLevelAsync,
+            NotificationHandlers =
+            [
+                new(NotificationMethods.InitializedNotification, HostInitializedAsync),
+                new(NotificationMethods.RootsListChangedNotification, HostRootsChangedAsync),
+            ],
+        },
+    };
+
+    private async ValueTask HostInitializedAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
+    {
+        hostReady.TrySetResult();
+        if (Status.Notice is { } notice)
+        {
+            await NoticeToHostAsync(notice, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask HostRootsChangedAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
+    {
+        foreach (var upstream in upstreams)
+        {
+            try
+            {
+                await upstream.Client.SendNotificationAsync(NotificationMethods.RootsListChangedNotification, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is McpException or IOException or InvalidOperationException)
+            {
+                GatewayLog.ForwardFailed(logger, NotificationMethods.RootsListChangedNotification, e.Message);
+            }
+        }
+    }
+
+    /// <summary>Waits for an apply in progress, so a list never shows a half-started set of servers.</summary>
+    private async ValueTask SettledAsync(CancellationToken cancellationToken)
+    {
+        await applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        applyGate.Release();
+    }
+
+    private ToolDecision Decide(Upstream upstream, string tool) =>
+        decisions.Decide(upstream.Name, upstream.Spec.RegistryName, tool, upstream.Spec.Config.DisabledTools, upstream.Spec.Config.AutoApprove);
+
+    private string Exposed(Upstream upstream, string name) => PerServer ? name : upstream.Name + Separator + name;
+
+    /// <summary>The upstream and its own name for an exposed tool or prompt name.</summary>
+    private (Upstream Upstream, string Name)? Route(string exposed)
+    {
+        var current = upstreams;
+        if (PerServer)
+        {
+            return current.IsEmpty ? null : (current[0], exposed);
+        }
+
+        Upstream? best = null;
+        foreach (var upstream in current)
+        {
+            if (exposed.Length > upstream.Name.Length + Separator.Length &&
+                exposed.StartsWith(upstream.Name + Separator, StringComparison.Ordinal) &&
+                (best is null || upstream.Name.Length > best.Name.Length))
+            {
+                best = upstream;
+            }
+        }
+
+        return best is null ? null : (best, exposed[(best.Name.Length + Separator.Length)..]);
+    }
+
+    private async Task<IReadOnlyList<T>> SafeListAsync<T>(Upstream upstream, string what, Func<Upstream, CancellationToken, ValueTask<IReadOnlyList<T>>> list,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await list(upstream, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is McpException or IOException or InvalidOperationException or OperationCanceledException)
+        {
+            GatewayLog.ListFailed(logger, what, upstream.Name, e.Message);
+            return [];
+        }
+    }
+
+    private async ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<Tool>();
+        foreach (var upstream in upstreams)
+        {
+            foreach (var tool in await SafeListAsync(upstream, "tools", (u, ct) => u.ToolsAsync(ct), cancellationToken).ConfigureAwait(false))
+            {
+                if (!Decide(upstream, tool.Name).IsListed)
+                {
+                    continue;
+                }
+
+                result.Add(PerServer ? tool : new Tool
+                {
+                    Name = Exposed(upstream, tool.Name),
+                    Title = tool.Title,
+                    Description = tool.Description,
+                    InputSchema = tool.InputSchema,
+                    OutputSchema = tool.OutputSchema,
+                    Annotations = tool.Annotations,
+                    Icons = tool.Icons,
+                    Meta = tool.Meta,
+                });
+            }
+        }
+
+        return new ListToolsResult { Tools = result };
+    }
+
+    private async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var call = request.Params ?? throw new McpProtocolException("tools/call needs params", McpErrorCode.InvalidParams);
+        if (Status.Notice is { } notice)
+        {
+            throw new McpProtocolException($"Steward: {notice}", McpErrorCode.InvalidRequest);
+        }
+
+        if (Route(call.Name) is not var (upstream, tool))
+        {
+            throw new McpProtocolException($"Unknown tool: '{call.Name}'", McpErrorCode.InvalidParams);
+        }
+
+        var watch = Stopwatch.StartNew();
+        var decision = Decide(upstream, tool);
+        var decided = "allow";
+        switch (decision.Verdict)
+        {
+            case ToolVerdict.Deny:
+                Audit(upstream, tool, "deny", decision.Because, watch, "refused", call);
+                throw new McpProtocolException(
+                    $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is denied by your organisation's policy ({decision.Because}).", McpErrorCode.InvalidParams);
+            case ToolVerdict.Disabled:
+                Audit(upstream, tool, "disabled", decision.Because, watch, "refused", call);
+                throw new McpProtocolException(
+                    $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is disabled in your MCP configuration (disabledTools).", McpErrorCode.InvalidParams);
+            case ToolVerdict.Ask:
+                var server = request.Server;
+                if (server.ClientCapabilities?.Elicitation is null)
+                {
+                    Audit(upstream, tool, "ask-unavailable", decision.Because, watch, "refused", call);
+                    return Refusal($"Steward: your organisation's policy requires your approval before \"{tool}\" of \"{upstream.Name}\" runs " +
+                                   $"({decision.Because}), and this MCP host cannot ask for it (it does not support elicitation). " +
+                                   $"Use a host that supports elicitation, or add \"{tool}\" to the server's autoApprove list in your mcp.json.");
+                }
+
+                var answer = await server.ElicitAsync(new ElicitRequestParams
+                {
+                    Message = $"Allow the tool \"{tool}\" of the MCP server \"{upstream.Name}\" to run? Your organisation's policy asks you to approve it.",
+                    RequestedSchema = new ElicitRequestParams.RequestSchema
+                    {
+                        Properties = new Dictionary<string, ElicitRequestParams.PrimitiveSchemaDefinition>
+                        {
+                            [ApprovalField] = new ElicitRequestParams.BooleanSchema
+                            {
+                                Title = "Allow this call",
+                                Description = $"{upstream.Name}/{tool}",
+                                Default = false,
+                            },
+                        },
+                        Required = [ApprovalField],
+                    },
+                }, cancellationToken).ConfigureAwait(false);
+                if (!(answer.IsAccepted && answer.Content is { } content && content.TryGetValue(ApprovalField, out var approve) && approve.ValueKind == JsonValueKind.True))
+                {
+                    Audit(upstream, tool, "ask-declined", decision.Because, watch, "refused", call);
+                    return Refusal($"Steward: the call to \"{tool}\" of \"{upstream.Name}\" was not approved, so it did not run.");
+                }
+
+                decided = "ask-approved";
+                break;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (upstream.CallTimeout is { } limit)
+        {
+            timeout.CancelAfter(limit);
+        }
+
+        CallToolResult result;
+        try
+        {
+            result = await upstream.Client.CallToolAsync(new CallToolRequestParams
+            {
+                Name = tool,
+                Arguments = call.Arguments,
+                Meta = call.Meta?.DeepClone().AsObject(),
+            }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Audit(upstream, tool, decided, decision.Because, watch, "cancelled", call);
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            Audit(upstream, tool, decided, decision.Because, watch, "timeout", call);
+            throw new McpProtocolException($"Steward: \"{tool}\" of \"{upstream.Name}\" did not answer within the configured timeout.", McpErrorCode.InternalError);
+        }
+        catch (McpException)
+        {
+            Audit(upstream, tool, decided, decision.Because, watch, "failed", call);
+            throw;
+        }
+
+        Audit(upstream, tool, decided, decision.Because, watch, result.IsError == true ? "error" : "ok", call);
+        return result;
+    }
+
+    private static CallToolResult Refusal(string message) => new()
+    {
+        IsError = true,
+        Content = [new TextContentBlock { Text = message }],
+    };
+
+    private void Audit(Upstream upstream, string tool, string decision, string because, Stopwatch watch, string outcome, CallToolRequestParams call)
+    {
+        var elapsed = watch.Elapsed.TotalMilliseconds;
+        GatewayLog.ToolCall(logger, upstream.Name, tool, decision, because, outcome, Math.Round(elapsed, 3));
+        try
+        {
+            audit.Append(new AuditEvent(DateTimeOffset.UtcNow, upstream.Name, tool, decision, because, elapsed, outcome,
+                auditArguments ? call.Arguments : null));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            GatewayLog.AuditFailed(logger, e.Message);
+            throw new McpProtocolException("Steward could not write its audit log, so the call is refused: " + e.Message, McpErrorCode.InternalError);
+        }
+    }
+
+    private async ValueTask<ListPromptsResult> ListPromptsAsync(RequestContext<ListPromptsRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<Prompt>();
+        foreach (var upstream in upstreams)
+        {
+            foreach (var prompt in await SafeListAsync(upstream, "prompts", (u, ct) => u.PromptsAsync(ct), cancellationToken).ConfigureAwait(false))
+            {
+                result.Add(PerServer ? prompt : new Prompt
+                {
+                    Name = Exposed(upstream, prompt.Name),
+                    Title = prompt.Title,
+                    Description = prompt.Description,
+                    Arguments = prompt.Arguments,
+                    Icons = prompt.Icons,
+                    Meta = prompt.Meta,
+                });
+            }
+        }
+
+        return new ListPromptsResult { Prompts = result };
+    }
+
+    private async ValueTask<GetPromptResult> GetPromptAsync(RequestContext<GetPromptRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var get = request.Params ?? throw new McpProtocolException("prompts/get needs params", McpErrorCode.InvalidParams);
+        if (Route(get.Name) is not var (upstream, prompt))
+        {
+            throw new McpProtocolException($"Unknown prompt: '{get.Name}'", McpErrorCode.InvalidParams);
+        }
+
+        return await upstream.Client.GetPromptAsync(new GetPromptRequestParams
+        {
+            Name = prompt,
+            Arguments = get.Arguments,
+            Meta = get.Meta?.DeepClone().AsObject(),
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<ListResourcesResult> ListResourcesAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<Resource>();
+        var owners = ImmutableDictionary.CreateBuilder<string, Upstream>(StringComparer.Ordinal);
+        foreach (var upstream in upstreams)
+        {
+            foreach (var resource in await SafeListAsync(upstream, "resources", (u, ct) => u.ResourcesAsync(ct), cancellationToken).ConfigureAwait(false))
+            {
+                if (owners.TryGetValue(resource.Uri, out var owner))
+                {
+                    if (owner != upstream)
+                    {
+                        GatewayLog.ResourceClash(logger, resource.Uri, owner.Name, upstream.Name);
+                    }
+
+                    continue;
+                }
+
+                owners[resource.Uri] = upstream;
+                result.Add(resource);
+            }
+        }
+
+        resourceOwners = owners.ToImmutable();
+        return new ListResourcesResult { Resources = result };
+    }
+
+    private async ValueTask<ListResourceTemplatesResult> ListResourceTemplatesAsync(RequestContext<ListResourceTemplatesRequestParams> request,
+        CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<ResourceTemplate>();
+        foreach (var upstream in upstreams)
+        {
+            result.AddRange(await SafeListAsync(upstream, "resource templates", (u, ct) => u.TemplatesAsync(ct), cancellationToken).ConfigureAwait(false));
+        }
+
+        return new ListResourceTemplatesResult { ResourceTemplates = result };
+    }
+
+    /// <summary>
+    /// The upstream serving a resource URI: the one that listed it, else the first whose template matches, else the only
+    /// one with resources.
+    /// </summary>
+    private async ValueTask<Upstream?> RouteUriAsync(string uri, CancellationToken cancellationToken)
+    {
+        var current = upstreams;
+        if (PerServer)
+        {
+            return current.IsEmpty ? null : current[0];
+        }
+
+        if (resourceOwners.TryGetValue(uri, out var owner) && current.Contains(owner))
+        {
+            return owner;
+        }
+
+        foreach (var upstream in current)
+        {
+            foreach (var resource in await SafeListAsync(upstream, "resources", (u, ct) => u.ResourcesAsync(ct), cancellationToken).ConfigureAwait(false))
+            {
+                if (resource.Uri == uri)
+                {
+                    return upstream;
+                }
+            }
+        }
+
+        foreach (var upstream in current)
+        {
+            foreach (var template in await SafeListAsync(upstream, "resource templates", (u, ct) => u.TemplatesAsync(ct), cancellationToken).ConfigureAwait(false))
+            {
+                if (template.UriTemplate == uri || TemplateRegex(template.UriTemplate).IsMatch(uri))
+                {
+                    return upstream;
+                }
+            }
+        }
+
+        var withResources = current.Where(u => u.Capabilities.Resources is not null).ToList();
+        return withResources.Count == 1 ? withResources[0] : null;
+    }
+
+    private Regex TemplateRegex(string template) => templateRegexes.GetOrAdd(template, t =>
+    {
+        var pattern = "^" + string.Concat(Regex.Split(t, @"(\{[^}]*\})").Select(part =>
+            part.StartsWith('{') && part.EndsWith('}') ? ".*?" : Regex.Escape(part))) + "$";
+        return new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+    });
+
+    private async ValueTask<ReadResourceResult> ReadResourceAsync(RequestContext<ReadResourceRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var read = request.Params ?? throw new McpProtocolException("resources/read needs params", McpErrorCode.InvalidParams);
+        var upstream = await RouteUriAsync(read.Uri, cancellationToken).ConfigureAwait(false)
+                       ?? throw new McpProtocolException($"Resource not found: '{read.Uri}'", McpErrorCode.ResourceNotFound);
+        return await upstream.Client.ReadResourceAsync(new ReadResourceRequestParams { Uri = read.Uri, Meta = read.Meta?.DeepClone().AsObject() },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<EmptyResult> SubscribeAsync(RequestContext<SubscribeRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var subscribe = request.Params ?? throw new McpProtocolException("resources/subscribe needs params", McpErrorCode.InvalidParams);
+        var upstream = await RouteUriAsync(subscribe.Uri, cancellationToken).ConfigureAwait(false)
+                       ?? throw new McpProtocolException($"Resource not found: '{subscribe.Uri}'", McpErrorCode.ResourceNotFound);
+        await upstream.Client.SubscribeToResourceAsync(new SubscribeRequestParams { Uri = subscribe.Uri }, cancellationToken).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    private async ValueTask<EmptyResult> UnsubscribeAsync(RequestContext<UnsubscribeRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var unsubscribe = request.Params ?? throw new McpProtocolException("resources/unsubscribe needs params", McpErrorCode.InvalidParams);
+        var upstream = await RouteUriAsync(unsubscribe.Uri, cancellationToken).ConfigureAwait(false)
+                       ?? throw new McpProtocolException($"Resource not found: '{unsubscribe.Uri}'", McpErrorCode.ResourceNotFound);
+        await upstream.Client.UnsubscribeFromResourceAsync(new UnsubscribeRequestParams { Uri = unsubscribe.Uri }, cancellationToken).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    private async ValueTask<CompleteResult> CompleteAsync(RequestContext<CompleteRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var complete = request.Params ?? throw new McpProtocolException("completion/complete needs params", McpErrorCode.InvalidParams);
+        Upstream? upstream;
+        Reference reference;
+        switch (complete.Ref)
+        {
+            case PromptReference prompt:
+                if (Route(prompt.Name) is not var (owner, name))
+                {
+                    throw new McpProtocolException($"Unknown prompt: '{prompt.Name}'", McpErrorCode.InvalidParams);
+                }
+
+                upstream = owner;
+                reference = new PromptReference { Name = name, Title = prompt.Title };
+                break;
+            case ResourceTemplateReference template:
+                upstream = await RouteTemplateAsync(template.Uri, cancellationToken).ConfigureAwait(false);
+                reference = template;
+                break;
+            default:
+                throw new McpProtocolException("completion/complete needs a prompt or resource template reference", McpErrorCode.InvalidParams);
+        }
+
+        if (upstream is null || upstream.Capabilities.Completions is null)
+        {
+            return new CompleteResult { Completion = new Completion { Values = [] } };
+        }
+
+        return await upstream.Client.CompleteAsync(new CompleteRequestParams
+        {
+            Ref = reference,
+            Argument = complete.Argument,
+            Context = complete.Context,
+            Meta = complete.Meta?.DeepClone().AsObject(),
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<Upstream?> RouteTemplateAsync(string? uriTemplate, CancellationToken cancellationToken)
+    {
+        if (uriTemplate is null)
+        {
+            return null;
+        }
+
+        if (PerServer)
+        {
+            return upstreams.IsEmpty ? null : upstreams[0];
+        }
+
+        foreach (var upstream in upstreams)
+        {
+            foreach (var template in await SafeListAsync(upstream, "resource templates", (u, ct) => u.TemplatesAsync(ct), cancellationToken).ConfigureAwait(false))
+            {
+                if (template.UriTemplate == uriTemplate)
+                {
+                    return upstream;
+                }
+            }
+        }
+
+        return await RouteUriAsync(uriTemplate, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<EmptyResult> SetLoggingLevelAsync(RequestContext<SetLevelRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var level = (request.Params ?? throw new McpProtocolException("logging/setLevel needs params", McpErrorCode.InvalidParams)).Level;
+        hostLoggingLevel = level;
+        foreach (var upstream in upstreams.Where(u => u.Capabilities.Logging is not null))
+        {
+            try
+            {
+                await upstream.Client.SetLoggingLevelAsync(level, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (McpException e)
+            {
+                GatewayLog.ForwardFailed(logger, RequestMethods.LoggingSetLevel, e.Message);
+            }
+        }
+
+        return new EmptyResult();
+    }
+
+    private async ValueTask UpstreamListChangedAsync(string name, string method, CancellationToken cancellationToken)
+    {
+        var upstream = upstreams.FirstOrDefault(u => u.Name == name);
+        switch (method)
+        {
+            case NotificationMethods.ToolListChangedNotification:
+                upstream?.InvalidateTools();
+                break;
+            case NotificationMethods.PromptListChangedNotification:
+                upstream?.InvalidatePrompts();
+                break;
+            default:
+                upstream?.InvalidateResources();
+                break;
+        }
+
+        await SendToHostAsync(new JsonRpcNotification { Method = method }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask ForwardAsync(JsonRpcNotification notification, CancellationToken cancellationToken) =>
+        SendToHostAsync(new JsonRpcNotification { Method = notification.Method, Params = notification.Params?.DeepClone() }, cancellationToken);
+
+    /// <summary>Logging messages go to the host; in the aggregated shape the logger names the server (<c>server</c> or <c>server/logger</c>).</summary>
+    private ValueTask ForwardLogAsync(string name, JsonRpcNotification notification, CancellationToken cancellationToken)
+    {
+        var parameters = notification.Params?.DeepClone();
+        if (!PerServer && parameters is JsonObject body)
+        {
+            body["logger"] = body["logger"] is JsonValue existing && existing.TryGetValue(out string? text) && text.Length > 0 ? name + "/" + text : name;
+        }
+
+        return SendToHostAsync(new JsonRpcNotification { Method = notification.Method, Params = parameters }, cancellationToken);
+    }
+
+    private async ValueTask SendToHostAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref host) is not { } server || !hostReady.Task.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            await server.SendMessageAsync(notification, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is McpException or IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            GatewayLog.ForwardFailed(logger, notification.Method, e.Message);
+        }
+    }
+
+    private async Task NotifyListsChangedAsync(CancellationToken cancellationToken)
+    {
+        await SendToHostAsync(new JsonRpcNotification { Method = NotificationMethods.ToolListChangedNotification }, cancellationToken).ConfigureAwait(false);
+        await SendToHostAsync(new JsonRpcNotification { Method = NotificationMethods.PromptListChangedNotification }, cancellationToken).ConfigureAwait(false);
+        await SendToHostAsync(new JsonRpcNotification { Method = NotificationMethods.ResourceListChangedNotification }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A warning-level MCP logging message from the <c>steward</c> logger: how the gateway tells the host why something is missing.</summary>
+    private async Task NoticeToHostAsync(string text, CancellationToken cancellationToken)
+    {
+        var body = new JsonObject
+        {
+            ["level"] = "warning",
+            ["logger"] = "steward",
+            ["data"] = text,
+        };
+        await SendToHostAsync(new JsonRpcNotification { Method = NotificationMethods.LoggingMessageNotification, Params = body }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var stopping = upstreams;
+        upstreams = [];
+        await StopAsync(stopping, "the gateway is stopping").ConfigureAwait(false);
+        audit.Dispose();
+        httpClient.Dispose();
+        applyGate.Dispose();
+    }
+}

@@ -1,0 +1,97 @@
+using Microsoft.Extensions.Logging;
+
+namespace Steward.Agent.Gateway;
+
+/// <summary>
+/// A minimal logger factory for the gateway and the agent: one line per event to stderr (stdout is the MCP protocol)
+/// and to the log file (created 0600). The SDK's own categories log at warning and above only, so protocol payloads
+/// are never written.
+/// </summary>
+public sealed class GatewayLogging : ILoggerFactory
+{
+    private readonly TextWriter? stderr;
+    private readonly StreamWriter? file;
+    private readonly LogLevel minimum;
+    private readonly Lock gate = new();
+
+    public GatewayLogging(TextWriter? stderr, string? logFile, LogLevel minimum = LogLevel.Information)
+    {
+        this.stderr = stderr;
+        this.minimum = minimum;
+        if (logFile is not null)
+        {
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logFile))!);
+                var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                }
+
+                file = new StreamWriter(new FileStream(logFile, options)) { AutoFlush = true };
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr?.WriteLine($"steward: cannot write the log file {logFile}: {e.Message}");
+            }
+        }
+    }
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName,
+        categoryName.StartsWith("ModelContextProtocol", StringComparison.Ordinal) ? LogLevel.Warning : minimum);
+
+    public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
+
+    public void Dispose() => file?.Dispose();
+
+    private void Write(string line)
+    {
+        lock (gate)
+        {
+            try
+            {
+                stderr?.WriteLine(line);
+                file?.WriteLine(line);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // Logging never takes the gateway down.
+            }
+        }
+    }
+
+    private sealed class Logger(GatewayLogging owner, string category, LogLevel minimum) : ILogger
+    {
+        private readonly string shortCategory = category[(category.LastIndexOf('.') + 1)..];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum && logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel))
+            {
+                return;
+            }
+
+            var level = logLevel switch
+            {
+                LogLevel.Trace => "trce",
+                LogLevel.Debug => "dbug",
+                LogLevel.Information => "info",
+                LogLevel.Warning => "warn",
+                LogLevel.Error => "fail",
+                _ => "crit",
+            };
+            var text = formatter(state, exception);
+            if (exception is not null)
+            {
+                text += " (" + exception.GetType().Name + ": " + exception.Message + ")";
+            }
+
+            owner.Write($"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {level} {shortCategory}[{eventId.Id}] {text}");
+        }
+    }
+}

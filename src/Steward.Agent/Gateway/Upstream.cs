@@ -1,0 +1,321 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using Steward.Core.Config;
+
+namespace Steward.Agent.Gateway;
+
+/// <summary>
+/// One running upstream server: its MCP client connection (the SDK's stdio or HTTP client transport) and the lists it
+/// serves, cached until the server says they changed.
+/// </summary>
+internal sealed class Upstream : IAsyncDisposable
+{
+    /// <summary>Variables a local server inherits from the gateway's environment; everything else it gets only from its entry and the user.</summary>
+    public static readonly ImmutableArray<string> InheritedVariables =
+    [
+        "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TEMP", "TMP", "TERM",
+        "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE",
+        "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+        "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT",
+        "SystemRoot", "SystemDrive", "windir", "ComSpec", "PATHEXT", "USERPROFILE", "APPDATA", "LOCALAPPDATA",
+        "ProgramData", "ProgramFiles", "ProgramFiles(x86)", "HOMEDRIVE", "HOMEPATH", "USERNAME",
+    ];
+
+    /// <summary>Prefixes of inherited variables: the package runners' own settings (registry mirror, cache, offline mode).</summary>
+    public static readonly ImmutableArray<string> InheritedPrefixes = ["npm_config_", "NPM_CONFIG_", "UV_", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"];
+
+    private readonly ILogger logger;
+    private IReadOnlyList<Tool>? tools;
+    private IReadOnlyList<Prompt>? prompts;
+    private IReadOnlyList<Resource>? resources;
+    private IReadOnlyList<ResourceTemplate>? templates;
+
+    private Upstream(UpstreamSpec spec, McpClient client, ILogger logger)
+    {
+        Spec = spec;
+        Client = client;
+        this.logger = logger;
+    }
+
+    public UpstreamSpec Spec { get; }
+
+    public string Name => Spec.Name;
+
+    public McpClient Client { get; }
+
+    public ServerCapabilities Capabilities => Client.ServerCapabilities;
+
+    public TimeSpan? CallTimeout => Spec.Config.Timeout is { } ms and > 0 ? TimeSpan.FromMilliseconds(ms) : null;
+
+    /// <summary>Starts (or connects to) the server and completes the MCP handshake; throws <see cref="UpstreamStartException"/> with a message safe to show.</summary>
+    public static async Task<Upstream> StartAsync(UpstreamSpec spec, McpClientOptions options, Func<string, string?> lookup,
+        ILoggerFactory loggerFactory, HttpClient httpClient, CancellationToken cancellationToken)
+    {
+        var logger = loggerFactory.CreateLogger("Steward.Gateway");
+        var watch = Stopwatch.StartNew();
+        IClientTransport transport;
+        if (spec.Local is { } local)
+        {
+            var args = new List<string>(local.Args.Length);
+            var unset = new List<string>();
+            foreach (var arg in local.Args)
+            {
+                args.Add(Expand(arg, lookup, unset) ?? "");
+            }
+
+            var environment = BaseEnvironment();
+            foreach (var (key, value) in local.Environment)
+            {
+                environment[key] = Expand(value, lookup, unset) ?? "";
+            }
+
+            if (unset.Count > 0)
+            {
+                throw new UpstreamStartException($"environment variable(s) {string.Join(", ", unset.Distinct(StringComparer.Ordinal))} referenced by its configuration are not set");
+            }
+
+            GatewayLog.StartingLocal(logger, spec.Name, spec.RegistryName, spec.Version, local.Command, Redacted(local.Args));
+            transport = new StdioClientTransport(new StdioClientTransportOptions
+            {
+                Name = spec.Name,
+                Command = local.Command,
+                Arguments = args,
+                EnvironmentVariables = environment,
+                InheritEnvironmentVariables = false,
+                ShutdownTimeout = TimeSpan.FromSeconds(2),
+                StandardErrorLines = line => GatewayLog.UpstreamStderr(logger, spec.Name, line),
+            }, loggerFactory);
+        }
+        else if (spec.Remote is { } remote)
+        {
+            var unset = new List<string>();
+            var url = Expand(remote.Url, lookup, unset);
+            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (key, value) in remote.Headers)
+            {
+                headers[key] = Expand(value, lookup, unset) ?? "";
+            }
+
+            if (unset.Count > 0 || url is null)
+            {
+                throw new UpstreamStartException($"environment variable(s) {string.Join(", ", unset.Distinct(StringComparer.Ordinal))} referenced by its configuration are not set");
+            }
+
+            var endpoint = new Uri(url);
+            GatewayLog.ConnectingRemote(logger, spec.Name, spec.RegistryName, spec.Version, remote.Transport, endpoint.Host);
+            transport = new HttpClientTransport(new HttpClientTransportOptions
+            {
+                Name = spec.Name,
+                Endpoint = endpoint,
+                TransportMode = remote.Transport switch
+                {
+                    McpServerTypes.Sse => HttpTransportMode.Sse,
+                    McpServerTypes.StreamableHttp => HttpTransportMode.StreamableHttp,
+                    _ => HttpTransportMode.AutoDetect,
+                },
+                AdditionalHeaders = headers,
+            }, httpClient, loggerFactory, ownsHttpClient: false);
+        }
+        else
+        {
+            throw new UpstreamStartException("nothing to run or connect to");
+        }
+
+        McpClient client;
+        try
+        {
+            client = await McpClient.CreateAsync(transport, options, loggerFactory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw new UpstreamStartException(Describe(e));
+        }
+
+        GatewayLog.Started(logger, spec.Name, client.ServerInfo?.Name ?? "?", client.ServerInfo?.Version ?? "?", watch.ElapsedMilliseconds);
+        return new Upstream(spec, client, logger);
+    }
+
+    private static string Describe(Exception e)
+    {
+        var message = e.Message;
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            message += ": " + inner.Message;
+        }
+
+        return message;
+    }
+
+    private static string Redacted(ImmutableArray<string> args) =>
+        string.Join(' ', args.Select(a => EnvReferences.HasReferences(a) ? "<from environment>" : a));
+
+    private static string? Expand(string text, Func<string, string?> lookup, List<string> unset)
+    {
+        var expansion = EnvReferences.Expand(text, lookup);
+        if (!expansion.Succeeded)
+        {
+            unset.AddRange(expansion.Unset);
+            unset.AddRange(expansion.Malformed);
+        }
+
+        return expansion.Value;
+    }
+
+    /// <summary>The gateway's own variables that a local server may inherit (<see cref="InheritedVariables"/>, <see cref="InheritedPrefixes"/>).</summary>
+    public static Dictionary<string, string?> BaseEnvironment()
+    {
+        var result = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            if (entry.Key is string key && entry.Value is string value &&
+                (InheritedVariables.Contains(key) || InheritedPrefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal))))
+            {
+                result[key] = value;
+            }
+        }
+
+        return result;
+    }
+
+    public void InvalidateTools() => tools = null;
+
+    public void InvalidatePrompts() => prompts = null;
+
+    public void InvalidateResources()
+    {
+        resources = null;
+        templates = null;
+    }
+
+    public async ValueTask<IReadOnlyList<Tool>> ToolsAsync(CancellationToken cancellationToken)
+    {
+        if (tools is { } cached)
+        {
+            return cached;
+        }
+
+        if (Capabilities.Tools is null)
+        {
+            return tools = [];
+        }
+
+        var all = new List<Tool>();
+        string? cursor = null;
+        do
+        {
+            var page = await Client.ListToolsAsync(new ListToolsRequestParams { Cursor = cursor }, cancellationToken).ConfigureAwait(false);
+            all.AddRange(page.Tools);
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        return tools = all;
+    }
+
+    public async ValueTask<IReadOnlyList<Prompt>> PromptsAsync(CancellationToken cancellationToken)
+    {
+        if (prompts is { } cached)
+        {
+            return cached;
+        }
+
+        if (Capabilities.Prompts is null)
+        {
+            return prompts = [];
+        }
+
+        var all = new List<Prompt>();
+        string? cursor = null;
+        do
+        {
+            var page = await Client.ListPromptsAsync(new ListPromptsRequestParams { Cursor = cursor }, cancellationToken).ConfigureAwait(false);
+            all.AddRange(page.Prompts);
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        return prompts = all;
+    }
+
+    public async ValueTask<IReadOnlyList<Resource>> ResourcesAsync(CancellationToken cancellationToken)
+    {
+        if (resources is { } cached)
+        {
+            return cached;
+        }
+
+        if (Capabilities.Resources is null)
+        {
+            return resources = [];
+        }
+
+        var all = new List<Resource>();
+        string? cursor = null;
+        do
+        {
+            var page = await Client.ListResourcesAsync(new ListResourcesRequestParams { Cursor = cursor }, cancellationToken).ConfigureAwait(false);
+            all.AddRange(page.Resources);
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        return resources = all;
+    }
+
+    public async ValueTask<IReadOnlyList<ResourceTemplate>> TemplatesAsync(CancellationToken cancellationToken)
+    {
+        if (templates is { } cached)
+        {
+            return cached;
+        }
+
+        if (Capabilities.Resources is null)
+        {
+            return templates = [];
+        }
+
+        var all = new List<ResourceTemplate>();
+        string? cursor = null;
+        do
+        {
+            var page = await Client.ListResourceTemplatesAsync(new ListResourceTemplatesRequestParams { Cursor = cursor }, cancellationToken).ConfigureAwait(false);
+            all.AddRange(page.ResourceTemplates);
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        return templates = all;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Client.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            GatewayLog.StartFailed(logger, Name, "while stopping: " + e.Message);
+        }
+    }
+}
+
+/// <summary>An upstream could not be started; the message is safe to show (no argument, header or environment values).</summary>
+public sealed class UpstreamStartException : Exception
+{
+    public UpstreamStartException(string message) : base(message)
+    {
+    }
+
+    public UpstreamStartException()
+    {
+    }
+
+    public UpstreamStartException(string message, Exception innerException) : base(message, innerException)
+    {
+    }
+}
