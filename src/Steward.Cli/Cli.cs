@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using Steward.Cli.Agent;
 using Steward.Cli.Registry;
 using Steward.Cli.Serve;
 
@@ -15,6 +16,9 @@ public static class Cli
         registry.Subcommands.Add(ValidateCommand.Create(console, stdout));
         root.Subcommands.Add(registry);
         root.Subcommands.Add(ServeCommand.Create(Console.Error));
+        root.Subcommands.Add(LoginCommand.Create(console, stdout));
+        root.Subcommands.Add(SyncCommand.Create(console, stdout));
+        root.Subcommands.Add(McpCommand.Create(console, stdout));
         root.Subcommands.Add(Gateway.GatewayCommand.Create(Console.Error));
         return root;
     }

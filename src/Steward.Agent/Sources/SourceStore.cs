@@ -4,8 +4,8 @@ using Steward.Agent.Files;
 
 namespace Steward.Agent.Sources;
 
-/// <summary>What <c>source.json</c> holds on disk.</summary>
-internal sealed record SourceFileDocument(string Kind, string Location, bool AllowHttp, string MaxOfflineAge, string? PinnedKey, DateTimeOffset SavedAt);
+/// <summary>What <c>source.json</c> holds on disk (the token is not in it).</summary>
+public sealed record SourceFileDocument(string Kind, string Location, bool AllowHttp, string MaxOfflineAge, string? PinnedKey, DateTimeOffset SavedAt);
 
 /// <summary>The source read from disk, or why it cannot be used (null both: not logged in).</summary>
 public sealed record SourceLoad(PolicySource? Source, string? Error)

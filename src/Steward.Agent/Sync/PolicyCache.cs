@@ -59,7 +59,7 @@ public static class PolicyCache
             writer.WriteString("confirmedAt", policy.ConfirmedAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
             writer.WriteString("shape", ShapeName(policy.Shape));
             writer.WritePropertyName("document");
-            writer.WriteRawValue(WithoutBom(policy.Document));
+            writer.WriteRawValue(Trimmed(policy.Document));
             writer.WriteEndObject();
         }
 
@@ -144,8 +144,18 @@ public static class PolicyCache
         return !string.IsNullOrEmpty(value);
     }
 
-    internal static byte[] WithoutBom(byte[] bytes) =>
-        bytes.AsSpan().StartsWith("\uFEFF"u8) ? bytes[3..] : bytes;
+    /// <summary>The document as cached and hashed: without a byte order mark or surrounding whitespace.</summary>
+    internal static byte[] Trimmed(byte[] bytes)
+    {
+        var span = bytes.AsSpan();
+        if (span.StartsWith("\uFEFF"u8))
+        {
+            span = span[3..];
+        }
+
+        span = span.Trim(" \t\r\n"u8);
+        return span.Length == bytes.Length ? bytes : span.ToArray();
+    }
 
     private static string ShapeName(RegistryShape shape) => shape switch
     {

@@ -167,7 +167,7 @@ public sealed partial class PolicySync : IDisposable
                 return Failure(failed.Kind == FetchFailureKind.Unreachable ? SyncOutcome.Unreachable : SyncOutcome.Rejected, failed.Message, source);
 
             case FetchOutcome.Fetched fetched:
-                var document = PolicyCache.WithoutBom(fetched.Document);
+                var document = PolicyCache.Trimmed(fetched.Document);
                 var loaded = RegistryLoader.Load(document, fetched.Shape);
                 if (!loaded.IsValid)
                 {

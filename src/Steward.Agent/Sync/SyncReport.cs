@@ -1,0 +1,37 @@
+using Steward.Agent.Servers;
+
+namespace Steward.Agent.Sync;
+
+/// <summary>One problem of a rejected registry, for <c>--json</c>.</summary>
+public sealed record ProblemReport(string Severity, string Path, string Rule, string Message, string Hint);
+
+/// <summary>The <c>steward sync</c> answer: what happened, what changed, and the policy now in force.</summary>
+public sealed record SyncReport(
+    string Outcome,
+    string Message,
+    PolicyStatus Policy,
+    IReadOnlyList<ServerVersion> Added,
+    IReadOnlyList<ServerVersion> Removed,
+    IReadOnlyList<VersionChange> Upgraded,
+    IReadOnlyList<ProblemReport> Problems)
+{
+    public static SyncReport From(SyncResult result, int? approvedServers)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return new SyncReport(
+            result.Outcome switch
+            {
+                SyncOutcome.Updated => "updated",
+                SyncOutcome.Unchanged => "unchanged",
+                SyncOutcome.Unreachable => "unreachable",
+                SyncOutcome.Rejected => "rejected",
+                _ => "not-configured",
+            },
+            result.Message,
+            PolicyStatus.Of(result.State, approvedServers),
+            result.Changes.Added,
+            result.Changes.Removed,
+            result.Changes.Upgraded,
+            result.Problems.Select(p => new ProblemReport(p.IsError ? "error" : "warning", p.Path, p.Rule, p.Message, p.Hint)).ToList());
+    }
+}

@@ -1,0 +1,58 @@
+using Spectre.Console;
+using Steward.Agent;
+
+namespace Steward.Cli.Agent;
+
+/// <summary>
+/// What the agent commands read from the machine: the configuration paths, the current and home directories, the
+/// environment, whether someone is at a terminal, and the clock. Tests give their own; <c>steward</c> uses the process's.
+/// </summary>
+internal sealed record AgentEnvironment(
+    StewardPaths Paths,
+    string WorkingDirectory,
+    string HomeDirectory,
+    Func<string, string?> Variables,
+    bool Interactive,
+    TimeProvider Time)
+{
+    public static AgentEnvironment FromProcess(IAnsiConsole console) => new(
+        StewardPaths.FromEnvironment(),
+        Environment.CurrentDirectory,
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
+        Environment.GetEnvironmentVariable,
+        !Console.IsInputRedirected && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive,
+        TimeProvider.System);
+}
+
+/// <summary>Output helpers shared by the agent commands: one-line errors, and <c>KEY=VALUE</c> flags.</summary>
+internal static class AgentOutput
+{
+    public static int Error(IAnsiConsole console, string message, int exitCode = ExitCodes.Invalid)
+    {
+        console.MarkupLineInterpolated($"[red]error[/]: {message}");
+        return exitCode;
+    }
+
+    /// <summary>Parses repeated <c>KEY=VALUE</c> flags; the first malformed one is named in <paramref name="error"/>.</summary>
+    public static List<KeyValuePair<string, string>> Pairs(string flag, IEnumerable<string>? values, out string? error)
+    {
+        error = null;
+        var result = new List<KeyValuePair<string, string>>();
+        foreach (var value in values ?? [])
+        {
+            var at = value.IndexOf('=', StringComparison.Ordinal);
+            if (at <= 0)
+            {
+                error = $"{flag} {Shown(flag, value)}: expected KEY=VALUE";
+                return result;
+            }
+
+            result.Add(new(value[..at], value[(at + 1)..]));
+        }
+
+        return result;
+    }
+
+    /// <summary>A flag's value as it may appear in a message: never the value of an input (it may be a secret).</summary>
+    private static string Shown(string flag, string value) => flag is "--input" or "--header" or "--env" ? "(without \"=\")" : value;
+}

@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Text.Json;
+using Spectre.Console;
+using Steward.Agent;
+using Steward.Agent.Policy;
+using Steward.Agent.Sync;
+
+namespace Steward.Cli.Agent;
+
+/// <summary><c>steward sync</c>: fetch the policy now and print what changed (servers added, removed, upgraded).</summary>
+internal static class SyncCommand
+{
+    private const int ProblemsShown = 20;
+
+    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
+    {
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var command = new Command("sync", "Fetch the policy from its source now, verify it, and print what changed.") { json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var env = environment ?? AgentEnvironment.FromProcess(console);
+            using var sync = new PolicySync(env.Paths, env.Time, environment: env.Variables);
+            var result = await sync.SyncAsync(cancellationToken).ConfigureAwait(false);
+            var approved = sync.Snapshot is { } snapshot ? RegistryChanges.Latest(snapshot.Registry).Count : (int?)null;
+            var exit = result.Outcome switch
+            {
+                SyncOutcome.Updated or SyncOutcome.Unchanged => ExitCodes.Ok,
+                SyncOutcome.Unreachable => ExitCodes.Unreadable,
+                _ => ExitCodes.Invalid,
+            };
+            if (parse.GetValue(json))
+            {
+                await stdout.WriteLineAsync(JsonSerializer.Serialize(SyncReport.From(result, approved), AgentJsonContext.Output.SyncReport)).ConfigureAwait(false);
+                return exit;
+            }
+
+            Render(console, result, approved);
+            return exit;
+        });
+        return command;
+    }
+
+    private static void Render(IAnsiConsole console, SyncResult result, int? approved)
+    {
+        if (result.Succeeded)
+        {
+            console.MarkupLineInterpolated($"[green]{(result.Outcome == SyncOutcome.Updated ? "updated" : "unchanged")}[/]: {result.Message}; {approved} approved server{(approved == 1 ? "" : "s")}");
+        }
+        else
+        {
+            console.MarkupLineInterpolated($"[red]error[/]: {result.Message}");
+        }
+
+        foreach (var added in result.Changes.Added)
+        {
+            console.MarkupLineInterpolated($"  [green]+ added[/]    {added.Name} {added.Version}");
+        }
+
+        foreach (var removed in result.Changes.Removed)
+        {
+            console.MarkupLineInterpolated($"  [red]- removed[/]  {removed.Name} {removed.Version}");
+        }
+
+        foreach (var upgraded in result.Changes.Upgraded)
+        {
+            console.MarkupLineInterpolated($"  [blue]^ upgraded[/] {upgraded.Name} {upgraded.From} -> {upgraded.To}");
+        }
+
+        if (result.Outcome == SyncOutcome.Updated && !result.Changes.Any)
+        {
+            console.MarkupLine("  no server was added, removed or upgraded");
+        }
+
+        foreach (var problem in result.Problems.Take(ProblemsShown))
+        {
+            console.MarkupLineInterpolated($"  [red]{problem.Path}[/]: {problem.Message} [grey]({problem.Rule})[/]");
+        }
+
+        if (result.Problems.Count > ProblemsShown)
+        {
+            console.MarkupLineInterpolated($"  … and {result.Problems.Count - ProblemsShown} more (see `steward registry validate`)");
+        }
+
+        switch (result.State)
+        {
+            case PolicyState.Active { Stale: true } active when !result.Succeeded:
+                var until = active.Snapshot.MaxOfflineAge is { } max ? $" until {(active.Snapshot.FetchedAt + max).UtcDateTime:yyyy-MM-dd HH:mm} UTC" : "";
+                console.MarkupLineInterpolated($"  [yellow]stale[/]: the policy last confirmed at {active.Snapshot.FetchedAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC stays in force{until}");
+                break;
+            case PolicyState.Disabled disabled:
+                console.MarkupLineInterpolated($"  [red]MCP disabled[/]: {disabled.Reason}");
+                console.MarkupLineInterpolated($"  what to do: {disabled.WhatToDo}");
+                break;
+        }
+    }
+}
