@@ -170,6 +170,49 @@ internal static class Migrations
             """,
             "CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (COALESCE(retired_at, '')) WHERE retired_at IS NULL",
         ]),
+        new(4, "model catalog, model policies, group rules, token groups, model upstreams",
+        [
+            """
+            CREATE TABLE model_catalog (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                catalog_json TEXT NOT NULL,
+                revision BIGINT NOT NULL,
+                source TEXT NOT NULL,
+                updated_at {ordered} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE model_policies (
+                profile_id TEXT PRIMARY KEY REFERENCES profiles (id) ON DELETE CASCADE,
+                policy_json TEXT NOT NULL,
+                updated_at {ordered} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE model_group_rules (
+                organisation_id TEXT PRIMARY KEY REFERENCES organisations (id),
+                rules_json TEXT NOT NULL,
+                updated_at {ordered} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE api_token_groups (
+                token_id TEXT NOT NULL REFERENCES api_tokens (id),
+                group_name {ordered} NOT NULL,
+                PRIMARY KEY (token_id, group_name)
+            )
+            """,
+            """
+            CREATE TABLE model_upstreams (
+                provider {ordered} NOT NULL,
+                placement {ordered} NOT NULL,
+                base_url TEXT NOT NULL,
+                api_key_sealed TEXT NULL,
+                updated_at {ordered} NOT NULL,
+                PRIMARY KEY (provider, placement)
+            )
+            """,
+        ]),
     ];
 
     public static int Latest => All[^1].Version;
