@@ -32,6 +32,9 @@ public sealed record GatewayOptions
     /// <summary>Resolves <c>${VAR}</c> references at launch.</summary>
     public Func<string, string?> Lookup { get; init; } = Environment.GetEnvironmentVariable;
 
+    /// <summary>The directory local servers start in (null: the gateway's own, which a host sets to the workspace).</summary>
+    public string? WorkingDirectory { get; init; }
+
     /// <summary>How long an upstream may take to start and complete its handshake (the entry's <c>timeout</c> overrides it).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -255,7 +258,7 @@ public sealed class Gateway : IAsyncDisposable
         var timeout = spec.Config.Timeout is { } ms and > 0 ? TimeSpan.FromMilliseconds(ms) : options.StartTimeout;
         try
         {
-            var upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout), options.Lookup, loggerFactory, httpClient, cancellationToken)
+            var upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient, cancellationToken)
                 .ConfigureAwait(false);
             if (hostLoggingLevel is { } level && upstream.Capabilities.Logging is not null)
             {

@@ -52,7 +52,7 @@ internal sealed class Upstream : IAsyncDisposable
     public TimeSpan? CallTimeout => Spec.Config.Timeout is { } ms and > 0 ? TimeSpan.FromMilliseconds(ms) : null;
 
     /// <summary>Starts (or connects to) the server and completes the MCP handshake; throws <see cref="UpstreamStartException"/> with a message safe to show.</summary>
-    public static async Task<Upstream> StartAsync(UpstreamSpec spec, McpClientOptions options, Func<string, string?> lookup,
+    public static async Task<Upstream> StartAsync(UpstreamSpec spec, McpClientOptions options, Func<string, string?> lookup, string? workingDirectory,
         ILoggerFactory loggerFactory, HttpClient httpClient, CancellationToken cancellationToken)
     {
         var logger = loggerFactory.CreateLogger("Steward.Gateway");
@@ -84,6 +84,7 @@ internal sealed class Upstream : IAsyncDisposable
                 Name = spec.Name,
                 Command = local.Command,
                 Arguments = args,
+                WorkingDirectory = workingDirectory,
                 EnvironmentVariables = environment,
                 InheritEnvironmentVariables = false,
                 ShutdownTimeout = TimeSpan.FromSeconds(2),

