@@ -68,8 +68,7 @@ internal static class Authentication
         var caller = await AuthenticateAsync(context, database, time, context.RequestAborted).ConfigureAwait(false);
         if (caller is null)
         {
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-            return Problems.Result(StatusCodes.Status401Unauthorized, "Unauthorized", "a valid bearer token is required (Authorization: Bearer <token>)");
+            return Unauthorized(context);
         }
 
         var slug = context.GetRouteValue("org") as string ?? "";
@@ -82,6 +81,41 @@ internal static class Authentication
         if (caller.Role != Roles.Admin)
         {
             return Problems.Result(StatusCodes.Status403Forbidden, "Forbidden", "this endpoint needs an admin token; the token presented is a developer token");
+        }
+
+        context.Items[typeof(Caller)] = caller;
+        context.Items[typeof(Organisation)] = organisation;
+        return await next(invocation).ConfigureAwait(false);
+    }
+
+    /// <summary>401 with <c>WWW-Authenticate: Bearer</c>: no token, or one that is unknown, expired or revoked (which of these is not said).</summary>
+    public static IResult Unauthorized(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        return Problems.Result(StatusCodes.Status401Unauthorized, "Unauthorized", "a valid bearer token is required (Authorization: Bearer <token>)");
+    }
+
+    /// <summary>
+    /// An endpoint filter for what any member of the organisation may read (exports): 401 without a valid token, 404 when
+    /// the organisation is not the token's, else the request goes on with the caller and the organisation, admin or developer.
+    /// </summary>
+    public static async ValueTask<object?> RequireOrganisationMember(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        var services = context.RequestServices;
+        var database = services.GetRequiredService<Database>();
+        var caller = await AuthenticateAsync(context, database, services.GetRequiredService<TimeProvider>(), context.RequestAborted).ConfigureAwait(false);
+        if (caller is null)
+        {
+            return Unauthorized(context);
+        }
+
+        var slug = context.GetRouteValue("org") as string ?? "";
+        var organisation = await Organisation.FindAsync(database, slug, context.RequestAborted).ConfigureAwait(false);
+        if (organisation is null || organisation.Id != caller.OrganisationId)
+        {
+            return Problems.Result(StatusCodes.Status404NotFound, "Organisation not found", $"there is no organisation \"{slug}\"");
         }
 
         context.Items[typeof(Caller)] = caller;

@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Steward.Core.Json;
+using Steward.Core.Registry;
+using Steward.Server.Hosting;
+using Steward.Server.Identity;
+using Steward.Server.Organisations;
+using Steward.Server.Policy;
+using Steward.Server.Registry;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Exports;
+
+/// <summary>
+/// <c>GET /api/v1/orgs/{org}/exports/{format}[?account=slug]</c> (admin or developer of the organisation) and its
+/// <c>/report</c>; the Kiro file also unauthenticated at <c>/o/{org}/kiro/registry.json</c> and
+/// <c>/o/{org}/a/{account}/kiro/registry.json</c>, since Kiro fetches its registry URL without credentials (as hosts read
+/// the Registry API). Every document has a strong ETag; <c>Steward-Export-Skipped</c> counts the entries left out.
+/// </summary>
+internal static class ExportsApi
+{
+    public const string SkippedHeader = "Steward-Export-Skipped";
+
+    public static void Map(IEndpointRouteBuilder app, RouteGroupBuilder exports)
+    {
+        exports.MapGet("/{format}", DocumentAsync);
+        exports.MapGet("/{format}/report", ReportAsync);
+        app.MapGet("/o/{org}/kiro/registry.json", PublicKiroAsync);
+        app.MapGet("/o/{org}/a/{account}/kiro/registry.json", PublicKiroAsync);
+    }
+
+    internal static async Task<IResult> DocumentAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var built = await BuildAsync(context, database, Authentication.OrganisationOf(context), context.Request.Query["account"].ToString(), cancellationToken).ConfigureAwait(false);
+        if (built.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        context.Response.Headers[SkippedHeader] = built.Result!.Skipped.Count.ToString(CultureInfo.InvariantCulture);
+        return ETags.Json(context, built.Result.Document);
+    }
+
+    internal static async Task<IResult> ReportAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var organisation = Authentication.OrganisationOf(context);
+        var account = context.Request.Query["account"].ToString();
+        var built = await BuildAsync(context, database, organisation, account, cancellationToken).ConfigureAwait(false);
+        if (built.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var result = built.Result!;
+        var body = RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("format", built.Format);
+            w.WriteString("organisation", organisation.Slug);
+            if (account.Length > 0)
+            {
+                w.WriteString("account", account);
+            }
+            else
+            {
+                w.WriteNull("account");
+            }
+
+            w.WriteString("revision", built.Revision);
+            w.WriteNumber("exported", result.Exported);
+            w.WriteStartArray("skipped");
+            foreach (var entry in result.Skipped)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", entry.Name);
+                w.WriteString("version", entry.Version);
+                w.WriteStartArray("reasons");
+                foreach (var reason in entry.Reasons)
+                {
+                    w.WriteStringValue(reason);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("notes");
+            foreach (var note in result.Notes)
+            {
+                w.WriteStringValue(note);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+        return ETags.Json(context, body);
+    }
+
+    /// <summary>The Kiro file without a token, for Kiro clients; 404 for an unknown organisation or account.</summary>
+    internal static async Task<IResult> PublicKiroAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var slug = context.GetRouteValue("org") as string ?? "";
+        var organisation = await Organisation.FindAsync(database, slug, cancellationToken).ConfigureAwait(false);
+        if (organisation is null)
+        {
+            return Problems.Result(StatusCodes.Status404NotFound, "Organisation not found", $"there is no registry for \"{slug}\"");
+        }
+
+        var built = await BuildAsync(context, database, organisation, context.GetRouteValue("account") as string ?? "", cancellationToken, ExportFormats.Kiro).ConfigureAwait(false);
+        if (built.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        context.Response.Headers[SkippedHeader] = built.Result!.Skipped.Count.ToString(CultureInfo.InvariantCulture);
+        return ETags.Json(context, built.Result.Document);
+    }
+
+    private sealed record Built(string Format, string Revision, ExportResult? Result, IResult? Problem);
+
+    private static async Task<Built> BuildAsync(HttpContext context, Database database, Organisation organisation, string accountSlug, CancellationToken cancellationToken, string? format = null)
+    {
+        format ??= context.GetRouteValue("format") as string ?? "";
+        if (!ExportFormats.All.Contains(format, StringComparer.Ordinal))
+        {
+            return new Built(format, "", null, Problems.Result(StatusCodes.Status404NotFound, "Not Found",
+                $"there is no export \"{format}\"; the formats are {string.Join(", ", ExportFormats.All)}"));
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        Account? account = null;
+        if (accountSlug.Length > 0)
+        {
+            account = await Profiles.FindAccountAsync(connection, null, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
+            if (account is null)
+            {
+                return new Built(format, "", null, ProfilesApi.AccountNotFound(accountSlug));
+            }
+        }
+
+        var effective = await Profiles.EffectiveAsync(connection, organisation, account, cancellationToken).ConfigureAwait(false);
+        if (effective.Settings.RegistryMode == RegistryModes.External)
+        {
+            return new Built(format, effective.Revision, null, Problems.Result(StatusCodes.Status409Conflict, "Registry is external",
+                $"this profile's registry is external ({effective.Settings.RegistryUrl}); exports are made from the registry this server hosts"));
+        }
+
+        var admitted = (await AdmittedEntries.LoadAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false)).Select(Read).ToList();
+        var revoked = (await AdmittedEntries.LoadRevokedAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false)).Select(Read).ToList();
+        return new Built(format, effective.Revision, Exporters.Build(format, admitted, revoked, effective.Settings), null);
+    }
+
+    private static ServerDetail Read(StoredEntry entry) =>
+        JsonSerializer.Deserialize(entry.ServerJson, CoreJsonContext.Default.ServerDetail)
+            ?? throw new InvalidOperationException($"the stored server.json of {entry.Name}@{entry.Version} is null");
+}

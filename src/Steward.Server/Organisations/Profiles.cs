@@ -1,0 +1,149 @@
+using System.Data.Common;
+using System.Text.Json;
+using Steward.Server.Registry;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Organisations;
+
+public static class RegistryModes
+{
+    public const string None = "none";
+    public const string Hosted = "hosted";
+    public const string External = "external";
+
+    public static readonly IReadOnlyList<string> All = [None, Hosted, External];
+}
+
+/// <summary>
+/// The shared settings of a profile. Registry mode: <c>none</c> (no allowlist: the profile does not restrict which
+/// servers run), <c>hosted</c> (the allowlist is this organisation's registry), <c>external</c> (the allowlist is the
+/// registry at <see cref="RegistryUrl"/>).
+/// </summary>
+public sealed record ProfileSettings(
+    bool McpEnabled,
+    bool WebToolsEnabled,
+    string RegistryMode,
+    string? RegistryUrl,
+    long SyncIntervalSeconds,
+    long? MaxOfflineAgeSeconds,
+    bool ModelControlEnabled)
+{
+    public const long DefaultSyncIntervalSeconds = 24 * 3600;
+
+    public static ProfileSettings Default { get; } = new(true, true, RegistryModes.Hosted, null, DefaultSyncIntervalSeconds, null, false);
+
+    public void WriteTo(Utf8JsonWriter w)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        w.WriteBoolean("mcpEnabled", McpEnabled);
+        w.WriteBoolean("webToolsEnabled", WebToolsEnabled);
+        w.WriteString("registryMode", RegistryMode);
+        if (RegistryUrl is null)
+        {
+            w.WriteNull("registryUrl");
+        }
+        else
+        {
+            w.WriteString("registryUrl", RegistryUrl);
+        }
+
+        w.WriteNumber("syncIntervalSeconds", SyncIntervalSeconds);
+        if (MaxOfflineAgeSeconds is { } max)
+        {
+            w.WriteNumber("maxOfflineAgeSeconds", max);
+        }
+        else
+        {
+            w.WriteNull("maxOfflineAgeSeconds");
+        }
+
+        w.WriteBoolean("modelControlEnabled", ModelControlEnabled);
+    }
+}
+
+/// <summary>A stored profile: the organisation's (<see cref="AccountId"/> null) or an account's.</summary>
+public sealed record StoredProfile(string Id, string OrganisationId, string? AccountId, ProfileSettings Settings, long Revision, string UpdatedAt)
+{
+    public const string Columns = "id, organisation_id, account_id, mcp_enabled, web_tools_enabled, registry_mode, registry_url, sync_interval_seconds, max_offline_seconds, model_control_enabled, revision, updated_at";
+
+    public static StoredProfile Read(DbDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.NullableString(2),
+        new ProfileSettings(r.Boolean(3), r.Boolean(4), r.GetString(5), r.NullableString(6), r.Int64(7), r.NullableInt64(8), r.Boolean(9)),
+        r.Int64(10), r.GetString(11));
+
+    /// <summary>The audit's view of a profile: its settings and revision.</summary>
+    public string AuditView() => System.Text.Encoding.UTF8.GetString(RegistryJson.Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("scope", AccountId is null ? "organisation" : "account");
+        Settings.WriteTo(w);
+        w.WriteNumber("revision", Revision);
+        w.WriteEndObject();
+    }));
+}
+
+/// <summary>An account (a business unit) of an organisation.</summary>
+public sealed record Account(string Id, string OrganisationId, string Slug, string Name, string CreatedAt)
+{
+    public const string Columns = "id, organisation_id, slug, name, created_at";
+
+    public static Account Read(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4));
+}
+
+/// <summary>The profile in force for a developer: the account's when it has one, else the organisation's.</summary>
+public sealed record EffectiveProfile(Organisation Organisation, Account? Account, StoredProfile OrganisationProfile, StoredProfile? AccountProfile)
+{
+    public StoredProfile Profile => AccountProfile ?? OrganisationProfile;
+
+    public ProfileSettings Settings => Profile.Settings;
+
+    /// <summary>
+    /// A revision id that changes whenever what a client receives may change: the organisation profile's revision (which
+    /// every registry change raises) and the account profile's, when there is one.
+    /// </summary>
+    public string Revision => AccountProfile is { } account ? $"{OrganisationProfile.Revision}.{account.Revision}" : $"{OrganisationProfile.Revision}";
+}
+
+internal static class Profiles
+{
+    public static async Task<StoredProfile?> FindAsync(DbConnection connection, DbTransaction? transaction, string organisationId, string? accountId, CancellationToken cancellationToken)
+    {
+        var rows = accountId is null
+            ? await connection.QueryAsync($"SELECT {StoredProfile.Columns} FROM profiles WHERE organisation_id = @org AND account_id IS NULL", transaction,
+                StoredProfile.Read, cancellationToken, ("org", organisationId)).ConfigureAwait(false)
+            : await connection.QueryAsync($"SELECT {StoredProfile.Columns} FROM profiles WHERE organisation_id = @org AND account_id = @account", transaction,
+                StoredProfile.Read, cancellationToken, ("org", organisationId), ("account", accountId)).ConfigureAwait(false);
+        return rows.Count == 1 ? rows[0] : null;
+    }
+
+    public static async Task<Account?> FindAccountAsync(DbConnection connection, DbTransaction? transaction, string organisationId, string slug, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync($"SELECT {Account.Columns} FROM accounts WHERE organisation_id = @org AND slug = @slug", transaction,
+            Account.Read, cancellationToken, ("org", organisationId), ("slug", slug)).ConfigureAwait(false);
+        return rows.Count == 1 ? rows[0] : null;
+    }
+
+    public static async Task<Account?> FindAccountByIdAsync(DbConnection connection, string accountId, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync($"SELECT {Account.Columns} FROM accounts WHERE id = @id", null,
+            Account.Read, cancellationToken, ("id", accountId)).ConfigureAwait(false);
+        return rows.Count == 1 ? rows[0] : null;
+    }
+
+    /// <summary>The effective profile of an organisation, or of one of its accounts. An organisation without a profile row gets the defaults.</summary>
+    public static async Task<EffectiveProfile> EffectiveAsync(DbConnection connection, Organisation organisation, Account? account, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(organisation);
+        var organisationProfile = await FindAsync(connection, null, organisation.Id, null, cancellationToken).ConfigureAwait(false)
+            ?? new StoredProfile("", organisation.Id, null, ProfileSettings.Default, 0, "");
+        var accountProfile = account is null ? null : await FindAsync(connection, null, organisation.Id, account.Id, cancellationToken).ConfigureAwait(false);
+        return new EffectiveProfile(organisation, account, organisationProfile, accountProfile);
+    }
+
+    public static async Task<Organisation?> FindOrganisationByIdAsync(DbConnection connection, string id, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync("SELECT id, slug, name FROM organisations WHERE id = @id", null,
+            r => new Organisation(r.GetString(0), r.GetString(1), r.GetString(2)), cancellationToken, ("id", id)).ConfigureAwait(false);
+        return rows.Count == 1 ? rows[0] : null;
+    }
+}

@@ -1,0 +1,418 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Steward.Server.Audit;
+using Steward.Server.Hosting;
+using Steward.Server.Identity;
+using Steward.Server.Policy;
+using Steward.Server.Registry;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Organisations;
+
+/// <summary>
+/// The organisation's profile, accounts and account profiles (admin API). Every change is validated (422 naming the
+/// field), audited with before and after in its transaction, and raises the profile's revision.
+/// </summary>
+internal static partial class ProfilesApi
+{
+    public const int MaxBodyBytes = 16 * 1024;
+    public const long MinSyncIntervalSeconds = 60;
+    public const long MaxSyncIntervalSeconds = 30L * 24 * 3600;
+    public const long MaxOfflineAgeSeconds = 365L * 24 * 3600;
+
+    private static readonly string[] ProfileFields =
+        ["mcpEnabled", "webToolsEnabled", "registryMode", "registryUrl", "syncIntervalSeconds", "maxOfflineAgeSeconds", "modelControlEnabled"];
+
+    public static void Map(RouteGroupBuilder organisation)
+    {
+        organisation.MapGet("/profile", GetOrganisationProfileAsync);
+        organisation.MapPut("/profile", PutOrganisationProfileAsync);
+        organisation.MapGet("/accounts", ListAccountsAsync);
+        organisation.MapPost("/accounts", CreateAccountAsync);
+        organisation.MapGet("/accounts/{account}/profile", GetAccountProfileAsync);
+        organisation.MapPut("/accounts/{account}/profile", PutAccountProfileAsync);
+        organisation.MapDelete("/accounts/{account}/profile", DeleteAccountProfileAsync);
+    }
+
+    internal static async Task<IResult> GetOrganisationProfileAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var organisation = Authentication.OrganisationOf(context);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var profile = await Profiles.FindAsync(connection, null, organisation.Id, null, cancellationToken).ConfigureAwait(false);
+        return profile is null
+            ? Problems.Result(StatusCodes.Status404NotFound, "Not Found", "the organisation has no profile")
+            : new JsonBytes(View(organisation, null, profile), StatusCodes.Status200OK);
+    }
+
+    internal static async Task<IResult> GetAccountProfileAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var organisation = Authentication.OrganisationOf(context);
+        var slug = context.GetRouteValue("account") as string ?? "";
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var account = await Profiles.FindAccountAsync(connection, null, organisation.Id, slug, cancellationToken).ConfigureAwait(false);
+        if (account is null)
+        {
+            return AccountNotFound(slug);
+        }
+
+        var profile = await Profiles.FindAsync(connection, null, organisation.Id, account.Id, cancellationToken).ConfigureAwait(false);
+        return profile is null
+            ? Problems.Result(StatusCodes.Status404NotFound, "Not Found", $"the account \"{slug}\" has no profile of its own; the organisation's profile applies to it")
+            : new JsonBytes(View(organisation, account, profile), StatusCodes.Status200OK);
+    }
+
+    internal static async Task<IResult> PutOrganisationProfileAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken) =>
+        await PutAsync(context, database, time, null, cancellationToken).ConfigureAwait(false);
+
+    internal static async Task<IResult> PutAccountProfileAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken) =>
+        await PutAsync(context, database, time, context.GetRouteValue("account") as string ?? "", cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// <c>PUT</c> replaces the profile's settings: a field left out takes its default (MCP and web tools on, hosted
+    /// registry, 24 h sync, no maximum offline age, model control off). An account profile is created by its first PUT.
+    /// </summary>
+    private static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, string? accountSlug, CancellationToken cancellationToken)
+    {
+        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return RequestBodies.TooLarge(MaxBodyBytes);
+        }
+
+        var form = JsonForm.Parse(body, ProfileFields);
+        if (form.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var parsed = ParseSettings(form.Root);
+        if (parsed.Problem is { } invalid)
+        {
+            return invalid;
+        }
+
+        var settings = parsed.Settings!;
+        var caller = Authentication.CallerOf(context);
+        var organisation = Authentication.OrganisationOf(context);
+        var now = Timestamps.Now(time);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        Account? account = null;
+        if (accountSlug is not null)
+        {
+            account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
+            if (account is null)
+            {
+                return AccountNotFound(accountSlug);
+            }
+        }
+
+        var subject = account is null ? "profile:organisation" : "profile:account/" + account.Slug;
+        var before = await Profiles.FindAsync(connection, transaction, organisation.Id, account?.Id, cancellationToken).ConfigureAwait(false);
+        if (before is not null && before.Settings == settings)
+        {
+            return new JsonBytes(View(organisation, account, before), StatusCodes.Status200OK);
+        }
+
+        StoredProfile after;
+        if (before is null)
+        {
+            // A profile made again after a delete continues the revisions it had, so a revision id is never reused.
+            var last = await connection.ScalarAsync("SELECT MAX(revision) FROM audit WHERE organisation_id = @org AND object = @object", transaction, cancellationToken,
+                ("org", organisation.Id), ("object", subject)).ConfigureAwait(false);
+            var revision = (last is null ? 0 : Convert.ToInt64(last, CultureInfo.InvariantCulture)) + 1;
+            after = new StoredProfile(Tokens.NewId("prf"), organisation.Id, account?.Id, settings, revision, Timestamps.ToText(now));
+            await connection.ExecuteAsync(
+                $"INSERT INTO profiles ({StoredProfile.Columns}) VALUES (@id, @org, @account, @mcp, @web, @mode, @url, @sync, @offline, @models, @revision, @at)",
+                transaction, cancellationToken, [.. Parameters(after)]).ConfigureAwait(false);
+        }
+        else
+        {
+            after = before with { Settings = settings, Revision = before.Revision + 1, UpdatedAt = Timestamps.ToText(now) };
+            await connection.ExecuteAsync(
+                "UPDATE profiles SET mcp_enabled = @mcp, web_tools_enabled = @web, registry_mode = @mode, registry_url = @url, sync_interval_seconds = @sync, max_offline_seconds = @offline, model_control_enabled = @models, revision = @revision, updated_at = @at WHERE id = @id",
+                transaction, cancellationToken, [.. Parameters(after)]).ConfigureAwait(false);
+        }
+
+        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, before is null ? "profile.create" : "profile.update", subject,
+            before?.AuditView(), after.AuditView(), after.Revision, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new JsonBytes(View(organisation, account, after), before is null ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+    }
+
+    /// <summary><c>DELETE …/accounts/{account}/profile</c>: the account goes back to the organisation's profile. 204; 404 when it had none.</summary>
+    internal static async Task<IResult> DeleteAccountProfileAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var slug = context.GetRouteValue("account") as string ?? "";
+        var caller = Authentication.CallerOf(context);
+        var organisation = Authentication.OrganisationOf(context);
+        var now = Timestamps.Now(time);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        var account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, slug, cancellationToken).ConfigureAwait(false);
+        if (account is null)
+        {
+            return AccountNotFound(slug);
+        }
+
+        var before = await Profiles.FindAsync(connection, transaction, organisation.Id, account.Id, cancellationToken).ConfigureAwait(false);
+        if (before is null)
+        {
+            return Problems.Result(StatusCodes.Status404NotFound, "Not Found", $"the account \"{slug}\" has no profile of its own");
+        }
+
+        await connection.ExecuteAsync("DELETE FROM profiles WHERE id = @id", transaction, cancellationToken, ("id", before.Id)).ConfigureAwait(false);
+        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "profile.delete", "profile:account/" + account.Slug,
+            before.AuditView(), null, before.Revision + 1, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return Results.NoContent();
+    }
+
+    internal static async Task<IResult> ListAccountsAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var organisation = Authentication.OrganisationOf(context);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var accounts = await connection.QueryAsync(
+            "SELECT a.id, a.organisation_id, a.slug, a.name, a.created_at, p.id FROM accounts a LEFT JOIN profiles p ON p.account_id = a.id WHERE a.organisation_id = @org ORDER BY a.slug",
+            null, r => (Account: Account.Read(r), HasProfile: !r.IsDBNull(5)), cancellationToken, ("org", organisation.Id)).ConfigureAwait(false);
+        return new JsonBytes(RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("accounts");
+            foreach (var (account, hasProfile) in accounts)
+            {
+                WriteAccount(w, account);
+                w.WriteBoolean("hasProfile", hasProfile);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }), StatusCodes.Status200OK);
+    }
+
+    /// <summary><c>POST …/accounts</c> with <c>{"slug": "platform", "name": "Platform team"}</c>: 201; 409 when the slug is taken.</summary>
+    internal static async Task<IResult> CreateAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return RequestBodies.TooLarge(MaxBodyBytes);
+        }
+
+        var form = JsonForm.Parse(body, ["slug", "name"]);
+        if (form.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        if (!form.Root.TryGetProperty("slug", out var slugElement) || slugElement.ValueKind != JsonValueKind.String || !Slug().IsMatch(slugElement.GetString()!))
+        {
+            return JsonForm.Invalid("slug", "expected 1 to 63 lowercase letters, digits and '-', starting with a letter or digit", slugElement.ValueKind == JsonValueKind.Undefined ? null : slugElement.GetRawText());
+        }
+
+        var slug = slugElement.GetString()!;
+        var name = slug;
+        if (form.Root.TryGetProperty("name", out var nameElement))
+        {
+            if (nameElement.ValueKind != JsonValueKind.String || nameElement.GetString()!.Trim() is not { Length: > 0 and <= 200 } trimmed)
+            {
+                return JsonForm.Invalid("name", "expected a string of 1 to 200 characters", nameElement.GetRawText());
+            }
+
+            name = trimmed;
+        }
+
+        var caller = Authentication.CallerOf(context);
+        var organisation = Authentication.OrganisationOf(context);
+        var now = Timestamps.Now(time);
+        var account = new Account(Tokens.NewId("acc"), organisation.Id, slug, name, Timestamps.ToText(now));
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        if (await Profiles.FindAccountAsync(connection, transaction, organisation.Id, slug, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return AccountExists(slug);
+        }
+
+        await connection.ExecuteAsync("INSERT INTO accounts (id, organisation_id, slug, name, created_at) VALUES (@id, @org, @slug, @name, @at)", transaction, cancellationToken,
+            ("id", account.Id), ("org", organisation.Id), ("slug", slug), ("name", name), ("at", account.CreatedAt)).ConfigureAwait(false);
+        var view = RegistryJson.Write(w =>
+        {
+            WriteAccount(w, account);
+            w.WriteEndObject();
+        });
+        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "account.create", "account:" + slug, null,
+            System.Text.Encoding.UTF8.GetString(view), null, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException)
+        {
+            // Another instance made the same account between our check and our commit.
+            if (await AccountExistsAsync(database, organisation.Id, slug, cancellationToken).ConfigureAwait(false))
+            {
+                return AccountExists(slug);
+            }
+
+            throw;
+        }
+
+        context.Response.Headers.Location = $"/api/v1/orgs/{organisation.Slug}/accounts/{slug}/profile";
+        return new JsonBytes(view, StatusCodes.Status201Created);
+    }
+
+    private static async Task<bool> AccountExistsAsync(Database database, string organisationId, string slug, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await Profiles.FindAccountAsync(connection, null, organisationId, slug, cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    private static IResult AccountExists(string slug) =>
+        Problems.Result(StatusCodes.Status409Conflict, "Account exists", $"the organisation already has an account \"{slug}\"");
+
+    internal static IResult AccountNotFound(string slug) =>
+        Problems.Result(StatusCodes.Status404NotFound, "Account not found", $"there is no account \"{slug}\" in this organisation");
+
+    private static void WriteAccount(Utf8JsonWriter w, Account account)
+    {
+        w.WriteStartObject();
+        w.WriteString("slug", account.Slug);
+        w.WriteString("name", account.Name);
+        w.WriteString("createdAt", account.CreatedAt);
+    }
+
+    private static byte[] View(Organisation organisation, Account? account, StoredProfile profile) => RegistryJson.Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("scope", account is null ? "organisation" : "account");
+        w.WriteString("organisation", organisation.Slug);
+        if (account is null)
+        {
+            w.WriteNull("account");
+        }
+        else
+        {
+            w.WriteString("account", account.Slug);
+        }
+
+        profile.Settings.WriteTo(w);
+        w.WriteNumber("revision", profile.Revision);
+        w.WriteString("updatedAt", profile.UpdatedAt);
+        w.WriteEndObject();
+    });
+
+    private static IEnumerable<(string, object?)> Parameters(StoredProfile p)
+    {
+        yield return ("id", p.Id);
+        yield return ("org", p.OrganisationId);
+        yield return ("account", p.AccountId);
+        yield return ("mcp", p.Settings.McpEnabled);
+        yield return ("web", p.Settings.WebToolsEnabled);
+        yield return ("mode", p.Settings.RegistryMode);
+        yield return ("url", p.Settings.RegistryUrl);
+        yield return ("sync", p.Settings.SyncIntervalSeconds);
+        yield return ("offline", p.Settings.MaxOfflineAgeSeconds);
+        yield return ("models", p.Settings.ModelControlEnabled);
+        yield return ("revision", p.Revision);
+        yield return ("at", p.UpdatedAt);
+    }
+
+    /// <summary>The settings in a PUT body, or the first problem, naming its field.</summary>
+    internal static (ProfileSettings? Settings, IResult? Problem) ParseSettings(JsonElement root)
+    {
+        var defaults = ProfileSettings.Default;
+        IResult? problem = null;
+        bool Bool(string field, bool fallback)
+        {
+            if (problem is not null || !root.TryGetProperty(field, out var value))
+            {
+                return fallback;
+            }
+
+            if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            {
+                return value.GetBoolean();
+            }
+
+            problem = JsonForm.Invalid(field, "expected true or false", value.GetRawText());
+            return fallback;
+        }
+
+        var mcp = Bool("mcpEnabled", defaults.McpEnabled);
+        var web = Bool("webToolsEnabled", defaults.WebToolsEnabled);
+        var models = Bool("modelControlEnabled", defaults.ModelControlEnabled);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        var mode = defaults.RegistryMode;
+        if (root.TryGetProperty("registryMode", out var modeElement))
+        {
+            if (modeElement.ValueKind != JsonValueKind.String || !RegistryModes.All.Contains(modeElement.GetString()!, StringComparer.Ordinal))
+            {
+                return (null, JsonForm.Invalid("registryMode", "expected one of none, hosted, external", modeElement.GetRawText()));
+            }
+
+            mode = modeElement.GetString()!;
+        }
+
+        string? url = null;
+        if (root.TryGetProperty("registryUrl", out var urlElement) && urlElement.ValueKind != JsonValueKind.Null)
+        {
+            if (urlElement.ValueKind != JsonValueKind.String || urlElement.GetString()!.Length > 2048 ||
+                !Uri.TryCreate(urlElement.GetString(), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.UserInfo.Length > 0 || uri.Fragment.Length > 0)
+            {
+                return (null, JsonForm.Invalid("registryUrl", "expected an absolute https URL without user information or fragment, of at most 2048 characters", urlElement.GetRawText()));
+            }
+
+            url = urlElement.GetString();
+        }
+
+        if (mode == RegistryModes.External && url is null)
+        {
+            return (null, JsonForm.Invalid("registryUrl", "required when registryMode is external: the URL of the registry hosts read", null));
+        }
+
+        if (mode != RegistryModes.External && url is not null)
+        {
+            return (null, JsonForm.Invalid("registryUrl", $"only allowed when registryMode is external (it is {mode})", urlElement.GetRawText()));
+        }
+
+        var sync = defaults.SyncIntervalSeconds;
+        if (root.TryGetProperty("syncIntervalSeconds", out var syncElement))
+        {
+            if (!JsonForm.TryInteger(syncElement, out sync) || sync < MinSyncIntervalSeconds || sync > MaxSyncIntervalSeconds)
+            {
+                return (null, JsonForm.Invalid("syncIntervalSeconds", $"expected whole seconds from {MinSyncIntervalSeconds} to {MaxSyncIntervalSeconds} (30 days)", syncElement.GetRawText()));
+            }
+        }
+
+        long? offline = null;
+        if (root.TryGetProperty("maxOfflineAgeSeconds", out var offlineElement) && offlineElement.ValueKind != JsonValueKind.Null)
+        {
+            if (!JsonForm.TryInteger(offlineElement, out var value) || value < sync || value > MaxOfflineAgeSeconds)
+            {
+                return (null, JsonForm.Invalid("maxOfflineAgeSeconds",
+                    $"expected null or whole seconds from the sync interval ({sync}) to {MaxOfflineAgeSeconds} (365 days): a client must be able to sync before its policy expires",
+                    offlineElement.GetRawText()));
+            }
+
+            offline = value;
+        }
+
+        return (new ProfileSettings(mcp, web, mode, url, sync, offline, models), null);
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Slug();
+}
