@@ -130,7 +130,7 @@ public sealed class ServeTests
     }
 
     /// <summary>The steward command built beside these tests (same configuration).</summary>
-    private static string CliPath()
+    internal static string CliPath()
     {
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -36,6 +36,17 @@ internal sealed class TestServer : IAsyncDisposable
         return new TestServer(root, dataDir, server, messages);
     }
 
+    /// <summary>A server with options changed from the test defaults (anonymous publishing, loopback imports, …).</summary>
+    public static async Task<TestServer> StartAsync(Func<ServeOptions, ServeOptions> configure, string? adminToken = AdminToken)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var root = Directory.CreateTempSubdirectory("steward-server-test-").FullName;
+        var dataDir = Path.Combine(root, "data");
+        var messages = new StringWriter();
+        var server = await StewardServer.StartAsync(configure(Options(dataDir, adminToken, messages)), CancellationToken.None);
+        return new TestServer(root, dataDir, server, messages);
+    }
+
     public static ServeOptions Options(string dataDir, string? adminToken, TextWriter messages) => new()
     {
         DataDir = dataDir,
