@@ -1,0 +1,259 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Steward.Core.Policy;
+using Steward.Core.Registry;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Tests.Governance;
+
+public sealed class PolicyBundleEndpointTests
+{
+    [Fact]
+    public async Task A_developer_gets_the_signed_effective_profile_with_the_admitted_entries_and_it_verifies_with_the_published_key()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        await server.CreateAccountAsync("platform");
+        var (developer, _) = await server.CreateTokenAsync("developer", "platform");
+
+        var (response, jws) = await server.BundleAsync(developer);
+        using var _ = response;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(PolicyBundle.MediaType, response.Content.Headers.ContentType!.MediaType);
+        Assert.NotNull(response.Headers.ETag);
+        var keys = await server.KeysAsync();
+        var payload = server.Verify(jws, keys);
+        Assert.Equal("demo", payload.GetProperty("organisation").GetString());
+        Assert.Equal("platform", payload.GetProperty("account").GetString());
+        Assert.Equal("organisation", payload.GetProperty("profile").GetProperty("scope").GetString());
+        Assert.True(payload.GetProperty("profile").GetProperty("mcpEnabled").GetBoolean());
+        Assert.Equal(86400, payload.GetProperty("profile").GetProperty("syncIntervalSeconds").GetInt64());
+        Assert.Equal(JsonValueKind.Array, payload.GetProperty("models").ValueKind);
+        Assert.Equal(0, payload.GetProperty("models").GetArrayLength());
+        Assert.False(string.IsNullOrEmpty(payload.GetProperty("revision").GetString()));
+        var iat = payload.GetProperty("iat").GetInt64();
+        Assert.Equal(iat + (2 * 86400), payload.GetProperty("exp").GetInt64());
+        Assert.True(iat <= server.Time.GetUtcNow().ToUnixTimeSeconds());
+
+        // The registry inside is a Registry API page of the latest active versions: Core reads it.
+        var registry = Encoding(payload.GetProperty("registry"));
+        var loaded = RegistryLoader.Load(registry, RegistryShape.RegistryApiPage);
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Problems));
+        Assert.Equal(6, loaded.Document!.Entries.Count);
+    }
+
+    private static byte[] Encoding(JsonElement element) => System.Text.Encoding.UTF8.GetBytes(element.GetRawText());
+
+    [Fact]
+    public async Task The_bundle_has_an_etag_that_answers_304_until_the_registry_changes()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        await server.CreateAccountAsync("platform");
+        var (developer, _) = await server.CreateTokenAsync("developer", "platform");
+        var (first, _) = await server.BundleAsync(developer);
+        var etag = first.Headers.ETag!.ToString();
+        first.Dispose();
+
+        var (again, body) = await server.BundleAsync(developer, etag);
+        Assert.Equal(HttpStatusCode.NotModified, again.StatusCode);
+        Assert.Equal(etag, again.Headers.ETag!.ToString());
+        Assert.Empty(body);
+        again.Dispose();
+
+        using (var admin = server.Client(GovernanceServer.AdminToken))
+        {
+            using var published = await admin.PostAsync("/api/v1/orgs/demo/registry/servers", GovernanceServer.Json(TestServer.ServerJson("com.example/new-server", "1.0.0")));
+            Assert.Equal(HttpStatusCode.Created, published.StatusCode);
+        }
+
+        var (changed, jws) = await server.BundleAsync(developer, etag);
+        using var _ = changed;
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        Assert.NotEqual(etag, changed.Headers.ETag!.ToString());
+        var payload = server.Verify(jws, await server.KeysAsync());
+        Assert.Equal(7, payload.GetProperty("registry").GetProperty("servers").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task An_account_profile_supersedes_the_organisation_profile_and_mcp_off_admits_nothing()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        await server.CreateAccountAsync("contractors");
+        await server.CreateAccountAsync("platform");
+        var (contractor, _) = await server.CreateTokenAsync("developer", "contractors");
+        var (platform, _) = await server.CreateTokenAsync("developer", "platform");
+        await server.PutProfileAsync("/api/v1/orgs/demo/accounts/contractors/profile", """{"mcpEnabled":false,"webToolsEnabled":false,"syncIntervalSeconds":3600,"maxOfflineAgeSeconds":7200}""");
+        var keys = await server.KeysAsync();
+
+        var (response, jws) = await server.BundleAsync(contractor);
+        response.Dispose();
+        var payload = server.Verify(jws, keys);
+        var profile = payload.GetProperty("profile");
+        Assert.Equal("account", profile.GetProperty("scope").GetString());
+        Assert.False(profile.GetProperty("mcpEnabled").GetBoolean());
+        Assert.False(profile.GetProperty("webToolsEnabled").GetBoolean());
+        Assert.Equal(0, payload.GetProperty("registry").GetProperty("servers").GetArrayLength());
+        // The expiry is the maximum offline age when one is set.
+        Assert.Equal(payload.GetProperty("iat").GetInt64() + 7200, payload.GetProperty("exp").GetInt64());
+
+        var (other, otherJws) = await server.BundleAsync(platform);
+        other.Dispose();
+        var otherPayload = server.Verify(otherJws, keys);
+        Assert.Equal("organisation", otherPayload.GetProperty("profile").GetProperty("scope").GetString());
+        Assert.Equal(6, otherPayload.GetProperty("registry").GetProperty("servers").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_bundle_is_refused_by_a_client_once_it_expires()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        await server.CreateAccountAsync("platform");
+        var (developer, _) = await server.CreateTokenAsync("developer", "platform");
+        var (response, jws) = await server.BundleAsync(developer);
+        response.Dispose();
+        var keys = await server.KeysAsync();
+        var verified = PolicyBundle.Verify(jws, keys, server.Time.GetUtcNow());
+        Assert.True(verified.IsValid, verified.Error);
+
+        Assert.False(PolicyBundle.Verify(jws, keys, verified.ExpiresAt!.Value.AddMinutes(6)).IsValid);
+        // A fetch at any time gives a bundle valid for at least one sync interval.
+        Assert.True(verified.ExpiresAt!.Value - server.Time.GetUtcNow() >= TimeSpan.FromHours(24));
+    }
+
+    [Fact]
+    public async Task Without_a_valid_token_the_bundle_is_401()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        await server.CreateAccountAsync("platform");
+        using var anonymous = server.Client();
+        using var response = await anonymous.GetAsync("/api/v1/policy");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+
+        using var bad = server.Client("stw_nobody-was-given-this-token-ever");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await bad.GetAsync("/api/v1/policy")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Rotation_keeps_the_old_key_published_for_the_grace_period_and_the_old_key_endorses_the_new_one()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        await server.CreateAccountAsync("platform");
+        var (developer, _) = await server.CreateTokenAsync("developer", "platform");
+        var pinned = await server.KeysAsync();
+        Assert.Single(pinned);
+        var (before, beforeJws) = await server.BundleAsync(developer);
+        before.Dispose();
+        server.Verify(beforeJws, pinned);
+
+        using var admin = server.Client(GovernanceServer.AdminToken);
+        using var rotated = await admin.PostAsync("/api/v1/admin/keys/rotate", GovernanceServer.Json("""{"graceSeconds":86400}"""));
+        var rotation = JsonNode.Parse(await rotated.Content.ReadAsStringAsync())!;
+        Assert.Equal(HttpStatusCode.Created, rotated.StatusCode);
+        Assert.Equal(pinned[0].Kid, (string)rotation["previousKid"]!);
+
+        // During the grace period the JWKS lists both keys, the new (active) one first.
+        var during = await server.KeysAsync();
+        Assert.Equal(2, during.Count);
+        Assert.Equal((string)rotation["kid"]!, during[0].Kid);
+        Assert.Equal(pinned[0].Kid, during[1].Kid);
+
+        // A bundle signed before the rotation still verifies with the old key; new bundles are signed by the new key only.
+        server.Verify(beforeJws, during);
+        var (after, afterJws) = await server.BundleAsync(developer);
+        after.Dispose();
+        Assert.False(PolicyBundle.Verify(afterJws, pinned, server.Time.GetUtcNow()).IsValid);
+        var payload = server.Verify(afterJws, [during[0]]);
+        Assert.Equal("demo", payload.GetProperty("organisation").GetString());
+
+        // A client that pinned the old key re-pins through the endorsement the old key signed.
+        using var anonymous = server.Client();
+        var jwks = JsonNode.Parse(await anonymous.GetStringAsync("/api/v1/policy/keys"))!;
+        var endorsement = (string)jwks["endorsements"]!.AsArray().Single()!;
+        var endorsed = PolicyBundle.VerifyEndorsement(endorsement, pinned, server.Time.GetUtcNow(), out var error);
+        Assert.Null(error);
+        Assert.Equal(during[0], endorsed);
+
+        // After the grace period only the new key is published.
+        server.Time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1));
+        var later = await server.KeysAsync();
+        Assert.Equal([during[0]], later);
+
+        using var audit = await admin.GetAsync("/api/v1/orgs/demo/audit?action=signing-key.rotate");
+        Assert.Contains((string)rotation["kid"]!, await audit.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("anonymous", HttpStatusCode.Unauthorized)]
+    [InlineData("developer", HttpStatusCode.Forbidden)]
+    [InlineData("other-admin", HttpStatusCode.Forbidden)]
+    [InlineData("admin", HttpStatusCode.Created)]
+    public async Task Only_an_admin_of_the_first_organisation_rotates_the_key(string caller, HttpStatusCode expected)
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        var other = await server.AddOrganisationAsync("other");
+        await server.CreateAccountAsync("platform");
+        var token = caller switch
+        {
+            "anonymous" => null,
+            "developer" => (await server.CreateTokenAsync("developer", "platform")).Token,
+            "other-admin" => other.Admin,
+            _ => GovernanceServer.AdminToken,
+        };
+        using var client = server.Client(token);
+        using var response = await client.PostAsync("/api/v1/admin/keys/rotate", null);
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal(expected == HttpStatusCode.Created ? 2 : 1, (await server.KeysAsync()).Count);
+    }
+
+    [Fact]
+    public async Task A_rotation_with_a_bad_grace_period_is_422_naming_the_field_and_an_oversized_body_is_413()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        using var admin = server.Client(GovernanceServer.AdminToken);
+        using var bad = await admin.PostAsync("/api/v1/admin/keys/rotate", GovernanceServer.Json("""{"graceSeconds":5}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+        Assert.Contains("body.graceSeconds", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var big = await admin.PostAsync("/api/v1/admin/keys/rotate", GovernanceServer.Json("{\"graceSeconds\":" + new string(' ', 10_000) + "3600}"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, big.StatusCode);
+        Assert.Single(await server.KeysAsync());
+    }
+
+    [Fact]
+    public async Task The_private_key_is_sealed_at_rest_and_a_server_with_another_key_encryption_key_refuses_to_start()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        var kek = Path.Combine(server.DataDir, "signing-keys.kek");
+        Assert.Equal(32, new FileInfo(kek).Length);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(kek));
+        }
+
+        await using (var connection = await server.Server.Database.OpenAsync(CancellationToken.None))
+        {
+            var stored = (string)(await connection.ScalarAsync("SELECT private_key FROM signing_keys", null, CancellationToken.None))!;
+            Assert.StartsWith("v1.", stored, StringComparison.Ordinal);
+            Assert.DoesNotContain("PRIVATE KEY", stored, StringComparison.Ordinal);
+        }
+
+        // The key survives a restart (same kid).
+        var kid = (await server.KeysAsync())[0].Kid;
+        await server.RestartAsync();
+        Assert.Equal(kid, (await server.KeysAsync())[0].Kid);
+
+        await server.Server.StopAsync(CancellationToken.None);
+        await server.Server.DisposeAsync();
+        var original = await File.ReadAllBytesAsync(kek);
+        await File.WriteAllBytesAsync(kek, new byte[32]);
+        var failure = await Assert.ThrowsAsync<ServeException>(() => StewardServer.StartAsync(GovernanceServer.Options(server.DataDir, server.Time), CancellationToken.None));
+        Assert.Contains("signing-keys.kek", failure.Message, StringComparison.Ordinal);
+        Assert.Equal("--data-dir", failure.Option);
+
+        // With its own key encryption key back, the server starts with the same signing key.
+        await File.WriteAllBytesAsync(kek, original);
+        await server.StartAgainAsync();
+        Assert.Equal(kid, (await server.KeysAsync())[0].Kid);
+    }
+}
