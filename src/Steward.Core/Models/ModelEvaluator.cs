@@ -175,6 +175,14 @@ public sealed class ModelEvaluator(ModelCatalog catalog, EffectiveModelPolicy ef
         return true;
     }
 
+    /// <summary>Whether a group rule's entry (an id, an alias or a glob with <c>*</c>, case-insensitive) names the model.</summary>
+    public static bool PatternMatches(string pattern, ModelEntry model)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        ArgumentNullException.ThrowIfNull(model);
+        return Matches(pattern, model);
+    }
+
     private static bool Matches(string pattern, ModelEntry model) =>
         Glob(pattern, model.Id) || model.Aliases.Any(alias => Glob(pattern, alias));
 

@@ -153,6 +153,7 @@ public sealed class StewardServer : IAsyncDisposable
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton<Readiness>();
             Policy.GovernanceModule.AddServices(builder.Services, options);
+            Models.ModelsModule.AddServices(builder.Services, options);
             builder.Services.AddSingleton<IHostLifetime, HostedLifetime>();
             builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
             builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default));
@@ -173,6 +174,7 @@ public sealed class StewardServer : IAsyncDisposable
             }
 
             await Policy.GovernanceModule.StartAsync(app.Services, cancellationToken).ConfigureAwait(false);
+            await Models.ModelsModule.StartAsync(app.Services, cancellationToken).ConfigureAwait(false);
 
             Configure(app);
             try
@@ -281,6 +283,7 @@ public sealed class StewardServer : IAsyncDisposable
         AdminRegistryApi.Map(organisation);
         AuditApi.Map(organisation);
         Policy.GovernanceModule.Map(app, organisation);
+        Models.ModelsModule.Map(app, organisation);
     }
 
     private static async Task<IResult> ReadyAsync(Database database, Readiness readiness, ILoggerFactory loggers, CancellationToken cancellationToken)

@@ -1,0 +1,403 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Steward.Core.Models;
+using Steward.Server.Audit;
+using Steward.Server.Hosting;
+using Steward.Server.Registry;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Models;
+
+/// <summary>The two wire formats the model endpoint speaks.</summary>
+internal enum ModelApi
+{
+    OpenAi,
+    Anthropic,
+}
+
+/// <summary>
+/// The enforcing model endpoint, OpenAI- and Anthropic-compatible: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c>,
+/// <c>POST /v1/messages</c>. It authenticates the developer (a Steward token as <c>Authorization: Bearer</c> or
+/// <c>x-api-key</c>), resolves the requested model with the evaluator (alias, Auto, provider id), and either refuses
+/// (403 <c>model_access_denied</c> with the reason code, never what is allowed, and an audit row) or sends the request to
+/// the upstream configured for the model's provider and placement with <c>model</c> rewritten to the provider's id and
+/// the upstream's key, and streams the answer back byte for byte as it arrives.
+/// </summary>
+internal static partial class ModelGateway
+{
+    /// <summary>The largest request body the endpoint forwards (prompts with images are large).</summary>
+    public const long MaxRequestBytes = 32L * 1024 * 1024;
+
+    private static readonly string[] ForwardedRequestHeaders = ["anthropic-version", "anthropic-beta", "openai-beta", "accept", "user-agent"];
+
+    private static readonly string[] ForwardedResponsePrefixes = ["x-ratelimit-", "anthropic-ratelimit-", "openai-", "x-request-id", "request-id", "retry-after", "cache-control"];
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/models", ListAsync);
+        app.MapPost("/v1/chat/completions", (HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ILoggerFactory loggers) =>
+            ProxyAsync(context, ModelApi.OpenAi, database, time, catalogs, upstreams, http, loggers));
+        app.MapPost("/v1/messages", (HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ILoggerFactory loggers) =>
+            ProxyAsync(context, ModelApi.Anthropic, database, time, catalogs, upstreams, http, loggers));
+    }
+
+    /// <summary>The available models: OpenAI's list shape, or Anthropic's when the request carries <c>anthropic-version</c>.</summary>
+    internal static async Task<IResult> ListAsync(HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, CancellationToken cancellationToken)
+    {
+        var api = context.Request.Headers.ContainsKey("anthropic-version") ? ModelApi.Anthropic : ModelApi.OpenAi;
+        var scope = await ModelAccess.ForTokenAsync(database, catalogs, time, ModelAccess.PresentedToken(context.Request, allowApiKeyHeader: true), cancellationToken).ConfigureAwait(false);
+        if (scope is null)
+        {
+            return Error(api, StatusCodes.Status401Unauthorized, api == ModelApi.Anthropic ? "authentication_error" : "invalid_request_error", "invalid_api_key",
+                "A valid Steward token is required (Authorization: Bearer <token> or x-api-key: <token>).");
+        }
+
+        var available = scope.Evaluator().List().Available.ToList();
+        return new JsonBytes(RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            if (api == ModelApi.Anthropic)
+            {
+                w.WriteStartArray("data");
+                foreach (var model in available)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("type", "model");
+                    w.WriteString("id", model.Model.Id);
+                    w.WriteString("display_name", model.Model.DisplayName);
+                    w.WriteString("created_at", (model.Model.ReleasedOn ?? DateOnly.FromDayNumber(0)).ToString("yyyy-MM-dd'T'00:00:00'Z'", CultureInfo.InvariantCulture));
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteBoolean("has_more", false);
+                WriteNullable(w, "first_id", available.FirstOrDefault()?.Model.Id);
+                WriteNullable(w, "last_id", available.LastOrDefault()?.Model.Id);
+            }
+            else
+            {
+                w.WriteString("object", "list");
+                w.WriteStartArray("data");
+                foreach (var model in available)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", model.Model.Id);
+                    w.WriteString("object", "model");
+                    w.WriteNumber("created", model.Model.ReleasedOn is { } released ? new DateTimeOffset(released.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeSeconds() : 0);
+                    w.WriteString("owned_by", model.Model.Provider);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndObject();
+        }), StatusCodes.Status200OK);
+    }
+
+    internal static async Task ProxyAsync(HttpContext context, ModelApi api, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ILoggerFactory loggers)
+    {
+        var cancellationToken = context.RequestAborted;
+        var scope = await ModelAccess.ForTokenAsync(database, catalogs, time, ModelAccess.PresentedToken(context.Request, allowApiKeyHeader: true), cancellationToken).ConfigureAwait(false);
+        if (scope is null)
+        {
+            await Error(api, StatusCodes.Status401Unauthorized, api == ModelApi.Anthropic ? "authentication_error" : "invalid_request_error", "invalid_api_key",
+                "A valid Steward token is required (Authorization: Bearer <token> or x-api-key: <token>).").ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxRequestBytes;
+        }
+
+        var body = await RequestBodies.ReadAsync(context.Request, (int)MaxRequestBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            await Error(api, StatusCodes.Status413PayloadTooLarge, api == ModelApi.Anthropic ? "request_too_large" : "invalid_request_error", "request_too_large",
+                $"The request body is over the limit of {MaxRequestBytes} bytes.").ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (ModelField.Find(body) is not { } field)
+        {
+            await Error(api, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_request",
+                "The body must be one JSON object with a string \"model\" (given once).").ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var decision = scope.Evaluator().Decide(field.Value);
+        if (decision is ModelDecision.Denied denied)
+        {
+            await AuditRefusalAsync(database, time, scope, api, denied).ConfigureAwait(false);
+            Denied(loggers.CreateLogger("Steward.Server.Models"), scope.Who.Caller.TokenId, denied.Reason);
+            await Error(api, StatusCodes.Status403Forbidden, api == ModelApi.Anthropic ? "permission_error" : "model_access_denied", denied.Reason,
+                $"The requested model '{Printable(field.Value)}' is not available for your account.").ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var allowed = (ModelDecision.Allowed)decision;
+        var upstream = await upstreams.FindAsync(allowed.Model.Provider, allowed.Placement, cancellationToken).ConfigureAwait(false);
+        if (upstream is null)
+        {
+            NoUpstream(loggers.CreateLogger("Steward.Server.Models"), allowed.Model.Provider, allowed.Placement);
+            await Error(api, StatusCodes.Status503ServiceUnavailable, api == ModelApi.Anthropic ? "api_error" : "upstream_not_configured", "upstream_not_configured",
+                "The model is allowed, but no upstream is configured for it yet; tell your Steward administrator.").ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var rewritten = field.Replace(body, allowed.ProviderModelId ?? allowed.Model.Id);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(upstream.BaseUrl + (api == ModelApi.Anthropic ? "/messages" : "/chat/completions")))
+        {
+            Content = new ByteArrayContent(rewritten),
+            Version = System.Net.HttpVersion.Version11,
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        foreach (var name in ForwardedRequestHeaders)
+        {
+            if (context.Request.Headers.TryGetValue(name, out var values))
+            {
+                request.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values!);
+            }
+        }
+
+        if (upstream.ApiKey is { } key)
+        {
+            if (api == ModelApi.Anthropic)
+            {
+                request.Headers.TryAddWithoutValidation("x-api-key", key);
+            }
+            else
+            {
+                request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + key);
+            }
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            UpstreamFailed(loggers.CreateLogger("Steward.Server.Models"), allowed.Model.Provider, allowed.Placement, e.Message);
+            await Error(api, StatusCodes.Status502BadGateway, "api_error", "upstream_unreachable", "The model's upstream did not answer.").ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        using (response)
+        {
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            context.Response.StatusCode = (int)response.StatusCode;
+            if (response.Content.Headers.ContentType is { } contentType)
+            {
+                context.Response.ContentType = contentType.ToString();
+            }
+
+            if (response.Content.Headers.ContentLength is { } length)
+            {
+                context.Response.ContentLength = length;
+            }
+
+            foreach (var header in response.Headers)
+            {
+                if (ForwardedResponsePrefixes.Any(p => header.Key.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
+                {
+                    context.Response.Headers[header.Key] = header.Value.ToArray();
+                }
+            }
+
+            context.Response.Headers["steward-model"] = Ascii(allowed.Model.Id);
+            await context.Response.StartAsync(cancellationToken).ConfigureAwait(false);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
+            {
+                int read;
+                while ((read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                    await context.Response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+            {
+                // The upstream broke off mid-answer: the status is sent, so end the response; the client sees it cut short.
+                UpstreamFailed(loggers.CreateLogger("Steward.Server.Models"), allowed.Model.Provider, allowed.Placement, e.Message);
+                context.Abort();
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An audit row for a refused request: who, what was asked for, the reason and the policy revision; never the prompt.
+    /// Written even when the client has gone away meanwhile.
+    /// </summary>
+    private static async Task AuditRefusalAsync(Database database, TimeProvider time, ModelScope scope, ModelApi api, ModelDecision.Denied denied)
+    {
+        var requested = Printable(denied.Requested);
+        var detail = Encoding.UTF8.GetString(RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("requested", requested);
+            w.WriteString("reason", denied.Reason);
+            w.WriteString("endpoint", api == ModelApi.Anthropic ? "/v1/messages" : "/v1/chat/completions");
+            WriteNullable(w, "account", scope.Who.AccountSlug);
+            w.WriteStartArray("groups");
+            foreach (var group in scope.Who.Groups)
+            {
+                w.WriteStringValue(group);
+            }
+
+            w.WriteEndArray();
+            w.WriteString("policyRevision", scope.Revision);
+            w.WriteEndObject();
+        }));
+        var now = Timestamps.Now(time);
+        await using var connection = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, CancellationToken.None).ConfigureAwait(false);
+        await AuditLog.WriteAsync(connection, transaction, scope.Who.Caller.OrganisationId, now, scope.Who.Caller.Actor, "model.access-denied", "model:" + requested,
+            null, detail, null, CancellationToken.None).ConfigureAwait(false);
+        await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>The provider's error shape: OpenAI <c>{"error": {...}}</c>, Anthropic <c>{"type": "error", "error": {...}}</c>.</summary>
+    internal static IResult Error(ModelApi api, int status, string type, string code, string message) => new JsonBytes(RegistryJson.Write(w =>
+    {
+        w.WriteStartObject();
+        if (api == ModelApi.Anthropic)
+        {
+            w.WriteString("type", "error");
+        }
+
+        w.WriteStartObject("error");
+        w.WriteString("type", type);
+        w.WriteString("code", code);
+        w.WriteString("message", message);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }), status);
+
+    private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    /// <summary>A requested name as it may appear in a message or the audit: printable characters only, at most 100.</summary>
+    internal static string Printable(string text)
+    {
+        var clean = new string([.. text.Where(c => !char.IsControl(c) && !char.IsSurrogate(c)).Take(100)]);
+        return clean.Length < text.Length ? clean + "…" : clean;
+    }
+
+    private static string Ascii(string text) => new([.. text.Where(c => c is >= ' ' and <= '~').Take(200)]);
+
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Model request refused for token {TokenId}: {Reason}")]
+    private static partial void Denied(ILogger logger, string tokenId, string reason);
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "No model upstream is configured for provider {Provider} in placement {Placement}")]
+    private static partial void NoUpstream(ILogger logger, string provider, string placement);
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "The model upstream for provider {Provider} in placement {Placement} failed: {Error}")]
+    private static partial void UpstreamFailed(ILogger logger, string provider, string placement, string error);
+}
+
+/// <summary>The HTTP client the model endpoint talks to upstreams with: pooled connections, no redirects, no cookies, no decompression (bytes pass through unchanged).</summary>
+internal sealed class ModelHttp : IDisposable
+{
+    public HttpClient Client { get; } = new(new SocketsHttpHandler
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        ConnectTimeout = TimeSpan.FromSeconds(15),
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
+        PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+    })
+    {
+        // A streamed answer may take minutes; the client going away cancels it.
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
+    public void Dispose() => Client.Dispose();
+}
+
+/// <summary>The top-level <c>"model"</c> of a request body: where its value is, to rewrite it without touching any other byte.</summary>
+internal sealed record ModelField(string Value, int Start, int End)
+{
+    /// <summary>The field, or null when the body is not one JSON object with exactly one string <c>model</c> at its top level.</summary>
+    public static ModelField? Find(byte[] body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 256 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            ModelField? found = null;
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == 0)
+                {
+                    break;
+                }
+
+                var isModel = reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("model"u8);
+                reader.Read();
+                if (!isModel)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                // Two "model" members would let the check read one and the upstream use the other.
+                if (found is not null || reader.TokenType != JsonTokenType.String)
+                {
+                    return null;
+                }
+
+                found = new ModelField(reader.GetString()!, (int)reader.TokenStartIndex, (int)reader.BytesConsumed);
+            }
+
+            // Nothing may follow the object.
+            return reader.Read() ? null : found;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public byte[] Replace(byte[] body, string value)
+    {
+        var encoded = JsonEncodedText.Encode(value, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes;
+        var result = new byte[Start + encoded.Length + 2 + (body.Length - End)];
+        body.AsSpan(0, Start).CopyTo(result);
+        result[Start] = (byte)'"';
+        encoded.CopyTo(result.AsSpan(Start + 1));
+        result[Start + 1 + encoded.Length] = (byte)'"';
+        body.AsSpan(End).CopyTo(result.AsSpan(Start + encoded.Length + 2));
+        return result;
+    }
+}

@@ -1,0 +1,397 @@
+using System.Text;
+using System.Text.Json;
+using Steward.Core.Models;
+using Steward.Server.Hosting;
+using Steward.Server.Registry;
+
+namespace Steward.Server.Models;
+
+/// <summary>
+/// The availability policy and the group rules as JSON: the admin API's request and response bodies and the stored form.
+/// <code>
+/// {"controlEnabled": true, "states": {"claude-sonnet-4-6": true, "claude-opus-4-6": false}, "defaultModel": "auto",
+///  "newModels": "requireApproval" | "autoEnableGaRegional", "residency": {"scopes": ["regional"], "geographies": ["EU"]} | null}
+/// {"rules": [{"group": "contractors", "effect": "deny" | "allowOnly", "models": ["claude-opus-*"]}]}
+/// </code>
+/// </summary>
+internal static class ModelPolicyJson
+{
+    public static readonly string[] PolicyFields = ["controlEnabled", "states", "defaultModel", "newModels", "residency"];
+
+    public const string RequireApproval = "requireApproval";
+    public const string AutoEnableGaRegional = "autoEnableGaRegional";
+
+    /// <summary>
+    /// Reads a policy. With a <paramref name="catalog"/> (an admin's PUT) every model name must be in it and is stored by
+    /// its id; every problem is added to <paramref name="problems"/> with its field. Without one (the stored form), names are kept.
+    /// </summary>
+    public static ModelAvailabilityPolicy Read(JsonElement root, bool controlEnabled, ModelCatalog? catalog, List<ProblemItem> problems)
+    {
+        var states = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
+        if (root.TryGetProperty("states", out var statesElement) && statesElement.ValueKind != JsonValueKind.Null)
+        {
+            if (statesElement.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add(Problem("states", "expected an object of model id to true (enabled) or false (disabled)", statesElement));
+            }
+            else
+            {
+                foreach (var state in statesElement.EnumerateObject())
+                {
+                    if (state.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                    {
+                        problems.Add(Problem("states." + state.Name, "expected true (enabled) or false (disabled)", state.Value));
+                        continue;
+                    }
+
+                    var id = state.Name;
+                    if (catalog is not null)
+                    {
+                        if (catalog.Find(state.Name) is not { } model)
+                        {
+                            problems.Add(Problem("states." + state.Name, "not a model id or alias in the catalog", null));
+                            continue;
+                        }
+
+                        id = model.Id;
+                    }
+
+                    if (!states.TryAdd(id, state.Value.GetBoolean()) && states[id] != state.Value.GetBoolean())
+                    {
+                        problems.Add(Problem("states." + state.Name, $"names the model \"{id}\" again with another state", null));
+                    }
+                }
+            }
+        }
+
+        string? defaultModel = null;
+        if (root.TryGetProperty("defaultModel", out var defaultElement) && defaultElement.ValueKind != JsonValueKind.Null)
+        {
+            if (defaultElement.ValueKind != JsonValueKind.String || defaultElement.GetString()!.Length == 0)
+            {
+                problems.Add(Problem("defaultModel", "expected a model id, or null for the deterministic default", defaultElement));
+            }
+            else if (catalog is not null && catalog.Find(defaultElement.GetString()!) is not { } model)
+            {
+                problems.Add(Problem("defaultModel", "not a model id or alias in the catalog", defaultElement));
+            }
+            else
+            {
+                defaultModel = catalog?.Find(defaultElement.GetString()!)!.Id ?? defaultElement.GetString();
+            }
+        }
+
+        var newModels = NewModelRule.RequireApproval;
+        if (root.TryGetProperty("newModels", out var newElement) && newElement.ValueKind != JsonValueKind.Null)
+        {
+            switch (newElement.ValueKind == JsonValueKind.String ? newElement.GetString() : null)
+            {
+                case RequireApproval:
+                    break;
+                case AutoEnableGaRegional:
+                    newModels = NewModelRule.AutoEnableGaRegional;
+                    break;
+                default:
+                    problems.Add(Problem("newModels", $"expected \"{RequireApproval}\" or \"{AutoEnableGaRegional}\"", newElement));
+                    break;
+            }
+        }
+
+        ResidencyRule? residency = null;
+        if (root.TryGetProperty("residency", out var residencyElement) && residencyElement.ValueKind != JsonValueKind.Null)
+        {
+            residency = ReadResidency(residencyElement, problems);
+        }
+
+        if (catalog is not null && controlEnabled)
+        {
+            // Control on: every model has an explicit state. A model the body leaves out is disabled, never "all".
+            foreach (var model in catalog.Models)
+            {
+                states.TryAdd(model.Id, false);
+            }
+        }
+
+        return new ModelAvailabilityPolicy
+        {
+            ControlEnabled = controlEnabled,
+            States = states,
+            DefaultModel = defaultModel,
+            NewModels = newModels,
+            Residency = residency,
+        };
+    }
+
+    private static ResidencyRule? ReadResidency(JsonElement element, List<ProblemItem> problems)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add(Problem("residency", "expected null or {\"scopes\": [\"regional\", \"global\"], \"geographies\": [\"US\", \"EU\"]}", element));
+            return null;
+        }
+
+        foreach (var member in element.EnumerateObject())
+        {
+            if (member.Name is not ("scopes" or "geographies"))
+            {
+                problems.Add(Problem("residency." + member.Name, "unknown field; expected scopes, geographies", null));
+            }
+        }
+
+        var scopes = new HashSet<InferenceScope>();
+        if (!element.TryGetProperty("scopes", out var scopesElement) || scopesElement.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add(Problem("residency.scopes", "expected an array of \"regional\" and \"global\"", scopesElement.ValueKind == JsonValueKind.Undefined ? null : scopesElement));
+        }
+        else
+        {
+            var index = 0;
+            foreach (var scope in scopesElement.EnumerateArray())
+            {
+                switch (scope.ValueKind == JsonValueKind.String ? scope.GetString() : null)
+                {
+                    case "regional":
+                        scopes.Add(InferenceScope.Regional);
+                        break;
+                    case "global":
+                        scopes.Add(InferenceScope.Global);
+                        break;
+                    default:
+                        problems.Add(Problem($"residency.scopes[{index}]", "expected \"regional\" or \"global\"", scope));
+                        break;
+                }
+
+                index++;
+            }
+        }
+
+        var geographies = new List<string>();
+        if (element.TryGetProperty("geographies", out var geographiesElement) && geographiesElement.ValueKind != JsonValueKind.Null)
+        {
+            if (geographiesElement.ValueKind != JsonValueKind.Array)
+            {
+                problems.Add(Problem("residency.geographies", "expected an array of geographies such as [\"EU\"], in order of preference", geographiesElement));
+            }
+            else
+            {
+                var index = 0;
+                foreach (var geography in geographiesElement.EnumerateArray())
+                {
+                    if (geography.ValueKind != JsonValueKind.String || geography.GetString() is not { Length: > 0 and <= 32 } text || text.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '-'))
+                    {
+                        problems.Add(Problem($"residency.geographies[{index}]", "expected a geography code such as \"US\" or \"EU\" (letters, digits and '-')", geography));
+                    }
+                    else if (!geographies.Contains(text, StringComparer.OrdinalIgnoreCase))
+                    {
+                        geographies.Add(text);
+                    }
+
+                    index++;
+                }
+            }
+        }
+
+        if (scopes.Contains(InferenceScope.Regional) && geographies.Count == 0)
+        {
+            problems.Add(Problem("residency.geographies", "the regional scope needs at least one geography (an empty list never means \"all\")", null));
+        }
+
+        return new ResidencyRule(scopes, geographies);
+    }
+
+    /// <summary>The stored form: everything but the control switch, which is the profile's <c>model_control_enabled</c>.</summary>
+    public static string Stored(ModelAvailabilityPolicy policy) => Encoding.UTF8.GetString(RegistryJson.Write(w =>
+    {
+        w.WriteStartObject();
+        WriteFields(w, policy);
+        w.WriteEndObject();
+    }));
+
+    public static ModelAvailabilityPolicy FromStored(string? json, bool controlEnabled)
+    {
+        if (json is null)
+        {
+            return new ModelAvailabilityPolicy { ControlEnabled = controlEnabled };
+        }
+
+        using var document = JsonDocument.Parse(json);
+        return Read(document.RootElement, controlEnabled, null, []);
+    }
+
+    public static void WriteFields(Utf8JsonWriter w, ModelAvailabilityPolicy policy)
+    {
+        w.WriteStartObject("states");
+        foreach (var (id, enabled) in policy.States.OrderBy(s => s.Key, StringComparer.Ordinal))
+        {
+            w.WriteBoolean(id, enabled);
+        }
+
+        w.WriteEndObject();
+        if (policy.DefaultModel is null)
+        {
+            w.WriteNull("defaultModel");
+        }
+        else
+        {
+            w.WriteString("defaultModel", policy.DefaultModel);
+        }
+
+        w.WriteString("newModels", policy.NewModels == NewModelRule.AutoEnableGaRegional ? AutoEnableGaRegional : RequireApproval);
+        if (policy.Residency is not { } residency)
+        {
+            w.WriteNull("residency");
+        }
+        else
+        {
+            w.WriteStartObject("residency");
+            w.WriteStartArray("scopes");
+            foreach (var scope in residency.AllowedScopes.Order())
+            {
+                w.WriteStringValue(ModelExplainer.ScopeName(scope));
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("geographies");
+            foreach (var geography in residency.AllowedGeographies)
+            {
+                w.WriteStringValue(geography);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+    }
+
+    /// <summary>Reads group rules; with a catalog, every name must be a model (or a glob matching at least one): a rule that silently matches nothing is refused.</summary>
+    public static List<GroupModelRule> ReadGroups(JsonElement root, ModelCatalog? catalog, List<ProblemItem> problems)
+    {
+        var rules = new List<GroupModelRule>();
+        if (!root.TryGetProperty("rules", out var rulesElement) || rulesElement.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add(Problem("rules", "expected an array of {\"group\", \"effect\", \"models\"}", rulesElement.ValueKind == JsonValueKind.Undefined ? null : rulesElement));
+            return rules;
+        }
+
+        var index = 0;
+        foreach (var rule in rulesElement.EnumerateArray())
+        {
+            var at = $"rules[{index++}]";
+            if (rule.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add(Problem(at, "expected {\"group\", \"effect\", \"models\"}", rule));
+                continue;
+            }
+
+            foreach (var member in rule.EnumerateObject())
+            {
+                if (member.Name is not ("group" or "effect" or "models"))
+                {
+                    problems.Add(Problem($"{at}.{member.Name}", "unknown field; expected group, effect, models", null));
+                }
+            }
+
+            string? group = null;
+            if (!rule.TryGetProperty("group", out var groupElement) || groupElement.ValueKind != JsonValueKind.String || groupElement.GetString()!.Trim() is not { Length: > 0 and <= 200 })
+            {
+                problems.Add(Problem(at + ".group", "expected the group's name (1 to 200 characters)", groupElement.ValueKind == JsonValueKind.Undefined ? null : groupElement));
+            }
+            else
+            {
+                group = groupElement.GetString()!.Trim();
+            }
+
+            GroupRuleEffect? effect = null;
+            switch (rule.TryGetProperty("effect", out var effectElement) && effectElement.ValueKind == JsonValueKind.String ? effectElement.GetString() : null)
+            {
+                case "deny":
+                    effect = GroupRuleEffect.Deny;
+                    break;
+                case "allowOnly":
+                    effect = GroupRuleEffect.AllowOnly;
+                    break;
+                default:
+                    problems.Add(Problem(at + ".effect", "expected \"deny\" or \"allowOnly\"", effectElement.ValueKind == JsonValueKind.Undefined ? null : effectElement));
+                    break;
+            }
+
+            var models = new List<string>();
+            if (!rule.TryGetProperty("models", out var modelsElement) || modelsElement.ValueKind != JsonValueKind.Array)
+            {
+                problems.Add(Problem(at + ".models", "expected an array of model ids, aliases or globs such as \"claude-opus-*\"", modelsElement.ValueKind == JsonValueKind.Undefined ? null : modelsElement));
+            }
+            else
+            {
+                var m = 0;
+                foreach (var model in modelsElement.EnumerateArray())
+                {
+                    var modelAt = $"{at}.models[{m++}]";
+                    if (model.ValueKind != JsonValueKind.String || model.GetString() is not { Length: > 0 and <= 200 } pattern)
+                    {
+                        problems.Add(Problem(modelAt, "expected a model id, alias or glob", model));
+                        continue;
+                    }
+
+                    if (catalog is not null && !catalog.Models.Any(entry => ModelEvaluator.PatternMatches(pattern, entry)))
+                    {
+                        problems.Add(Problem(modelAt, "matches no model in the catalog", model));
+                        continue;
+                    }
+
+                    models.Add(pattern);
+                }
+            }
+
+            if (group is not null && effect is { } e)
+            {
+                rules.Add(new GroupModelRule(group, e, models));
+            }
+        }
+
+        return rules;
+    }
+
+    public static string StoredGroups(IReadOnlyList<GroupModelRule> rules) => Encoding.UTF8.GetString(RegistryJson.Write(w => WriteGroups(w, rules)));
+
+    public static void WriteGroups(Utf8JsonWriter w, IReadOnlyList<GroupModelRule> rules)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("rules");
+        foreach (var rule in rules)
+        {
+            w.WriteStartObject();
+            w.WriteString("group", rule.Group);
+            w.WriteString("effect", rule.Effect == GroupRuleEffect.Deny ? "deny" : "allowOnly");
+            w.WriteStartArray("models");
+            foreach (var model in rule.Models)
+            {
+                w.WriteStringValue(model);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    public static List<GroupModelRule> FromStoredGroups(string? json)
+    {
+        if (json is null)
+        {
+            return [];
+        }
+
+        using var document = JsonDocument.Parse(json);
+        return ReadGroups(document.RootElement, null, []);
+    }
+
+    private static ProblemItem Problem(string field, string message, JsonElement? value) => new()
+    {
+        Location = "body." + field,
+        Message = message,
+        Value = value is { ValueKind: not JsonValueKind.Undefined } v ? Shorten(v.GetRawText()) : null,
+    };
+
+    private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";
+}

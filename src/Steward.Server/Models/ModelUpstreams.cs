@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Models;
+
+/// <summary>Where the requests for one provider's models in one placement go, and the key to present there.</summary>
+internal sealed record ModelUpstream(string Provider, string Placement, Uri BaseUrl, string? ApiKey);
+
+/// <summary>A stored upstream as the admin API shows it: never the key, only whether one is set.</summary>
+internal sealed record UpstreamView(string Provider, string Placement, string BaseUrl, bool ApiKeySet, string UpdatedAt);
+
+/// <summary>
+/// The upstreams of the model endpoint, per provider and placement (<c>*</c> matches any). Their API keys are sealed at
+/// rest with AES-256-GCM under a key kept outside the database (the file <c>model-upstreams.key</c>, 0600, in the
+/// data directory, or <c>STEWARD_UPSTREAM_KEY</c>); the provider and placement are the associated data, so a sealed key
+/// cannot be moved to another upstream's row.
+/// </summary>
+internal sealed class ModelUpstreams(Database database, byte[] sealingKey)
+{
+    public const string Any = "*";
+    public const string KeyFileName = "model-upstreams.key";
+    public const string KeyVariable = "STEWARD_UPSTREAM_KEY";
+    private const string SealedPrefix = "v1:";
+
+    private readonly ConcurrentDictionary<string, string> _opened = new(StringComparer.Ordinal);
+
+    /// <summary>The upstream for a model's provider and placement: exact, then any placement, then any provider, then any.</summary>
+    public async Task<ModelUpstream?> FindAsync(string provider, string placement, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync(
+            "SELECT provider, placement, base_url, api_key_sealed FROM model_upstreams WHERE provider IN (@provider, '*') AND placement IN (@placement, '*')", null,
+            r => (Provider: r.GetString(0), Placement: r.GetString(1), BaseUrl: r.GetString(2), Sealed: r.NullableString(3)), cancellationToken,
+            ("provider", provider), ("placement", placement)).ConfigureAwait(false);
+        var best = rows
+            .OrderBy(r => (r.Provider == Any ? 2 : 0) + (r.Placement == Any ? 1 : 0))
+            .Select(r => (r.Provider, r.Placement, r.BaseUrl, r.Sealed))
+            .FirstOrDefault();
+        if (best.BaseUrl is null)
+        {
+            return null;
+        }
+
+        var key = best.Sealed is null ? null : _opened.GetOrAdd(best.Sealed, s => Open(s, best.Provider, best.Placement));
+        return new ModelUpstream(best.Provider, best.Placement, new Uri(best.BaseUrl), key);
+    }
+
+    public string Seal(string apiKey, string provider, string placement)
+    {
+        var nonce = RandomNumberGenerator.GetBytes(12);
+        var plain = Encoding.UTF8.GetBytes(apiKey);
+        var cipher = new byte[plain.Length];
+        var tag = new byte[16];
+        using var aes = new AesGcm(sealingKey, 16);
+        aes.Encrypt(nonce, plain, cipher, tag, AssociatedData(provider, placement));
+        return SealedPrefix + Convert.ToBase64String([.. nonce, .. tag, .. cipher]);
+    }
+
+    private string Open(string stored, string provider, string placement)
+    {
+        if (!stored.StartsWith(SealedPrefix, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"the key of the upstream {provider}/{placement} is not in a known sealed form");
+        }
+
+        var bytes = Convert.FromBase64String(stored[SealedPrefix.Length..]);
+        var plain = new byte[bytes.Length - 28];
+        using var aes = new AesGcm(sealingKey, 16);
+        try
+        {
+            aes.Decrypt(bytes.AsSpan(0, 12), bytes.AsSpan(28), bytes.AsSpan(12, 16), plain, AssociatedData(provider, placement));
+        }
+        catch (AuthenticationTagMismatchException e)
+        {
+            throw new InvalidOperationException($"the key of the upstream {provider}/{placement} cannot be opened with this server's {KeyFileName}; set the key again", e);
+        }
+
+        return Encoding.UTF8.GetString(plain);
+    }
+
+    private static byte[] AssociatedData(string provider, string placement) => Encoding.UTF8.GetBytes($"steward-model-upstream\n{provider}\n{placement}");
+
+    /// <summary><c>STEWARD_UPSTREAM_KEY</c> (base64 of 32 bytes) when set, else the key file in the data directory, created 0600 on first use.</summary>
+    public static byte[] LoadSealingKey(string dataDir, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        if (environment(KeyVariable) is { Length: > 0 } text)
+        {
+            var bytes = new byte[64];
+            if (!Convert.TryFromBase64String(text.Trim(), bytes, out var written) || written != 32)
+            {
+                throw new ServeException(KeyVariable, "expected the base64 encoding of 32 random bytes; generate one with: openssl rand -base64 32");
+            }
+
+            return bytes[..32];
+        }
+
+        var directory = Path.GetFullPath(dataDir);
+        var file = Path.Combine(directory, KeyFileName);
+        try
+        {
+            if (File.Exists(file))
+            {
+                var bytes = File.ReadAllBytes(file);
+                return bytes.Length == 32
+                    ? bytes
+                    : throw new ServeException("--data-dir", $"{file} must hold exactly 32 bytes (the key that seals the model upstreams' API keys); it holds {bytes.Length}");
+            }
+
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(directory);
+            }
+            else
+            {
+                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+
+            var key = RandomNumberGenerator.GetBytes(32);
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (var stream = new FileStream(file, options))
+            {
+                stream.Write(key);
+                stream.Flush(flushToDisk: true);
+            }
+
+            return key;
+        }
+        catch (IOException) when (File.Exists(file))
+        {
+            // Another instance on the same data directory created it first.
+            return File.ReadAllBytes(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ServeException("--data-dir", $"cannot keep {KeyFileName} in {directory}: {(e is UnauthorizedAccessException ? "permission denied" : e.Message)}", e);
+        }
+    }
+}

@@ -1,0 +1,230 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Steward.Server.Audit;
+using Steward.Server.Hosting;
+using Steward.Server.Policy;
+using Steward.Server.Registry;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Models;
+
+/// <summary>
+/// <c>GET/PUT /api/v1/models/upstreams</c> (an admin of the first organisation): where the model endpoint sends allowed
+/// requests, per provider and placement. A PUT replaces the set; an entry without <c>apiKey</c> keeps the key stored for
+/// the same provider and placement, <c>"apiKey": null</c> removes it. Keys are sealed at rest and never returned.
+/// </summary>
+internal static class UpstreamsApi
+{
+    public const int MaxBodyBytes = 64 * 1024;
+    private static readonly string[] EntryFields = ["provider", "placement", "baseUrl", "apiKey"];
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/v1/models/upstreams", GetAsync);
+        app.MapPut("/api/v1/models/upstreams", PutAsync);
+    }
+
+    internal static async Task<IResult> GetAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var (_, _, refusal) = await ModelsAdminApi.InstallationAdminAsync(context, database, time, "reading the model upstreams", cancellationToken).ConfigureAwait(false);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var views = await ViewsAsync(connection, null, cancellationToken).ConfigureAwait(false);
+        return new JsonBytes(RegistryJson.Write(w => WriteViews(w, views)), StatusCodes.Status200OK);
+    }
+
+    internal static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, ModelUpstreams upstreams, CancellationToken cancellationToken)
+    {
+        var (caller, first, refusal) = await ModelsAdminApi.InstallationAdminAsync(context, database, time, "configuring the model upstreams", cancellationToken).ConfigureAwait(false);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return RequestBodies.TooLarge(MaxBodyBytes);
+        }
+
+        var form = JsonForm.Parse(body, ["upstreams"]);
+        if (form.Problem is { } formProblem)
+        {
+            return formProblem;
+        }
+
+        var problems = new List<ProblemItem>();
+        var entries = Read(form.Root, problems);
+        if (problems.Count > 0)
+        {
+            return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity",
+                string.Join("; ", problems.Select(p => $"{p.Location!["body.".Length..]}: {p.Message}")), problems);
+        }
+
+        var now = Timestamps.Now(time);
+        var at = Timestamps.ToText(now);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await database.LockOrganisationAsync(connection, transaction, first!.Id, cancellationToken).ConfigureAwait(false);
+        var stored = await connection.QueryAsync("SELECT provider, placement, api_key_sealed FROM model_upstreams", transaction,
+            r => (Provider: r.GetString(0), Placement: r.GetString(1), Sealed: r.NullableString(2)), cancellationToken).ConfigureAwait(false);
+        var before = await ViewsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync("DELETE FROM model_upstreams", transaction, cancellationToken).ConfigureAwait(false);
+        foreach (var entry in entries)
+        {
+            var kept = stored.FirstOrDefault(s => s.Provider == entry.Provider && s.Placement == entry.Placement).Sealed;
+            var sealedKey = entry.KeyGiven ? (entry.ApiKey is null ? null : upstreams.Seal(entry.ApiKey, entry.Provider, entry.Placement)) : kept;
+            await connection.ExecuteAsync(
+                "INSERT INTO model_upstreams (provider, placement, base_url, api_key_sealed, updated_at) VALUES (@provider, @placement, @url, @key, @at)", transaction, cancellationToken,
+                ("provider", entry.Provider), ("placement", entry.Placement), ("url", entry.BaseUrl), ("key", sealedKey), ("at", at)).ConfigureAwait(false);
+        }
+
+        var after = await ViewsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        var changedKeys = entries.Where(e => e.KeyGiven).Select(e => $"{e.Provider}/{e.Placement}").ToList();
+        await AuditLog.WriteAsync(connection, transaction, first.Id, now, caller!.Actor, "model-upstreams.update", "model-upstreams",
+            Encoding.UTF8.GetString(RegistryJson.Write(w => WriteViews(w, before))),
+            Encoding.UTF8.GetString(RegistryJson.Write(w => WriteViews(w, after, changedKeys))), null, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new JsonBytes(RegistryJson.Write(w => WriteViews(w, after)), StatusCodes.Status200OK);
+    }
+
+    private sealed record Entry(string Provider, string Placement, string BaseUrl, bool KeyGiven, string? ApiKey);
+
+    private static List<Entry> Read(JsonElement root, List<ProblemItem> problems)
+    {
+        var entries = new List<Entry>();
+        if (!root.TryGetProperty("upstreams", out var list) || list.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add(new ProblemItem { Location = "body.upstreams", Message = "expected an array of {provider, placement, baseUrl, apiKey}" });
+            return entries;
+        }
+
+        var index = 0;
+        foreach (var item in list.EnumerateArray())
+        {
+            var at = $"body.upstreams[{index++}]";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add(new ProblemItem { Location = at, Message = "expected {provider, placement, baseUrl, apiKey}" });
+                continue;
+            }
+
+            foreach (var member in item.EnumerateObject().Where(m => !EntryFields.Contains(m.Name)))
+            {
+                problems.Add(new ProblemItem { Location = $"{at}.{member.Name}", Message = "unknown field; expected provider, placement, baseUrl, apiKey" });
+            }
+
+            var provider = Name(item, "provider", at, "a catalog provider such as \"anthropic\", or \"*\" for any", problems);
+            var placement = Name(item, "placement", at, "a geography such as \"US\" or \"EU\", \"global\", or \"*\" for any", problems);
+            string? baseUrl = null;
+            var urlProblem = item.TryGetProperty("baseUrl", out var urlElement) && urlElement.ValueKind == JsonValueKind.String
+                ? BaseUrlProblem(urlElement.GetString()!)
+                : "expected the upstream's base URL, such as https://api.anthropic.com/v1";
+            if (urlProblem is null)
+            {
+                baseUrl = urlElement.GetString()!.TrimEnd('/');
+            }
+            else
+            {
+                problems.Add(new ProblemItem { Location = at + ".baseUrl", Message = urlProblem });
+            }
+
+            var keyGiven = item.TryGetProperty("apiKey", out var keyElement);
+            string? apiKey = null;
+            if (keyGiven && keyElement.ValueKind != JsonValueKind.Null)
+            {
+                if (keyElement.ValueKind != JsonValueKind.String || keyElement.GetString() is not { Length: > 0 and <= 4096 } key || key.Any(char.IsControl))
+                {
+                    // The value is a secret: the problem never repeats it.
+                    problems.Add(new ProblemItem { Location = at + ".apiKey", Message = "expected the API key as a string of 1 to 4096 characters without control characters, or null to remove it" });
+                }
+                else
+                {
+                    apiKey = key;
+                }
+            }
+
+            if (provider is not null && placement is not null && entries.Any(e => e.Provider == provider && e.Placement == placement))
+            {
+                problems.Add(new ProblemItem { Location = at, Message = $"a second upstream for {provider}/{placement}" });
+                continue;
+            }
+
+            if (provider is not null && placement is not null && baseUrl is not null)
+            {
+                entries.Add(new Entry(provider, placement, baseUrl, keyGiven, apiKey));
+            }
+        }
+
+        return entries;
+    }
+
+    private static string? Name(JsonElement item, string field, string at, string expected, List<ProblemItem> problems)
+    {
+        if (item.TryGetProperty(field, out var element) && element.ValueKind == JsonValueKind.String && element.GetString() is { Length: > 0 and <= 100 } text
+            && (text == ModelUpstreams.Any || text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+        {
+            return text;
+        }
+
+        problems.Add(new ProblemItem { Location = $"{at}.{field}", Message = "expected " + expected, Value = element.ValueKind == JsonValueKind.Undefined ? null : element.GetRawText() });
+        return null;
+    }
+
+    /// <summary>An absolute https URL without user information, query or fragment; plain http only to a loopback address.</summary>
+    private static string? BaseUrlProblem(string text)
+    {
+        if (text.Length > 2048 || !Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http"))
+        {
+            return "expected an absolute https URL, such as https://api.anthropic.com/v1";
+        }
+
+        if (uri.UserInfo.Length > 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+        {
+            return "the base URL may not carry user information, a query or a fragment (the API key is configured separately)";
+        }
+
+        if (uri.Scheme == "http" && !(uri.IsLoopback || IPAddress.TryParse(uri.Host, out var address) && IPAddress.IsLoopback(address)))
+        {
+            return "plain http is allowed only to a loopback address; use https";
+        }
+
+        return null;
+    }
+
+    private static async Task<List<UpstreamView>> ViewsAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? transaction, CancellationToken cancellationToken) =>
+        await connection.QueryAsync("SELECT provider, placement, base_url, api_key_sealed IS NOT NULL, updated_at FROM model_upstreams ORDER BY provider, placement", transaction,
+            r => new UpstreamView(r.GetString(0), r.GetString(1), r.GetString(2), r.Boolean(3), r.GetString(4)), cancellationToken).ConfigureAwait(false);
+
+    private static void WriteViews(Utf8JsonWriter w, IReadOnlyList<UpstreamView> views, IReadOnlyList<string>? changedKeys = null)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("upstreams");
+        foreach (var view in views)
+        {
+            w.WriteStartObject();
+            w.WriteString("provider", view.Provider);
+            w.WriteString("placement", view.Placement);
+            w.WriteString("baseUrl", view.BaseUrl);
+            w.WriteBoolean("apiKeySet", view.ApiKeySet);
+            if (changedKeys is not null)
+            {
+                w.WriteBoolean("apiKeyChanged", changedKeys.Contains($"{view.Provider}/{view.Placement}"));
+            }
+
+            w.WriteString("updatedAt", view.UpdatedAt);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+}
