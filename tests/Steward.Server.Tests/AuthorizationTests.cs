@@ -27,7 +27,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
     public static TheoryData<string, string> Matrix()
     {
         var data = new TheoryData<string, string>();
-        foreach (var endpoint in new[] { "publish", "status", "audit" })
+        foreach (var endpoint in new[] { "publish", "status", "audit", "edit", "delete", "undelete", "deprecate", "import", "publish-token" })
         {
             foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "other-developer", "admin" })
             {
@@ -45,6 +45,12 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
         var server = fixture.Server;
         var name = $"com.example.authz/server-{Interlocked.Increment(ref _counter)}";
         await server.PublishAsync(name, "1.0.0");
+        if (endpoint == "undelete")
+        {
+            await server.SetStatusAsync(name, "1.0.0", "deleted");
+        }
+
+        var version = $"/api/v1/orgs/demo/registry/servers/{Uri.EscapeDataString(name)}/versions/1.0.0";
         var token = caller switch
         {
             "anonymous" => null,
@@ -59,6 +65,12 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
         {
             "publish" => await client.PostAsync("/api/v1/orgs/demo/registry/servers", TestServer.Json(TestServer.ServerJson(name, "2.0.0"))),
             "status" => await client.PatchAsync($"/api/v1/orgs/demo/registry/servers/{Uri.EscapeDataString(name)}/versions/1.0.0/status", TestServer.Json("""{"status":"deprecated"}""")),
+            "edit" => await client.PutAsync(version, TestServer.Json(TestServer.ServerJson(name, "1.0.0", "edited"))),
+            "delete" => await client.DeleteAsync(version),
+            "undelete" => await client.PostAsync(version + "/undelete", null),
+            "deprecate" => await client.PostAsync(version + "/deprecate", null),
+            "import" => await client.PostAsync("/api/v1/orgs/demo/registry/import", TestServer.Json("[" + TestServer.ServerJson(name, "2.0.0") + "]")),
+            "publish-token" => await client.PostAsync("/api/v1/orgs/demo/registry/publish-tokens", TestServer.Json("""{"name":"ci","namespaces":["com.example.authz/*"]}""")),
             _ => await client.GetAsync("/api/v1/orgs/demo/audit"),
         };
 
@@ -67,7 +79,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
             "anonymous" or "bad-token" => HttpStatusCode.Unauthorized,
             "developer" => HttpStatusCode.Forbidden,
             "other-admin" or "other-developer" => HttpStatusCode.NotFound,
-            _ => endpoint == "publish" ? HttpStatusCode.Created : HttpStatusCode.OK,
+            _ => endpoint is "publish" or "publish-token" ? HttpStatusCode.Created : HttpStatusCode.OK,
         };
         Assert.True(expected == response.StatusCode, $"{endpoint} as {caller}: expected {(int)expected}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         if (expected == HttpStatusCode.Unauthorized)
@@ -76,7 +88,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
         }
 
         // Whatever was refused changed nothing.
-        if (expected != HttpStatusCode.Created && endpoint == "publish")
+        if (expected != HttpStatusCode.Created && endpoint is "publish" or "import" && caller != "admin")
         {
             using var anonymous = server.Client();
             Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync($"/v0.1/servers/{Uri.EscapeDataString(name)}/versions/2.0.0")).StatusCode);
