@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
-using Steward.Cli.Agent;
+using Steward.Cli.AgentCommands;
 using Steward.Cli.Registry;
 using Steward.Cli.Serve;
 

@@ -1,7 +1,9 @@
 using Spectre.Console;
 using Steward.Agent;
 
-namespace Steward.Cli.Agent;
+namespace Steward.Cli.AgentCommands;
+
+// The namespace is AgentCommands, not Agent: inside Steward.Cli, "Agent." must keep meaning Steward.Agent.
 
 /// <summary>
 /// What the agent commands read from the machine: the configuration paths, the current and home directories, the

@@ -4,7 +4,7 @@ using Spectre.Console;
 using Steward.Agent;
 using Steward.Agent.Sources;
 
-namespace Steward.Cli.Agent;
+namespace Steward.Cli.AgentCommands;
 
 /// <summary>
 /// <c>steward login &lt;steward-server-url&gt;</c> or <c>steward login --registry &lt;url-or-path&gt;</c>: sets where policy

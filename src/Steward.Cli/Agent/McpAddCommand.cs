@@ -5,7 +5,7 @@ using Steward.Agent;
 using Steward.Agent.Servers;
 using Steward.Core.Config;
 
-namespace Steward.Cli.Agent;
+namespace Steward.Cli.AgentCommands;
 
 /// <summary>
 /// <c>steward mcp add [name]</c>: add an approved server. At a terminal it offers a picker of approved servers and asks

@@ -6,7 +6,7 @@ using Steward.Agent.Servers;
 using Steward.Agent.Sync;
 using Steward.Core.Config;
 
-namespace Steward.Cli.Agent;
+namespace Steward.Cli.AgentCommands;
 
 /// <summary><c>steward mcp add|list|status|remove|enable|disable|import</c>: Steward's configured MCP servers and their admission.</summary>
 internal static class McpCommand

@@ -5,7 +5,7 @@ using Steward.Agent;
 using Steward.Agent.Servers;
 using Steward.Core.Config;
 
-namespace Steward.Cli.Agent;
+namespace Steward.Cli.AgentCommands;
 
 /// <summary><c>steward mcp import --from kiro|claude|vscode|cursor [--file path]</c>: bring servers in, each with its admission decision.</summary>
 internal static class McpImportCommand

@@ -5,7 +5,7 @@ using Steward.Agent;
 using Steward.Agent.Policy;
 using Steward.Agent.Sync;
 
-namespace Steward.Cli.Agent;
+namespace Steward.Cli.AgentCommands;
 
 /// <summary><c>steward sync</c>: fetch the policy now and print what changed (servers added, removed, upgraded).</summary>
 internal static class SyncCommand
