@@ -46,6 +46,12 @@ public sealed record ServeOptions
     /// </summary>
     public bool AllowLinkLocalImport { get; init; }
 
+    /// <summary>Where OpenTelemetry traces and metrics go (OTLP); null exports nothing. From <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>.</summary>
+    public string? OtlpEndpoint { get; init; }
+
+    /// <summary><c>http/protobuf</c> (default) or <c>grpc</c>. From <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>.</summary>
+    public string? OtlpProtocol { get; init; }
+
     public static string DefaultDataDir()
     {
         var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
@@ -62,6 +68,8 @@ public sealed record ServeOptions
         JsonLogs = JsonLogs || string.Equals(Environment.GetEnvironmentVariable("STEWARD_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase),
         AllowAnonymousPublish = AllowAnonymousPublish || IsTrue("STEWARD_ALLOW_ANONYMOUS_PUBLISH"),
         AllowLinkLocalImport = AllowLinkLocalImport || IsTrue("STEWARD_IMPORT_ALLOW_LINK_LOCAL"),
+        OtlpEndpoint = OtlpEndpoint ?? (Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } otlp ? otlp : null),
+        OtlpProtocol = OtlpProtocol ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_PROTOCOL"),
     };
 
     private static bool IsTrue(string variable) =>

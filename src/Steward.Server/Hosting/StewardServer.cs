@@ -151,6 +151,11 @@ public sealed class StewardServer : IAsyncDisposable
             builder.Services.AddSingleton(database);
             builder.Services.AddSingleton(options.TimeProvider);
             builder.Services.AddSingleton(options);
+            if (Telemetry.Start(options.OtlpEndpoint, options.OtlpProtocol) is { } telemetry)
+            {
+                // Owned (and so flushed and disposed at shutdown) by the container.
+                builder.Services.AddSingleton(_ => telemetry);
+            }
             builder.Services.AddSingleton<Readiness>();
             Policy.GovernanceModule.AddServices(builder.Services, options);
             Models.ModelsModule.AddServices(builder.Services, options);
@@ -159,6 +164,7 @@ public sealed class StewardServer : IAsyncDisposable
             builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default));
 
             var app = builder.Build();
+            _ = app.Services.GetService<Telemetry>();
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Steward.Server");
             try
             {

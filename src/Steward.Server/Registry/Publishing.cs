@@ -39,6 +39,7 @@ internal static class Publishing
             var revision = await BumpRevisionAsync(connection, transaction, organisationId, now, cancellationToken).ConfigureAwait(false);
             await Audit.AuditLog.WriteAsync(connection, transaction, organisationId, now, actor, "registry.publish", Subject(entry), null, RegistryJson.AuditView(entry), revision, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            Hosting.Telemetry.RegistryWrites.Add(1, new KeyValuePair<string, object?>("action", "publish"));
         }
         catch (DbException)
         {
