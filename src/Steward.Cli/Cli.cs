@@ -14,6 +14,7 @@ public static class Cli
         var root = new RootCommand("Steward: governance for MCP servers and AI models.");
         var registry = new Command("registry", "Work with registry documents (server.json, Registry API pages, Kiro registry files).");
         registry.Subcommands.Add(ValidateCommand.Create(console, stdout));
+        registry.Subcommands.Add(ExportCommand.Create(stdout, Console.Error));
         root.Subcommands.Add(registry);
         root.Subcommands.Add(ServeCommand.Create(Console.Error));
         root.Subcommands.Add(LoginCommand.Create(console, stdout));

@@ -1,0 +1,194 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace Steward.Cli.Registry;
+
+/// <summary>
+/// <c>steward registry export --format kiro|claude|claude-settings|copilot|cursor</c>: fetches the export from a Steward
+/// server and writes it to <c>--output</c> (or standard output); what the format could not express goes to standard
+/// error. Exit 0 written (even with entries left out, which are listed), 1 refused by the server, 2 unreachable or bad options.
+/// </summary>
+internal static class ExportCommand
+{
+    public const string ServerVariable = "STEWARD_SERVER";
+    public const string OrganisationVariable = "STEWARD_ORG";
+    public const string TokenVariable = "STEWARD_TOKEN";
+
+    /// <summary>The command's format names and the server's export names.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Formats = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["kiro"] = "kiro",
+        ["claude"] = "claude-managed-mcp",
+        ["claude-settings"] = "claude-settings",
+        ["copilot"] = "copilot",
+        ["cursor"] = "cursor",
+    };
+
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var format = new Option<string>("--format") { Description = "kiro (registry file), claude (managed-mcp.json), claude-settings (managed settings allow/deny lists), copilot (managed-settings.json), cursor (allowlist).", Required = true };
+        format.AcceptOnlyFromAmong([.. Formats.Keys]);
+        var server = new Option<string?>("--server") { Description = $"The Steward server URL (default: ${ServerVariable})." };
+        var organisation = new Option<string?>("--org") { Description = $"The organisation (default: ${OrganisationVariable})." };
+        var account = new Option<string?>("--account") { Description = "Export for this account's profile instead of the organisation's." };
+        var token = new Option<string?>("--token") { Description = $"An admin or developer token of the organisation (default: ${TokenVariable}, which keeps it out of the process list)." };
+        var output = new Option<string?>("--output") { Description = "Write the document to this file instead of standard output." };
+        var command = new Command("export", "Export the organisation's registry in a host's own format (Kiro, Claude Code, GitHub Copilot, Cursor).")
+        {
+            format, server, organisation, account, token, output,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var request = new Request(
+                parse.GetValue(format)!,
+                parse.GetValue(server) ?? Environment.GetEnvironmentVariable(ServerVariable),
+                parse.GetValue(organisation) ?? Environment.GetEnvironmentVariable(OrganisationVariable),
+                parse.GetValue(account),
+                parse.GetValue(token) ?? Environment.GetEnvironmentVariable(TokenVariable),
+                parse.GetValue(output));
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            return await RunAsync(request, http, stdout, stderr, cancellationToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    internal sealed record Request(string Format, string? Server, string? Organisation, string? Account, string? Token, string? Output);
+
+    internal static async Task<int> RunAsync(Request request, HttpClient http, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        async Task<int> Fail(int code, string message)
+        {
+            await stderr.WriteLineAsync("steward registry export: " + message).ConfigureAwait(false);
+            return code;
+        }
+
+        if (!Formats.TryGetValue(request.Format, out var exportName))
+        {
+            return await Fail(ExitCodes.Unreadable, $"--format: expected one of {string.Join(", ", Formats.Keys)}").ConfigureAwait(false);
+        }
+
+        if (string.IsNullOrEmpty(request.Server) || !Uri.TryCreate(request.Server, UriKind.Absolute, out var baseUri) ||
+            !(baseUri.Scheme == Uri.UriSchemeHttps || (baseUri.Scheme == Uri.UriSchemeHttp && baseUri.IsLoopback)))
+        {
+            return await Fail(ExitCodes.Unreadable, $"--server: give the Steward server's https URL (http only to a loopback address), or set {ServerVariable}").ConfigureAwait(false);
+        }
+
+        if (string.IsNullOrEmpty(request.Organisation))
+        {
+            return await Fail(ExitCodes.Unreadable, $"--org: give the organisation, or set {OrganisationVariable}").ConfigureAwait(false);
+        }
+
+        if (string.IsNullOrEmpty(request.Token))
+        {
+            return await Fail(ExitCodes.Unreadable, $"--token: give an admin or developer token of the organisation, or set {TokenVariable}").ConfigureAwait(false);
+        }
+
+        var path = $"api/v1/orgs/{Uri.EscapeDataString(request.Organisation)}/exports/{exportName}";
+        var query = request.Account is { Length: > 0 } account ? "?account=" + Uri.EscapeDataString(account) : "";
+        var root = new Uri(baseUri.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/");
+        byte[] document;
+        string report;
+        try
+        {
+            var (documentStatus, documentBody) = await GetAsync(http, new Uri(root, path + query), request.Token, cancellationToken).ConfigureAwait(false);
+            if (documentStatus != HttpStatusCode.OK)
+            {
+                return await Fail(ExitCodes.Invalid, $"the server answered {(int)documentStatus}: {Detail(documentBody)}").ConfigureAwait(false);
+            }
+
+            document = documentBody;
+            var (reportStatus, reportBody) = await GetAsync(http, new Uri(root, path + "/report" + query), request.Token, cancellationToken).ConfigureAwait(false);
+            if (reportStatus != HttpStatusCode.OK)
+            {
+                return await Fail(ExitCodes.Invalid, $"the server answered {(int)reportStatus} for the report: {Detail(reportBody)}").ConfigureAwait(false);
+            }
+
+            report = Summary(reportBody);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return await Fail(ExitCodes.Unreadable, $"cannot reach {root}: {e.Message}").ConfigureAwait(false);
+        }
+
+        if (request.Output is { Length: > 0 } file)
+        {
+            try
+            {
+                var full = Path.GetFullPath(file);
+                var temporary = full + ".tmp-" + Environment.ProcessId;
+                await File.WriteAllBytesAsync(temporary, document, cancellationToken).ConfigureAwait(false);
+                File.Move(temporary, full, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return await Fail(ExitCodes.Unreadable, $"--output: cannot write {file}: {e.Message}").ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            await stdout.WriteLineAsync(System.Text.Encoding.UTF8.GetString(document)).ConfigureAwait(false);
+            await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await stderr.WriteAsync(report).ConfigureAwait(false);
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<(HttpStatusCode Status, byte[] Body)> GetAsync(HttpClient http, Uri url, string token, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get, url);
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        message.Headers.Accept.ParseAdd("application/json");
+        using var response = await http.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        return (response.StatusCode, await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>The report for people: how many entries were exported, each one left out with its reasons, and the notes.</summary>
+    internal static string Summary(byte[] report)
+    {
+        using var document = JsonDocument.Parse(report);
+        var root = document.RootElement;
+        var text = new System.Text.StringBuilder();
+        var skipped = root.GetProperty("skipped");
+        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"exported {root.GetProperty("exported").GetInt32()} server(s); left out {skipped.GetArrayLength()}");
+        text.AppendLine(skipped.GetArrayLength() > 0 ? ":" : "");
+        foreach (var entry in skipped.EnumerateArray())
+        {
+            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"  {entry.GetProperty("name").GetString()}@{entry.GetProperty("version").GetString()}");
+            foreach (var reason in entry.GetProperty("reasons").EnumerateArray())
+            {
+                text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"    - {reason.GetString()}");
+            }
+        }
+
+        foreach (var note in root.GetProperty("notes").EnumerateArray())
+        {
+            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"note: {note.GetString()}");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Detail(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("detail", out var detail) && detail.ValueKind == JsonValueKind.String)
+            {
+                return detail.GetString()!;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return "(no detail)";
+    }
+}

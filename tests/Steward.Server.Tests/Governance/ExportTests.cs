@@ -1,0 +1,263 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Steward.Core.Registry;
+using Steward.Server.Exports;
+using Steward.Server.Organisations;
+
+namespace Steward.Server.Tests.Governance;
+
+public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<ExportTests.Fixture>
+{
+    /// <summary>The demo organisation plus a remote with a URL template, a server with named arguments, and a deleted version.</summary>
+    public sealed class Fixture : IAsyncLifetime
+    {
+        internal GovernanceServer Server { get; private set; } = null!;
+        public string Developer { get; private set; } = "";
+        public string OtherAdmin { get; private set; } = "";
+
+        public async Task InitializeAsync()
+        {
+            Server = await GovernanceServer.StartAsync();
+            await Server.CreateAccountAsync("platform");
+            await Server.CreateAccountAsync("offline");
+            Developer = (await Server.CreateTokenAsync("developer", "platform")).Token;
+            (OtherAdmin, _) = await Server.AddOrganisationAsync("other");
+            using var admin = Server.Client(GovernanceServer.AdminToken);
+            foreach (var json in new[] { TemplatedRemote, NamedArguments, NugetOnly, TestServer.ServerJson("com.example/revoked", "1.0.0"), TestServer.ServerJson("com.example/revoked", "2.0.0") })
+            {
+                using var response = await admin.PostAsync("/api/v1/orgs/demo/registry/servers", GovernanceServer.Json(json));
+                Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+            }
+
+            using var deleted = await admin.PatchAsync("/api/v1/orgs/demo/registry/servers/com.example%2Frevoked/versions/1.0.0/status", GovernanceServer.Json("""{"status":"deleted"}"""));
+            Assert.True(deleted.IsSuccessStatusCode, await deleted.Content.ReadAsStringAsync());
+            await Server.PutProfileAsync("/api/v1/orgs/demo/accounts/offline/profile", """{"mcpEnabled":false,"webToolsEnabled":false}""");
+        }
+
+        public async Task DisposeAsync() => await Server.DisposeAsync();
+    }
+
+    private const string TemplatedRemote = """
+        {"name":"com.example/tenant-remote","description":"A remote per tenant","version":"1.0.0",
+         "remotes":[{"type":"streamable-http","url":"https://{tenant}.example.com/mcp","variables":{"tenant":{"description":"Tenant","isRequired":true}}}]}
+        """;
+
+    private const string NamedArguments = """
+        {"name":"com.example/named","description":"Named arguments with fixed values","version":"3.1.0",
+         "packages":[{"registryType":"npm","identifier":"@example/named","version":"3.1.0","transport":{"type":"stdio"},
+           "packageArguments":[{"type":"named","name":"--mode","value":"read-only"},{"type":"named","name":"--verbose","format":"boolean","value":"true"}],
+           "environmentVariables":[{"name":"LOG_LEVEL","value":"info"}]}]}
+        """;
+
+    private const string NugetOnly = """
+        {"name":"com.example/dotnet-only","description":"A NuGet package","version":"0.4.0",
+         "packages":[{"registryType":"nuget","identifier":"Example.Server","version":"0.4.0","transport":{"type":"stdio"}}]}
+        """;
+
+    private async Task<(HttpResponseMessage Response, string Body)> GetAsync(string path, string? token)
+    {
+        using var client = fixture.Server.Client(token);
+        var response = await client.GetAsync(path);
+        return (response, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_kiro_file_validates_as_a_kiro_file_with_flat_names_and_pinned_identifiers()
+    {
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/kiro", fixture.Developer);
+        using var _ = response;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var loaded = RegistryLoader.Load(Encoding.UTF8.GetBytes(body), RegistryShape.KiroFile);
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Problems));
+        Assert.DoesNotContain(loaded.Problems, p => p.IsError);
+        var servers = loaded.Document!.Entries.Select(e => e.Server).ToDictionary(s => s.Name);
+        Assert.Equal("@modelcontextprotocol/server-everything@2026.8.31", servers["io.github.modelcontextprotocol.server-everything"].Packages!.Single().Identifier);
+        Assert.Equal("mcp-server-fetch==2026.10.24", servers["io.github.modelcontextprotocol.server-fetch"].Packages!.Single().Identifier);
+        Assert.Equal("https://mcp.notion.com/mcp", servers["com.notion.mcp"].Remotes!.Single().Url);
+        // A named argument with a fixed value becomes the flag then its value, as the launcher builds it.
+        var named = servers["com.example.named"].Packages!.Single();
+        Assert.Equal(["--mode", "read-only", "--verbose"], named.PackageArguments!.Select(a => a.Value!));
+        Assert.Equal("info", named.EnvironmentVariables!.Single(e => e.Name == "LOG_LEVEL").Value);
+        Assert.All(servers.Values, s => Assert.Null(s.Packages?.SingleOrDefault()?.Version));
+        Assert.True(int.Parse(response.Headers.GetValues(ExportsApi.SkippedHeader).Single(), System.Globalization.CultureInfo.InvariantCulture) > 0);
+    }
+
+    [Fact]
+    public async Task Entries_the_kiro_file_cannot_express_are_in_the_report_with_their_reasons_and_never_dropped_silently()
+    {
+        var (file, fileBody) = await GetAsync("/api/v1/orgs/demo/exports/kiro", fixture.Developer);
+        file.Dispose();
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/kiro/report", fixture.Developer);
+        using var _ = response;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var report = JsonNode.Parse(body)!;
+        var skipped = report["skipped"]!.AsArray().ToDictionary(s => (string)s!["name"]!, s => string.Join(" | ", s!["reasons"]!.AsArray().Select(r => (string)r!)));
+
+        Assert.Contains("no fixed value", skipped["io.github.github/github-mcp-server"], StringComparison.Ordinal);
+        Assert.Contains("packageArguments[0]", skipped["io.github.modelcontextprotocol/server-filesystem"], StringComparison.Ordinal);
+        Assert.Contains("{tenant}", skipped["com.example/tenant-remote"], StringComparison.Ordinal);
+        Assert.Contains("nuget", skipped["com.example/dotnet-only"], StringComparison.Ordinal);
+
+        // Every admitted entry is either in the file or in the report.
+        var exported = (int)report["exported"]!;
+        Assert.Equal(JsonNode.Parse(fileBody)!["servers"]!.AsArray().Count, exported);
+        Assert.Equal(10, exported + skipped.Count);
+        Assert.Equal(skipped.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), file.Headers.GetValues(ExportsApi.SkippedHeader).Single());
+    }
+
+    [Fact]
+    public async Task The_kiro_file_is_served_without_a_token_at_the_organisation_url_with_the_same_bytes_and_an_etag()
+    {
+        var (authenticated, expected) = await GetAsync("/api/v1/orgs/demo/exports/kiro", fixture.Developer);
+        authenticated.Dispose();
+        var (response, body) = await GetAsync("/o/demo/kiro/registry.json", null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(expected, body);
+        var etag = response.Headers.ETag!.ToString();
+        response.Dispose();
+
+        using var client = fixture.Server.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/o/demo/kiro/registry.json");
+        request.Headers.TryAddWithoutValidation("If-None-Match", etag);
+        using var notModified = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+
+        // An account whose profile turns MCP off gets an empty file; an unknown organisation or account is 404.
+        var (offline, offlineBody) = await GetAsync("/o/demo/a/offline/kiro/registry.json", null);
+        offline.Dispose();
+        Assert.Equal("""{"servers":[]}""", offlineBody);
+        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("/o/nobody/kiro/registry.json", null)).Response.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("/o/demo/a/nobody/kiro/registry.json", null)).Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Claude_managed_mcp_has_the_launch_planners_argv_for_packages_and_http_for_remotes()
+    {
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/claude-managed-mcp", fixture.Developer);
+        using var _ = response;
+        var servers = JsonNode.Parse(body)!["mcpServers"]!.AsObject();
+        var everything = servers["io.github.modelcontextprotocol.server-everything"]!;
+        Assert.Equal("stdio", (string)everything["type"]!);
+        Assert.Equal("npx", (string)everything["command"]!);
+        Assert.Equal(["-y", "@modelcontextprotocol/server-everything@2026.8.31"], everything["args"]!.AsArray().Select(a => (string)a!));
+        Assert.Equal("uvx", (string)servers["io.github.modelcontextprotocol.server-fetch"]!["command"]!);
+        Assert.Equal("http", (string)servers["com.notion.mcp"]!["type"]!);
+        Assert.Equal("https://mcp.notion.com/mcp", (string)servers["com.notion.mcp"]!["url"]!);
+        Assert.False(servers.ContainsKey("io.github.modelcontextprotocol.server-filesystem"));
+
+        var (off, offBody) = await GetAsync("/api/v1/orgs/demo/exports/claude-managed-mcp?account=offline", GovernanceServer.AdminToken);
+        off.Dispose();
+        Assert.Equal("""{"mcpServers":{}}""", offBody);
+    }
+
+    [Fact]
+    public async Task Claude_settings_allow_exact_argv_and_url_patterns_deny_revoked_versions_and_deny_web_tools_when_they_are_off()
+    {
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/claude-settings", fixture.Developer);
+        using var _ = response;
+        var settings = JsonNode.Parse(body)!;
+        var allowed = settings["allowedMcpServers"]!.AsArray();
+        Assert.Contains(allowed, a => a!["serverCommand"] is JsonArray argv && argv.Select(x => (string)x!).SequenceEqual(["npx", "-y", "@modelcontextprotocol/server-everything@2026.8.31"]));
+        Assert.Contains(allowed, a => (string?)a!["serverUrl"] == "https://mcp.notion.com/mcp");
+        Assert.Contains(allowed, a => (string?)a!["serverUrl"] == "https://*.example.com/mcp");
+        Assert.Contains(allowed, a => a!["serverCommand"] is JsonArray argv && argv.Select(x => (string)x!).SequenceEqual(["npx", "-y", "@example/test@2.0.0"]));
+        var denied = settings["deniedMcpServers"]!.AsArray();
+        Assert.Contains(denied, a => a!["serverCommand"] is JsonArray argv && argv.Select(x => (string)x!).SequenceEqual(["npx", "-y", "@example/test@1.0.0"]));
+        Assert.Null(settings["permissions"]);
+
+        var (off, offBody) = await GetAsync("/api/v1/orgs/demo/exports/claude-settings?account=offline", GovernanceServer.AdminToken);
+        off.Dispose();
+        var offSettings = JsonNode.Parse(offBody)!;
+        Assert.Empty(offSettings["allowedMcpServers"]!.AsArray());
+        Assert.Equal(["WebFetch", "WebSearch"], offSettings["permissions"]!["deny"]!.AsArray().Select(x => (string)x!));
+    }
+
+    [Fact]
+    public async Task Copilot_managed_settings_use_the_same_keys_without_claude_permissions()
+    {
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/copilot?account=offline", fixture.Developer);
+        using var _ = response;
+        var settings = JsonNode.Parse(body)!;
+        Assert.Empty(settings["allowedMcpServers"]!.AsArray());
+        Assert.NotNull(settings["deniedMcpServers"]);
+        Assert.Null(settings["permissions"]);
+        var (full, fullBody) = await GetAsync("/api/v1/orgs/demo/exports/copilot", fixture.Developer);
+        full.Dispose();
+        Assert.Contains(JsonNode.Parse(fullBody)!["allowedMcpServers"]!.AsArray(), a => (string?)a!["serverUrl"] == "https://mcp.notion.com/mcp");
+    }
+
+    [Fact]
+    public async Task Cursor_gets_command_strings_with_a_leading_wildcard_and_url_patterns()
+    {
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/cursor", fixture.Developer);
+        using var _ = response;
+        var cursor = JsonNode.Parse(body)!;
+        var commands = cursor["mcpAllowlistCommands"]!.AsArray().Select(c => (string)c!).ToList();
+        Assert.Contains("*npx -y @modelcontextprotocol/server-everything@2026.8.31", commands);
+        Assert.Contains("*uvx mcp-server-fetch==2026.10.24", commands);
+        Assert.Contains("https://*.example.com/mcp", cursor["mcpAllowlistUrls"]!.AsArray().Select(u => (string)u!));
+        Assert.NotNull(response.Headers.ETag);
+    }
+
+    [Theory]
+    [InlineData("anonymous", HttpStatusCode.Unauthorized)]
+    [InlineData("bad-token", HttpStatusCode.Unauthorized)]
+    [InlineData("developer", HttpStatusCode.OK)]
+    [InlineData("other-admin", HttpStatusCode.NotFound)]
+    [InlineData("admin", HttpStatusCode.OK)]
+    public async Task Exports_answer_members_of_the_organisation_only(string caller, HttpStatusCode expected)
+    {
+        var token = caller switch
+        {
+            "anonymous" => null,
+            "bad-token" => "stw_not-a-token-anyone-was-given",
+            "developer" => fixture.Developer,
+            "other-admin" => fixture.OtherAdmin,
+            _ => GovernanceServer.AdminToken,
+        };
+        foreach (var format in ExportFormats.All)
+        {
+            var (response, body) = await GetAsync($"/api/v1/orgs/demo/exports/{format}", token);
+            using var _ = response;
+            Assert.True(expected == response.StatusCode, $"{format} as {caller}: {(int)response.StatusCode} {body}");
+        }
+    }
+
+    [Fact]
+    public async Task An_unknown_format_or_account_is_404_and_an_external_registry_profile_is_409()
+    {
+        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("/api/v1/orgs/demo/exports/vscode", fixture.Developer)).Response.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("/api/v1/orgs/demo/exports/kiro?account=nobody", fixture.Developer)).Response.StatusCode);
+        await fixture.Server.CreateAccountAsync("external");
+        await fixture.Server.PutProfileAsync("/api/v1/orgs/demo/accounts/external/profile", """{"registryMode":"external","registryUrl":"https://registry.example.com"}""");
+        Assert.Equal(HttpStatusCode.Conflict, (await GetAsync("/api/v1/orgs/demo/exports/kiro?account=external", fixture.Developer)).Response.StatusCode);
+    }
+
+    [Fact]
+    public void Flat_names_are_unique_and_do_not_depend_on_the_order_of_the_names()
+    {
+        string[] names = ["io.github.acme/tool", "io.github.acme.tool/x", "io.github/acme.tool", "com.example/a_b-c"];
+        var flat = Exporters.FlatNames(names);
+        var reversed = Exporters.FlatNames(names.Reverse());
+
+        Assert.Equal(names.Length, flat.Values.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(names, n => Assert.Equal(flat[n], reversed[n]));
+        Assert.Equal("io.github.acme.tool.x", flat["io.github.acme.tool/x"]);
+        Assert.Equal("com.example.a_b-c", flat["com.example/a_b-c"]);
+        Assert.StartsWith("io.github.acme.tool-", flat["io.github.acme/tool"], StringComparison.Ordinal);
+        Assert.StartsWith("io.github.acme.tool-", flat["io.github/acme.tool"], StringComparison.Ordinal);
+        Assert.All(flat.Values, v => Assert.Matches("^[a-zA-Z0-9._-]+$", v));
+    }
+
+    [Fact]
+    public void Registry_mode_none_leaves_the_allowlist_out()
+    {
+        var settings = ProfileSettings.Default with { RegistryMode = RegistryModes.None };
+        var result = Exporters.ManagedSettings([], [], settings, claude: true);
+        var document = JsonNode.Parse(result.Document)!;
+        Assert.Null(document["allowedMcpServers"]);
+        Assert.NotNull(document["deniedMcpServers"]);
+    }
+}
