@@ -1,0 +1,282 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace Steward.Server.Tests.Governance;
+
+public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) : IClassFixture<ProfileAndTokenTests.Fixture>
+{
+    public sealed class Fixture : IAsyncLifetime
+    {
+        internal GovernanceServer Server { get; private set; } = null!;
+        public string Developer { get; private set; } = "";
+        public string OtherAdmin { get; private set; } = "";
+
+        public async Task InitializeAsync()
+        {
+            Server = await GovernanceServer.StartAsync();
+            await Server.CreateAccountAsync("platform");
+            Developer = (await Server.CreateTokenAsync("developer", "platform")).Token;
+            (OtherAdmin, _) = await Server.AddOrganisationAsync("other");
+        }
+
+        public async Task DisposeAsync() => await Server.DisposeAsync();
+    }
+
+    private static int _counter;
+
+    private HttpClient Admin() => fixture.Server.Client(GovernanceServer.AdminToken);
+
+    private static async Task<JsonNode> JsonAsync(HttpResponseMessage response) => JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+    [Fact]
+    public async Task Changing_the_organisation_profile_raises_its_revision_and_audits_before_and_after_in_one_row()
+    {
+        using var admin = Admin();
+        var before = await JsonAsync(await admin.GetAsync("/api/v1/orgs/demo/profile"));
+        Assert.Equal("organisation", (string)before["scope"]!);
+        Assert.Equal("hosted", (string)before["registryMode"]!);
+
+        using var put = await admin.PutAsync("/api/v1/orgs/demo/profile", GovernanceServer.Json("""{"webToolsEnabled":false,"syncIntervalSeconds":43200}"""));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var after = await JsonAsync(put);
+        Assert.False((bool)after["webToolsEnabled"]!);
+        Assert.Equal(43200, (long)after["syncIntervalSeconds"]!);
+        Assert.Equal((long)before["revision"]! + 1, (long)after["revision"]!);
+
+        var audit = await JsonAsync(await admin.GetAsync("/api/v1/orgs/demo/audit?action=profile.update&limit=1"));
+        var row = audit["audit"]![0]!;
+        Assert.Equal("profile:organisation", (string)row["object"]!);
+        Assert.True((bool)row["before"]!["webToolsEnabled"]!);
+        Assert.False((bool)row["after"]!["webToolsEnabled"]!);
+        Assert.Equal((long)after["revision"]!, (long)row["revision"]!);
+
+        // Put back what the other tests expect.
+        using var reset = await admin.PutAsync("/api/v1/orgs/demo/profile", GovernanceServer.Json("{}"));
+        Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_account_profile_is_created_read_and_deleted_and_the_organisation_profile_applies_again()
+    {
+        using var admin = Admin();
+        await fixture.Server.CreateAccountAsync("research");
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/v1/orgs/demo/accounts/research/profile")).StatusCode);
+
+        using var created = await admin.PutAsync("/api/v1/orgs/demo/accounts/research/profile", GovernanceServer.Json("""{"registryMode":"external","registryUrl":"https://registry.example.com"}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var profile = await JsonAsync(await admin.GetAsync("/api/v1/orgs/demo/accounts/research/profile"));
+        Assert.Equal("account", (string)profile["scope"]!);
+        Assert.Equal("https://registry.example.com", (string)profile["registryUrl"]!);
+        Assert.Equal(1, (long)profile["revision"]!);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/api/v1/orgs/demo/accounts/research/profile")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/v1/orgs/demo/accounts/research/profile")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync("/api/v1/orgs/demo/accounts/research/profile")).StatusCode);
+
+        // Made again, it continues its revisions, so a revision id is never reused.
+        using var again = await admin.PutAsync("/api/v1/orgs/demo/accounts/research/profile", GovernanceServer.Json("""{"mcpEnabled":false}"""));
+        Assert.Equal(3, (long)(await JsonAsync(again))["revision"]!);
+
+        var audit = (await admin.GetStringAsync("/api/v1/orgs/demo/audit?limit=500"));
+        Assert.Contains("\"action\":\"profile.delete\",\"object\":\"profile:account/research\"", audit, StringComparison.Ordinal);
+        Assert.Contains("\"action\":\"account.create\",\"object\":\"account:research\"", audit, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"registryMode":"mirror"}""", "body.registryMode")]
+    [InlineData("""{"registryMode":"external"}""", "body.registryUrl")]
+    [InlineData("""{"registryMode":"external","registryUrl":"http://registry.example.com"}""", "body.registryUrl")]
+    [InlineData("""{"registryUrl":"https://registry.example.com"}""", "body.registryUrl")]
+    [InlineData("""{"mcpEnabled":"yes"}""", "body.mcpEnabled")]
+    [InlineData("""{"syncIntervalSeconds":10}""", "body.syncIntervalSeconds")]
+    [InlineData("""{"syncIntervalSeconds":3600,"maxOfflineAgeSeconds":60}""", "body.maxOfflineAgeSeconds")]
+    [InlineData("""{"modelControl":true}""", "body.modelControl")]
+    public async Task A_bad_profile_is_422_naming_the_field_and_changes_nothing(string json, string location)
+    {
+        using var admin = Admin();
+        var before = await admin.GetStringAsync("/api/v1/orgs/demo/profile");
+        using var response = await admin.PutAsync("/api/v1/orgs/demo/profile", GovernanceServer.Json(json));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal(location, (string)(await JsonAsync(response))["errors"]![0]!["location"]!);
+        Assert.Equal(before, await admin.GetStringAsync("/api/v1/orgs/demo/profile"));
+    }
+
+    [Fact]
+    public async Task Bodies_over_the_limit_are_413_and_a_body_that_is_not_json_is_400()
+    {
+        using var admin = Admin();
+        var big = "{\"mcpEnabled\":true" + new string(' ', 20_000) + "}";
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await admin.PutAsync("/api/v1/orgs/demo/profile", GovernanceServer.Json(big))).StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await admin.PostAsync("/api/v1/orgs/demo/tokens", GovernanceServer.Json(big))).StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await admin.PostAsync("/api/v1/orgs/demo/accounts", GovernanceServer.Json(big))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutAsync("/api/v1/orgs/demo/profile", GovernanceServer.Json("{"))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("""{"slug":"Bad Slug"}""", "body.slug", HttpStatusCode.UnprocessableEntity)]
+    [InlineData("""{"slug":"platform"}""", null, HttpStatusCode.Conflict)]
+    public async Task A_bad_or_taken_account_slug_is_refused(string json, string? location, HttpStatusCode expected)
+    {
+        using var admin = Admin();
+        using var response = await admin.PostAsync("/api/v1/orgs/demo/accounts", GovernanceServer.Json(json));
+        Assert.Equal(expected, response.StatusCode);
+        if (location is not null)
+        {
+            Assert.Equal(location, (string)(await JsonAsync(response))["errors"]![0]!["location"]!);
+        }
+    }
+
+    [Fact]
+    public async Task A_token_is_shown_once_listed_without_its_value_and_answers_401_once_revoked()
+    {
+        var (token, id) = await fixture.Server.CreateTokenAsync("developer", "platform");
+        var (response, _) = await fixture.Server.BundleAsync(token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        response.Dispose();
+
+        using var admin = Admin();
+        var list = await admin.GetStringAsync("/api/v1/orgs/demo/tokens");
+        Assert.Contains(id, list, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, list, StringComparison.Ordinal);
+        Assert.DoesNotContain(token[4..], list, StringComparison.Ordinal);
+        var listed = JsonNode.Parse(list)!["tokens"]!.AsArray().Single(t => (string)t!["id"]! == id)!;
+        Assert.Equal("platform", (string)listed["account"]!);
+        Assert.Equal("active", (string)listed["status"]!);
+        Assert.NotNull((string?)listed["expiresAt"]);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/orgs/demo/tokens/{id}")).StatusCode);
+        var (revoked, _) = await fixture.Server.BundleAsync(token);
+        Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
+        revoked.Dispose();
+        Assert.Equal("revoked", (string)JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/tokens"))!["tokens"]!.AsArray().Single(t => (string)t!["id"]! == id)!["status"]!);
+
+        // Neither the audit nor anything else the server keeps holds the token.
+        var audit = await admin.GetStringAsync("/api/v1/orgs/demo/audit?limit=500");
+        Assert.Contains("token:" + id, audit, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, audit, StringComparison.Ordinal);
+        foreach (var file in new[] { fixture.Server.Server.DatabaseDescription, fixture.Server.Server.DatabaseDescription + "-wal" }.Where(File.Exists))
+        {
+            await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream, System.Text.Encoding.Latin1);
+            Assert.DoesNotContain(token, await reader.ReadToEndAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_token_answers_401_once_it_expires()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        await server.CreateAccountAsync("platform");
+        var (token, _) = await server.CreateTokenAsync("developer", "platform", expiry: ",\"expiresInDays\":1");
+        var (valid, _) = await server.BundleAsync(token);
+        Assert.Equal(HttpStatusCode.OK, valid.StatusCode);
+        valid.Dispose();
+
+        server.Time.Advance(TimeSpan.FromDays(1));
+        var (expired, _) = await server.BundleAsync(token);
+        Assert.Equal(HttpStatusCode.Unauthorized, expired.StatusCode);
+        expired.Dispose();
+        using var admin = server.Client(GovernanceServer.AdminToken);
+        Assert.Contains("\"status\":\"expired\"", await admin.GetStringAsync("/api/v1/orgs/demo/tokens"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"name":"ci","role":"developer"}""", "body.account")]
+    [InlineData("""{"name":"ci","role":"developer","account":"nobody"}""", "body.account")]
+    [InlineData("""{"name":"ci","role":"owner"}""", "body.role")]
+    [InlineData("""{"role":"admin"}""", "body.name")]
+    [InlineData("""{"name":"ci","role":"admin","expiresInDays":0}""", "body.expiresInDays")]
+    [InlineData("""{"name":"ci","role":"admin","expiresInDays":10000}""", "body.expiresInDays")]
+    [InlineData("""{"name":"ci","role":"admin","expiresAt":"2001-01-01T00:00:00Z"}""", "body.expiresAt")]
+    [InlineData("""{"name":"ci","role":"admin","secret":"x"}""", "body.secret")]
+    public async Task A_bad_token_request_is_422_naming_the_field(string json, string location)
+    {
+        using var admin = Admin();
+        using var response = await admin.PostAsync("/api/v1/orgs/demo/tokens", GovernanceServer.Json(json));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal(location, (string)(await JsonAsync(response))["errors"]![0]!["location"]!);
+    }
+
+    [Fact]
+    public async Task An_admin_token_made_through_the_api_administers_its_organisation()
+    {
+        var (token, _) = await fixture.Server.CreateTokenAsync("admin", null, expiry: ",\"expiresAt\":\"2026-06-01T00:00:00Z\"");
+        using var client = fixture.Server.Client(token);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/orgs/demo/profile")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/orgs/other/profile")).StatusCode);
+    }
+
+    public static TheoryData<string, string> Matrix()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var endpoint in new[] { "get-profile", "put-profile", "list-accounts", "create-account", "get-account-profile", "put-account-profile", "delete-account-profile", "create-token", "list-tokens", "revoke-token" })
+        {
+            foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "admin" })
+            {
+                data.Add(endpoint, caller);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task Every_new_admin_endpoint_answers_each_kind_of_caller_as_it_must(string endpoint, string caller)
+    {
+        var server = fixture.Server;
+        var n = Interlocked.Increment(ref _counter);
+        var account = $"matrix-{n}";
+        await server.CreateAccountAsync(account);
+        await server.PutProfileAsync($"/api/v1/orgs/demo/accounts/{account}/profile", """{"webToolsEnabled":false}""");
+        var (_, tokenId) = await server.CreateTokenAsync("developer", account);
+        var token = caller switch
+        {
+            "anonymous" => null,
+            "bad-token" => "stw_not-a-token-anyone-was-given",
+            "developer" => fixture.Developer,
+            "other-admin" => fixture.OtherAdmin,
+            _ => GovernanceServer.AdminToken,
+        };
+        using var client = server.Client(token);
+        using var response = endpoint switch
+        {
+            "get-profile" => await client.GetAsync("/api/v1/orgs/demo/profile"),
+            "put-profile" => await client.PutAsync("/api/v1/orgs/demo/profile", GovernanceServer.Json("{}")),
+            "list-accounts" => await client.GetAsync("/api/v1/orgs/demo/accounts"),
+            "create-account" => await client.PostAsync("/api/v1/orgs/demo/accounts", GovernanceServer.Json($$"""{"slug":"new-{{n}}"}""")),
+            "get-account-profile" => await client.GetAsync($"/api/v1/orgs/demo/accounts/{account}/profile"),
+            "put-account-profile" => await client.PutAsync($"/api/v1/orgs/demo/accounts/{account}/profile", GovernanceServer.Json("""{"mcpEnabled":false}""")),
+            "delete-account-profile" => await client.DeleteAsync($"/api/v1/orgs/demo/accounts/{account}/profile"),
+            "create-token" => await client.PostAsync("/api/v1/orgs/demo/tokens", GovernanceServer.Json($$"""{"name":"m","role":"developer","account":"{{account}}"}""")),
+            "list-tokens" => await client.GetAsync("/api/v1/orgs/demo/tokens"),
+            _ => await client.DeleteAsync($"/api/v1/orgs/demo/tokens/{tokenId}"),
+        };
+        var expected = caller switch
+        {
+            "anonymous" or "bad-token" => HttpStatusCode.Unauthorized,
+            "developer" => HttpStatusCode.Forbidden,
+            "other-admin" => HttpStatusCode.NotFound,
+            _ => endpoint switch
+            {
+                "create-account" or "create-token" => HttpStatusCode.Created,
+                "delete-account-profile" or "revoke-token" => HttpStatusCode.NoContent,
+                _ => HttpStatusCode.OK,
+            },
+        };
+        Assert.True(expected == response.StatusCode, $"{endpoint} as {caller}: expected {(int)expected}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        if (expected == HttpStatusCode.Unauthorized)
+        {
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        }
+
+        // What was refused changed nothing: the account's profile is as it was.
+        if (caller != "admin" && endpoint is "put-account-profile" or "delete-account-profile")
+        {
+            using var admin = Admin();
+            var profile = JsonNode.Parse(await admin.GetStringAsync($"/api/v1/orgs/demo/accounts/{account}/profile"))!;
+            Assert.True((bool)profile["mcpEnabled"]!);
+            Assert.Equal(1, (long)profile["revision"]!);
+        }
+    }
+}
