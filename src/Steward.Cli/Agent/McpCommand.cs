@@ -92,7 +92,7 @@ internal static class McpCommand
                 foreach (var s in report.Servers)
                 {
                     console.MarkupLineInterpolated($"[bold]{s.Name}[/] ({s.Kind}, {s.Scope}: {s.File})");
-                    console.MarkupLineInterpolated($"  {Decision(s)}: {s.Message}");
+                    console.MarkupLine($"  {Decision(s)}: {Markup.Escape(s.Message)}");
                 }
 
                 return ExitCodes.Ok;

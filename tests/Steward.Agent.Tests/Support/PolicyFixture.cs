@@ -27,11 +27,10 @@ internal sealed class PolicyFixture : IDisposable
         ]}
         """;
 
-    private static readonly DateTimeOffset Start = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
-
     public TempConfig Config { get; } = new();
 
-    public ManualTime Time { get; } = new(Start);
+    /// <summary>Starts at the real time, so that a real <c>steward</c> process sees the cached policy as fresh.</summary>
+    public ManualTime Time { get; } = new(DateTimeOffset.UtcNow);
 
     public static async Task<PolicyFixture> CreateAsync()
     {
