@@ -151,6 +151,7 @@ public sealed class StewardServer : IAsyncDisposable
             builder.Services.AddSingleton(database);
             builder.Services.AddSingleton(options.TimeProvider);
             builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton<RegistryPageCache>();
             if (Telemetry.Start(options.OtlpEndpoint, options.OtlpProtocol) is { } telemetry)
             {
                 // Owned (and so flushed and disposed at shutdown) by the container.

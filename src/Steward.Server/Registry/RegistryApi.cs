@@ -45,27 +45,45 @@ internal static partial class RegistryApi
     [GeneratedRegex(@"^(/o/[^/]+(/a/[^/]+)?/registry)?/v0(\.1)?(/|$)", RegexOptions.CultureInvariant)]
     private static partial Regex RegistryPathPattern();
 
-    private static async Task<Organisation?> ResolveAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    /// <summary>The organisation a registry URL serves (the first one at the root) and its current revision, read on <paramref name="connection"/>; null when there is none.</summary>
+    private static async Task<(string Id, long Revision)?> ResolveAsync(HttpContext context, System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
     {
+        const string select = "SELECT o.id, p.revision FROM organisations o JOIN profiles p ON p.organisation_id = o.id AND p.account_id IS NULL";
         var slug = context.GetRouteValue("org") as string;
-        var organisation = slug is null
-            ? await Organisation.FirstAsync(database, cancellationToken).ConfigureAwait(false)
-            : await Organisation.FindAsync(database, slug, cancellationToken).ConfigureAwait(false);
-        if (organisation is not null && context.GetRouteValue("account") is string account &&
-            !await organisation.HasAccountAsync(database, account, cancellationToken).ConfigureAwait(false))
+        var rows = slug is null
+            ? await connection.QueryAsync(select + " ORDER BY o.created_at, o.id LIMIT 1", null, r => (r.GetString(0), r.Int64(1)), cancellationToken).ConfigureAwait(false)
+            : await connection.QueryAsync(select + " WHERE o.slug = @slug", null, r => (r.GetString(0), r.Int64(1)), cancellationToken, ("slug", slug)).ConfigureAwait(false);
+        if (rows.Count != 1)
         {
             return null;
         }
 
-        return organisation;
+        if (context.GetRouteValue("account") is string account &&
+            await connection.ScalarAsync("SELECT 1 FROM accounts WHERE organisation_id = @org AND slug = @slug", null, cancellationToken, ("org", rows[0].Item1), ("slug", account)).ConfigureAwait(false) is null)
+        {
+            return null;
+        }
+
+        return rows[0];
     }
+
+    /// <summary>The cached answer for this request's query at this revision, with ETag and 304 handling.</summary>
+    private static IResult Cached(HttpContext context, RegistryPageCache.Page page)
+    {
+        context.Response.Headers.ETag = page.ETag;
+        return ETags.Matches(context.Request.Headers.IfNoneMatch.ToString(), page.ETag)
+            ? Results.StatusCode(StatusCodes.Status304NotModified)
+            : new JsonBytes(page.Body, StatusCodes.Status200OK);
+    }
+
+    private static string CacheKey(HttpContext context, string what) => what + "\n" + context.Request.QueryString.Value;
 
     private static IResult OrganisationNotFound(HttpContext context) =>
         Problems.Result(StatusCodes.Status404NotFound, "Organisation not found",
             context.GetRouteValue("org") is string slug ? $"there is no registry for \"{slug}\"" : "this server has no organisation yet");
 
     /// <summary><c>GET /servers</c>: cursor, limit, search, updated_since, version, include_deleted; ordered by name then version.</summary>
-    internal static async Task<IResult> ListServers(HttpContext context, Database database, CancellationToken cancellationToken)
+    internal static async Task<IResult> ListServers(HttpContext context, Database database, RegistryPageCache cache, CancellationToken cancellationToken)
     {
         var query = context.Request.Query;
         var limit = DefaultLimit;
@@ -109,10 +127,16 @@ internal static partial class RegistryApi
             since = parsed;
         }
 
-        var organisation = await ResolveAsync(context, database, cancellationToken).ConfigureAwait(false);
-        if (organisation is null)
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (await ResolveAsync(context, connection, cancellationToken).ConfigureAwait(false) is not { } organisation)
         {
             return OrganisationNotFound(context);
+        }
+
+        var key = CacheKey(context, "servers");
+        if (cache.Find(organisation.Id, organisation.Revision, key) is { } cached)
+        {
+            return Cached(context, cached);
         }
 
         var sql = new StringBuilder($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org");
@@ -166,11 +190,7 @@ internal static partial class RegistryApi
         sql.Append(" ORDER BY name, version LIMIT @take");
         parameters.Add(("take", limit + 1));
 
-        List<StoredEntry> rows;
-        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
-        {
-            rows = await connection.QueryAsync(sql.ToString(), null, StoredEntry.Read, cancellationToken, [.. parameters]).ConfigureAwait(false);
-        }
+        var rows = await connection.QueryAsync(sql.ToString(), null, StoredEntry.Read, cancellationToken, [.. parameters]).ConfigureAwait(false);
 
         string? nextCursor = null;
         if (rows.Count > limit)
@@ -179,11 +199,11 @@ internal static partial class RegistryApi
             nextCursor = rows[^1].Name + ":" + rows[^1].Version;
         }
 
-        return ETags.Json(context, RegistryJson.List(rows, nextCursor));
+        return Cached(context, cache.Add(organisation.Id, organisation.Revision, key, RegistryJson.List(rows, nextCursor)));
     }
 
     /// <summary><c>GET /servers/{name}/versions</c> and <c>GET /servers/{name}/versions/{version|latest}</c>.</summary>
-    internal static async Task<IResult> ServerRoute(HttpContext context, Database database, CancellationToken cancellationToken)
+    internal static async Task<IResult> ServerRoute(HttpContext context, Database database, RegistryPageCache cache, CancellationToken cancellationToken)
     {
         var path = ServerPath.Parse(context.GetRouteValue("path") as string);
         if (path is null || (!path.IsVersionList && path.Version is null))
@@ -198,20 +218,25 @@ internal static partial class RegistryApi
             return Problems.Query("include_deleted", "expected true or false", includeText);
         }
 
-        var organisation = await ResolveAsync(context, database, cancellationToken).ConfigureAwait(false);
-        if (organisation is null)
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (await ResolveAsync(context, connection, cancellationToken).ConfigureAwait(false) is not { } organisation)
         {
             return OrganisationNotFound(context);
         }
 
+        var key = CacheKey(context, "server\n" + path.Name + "\n" + string.Join('\n', path.Rest));
+        if (cache.Find(organisation.Id, organisation.Revision, key) is { } cached)
+        {
+            return Cached(context, cached);
+        }
+
         var deleted = includeDeleted ? "" : " AND status <> 'deleted'";
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (path.IsVersionList)
         {
             var versions = await connection.QueryAsync(
                 $"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name{deleted} ORDER BY published_at DESC, version DESC",
                 null, StoredEntry.Read, cancellationToken, ("org", organisation.Id), ("name", path.Name)).ConfigureAwait(false);
-            return versions.Count == 0 ? Problems.ServerNotFound(path.Name) : ETags.Json(context, RegistryJson.List(versions, null));
+            return versions.Count == 0 ? Problems.ServerNotFound(path.Name) : Cached(context, cache.Add(organisation.Id, organisation.Revision, key, RegistryJson.List(versions, null)));
         }
 
         var version = path.Version!;
@@ -220,7 +245,7 @@ internal static partial class RegistryApi
                 null, StoredEntry.Read, cancellationToken, ("org", organisation.Id), ("name", path.Name)).ConfigureAwait(false)
             : await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name AND version = @version{deleted}",
                 null, StoredEntry.Read, cancellationToken, ("org", organisation.Id), ("name", path.Name), ("version", version)).ConfigureAwait(false);
-        return rows.Count == 0 ? Problems.ServerNotFound(path.Name) : ETags.Json(context, RegistryJson.Item(rows[0]));
+        return rows.Count == 0 ? Problems.ServerNotFound(path.Name) : Cached(context, cache.Add(organisation.Id, organisation.Revision, key, RegistryJson.Item(rows[0])));
     }
 
     private static bool TryParseBool(string text, out bool value)

@@ -57,11 +57,25 @@ public sealed class Database : IAsyncDisposable
             throw new ArgumentException("the connection string has no Host", nameof(connectionString));
         }
 
+        if (builder.MaxAutoPrepare == 0)
+        {
+            // The same few statements run on every request: let Npgsql prepare them once per physical connection.
+            builder.MaxAutoPrepare = 64;
+        }
+
         var description = $"postgresql://{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username ?? ""}";
         return new Database(Dialect.Postgres, description, null, NpgsqlDataSource.Create(builder));
     }
 
-    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(forWrites: true, cancellationToken);
+
+    /// <summary>
+    /// A connection for reads only (the Registry API's hot path): on SQLite it skips the per-connection write settings
+    /// (durability, busy wait, foreign keys), which only writes need; readers of a WAL database never wait for a writer.
+    /// </summary>
+    public Task<DbConnection> OpenReaderAsync(CancellationToken cancellationToken) => OpenAsync(forWrites: false, cancellationToken);
+
+    private async Task<DbConnection> OpenAsync(bool forWrites, CancellationToken cancellationToken)
     {
         if (_postgres is not null)
         {
@@ -72,6 +86,11 @@ public sealed class Database : IAsyncDisposable
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (!forWrites)
+            {
+                return connection;
+            }
+
             // Per-connection settings: FULL makes every commit durable before it is acknowledged.
             await using var pragma = connection.CreateCommand();
             pragma.CommandText = $"PRAGMA synchronous=FULL; PRAGMA busy_timeout={SqliteBusyTimeoutMilliseconds}; PRAGMA foreign_keys=ON;";
