@@ -132,13 +132,6 @@ public class ServerManagerTests
     public async Task Adding_keeps_the_other_entries_of_the_file_byte_for_byte_and_an_existing_name_needs_force()
     {
         using var fixture = await PolicyFixture.CreateAsync();
-        var other = """
-            "mine": {
-                  "url": "https://example.com/mcp",
-                  "oauth": {"clientId": "abc"},
-                  "disabled": true
-                }
-            """;
         Directory.CreateDirectory(fixture.Config.Paths.ConfigDirectory);
         File.WriteAllText(fixture.Config.Paths.UserMcpConfig, "{\n  \"mcpServers\": {\n    \"mine\": {\n      \"url\": \"https://example.com/mcp\",\n      \"oauth\": {\n        \"clientId\": \"abc\"\n      },\n      \"disabled\": true\n    }\n  }\n}\n");
         var before = fixture.UserMcpJson;
@@ -149,7 +142,6 @@ public class ServerManagerTests
         Assert.Contains(before[before.IndexOf("\"mine\"", StringComparison.Ordinal)..before.IndexOf("    }\n  }", StringComparison.Ordinal)], fixture.UserMcpJson);
         Assert.Contains("add --force to replace it", again.Error);
         Assert.True(fixture.Manager().Add(Request("io.acme/old", force: true)).Replaced);
-        Assert.NotNull(other);
     }
 
     [Fact]
