@@ -8,6 +8,9 @@ public sealed record ServeOptions
     public const string DefaultUrl = "http://127.0.0.1:5480";
     public const string AdminTokenVariable = "STEWARD_ADMIN_TOKEN";
 
+    /// <summary>A PostgreSQL connection string from the environment, when <c>--database</c> is not given (keeps the password off the command line).</summary>
+    public const string DatabaseVariable = "STEWARD_DATABASE";
+
     /// <summary>The data directory (created 0700). Default: <c>$XDG_DATA_HOME/steward</c> or <c>~/.local/share/steward</c>.</summary>
     public string DataDir { get; init; } = DefaultDataDir();
 
@@ -68,6 +71,7 @@ public sealed record ServeOptions
         JsonLogs = JsonLogs || string.Equals(Environment.GetEnvironmentVariable("STEWARD_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase),
         AllowAnonymousPublish = AllowAnonymousPublish || IsTrue("STEWARD_ALLOW_ANONYMOUS_PUBLISH"),
         AllowLinkLocalImport = AllowLinkLocalImport || IsTrue("STEWARD_IMPORT_ALLOW_LINK_LOCAL"),
+        Database = Database ?? (Environment.GetEnvironmentVariable(DatabaseVariable) is { Length: > 0 } database ? database : null),
         OtlpEndpoint = OtlpEndpoint ?? (Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } otlp ? otlp : null),
         OtlpProtocol = OtlpProtocol ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_PROTOCOL"),
     };
