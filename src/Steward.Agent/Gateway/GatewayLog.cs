@@ -35,7 +35,7 @@ internal static partial class GatewayLog
     [LoggerMessage(9, LogLevel.Warning, "\"{Server}\" exited")]
     public static partial void Exited(ILogger logger, string server);
 
-    [LoggerMessage(10, LogLevel.Information, "Tool call {Server}/{Tool}: {Verdict} ({Because}), {Outcome} in {Milliseconds} ms")]
+    [LoggerMessage(10, LogLevel.Debug, "Tool call {Server}/{Tool}: {Verdict} ({Because}), {Outcome} in {Milliseconds} ms")]
     public static partial void ToolCall(ILogger logger, string server, string tool, string verdict, string because, string outcome, double milliseconds);
 
     [LoggerMessage(11, LogLevel.Warning, "Listing {What} of \"{Server}\" failed: {Message}")]

@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using ModelContextProtocol.Client;
+
+// Tool-call latency of server-everything's echo, called directly over stdio, through `steward gateway --server`
+// (stdio), and through supergateway (stdio -> streamable HTTP); and the gateway's memory with five upstreams.
+// Usage: Steward.GatewayBench <repo root> <steward.dll> [iterations]
+var root = Path.GetFullPath(args.Length > 0 ? args[0] : ".");
+var steward = Path.GetFullPath(args.Length > 1 ? args[1] : Path.Combine(root, "src/Steward.Cli/bin/Release/net10.0/steward.dll"));
+var iterations = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5000;
+var node = Path.Combine(root, "tests/node/node_modules");
+var bin = Path.Combine(node, ".bin");
+var everything = Path.Combine(node, "@modelcontextprotocol/server-everything/dist/index.js");
+var version = "2026.8.31";
+var spec = "@modelcontextprotocol/server-everything@" + version;
+var path = bin + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
+var workDir = Path.Combine(root, "tests/node");
+
+var config = Path.Combine(Path.GetTempPath(), "steward-bench-" + Environment.ProcessId);
+Directory.CreateDirectory(config);
+string Servers(int count) => string.Join(",", Enumerable.Range(0, count).Select(i =>
+    $$"""{{(i == 0 ? "\"everything\"" : $"\"everything{i}\"")}}: { "command": "npx", "args": ["-y", "{{spec}}"] }"""));
+var policy = Path.Combine(config, "policy.json");
+File.WriteAllText(policy, $$"""
+    { "registry": { "servers": [ { "server": { "name": "everything", "description": "bench", "version": "{{version}}",
+      "packages": [ { "registryType": "npm", "identifier": "@modelcontextprotocol/server-everything", "version": "{{version}}", "transport": { "type": "stdio" } } ] } } ] } }
+    """);
+var environment = new Dictionary<string, string?> { ["PATH"] = path, ["npm_config_offline"] = "true", ["STEWARD_CONFIG_DIR"] = config };
+
+async Task<McpClient> Stdio(string command, params string[] arguments) => await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+{
+    Command = command,
+    Arguments = arguments,
+    WorkingDirectory = workDir,
+    EnvironmentVariables = environment,
+}));
+
+async Task<double[]> Measure(McpClient client)
+{
+    var arguments = new Dictionary<string, object?> { ["message"] = "ping" };
+    for (var i = 0; i < Math.Min(500, iterations / 5); i++)
+    {
+        await client.CallToolAsync("echo", arguments);
+    }
+
+    var samples = new double[iterations];
+    for (var i = 0; i < iterations; i++)
+    {
+        var start = Stopwatch.GetTimestamp();
+        await client.CallToolAsync("echo", arguments);
+        samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    Array.Sort(samples);
+    return samples;
+}
+
+static double P(double[] sorted, double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+
+void Report(string name, double[] s, double[]? baseline)
+{
+    var line = string.Create(CultureInfo.InvariantCulture,
+        $"{name,-38} n={s.Length} p50={P(s, 0.50):F3} ms p90={P(s, 0.90):F3} ms p99={P(s, 0.99):F3} ms mean={s.Average():F3} ms");
+    if (baseline is not null)
+    {
+        line += string.Create(CultureInfo.InvariantCulture, $"  added: p50 {P(s, 0.50) - P(baseline, 0.50):+0.000;-0.000} ms, p99 {P(s, 0.99) - P(baseline, 0.99):+0.000;-0.000} ms");
+    }
+
+    Console.WriteLine(line);
+}
+
+// Interleave rounds so that machine noise spreads over every variant.
+var rounds = 3;
+var results = new Dictionary<string, List<double>>();
+for (var round = 0; round < rounds; round++)
+{
+    File.WriteAllText(Path.Combine(config, "mcp.json"), $$"""{ "mcpServers": { {{Servers(1)}} } }""");
+    await using (var direct = await Stdio("npx", "-y", spec))
+    {
+        Add("direct (npx, stdio)", await Measure(direct));
+    }
+
+    await using (var gateway = await Stdio("dotnet", steward, "gateway", "--server", "everything", "--policy", policy))
+    {
+        Add("steward gateway --server (stdio)", await Measure(gateway));
+    }
+
+    var port = FreePort();
+    using var peer = Process.Start(new ProcessStartInfo("node", [Path.Combine(node, "supergateway/dist/index.js"), "--stdio", $"node {everything}",
+        "--outputTransport", "streamableHttp", "--stateful", "--port", port.ToString(CultureInfo.InvariantCulture), "--logLevel", "none"])
+    { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir })!;
+    try
+    {
+        await using var http = await ConnectHttpAsync(port);
+        Add("supergateway (stdio->streamableHttp)", await Measure(http));
+    }
+    finally
+    {
+        peer.Kill(entireProcessTree: true);
+        await peer.WaitForExitAsync();
+    }
+}
+
+var directAll = results["direct (npx, stdio)"].ToArray();
+Array.Sort(directAll);
+foreach (var (name, values) in results)
+{
+    var sorted = values.ToArray();
+    Array.Sort(sorted);
+    Report(name, sorted, name.StartsWith("direct", StringComparison.Ordinal) ? null : directAll);
+}
+
+// Memory: the aggregated gateway with five upstreams.
+File.WriteAllText(Path.Combine(config, "mcp.json"), $$"""{ "mcpServers": { {{Servers(5)}} } }""");
+await using (var five = await Stdio("dotnet", steward, "gateway", "--policy", policy))
+{
+    var tools = await five.ListToolsAsync();
+    for (var i = 0; i < 200; i++)
+    {
+        await five.CallToolAsync($"everything{(i % 5 == 0 ? "" : (i % 5).ToString(CultureInfo.InvariantCulture))}__echo", new Dictionary<string, object?> { ["message"] = "m" });
+    }
+
+    var pid = GatewayPid();
+    var rss = File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+    var hwm = File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+    Console.WriteLine($"gateway with 5 upstreams: {tools.Count} tools; gateway process {rss.Replace("\t", " ", StringComparison.Ordinal)}; peak {hwm.Replace("\t", " ", StringComparison.Ordinal)} (upstream node processes not included)");
+}
+
+void Add(string name, double[] samples)
+{
+    if (!results.TryGetValue(name, out var list))
+    {
+        results[name] = list = [];
+    }
+
+    list.AddRange(samples);
+}
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+static async Task<McpClient> ConnectHttpAsync(int port)
+{
+    for (var attempt = 0; ; attempt++)
+    {
+        try
+        {
+            return await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+            {
+                Endpoint = new Uri($"http://127.0.0.1:{port}/mcp"),
+                TransportMode = HttpTransportMode.StreamableHttp,
+            }));
+        }
+        catch (Exception) when (attempt < 50)
+        {
+            await Task.Delay(100); // supergateway is still starting: nothing to await but its port
+        }
+    }
+}
+
+static int GatewayPid()
+{
+    foreach (var dir in Directory.GetDirectories("/proc"))
+    {
+        if (int.TryParse(Path.GetFileName(dir), out var pid) && File.Exists(Path.Combine(dir, "cmdline")))
+        {
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
+                if (cmdline.Contains("steward.dll\0gateway\0--policy", StringComparison.Ordinal) &&
+                    File.ReadAllText(Path.Combine(dir, "status")).Contains($"PPid:\t{Environment.ProcessId}\n", StringComparison.Ordinal))
+                {
+                    return pid;
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    throw new InvalidOperationException("the gateway process was not found");
+}
