@@ -73,7 +73,7 @@ internal static partial class ModelGateway
                     w.WriteString("type", "model");
                     w.WriteString("id", model.Model.Id);
                     w.WriteString("display_name", model.Model.DisplayName);
-                    w.WriteString("created_at", (model.Model.ReleasedOn ?? DateOnly.FromDayNumber(0)).ToString("yyyy-MM-dd'T'00:00:00'Z'", CultureInfo.InvariantCulture));
+                    w.WriteString("created_at", (model.Model.ReleasedOn ?? DateOnly.FromDayNumber(0)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00Z");
                     w.WriteEndObject();
                 }
 
