@@ -27,7 +27,7 @@ public static class Cli
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter stdout, CancellationToken cancellationToken)
     {
         var root = Build(console, stdout);
-        var configuration = new InvocationConfiguration { Output = stdout, Error = Console.Error };
+        var configuration = new InvocationConfiguration { Output = stdout, Error = Console.Error, EnableDefaultExceptionHandler = false };
         return await root.Parse(args).InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
     }
 }

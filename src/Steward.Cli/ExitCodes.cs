@@ -11,4 +11,7 @@ public static class ExitCodes
 
     /// <summary>The input could not be read at all: missing, unreachable, not JSON, too large, too deep.</summary>
     public const int Unreadable = 2;
+
+    /// <summary>A fault in Steward itself (EX_SOFTWARE); the message says how to report it.</summary>
+    public const int Internal = 70;
 }

@@ -4,7 +4,24 @@ namespace Steward.Cli;
 
 public static class Program
 {
-    public static Task<int> Main(string[] args) => Cli.RunAsync(args, CreateConsole(), Console.Out, CancellationToken.None);
+    public static async Task<int> Main(string[] args)
+    {
+        try
+        {
+            return await Cli.RunAsync(args, CreateConsole(), Console.Out, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // A fault of Steward's own, not of the input: one line, never a stack trace; STEWARD_DEBUG=1 shows it.
+            await Console.Error.WriteLineAsync($"steward: internal error: {e.GetType().Name}: {e.Message} (run again with STEWARD_DEBUG=1 for details, and report it)").ConfigureAwait(false);
+            if (Environment.GetEnvironmentVariable("STEWARD_DEBUG") == "1")
+            {
+                await Console.Error.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            }
+
+            return ExitCodes.Internal;
+        }
+    }
 
     /// <summary>
     /// The console for people: colour only on a terminal (and never with NO_COLOR), and no wrapping when the
