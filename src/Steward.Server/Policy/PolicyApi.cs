@@ -58,7 +58,8 @@ internal static class PolicyApi
             var entries = effective.Settings.McpEnabled && effective.Settings.RegistryMode == RegistryModes.Hosted
                 ? await AdmittedEntries.LoadAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false)
                 : [];
-            payload = Payload(effective, entries, time.GetUtcNow());
+            var models = await Models.ModelBundle.ForAsync(connection, context.RequestServices, caller, organisation.Slug, account?.Slug, cancellationToken).ConfigureAwait(false);
+            payload = Payload(effective, entries, time.GetUtcNow(), models);
         }
 
         var (kid, key) = await keys.ActiveAsync(cancellationToken).ConfigureAwait(false);
@@ -80,7 +81,7 @@ internal static class PolicyApi
     /// shorter), so that every request and every instance in one window produce the same bytes, hence the same ETag,
     /// and a bundle fetched at any moment stays valid for at least half its validity.
     /// </summary>
-    internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry> entries, DateTimeOffset now)
+    internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry> entries, DateTimeOffset now, Action<Utf8JsonWriter>? models = null)
     {
         var settings = effective.Settings;
         var validity = settings.MaxOfflineAgeSeconds ?? (2 * settings.SyncIntervalSeconds);
@@ -128,6 +129,7 @@ internal static class PolicyApi
             }
 
             w.WriteStartArray("models");
+            models?.Invoke(w);
             w.WriteEndArray();
             w.WriteEndObject();
         });
