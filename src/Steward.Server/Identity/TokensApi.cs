@@ -190,7 +190,7 @@ internal static class TokensApi
             "SELECT t.id, t.name, t.role, a.slug, t.created_at, t.expires_at, t.revoked_at FROM api_tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE t.organisation_id = @org" +
             (id is null ? " ORDER BY t.created_at DESC, t.id DESC" : " AND t.id = @id"),
             transaction, r => new TokenRow(r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.NullableString(5), r.NullableString(6)),
-            cancellationToken, ("org", organisationId), ("id", id)).ConfigureAwait(false);
+            cancellationToken, id is null ? [("org", organisationId)] : [("org", organisationId), ("id", id)]).ConfigureAwait(false);
 
     private static void Write(Utf8JsonWriter w, TokenRow row, DateTimeOffset now)
     {
