@@ -21,6 +21,8 @@ public static class Cli
         root.Subcommands.Add(SyncCommand.Create(console, stdout));
         root.Subcommands.Add(McpCommand.Create(console, stdout));
         root.Subcommands.Add(Gateway.GatewayCommand.Create(Console.Error));
+        root.Subcommands.Add(Models.ModelsCommand.Create(console, stdout));
+        root.Subcommands.Add(Models.PolicyExplainCommand.CreatePolicy(console, stdout));
         return root;
     }
 

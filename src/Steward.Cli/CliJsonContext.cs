@@ -10,6 +10,7 @@ namespace Steward.Cli;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     WriteIndented = true)]
 [JsonSerializable(typeof(ValidationReport))]
+[JsonSerializable(typeof(Models.ModelChoice))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>Output for people and scripts alike: quotes and non-ASCII text written as themselves, not \u escapes.</summary>

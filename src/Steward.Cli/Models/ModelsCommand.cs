@@ -1,0 +1,185 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using Spectre.Console;
+using Steward.Agent.Files;
+using Steward.Cli.AgentCommands;
+
+namespace Steward.Cli.Models;
+
+/// <summary>
+/// <c>steward models list [--all] [--json]</c>: the models this developer may use, the default marked (with <c>--all</c>
+/// the others too, each with its reason); <c>steward models use &lt;id&gt;</c>: choose one (refused with the reason), recorded
+/// in <c>models.json</c> in the configuration directory. Both ask the Steward server, which decides with the same
+/// evaluator its model endpoint enforces with.
+/// </summary>
+internal static class ModelsCommand
+{
+    public const string ChoiceFileName = "models.json";
+
+    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
+    {
+        var command = new Command("models", "List the models you may use and choose one.");
+        command.Subcommands.Add(List(console, stdout, environment));
+        command.Subcommands.Add(Use(console, stdout, environment));
+        return command;
+    }
+
+    private static Command List(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)
+    {
+        var all = new Option<bool>("--all") { Description = "Also list the models you may not use, each with the reason." };
+        var json = new Option<bool>("--json") { Description = "Print the server's listing as JSON." };
+        var server = ModelServer.ServerOption();
+        var token = ModelServer.TokenOption();
+        var command = new Command("list", "List the models you may use; the default is marked.") { all, json, server, token };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var env = environment ?? AgentEnvironment.FromProcess(console);
+            var (target, error) = ModelServer.Resolve(parse.GetValue(server), parse.GetValue(token), env.Paths, env.Variables);
+            if (target is null)
+            {
+                return AgentOutput.Error(console, error!, ExitCodes.Unreadable);
+            }
+
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            var (document, failure, exit) = await target.GetAsync(http, "api/v1/models" + (parse.GetValue(all) ? "?all=true" : ""), cancellationToken).ConfigureAwait(false);
+            if (document is null)
+            {
+                return AgentOutput.Error(console, failure!, exit);
+            }
+
+            using (document)
+            {
+                if (parse.GetValue(json))
+                {
+                    await stdout.WriteLineAsync(Indented(document)).ConfigureAwait(false);
+                    return ExitCodes.Ok;
+                }
+
+                Render(console, document.RootElement, parse.GetValue(all));
+                return ExitCodes.Ok;
+            }
+        });
+        return command;
+    }
+
+    private static void Render(IAnsiConsole console, JsonElement root, bool all)
+    {
+        var table = new Table().Border(TableBorder.Simple);
+        table.AddColumn("");
+        table.AddColumn("Model");
+        table.AddColumn("Name");
+        table.AddColumn("Status");
+        table.AddColumn("Inference");
+        table.AddColumn(all ? "Available" : "Runs in");
+        var count = 0;
+        foreach (var model in root.GetProperty("models").EnumerateArray())
+        {
+            count++;
+            var available = model.GetProperty("available").GetBoolean();
+            var where = available
+                ? (model.TryGetProperty("resolvesTo", out var resolved) ? $"→ {resolved.GetString()} " : "") + (model.GetProperty("placement").GetString() is { Length: > 0 } p ? p : "-")
+                : model.GetProperty("reason").GetString()!;
+            table.AddRow(
+                model.GetProperty("default").GetBoolean() ? "*" : "",
+                Markup.Escape(model.GetProperty("id").GetString()!),
+                Markup.Escape(model.GetProperty("displayName").GetString()!),
+                Markup.Escape(model.GetProperty("status").GetString()!),
+                Markup.Escape(model.GetProperty("scope").GetString() ?? "auto"),
+                available ? Markup.Escape(all ? "yes (" + where + ")" : where) : $"[red]no: {Markup.Escape(where)}[/]");
+        }
+
+        if (count == 0)
+        {
+            console.MarkupLine("no model is available to you; ask your Steward administrator");
+        }
+        else
+        {
+            console.Write(table);
+            console.MarkupLine("* the default model");
+        }
+
+        if (root.TryGetProperty("defaultFallback", out var fallback) && fallback.ValueKind == JsonValueKind.Object)
+        {
+            console.MarkupLineInterpolated($"[yellow]note[/]: {fallback.GetProperty("message").GetString()}");
+        }
+    }
+
+    private static Command Use(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)
+    {
+        var id = new Argument<string>("model") { Description = "The model id, alias or provider model id." };
+        var json = new Option<bool>("--json") { Description = "Print the decision as JSON." };
+        var server = ModelServer.ServerOption();
+        var token = ModelServer.TokenOption();
+        var command = new Command("use", "Choose the model to use; refused with the reason when your policy does not allow it.") { id, json, server, token };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var env = environment ?? AgentEnvironment.FromProcess(console);
+            var (target, error) = ModelServer.Resolve(parse.GetValue(server), parse.GetValue(token), env.Paths, env.Variables);
+            if (target is null)
+            {
+                return AgentOutput.Error(console, error!, ExitCodes.Unreadable);
+            }
+
+            var requested = parse.GetValue(id)!;
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            var (document, failure, exit) = await target.GetAsync(http, "api/v1/models/explain?model=" + Uri.EscapeDataString(requested), cancellationToken).ConfigureAwait(false);
+            if (document is null)
+            {
+                return AgentOutput.Error(console, failure!, exit);
+            }
+
+            using (document)
+            {
+                var root = document.RootElement;
+                var allowed = root.GetProperty("allowed").GetBoolean();
+                if (allowed)
+                {
+                    var chosen = root.TryGetProperty("resolvedTo", out var resolved) ? resolved.GetString()! : root.GetProperty("modelId").GetString()!;
+                    var record = new ModelChoice(root.GetProperty("modelId").GetString()!, requested, root.GetProperty("placement").GetString(),
+                        root.TryGetProperty("providerModelId", out var provider) ? provider.GetString() : null, env.Time.GetUtcNow());
+                    PrivateFiles.EnsureDirectory(env.Paths.ConfigDirectory);
+                    PrivateFiles.WriteAtomic(Path.Combine(env.Paths.ConfigDirectory, ChoiceFileName), JsonSerializer.SerializeToUtf8Bytes(record, CliJsonContext.Output.ModelChoice));
+                    if (parse.GetValue(json))
+                    {
+                        await stdout.WriteLineAsync(Indented(document)).ConfigureAwait(false);
+                        return ExitCodes.Ok;
+                    }
+
+                    console.MarkupLineInterpolated($"[green]using[/] {record.Model}{(chosen != record.Model ? $" (now {chosen})" : "")} in {record.Placement ?? "-"}{(record.ProviderModelId is { } p ? $" as {p}" : "")}");
+                    if (root.TryGetProperty("notice", out var notice))
+                    {
+                        console.MarkupLineInterpolated($"[yellow]note[/]: {notice.GetString()}");
+                    }
+
+                    return ExitCodes.Ok;
+                }
+
+                if (parse.GetValue(json))
+                {
+                    await stdout.WriteLineAsync(Indented(document)).ConfigureAwait(false);
+                    return ExitCodes.Invalid;
+                }
+
+                console.MarkupLineInterpolated($"[red]refused[/] ({root.GetProperty("rule").GetString()}): The requested model '{requested}' is not available for your account.");
+                console.MarkupLineInterpolated($"  see why: steward policy explain model {requested}");
+                return ExitCodes.Invalid;
+            }
+        });
+        return command;
+    }
+
+    internal static string Indented(JsonDocument document)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            document.WriteTo(writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}
+
+/// <summary>What <c>steward models use</c> records in <c>models.json</c>.</summary>
+internal sealed record ModelChoice(string Model, string Requested, string? Placement, string? ProviderModelId, DateTimeOffset ChosenAt);
