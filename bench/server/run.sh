@@ -33,6 +33,8 @@ say "building steward (Release)"
 dotnet build -c Release src/Steward.Cli -v quiet -nologo >/dev/null
 steward="$root/src/Steward.Cli/bin/Release/net10.0/steward.dll"
 token="stw_bench-admin-token-0123456789abcdef"
+# Instances on one database must seal the policy signing keys with the same key encryption key.
+export STEWARD_KEY_ENCRYPTION_KEY=${STEWARD_KEY_ENCRYPTION_KEY:-$(python3 -c 'import os, base64; print(base64.b64encode(os.urandom(32)).decode())')}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
