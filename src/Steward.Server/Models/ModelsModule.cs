@@ -29,5 +29,6 @@ internal static class ModelsModule
         UpstreamsApi.Map(app);
         DeveloperModelsApi.Map(app);
         ModelGateway.Map(app);
+        ModelExports.Map(app);
     }
 }
