@@ -49,4 +49,27 @@ public sealed record PolicySnapshot
 
     /// <summary>Whether remote servers on plain http to loopback addresses are allowed (development only).</summary>
     public bool AllowLoopbackHttp { get; init; }
+
+    /// <summary>
+    /// When a signed policy bundle stops being in force (its <c>exp</c>); null for sources that do not sign their policy.
+    /// Past it, the snapshot no longer applies, whatever the maximum offline age.
+    /// </summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>The models this developer may use, from a Steward server's bundle; null when the source does not govern models.</summary>
+    public PolicyModels? Models { get; init; }
+
+    /// <summary>Whose profile this is, as the Steward server names it (<c>organisation</c> or <c>organisation/a/account</c>); null for registry sources.</summary>
+    public string? Subject { get; init; }
+}
+
+/// <summary>One model the developer may use, as the Steward server's bundle lists it.</summary>
+public sealed record AvailableModel(string Id, string? DisplayName = null, string? Provider = null);
+
+/// <summary>The models listing of a bundle: the available models, the default, and a notice when the configured default stands in for another.</summary>
+/// <param name="Default">The default model's id (the one the bundle marks <c>default</c>); null when none is available.</param>
+/// <param name="FallbackNotice">Set when the configured default is not available and another stands in (or none does): what to tell the developer.</param>
+public sealed record PolicyModels(IReadOnlyList<AvailableModel> Available, string? Default, string? FallbackNotice = null)
+{
+    public static PolicyModels None { get; } = new([], null);
 }

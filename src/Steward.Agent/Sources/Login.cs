@@ -1,10 +1,13 @@
+using System.Text;
 using Steward.Agent.Sync;
+using Steward.Core.Policy;
 using Steward.Core.Registry;
 
 namespace Steward.Agent.Sources;
 
 /// <summary>What <c>steward login</c> was asked: a Steward server URL, or a registry URL or path (exactly one).</summary>
-public sealed record LoginRequest(string? ServerUrl, string? Registry, string? Token, bool AllowHttp, TimeSpan MaxOfflineAge, string WorkingDirectory);
+/// <param name="KeyThumbprint">For a Steward server: the thumbprint (<c>kid</c>) of the key to pin; login refuses when the server does not publish it.</param>
+public sealed record LoginRequest(string? ServerUrl, string? Registry, string? Token, bool AllowHttp, TimeSpan MaxOfflineAge, string WorkingDirectory, string? KeyThumbprint = null);
 
 /// <summary>What <c>steward login</c> did, or why it did nothing (the previous source and cache are then untouched).</summary>
 public sealed record LoginResult(
@@ -15,7 +18,11 @@ public sealed record LoginResult(
     int Warnings = 0,
     string? Revision = null,
     string? MaxOfflineAge = null,
-    string? Note = null)
+    string? Note = null,
+    string? KeyThumbprint = null,
+    DateTimeOffset? ExpiresAt = null,
+    int? Models = null,
+    string? DefaultModel = null)
 {
     public bool Succeeded => Error is null;
 }
@@ -23,13 +30,11 @@ public sealed record LoginResult(
 /// <summary>
 /// Sets where policy comes from. The source is fetched and its registry verified before anything is saved, so a wrong
 /// URL or a malformed registry leaves the previous login in place; on success the source, the token (0600) and the
-/// verified policy cache are written.
+/// verified policy cache are written. For a Steward server, the server's signing key is pinned first (the one named by
+/// <c>--key-thumbprint</c>, else the key the server publishes as active) and the first bundle must verify with it.
 /// </summary>
 public static class Login
 {
-    public const string InterimServerNote =
-        "the Steward server's signed policy bundle is not served yet; until it is, Steward reads the server's Registry API (<url>/v0.1/servers) with your token";
-
     public static async Task<LoginResult> LoginAsync(StewardPaths paths, LoginRequest request, PolicyFetcher fetcher, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(paths);
@@ -54,7 +59,17 @@ public static class Login
             return new LoginResult($"a token is needed for {source.Location}: set STEWARD_TOKEN (or pass --token)");
         }
 
-        var token = source.Kind == SourceKind.StewardServer ? request.Token!.Trim() : null;
+        if (source.Kind == SourceKind.StewardServer)
+        {
+            return await ServerLoginAsync(paths, source, request.Token!.Trim(), request.KeyThumbprint, fetcher, time, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (request.KeyThumbprint is not null)
+        {
+            return new LoginResult("--key-thumbprint pins a Steward server's key; a registry source is not signed");
+        }
+
+        string? token = null;
         var fetched = await fetcher.FetchAsync(source, token, null, cancellationToken).ConfigureAwait(false);
         if (fetched is FetchOutcome.Failed failed)
         {
@@ -80,7 +95,86 @@ public static class Login
         PolicyCache.Write(paths, new CachedPolicy(source.Kind, source.Location, revision, document.ETag, time.GetUtcNow(), loaded.Document!.Shape, bytes));
         var servers = RegistryChanges.Latest(loaded.Document.Entries).Count;
         return new LoginResult(null, PolicySource.KindName(source.Kind), source.Location, servers, loaded.Problems.Count(p => !p.IsError), revision,
-            Durations.Format(source.MaxOfflineAge), source.Kind == SourceKind.StewardServer ? InterimServerNote : null);
+            Durations.Format(source.MaxOfflineAge));
+    }
+
+    /// <summary>
+    /// A Steward server: its published keys, the key to pin (trust on first use, or the one the caller named), then the
+    /// first bundle, which must verify with that key (or with a key it endorses) before anything is saved.
+    /// </summary>
+    private static async Task<LoginResult> ServerLoginAsync(
+        StewardPaths paths, PolicySource source, string token, string? wantedKid, PolicyFetcher fetcher, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var (keys, failure) = await fetcher.FetchKeysAsync(source, cancellationToken).ConfigureAwait(false);
+        if (keys is null)
+        {
+            return new LoginResult($"{source.Describe()}: its signing keys cannot be read: {failure!.Message}; nothing was changed");
+        }
+
+        if (keys.Keys.Count == 0)
+        {
+            return new LoginResult($"{source.Describe()} publishes no EC P-256 signing key named by its thumbprint at {PolicyFetcher.KeysUrl(source.Location)}; nothing was changed");
+        }
+
+        EcPublicJwk pinned;
+        if (wantedKid is not null)
+        {
+            if (keys.Keys.FirstOrDefault(k => string.Equals(k.Kid, wantedKid.Trim(), StringComparison.Ordinal)) is not { } match)
+            {
+                return new LoginResult(
+                    $"{source.Describe()} does not publish the key {wantedKid.Trim()} given with --key-thumbprint (it publishes {string.Join(", ", keys.Keys.Select(k => k.Kid))}); nothing was changed");
+            }
+
+            pinned = match;
+        }
+        else
+        {
+            pinned = keys.Keys[0];
+        }
+
+        var candidate = source with { PinnedKeys = [new PinnedKey(pinned)] };
+        var fetched = await fetcher.FetchStewardServerAsync(candidate, token, null, cancellationToken).ConfigureAwait(false);
+        if (fetched is FetchOutcome.Failed failed)
+        {
+            return new LoginResult($"{source.Describe()}: {failed.Message}; nothing was changed");
+        }
+
+        if (fetched is not FetchOutcome.Fetched document)
+        {
+            return new LoginResult($"{source.Describe()} answered 304 to an unconditional request; nothing was changed");
+        }
+
+        var now = time.GetUtcNow();
+        var compact = Encoding.ASCII.GetString(PolicyCache.Trimmed(document.Document));
+        var (check, repinned, _) = await SignedPolicy.OpenFollowingRotationAsync(compact, candidate, fetcher, now, cancellationToken).ConfigureAwait(false);
+        if (check.Bundle is not { } bundle)
+        {
+            return new LoginResult($"the policy bundle from {source.Describe()} does not verify with its key {pinned.Kid}: {check.Error}; nothing was changed");
+        }
+
+        var final = repinned ?? candidate;
+        SourceStore.Save(paths, final, token, time);
+        PolicyCache.Write(paths, new CachedPolicy(final.Kind, final.Location, bundle.Content.Revision, document.ETag, now, RegistryShape.RegistryApiPage, [], compact));
+        var snapshot = SignedPolicy.Snapshot(final, bundle, now);
+        var notes = new List<string>();
+        if (!bundle.Content.McpEnabled)
+        {
+            notes.Add("MCP is disabled by your profile on this server");
+        }
+
+        if (SignedPolicy.RegistryModeNote(bundle.Content) is { } modeNote)
+        {
+            notes.Add(modeNote);
+        }
+
+        if (bundle.Content.Models.FallbackNotice is { } fallback)
+        {
+            notes.Add(fallback);
+        }
+
+        return new LoginResult(null, PolicySource.KindName(final.Kind), final.Location, RegistryChanges.Latest(bundle.Entries).Count, bundle.Warnings,
+            bundle.Content.Revision, Durations.Format(snapshot.MaxOfflineAge ?? final.MaxOfflineAge), notes.Count == 0 ? null : string.Join("; ", notes),
+            final.PinnedKey, bundle.Verification.ExpiresAt, bundle.Content.Models.Available.Count, bundle.Content.Models.Default);
     }
 
     private static (PolicySource? Source, string? Error) ServerSource(string url, LoginRequest request)

@@ -75,15 +75,52 @@ public sealed class PolicyFetcher : IDisposable
     }
 
     /// <summary>
-    /// A Steward server. Interim: the signed policy bundle (<c>GET /api/v1/policy</c>) is not served yet, so this reads
-    /// the server's Registry API at <c>&lt;url&gt;/v0.1/servers</c> with the token as bearer. When the bundle lands, this
-    /// is the one method that changes (fetch the bundle, verify its signature with <see cref="PolicySource.PinnedKey"/>).
+    /// A Steward server's signed policy bundle: <c>GET &lt;url&gt;/api/v1/policy</c> with the token as bearer, conditional
+    /// on the ETag. The document is the compact JWS as received, not yet verified (<see cref="Sync.SignedPolicy"/> does that
+    /// against the pinned keys).
     /// </summary>
-    public Task<FetchOutcome> FetchStewardServerAsync(PolicySource source, string? token, string? etag, CancellationToken cancellationToken)
+    public async Task<FetchOutcome> FetchStewardServerAsync(PolicySource source, string? token, string? etag, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return FetchRegistryApiAsync(source, token, etag, cancellationToken);
+        var response = await GetAsync(new Uri(PolicyUrl(source.Location)), source.AllowHttp, token, etag, cancellationToken, PolicyMediaType).ConfigureAwait(false);
+        return response switch
+        {
+            Response.Failure failure => failure.Outcome,
+            Response.NotModified notModified => new FetchOutcome.NotModified(notModified.ETag ?? etag),
+            Response.Body body => new FetchOutcome.Fetched(body.Bytes, null, body.ETag),
+            _ => throw new InvalidOperationException(),
+        };
     }
+
+    /// <summary>
+    /// A Steward server's published keys, <c>GET &lt;url&gt;/api/v1/policy/keys</c> (no token: the keys are public). What it
+    /// answers is not trusted by itself: a key is pinned at login (the developer or <c>--key-thumbprint</c> vouches for
+    /// it), or later only through an endorsement signed by a key already pinned.
+    /// </summary>
+    public async Task<(ServerKeySet? Keys, FetchOutcome.Failed? Failure)> FetchKeysAsync(PolicySource source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var url = new Uri(KeysUrl(source.Location));
+        var response = await GetAsync(url, source.AllowHttp, null, null, cancellationToken).ConfigureAwait(false);
+        switch (response)
+        {
+            case Response.Failure failure:
+                return (null, failure.Outcome);
+            case Response.Body body:
+                return ServerKeySet.Parse(body.Bytes) is { } keys
+                    ? (keys, null)
+                    : (null, new FetchOutcome.Failed(FetchFailureKind.Refused, $"{url} did not answer a JWK Set ({{\"keys\": [...]}}); is {source.Location} a Steward server?"));
+            default:
+                return (null, new FetchOutcome.Failed(FetchFailureKind.Refused, $"{url} answered 304 to an unconditional request"));
+        }
+    }
+
+    /// <summary>The media type asked for the bundle: a compact JWS (RFC 7515), as the server serves it.</summary>
+    private const string PolicyMediaType = "application/jose";
+
+    public static string PolicyUrl(string baseUrl) => baseUrl.TrimEnd('/') + "/api/v1/policy";
+
+    public static string KeysUrl(string baseUrl) => baseUrl.TrimEnd('/') + "/api/v1/policy/keys";
 
     /// <summary>A static registry file (Kiro's model): one GET, conditional on the ETag.</summary>
     public async Task<FetchOutcome> FetchRegistryFileAsync(PolicySource source, string? etag, CancellationToken cancellationToken)
@@ -278,7 +315,7 @@ public sealed class PolicyFetcher : IDisposable
         public sealed record Failure(FetchOutcome.Failed Outcome) : Response;
     }
 
-    private async Task<Response> GetAsync(Uri start, bool allowHttp, string? token, string? etag, CancellationToken cancellationToken)
+    private async Task<Response> GetAsync(Uri start, bool allowHttp, string? token, string? etag, CancellationToken cancellationToken, string? accept = null)
     {
         var origin = start.GetLeftPart(UriPartial.Authority);
         var url = start;
@@ -290,6 +327,11 @@ public sealed class PolicyFetcher : IDisposable
             }
 
             using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            if (accept is not null)
+            {
+                request.Headers.Accept.Clear();
+                request.Headers.Accept.ParseAdd(accept);
+            }
             if (token is not null && url.GetLeftPart(UriPartial.Authority) == origin)
             {
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
@@ -345,7 +387,7 @@ public sealed class PolicyFetcher : IDisposable
                     return Fail(FetchFailureKind.Refused, $"{url} sent more than {maxBytes:N0} bytes, the limit");
                 }
 
-                return new Response.Body(bytes, responseETag, NextCursor(bytes));
+                return new Response.Body(bytes, responseETag, accept is null ? NextCursor(bytes) : null);
             }
             catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
             {

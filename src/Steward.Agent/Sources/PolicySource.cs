@@ -1,4 +1,5 @@
 using System.Globalization;
+using Steward.Core.Policy;
 
 namespace Steward.Agent.Sources;
 
@@ -31,8 +32,18 @@ public sealed record PolicySource
     /// <summary>How long the last verified policy stays in force when the source cannot be reached.</summary>
     public TimeSpan MaxOfflineAge { get; init; } = DefaultMaxOfflineAge;
 
-    /// <summary>The key the Steward server's signed bundle is verified with, once the server publishes one; null until then.</summary>
-    public string? PinnedKey { get; init; }
+    /// <summary>
+    /// The Steward server's public keys this machine trusts for its signed policy bundle: pinned at <c>steward login</c>,
+    /// extended only through a key endorsement signed by a key already pinned. Empty for the other kinds of source.
+    /// </summary>
+    public IReadOnlyList<PinnedKey> PinnedKeys { get; init; } = [];
+
+    /// <summary>The thumbprint (<c>kid</c>) of the newest pinned key, the one the server signs with; null when none is pinned.</summary>
+    public string? PinnedKey => PinnedKeys.LastOrDefault(k => k.TrustedUntil is null)?.Jwk.Kid ?? PinnedKeys.LastOrDefault()?.Jwk.Kid;
+
+    /// <summary>The pinned keys still trusted at <paramref name="now"/>.</summary>
+    public IReadOnlyList<EcPublicJwk> TrustedKeys(DateTimeOffset now) =>
+        [.. PinnedKeys.Where(k => k.TrustedUntil is not { } until || until > now).Select(k => k.Jwk)];
 
     public static TimeSpan DefaultMaxOfflineAge { get; } = TimeSpan.FromDays(7);
 
@@ -64,6 +75,12 @@ public sealed record PolicySource
         _ => null,
     };
 }
+
+/// <summary>
+/// A pinned public key of a Steward server. <paramref name="TrustedUntil"/> is null for a key pinned without limit; a key
+/// that endorsed its successor stays trusted until that endorsement expires (the end of the server's grace period).
+/// </summary>
+public sealed record PinnedKey(EcPublicJwk Jwk, DateTimeOffset? TrustedUntil = null);
 
 /// <summary>Durations as people type them: <c>90m</c>, <c>36h</c>, <c>7d</c>, <c>3600s</c>.</summary>
 public static class Durations

@@ -1,11 +1,24 @@
 using System.Text;
 using System.Text.Json;
 using Steward.Agent.Files;
+using Steward.Core.Policy;
 
 namespace Steward.Agent.Sources;
 
 /// <summary>What <c>source.json</c> holds on disk (the token is not in it).</summary>
-public sealed record SourceFileDocument(string Kind, string Location, bool AllowHttp, string MaxOfflineAge, string? PinnedKey, DateTimeOffset SavedAt);
+/// <param name="PinnedKey">The thumbprint of the newest pinned key, for people and scripts comparing it with the server's.</param>
+/// <param name="PinnedKeys">Every pinned key as a JWK, with how long it stays trusted (a Steward server only).</param>
+public sealed record SourceFileDocument(
+    string Kind,
+    string Location,
+    bool AllowHttp,
+    string MaxOfflineAge,
+    string? PinnedKey,
+    DateTimeOffset SavedAt,
+    IReadOnlyList<PinnedKeyDocument>? PinnedKeys = null);
+
+/// <summary>A pinned key in <c>source.json</c>: an EC P-256 JWK whose <c>kid</c> is its RFC 7638 thumbprint.</summary>
+public sealed record PinnedKeyDocument(string Kty, string Crv, string X, string Y, string Kid, DateTimeOffset? TrustedUntil = null);
 
 /// <summary>The source read from disk, or why it cannot be used (null both: not logged in).</summary>
 public sealed record SourceLoad(PolicySource? Source, string? Error)
@@ -34,8 +47,24 @@ public static class SourceStore
             PrivateFiles.DeleteIfExists(paths.TokenFile);
         }
 
+        SavePins(paths, source, time);
+    }
+
+    /// <summary>
+    /// Writes <c>source.json</c> alone (atomically, 0600), leaving the token as it is: how a sync re-pins after following
+    /// a key endorsement.
+    /// </summary>
+    public static void SavePins(StewardPaths paths, PolicySource source, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(time);
+        PrivateFiles.EnsureDirectory(paths.ConfigDirectory);
+        var pins = source.PinnedKeys.Count == 0
+            ? null
+            : source.PinnedKeys.Select(k => new PinnedKeyDocument(EcPublicJwk.KeyType, EcPublicJwk.Curve, k.Jwk.X, k.Jwk.Y, k.Jwk.Kid, k.TrustedUntil)).ToList();
         var document = new SourceFileDocument(
-            PolicySource.KindName(source.Kind), source.Location, source.AllowHttp, Durations.Format(source.MaxOfflineAge), source.PinnedKey, time.GetUtcNow());
+            PolicySource.KindName(source.Kind), source.Location, source.AllowHttp, Durations.Format(source.MaxOfflineAge), source.PinnedKey, time.GetUtcNow(), pins);
         var bytes = JsonSerializer.SerializeToUtf8Bytes(document, AgentJsonContext.Default.SourceFileDocument);
         PrivateFiles.WriteAtomic(paths.SourceFile, bytes);
     }
@@ -74,13 +103,36 @@ public static class SourceStore
             return new SourceLoad(null, $"{paths.SourceFile} is damaged; run `steward login` again to set the policy source");
         }
 
+        var pins = new List<PinnedKey>();
+        foreach (var pin in document.PinnedKeys ?? [])
+        {
+            if (pin is null)
+            {
+                return new SourceLoad(null, $"{paths.SourceFile} is damaged; run `steward login` again to set the policy source");
+            }
+
+            var jwk = new EcPublicJwk(pin.Kid ?? "", pin.X ?? "", pin.Y ?? "");
+            if (pin.Kty != EcPublicJwk.KeyType || pin.Crv != EcPublicJwk.Curve || !jwk.KidIsThumbprint)
+            {
+                return new SourceLoad(null, $"{paths.SourceFile} is damaged (a pinned key is not an EC P-256 key named by its thumbprint); run `steward login` again");
+            }
+
+            pins.Add(new PinnedKey(jwk, pin.TrustedUntil));
+        }
+
+        if (kind == SourceKind.StewardServer && pins.Count == 0)
+        {
+            return new SourceLoad(null,
+                $"{paths.SourceFile} pins no key of the Steward server {document.Location} (it was written before Steward verified the server's signed policy); run `steward login {document.Location}` again");
+        }
+
         return new SourceLoad(new PolicySource
         {
             Kind = kind,
             Location = document.Location,
             AllowHttp = document.AllowHttp,
             MaxOfflineAge = maxOfflineAge,
-            PinnedKey = document.PinnedKey,
+            PinnedKeys = pins,
         }, null);
     }
 

@@ -11,8 +11,12 @@ using Steward.Core.Registry;
 
 namespace Steward.Agent.Sync;
 
-/// <summary>What the cache holds: the last verified registry document and when the source last confirmed it.</summary>
+/// <summary>What the cache holds: the last verified registry document, or signed bundle, and when the source last confirmed it.</summary>
 /// <param name="ConfirmedAt">When the source last answered with this document (200 or 304): the offline age counts from here.</param>
+/// <param name="Bundle">
+/// For a Steward server: the compact JWS exactly as the server signed it (then <paramref name="Document"/> is empty). Its
+/// signature is verified again against the pinned keys every time the cache is loaded.
+/// </param>
 public sealed record CachedPolicy(
     SourceKind SourceKind,
     string SourceLocation,
@@ -20,7 +24,8 @@ public sealed record CachedPolicy(
     string? ETag,
     DateTimeOffset ConfirmedAt,
     RegistryShape Shape,
-    byte[] Document);
+    byte[] Document,
+    string? Bundle = null);
 
 /// <summary>Reading the cache: the policy, or why there is none usable (both null: no cache yet).</summary>
 public sealed record CacheRead(CachedPolicy? Policy, string? Rejected);
@@ -29,7 +34,8 @@ public sealed record CacheRead(CachedPolicy? Policy, string? Rejected);
 /// <c>policy-cache.json</c>: <c>{"format", "sha256", "content"}</c>, where <c>sha256</c> is the SHA-256 of the bytes of
 /// <c>content</c> exactly as they sit in the file. A cache whose hash does not match, or that cannot be read, is rejected
 /// whole and treated as no cache. Written atomically, 0600. The hash detects corruption and casual edits, not an
-/// attacker who can rewrite the file (the Steward server's signature, once the bundle exists, will).
+/// attacker who can rewrite the file; for a Steward server the content holds the signed bundle itself (<c>bundle</c>,
+/// the compact JWS), whose signature the loader verifies against the pinned keys, which such an attacker cannot forge.
 /// </summary>
 public static class PolicyCache
 {
@@ -57,9 +63,17 @@ public static class PolicyCache
             }
 
             writer.WriteString("confirmedAt", policy.ConfirmedAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
-            writer.WriteString("shape", ShapeName(policy.Shape));
-            writer.WritePropertyName("document");
-            writer.WriteRawValue(Trimmed(policy.Document));
+            if (policy.Bundle is { } bundle)
+            {
+                writer.WriteString("bundle", bundle);
+            }
+            else
+            {
+                writer.WriteString("shape", ShapeName(policy.Shape));
+                writer.WritePropertyName("document");
+                writer.WriteRawValue(Trimmed(policy.Document));
+            }
+
             writer.WriteEndObject();
         }
 
@@ -119,8 +133,19 @@ public static class PolicyCache
             !TryString(content, "sourceLocation", out var location) ||
             !TryString(content, "revision", out var revision) ||
             !TryString(content, "confirmedAt", out var confirmedText) ||
-            !DateTimeOffset.TryParse(confirmedText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var confirmedAt) ||
-            !TryString(content, "shape", out var shapeName) || ParseShape(shapeName) is not { } shape ||
+            !DateTimeOffset.TryParse(confirmedText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var confirmedAt))
+        {
+            return Rejected("a field is missing or malformed");
+        }
+
+        var etag = content.TryGetProperty("etag", out var etagElement) && etagElement.ValueKind == JsonValueKind.String ? etagElement.GetString() : null;
+        if (TryString(content, "bundle", out var bundle))
+        {
+            // The signature, not this file, vouches for a bundle: the loader verifies it against the pinned keys.
+            return new CacheRead(new CachedPolicy(kind, location!, revision!, etag, confirmedAt, RegistryShape.RegistryApiPage, [], bundle), null);
+        }
+
+        if (!TryString(content, "shape", out var shapeName) || ParseShape(shapeName) is not { } shape ||
             !content.TryGetProperty("document", out var registry))
         {
             return Rejected("a field is missing or malformed");
@@ -132,7 +157,6 @@ public static class PolicyCache
             return Rejected("its registry document does not match its revision");
         }
 
-        var etag = content.TryGetProperty("etag", out var etagElement) && etagElement.ValueKind == JsonValueKind.String ? etagElement.GetString() : null;
         return new CacheRead(new CachedPolicy(kind, location!, revision!, etag, confirmedAt, shape, registryBytes), null);
 
         static CacheRead Rejected(string why) => new(null, $"the policy cache was rejected: {why}");

@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Steward.Agent.Policy;
@@ -27,6 +28,9 @@ public enum SyncOutcome
 public sealed record SyncResult(SyncOutcome Outcome, string Message, PolicyState State, RegistryChanges Changes, IReadOnlyList<Problem> Problems)
 {
     public bool Succeeded => Outcome is SyncOutcome.Updated or SyncOutcome.Unchanged;
+
+    /// <summary>Models added to or removed from the available list, and a new default (a Steward server only).</summary>
+    public ModelChanges ModelChanges { get; init; } = ModelChanges.None;
 }
 
 public sealed class PolicyStateChangedEventArgs(PolicyState state, RegistryChanges changes) : EventArgs
@@ -42,7 +46,9 @@ public sealed class PolicyStateChangedEventArgs(PolicyState state, RegistryChang
 /// (<see cref="SyncAsync"/>) or on the snapshot's interval (<see cref="RunAsync"/>), and answers what is in force now
 /// (<see cref="Current"/>). A registry is verified whole (Core's validation, no error allowed) before it replaces
 /// anything; a failure leaves the previous snapshot in force until its maximum offline age, after which MCP is disabled
-/// (fail closed). Time comes from a <see cref="TimeProvider"/>.
+/// (fail closed). A Steward server's policy is a signed bundle: verified against the pinned keys at every fetch and at
+/// every load of the cache, following the server's key endorsements when it rotates its key (the new key is then
+/// pinned); an expired bundle is not in force. Time comes from a <see cref="TimeProvider"/>.
 /// </summary>
 public sealed partial class PolicySync : IDisposable
 {
@@ -53,7 +59,7 @@ public sealed partial class PolicySync : IDisposable
     private readonly Func<string, string?> environment;
     private readonly ILogger logger;
     private readonly SemaphoreSlim gate = new(1, 1);
-    private readonly SourceLoad sourceLoad;
+    private SourceLoad sourceLoad;
 
     private volatile Held? held;
     private string? whyNoSnapshot;
@@ -149,8 +155,12 @@ public sealed partial class PolicySync : IDisposable
         }
 
         var previous = held;
-        var token = source.Kind == SourceKind.StewardServer ? SourceStore.LoadToken(paths, environment) : null;
-        var outcome = await fetcher.FetchAsync(source, token, previous?.Cached.ETag, cancellationToken).ConfigureAwait(false);
+        if (source.Kind == SourceKind.StewardServer)
+        {
+            return await SyncSignedAsync(source, previous, cancellationToken).ConfigureAwait(false);
+        }
+
+        var outcome = await fetcher.FetchAsync(source, null, previous?.Cached.ETag, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
         switch (outcome)
         {
@@ -198,6 +208,84 @@ public sealed partial class PolicySync : IDisposable
         }
 
         throw new InvalidOperationException("unexpected fetch outcome");
+    }
+
+    /// <summary>A Steward server: the signed bundle, verified against the pinned keys (re-pinned through an endorsement when the server rotated its key).</summary>
+    private async Task<SyncResult> SyncSignedAsync(PolicySource source, Held? previous, CancellationToken cancellationToken)
+    {
+        var token = SourceStore.LoadToken(paths, environment);
+        if (token is null)
+        {
+            return Failure(SyncOutcome.Rejected, $"no token for {source.Describe()}: run `steward login {source.Location}` with STEWARD_TOKEN set (or --token)", source);
+        }
+
+        // A held bundle that expired is not sent as If-None-Match: the server's answer must be a fresh bundle.
+        var etag = previous is { Snapshot.ExpiresAt: { } expires } && expires > time.GetUtcNow() ? previous.Cached.ETag : null;
+        var outcome = await fetcher.FetchStewardServerAsync(source, token, etag, cancellationToken).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        switch (outcome)
+        {
+            case FetchOutcome.NotModified notModified when previous is not null && etag is not null:
+                Confirm(previous, notModified.ETag, now);
+                lastAttemptFailed = false;
+                LogUnchanged(logger, previous.Snapshot.Revision);
+                return Result(SyncOutcome.Unchanged, $"policy unchanged at revision {previous.Snapshot.Revision} ({source.Describe()} answered 304 Not Modified)");
+
+            case FetchOutcome.NotModified:
+                return Failure(SyncOutcome.Rejected, $"{source.Describe()} answered 304 Not Modified, but no bundle in force was named", source);
+
+            case FetchOutcome.Failed failed:
+                return Failure(failed.Kind == FetchFailureKind.Unreachable ? SyncOutcome.Unreachable : SyncOutcome.Rejected, failed.Message, source);
+        }
+
+        var fetched = (FetchOutcome.Fetched)outcome;
+        var compact = Encoding.ASCII.GetString(PolicyCache.Trimmed(fetched.Document));
+        var (check, repinned, unreachable) = await SignedPolicy.OpenFollowingRotationAsync(compact, source, fetcher, now, cancellationToken).ConfigureAwait(false);
+        if (check.Bundle is not { } bundle)
+        {
+            return Failure(unreachable ? SyncOutcome.Unreachable : SyncOutcome.Rejected,
+                $"the policy bundle from {source.Describe()} was rejected: {check.Error}", source, check.Problems);
+        }
+
+        var note = "";
+        if (repinned is not null)
+        {
+            try
+            {
+                SourceStore.SavePins(paths, repinned, time);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Failure(SyncOutcome.Rejected, $"the server's new key {bundle.Verification.Kid} is endorsed by the pinned key, but {paths.SourceFile} cannot be written to pin it: {e.Message}", source);
+            }
+
+            sourceLoad = new SourceLoad(repinned, null);
+            source = repinned;
+            LogRepinned(logger, bundle.Verification.Kid!);
+            note = $"; the server rotated its signing key: the new key {bundle.Verification.Kid} is endorsed by the pinned key and is now pinned";
+        }
+
+        var cached = new CachedPolicy(source.Kind, source.Location, bundle.Content.Revision, fetched.ETag, now, RegistryShape.RegistryApiPage, [], compact);
+        var snapshot = SignedPolicy.Snapshot(source, bundle, now);
+        var changes = RegistryChanges.Between(previous?.Snapshot.Registry, snapshot.Registry);
+        var modelChanges = ModelChanges.Between(previous?.Snapshot.Models, snapshot.Models);
+        var warning = TryWriteCache(cached);
+        held = new Held(snapshot, cached);
+        whyNoSnapshot = null;
+        lastAttemptFailed = false;
+        if (SignedPolicy.RegistryModeNote(bundle.Content) is { } modeNote)
+        {
+            note += "; " + modeNote;
+        }
+
+        if (previous is not null && previous.Snapshot.Revision == snapshot.Revision && !changes.Any && !modelChanges.Any)
+        {
+            LogUnchanged(logger, snapshot.Revision);
+            return Result(SyncOutcome.Unchanged, $"policy unchanged at revision {snapshot.Revision}, renewed until {SignedPolicy.Time(snapshot.ExpiresAt!.Value)}{note}{warning}");
+        }
+
+        LogUpdated(logger, snapshot.Revision, changes.Added.Count, changes.Removed.Count, changes.Upgraded.Count);
+        return Result(SyncOutcome.Updated, $"policy updated to revision {snapshot.Revision} from {source.Describe()}{note}{warning}", changes) with { ModelChanges = modelChanges };
     }
 
     private SyncResult Result(SyncOutcome outcome, string message, RegistryChanges? changes = null, IReadOnlyList<Problem>? problems = null) =>
@@ -262,6 +350,12 @@ public sealed partial class PolicySync : IDisposable
             return;
         }
 
+        if (source.Kind == SourceKind.StewardServer)
+        {
+            LoadSignedCache(source, cached);
+            return;
+        }
+
         var document = RegistryReader.Read(cached.Document, cached.Shape);
         if (!document.IsReadable || document.Problems.HasErrors())
         {
@@ -270,6 +364,27 @@ public sealed partial class PolicySync : IDisposable
         }
 
         held = new Held(SnapshotOf(source, cached, document.Document!.Entries), cached);
+    }
+
+    /// <summary>The cached bundle is verified again, against the keys pinned now: a cache edited or re-signed by anyone else fails.</summary>
+    private void LoadSignedCache(PolicySource source, CachedPolicy cached)
+    {
+        if (cached.Bundle is not { } compact)
+        {
+            whyNoSnapshot = "the policy cache was rejected: it holds no signed bundle from the Steward server";
+            LogCacheRejected(logger, whyNoSnapshot);
+            return;
+        }
+
+        var check = SignedPolicy.Open(compact, source, time.GetUtcNow(), allowExpired: true);
+        if (check.Bundle is not { } bundle || bundle.Content.Revision != cached.Revision)
+        {
+            whyNoSnapshot = $"the policy cache was rejected: its signed bundle does not verify with the pinned key ({check.Error ?? "its revision does not match"})";
+            LogCacheRejected(logger, whyNoSnapshot);
+            return;
+        }
+
+        held = new Held(SignedPolicy.Snapshot(source, bundle, cached.ConfirmedAt), cached);
     }
 
     private static PolicySnapshot SnapshotOf(PolicySource source, CachedPolicy cached, IReadOnlyList<RegistryEntry> entries) => new()
@@ -297,12 +412,26 @@ public sealed partial class PolicySync : IDisposable
         }
 
         var snapshot = current.Snapshot;
+        if (snapshot.ExpiresAt is { } expiresAt && expiresAt <= now)
+        {
+            return new PolicyState.Disabled(
+                $"no verified policy: the policy bundle of {source.Describe()} (revision {snapshot.Revision}) expired at {SignedPolicy.Time(expiresAt)}",
+                whatToDo);
+        }
+
         var age = now - snapshot.FetchedAt;
         if (snapshot.MaxOfflineAge is { } maxOfflineAge && age > maxOfflineAge)
         {
             return new PolicyState.Disabled(
                 $"no verified policy: {source.Describe()} last confirmed the policy at {snapshot.FetchedAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC, more than the maximum offline age ({Durations.Format(maxOfflineAge)}) ago",
                 whatToDo);
+        }
+
+        if (!snapshot.McpEnabled)
+        {
+            return new PolicyState.Disabled(
+                $"MCP is disabled by the profile{(snapshot.Subject is { } subject ? " of " + subject : "")} on {source.Describe()} (revision {snapshot.Revision})",
+                "ask your Steward administrator to turn MCP on in your profile, then run `steward sync`");
         }
 
         return new PolicyState.Active(snapshot, Stale: lastAttemptFailed || age > snapshot.SyncInterval);
@@ -329,4 +458,7 @@ public sealed partial class PolicySync : IDisposable
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "The policy cache could not be written: {Reason}")]
     private static partial void LogCacheWriteFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "The Steward server's new signing key {Kid} is endorsed by a pinned key; it is now pinned")]
+    private static partial void LogRepinned(ILogger logger, string kid);
 }

@@ -23,10 +23,14 @@ internal static class LoginCommand
             Description = "How long the last verified policy stays in force while the source is unreachable (90m, 36h, 7d).",
             DefaultValueFactory = _ => Durations.Format(PolicySource.DefaultMaxOfflineAge),
         };
+        var keyThumbprint = new Option<string?>("--key-thumbprint")
+        {
+            Description = "The thumbprint (kid) of the Steward server's signing key, as your administrator gave it: login pins that key, and refuses when the server does not publish it.",
+        };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var command = new Command("login", "Set where policy comes from: a Steward server, a registry URL, or a local registry file.")
         {
-            server, registry, token, allowHttp, maxOfflineAge, json,
+            server, registry, token, allowHttp, maxOfflineAge, keyThumbprint, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -42,7 +46,8 @@ internal static class LoginCommand
                 parse.GetValue(token) ?? env.Variables(SourceStore.TokenVariable),
                 parse.GetValue(allowHttp),
                 age,
-                env.WorkingDirectory);
+                env.WorkingDirectory,
+                parse.GetValue(keyThumbprint));
             using var fetcher = new PolicyFetcher();
             LoginResult result;
             try
@@ -66,6 +71,13 @@ internal static class LoginCommand
             }
 
             console.MarkupLineInterpolated($"[green]logged in[/]: {result.Source} ({result.Kind}), {result.Servers} approved server{(result.Servers == 1 ? "" : "s")}{(result.Warnings > 0 ? $", {result.Warnings} warnings" : "")}");
+            if (result.KeyThumbprint is { } kid)
+            {
+                console.MarkupLineInterpolated($"  server signing key pinned: {kid}");
+                console.MarkupLine("  compare it with the thumbprint your administrator publishes (scripts: --key-thumbprint <kid>)");
+                console.MarkupLineInterpolated($"  revision {result.Revision}, signed bundle valid until {result.ExpiresAt?.UtcDateTime:yyyy-MM-dd HH:mm} UTC; {result.Models} available model{(result.Models == 1 ? "" : "s")}{(result.DefaultModel is { } model ? $", default {model}" : "")}");
+            }
+
             console.MarkupLineInterpolated($"  policy cached; it stays in force for {result.MaxOfflineAge} if the source cannot be reached");
             if (result.Note is { } note)
             {

@@ -7,7 +7,7 @@ using Steward.Agent.Sync;
 
 namespace Steward.Cli.AgentCommands;
 
-/// <summary><c>steward sync</c>: fetch the policy now and print what changed (servers added, removed, upgraded).</summary>
+/// <summary><c>steward sync</c>: fetch the policy now and print what changed (servers added, removed, upgraded; models added, removed, the default).</summary>
 internal static class SyncCommand
 {
     private const int ProblemsShown = 20;
@@ -30,7 +30,8 @@ internal static class SyncCommand
             };
             if (parse.GetValue(json))
             {
-                await stdout.WriteLineAsync(JsonSerializer.Serialize(SyncReport.From(result, approved), AgentJsonContext.Output.SyncReport)).ConfigureAwait(false);
+                var governsModels = sync.Snapshot?.Models is not null || sync.Source?.Kind == Steward.Agent.Sources.SourceKind.StewardServer;
+                await stdout.WriteLineAsync(JsonSerializer.Serialize(SyncReport.From(result, approved, governsModels), AgentJsonContext.Output.SyncReport)).ConfigureAwait(false);
                 return exit;
             }
 
@@ -66,9 +67,24 @@ internal static class SyncCommand
             console.MarkupLineInterpolated($"  [blue]^ upgraded[/] {upgraded.Name} {upgraded.From} -> {upgraded.To}");
         }
 
+        foreach (var added in result.ModelChanges.Added)
+        {
+            console.MarkupLineInterpolated($"  [green]+ model[/]    {added.Id}{(added.DisplayName is { } name && name != added.Id ? $" ({name})" : "")}");
+        }
+
+        foreach (var removed in result.ModelChanges.Removed)
+        {
+            console.MarkupLineInterpolated($"  [red]- model[/]    {removed.Id}");
+        }
+
+        if (result.ModelChanges.Default is { } change)
+        {
+            console.MarkupLineInterpolated($"  [blue]* default model[/] {change.From ?? "(none)"} -> {change.To ?? "(none)"}");
+        }
+
         if (result.Outcome == SyncOutcome.Updated && !result.Changes.Any)
         {
-            console.MarkupLine("  no server was added, removed or upgraded");
+            console.MarkupLine(result.ModelChanges.Any ? "  no server was added, removed or upgraded" : "  no server or model was added, removed or upgraded");
         }
 
         foreach (var problem in result.Problems.Take(ProblemsShown))

@@ -1,0 +1,346 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Steward.Agent.Policy;
+using Steward.Agent.Sources;
+using Steward.Core.Json;
+using Steward.Core.Policy;
+using Steward.Core.Registry;
+using Steward.Core.Validation;
+
+namespace Steward.Agent.Sync;
+
+/// <summary>The settings and lists a Steward server's bundle payload carries (see docs/policy-bundle.md).</summary>
+public sealed record BundleContent(
+    string Revision,
+    string? Subject,
+    bool McpEnabled,
+    bool WebToolsEnabled,
+    string RegistryMode,
+    string? RegistryUrl,
+    TimeSpan SyncInterval,
+    TimeSpan? MaxOfflineAge,
+    byte[]? Registry,
+    PolicyModels Models)
+{
+    /// <summary>The payload's content, or null and why it is not a Steward policy payload.</summary>
+    public static BundleContent? Parse(byte[] payload, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        var parsed = StrictJson.Parse(payload);
+        using var document = parsed.Document;
+        if (document is null || document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            error = "its payload is not a JSON object";
+            return null;
+        }
+
+        var root = document.RootElement;
+        if (!root.TryGetProperty("revision", out var revision) || revision.ValueKind != JsonValueKind.String || revision.GetString() is not { Length: > 0 } revisionText)
+        {
+            error = "its payload has no revision";
+            return null;
+        }
+
+        if (!root.TryGetProperty("profile", out var profile) || profile.ValueKind != JsonValueKind.Object)
+        {
+            error = "its payload has no profile";
+            return null;
+        }
+
+        if (!TryBoolean(profile, "mcpEnabled", out var mcpEnabled) || !TryBoolean(profile, "webToolsEnabled", out var webToolsEnabled) ||
+            !profile.TryGetProperty("registryMode", out var mode) || mode.ValueKind != JsonValueKind.String ||
+            !TrySeconds(profile, "syncIntervalSeconds", out var syncInterval) || syncInterval is null)
+        {
+            error = "its profile lacks mcpEnabled, webToolsEnabled, registryMode or syncIntervalSeconds";
+            return null;
+        }
+
+        if (!TrySeconds(profile, "maxOfflineAgeSeconds", out var maxOfflineAge))
+        {
+            error = "its profile's maxOfflineAgeSeconds is not a positive whole number of seconds";
+            return null;
+        }
+
+        byte[]? registry = null;
+        if (root.TryGetProperty("registry", out var registryElement) && registryElement.ValueKind != JsonValueKind.Null)
+        {
+            if (registryElement.ValueKind != JsonValueKind.Object)
+            {
+                error = "its registry is neither null nor a Registry API page";
+                return null;
+            }
+
+            registry = Encoding.UTF8.GetBytes(registryElement.GetRawText());
+        }
+
+        var models = ReadModels(root, out error);
+        if (models is null)
+        {
+            return null;
+        }
+
+        error = null;
+        return new BundleContent(
+            revisionText,
+            root.TryGetProperty("sub", out var sub) && sub.ValueKind == JsonValueKind.String ? sub.GetString() : null,
+            mcpEnabled,
+            webToolsEnabled,
+            mode.GetString()!,
+            profile.TryGetProperty("registryUrl", out var url) && url.ValueKind == JsonValueKind.String ? url.GetString() : null,
+            syncInterval.Value,
+            maxOfflineAge,
+            registry,
+            models);
+    }
+
+    private static PolicyModels? ReadModels(JsonElement root, out string? error)
+    {
+        error = null;
+        if (!root.TryGetProperty("models", out var models) || models.ValueKind == JsonValueKind.Null)
+        {
+            return PolicyModels.None;
+        }
+
+        if (models.ValueKind != JsonValueKind.Array)
+        {
+            error = "its models is not an array";
+            return null;
+        }
+
+        var available = new List<AvailableModel>();
+        string? defaultModel = null;
+        foreach (var model in models.EnumerateArray())
+        {
+            if (model.ValueKind != JsonValueKind.Object || !model.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String || id.GetString() is not { Length: > 0 } idText)
+            {
+                error = "a model of its models list has no id";
+                return null;
+            }
+
+            if (model.TryGetProperty("available", out var isAvailable) && isAvailable.ValueKind == JsonValueKind.False)
+            {
+                continue;
+            }
+
+            available.Add(new AvailableModel(idText, Text(model, "displayName"), Text(model, "provider")));
+            if (model.TryGetProperty("default", out var isDefault) && isDefault.ValueKind == JsonValueKind.True)
+            {
+                defaultModel ??= idText;
+            }
+        }
+
+        // The notice of a default that stands in for an unavailable one, when the server sends it.
+        var fallback = root.TryGetProperty("defaultFallback", out var notice) && notice.ValueKind == JsonValueKind.Object ? Text(notice, "message") : null;
+        return new PolicyModels(available, defaultModel, fallback);
+    }
+
+    private static string? Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static bool TryBoolean(JsonElement element, string name, out bool value)
+    {
+        value = false;
+        if (!element.TryGetProperty(name, out var property) || property.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return false;
+        }
+
+        value = property.GetBoolean();
+        return true;
+    }
+
+    /// <summary>A duration in whole seconds: absent or null gives null (and true); anything but a positive integer, false.</summary>
+    private static bool TrySeconds(JsonElement element, string name, out TimeSpan? value)
+    {
+        value = null;
+        if (!element.TryGetProperty(name, out var property) || property.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (property.ValueKind != JsonValueKind.Number || !property.TryGetInt64(out var seconds) || seconds <= 0 || seconds > 100L * 365 * 24 * 3600)
+        {
+            return false;
+        }
+
+        value = TimeSpan.FromSeconds(seconds);
+        return true;
+    }
+}
+
+/// <summary>A bundle that verified: the compact JWS, its times and key, its content and its admitted entries.</summary>
+/// <param name="Expired">The signature verifies but <c>exp</c> has passed: authentic, and no longer in force.</param>
+public sealed record VerifiedBundle(string Compact, PolicyVerification Verification, BundleContent Content, IReadOnlyList<RegistryEntry> Entries, int Warnings, bool Expired);
+
+/// <summary>Opening a bundle: verified, or refused with why (and the problems of an invalid registry), or signed by a key that is not pinned.</summary>
+public sealed record BundleCheck(VerifiedBundle? Bundle, string? Error, IReadOnlyList<Problem> Problems, string? UnknownKid)
+{
+    public static BundleCheck Refused(string error, IReadOnlyList<Problem>? problems = null, string? unknownKid = null) => new(null, error, problems ?? [], unknownKid);
+}
+
+/// <summary>
+/// The signed policy bundle of a Steward server on the agent's side: verified with <see cref="PolicyBundle"/> against
+/// the pinned keys (following the server's key endorsements when it signs with a key not pinned yet), then read into
+/// a <see cref="PolicySnapshot"/>. The registry it carries is validated whole, as any other source's.
+/// </summary>
+public static class SignedPolicy
+{
+    /// <summary>
+    /// Verifies <paramref name="compact"/> against the keys <paramref name="source"/> trusts at <paramref name="now"/>,
+    /// without the network. A bundle whose signature verifies but whose <c>exp</c> has passed comes back with
+    /// <see cref="VerifiedBundle.Expired"/> when <paramref name="allowExpired"/> (a cache that aged), else refused.
+    /// </summary>
+    public static BundleCheck Open(string compact, PolicySource source, DateTimeOffset now, bool allowExpired = false)
+    {
+        ArgumentNullException.ThrowIfNull(compact);
+        ArgumentNullException.ThrowIfNull(source);
+        var trusted = source.TrustedKeys(now);
+        var verification = PolicyBundle.Verify(compact, trusted, now);
+        var expired = false;
+        if (!verification.IsValid)
+        {
+            if (verification.Kid is { } kid && trusted.All(k => k.Kid != kid))
+            {
+                return BundleCheck.Refused(verification.Error!, unknownKid: kid);
+            }
+
+            // Authentic but past its exp: verified as of just before it expired, to tell expiry from forgery.
+            if (UnverifiedExpiry(compact) is { } expiresAt && expiresAt <= now &&
+                PolicyBundle.Verify(compact, trusted, expiresAt - TimeSpan.FromSeconds(1), TimeSpan.Zero) is { IsValid: true } authentic)
+            {
+                if (!allowExpired)
+                {
+                    return BundleCheck.Refused($"it expired at {Time(expiresAt)} (check this machine's clock)");
+                }
+
+                verification = authentic;
+                expired = true;
+            }
+            else
+            {
+                return BundleCheck.Refused(verification.Error!);
+            }
+        }
+
+        if (BundleContent.Parse(verification.Payload!, out var error) is not { } content)
+        {
+            return BundleCheck.Refused(error!);
+        }
+
+        IReadOnlyList<RegistryEntry> entries = [];
+        var warnings = 0;
+        if (content.Registry is { } registry)
+        {
+            var loaded = RegistryLoader.Load(registry, RegistryShape.RegistryApiPage);
+            if (!loaded.IsValid)
+            {
+                var problems = loaded.Problems.Where(p => p.IsError).ToList();
+                var why = loaded.Failure is { } failure
+                    ? failure.ToString()
+                    : $"{problems.Count} error{(problems.Count == 1 ? "" : "s")}, first: {problems[0]}";
+                return BundleCheck.Refused($"its registry is not valid: {why}", problems);
+            }
+
+            entries = loaded.Document!.Entries;
+            warnings = loaded.Problems.Count(p => !p.IsError);
+        }
+
+        return new BundleCheck(new VerifiedBundle(compact, verification, content, entries, warnings, expired), null, [], null);
+    }
+
+    /// <summary>
+    /// <see cref="Open"/>, and when the bundle is signed by a key that is not pinned: fetches the server's keys and follows
+    /// their endorsements from a pinned key. On success <paramref name="repinned"/> is the source with its new pins (for the
+    /// caller to save); a key reached by no endorsement chain is refused. <paramref name="unreachable"/> tells a failure
+    /// to fetch the keys from a refusal.
+    /// </summary>
+    public static async Task<(BundleCheck Check, PolicySource? Repinned, bool Unreachable)> OpenFollowingRotationAsync(
+        string compact, PolicySource source, PolicyFetcher fetcher, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(fetcher);
+        var check = Open(compact, source, now);
+        if (check.UnknownKid is not { } kid)
+        {
+            return (check, null, false);
+        }
+
+        var (keys, failure) = await fetcher.FetchKeysAsync(source, cancellationToken).ConfigureAwait(false);
+        if (keys is null)
+        {
+            return (BundleCheck.Refused($"it is signed by key \"{kid}\", which is not pinned, and the server's keys could not be read to follow a rotation: {failure!.Message}"),
+                null, failure.Kind == FetchFailureKind.Unreachable);
+        }
+
+        if (KeyPinning.Follow(source.PinnedKeys, keys, kid, now, out var error) is not { } pins)
+        {
+            return (BundleCheck.Refused(error!), null, false);
+        }
+
+        var repinned = source with { PinnedKeys = pins };
+        check = Open(compact, repinned, now);
+        return check.Bundle is null ? (check, null, false) : (check, repinned, false);
+    }
+
+    /// <summary>The snapshot a verified bundle puts in force, confirmed by the server at <paramref name="confirmedAt"/>.</summary>
+    public static PolicySnapshot Snapshot(PolicySource source, VerifiedBundle bundle, DateTimeOffset confirmedAt)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(bundle);
+        var content = bundle.Content;
+        // The profile's maximum offline age and the one chosen at login: the shorter applies.
+        var maxOfflineAge = content.MaxOfflineAge is { } fromProfile && fromProfile < source.MaxOfflineAge ? fromProfile : source.MaxOfflineAge;
+        return new PolicySnapshot
+        {
+            Source = source.Location,
+            Revision = content.Revision,
+            FetchedAt = confirmedAt,
+            Registry = bundle.Entries,
+            McpEnabled = content.McpEnabled,
+            WebToolsEnabled = content.WebToolsEnabled,
+            SyncInterval = content.SyncInterval,
+            MaxOfflineAge = maxOfflineAge,
+            ExpiresAt = bundle.Verification.ExpiresAt,
+            Models = content.Models,
+            Subject = content.Subject,
+        };
+    }
+
+    /// <summary>A note for the developer when the profile's registry mode is one this agent does not apply (no server is then admitted).</summary>
+    public static string? RegistryModeNote(BundleContent content)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        return content.RegistryMode switch
+        {
+            "hosted" => null,
+            "external" => $"the profile's registry is the external registry {content.RegistryUrl}, which this version of steward does not read from a Steward server bundle yet; no server is admitted",
+            _ => $"the profile's registry mode is \"{content.RegistryMode}\" (no allowlist), which this version of steward does not apply yet; no server is admitted",
+        };
+    }
+
+    internal static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC";
+
+    private static DateTimeOffset? UnverifiedExpiry(string compact)
+    {
+        var parts = compact.Split('.');
+        if (parts.Length != 3 || !Base64Url.IsValid(parts[1]))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("exp", out var exp) &&
+                   exp.ValueKind == JsonValueKind.Number && exp.TryGetInt64(out var seconds) && seconds is >= 0 and <= 253402300799
+                ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
