@@ -1,3 +1,4 @@
+using Steward.Server.Policy;
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -42,9 +43,9 @@ public sealed class PostgresTests
         try
         {
             var target = new NpgsqlConnectionStringBuilder(admin.ConnectionString) { Database = databaseName, Pooling = false };
-            ServeOptions Options(string? token) => new()
+            ServeOptions Options(string dataDir, string? token) => new()
             {
-                DataDir = Directory.CreateTempSubdirectory("steward-pg-test-").FullName,
+                DataDir = dataDir,
                 Urls = ["http://127.0.0.1:0"],
                 Database = target.ConnectionString,
                 BootstrapAdminToken = token,
@@ -52,8 +53,12 @@ public sealed class PostgresTests
                 LogLevel = LogLevel.Warning,
             };
 
-            await using var first = await StewardServer.StartAsync(Options(TestServer.AdminToken), CancellationToken.None);
-            await using var second = await StewardServer.StartAsync(Options(null), CancellationToken.None);
+            var firstDir = Directory.CreateTempSubdirectory("steward-pg-test-").FullName;
+            var secondDir = Directory.CreateTempSubdirectory("steward-pg-test-").FullName;
+            await using var first = await StewardServer.StartAsync(Options(firstDir, TestServer.AdminToken), CancellationToken.None);
+            // Instances on one database share the key that seals the policy signing keys (docs/policy-bundle.md).
+            File.Copy(Path.Combine(firstDir, KeyEncryptionKey.FileName), Path.Combine(secondDir, KeyEncryptionKey.FileName));
+            await using var second = await StewardServer.StartAsync(Options(secondDir, null), CancellationToken.None);
             Assert.True(first.FirstStart.Seeded);
             Assert.False(second.FirstStart.Seeded);
 
