@@ -1,8 +1,8 @@
-using Steward.Server.Policy;
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Steward.Server.Policy;
 
 namespace Steward.Server.Tests;
 
