@@ -118,7 +118,7 @@ public sealed class StewardServer : IAsyncDisposable
         var origin = server.BaseUrl.GetLeftPart(UriPartial.Authority);
         var text = new System.Text.StringBuilder();
         text.AppendLine("Steward server is running.");
-        text.AppendLine($"  Console:      {origin}/o/{DemoRegistry.Slug}");
+        text.AppendLine($"  Console:      {origin}/o/{DemoRegistry.Slug}/console (sign in with the admin token)");
         text.AppendLine($"  Registry API: {origin} (the first organisation; give hosts this origin as their MCP registry URL)");
         text.AppendLine($"                {origin}/o/<org>/registry for any organisation");
         text.AppendLine($"  Admin API:    {origin}/api/v1/orgs/<org>/...");
@@ -160,6 +160,7 @@ public sealed class StewardServer : IAsyncDisposable
             builder.Services.AddSingleton<Readiness>();
             Policy.GovernanceModule.AddServices(builder.Services, options);
             Models.ModelsModule.AddServices(builder.Services, options);
+            AdminConsole.ConsoleModule.AddServices(builder.Services);
             builder.Services.AddSingleton<IHostLifetime, HostedLifetime>();
             builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
             builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default));
@@ -291,6 +292,7 @@ public sealed class StewardServer : IAsyncDisposable
         AuditApi.Map(organisation);
         Policy.GovernanceModule.Map(app, organisation);
         Models.ModelsModule.Map(app, organisation);
+        AdminConsole.ConsoleModule.Map(app);
     }
 
     private static async Task<IResult> ReadyAsync(Database database, Readiness readiness, ILoggerFactory loggers, CancellationToken cancellationToken)

@@ -213,6 +213,19 @@ internal static class Migrations
             )
             """,
         ]),
+        new(5, "console sessions",
+        [
+            """
+            CREATE TABLE console_sessions (
+                session_hash {ordered} NOT NULL,
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                token_id TEXT NOT NULL REFERENCES api_tokens (id),
+                created_at {ordered} NOT NULL,
+                last_seen_at {ordered} NOT NULL,
+                PRIMARY KEY (session_hash, organisation_id)
+            )
+            """,
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

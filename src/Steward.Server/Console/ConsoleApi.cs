@@ -1,0 +1,104 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Steward.Server.Hosting;
+using Steward.Server.Identity;
+using Steward.Server.Organisations;
+
+namespace Steward.Server.AdminConsole;
+
+/// <summary>An admin API answer: its status and body (JSON, or a problem).</summary>
+internal sealed record ApiAnswer(int Status, byte[] Body)
+{
+    public bool Ok => Status is >= 200 and < 300;
+
+    public JsonNode? Json => Body.Length == 0 ? null : JsonNode.Parse(Body);
+
+    public string Text => Encoding.UTF8.GetString(Body);
+
+    /// <summary>The problem's detail and its items (path or location, message, hint), when the answer is a problem.</summary>
+    public (string Detail, IReadOnlyList<ProblemItem> Items) Problem()
+    {
+        if (Ok || Body.Length == 0)
+        {
+            return ("", []);
+        }
+
+        try
+        {
+            var problem = JsonSerializer.Deserialize(Body, ServerJsonContext.Default.ProblemBody);
+            return (problem?.Detail ?? problem?.Title ?? $"refused ({Status})", problem?.Errors ?? []);
+        }
+        catch (JsonException)
+        {
+            return ($"refused ({Status})", []);
+        }
+    }
+}
+
+/// <summary>
+/// Calls an admin API handler in-process, as the console's signed-in admin: the same validation, transaction, audit row
+/// and revision as a request to <c>/api/v1/orgs/{org}/…</c> with that admin's token. The console has no write path of its own.
+/// </summary>
+internal static class ConsoleApi
+{
+    public static async Task<ApiAnswer> CallAsync(
+        HttpContext outer,
+        Caller caller,
+        Organisation organisation,
+        Func<HttpContext, Task<IResult>> handler,
+        string method = "GET",
+        object? body = null,
+        IReadOnlyDictionary<string, string>? route = null,
+        QueryString query = default)
+    {
+        ArgumentNullException.ThrowIfNull(outer);
+        ArgumentNullException.ThrowIfNull(handler);
+        var context = new DefaultHttpContext { RequestServices = outer.RequestServices, RequestAborted = outer.RequestAborted };
+        context.Request.Method = method;
+        context.Request.Scheme = outer.Request.Scheme;
+        context.Request.Host = outer.Request.Host;
+        context.Request.QueryString = query;
+        var bytes = body switch
+        {
+            null => [],
+            byte[] raw => raw,
+            string text => Encoding.UTF8.GetBytes(text),
+            JsonNode node => Encoding.UTF8.GetBytes(node.ToJsonString()),
+            _ => throw new ArgumentException("the body is bytes, text or a JSON node", nameof(body)),
+        };
+        context.Request.Body = new MemoryStream(bytes, writable: false);
+        context.Request.ContentLength = bytes.Length;
+        context.Request.ContentType = "application/json";
+        context.Request.RouteValues["org"] = organisation.Slug;
+        foreach (var (key, value) in route ?? new Dictionary<string, string>())
+        {
+            context.Request.RouteValues[key] = value;
+        }
+
+        context.Items[typeof(Caller)] = caller;
+        context.Items[typeof(Organisation)] = organisation;
+        using var response = new MemoryStream();
+        context.Response.Body = response;
+        var result = await handler(context).ConfigureAwait(false);
+        await result.ExecuteAsync(context).ConfigureAwait(false);
+        return new ApiAnswer(context.Response.StatusCode, response.ToArray());
+    }
+}
+
+internal static class ConsoleResults
+{
+    /// <summary>Runs a handler's answer (a problem, usually) into bytes, to show its detail and items.</summary>
+    public static async Task<ApiAnswer> ExecuteAsync(HttpContext outer, IResult result)
+    {
+        ArgumentNullException.ThrowIfNull(outer);
+        ArgumentNullException.ThrowIfNull(result);
+        var context = new DefaultHttpContext { RequestServices = outer.RequestServices };
+        using var response = new MemoryStream();
+        context.Response.Body = response;
+        await result.ExecuteAsync(context).ConfigureAwait(false);
+        return new ApiAnswer(context.Response.StatusCode, response.ToArray());
+    }
+}

@@ -1,0 +1,188 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Playwright;
+using Steward.Server;
+
+namespace Steward.Console.Tests.Console;
+
+/// <summary>
+/// A fact that drives Debian's chromium (<c>/usr/bin/chromium</c>, installed by test.sh): skipped with the reason when it
+/// is missing, except under CI (<c>CI=true</c>), where the test runs and fails.
+/// </summary>
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    public const string Chromium = "/usr/bin/chromium";
+
+    public ChromiumFactAttribute()
+    {
+        if (!File.Exists(Chromium) && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            Skip = $"{Chromium} is missing: install Debian's chromium (test.sh does, as root) to run the console's browser tests";
+        }
+    }
+}
+
+/// <summary>A clock the tests move forward (session expiry) without waiting.</summary>
+public sealed class ManualClock : TimeProvider
+{
+    private long _offsetTicks;
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
+}
+
+/// <summary>
+/// One real server (Kestrel on 127.0.0.1, a SQLite file in a fresh directory, a clock the tests control) and one headless
+/// chromium for a test class; each test gets its own browser context (its own cookies).
+/// </summary>
+public sealed class ConsoleFixture : IAsyncLifetime
+{
+    public const string AdminToken = "stw_console-test-admin-token-of-the-demo-organisation";
+
+    private string _root = "";
+
+    public ManualClock Clock { get; } = new();
+
+    public StewardServer Server { get; private set; } = null!;
+
+    public IPlaywright Playwright { get; private set; } = null!;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public Uri BaseUrl => Server.BaseUrl;
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(ChromiumFactAttribute.Chromium) && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
+        _root = Directory.CreateTempSubdirectory("steward-console-test-").FullName;
+        Server = await StewardServer.StartAsync(new ServeOptions
+        {
+            DataDir = Path.Combine(_root, "data"),
+            Urls = ["http://127.0.0.1:0"],
+            BootstrapAdminToken = AdminToken,
+            Messages = new StringWriter(),
+            LogLevel = LogLevel.Warning,
+            TimeProvider = Clock,
+            AllowHttpLoopbackImport = true,
+        }, CancellationToken.None);
+        if (Environment.GetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH") is null && !File.Exists(BundledNode) && File.Exists("/usr/bin/node"))
+        {
+            Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", "/usr/bin/node");
+        }
+
+        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+        Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumFactAttribute.Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+        });
+    }
+
+    private static string BundledNode => Path.Combine(AppContext.BaseDirectory, ".playwright", "node", "linux-x64", "node");
+
+    /// <summary>A fresh browser context (no cookies) and a page in it, with links resolved against the server.</summary>
+    public async Task<IPage> NewPageAsync()
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = BaseUrl.ToString().TrimEnd('/'),
+            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
+        });
+        context.SetDefaultTimeout(15_000);
+        return await context.NewPageAsync();
+    }
+
+    /// <summary>Signs in through the form, as a person would; lands on the organisation's shared settings.</summary>
+    public static async Task SignInAsync(IPage page, string token = AdminToken)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        await page.GotoAsync("/console/sign-in");
+        await page.GetByLabel("Admin token").FillAsync(token);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+    }
+
+    public HttpClient Api(string token = AdminToken)
+    {
+        var client = new HttpClient { BaseAddress = BaseUrl };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    /// <summary>A developer token of the demo organisation, made through the admin API (a developer token belongs to an account).</summary>
+    public async Task<string> DeveloperTokenAsync()
+    {
+        using var api = Api();
+        using (var account = await api.PostAsync("/api/v1/orgs/demo/accounts", Json("""{"slug":"devs","name":"Developers"}""")))
+        {
+            Assert.True(account.IsSuccessStatusCode || account.StatusCode == System.Net.HttpStatusCode.Conflict, await account.Content.ReadAsStringAsync());
+        }
+
+        using var created = await api.PostAsync("/api/v1/orgs/demo/tokens", Json("""{"name":"a developer","role":"developer","account":"devs"}"""));
+        var body = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
+        Assert.True(created.IsSuccessStatusCode, body.ToJsonString());
+        return body["token"]!.GetValue<string>();
+    }
+
+    public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    /// <summary>
+    /// A screenshot of the page: into docs/images when STEWARD_CONSOLE_SCREENSHOTS=1 (how the README's images are made),
+    /// else into a temporary directory (the step still runs).
+    /// </summary>
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        var directory = Environment.GetEnvironmentVariable("STEWARD_CONSOLE_SCREENSHOTS") == "1" && RepositoryRoot() is { } root
+            ? Path.Combine(root, "docs", "images")
+            : Path.Combine(Path.GetTempPath(), "steward-console-screenshots");
+        Directory.CreateDirectory(directory);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(directory, name + ".png"), FullPage = true });
+    }
+
+    private static string? RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Steward.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return null;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.CloseAsync();
+        }
+
+        Playwright?.Dispose();
+        if (Server is not null)
+        {
+            await Server.StopAsync(CancellationToken.None);
+            await Server.DisposeAsync();
+        }
+
+        if (_root.Length > 0)
+        {
+            try
+            {
+                Directory.Delete(_root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
