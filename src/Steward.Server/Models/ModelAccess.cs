@@ -15,6 +15,9 @@ internal sealed record ModelCaller(Caller Caller, string OrganisationSlug, strin
 /// </summary>
 internal sealed record ModelScope(ModelCaller Who, StoredCatalog Catalog, EffectiveModelPolicy Effective, string Revision, bool AccountProfile)
 {
+    /// <summary>The configured upstreams as stored (read in the same round trip, for the model endpoint).</summary>
+    public IReadOnlyList<StoredUpstream> Upstreams { get; init; } = [];
+
     public ModelEvaluator Evaluator() => new(Catalog.Catalog, Effective);
 }
 
@@ -52,7 +55,7 @@ internal static class ModelAccess
         }
 
         var hash = Tokens.Hash(token);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         ModelCaller? who = null;
         await using (var command = connection.Command(
             """
@@ -103,12 +106,14 @@ internal static class ModelAccess
         (ModelAvailabilityPolicy Policy, long Revision)? account = null;
         string? groupRules = null;
         long? catalogRevision = null;
+        var upstreams = new List<StoredUpstream>();
         await using (var command = connection.Command(
             """
             SELECT p.account_id, p.model_control_enabled, p.revision, m.policy_json FROM profiles p LEFT JOIN model_policies m ON m.profile_id = p.id
             WHERE p.organisation_id = @org AND (p.account_id IS NULL OR p.account_id = @account);
             SELECT rules_json FROM model_group_rules WHERE organisation_id = @org;
-            SELECT revision FROM model_catalog WHERE id = 1
+            SELECT revision FROM model_catalog WHERE id = 1;
+            SELECT provider, placement, base_url, api_key_sealed FROM model_upstreams
             """, null, ("org", organisationId), ("account", accountId ?? "")))
         {
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -136,13 +141,19 @@ internal static class ModelAccess
             {
                 catalogRevision = reader.Int64(0);
             }
+
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                upstreams.Add(new StoredUpstream(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.NullableString(3)));
+            }
         }
 
         var catalog = await catalogs.GetAsync(connection, catalogRevision, cancellationToken).ConfigureAwait(false);
         var organisationPolicy = organisation?.Policy ?? ModelAvailabilityPolicy.Uncontrolled;
         var effective = EffectiveModelPolicy.For(organisationPolicy, account?.Policy, ModelPolicyJson.FromStoredGroups(groupRules), who.Groups);
         var revision = string.Create(CultureInfo.InvariantCulture, $"{organisation?.Revision ?? 0}{(account is { } a ? $".{a.Revision}" : "")}.c{catalog.Revision}");
-        return new ModelScope(who, catalog, effective, revision, account is not null);
+        return new ModelScope(who, catalog, effective, revision, account is not null) { Upstreams = upstreams };
     }
 
     /// <summary>The stored model policy of one profile; null when the profile does not exist.</summary>

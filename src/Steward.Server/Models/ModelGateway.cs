@@ -145,7 +145,7 @@ internal static partial class ModelGateway
         }
 
         var allowed = (ModelDecision.Allowed)decision;
-        var upstream = await upstreams.FindAsync(allowed.Model.Provider, allowed.Placement, cancellationToken).ConfigureAwait(false);
+        var upstream = upstreams.Find(scope.Upstreams, allowed.Model.Provider, allowed.Placement);
         if (upstream is null)
         {
             NoUpstream(loggers.CreateLogger("Steward.Server.Models"), allowed.Model.Provider, allowed.Placement);

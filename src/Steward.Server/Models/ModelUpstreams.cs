@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
 
 /// <summary>Where the requests for one provider's models in one placement go, and the key to present there.</summary>
 internal sealed record ModelUpstream(string Provider, string Placement, Uri BaseUrl, string? ApiKey);
+
+/// <summary>An upstream's row: its key still sealed.</summary>
+internal sealed record StoredUpstream(string Provider, string Placement, string BaseUrl, string? SealedKey);
 
 /// <summary>A stored upstream as the admin API shows it: never the key, only whether one is set.</summary>
 internal sealed record UpstreamView(string Provider, string Placement, string BaseUrl, bool ApiKeySet, string UpdatedAt);
@@ -17,7 +19,7 @@ internal sealed record UpstreamView(string Provider, string Placement, string Ba
 /// data directory, or <c>STEWARD_UPSTREAM_KEY</c>); the provider and placement are the associated data, so a sealed key
 /// cannot be moved to another upstream's row.
 /// </summary>
-internal sealed class ModelUpstreams(Database database, byte[] sealingKey)
+internal sealed class ModelUpstreams(byte[] sealingKey)
 {
     public const string Any = "*";
     public const string KeyFileName = "model-upstreams.key";
@@ -27,23 +29,20 @@ internal sealed class ModelUpstreams(Database database, byte[] sealingKey)
     private readonly ConcurrentDictionary<string, string> _opened = new(StringComparer.Ordinal);
 
     /// <summary>The upstream for a model's provider and placement: exact, then any placement, then any provider, then any.</summary>
-    public async Task<ModelUpstream?> FindAsync(string provider, string placement, CancellationToken cancellationToken)
+    public ModelUpstream? Find(IReadOnlyList<StoredUpstream> stored, string provider, string placement)
     {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync(
-            "SELECT provider, placement, base_url, api_key_sealed FROM model_upstreams WHERE provider IN (@provider, '*') AND placement IN (@placement, '*')", null,
-            r => (Provider: r.GetString(0), Placement: r.GetString(1), BaseUrl: r.GetString(2), Sealed: r.NullableString(3)), cancellationToken,
-            ("provider", provider), ("placement", placement)).ConfigureAwait(false);
-        var best = rows
+        ArgumentNullException.ThrowIfNull(stored);
+        var best = stored
+            .Where(r => (r.Provider == Any || string.Equals(r.Provider, provider, StringComparison.OrdinalIgnoreCase))
+                && (r.Placement == Any || string.Equals(r.Placement, placement, StringComparison.OrdinalIgnoreCase)))
             .OrderBy(r => (r.Provider == Any ? 2 : 0) + (r.Placement == Any ? 1 : 0))
-            .Select(r => (r.Provider, r.Placement, r.BaseUrl, r.Sealed))
             .FirstOrDefault();
-        if (best.BaseUrl is null)
+        if (best is null)
         {
             return null;
         }
 
-        var key = best.Sealed is null ? null : _opened.GetOrAdd(best.Sealed, s => Open(s, best.Provider, best.Placement));
+        var key = best.SealedKey is null ? null : _opened.GetOrAdd(best.SealedKey, s => Open(s, best.Provider, best.Placement));
         return new ModelUpstream(best.Provider, best.Placement, new Uri(best.BaseUrl), key);
     }
 

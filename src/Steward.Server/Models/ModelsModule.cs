@@ -14,7 +14,7 @@ internal static class ModelsModule
     {
         var sealingKey = ModelUpstreams.LoadSealingKey(options.DataDir, Environment.GetEnvironmentVariable);
         services.AddSingleton<ModelCatalogStore>();
-        services.AddSingleton(provider => new ModelUpstreams(provider.GetRequiredService<Database>(), sealingKey));
+        services.AddSingleton(new ModelUpstreams(sealingKey));
         services.AddSingleton<ModelHttp>();
     }
 
