@@ -78,41 +78,6 @@ public class LoginTests
     }
 
     [Fact]
-    public async Task Login_to_a_Steward_server_sends_the_token_as_bearer_and_keeps_it_0600_out_of_source_json()
-    {
-        await using var host = await RegistryHost.StartAsync();
-        host.ApiItems = RegistryHost.SnapshotItems(5);
-        host.RequiredToken = "s3cret-token-value-123456";
-        using var config = new TempConfig();
-
-        var result = await LoginAsync(config, server: host.BaseUrl + "/steward", token: host.RequiredToken);
-
-        Assert.True(result.Succeeded, result.Error);
-        Assert.Equal("steward-server", result.Kind);
-        Assert.Contains("signed policy bundle is not served yet", result.Note);
-        Assert.Equal("Bearer " + host.RequiredToken, host.AuthorizationHeaders.Last());
-        Assert.DoesNotContain(host.RequiredToken, File.ReadAllText(config.Paths.SourceFile));
-        Assert.Equal(host.RequiredToken, File.ReadAllText(config.Paths.TokenFile));
-        Assert.Equal(Modes.File0600, Modes.Of(config.Paths.TokenFile));
-        Assert.Equal(Modes.File0600, Modes.Of(config.Paths.SourceFile));
-        Assert.Equal(Modes.Directory0700, Modes.Of(config.Paths.ConfigDirectory));
-    }
-
-    [Fact]
-    public async Task A_Steward_server_that_refuses_the_token_is_reported_and_nothing_is_saved()
-    {
-        await using var host = await RegistryHost.StartAsync();
-        host.RequiredToken = "right-token";
-        using var config = new TempConfig();
-
-        var result = await LoginAsync(config, server: host.BaseUrl + "/steward", token: "wrong-token");
-
-        Assert.Contains("401", result.Error);
-        Assert.DoesNotContain("wrong-token", result.Error);
-        Assert.False(File.Exists(config.Paths.SourceFile));
-    }
-
-    [Fact]
     public async Task Plain_http_is_refused_without_allow_http()
     {
         await using var host = await RegistryHost.StartAsync();

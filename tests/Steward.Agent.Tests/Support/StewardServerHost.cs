@@ -1,0 +1,218 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Steward.Server;
+
+namespace Steward.Agent.Tests.Support;
+
+/// <summary>
+/// The real Steward server in-process: Kestrel on 127.0.0.1 port 0, SQLite in a fresh temporary data directory, the
+/// bootstrap admin token of the demo organisation, and the test's clock.
+/// </summary>
+internal sealed class StewardServerHost : IAsyncDisposable
+{
+    public const string AdminToken = "stw_agent-test-admin-token-of-the-demo-organisation";
+
+    private readonly string root;
+    private StewardServer? server;
+
+    private StewardServerHost(string root, StewardServer server)
+    {
+        this.root = root;
+        this.server = server;
+    }
+
+    public string BaseUrl => server!.BaseUrl.ToString().TrimEnd('/');
+
+    public static async Task<StewardServerHost> StartAsync(TimeProvider time)
+    {
+        var root = Directory.CreateTempSubdirectory("steward-agent-server-").FullName;
+        var server = await StewardServer.StartAsync(new ServeOptions
+        {
+            DataDir = Path.Combine(root, "data"),
+            Urls = ["http://127.0.0.1:0"],
+            BootstrapAdminToken = AdminToken,
+            Messages = new StringWriter(),
+            LogLevel = LogLevel.Warning,
+            TimeProvider = time,
+        }, CancellationToken.None);
+        return new StewardServerHost(root, server);
+    }
+
+    public HttpClient Client(string? token = AdminToken)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(BaseUrl + "/") };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    /// <summary>A developer token of a new account of the demo organisation, made through the API.</summary>
+    public async Task<string> DeveloperTokenAsync(string account = "platform")
+    {
+        using var admin = Client();
+        await SendAsync(admin, HttpMethod.Post, "api/v1/orgs/demo/accounts", $$"""{"slug":"{{account}}","name":"{{account}}"}""", HttpStatusCode.Created);
+        var created = await SendAsync(admin, HttpMethod.Post, "api/v1/orgs/demo/tokens", $$"""{"name":"developer","role":"developer","account":"{{account}}"}""", HttpStatusCode.Created);
+        return (string)JsonNode.Parse(created)!["token"]!;
+    }
+
+    public async Task PublishAsync(string name, string version)
+    {
+        using var admin = Client();
+        var serverJson = $$$"""{"$schema":"https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json","name":"{{{name}}}","description":"A test server","version":"{{{version}}}","packages":[{"registryType":"npm","registryBaseUrl":"https://registry.npmjs.org","identifier":"@example/test","version":"{{{version}}}","transport":{"type":"stdio"}}]}""";
+        await SendAsync(admin, HttpMethod.Post, "api/v1/orgs/demo/registry/servers", serverJson, HttpStatusCode.Created);
+    }
+
+    public async Task PutProfileAsync(string json)
+    {
+        using var admin = Client();
+        await SendAsync(admin, HttpMethod.Put, "api/v1/orgs/demo/profile", json, HttpStatusCode.OK);
+    }
+
+    public async Task PutModelPolicyAsync(string json)
+    {
+        using var admin = Client();
+        await SendAsync(admin, HttpMethod.Put, "api/v1/orgs/demo/models/policy", json, HttpStatusCode.OK);
+    }
+
+    /// <summary>Rotates the server's signing key: the new key's id.</summary>
+    public async Task<string> RotateKeyAsync(int graceSeconds = 30 * 24 * 3600)
+    {
+        using var admin = Client();
+        var answer = await SendAsync(admin, HttpMethod.Post, "api/v1/admin/keys/rotate", $$"""{"graceSeconds":{{graceSeconds}}}""", HttpStatusCode.Created);
+        return (string)JsonNode.Parse(answer)!["kid"]!;
+    }
+
+    /// <summary>The key ids the server publishes, the active one first.</summary>
+    public async Task<IReadOnlyList<string>> PublishedKidsAsync()
+    {
+        using var anonymous = Client(null);
+        var keys = JsonNode.Parse(await anonymous.GetStringAsync("api/v1/policy/keys"))!["keys"]!.AsArray();
+        return [.. keys.Select(k => (string)k!["kid"]!)];
+    }
+
+    public async Task StopAsync()
+    {
+        if (server is { } running)
+        {
+            server = null;
+            await running.StopAsync(CancellationToken.None);
+            await running.DisposeAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static async Task<string> SendAsync(HttpClient client, HttpMethod method, string path, string json, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        using var response = await client.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"{method} {path}: {(int)response.StatusCode} {body}");
+        return body;
+    }
+}
+
+/// <summary>
+/// A forwarding proxy on 127.0.0.1 in front of a Steward server, as a network path the agent cannot trust: the test
+/// can point it at another server, or change the bytes it forwards. It counts the answers it relays.
+/// </summary>
+internal sealed class PolicyProxy : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly HttpClient upstream = new(new SocketsHttpHandler { AllowAutoRedirect = false });
+
+    private PolicyProxy(WebApplication app, string target)
+    {
+        this.app = app;
+        Target = target;
+    }
+
+    /// <summary>The server requests are forwarded to.</summary>
+    public string Target { get; set; }
+
+    /// <summary>Applied to every 200 body of <c>/api/v1/policy</c> before it is forwarded.</summary>
+    public Func<string, string>? RewriteBundle { get; set; }
+
+    public List<(string Path, int Status)> Answers { get; } = [];
+
+    public string BaseUrl { get; private set; } = "";
+
+    public static async Task<PolicyProxy> StartAsync(string target)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var proxy = new PolicyProxy(app, target);
+        app.Map("/{**path}", proxy.ForwardAsync);
+        await app.StartAsync();
+        proxy.BaseUrl = app.Urls.First().TrimEnd('/');
+        return proxy;
+    }
+
+    private async Task ForwardAsync(HttpContext context)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), Target + context.Request.Path + context.Request.QueryString);
+        foreach (var name in new[] { "Authorization", "If-None-Match", "Accept" })
+        {
+            if (context.Request.Headers.TryGetValue(name, out var value))
+            {
+                request.Headers.TryAddWithoutValidation(name, value.ToString());
+            }
+        }
+
+        using var response = await upstream.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        lock (Answers)
+        {
+            Answers.Add((context.Request.Path.Value ?? "", (int)response.StatusCode));
+        }
+
+        if (context.Request.Path == "/api/v1/policy" && response.StatusCode == HttpStatusCode.OK && RewriteBundle is { } rewrite)
+        {
+            body = rewrite(body);
+        }
+
+        context.Response.StatusCode = (int)response.StatusCode;
+        if (response.Headers.ETag is { } etag)
+        {
+            context.Response.Headers.ETag = etag.ToString();
+        }
+
+        if (response.Content.Headers.ContentType is { } type)
+        {
+            context.Response.ContentType = type.ToString();
+        }
+
+        if (response.StatusCode != HttpStatusCode.NotModified)
+        {
+            await context.Response.WriteAsync(body);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        upstream.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}
