@@ -2,7 +2,8 @@ using System.CommandLine;
 using ModelContextProtocol.Server;
 using Steward.Agent;
 using Steward.Agent.Gateway;
-using Steward.Agent.Policy;
+using Steward.Agent.Servers;
+using Steward.Agent.Sync;
 using Steward.Core.Config;
 
 namespace Steward.Cli.Gateway;
@@ -14,12 +15,6 @@ namespace Steward.Cli.Gateway;
 /// </summary>
 internal static class GatewayCommand
 {
-    /// <summary>
-    /// Where the policy comes from when <c>--policy</c> is not given: the synced, verified policy. Null until the sync
-    /// is wired, in which case the gateway fails closed.
-    /// </summary>
-    public static Func<StewardPaths, CancellationToken, Task<PolicyState>>? PolicySource { get; set; }
-
     public static Command Create(TextWriter stderr)
     {
         var server = new Option<string?>("--server")
@@ -62,41 +57,31 @@ internal static class GatewayCommand
         }
 
         using var logging = new GatewayLogging(stderr, paths.LogFile);
+        var logger = logging.CreateLogger("Steward.Gateway");
         var gateway = new Agent.Gateway.Gateway(new GatewayOptions
         {
             Config = McpConfigMerge.Merge(files),
             Server = serverName,
             AuditLogPath = paths.AuditLog,
+            Lookup = SecretLookup(paths, logger),
         }, logging);
         await using (gateway.ConfigureAwait(false))
         {
-            Task<PolicyState> Load(CancellationToken ct) => policyPath is not null
-                ? Task.FromResult(PolicyFile.Load(policyPath))
-                : PolicySource?.Invoke(paths, ct) ?? Task.FromResult<PolicyState>(new PolicyState.Disabled(
-                    "no policy is available on this machine.", "Run steward login, then steward sync."));
-
-            // Re-applies run one after another, each reading the file when its turn comes (write it by rename to change it atomically).
-            var gate = new Lock();
-            var applying = ApplyAsync(gateway, await Load(cancellationToken).ConfigureAwait(false), stderr, cancellationToken);
-            using var watcher = policyPath is null ? null : Watch(policyPath, () =>
+            using var sync = policyPath is null ? new PolicySync(paths, logger: logging.CreateLogger("Steward.Sync")) : null;
+            var feed = sync is not null ? PolicyFeed.FollowSync(gateway, sync, paths, logger) : PolicyFeed.FollowFile(gateway, policyPath!, logger);
+            await using (feed.ConfigureAwait(false))
             {
-                lock (gate)
+                var transport = new StdioServerTransport("steward-gateway", logging);
+                await using (transport.ConfigureAwait(false))
                 {
-                    applying = applying.ContinueWith(
-                        async _ => await ApplyAsync(gateway, PolicyFile.Load(policyPath), stderr, cancellationToken).ConfigureAwait(false),
-                        CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
-                }
-            });
-            var transport = new StdioServerTransport("steward-gateway", logging);
-            await using (transport.ConfigureAwait(false))
-            {
-                try
-                {
-                    await gateway.RunAsync(transport, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    // SIGTERM or Ctrl-C: stop the upstreams below and exit.
+                    try
+                    {
+                        await gateway.RunAsync(transport, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                    {
+                        // SIGTERM or Ctrl-C: stop the upstreams below and exit.
+                    }
                 }
             }
         }
@@ -104,32 +89,31 @@ internal static class GatewayCommand
         return ExitCodes.Ok;
     }
 
-    private static async Task ApplyAsync(Agent.Gateway.Gateway gateway, PolicyState state, TextWriter stderr, CancellationToken cancellationToken)
+    /// <summary>
+    /// How <c>${NAME}</c> in a server's configuration is resolved: the process environment first, then the 0600 secrets
+    /// file (read at each launch, so a secret added by <c>steward mcp add</c> is seen at the next relaunch).
+    /// </summary>
+    internal static Func<string, string?> SecretLookup(StewardPaths paths, Microsoft.Extensions.Logging.ILogger logger) => name =>
     {
+        if (Environment.GetEnvironmentVariable(name) is { } value)
+        {
+            return value;
+        }
+
         try
         {
-            await gateway.ApplyPolicyAsync(state, cancellationToken).ConfigureAwait(false);
+            return SecretStore.Load(paths).Lookup(name, static _ => null);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
+            GatewayCommandLog.SecretsUnreadable(logger, e.Message);
+            return null;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            await stderr.WriteLineAsync("steward gateway: applying the policy failed: " + e.Message).ConfigureAwait(false);
-        }
-    }
+    };
+}
 
-    private static FileSystemWatcher Watch(string path, Action changed)
-    {
-        var full = Path.GetFullPath(path);
-        var watcher = new FileSystemWatcher(Path.GetDirectoryName(full)!, Path.GetFileName(full))
-        {
-            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size,
-        };
-        watcher.Changed += (_, _) => changed();
-        watcher.Created += (_, _) => changed();
-        watcher.Renamed += (_, _) => changed();
-        watcher.EnableRaisingEvents = true;
-        return watcher;
-    }
+internal static partial class GatewayCommandLog
+{
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 43, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "The secrets file cannot be read: {Message}")]
+    public static partial void SecretsUnreadable(Microsoft.Extensions.Logging.ILogger logger, string message);
 }

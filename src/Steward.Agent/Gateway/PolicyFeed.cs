@@ -1,0 +1,204 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Steward.Agent.Policy;
+using Steward.Agent.Sync;
+
+namespace Steward.Agent.Gateway;
+
+/// <summary>
+/// Feeds policy states to a <see cref="Gateway"/> one at a time, latest first: a state that arrives while another is
+/// being applied replaces any state still waiting (only the newest matters). Sources: the synced policy
+/// (<see cref="FollowSync"/>) or a local policy file (<see cref="FollowFile"/>).
+/// </summary>
+public sealed partial class PolicyFeed : IAsyncDisposable
+{
+    private readonly Gateway gateway;
+    private readonly ILogger logger;
+    private readonly Channel<PolicyState> pending = Channel.CreateBounded<PolicyState>(new BoundedChannelOptions(1)
+    {
+        FullMode = BoundedChannelFullMode.DropOldest,
+        SingleReader = true,
+    });
+    private readonly CancellationTokenSource stop = new();
+    private readonly List<IDisposable> owned = [];
+    private readonly List<Task> background = [];
+    private readonly Task worker;
+    private readonly Lock gate = new();
+    private PolicyState? lastOffered;
+    private long applied;
+
+    private PolicyFeed(Gateway gateway, ILogger logger)
+    {
+        this.gateway = gateway;
+        this.logger = logger;
+        worker = Task.Run(WorkAsync);
+    }
+
+    /// <summary>How many states have been applied (for tests and diagnostics).</summary>
+    public long Applied => Interlocked.Read(ref applied);
+
+    /// <summary>Raised after each state is applied (or failed to apply), on the feed's worker.</summary>
+    public event EventHandler<PolicyState>? StateApplied;
+
+    /// <summary>
+    /// The synced policy: the verified cache in force now first, then every <see cref="PolicySync.StateChanged"/>,
+    /// with <see cref="PolicySync.RunAsync"/> syncing at start and on the profile's interval. A <c>steward sync</c> run in
+    /// another process rewrites the cache; the feed sees the file change, loads the verified cache again (read only) and
+    /// applies it when its revision or state differs from what is in force.
+    /// </summary>
+    public static PolicyFeed FollowSync(Gateway gateway, PolicySync sync, StewardPaths paths, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(gateway);
+        ArgumentNullException.ThrowIfNull(sync);
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(logger);
+        var feed = new PolicyFeed(gateway, logger);
+        feed.Offer(sync.Current);
+        sync.StateChanged += (_, e) => feed.Offer(e.State);
+        feed.background.Add(Task.Run(() => sync.RunAsync(feed.stop.Token)));
+        if (Watch(paths.PolicyCache, () => feed.CacheChanged(paths)) is { } watcher)
+        {
+            feed.owned.Add(watcher);
+        }
+
+        return feed;
+    }
+
+    /// <summary>A local policy file: loaded now and again whenever it changes (write it by rename to change it atomically).</summary>
+    public static PolicyFeed FollowFile(Gateway gateway, string path, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(gateway);
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(logger);
+        var feed = new PolicyFeed(gateway, logger);
+        feed.Offer(PolicyFile.Load(path));
+        if (Watch(path, () => feed.Offer(PolicyFile.Load(path))) is { } watcher)
+        {
+            feed.owned.Add(watcher);
+        }
+
+        return feed;
+    }
+
+    /// <summary>Queues <paramref name="state"/>, replacing a state not yet applied.</summary>
+    public void Offer(PolicyState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        lock (gate)
+        {
+            lastOffered = state;
+            pending.Writer.TryWrite(state);
+        }
+    }
+
+    private void CacheChanged(StewardPaths paths)
+    {
+        PolicyState fresh;
+        try
+        {
+            // Construction only reads and verifies the cache (and the source file): no fetch, no write, so no loop with our own syncs.
+            using var reader = new PolicySync(paths, logger: logger);
+            fresh = reader.Current;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            LogCacheUnreadable(logger, e.Message);
+            return;
+        }
+
+        lock (gate)
+        {
+            if (lastOffered is not null && Same(lastOffered, fresh))
+            {
+                return;
+            }
+        }
+
+        LogCacheChanged(logger);
+        Offer(fresh);
+    }
+
+    private static bool Same(PolicyState a, PolicyState b) => (a, b) switch
+    {
+        (PolicyState.Active x, PolicyState.Active y) => x.Snapshot.Revision == y.Snapshot.Revision,
+        (PolicyState.Disabled x, PolicyState.Disabled y) => x.Reason == y.Reason,
+        _ => false,
+    };
+
+    private async Task WorkAsync()
+    {
+        try
+        {
+            await foreach (var state in pending.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await gateway.ApplyPolicyAsync(state, stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    LogApplyFailed(logger, e.Message);
+                }
+
+                Interlocked.Increment(ref applied);
+                StateApplied?.Invoke(this, state);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static FileSystemWatcher? Watch(string path, Action changed)
+    {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(directory))
+        {
+            return null;
+        }
+
+        var watcher = new FileSystemWatcher(directory, Path.GetFileName(full))
+        {
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size,
+        };
+        watcher.Changed += (_, _) => changed();
+        watcher.Created += (_, _) => changed();
+        watcher.Renamed += (_, _) => changed();
+        watcher.EnableRaisingEvents = true;
+        return watcher;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var item in owned)
+        {
+            item.Dispose();
+        }
+
+        pending.Writer.TryComplete();
+        await stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll([worker, .. background]).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        stop.Dispose();
+    }
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Error, Message = "Applying the policy failed: {Message}")]
+    private static partial void LogApplyFailed(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "The policy cache was rewritten by another steward process; applying it")]
+    private static partial void LogCacheChanged(ILogger logger);
+
+    [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "The policy cache could not be read: {Message}")]
+    private static partial void LogCacheUnreadable(ILogger logger, string message);
+}
