@@ -61,8 +61,9 @@ public sealed class SignInAndSettingsTests(ConsoleFixture fixture) : IClassFixtu
         var row = page.GetByRole(AriaRole.Article).Filter(new() { HasText = "profile.update" }).First;
         await Expect(row).ToContainTextAsync("profile:organisation");
         await Expect(row).ToContainTextAsync("bootstrap admin");
-        await Expect(row.Locator("ins")).ToContainTextAsync("\"mcpEnabled\": false");
-        await Expect(row.Locator("del")).ToContainTextAsync("\"mcpEnabled\": true");
+        await Expect(row.Locator("ins", new() { HasText = "\"mcpEnabled\": false" })).ToBeVisibleAsync();
+        await Expect(row.Locator("del", new() { HasText = "\"mcpEnabled\": true" })).ToBeVisibleAsync();
+        await ConsoleFixture.ScreenshotAsync(page, "console-audit");
 
         // Back on, for the other tests.
         await page.GetByRole(AriaRole.Link, new() { Name = "Shared settings" }).ClickAsync();

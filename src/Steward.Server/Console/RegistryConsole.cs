@@ -1,0 +1,83 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Steward.Core.Json;
+using Steward.Core.Registry;
+using Steward.Server.Exports;
+using Steward.Server.Hosting;
+using Steward.Server.Organisations;
+using Steward.Server.Registry;
+
+namespace Steward.Server.AdminConsole;
+
+/// <summary>What one host format holds for one registry entry: the document, or why the entry cannot be in it.</summary>
+internal sealed record HostFormat(string Format, string Title, string Document, IReadOnlyList<string> Reasons, IReadOnlyList<string> Notes);
+
+/// <summary>The registry admin calls the console makes, each through the admin API's own handler.</summary>
+internal static class RegistryConsole
+{
+    public static readonly (string Format, string Title)[] Formats =
+    [
+        (ExportFormats.Kiro, "Kiro registry file"),
+        (ExportFormats.ClaudeManagedMcp, "Claude Code managed-mcp.json"),
+        (ExportFormats.ClaudeSettings, "Claude Code managed settings"),
+        (ExportFormats.Copilot, "GitHub Copilot managed-settings.json"),
+        (ExportFormats.Cursor, "Cursor allowlist"),
+    ];
+
+    /// <summary>The route value <c>path</c> of the admin registry routes for a version (and an action after it).</summary>
+    public static string Path(string name, string version, string? action = null) =>
+        Uri.EscapeDataString(name) + "/versions/" + Uri.EscapeDataString(version) + (action is null ? "" : "/" + action);
+
+    public static Dictionary<string, string> Route(string name, string version, string? action = null) => new() { ["path"] = Path(name, version, action) };
+
+    /// <summary>
+    /// Each host format's content for this one entry, as the exporters make it (MCP taken as on and the registry as hosted,
+    /// so that the entry itself is shown; the profile's own switches are on the settings page).
+    /// </summary>
+    public static IReadOnlyList<HostFormat> HostFormats(string serverJson, ProfileSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var server = JsonSerializer.Deserialize(serverJson, CoreJsonContext.Default.ServerDetail)
+            ?? throw new InvalidOperationException("the stored server.json is null");
+        var shown = settings with { McpEnabled = true, RegistryMode = RegistryModes.Hosted, RegistryUrl = null };
+        return Formats.Select(f =>
+        {
+            var result = Exporters.Build(f.Format, [server], [], shown);
+            return new HostFormat(f.Format, f.Title, ConsoleJson.Pretty(System.Text.Encoding.UTF8.GetString(result.Document)),
+                [.. result.Skipped.SelectMany(s => s.Reasons)], result.Notes);
+        }).ToList();
+    }
+
+    /// <summary>The server.json of an item of the Registry API's answer, pretty-printed.</summary>
+    public static string ServerJson(JsonNode? item) => item?["server"] is { } server ? server.ToJsonString(ConsoleJson.Indented) : "";
+
+    public static string? Status(JsonNode? item) => item?["_meta"]?["io.modelcontextprotocol.registry/official"]?["status"]?.GetValue<string>();
+
+    public static bool IsLatest(JsonNode? item) => item?["_meta"]?["io.modelcontextprotocol.registry/official"]?["isLatest"]?.GetValue<bool>() ?? false;
+
+    public static string? StatusMessage(JsonNode? item) => item?["_meta"]?["io.modelcontextprotocol.registry/official"]?["statusMessage"]?.GetValue<string>();
+
+    /// <summary>The problems of a refused server.json, with the path each names (empty when the whole document is at fault).</summary>
+    public static (string Detail, IReadOnlyList<ProblemItem> Items) Problems(ApiAnswer answer)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        return answer.Problem();
+    }
+
+    public static QueryString ListQuery(string? search, string? cursor, bool includeDeleted)
+    {
+        var query = QueryString.Create("limit", "20");
+        if (!string.IsNullOrWhiteSpace(search))
+        {
+            query = query.Add("search", search.Trim());
+        }
+
+        if (!string.IsNullOrEmpty(cursor))
+        {
+            query = query.Add("cursor", cursor);
+        }
+
+        return includeDeleted ? query.Add("include_deleted", "true") : query;
+    }
+}
