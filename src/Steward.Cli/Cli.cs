@@ -23,6 +23,7 @@ public static class Cli
         root.Subcommands.Add(Gateway.GatewayCommand.Create(Console.Error));
         root.Subcommands.Add(Models.ModelsCommand.Create(console, stdout));
         root.Subcommands.Add(Models.PolicyExplainCommand.CreatePolicy(console, stdout));
+        root.Subcommands.Add(Scan.ScanCommand.Create(console, stdout, Console.Error));
         return root;
     }
 

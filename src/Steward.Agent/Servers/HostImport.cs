@@ -144,6 +144,13 @@ public static partial class HostImport
         }
     }
 
+    /// <summary>
+    /// One entry of a host's servers object converted to Steward's model (VS Code references rewritten as for an import);
+    /// null, with a warning, when it has neither a command nor a url. Used by <c>steward scan</c>.
+    /// </summary>
+    public static McpServerConfig? ConvertEntry(string name, JsonElement element, string host, string workingDirectory, List<string> warnings, string from) =>
+        Convert(name, element, host, workingDirectory, warnings, from);
+
     private static McpServerConfig? Convert(string name, JsonElement element, string host, string cwd, List<string> warnings, string from)
     {
         string? Str(string field) => element.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String ? Text(v.GetString()!) : null;
