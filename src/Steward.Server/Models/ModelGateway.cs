@@ -216,6 +216,11 @@ internal static partial class ModelGateway
             }
 
             context.Response.Headers["steward-model"] = Ascii(allowed.Model.Id);
+            if (allowed.Notice is { } notice)
+            {
+                // A deprecated model: say so, with its retirement date and successor, without touching the body.
+                context.Response.Headers["steward-notice"] = Ascii(notice);
+            }
             await context.Response.StartAsync(cancellationToken).ConfigureAwait(false);
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
             var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);

@@ -26,6 +26,7 @@ internal static class ModelsModule
     public static void Map(IEndpointRouteBuilder app, RouteGroupBuilder organisationAdmin)
     {
         ModelsAdminApi.Map(app, organisationAdmin);
+        TokenGroupsApi.Map(organisationAdmin);
         UpstreamsApi.Map(app);
         DeveloperModelsApi.Map(app);
         ModelGateway.Map(app);

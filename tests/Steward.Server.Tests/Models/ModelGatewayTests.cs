@@ -176,6 +176,17 @@ public sealed class ModelGatewayTests
     }
 
     [Fact]
+    public async Task A_deprecated_model_is_served_with_a_deprecation_notice_header()
+    {
+        await using var setup = await StartAsync("""{"controlEnabled": true, "states": {"claude-sonnet-4": true}, "defaultModel": "claude-sonnet-4"}""");
+        using var client = setup.Client(setup.Developer);
+        using var response = await client.PostAsync("/v1/chat/completions", Chat("sonnet-4"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("deprecated", response.Headers.GetValues("steward-notice").Single(), StringComparison.Ordinal);
+        Assert.Equal("us.anthropic.claude-sonnet-4-20250514-v1:0", Assert.Single(setup.Upstream.Requests).Model);
+    }
+
+    [Fact]
     public async Task Without_a_valid_token_nothing_is_listed_or_forwarded()
     {
         await using var setup = await StartAsync();

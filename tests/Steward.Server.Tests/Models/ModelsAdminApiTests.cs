@@ -220,6 +220,43 @@ public sealed class ModelsAdminApiTests(ModelsAdminApiTests.Fixture fixture) : I
     }
 
     [Fact]
+    public async Task An_admin_sets_a_tokens_groups_which_then_decide_the_group_rules_that_apply()
+    {
+        await using var server = await TestServer.StartAsync();
+        var (otherAdmin, _) = await server.AddOrganisationAsync("other");
+        var developer = await ModelTestData.AddDeveloperAsync(server);
+        string tokenId;
+        await using (var connection = await server.Server.Database.OpenAsync(CancellationToken.None))
+        {
+            tokenId = (string)(await Storage.Sql.ScalarAsync(connection, "SELECT id FROM api_tokens WHERE token_hash = @hash", null, CancellationToken.None, ("hash", Identity.Tokens.Hash(developer))))!;
+        }
+
+        using var admin = server.Client(TestServer.AdminToken);
+        using (var rules = await admin.PutAsync("/api/v1/orgs/demo/models/groups", TestServer.Json("""{"rules": [{"group": "contractors", "effect": "deny", "models": ["claude-opus-*"]}]}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, rules.StatusCode);
+        }
+
+        using var put = await admin.PutAsync($"/api/v1/orgs/demo/models/token-groups/{tokenId}", TestServer.Json("""{"groups": ["contractors", "Contractors", "eu"]}"""));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.Equal(["contractors", "eu"], JsonNode.Parse(await put.Content.ReadAsStringAsync())!["groups"]!.AsArray().Select(g => g!.GetValue<string>()));
+
+        using var developerClient = server.Client(developer);
+        var listing = await ModelTestData.GetJsonAsync(developerClient, "/api/v1/models?all=true");
+        Assert.Equal("denied_for_group", listing["models"]!.AsArray().Single(m => m!["id"]!.GetValue<string>() == "claude-opus-4-5")!["reason"]!.GetValue<string>());
+        var audit = Assert.Single(await ModelTestData.AuditAsync(server, "token.groups.update"));
+        Assert.Equal("token:" + tokenId, audit.Object);
+
+        using var other = server.Client(otherAdmin);
+        using var hidden = await other.PutAsync($"/api/v1/orgs/other/models/token-groups/{tokenId}", TestServer.Json("""{"groups": []}"""));
+        Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
+        using var forbidden = await developerClient.PutAsync($"/api/v1/orgs/demo/models/token-groups/{tokenId}", TestServer.Json("""{"groups": []}"""));
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        using var invalid = await admin.PutAsync($"/api/v1/orgs/demo/models/token-groups/{tokenId}", TestServer.Json("""{"groups": [""]}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, invalid.StatusCode);
+    }
+
+    [Fact]
     public async Task The_admin_view_shows_every_model_with_status_scope_state_and_reason()
     {
         await using var server = await TestServer.StartAsync();
