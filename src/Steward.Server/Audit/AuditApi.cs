@@ -10,10 +10,43 @@ using Steward.Server.Storage;
 
 namespace Steward.Server.Audit;
 
-/// <summary><c>GET /api/v1/orgs/{org}/audit</c>: the organisation's audit rows, newest first, paged by id.</summary>
+/// <summary>
+/// <c>GET /api/v1/orgs/{org}/audit</c>: the organisation's audit rows, newest first, paged by id.
+/// <c>GET /api/v1/orgs/{org}/audit/verify</c>: checks the organisation's hash chain from its first row and names the first
+/// broken link (<c>{"intact", "rows", "head", "broken": {"id", "index", "reason"}}</c>); admins only, like the listing.
+/// </summary>
 internal static class AuditApi
 {
-    public static void Map(RouteGroupBuilder organisation) => organisation.MapGet("/audit", ListAsync);
+    public static void Map(RouteGroupBuilder organisation)
+    {
+        organisation.MapGet("/audit", ListAsync);
+        organisation.MapGet("/audit/verify", VerifyAsync);
+    }
+
+    internal static async Task<IResult> VerifyAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var organisation = Authentication.OrganisationOf(context);
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = await AuditChain.VerifyAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
+        var body = RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteBoolean("intact", result.Break is null);
+            w.WriteNumber("rows", result.Rows);
+            w.WriteString("head", result.Head);
+            if (result.Break is { } broken)
+            {
+                w.WriteStartObject("broken");
+                w.WriteNumber("id", broken.RowId);
+                w.WriteNumber("index", broken.Index);
+                w.WriteString("reason", broken.Reason);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+        });
+        return new JsonBytes(body, StatusCodes.Status200OK);
+    }
 
     internal static async Task<IResult> ListAsync(HttpContext context, Database database, CancellationToken cancellationToken)
     {

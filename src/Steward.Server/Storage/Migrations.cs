@@ -15,6 +15,9 @@ internal sealed record Migration(int Version, string Name, IReadOnlyList<string>
     public IReadOnlyList<string> SqliteOnly { get; init; } = [];
     public IReadOnlyList<string> PostgresOnly { get; init; } = [];
 
+    /// <summary>Work that SQL alone cannot do (computing hashes), run after the statements in the same transaction.</summary>
+    public Func<DbConnection, DbTransaction, Dialect, CancellationToken, Task>? Code { get; init; }
+
     public IEnumerable<string> For(Dialect dialect)
     {
         var identity = dialect == Dialect.Sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
@@ -226,6 +229,14 @@ internal static class Migrations
             )
             """,
         ]),
+        new(6, "audit hash chain",
+        [
+            "ALTER TABLE audit ADD COLUMN prev_hash TEXT NULL",
+            "ALTER TABLE audit ADD COLUMN hash TEXT NULL",
+        ])
+        {
+            Code = Audit.AuditChain.ChainExistingAsync,
+        },
     ];
 
     public static int Latest => All[^1].Version;
@@ -262,6 +273,11 @@ internal static class Migrations
             foreach (var statement in migration.For(database.Dialect))
             {
                 await connection.ExecuteAsync(statement, transaction, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (migration.Code is { } code)
+            {
+                await code(connection, transaction, database.Dialect, cancellationToken).ConfigureAwait(false);
             }
 
             await connection.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @at)", transaction, cancellationToken,
