@@ -16,7 +16,7 @@ public sealed class RegistryTests(ConsoleFixture fixture) : IClassFixture<Consol
     {
         var page = await fixture.NewPageAsync();
         await ConsoleFixture.SignInAsync(page);
-        await page.GetByRole(AriaRole.Link, new() { Name = "Registry" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Registry", Exact = true }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Registry of approved MCP servers" })).ToBeVisibleAsync();
 
         var field = page.GetByLabel("server.json", new() { Exact = true });
@@ -44,7 +44,7 @@ public sealed class RegistryTests(ConsoleFixture fixture) : IClassFixture<Consol
     {
         using (var api = fixture.Api())
         {
-            var secret = $$$"""{"$schema":"{{{Schema}}}","name":"com.example/tickets","description":"Tickets","version":"2.0.0","remotes":[{"type":"streamable-http","url":"https://{tenant}.tickets.example.com/mcp","variables":{"tenant":{"description":"Your tenant","isRequired":true}}}]}""";
+            var secret = """{"$schema":"SCHEMA","name":"com.example/tickets","description":"Tickets","version":"2.0.0","remotes":[{"type":"streamable-http","url":"https://{tenant}.tickets.example.com/mcp","variables":{"tenant":{"description":"Your tenant","isRequired":true}}}]}""".Replace("SCHEMA", Schema, StringComparison.Ordinal);
             using var published = await api.PostAsync("/api/v1/orgs/demo/registry/servers", ConsoleFixture.Json(secret));
             Assert.True(published.IsSuccessStatusCode, await published.Content.ReadAsStringAsync());
         }
@@ -80,7 +80,7 @@ public sealed class RegistryTests(ConsoleFixture fixture) : IClassFixture<Consol
         using (var api = fixture.Api())
         {
             var list = await api.GetStringAsync("/o/demo/registry/v0.1/servers?search=tickets");
-            Assert.DoesNotContain("3.0.0", list, StringComparison.Ordinal);
+            Assert.DoesNotContain(System.Text.Json.Nodes.JsonNode.Parse(list)!["servers"]!.AsArray(), s => s!["server"]!["version"]!.GetValue<string>() == "3.0.0");
             var audit = await api.GetStringAsync("/api/v1/orgs/demo/audit?action=registry.delete");
             Assert.Contains("registry:com.example/tickets@3.0.0", audit, StringComparison.Ordinal);
         }
