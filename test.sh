@@ -2,7 +2,8 @@
 # Runs every test, after setting up what the tests need on this machine:
 #  - PostgreSQL from Debian's package, started privately on 127.0.0.1 for the run (root only; elsewhere the
 #    PostgreSQL tests skip and say why, unless CI=true, where they fail);
-#  - the npm packages the end-to-end tests drive (real MCP servers and clients), from tests/node's lockfile.
+#  - the npm packages the end-to-end tests drive (real MCP servers and clients), from tests/node's lockfile;
+#  - Debian's chromium, which the console's Playwright tests drive (root only; elsewhere they skip and say why).
 # Extra arguments go to `dotnet test` (for example: ./test.sh --filter FullyQualifiedName~Registry).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -52,7 +53,13 @@ install_node_packages() {
   npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >&2
 }
 
+install_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  apt_install chromium || say "chromium is missing and cannot be installed (not root): the console's browser tests will skip"
+}
+
 start_postgres
 install_node_packages
+install_chromium
 
 dotnet test "${STEWARD_TEST_TARGET:-Steward.slnx}" "$@"
