@@ -9,27 +9,57 @@ namespace Steward.Cli;
 /// <summary>The <c>steward</c> command tree. Commands parse arguments and render results; the work is in Core.</summary>
 public static class Cli
 {
-    public static RootCommand Build(IAnsiConsole console, TextWriter stdout)
+    /// <summary>
+    /// The whole tree, or with <paramref name="only"/> just that top-level command: a command's subtree (and whatever its
+    /// factory touches: the server, ASP.NET Core, Spectre renderers) is built only when it is the one invoked, which keeps
+    /// the start of every other command short. An empty <paramref name="only"/> builds the root alone (<c>--version</c>).
+    /// </summary>
+    public static RootCommand Build(IAnsiConsole console, TextWriter stdout, string? only = null)
     {
         var root = new RootCommand("Steward: governance for MCP servers and AI models.");
-        var registry = new Command("registry", "Work with registry documents (server.json, Registry API pages, Kiro registry files).");
-        registry.Subcommands.Add(ValidateCommand.Create(console, stdout));
-        registry.Subcommands.Add(ExportCommand.Create(stdout, Console.Error));
-        root.Subcommands.Add(registry);
-        root.Subcommands.Add(ServeCommand.Create(Console.Error));
-        root.Subcommands.Add(LoginCommand.Create(console, stdout));
-        root.Subcommands.Add(SyncCommand.Create(console, stdout));
-        root.Subcommands.Add(McpCommand.Create(console, stdout));
-        root.Subcommands.Add(Gateway.GatewayCommand.Create(Console.Error));
-        root.Subcommands.Add(Models.ModelsCommand.Create(console, stdout));
-        root.Subcommands.Add(Models.PolicyExplainCommand.CreatePolicy(console, stdout));
-        root.Subcommands.Add(Scan.ScanCommand.Create(console, stdout, Console.Error));
+        foreach (var (name, create) in Commands(console, stdout))
+        {
+            if (only is null || only == name)
+            {
+                root.Subcommands.Add(create());
+            }
+        }
+
         return root;
     }
 
+    private static (string Name, Func<Command> Create)[] Commands(IAnsiConsole console, TextWriter stdout) =>
+        [
+            ("registry", () =>
+            {
+                var registry = new Command("registry", "Work with registry documents (server.json, Registry API pages, Kiro registry files).");
+                registry.Subcommands.Add(ValidateCommand.Create(console, stdout));
+                registry.Subcommands.Add(ExportCommand.Create(stdout, Console.Error));
+                return registry;
+            }),
+            ("serve", () => ServeCommand.Create(Console.Error)),
+            ("login", () => LoginCommand.Create(console, stdout)),
+            ("sync", () => SyncCommand.Create(console, stdout)),
+            ("mcp", () => McpCommand.Create(console, stdout)),
+            ("gateway", () => Gateway.GatewayCommand.Create(Console.Error)),
+            ("logs", () => Gateway.LogsCommand.Create(stdout, Console.Error)),
+            ("models", () => Models.ModelsCommand.Create(console, stdout)),
+            ("policy", () => Models.PolicyExplainCommand.CreatePolicy(console, stdout)),
+            ("scan", () => Scan.ScanCommand.Create(console, stdout, Console.Error)),
+            ("audit", () => Audit.AuditCommand.Create(console, stdout)),
+        ];
+
+    /// <summary>The top-level command to build for <paramref name="args"/>: its name, "" for the root alone (<c>--version</c>), null for all (help, errors).</summary>
+    internal static string? Invoked(string[] args) => args switch
+    {
+        ["--version"] => "",
+        [var first, ..] when first is "registry" or "serve" or "login" or "sync" or "mcp" or "gateway" or "logs" or "models" or "policy" or "scan" or "audit" => first,
+        _ => null,
+    };
+
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter stdout, CancellationToken cancellationToken)
     {
-        var root = Build(console, stdout);
+        var root = Build(console, stdout, Invoked(args));
         var configuration = new InvocationConfiguration { Output = stdout, Error = Console.Error, EnableDefaultExceptionHandler = false };
         return await root.Parse(args).InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
     }

@@ -12,6 +12,8 @@ public class ScanCommandTests
 {
     private static readonly string Token = "ghp" + "_" + "Xk9Qm2Lp7Rt4Vw8Yz1Bn5Cd3Fg6Hj0Ks2Mq";
 
+    private static string Config => "{\"mcpServers\": {\"a\": {\"command\": \"npx\", \"args\": [\"x\"], \"env\": {\"GITHUB_TOKEN\": \"" + Token + "\"}}}}";
+
     private sealed record Run(int Exit, string Console, string Stdout, string Stderr);
 
     private static async Task<Run> RunAsync(TempConfig config, bool interactive, params string[] args)
@@ -52,7 +54,7 @@ public class ScanCommandTests
     public async Task Findings_exit_1_and_json_carries_the_kind_and_a_redacted_prefix_only()
     {
         using var config = new TempConfig();
-        Write(config, "work/.mcp.json", $$"""{"mcpServers": {"a": {"command": "npx", "args": ["x"], "env": {"GITHUB_TOKEN": "{{Token}}"}}}}""");
+        Write(config, "work/.mcp.json", Config);
 
         var run = await RunAsync(config, interactive: false, "--format", "json");
 
@@ -67,7 +69,7 @@ public class ScanCommandTests
     public async Task Fix_prints_the_export_lines_on_a_terminal_only()
     {
         using var config = new TempConfig();
-        var file = Write(config, "work/.mcp.json", $$"""{"mcpServers": {"a": {"command": "npx", "args": ["x"], "env": {"GITHUB_TOKEN": "{{Token}}"}}}}""");
+        var file = Write(config, "work/.mcp.json", Config);
 
         var terminal = await RunAsync(config, interactive: true, "--fix");
 
@@ -76,7 +78,7 @@ public class ScanCommandTests
         Assert.Contains("backup written: " + file + ".steward-backup-", terminal.Console, StringComparison.Ordinal);
         Assert.DoesNotContain(Token, File.ReadAllText(file), StringComparison.Ordinal);
 
-        File.WriteAllText(file, $$"""{"mcpServers": {"a": {"command": "npx", "args": ["x"], "env": {"GITHUB_TOKEN": "{{Token}}"}}}}""");
+        File.WriteAllText(file, Config);
         var piped = await RunAsync(config, interactive: false, "--fix", "--format", "json");
 
         Assert.DoesNotContain(Token, piped.Stdout + piped.Stderr, StringComparison.Ordinal);
