@@ -99,6 +99,12 @@ public static class LaunchRules
     public const string InvalidUrl = "launch.invalid-url";
     public const string UnresolvedVariable = "launch.unresolved-variable";
     public const string UnsafeHeader = "launch.unsafe-header";
+
+    /// <summary>A package identifier that begins with <c>-</c>: the runner would read it as one of its own options.</summary>
+    public const string IdentifierOption = "launch.identifier-option";
+
+    /// <summary>A user's value for a runtime argument that begins with <c>-</c>: it would become an option of the runner.</summary>
+    public const string ValueOption = "launch.value-option";
 }
 
 /// <summary>A launch plan, or every reason there is none. Planning never throws on bad input.</summary>

@@ -52,8 +52,16 @@ public static class LaunchPlanner
                 }));
         }
 
-        var runtime = ResolveArguments(package.RuntimeArguments, JsonPath.Field(path, "runtimeArguments"), resolver);
-        var packageArgs = ResolveArguments(package.PackageArguments, JsonPath.Field(path, "packageArguments"), resolver);
+        if (package.Identifier.StartsWith('-'))
+        {
+            // npx, uvx, docker and dnx would take "--registry=evil" or "-y" as an option of their own, not as the package.
+            resolver.Problems.Add(new InputProblem(LaunchRules.IdentifierOption, JsonPath.Field(path, "identifier"), InputKind.None, null,
+                $"the package identifier \"{package.Identifier}\" begins with '-', so {command ?? "the runner"} would read it as an option",
+                "a package name never begins with '-'; fix the registry entry"));
+        }
+
+        var runtime = ResolveArguments(package.RuntimeArguments, JsonPath.Field(path, "runtimeArguments"), resolver, beforePackage: true);
+        var packageArgs = ResolveArguments(package.PackageArguments, JsonPath.Field(path, "packageArguments"), resolver, beforePackage: false);
         var (environment, secretEnvironment) = resolver.ResolveKeyValues(
             package.EnvironmentVariables, inputs.Environment, path, "environmentVariables", InputKind.Environment, StringComparer.Ordinal);
         var transport = ResolveTransport(package, path, resolver, runtime, packageArgs, environment);
@@ -126,7 +134,7 @@ public static class LaunchPlanner
     /// <summary>The resolved elements of a list of arguments, and the first value of each argument key (for <c>{--port}</c> in URLs).</summary>
     private sealed record Arguments(List<Element> Elements, Dictionary<string, string> FirstValues);
 
-    private static Arguments ResolveArguments(IReadOnlyList<Argument>? arguments, string path, InputResolver resolver)
+    private static Arguments ResolveArguments(IReadOnlyList<Argument>? arguments, string path, InputResolver resolver, bool beforePackage)
     {
         var elements = new List<Element>();
         var firstValues = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -135,7 +143,7 @@ public static class LaunchPlanner
         {
             var argumentPath = JsonPath.Index(path, i++);
             var key = argument.IsNamed ? argument.Name : argument.ValueHint;
-            var values = ResolveValues(argument, key, argumentPath, resolver);
+            var values = ResolveValues(argument, key, argumentPath, resolver, beforePackage);
             if (values is null || values.Count == 0)
             {
                 continue;
@@ -174,7 +182,7 @@ public static class LaunchPlanner
         return new Arguments(elements, firstValues);
     }
 
-    private static List<InputResolver.Resolved>? ResolveValues(Argument argument, string? key, string path, InputResolver resolver)
+    private static List<InputResolver.Resolved>? ResolveValues(Argument argument, string? key, string path, InputResolver resolver, bool beforePackage)
     {
         if (argument.Value is not null)
         {
@@ -196,6 +204,14 @@ public static class LaunchPlanner
             foreach (var value in user)
             {
                 ok &= resolver.Check(argument, value, path, InputKind.Argument, key);
+                if (beforePackage && value.StartsWith('-'))
+                {
+                    // Runtime arguments go to the runner (npx, uvx, docker): a user's "--privileged" or "-v /:/host" there is an option.
+                    resolver.Problems.Add(new InputProblem(LaunchRules.ValueOption, path, InputKind.Argument, key,
+                        $"the value given for \"{key}\" begins with '-'; as a runtime argument it would become an option of the runner",
+                        "give a value that does not begin with '-'; runner options come from the registry entry only"));
+                    ok = false;
+                }
             }
 
             return ok ? [.. user.Select(v => new InputResolver.Resolved(v, argument.Secret))] : null;

@@ -16,6 +16,7 @@ internal static partial class KiroRules
     public static void ValidateServer(ServerDetail server, string path, List<Problem> problems)
     {
         var namePath = JsonPath.Field(path, "name");
+        Confusables.Check(server.Name, namePath, "kiro.name-confusable", problems);
         var length = Text.Length(server.Name);
         if (length is < 3 or > 200)
         {

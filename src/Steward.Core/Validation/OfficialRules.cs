@@ -70,6 +70,7 @@ internal static partial class OfficialRules
             return;
         }
 
+        Confusables.Check(name, path, "name.confusable", problems);
         var length = Text.Length(name);
         if (length is < 3 or > 200)
         {
@@ -427,6 +428,12 @@ internal static partial class OfficialRules
                 problems.Add(Problem.Warning(path, "package.mcpb-missing-sha256", $"the MCPB package \"{package.Identifier}\" has no fileSha256, so clients cannot verify the download",
                     "add \"fileSha256\" with the bundle's SHA-256 (the official registry requires it for MCPB)"));
             }
+        }
+
+        if (package.Identifier.StartsWith('-'))
+        {
+            problems.Add(Problem.Error(JsonPath.Field(path, "identifier"), "package.identifier-option", $"the package identifier \"{package.Identifier}\" begins with '-', so npx, uvx, docker or dnx would read it as one of their options",
+                "give the package name (\"@scope/name\", \"name\", \"registry/image\"); a package name never begins with '-'"));
         }
 
         if (package.Identifier.Any(char.IsWhiteSpace))
