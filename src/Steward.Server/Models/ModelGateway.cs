@@ -25,7 +25,7 @@ internal enum ModelApi
 
 /// <summary>
 /// The enforcing model endpoint, OpenAI- and Anthropic-compatible: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c>,
-/// <c>POST /v1/messages</c>. It authenticates the developer (a Steward token as <c>Authorization: Bearer</c> or
+/// <c>POST /v1/messages</c> (and <c>/v1/messages/count_tokens</c>). It authenticates the developer (a Steward token as <c>Authorization: Bearer</c> or
 /// <c>x-api-key</c>), resolves the requested model with the evaluator (alias, Auto, provider id), and either refuses
 /// (403 <c>model_access_denied</c> with the reason code, never what is allowed, and an audit row) or sends the request to
 /// the upstream configured for the model's provider and placement with <c>model</c> rewritten to the provider's id and
@@ -47,6 +47,9 @@ internal static partial class ModelGateway
             ProxyAsync(context, ModelApi.OpenAi, database, time, catalogs, upstreams, http, loggers));
         app.MapPost("/v1/messages", (HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ILoggerFactory loggers) =>
             ProxyAsync(context, ModelApi.Anthropic, database, time, catalogs, upstreams, http, loggers));
+        // Claude Code counts tokens before it sends; the count names a model too, so it is decided the same way.
+        app.MapPost("/v1/messages/count_tokens", (HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ILoggerFactory loggers) =>
+            ProxyAsync(context, ModelApi.Anthropic, database, time, catalogs, upstreams, http, loggers, "/messages/count_tokens"));
     }
 
     /// <summary>The available models: OpenAI's list shape, or Anthropic's when the request carries <c>anthropic-version</c>.</summary>
@@ -103,8 +106,9 @@ internal static partial class ModelGateway
         }), StatusCodes.Status200OK);
     }
 
-    internal static async Task ProxyAsync(HttpContext context, ModelApi api, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ILoggerFactory loggers)
+    internal static async Task ProxyAsync(HttpContext context, ModelApi api, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ILoggerFactory loggers, string? upstreamPath = null)
     {
+        upstreamPath ??= api == ModelApi.Anthropic ? "/messages" : "/chat/completions";
         var cancellationToken = context.RequestAborted;
         var scope = await ModelAccess.ForTokenAsync(database, catalogs, time, ModelAccess.PresentedToken(context.Request, allowApiKeyHeader: true), cancellationToken).ConfigureAwait(false);
         if (scope is null)
@@ -137,7 +141,7 @@ internal static partial class ModelGateway
         var decision = scope.Evaluator().Decide(field.Value);
         if (decision is ModelDecision.Denied denied)
         {
-            await AuditRefusalAsync(database, time, scope, api, denied).ConfigureAwait(false);
+            await AuditRefusalAsync(database, time, scope, upstreamPath, denied).ConfigureAwait(false);
             Denied(loggers.CreateLogger("Steward.Server.Models"), scope.Who.Caller.TokenId, denied.Reason);
             await Error(api, StatusCodes.Status403Forbidden, api == ModelApi.Anthropic ? "permission_error" : "model_access_denied", denied.Reason,
                 $"The requested model '{Printable(field.Value)}' is not available for your account.").ExecuteAsync(context).ConfigureAwait(false);
@@ -155,7 +159,7 @@ internal static partial class ModelGateway
         }
 
         var rewritten = field.Replace(body, allowed.ProviderModelId ?? allowed.Model.Id);
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(upstream.BaseUrl + (api == ModelApi.Anthropic ? "/messages" : "/chat/completions")))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(upstream.BaseUrl + upstreamPath))
         {
             Content = new ByteArrayContent(rewritten),
             Version = System.Net.HttpVersion.Version11,
@@ -250,7 +254,7 @@ internal static partial class ModelGateway
     /// An audit row for a refused request: who, what was asked for, the reason and the policy revision; never the prompt.
     /// Written even when the client has gone away meanwhile.
     /// </summary>
-    private static async Task AuditRefusalAsync(Database database, TimeProvider time, ModelScope scope, ModelApi api, ModelDecision.Denied denied)
+    private static async Task AuditRefusalAsync(Database database, TimeProvider time, ModelScope scope, string upstreamPath, ModelDecision.Denied denied)
     {
         var requested = Printable(denied.Requested);
         var detail = Encoding.UTF8.GetString(RegistryJson.Write(w =>
@@ -258,7 +262,7 @@ internal static partial class ModelGateway
             w.WriteStartObject();
             w.WriteString("requested", requested);
             w.WriteString("reason", denied.Reason);
-            w.WriteString("endpoint", api == ModelApi.Anthropic ? "/v1/messages" : "/v1/chat/completions");
+            w.WriteString("endpoint", "/v1" + upstreamPath);
             WriteNullable(w, "account", scope.Who.AccountSlug);
             w.WriteStartArray("groups");
             foreach (var group in scope.Who.Groups)

@@ -57,6 +57,14 @@ internal sealed class FakeModelUpstream : IAsyncDisposable
         var upstream = new FakeModelUpstream(app);
         app.MapPost("/v1/chat/completions", context => upstream.AnswerAsync(context, anthropic: false));
         app.MapPost("/v1/messages", context => upstream.AnswerAsync(context, anthropic: true));
+        app.MapPost("/v1/messages/count_tokens", async context =>
+        {
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer);
+            Interlocked.Increment(ref upstream._count);
+            upstream.Requests.Enqueue(new UpstreamRequest(context.Request.Path, Header(context, "Authorization"), Header(context, "x-api-key"), Header(context, "anthropic-version"), buffer.ToArray()));
+            await context.Response.WriteAsJsonAsync(new { input_tokens = 12 });
+        });
         await app.StartAsync();
         upstream.BaseUrl = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         return upstream;

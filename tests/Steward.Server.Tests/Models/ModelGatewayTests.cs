@@ -159,6 +159,21 @@ public sealed class ModelGatewayTests
     }
 
     [Fact]
+    public async Task Counting_tokens_is_decided_like_a_message()
+    {
+        await using var setup = await StartAsync();
+        using var client = setup.Client(setup.Developer);
+        using var refused = await client.PostAsync("/v1/messages/count_tokens", TestServer.Json("""{"model": "claude-opus-4-5", "messages": []}"""));
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal("/v1/messages/count_tokens", JsonNode.Parse(Assert.Single(await ModelTestData.AuditAsync(setup.Server, "model.access-denied")).After!)!["endpoint"]!.GetValue<string>());
+        using var counted = await client.PostAsync("/v1/messages/count_tokens", TestServer.Json("""{"model": "claude-sonnet-4-6", "messages": []}"""));
+        Assert.Equal(HttpStatusCode.OK, counted.StatusCode);
+        Assert.Equal(12, JsonNode.Parse(await counted.Content.ReadAsStringAsync())!["input_tokens"]!.GetValue<int>());
+        var received = Assert.Single(setup.Upstream.Requests);
+        Assert.Equal(("/v1/messages/count_tokens", "eu.anthropic.claude-sonnet-4-6", UpstreamKey), (received.Path, received.Model, received.ApiKey));
+    }
+
+    [Fact]
     public async Task A_non_streamed_answer_and_an_upstream_error_pass_through_with_their_status_and_type()
     {
         await using var setup = await StartAsync();
