@@ -51,7 +51,7 @@ public sealed class PolicyFetcher : IDisposable
 
     public PolicyFetcher(HttpMessageHandler? handler = null, long maxBytes = JsonLimits.DefaultMaxBytes, TimeSpan? timeout = null)
     {
-        http = new HttpClient(handler ?? new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(10) })
+        http = new HttpClient(handler ?? Steward.Core.Net.OutboundAddressPolicy.FromEnvironment(purpose: "policy sources").CreateHandler())
         {
             Timeout = timeout ?? TimeSpan.FromSeconds(30),
         };

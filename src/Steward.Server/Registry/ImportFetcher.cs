@@ -1,5 +1,5 @@
 using System.Net;
-using System.Net.Sockets;
+using Steward.Core.Net;
 
 namespace Steward.Server.Registry;
 
@@ -22,14 +22,13 @@ internal sealed class ImportRefusedException : Exception
 /// <summary>
 /// Outbound fetches of registry imports. HTTPS only (plain http only to a loopback address, and only when the server
 /// option allows it); never to link-local or cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254,
-/// metadata.google.internal) unless the server option allows it. Addresses are checked when each connection is made,
-/// after name resolution, so a name that resolves to a refused address is refused too; redirects are not followed.
+/// metadata.google.internal) unless the server option allows it: the shared <see cref="OutboundAddressPolicy"/>, checked
+/// when each connection is made, after name resolution, so a name that resolves to a refused address is refused too;
+/// redirects are not followed.
 /// </summary>
 internal static class ImportFetcher
 {
     public const int MaxPageBytes = 16 * 1024 * 1024;
-    private static readonly IPAddress AwsMetadataV6 = IPAddress.Parse("fd00:ec2::254");
-    private static readonly string[] MetadataHosts = ["metadata.google.internal", "metadata.goog", "metadata"];
 
     /// <summary>Checks a URL before any fetch; returns whether it is plain http to loopback (then every address must be loopback).</summary>
     public static bool CheckUrl(Uri url, ServeOptions options)
@@ -46,15 +45,9 @@ internal static class ImportFetcher
             throw new ImportRefusedException("the URL must not carry credentials");
         }
 
-        var host = url.IdnHost.TrimEnd('.');
-        if (!options.AllowLinkLocalImport && MetadataHosts.Contains(host, StringComparer.OrdinalIgnoreCase))
+        if (new OutboundAddressPolicy { AllowLinkLocal = options.AllowLinkLocalImport, Purpose = "imports" }.Refusal(url) is { } refusal)
         {
-            throw new ImportRefusedException($"{host} is a cloud metadata service; imports may not fetch it");
-        }
-
-        if (IPAddress.TryParse(url.Host.Trim('[', ']'), out var literal) && !options.AllowLinkLocalImport && IsLinkLocalOrMetadata(literal))
-        {
-            throw new ImportRefusedException($"{literal} is a link-local or cloud metadata address; imports may not fetch it");
+            throw new ImportRefusedException(refusal);
         }
 
         if (url.Scheme == Uri.UriSchemeHttp)
@@ -71,27 +64,13 @@ internal static class ImportFetcher
     }
 
     /// <summary>169.254.0.0/16 (including 169.254.169.254), fe80::/10, fd00:ec2::254, and their IPv4-mapped forms.</summary>
-    public static bool IsLinkLocalOrMetadata(IPAddress address)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
+    public static bool IsLinkLocalOrMetadata(IPAddress address) => OutboundAddressPolicy.IsLinkLocalOrMetadata(address);
 
-        if (address.AddressFamily == AddressFamily.InterNetwork)
-        {
-            var bytes = address.GetAddressBytes();
-            return bytes[0] == 169 && bytes[1] == 254;
-        }
-
-        return address.IsIPv6LinkLocal || address.Equals(AwsMetadataV6);
-    }
-
-    /// <summary>A client whose every connection goes only to addresses the options allow.</summary>
+    /// <summary>A client whose every connection goes only to addresses the options allow (<see cref="OutboundAddressPolicy"/>).</summary>
     public static HttpClient CreateClient(ServeOptions options, bool loopbackOnly)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var policy = new OutboundAddressPolicy { AllowLinkLocal = options.AllowLinkLocalImport, LoopbackOnly = loopbackOnly, Purpose = "imports" };
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -100,33 +79,14 @@ internal static class ImportFetcher
             UseProxy = false,
             ConnectCallback = async (context, cancellationToken) =>
             {
-                var host = context.DnsEndPoint.Host;
-                var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
-                    ? [literal]
-                    : await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
-                var allowed = addresses.Where(a => (options.AllowLinkLocalImport || !IsLinkLocalOrMetadata(a)) && (!loopbackOnly || IPAddress.IsLoopback(a))).ToList();
-                if (allowed.Count == 0 || allowed.Count != addresses.Length)
+                try
                 {
-                    throw new ImportRefusedException($"{host} resolves to an address imports may not fetch (link-local, cloud metadata{(loopbackOnly ? ", or not loopback for plain http" : "")})");
+                    return await policy.ConnectAsync(context, cancellationToken).ConfigureAwait(false);
                 }
-
-                Exception? last = null;
-                foreach (var address in allowed)
+                catch (OutboundRefusedException e)
                 {
-                    var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                    try
-                    {
-                        await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken).ConfigureAwait(false);
-                        return new NetworkStream(socket, ownsSocket: true);
-                    }
-                    catch (SocketException e)
-                    {
-                        socket.Dispose();
-                        last = e;
-                    }
+                    throw new ImportRefusedException(e.Message, e);
                 }
-
-                throw new HttpRequestException($"cannot connect to {host}:{context.DnsEndPoint.Port}", last);
             },
         };
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
