@@ -55,6 +55,11 @@ public static class McpConfigReader
         }
 
         using var document = parsed.Document!;
+        if (DocumentLimits.Default.CheckConfig(document.RootElement) is { } over)
+        {
+            return new McpConfigReadResult(null, [], over);
+        }
+
         var problems = new List<Problem>(parsed.Duplicates);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)

@@ -25,6 +25,11 @@ public static class RegistryReader
         }
 
         using var document = parsed.Document!;
+        if (DocumentLimits.Default.CheckRegistry(document.RootElement) is { } over)
+        {
+            return new ReadResult(null, [], over);
+        }
+
         var problems = new List<Problem>(parsed.Duplicates);
         var result = Read(document.RootElement, shape, problems);
         return result;
