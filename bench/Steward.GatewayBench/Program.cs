@@ -6,10 +6,14 @@ using ModelContextProtocol.Client;
 
 // Tool-call latency of server-everything's echo, called directly over stdio, through `steward gateway --server`
 // (stdio), and through supergateway (stdio -> streamable HTTP); and the gateway's memory with five upstreams.
-// Usage: Steward.GatewayBench <repo root> <steward.dll> [iterations]
+// Usage: Steward.GatewayBench <repo root> <steward> [iterations] [rounds] [baseline steward]
+// <steward> is the ReadyToRun publish (artifacts/steward/steward) or a steward.dll (run with dotnet). A baseline steward
+// (another build) is measured in the same interleaved rounds, so that before/after share the machine's noise.
 var root = Path.GetFullPath(args.Length > 0 ? args[0] : ".");
-var steward = Path.GetFullPath(args.Length > 1 ? args[1] : Path.Combine(root, "src/Steward.Cli/bin/Release/net10.0/steward.dll"));
+var steward = Path.GetFullPath(args.Length > 1 ? args[1] : Path.Combine(root, "artifacts/steward/steward"));
 var iterations = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5000;
+var rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
+var baseline = args.Length > 4 ? Path.GetFullPath(args[4]) : null;
 var node = Path.Combine(root, "tests/node/node_modules");
 var bin = Path.Combine(node, ".bin");
 var everything = Path.Combine(node, "@modelcontextprotocol/server-everything/dist/index.js");
@@ -36,6 +40,10 @@ async Task<McpClient> Stdio(string command, params string[] arguments) => await 
     WorkingDirectory = workDir,
     EnvironmentVariables = environment,
 }));
+
+Task<McpClient> Steward(string path, params string[] arguments) => path.EndsWith(".dll", StringComparison.Ordinal)
+    ? Stdio("dotnet", [path, .. arguments])
+    : Stdio(path, arguments);
 
 async Task<double[]> Measure(McpClient client)
 {
@@ -72,7 +80,6 @@ void Report(string name, double[] s, double[]? baseline)
 }
 
 // Interleave rounds so that machine noise spreads over every variant.
-var rounds = 3;
 var results = new Dictionary<string, List<double>>();
 for (var round = 0; round < rounds; round++)
 {
@@ -82,7 +89,13 @@ for (var round = 0; round < rounds; round++)
         Add("direct (npx, stdio)", await Measure(direct));
     }
 
-    await using (var gateway = await Stdio("dotnet", steward, "gateway", "--server", "everything", "--policy", policy))
+    if (baseline is not null)
+    {
+        await using var before = await Steward(baseline, "gateway", "--server", "everything", "--policy", policy);
+        Add("baseline gateway --server (stdio)", await Measure(before));
+    }
+
+    await using (var gateway = await Steward(steward, "gateway", "--server", "everything", "--policy", policy))
     {
         Add("steward gateway --server (stdio)", await Measure(gateway));
     }
@@ -114,7 +127,7 @@ foreach (var (name, values) in results)
 
 // Memory: the aggregated gateway with five upstreams.
 File.WriteAllText(Path.Combine(config, "mcp.json"), $$"""{ "mcpServers": { {{Servers(5)}} } }""");
-await using (var five = await Stdio("dotnet", steward, "gateway", "--policy", policy))
+await using (var five = await Steward(steward, "gateway", "--policy", policy))
 {
     var tools = await five.ListToolsAsync();
     for (var i = 0; i < 200; i++)
@@ -173,7 +186,7 @@ static int GatewayPid()
             try
             {
                 var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
-                if (cmdline.Contains("steward.dll\0gateway\0--policy", StringComparison.Ordinal) &&
+                if (cmdline.Contains("gateway\0--policy", StringComparison.Ordinal) &&
                     File.ReadAllText(Path.Combine(dir, "status")).Contains($"PPid:\t{Environment.ProcessId}\n", StringComparison.Ordinal))
                 {
                     return pid;

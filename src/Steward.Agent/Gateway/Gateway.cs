@@ -86,10 +86,11 @@ public sealed class Gateway : IAsyncDisposable
     private readonly McpServerOptions serverOptions;
 
     private ImmutableArray<Upstream> upstreams = [];
-    private ToolDecisions decisions = ToolDecisions.None;
+    private DecisionTable decisions = DecisionTable.None;
     private bool auditArguments;
     private GatewayStatus status = GatewayStatus.Empty;
     private McpServer? host;
+    private ImmutableArray<McpServer> hosts = [];
     private LoggingLevel? hostLoggingLevel;
     private ImmutableDictionary<string, Upstream> resourceOwners = ImmutableDictionary<string, Upstream>.Empty;
 
@@ -109,15 +110,29 @@ public sealed class Gateway : IAsyncDisposable
 
     public GatewayStatus Status => Volatile.Read(ref status);
 
-    /// <summary>The host-facing MCP server over <paramref name="transport"/> (stdio in the CLI); runs until the host disconnects.</summary>
+    /// <summary>
+    /// The host-facing MCP server over <paramref name="transport"/> (stdio, or one streamable HTTP session); runs until
+    /// the host disconnects. Several sessions may run at once (HTTP): notifications go to every one of them, and
+    /// requests from upstreams (sampling, elicitation, roots) to the most recent.
+    /// </summary>
     public async Task RunAsync(ITransport transport, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transport);
         var server = McpServer.Create(transport, serverOptions, loggerFactory);
+        ImmutableInterlocked.Update(ref hosts, static (list, s) => list.Add(s), server);
         Volatile.Write(ref host, server);
         await using (server.ConfigureAwait(false))
         {
-            await server.RunAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await server.RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                ImmutableInterlocked.Update(ref hosts, static (list, s) => list.Remove(s), server);
+                var remaining = hosts;
+                Interlocked.CompareExchange(ref host, remaining.IsEmpty ? null : remaining[^1], server);
+            }
         }
     }
 
@@ -143,7 +158,7 @@ public sealed class Gateway : IAsyncDisposable
                 notice ??= "MCP is disabled.";
                 var (reason, what) = state is PolicyState.Disabled dd ? (dd.Reason, dd.WhatToDo) : (notice, "");
                 GatewayLog.McpDisabled(logger, reason, what);
-                decisions = ToolDecisions.None;
+                decisions = DecisionTable.None;
                 var stopping = upstreams;
                 upstreams = [];
                 Volatile.Write(ref status, new GatewayStatus([], [], [], notice));
@@ -166,7 +181,7 @@ public sealed class Gateway : IAsyncDisposable
                 GatewayLog.Refused(logger, refusal.Name, refusal.ReasonCode, refusal.Message);
             }
 
-            decisions = new ToolDecisions(snapshot.ToolRules);
+            decisions = new DecisionTable(new ToolDecisions(snapshot.ToolRules));
             auditArguments = snapshot.AuditArguments;
 
             var current = upstreams;
@@ -379,7 +394,7 @@ public sealed class Gateway : IAsyncDisposable
         },
         Handlers = new McpServerHandlers
         {
-            ListToolsHandler = ListToolsAsync,
+            ListToolsHandler = (_, ct) => ListToolsAsync(ct),
             CallToolHandler = CallToolAsync,
             ListPromptsHandler = ListPromptsAsync,
             GetPromptHandler = GetPromptAsync,
@@ -429,8 +444,23 @@ public sealed class Gateway : IAsyncDisposable
         applyGate.Release();
     }
 
-    private ToolDecision Decide(Upstream upstream, string tool) =>
-        decisions.Decide(upstream.Name, upstream.Spec.RegistryName, tool, upstream.Spec.Config.DisabledTools, upstream.Spec.Config.AutoApprove);
+    private ToolDecision Decide(Upstream upstream, string tool) => decisions.Decide(upstream, tool);
+
+    /// <summary>
+    /// The decisions of one policy, computed once per (upstream, tool) and kept until the next policy replaces the table:
+    /// <c>tools/list</c> fills it, and a call finds its decision there without matching the rules again.
+    /// </summary>
+    private sealed class DecisionTable(ToolDecisions rules)
+    {
+        private readonly ConcurrentDictionary<(Upstream, string), ToolDecision> decided = new();
+
+        public static DecisionTable None { get; } = new(ToolDecisions.None);
+
+        public ToolDecision Decide(Upstream upstream, string tool) =>
+            decided.TryGetValue((upstream, tool), out var known)
+                ? known
+                : decided.GetOrAdd((upstream, tool), rules.Decide(upstream.Name, upstream.Spec.RegistryName, tool, upstream.Spec.Config.DisabledTools, upstream.Spec.Config.AutoApprove));
+    }
 
     private string Exposed(Upstream upstream, string name) => PerServer ? name : upstream.Name + Separator + name;
 
@@ -447,7 +477,8 @@ public sealed class Gateway : IAsyncDisposable
         foreach (var upstream in current)
         {
             if (exposed.Length > upstream.Name.Length + Separator.Length &&
-                exposed.StartsWith(upstream.Name + Separator, StringComparison.Ordinal) &&
+                exposed.StartsWith(upstream.Name, StringComparison.Ordinal) &&
+                exposed.AsSpan(upstream.Name.Length).StartsWith(Separator, StringComparison.Ordinal) &&
                 (best is null || upstream.Name.Length > best.Name.Length))
             {
                 best = upstream;
@@ -475,7 +506,7 @@ public sealed class Gateway : IAsyncDisposable
         }
     }
 
-    private async ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken)
+    private async ValueTask<ListToolsResult> ListToolsAsync(CancellationToken cancellationToken)
     {
         await SettledAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<Tool>();
@@ -507,36 +538,43 @@ public sealed class Gateway : IAsyncDisposable
 
     private async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
     {
-        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        if (!applyGate.Wait(0))
+        {
+            await applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        applyGate.Release();
         var call = request.Params ?? throw new McpProtocolException("tools/call needs params", McpErrorCode.InvalidParams);
+        var name = call.Name;
+
         if (Status.Notice is { } notice)
         {
             throw new McpProtocolException($"Steward: {notice}", McpErrorCode.InvalidRequest);
         }
 
-        if (Route(call.Name) is not var (upstream, tool))
+        if (Route(name) is not var (upstream, tool))
         {
-            throw new McpProtocolException($"Unknown tool: '{call.Name}'", McpErrorCode.InvalidParams);
+            throw new McpProtocolException($"Unknown tool: '{name}'", McpErrorCode.InvalidParams);
         }
 
-        var watch = Stopwatch.StartNew();
+        var started = Stopwatch.GetTimestamp();
         var decision = Decide(upstream, tool);
         var decided = "allow";
         switch (decision.Verdict)
         {
             case ToolVerdict.Deny:
-                Audit(upstream, tool, "deny", decision.Because, watch, "refused", call);
+                Audit(upstream, tool, "deny", decision.Because, started, "refused", call);
                 throw new McpProtocolException(
                     $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is denied by your organisation's policy ({decision.Because}).", McpErrorCode.InvalidParams);
             case ToolVerdict.Disabled:
-                Audit(upstream, tool, "disabled", decision.Because, watch, "refused", call);
+                Audit(upstream, tool, "disabled", decision.Because, started, "refused", call);
                 throw new McpProtocolException(
                     $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is disabled in your MCP configuration (disabledTools).", McpErrorCode.InvalidParams);
             case ToolVerdict.Ask:
                 var server = request.Server;
                 if (server.ClientCapabilities?.Elicitation is null)
                 {
-                    Audit(upstream, tool, "ask-unavailable", decision.Because, watch, "refused", call);
+                    Audit(upstream, tool, "ask-unavailable", decision.Because, started, "refused", call);
                     return Refusal($"Steward: your organisation's policy requires your approval before \"{tool}\" of \"{upstream.Name}\" runs " +
                                    $"({decision.Because}), and this MCP host cannot ask for it (it does not support elicitation). " +
                                    $"Use a host that supports elicitation, or add \"{tool}\" to the server's autoApprove list in your mcp.json.");
@@ -561,7 +599,7 @@ public sealed class Gateway : IAsyncDisposable
                 }, cancellationToken).ConfigureAwait(false);
                 if (!(answer.IsAccepted && answer.Content is { } content && content.TryGetValue(ApprovalField, out var approve) && approve.ValueKind == JsonValueKind.True))
                 {
-                    Audit(upstream, tool, "ask-declined", decision.Because, watch, "refused", call);
+                    Audit(upstream, tool, "ask-declined", decision.Because, started, "refused", call);
                     return Refusal($"Steward: the call to \"{tool}\" of \"{upstream.Name}\" was not approved, so it did not run.");
                 }
 
@@ -569,39 +607,32 @@ public sealed class Gateway : IAsyncDisposable
                 break;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (upstream.CallTimeout is { } limit)
-        {
-            timeout.CancelAfter(limit);
-        }
-
+        // Arguments go upstream as the JsonElements they arrived as (never re-parsed); _meta (with its progress token) copied.
+        var forward = PerServer && call.Meta is null ? call : new CallToolRequestParams { Name = tool, Arguments = call.Arguments, Meta = call.Meta?.DeepClone().AsObject() };
+        using var timeout = upstream.CallTimeout is { } limit ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
+        timeout?.CancelAfter(upstream.CallTimeout!.Value);
         CallToolResult result;
         try
         {
-            result = await upstream.Client.CallToolAsync(new CallToolRequestParams
-            {
-                Name = tool,
-                Arguments = call.Arguments,
-                Meta = call.Meta?.DeepClone().AsObject(),
-            }, timeout.Token).ConfigureAwait(false);
+            result = await upstream.Client.CallToolAsync(forward, timeout?.Token ?? cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            Audit(upstream, tool, decided, decision.Because, watch, "cancelled", call);
+            Audit(upstream, tool, decided, decision.Because, started, "cancelled", call);
             throw;
         }
         catch (OperationCanceledException)
         {
-            Audit(upstream, tool, decided, decision.Because, watch, "timeout", call);
+            Audit(upstream, tool, decided, decision.Because, started, "timeout", call);
             throw new McpProtocolException($"Steward: \"{tool}\" of \"{upstream.Name}\" did not answer within the configured timeout.", McpErrorCode.InternalError);
         }
         catch (McpException)
         {
-            Audit(upstream, tool, decided, decision.Because, watch, "failed", call);
+            Audit(upstream, tool, decided, decision.Because, started, "failed", call);
             throw;
         }
 
-        Audit(upstream, tool, decided, decision.Because, watch, result.IsError == true ? "error" : "ok", call);
+        Audit(upstream, tool, decided, decision.Because, started, result.IsError == true ? "error" : "ok", call);
         return result;
     }
 
@@ -611,10 +642,10 @@ public sealed class Gateway : IAsyncDisposable
         Content = [new TextContentBlock { Text = message }],
     };
 
-    private void Audit(Upstream upstream, string tool, string decision, string because, Stopwatch watch, string outcome, CallToolRequestParams call)
+    private void Audit(Upstream upstream, string tool, string decision, string because, long started, string outcome, CallToolRequestParams call)
     {
-        var elapsed = watch.Elapsed.TotalMilliseconds;
-        GatewayLog.ToolCall(logger, upstream.Name, tool, decision, because, outcome, Math.Round(elapsed, 3));
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        GatewayLog.ToolCall(logger, upstream.Name, tool, decision, because, outcome, elapsed);
         try
         {
             audit.Append(new AuditEvent(DateTimeOffset.UtcNow, upstream.Name, tool, decision, because, elapsed, outcome,
@@ -909,18 +940,21 @@ public sealed class Gateway : IAsyncDisposable
 
     private async ValueTask SendToHostAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref host) is not { } server || !hostReady.Task.IsCompleted)
+        if (!hostReady.Task.IsCompleted)
         {
             return;
         }
 
-        try
+        foreach (var server in hosts)
         {
-            await server.SendMessageAsync(notification, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is McpException or IOException or InvalidOperationException or ObjectDisposedException)
-        {
-            GatewayLog.ForwardFailed(logger, notification.Method, e.Message);
+            try
+            {
+                await server.SendMessageAsync(notification, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is McpException or IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                GatewayLog.ForwardFailed(logger, notification.Method, e.Message);
+            }
         }
     }
 
