@@ -25,17 +25,27 @@ internal static class GatewayCommand
         {
             Description = "Read the policy from this local file instead of the synced one (air-gapped machines); re-applied when the file changes.",
         };
+        var http = new Option<int?>("--http")
+        {
+            Description = "Serve MCP streamable HTTP at http://127.0.0.1:<port>/mcp instead of stdio (0: any free port), with a bearer token: STEWARD_GATEWAY_TOKEN, or one generated and printed to stderr.",
+        };
         var command = new Command("gateway", "Run the MCP gateway over stdio: every admitted MCP server behind one (tools named <server>__<tool>), or one with --server.")
         {
-            server, policy,
+            server, policy, http,
         };
         command.SetAction(async (parse, cancellationToken) =>
-            await RunAsync(parse.GetValue(server), parse.GetValue(policy), stderr, cancellationToken).ConfigureAwait(false));
+            await RunAsync(parse.GetValue(server), parse.GetValue(policy), parse.GetValue(http), stderr, cancellationToken).ConfigureAwait(false));
         return command;
     }
 
-    private static async Task<int> RunAsync(string? serverName, string? policyPath, TextWriter stderr, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string? serverName, string? policyPath, int? httpPort, TextWriter stderr, CancellationToken cancellationToken)
     {
+        if (httpPort is < 0 or > 65535)
+        {
+            await stderr.WriteLineAsync($"steward gateway: --http {httpPort}: not a TCP port (0-65535)").ConfigureAwait(false);
+            return ExitCodes.Invalid;
+        }
+
         var paths = StewardPaths.FromEnvironment();
         var files = new List<ScopedConfig>();
         foreach (var (scope, path) in new[] { (ConfigScope.User, paths.UserMcpConfig), (ConfigScope.Workspace, StewardPaths.FindWorkspaceMcpConfig(Environment.CurrentDirectory)) })
@@ -71,6 +81,18 @@ internal static class GatewayCommand
             var feed = sync is not null ? PolicyFeed.FollowSync(gateway, sync, paths, logger) : PolicyFeed.FollowFile(gateway, policyPath!, logger);
             await using (feed.ConfigureAwait(false))
             {
+                if (httpPort is { } port)
+                {
+                    var token = Environment.GetEnvironmentVariable(GatewayHttpHost.TokenVariable) is { Length: > 0 } given ? given : null;
+                    if (token is null)
+                    {
+                        token = GatewayHttpHost.NewToken();
+                        await stderr.WriteLineAsync($"steward gateway: bearer token for this run (set {GatewayHttpHost.TokenVariable} to choose it): {token}").ConfigureAwait(false);
+                    }
+
+                    return await GatewayHttpHost.RunAsync(gateway, port, token, stderr, logging, cancellationToken).ConfigureAwait(false);
+                }
+
                 var transport = new StdioServerTransport("steward-gateway", logging);
                 await using (transport.ConfigureAwait(false))
                 {

@@ -16,7 +16,7 @@ public sealed class GatewayCommandTests
     private static string Steward => Path.Combine(AppContext.BaseDirectory, "steward.dll");
 
     /// <summary>A config directory with an mcp.json running server-everything through npx, and a policy file approving it.</summary>
-    private static (string ConfigDir, string Policy) Setup(string toolRules = "[]")
+    internal static (string ConfigDir, string Policy) Setup(string toolRules = "[]")
     {
         NodePackages.Require();
         var dir = Path.Combine(Path.GetTempPath(), "steward-gwcli-" + Guid.NewGuid().ToString("N")[..12]);

@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace Steward.Cli.Tests.Gateway;
+
+/// <summary>
+/// <c>steward gateway --server everything --http 0</c> as a real process: the C# SDK client over streamable HTTP and the
+/// MCP Inspector CLI (<c>--transport http</c>) run the checks the stdio tests run; no token or a wrong one is 401.
+/// </summary>
+public sealed class GatewayHttpTests
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(90);
+
+    private static string Steward => Path.Combine(AppContext.BaseDirectory, "steward.dll");
+
+    /// <summary>The gateway process, its URL (read from its stderr) and its token.</summary>
+    private sealed class Running : IAsyncDisposable
+    {
+        public required Process Process { get; init; }
+
+        public required Uri Url { get; init; }
+
+        public required string Token { get; init; }
+
+        public required StringBuilder Stderr { get; init; }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+            }
+
+            await Process.WaitForExitAsync();
+            Process.Dispose();
+        }
+    }
+
+    private static async Task<Running> StartAsync(string? token)
+    {
+        var (dir, policy) = GatewayCommandTests.Setup();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = NodePackages.Root,
+        };
+        foreach (var arg in new[] { Steward, "gateway", "--server", "everything", "--policy", policy, "--http", "0" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["STEWARD_CONFIG_DIR"] = dir;
+        start.Environment["PATH"] = NodePackages.PathWith();
+        start.Environment["npm_config_offline"] = "true";
+        if (token is not null)
+        {
+            start.Environment["STEWARD_GATEWAY_TOKEN"] = token;
+        }
+        else
+        {
+            start.Environment.Remove("STEWARD_GATEWAY_TOKEN");
+        }
+
+        var process = Process.Start(start)!;
+        var stderr = new StringBuilder();
+        string? printed = token;
+        Uri? url = null;
+        var deadline = Stopwatch.StartNew();
+        while (url is null)
+        {
+            var line = await process.StandardError.ReadLineAsync().WaitAsync(Guard - deadline.Elapsed)
+                       ?? throw new InvalidOperationException("the gateway exited: " + stderr);
+            stderr.AppendLine(line);
+            const string tokenMark = "bearer token for this run (set STEWARD_GATEWAY_TOKEN to choose it): ";
+            if (line.Contains(tokenMark, StringComparison.Ordinal))
+            {
+                printed = line[(line.IndexOf(tokenMark, StringComparison.Ordinal) + tokenMark.Length)..].Trim();
+            }
+
+            const string listening = "listening on ";
+            if (line.Contains(listening, StringComparison.Ordinal))
+            {
+                url = new Uri(line[(line.IndexOf(listening, StringComparison.Ordinal) + listening.Length)..].Trim());
+            }
+        }
+
+        _ = Task.Run(async () =>
+        {
+            while (await process.StandardError.ReadLineAsync() is { } line)
+            {
+                lock (stderr)
+                {
+                    stderr.AppendLine(line);
+                }
+            }
+        });
+        return new Running { Process = process, Url = url, Token = printed ?? throw new InvalidOperationException("no token printed: " + stderr), Stderr = stderr };
+    }
+
+    [NodeFact]
+    public async Task The_sdk_client_over_streamable_http_lists_calls_reads_gets_prompts_and_completes()
+    {
+        await using var gateway = await StartAsync("test-token-" + Guid.NewGuid().ToString("N"));
+        Assert.Equal(IPAddress.Loopback.ToString(), gateway.Url.Host);
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = gateway.Url,
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + gateway.Token },
+        })).WaitAsync(Guard);
+
+        Assert.Equal("everything", client.ServerInfo?.Name);
+        var names = (await client.ListToolsAsync().AsTask().WaitAsync(Guard)).Select(t => t.Name).ToList();
+        Assert.Contains("echo", names);
+        var echo = await client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "over http" }).AsTask().WaitAsync(Guard);
+        Assert.Equal("Echo: over http", string.Concat(echo.Content.OfType<TextContentBlock>().Select(b => b.Text)));
+        var read = await client.ReadResourceAsync("demo://resource/dynamic/text/7").AsTask().WaitAsync(Guard);
+        Assert.Contains("Resource 7", string.Concat(read.Contents.OfType<TextResourceContents>().Select(c => c.Text)));
+        var prompt = await client.GetPromptAsync("args-prompt", new Dictionary<string, object?> { ["city"] = "Ghent" }).AsTask().WaitAsync(Guard);
+        Assert.Contains("Ghent", JsonSerializer.Serialize(prompt.Messages.Select(m => m.Content).OfType<TextContentBlock>().Select(b => b.Text)));
+        var completion = await client.CompleteAsync(new PromptReference { Name = "completable-prompt" }, "department", "Eng").AsTask().WaitAsync(Guard);
+        Assert.Contains("Engineering", completion.Completion.Values);
+
+        // The same endpoint without the token, or with another one, is refused before any MCP processing.
+        using var http = new HttpClient();
+        using var body = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"tools/list"}""", Encoding.UTF8, "application/json");
+        using var anonymous = await http.PostAsync(gateway.Url, body);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        using var wrong = new HttpRequestMessage(HttpMethod.Post, gateway.Url)
+        {
+            Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"tools/list"}""", Encoding.UTF8, "application/json"),
+        };
+        wrong.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "not-the-token");
+        using var refused = await http.SendAsync(wrong);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [NodeFact]
+    public async Task The_mcp_inspector_cli_over_http_with_the_header_runs_the_stdio_checks_and_a_generated_token_is_printed()
+    {
+        await using var gateway = await StartAsync(token: null);
+
+        var listed = await InspectorAsync(gateway, "--method", "tools/list");
+        Assert.True(listed.ExitCode == 0, listed.Stdout + listed.Stderr);
+        var names = JsonDocument.Parse(listed.Stdout[listed.Stdout.IndexOf('{', StringComparison.Ordinal)..]).RootElement.GetProperty("tools").EnumerateArray()
+            .Select(t => t.GetProperty("name").GetString()).ToList();
+        Assert.Contains("echo", names);
+
+        var called = await InspectorAsync(gateway, "--method", "tools/call", "--tool-name", "echo", "--tool-arg", "message=inspected");
+        Assert.Contains("Echo: inspected", called.Stdout);
+        var read = await InspectorAsync(gateway, "--method", "resources/read", "--uri", "demo://resource/dynamic/text/7");
+        Assert.Contains("Resource 7", read.Stdout);
+        var prompt = await InspectorAsync(gateway, "--method", "prompts/get", "--prompt-name", "args-prompt", "--prompt-args", "city=Ghent");
+        Assert.Contains("Ghent", prompt.Stdout);
+
+        var anonymous = await InspectorAsync(gateway, withHeader: false, "--method", "tools/list");
+        Assert.NotEqual(0, anonymous.ExitCode);
+        Assert.True((anonymous.Stdout + anonymous.Stderr).Contains("401", StringComparison.Ordinal) ||
+                    (anonymous.Stdout + anonymous.Stderr).Contains("auth_required", StringComparison.Ordinal), anonymous.Stdout + anonymous.Stderr);
+        lock (gateway.Stderr)
+        {
+            Assert.DoesNotContain("Echo: inspected", gateway.Stderr.ToString());
+        }
+    }
+
+    private static Task<(int ExitCode, string Stdout, string Stderr)> InspectorAsync(Running gateway, params string[] method) =>
+        InspectorAsync(gateway, withHeader: true, method);
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> InspectorAsync(Running gateway, bool withHeader, params string[] method)
+    {
+        var start = new ProcessStartInfo(NodePackages.Node22)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = NodePackages.Root,
+        };
+        start.Environment["PATH"] = NodePackages.PathWith();
+        start.ArgumentList.Add(NodePackages.InspectorScript);
+        start.ArgumentList.Add("--cli");
+        start.ArgumentList.Add(gateway.Url.ToString());
+        start.ArgumentList.Add("--transport");
+        start.ArgumentList.Add("http");
+        if (withHeader)
+        {
+            start.ArgumentList.Add("--header");
+            start.ArgumentList.Add("Authorization: Bearer " + gateway.Token);
+        }
+
+        foreach (var arg in method)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(Guard);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
