@@ -21,6 +21,7 @@ internal static class McpCommand
         mcp.Subcommands.Add(CreateEnable("enable", enabled: true, console, stdout, environment));
         mcp.Subcommands.Add(CreateEnable("disable", enabled: false, console, stdout, environment));
         mcp.Subcommands.Add(McpImportCommand.Create(console, stdout, environment));
+        mcp.Subcommands.Add(Gateway.ExportHostCommand.Create(console, stdout, environment));
         return mcp;
     }
 

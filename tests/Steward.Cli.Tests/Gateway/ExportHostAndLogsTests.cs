@@ -1,0 +1,122 @@
+using System.Text.Json;
+using Steward.Agent.Tests.Support;
+using Steward.Cli.Gateway;
+using Steward.Cli.Tests.AgentCommands;
+
+namespace Steward.Cli.Tests.Gateway;
+
+/// <summary><c>steward mcp export-host</c> for each host format, and <c>steward logs</c>.</summary>
+public sealed class ExportHostAndLogsTests
+{
+    private static Task<CliRunner.Outcome> Run(PolicyFixture fixture, params string[] args) =>
+        AgentCliRunner.RunAsync(fixture.Config.Paths, fixture.Config.Workspace, fixture.Config.Home, fixture.Time, args);
+
+    [Theory]
+    [InlineData("claude", ".mcp.json", "mcpServers", false)]
+    [InlineData("vscode", ".vscode/mcp.json", "servers", true)]
+    [InlineData("cursor", ".cursor/mcp.json", "mcpServers", false)]
+    [InlineData("kiro", ".kiro/settings/mcp.json", "mcpServers", false)]
+    public async Task Export_host_writes_one_gateway_entry_per_approved_enabled_server_keeping_the_other_entries(string host, string file, string key, bool typed)
+    {
+        using var fixture = await PolicyFixture.CreateAsync();
+        fixture.Config.Write("config/mcp.json", """
+            {"mcpServers": {
+              "io.acme/old": {"type": "registry"},
+              "io.acme/files": {"command": "npx", "args": ["-y", "@acme/files@2.0.0", "/tmp"], "disabled": true},
+              "rogue": {"command": "npx", "args": ["-y", "@evil/miner"]}
+            }}
+            """);
+        var target = Path.Combine(fixture.Config.Workspace, file);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        // The host's own entries (and its other settings) stay; an old entry of the same name is replaced.
+        File.WriteAllText(target, $$"""
+            {
+              // the developer's own server
+              "{{key}}": { "mine": { "command": "my-server" }, "io.acme/old": { "command": "stale" } },
+              "inputs": [ { "id": "keep" } ],
+            }
+            """);
+
+        var export = await Run(fixture, "mcp", "export-host", "--host", host);
+
+        Assert.True(export.ExitCode == 0, export.Stdout);
+        Assert.Contains($"wrote 1 gateway entry for", export.Stdout);
+        Assert.Contains("not exported: rogue (not_in_registry)", export.Stdout);
+        Assert.Contains("not exported: io.acme/files (disabled)", export.Stdout);
+        using var json = JsonDocument.Parse(File.ReadAllText(target));
+        var servers = json.RootElement.GetProperty(key);
+        Assert.Equal("my-server", servers.GetProperty("mine").GetProperty("command").GetString());
+        Assert.Equal("keep", json.RootElement.GetProperty("inputs")[0].GetProperty("id").GetString());
+        Assert.False(servers.TryGetProperty("rogue", out _));
+        Assert.False(servers.TryGetProperty("io.acme/files", out _));
+        var entry = servers.GetProperty("io.acme/old");
+        var (command, prefix) = ExportHostCommand.StewardCommand();
+        Assert.Equal(command, entry.GetProperty("command").GetString());
+        Assert.Equal([.. prefix, "gateway", "--server", "io.acme/old"], entry.GetProperty("args").EnumerateArray().Select(a => a.GetString()!).ToArray());
+        Assert.Equal(typed, entry.TryGetProperty("type", out var type));
+        if (typed)
+        {
+            Assert.Equal("stdio", type.GetString());
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(Modes.File0600, Modes.Of(target));
+        }
+    }
+
+    [Fact]
+    public async Task Export_host_writes_to_output_and_creates_the_file()
+    {
+        using var fixture = await PolicyFixture.CreateAsync();
+        fixture.Config.Write("config/mcp.json", """{"mcpServers": {"io.acme/old": {"type": "registry"}}}""");
+        var output = Path.Combine(fixture.Config.Root, "out", "claude.json");
+
+        var export = await Run(fixture, "mcp", "export-host", "--host", "claude", "--output", output);
+
+        Assert.Equal(0, export.ExitCode);
+        using var json = JsonDocument.Parse(File.ReadAllText(output));
+        Assert.Equal("--server", json.RootElement.GetProperty("mcpServers").GetProperty("io.acme/old").GetProperty("args").EnumerateArray().Reverse().Skip(1).First().GetString());
+        var unknown = await Run(fixture, "mcp", "export-host", "--host", "emacs");
+        Assert.NotEqual(0, unknown.ExitCode);
+    }
+
+    [Fact]
+    public async Task Logs_prints_the_last_lines_and_follow_prints_what_is_appended()
+    {
+        var dir = Directory.CreateTempSubdirectory("steward-logs-").FullName;
+        var file = Path.Combine(dir, "steward.log");
+        File.WriteAllLines(file, ["one", "two", "three"]);
+
+        var last = new StringWriter();
+        Assert.Equal(0, await LogsCommand.RunAsync(file, 2, follow: false, last, TextWriter.Null, CancellationToken.None));
+        Assert.Equal("two\nthree\n", last.ToString());
+        var all = new StringWriter();
+        await LogsCommand.RunAsync(file, 50, follow: false, all, TextWriter.Null, CancellationToken.None);
+        Assert.Equal("one\ntwo\nthree\n", all.ToString());
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var seen = new Signalling("four", stop);
+        var following = LogsCommand.RunAsync(file, 1, follow: true, seen, TextWriter.Null, stop.Token);
+        await File.AppendAllTextAsync(file, "four\n");
+        Assert.Equal(0, await following);
+        // "three" unless the append won the race with the first read; "four" exactly once either way.
+        Assert.EndsWith("four\n", seen.ToString());
+        Assert.Single(seen.ToString().Split('\n'), l => l == "four");
+    }
+
+    /// <summary>Cancels <paramref name="stop"/> once <paramref name="expected"/> has been written.</summary>
+    private sealed class Signalling(string expected, CancellationTokenSource stop) : StringWriter
+    {
+        public override Task WriteAsync(string? value)
+        {
+            base.Write(value);
+            if (ToString().Contains(expected, StringComparison.Ordinal))
+            {
+                stop.Cancel();
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}
