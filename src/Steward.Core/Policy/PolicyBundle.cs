@@ -236,6 +236,12 @@ public static class PolicyBundle
             return PolicyVerification.Refused("a part of the JWS is not base64url");
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(headerBytes) || !System.Text.Unicode.Utf8.IsValid(payload))
+        {
+            // JsonDocument checks string contents only when they are read: refuse before anything is read.
+            return PolicyVerification.Refused($"the JWS {(System.Text.Unicode.Utf8.IsValid(headerBytes) ? "payload" : "header")} is not valid UTF-8");
+        }
+
         string kid;
         try
         {
@@ -267,8 +273,9 @@ public static class PolicyBundle
                 return PolicyVerification.Refused($"the JWS header's typ is not \"{type}\"", kid);
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string escape that is not valid Unicode (a lone surrogate).
             return PolicyVerification.Refused("the JWS header is not JSON");
         }
 
@@ -313,7 +320,7 @@ public static class PolicyBundle
                 return PolicyVerification.Refused("the payload needs iat and exp as whole seconds since 1970-01-01T00:00:00Z", kid);
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return PolicyVerification.Refused("the payload is not JSON", kid);
         }
