@@ -25,7 +25,8 @@ public class ScanCommandTests
         var stderr = new StringWriter();
         var environment = new AgentEnvironment(config.Paths, config.Root, config.Root, _ => null, interactive, TimeProvider.System);
         var root = new RootCommand("steward") { ScanCommand.Create(console, stdout, stderr, environment) };
-        var exit = await root.Parse(["scan", "--home", config.Home, "--workspace", config.Workspace, .. args]).InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
+        string[] roots = args.Contains("--home") ? ["--workspace", config.Workspace] : ["--home", config.Home, "--workspace", config.Workspace];
+        var exit = await root.Parse(["scan", .. roots, .. args]).InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
         return new Run(exit, human.ToString(), stdout.ToString(), stderr.ToString());
     }
 
