@@ -40,7 +40,7 @@ public abstract record FetchOutcome
 /// Fetches the registry from a <see cref="PolicySource"/>: one method per kind of source. Redirects are followed by hand
 /// (at most five), each hop held to the same https rule, and the token is sent only to the source's own origin.
 /// </summary>
-public sealed class PolicyFetcher : IDisposable
+public sealed partial class PolicyFetcher : IDisposable
 {
     public const int PageLimit = 100;
     public const int MaxPages = 1000;

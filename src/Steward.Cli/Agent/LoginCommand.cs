@@ -27,10 +27,15 @@ internal static class LoginCommand
         {
             Description = "The thumbprint (kid) of the Steward server's signing key, as your administrator gave it: login pins that key, and refuses when the server does not publish it.",
         };
+        var oidcIdToken = new Option<string?>("--oidc-id-token")
+        {
+            Description = "An ID token from your organisation's identity provider (automation): exchanged at the server for a developer token (12 h), which login then uses.",
+        };
+        var organisation = new Option<string?>("--org") { Description = "The organisation whose identity provider issued --oidc-id-token (default: the one the server finds by the token's issuer)." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var command = new Command("login", "Set where policy comes from: a Steward server, a registry URL, or a local registry file.")
         {
-            server, registry, token, allowHttp, maxOfflineAge, keyThumbprint, json,
+            server, registry, token, allowHttp, maxOfflineAge, keyThumbprint, oidcIdToken, organisation, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -40,15 +45,32 @@ internal static class LoginCommand
                 return AgentOutput.Error(console, $"--max-offline-age {parse.GetValue(maxOfflineAge)}: expected a duration such as 90m, 36h or 7d");
             }
 
+            using var fetcher = new PolicyFetcher();
+            var bearer = parse.GetValue(token) ?? env.Variables(SourceStore.TokenVariable);
+            if (parse.GetValue(oidcIdToken) is { } idToken)
+            {
+                if (parse.GetValue(server) is not { } serverUrl || parse.GetValue(token) is not null)
+                {
+                    return AgentOutput.Error(console, "--oidc-id-token needs a Steward server URL and replaces --token: `steward login https://steward.example.com --oidc-id-token <jwt>`");
+                }
+
+                var exchanged = await fetcher.ExchangeOidcAsync(serverUrl, parse.GetValue(organisation), idToken, parse.GetValue(allowHttp), cancellationToken).ConfigureAwait(false);
+                if (exchanged.Token is null)
+                {
+                    return AgentOutput.Error(console, exchanged.Error! + "; nothing was changed");
+                }
+
+                bearer = exchanged.Token;
+            }
+
             var request = new LoginRequest(
                 parse.GetValue(server),
                 parse.GetValue(registry),
-                parse.GetValue(token) ?? env.Variables(SourceStore.TokenVariable),
+                bearer,
                 parse.GetValue(allowHttp),
                 age,
                 env.WorkingDirectory,
                 parse.GetValue(keyThumbprint));
-            using var fetcher = new PolicyFetcher();
             LoginResult result;
             try
             {

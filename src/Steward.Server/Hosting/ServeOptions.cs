@@ -49,6 +49,12 @@ public sealed record ServeOptions
     /// </summary>
     public bool AllowLinkLocalImport { get; init; }
 
+    /// <summary>
+    /// An organisation's OIDC issuer may be plain http on a loopback address (tests with a local issuer). Off by default:
+    /// an issuer is https.
+    /// </summary>
+    public bool AllowHttpLoopbackOidc { get; init; }
+
     /// <summary>Where OpenTelemetry traces and metrics go (OTLP); null exports nothing. From <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>.</summary>
     public string? OtlpEndpoint { get; init; }
 

@@ -11,6 +11,7 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(StatusUpdateRequest))]
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(string[]))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
 
 public sealed record HealthReport(string Status, string? Detail = null);

@@ -161,6 +161,7 @@ public sealed class StewardServer : IAsyncDisposable
             Policy.GovernanceModule.AddServices(builder.Services, options);
             Models.ModelsModule.AddServices(builder.Services, options);
             AdminConsole.ConsoleModule.AddServices(builder.Services);
+            Identity.OidcApi.AddServices(builder.Services, options);
             builder.Services.AddSingleton<IHostLifetime, HostedLifetime>();
             builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
             builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default));
@@ -292,6 +293,8 @@ public sealed class StewardServer : IAsyncDisposable
         AuditApi.Map(organisation);
         Policy.GovernanceModule.Map(app, organisation);
         Models.ModelsModule.Map(app, organisation);
+        Identity.OidcApi.Map(app, organisation);
+        AdminConsole.OidcSignIn.Map(app);
         AdminConsole.ConsoleModule.Map(app);
     }
 

@@ -237,6 +237,21 @@ internal static class Migrations
         {
             Code = Audit.AuditChain.ChainExistingAsync,
         },
+        new(7, "oidc configuration",
+        [
+            """
+            CREATE TABLE oidc_configurations (
+                organisation_id TEXT PRIMARY KEY REFERENCES organisations (id),
+                issuer TEXT NOT NULL,
+                client_id TEXT NOT NULL,
+                client_secret_sealed TEXT NULL,
+                account_claim TEXT NOT NULL,
+                groups_claim TEXT NOT NULL,
+                admin_groups TEXT NOT NULL,
+                updated_at {ordered} NOT NULL
+            )
+            """,
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

@@ -1,0 +1,345 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Steward.Server.Audit;
+using Steward.Server.Hosting;
+using Steward.Server.Organisations;
+using Steward.Server.Policy;
+using Steward.Server.Registry;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Identity;
+
+/// <summary>
+/// OIDC: an organisation's identity provider (<c>GET/PUT/DELETE /api/v1/orgs/{org}/oidc</c>, admin) and the exchange
+/// of an ID token for a developer token (<c>POST /api/v1/auth/oidc/exchange</c>, for <c>steward login --oidc-id-token</c>).
+/// </summary>
+internal static class OidcApi
+{
+    public const int MaxBodyBytes = 32 * 1024;
+
+    /// <summary>How long a developer token from an exchange lives: a working day, whatever the ID token's own lifetime.</summary>
+    public static readonly TimeSpan ExchangedTokenLifetime = TimeSpan.FromHours(12);
+
+    public static void AddServices(IServiceCollection services, ServeOptions options)
+    {
+        var keyEncryptionKey = KeyEncryptionKey.Load(options.DataDir);
+        services.AddSingleton(new SecretBox(keyEncryptionKey));
+        services.AddSingleton<OidcIssuers>();
+    }
+
+    public static void Map(IEndpointRouteBuilder app, RouteGroupBuilder organisationAdmin)
+    {
+        organisationAdmin.MapGet("/oidc", GetAsync);
+        organisationAdmin.MapPut("/oidc", PutAsync);
+        organisationAdmin.MapDelete("/oidc", DeleteAsync);
+        app.MapPost("/api/v1/auth/oidc/exchange", ExchangeAsync);
+    }
+
+    internal static async Task<IResult> GetAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var organisation = Authentication.OrganisationOf(context);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var settings = await OidcStore.FindAsync(connection, null, organisation.Id, cancellationToken).ConfigureAwait(false);
+        return settings is null
+            ? Problems.Result(StatusCodes.Status404NotFound, "OIDC not configured", $"the organisation \"{organisation.Slug}\" has no identity provider; set one with PUT /api/v1/orgs/{organisation.Slug}/oidc")
+            : new JsonBytes(View(settings), StatusCodes.Status200OK);
+    }
+
+    /// <summary>
+    /// <c>PUT …/oidc</c> with <c>{"issuer", "clientId", "clientSecret"?, "accountClaim"?, "groupsClaim"?, "adminGroups"?}</c>.
+    /// A missing <c>clientSecret</c> keeps the stored one, null removes it (a public client, PKCE only). The secret is
+    /// sealed at rest and never returned. The issuer's discovery document is read before anything is saved.
+    /// </summary>
+    internal static async Task<IResult> PutAsync(HttpContext context, Database database, SecretBox box, OidcIssuers issuers, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return RequestBodies.TooLarge(MaxBodyBytes);
+        }
+
+        var form = JsonForm.Parse(body, ["issuer", "clientId", "clientSecret", "accountClaim", "groupsClaim", "adminGroups"]);
+        if (form.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var root = form.Root;
+        if (!TryText(root, "issuer", 2000, out var issuer))
+        {
+            return JsonForm.Invalid("issuer", "expected the issuer's URL, such as https://example.okta.com/oauth2/default", Raw(root, "issuer"));
+        }
+
+        if (issuers.CheckIssuer(issuer) is { } refused)
+        {
+            return JsonForm.Invalid("issuer", refused, Raw(root, "issuer"));
+        }
+
+        if (!TryText(root, "clientId", 500, out var clientId))
+        {
+            return JsonForm.Invalid("clientId", "expected the client id this server has at the identity provider (the audience of its ID tokens)", Raw(root, "clientId"));
+        }
+
+        var accountClaim = OidcSettings.DefaultAccountClaim;
+        if (root.TryGetProperty("accountClaim", out _) && !TryText(root, "accountClaim", 200, out accountClaim))
+        {
+            return JsonForm.Invalid("accountClaim", "expected the name of the claim whose value is the slug of a Steward account", Raw(root, "accountClaim"));
+        }
+
+        var groupsClaim = OidcSettings.DefaultGroupsClaim;
+        if (root.TryGetProperty("groupsClaim", out _) && !TryText(root, "groupsClaim", 200, out groupsClaim))
+        {
+            return JsonForm.Invalid("groupsClaim", "expected the name of the claim that lists the user's groups", Raw(root, "groupsClaim"));
+        }
+
+        List<string> adminGroups = [];
+        if (root.TryGetProperty("adminGroups", out var admins))
+        {
+            if (admins.ValueKind != JsonValueKind.Array || admins.GetArrayLength() > 100
+                || admins.EnumerateArray().Any(g => g.ValueKind != JsonValueKind.String || g.GetString()!.Trim() is not { Length: > 0 and <= 200 }))
+            {
+                return JsonForm.Invalid("adminGroups", "expected an array of at most 100 group names whose members administer the organisation", Raw(root, "adminGroups"));
+            }
+
+            adminGroups = [.. admins.EnumerateArray().Select(g => g.GetString()!.Trim()).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal)];
+        }
+
+        var secretGiven = root.TryGetProperty("clientSecret", out var secretElement);
+        if (secretGiven && secretElement.ValueKind != JsonValueKind.Null && (secretElement.ValueKind != JsonValueKind.String || secretElement.GetString() is not { Length: > 0 and <= 2000 }))
+        {
+            return JsonForm.Invalid("clientSecret", "expected the client secret (a string), or null for a public client", null);
+        }
+
+        try
+        {
+            await issuers.ConfigurationAsync(issuer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OidcException e)
+        {
+            return JsonForm.Invalid("issuer", e.Message, Raw(root, "issuer"));
+        }
+
+        var caller = Authentication.CallerOf(context);
+        var organisation = Authentication.OrganisationOf(context);
+        var now = Timestamps.Now(time);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = await OidcStore.FindAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        var sealedSecret = !secretGiven
+            ? before?.SealedClientSecret
+            : secretElement.ValueKind == JsonValueKind.Null ? null : box.Seal(SecretBox.ClientSecretPurpose(organisation.Id), secretElement.GetString()!);
+        var after = new OidcSettings(organisation.Id, issuer, clientId, sealedSecret, accountClaim, groupsClaim, adminGroups, Timestamps.ToText(now));
+        await OidcStore.SaveAsync(connection, transaction, after, cancellationToken).ConfigureAwait(false);
+        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "oidc.update", "oidc",
+            before is null ? null : Encoding.UTF8.GetString(View(before)), Encoding.UTF8.GetString(View(after)), null, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new JsonBytes(View(after), StatusCodes.Status200OK);
+    }
+
+    internal static async Task<IResult> DeleteAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var caller = Authentication.CallerOf(context);
+        var organisation = Authentication.OrganisationOf(context);
+        var now = Timestamps.Now(time);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = await OidcStore.FindAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        if (before is null)
+        {
+            return Results.NoContent();
+        }
+
+        await connection.ExecuteAsync("DELETE FROM oidc_configurations WHERE organisation_id = @org", transaction, cancellationToken, ("org", organisation.Id)).ConfigureAwait(false);
+        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "oidc.delete", "oidc", Encoding.UTF8.GetString(View(before)), null, null, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return Results.NoContent();
+    }
+
+    /// <summary>
+    /// <c>POST /api/v1/auth/oidc/exchange</c> with <c>{"org", "id_token"}</c>: a valid ID token from the organisation's
+    /// issuer (audience its client id) whose account claim names one of its accounts gives a developer token for that
+    /// account, carrying the token's groups, for <see cref="ExchangedTokenLifetime"/>. 401 names what is wrong with the
+    /// ID token; 403 when it maps to no account.
+    /// </summary>
+    internal static async Task<IResult> ExchangeAsync(HttpContext context, Database database, OidcIssuers issuers, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return RequestBodies.TooLarge(MaxBodyBytes);
+        }
+
+        var form = JsonForm.Parse(body, ["org", "id_token"]);
+        if (form.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        if (!TryText(form.Root, "id_token", 16 * 1024, out var idToken))
+        {
+            return JsonForm.Invalid("id_token", "expected the ID token (a JWT) from the organisation's identity provider", null);
+        }
+
+        string slug;
+        if (form.Root.TryGetProperty("org", out _))
+        {
+            if (!TryText(form.Root, "org", 200, out slug))
+            {
+                return JsonForm.Invalid("org", "expected the organisation's slug", Raw(form.Root, "org"));
+            }
+        }
+        else if (await OrganisationByIssuerAsync(database, idToken, cancellationToken).ConfigureAwait(false) is { } found)
+        {
+            slug = found;
+        }
+        else
+        {
+            return JsonForm.Invalid("org", "give the organisation's slug: no single organisation has the ID token's issuer as its identity provider", null);
+        }
+
+        var organisation = await Organisation.FindAsync(database, slug, cancellationToken).ConfigureAwait(false);
+        OidcSettings? settings = null;
+        if (organisation is not null)
+        {
+            await using var reading = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            settings = await OidcStore.FindAsync(reading, null, organisation.Id, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (organisation is null || settings is null)
+        {
+            return Problems.Result(StatusCodes.Status404NotFound, "Organisation not found", $"there is no organisation \"{slug}\" with single sign-on (OIDC) configured");
+        }
+
+        OidcIdentity identity;
+        try
+        {
+            identity = await issuers.ValidateAsync(settings, idToken, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OidcException e)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+            return Problems.Result(StatusCodes.Status401Unauthorized, "Unauthorized", e.Message);
+        }
+
+        if (identity.Account is null)
+        {
+            return Problems.Result(StatusCodes.Status403Forbidden, "Forbidden", $"the ID token has no \"{settings.AccountClaim}\" claim naming the Steward account it belongs to; ask the identity provider's administrator to add it");
+        }
+
+        var now = Timestamps.Now(time);
+        var expires = now + ExchangedTokenLifetime;
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, identity.Account, cancellationToken).ConfigureAwait(false);
+        if (account is null)
+        {
+            return Problems.Result(StatusCodes.Status403Forbidden, "Forbidden", $"the ID token's \"{settings.AccountClaim}\" claim names \"{identity.Account}\", which is not an account of \"{organisation.Slug}\"");
+        }
+
+        var token = Tokens.Generate();
+        var name = "oidc:" + (identity.Email ?? identity.Subject);
+        if (name.Length > 100)
+        {
+            name = name[..100];
+        }
+
+        var id = await Authentication.CreateTokenAsync(connection, transaction, organisation.Id, account.Id, Roles.Developer, name, token, now, expires, cancellationToken).ConfigureAwait(false);
+        foreach (var group in identity.Groups)
+        {
+            await connection.ExecuteAsync("INSERT INTO api_token_groups (token_id, group_name) VALUES (@id, @group)", transaction, cancellationToken, ("id", id), ("group", group)).ConfigureAwait(false);
+        }
+
+        var after = Encoding.UTF8.GetString(RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id", id);
+            w.WriteString("role", Roles.Developer);
+            w.WriteString("account", account.Slug);
+            w.WriteString("expiresAt", Timestamps.ToText(expires));
+            WriteGroups(w, identity.Groups);
+            w.WriteEndObject();
+        }));
+        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, identity.Actor, "token.oidc-exchange", "token:" + id, null, after, null, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        context.Response.Headers.CacheControl = "no-store";
+        return new JsonBytes(RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id", id);
+            w.WriteString("token", token);
+            w.WriteString("role", Roles.Developer);
+            w.WriteString("organisation", organisation.Slug);
+            w.WriteString("account", account.Slug);
+            w.WriteString("expiresAt", Timestamps.ToText(expires));
+            WriteGroups(w, identity.Groups);
+            w.WriteEndObject();
+        }), StatusCodes.Status200OK);
+    }
+
+    /// <summary>The one organisation whose configured issuer is the (not yet validated) token's <c>iss</c>; null when none or several.</summary>
+    private static async Task<string?> OrganisationByIssuerAsync(Database database, string idToken, CancellationToken cancellationToken)
+    {
+        string issuer;
+        try
+        {
+            issuer = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(idToken).Issuer;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var slugs = await connection.QueryAsync("SELECT o.slug FROM oidc_configurations c JOIN organisations o ON o.id = c.organisation_id WHERE c.issuer = @issuer", null,
+            r => r.GetString(0), cancellationToken, ("issuer", issuer)).ConfigureAwait(false);
+        return slugs.Count == 1 ? slugs[0] : null;
+    }
+
+    private static void WriteGroups(Utf8JsonWriter w, IReadOnlyList<string> groups)
+    {
+        w.WriteStartArray("groups");
+        foreach (var group in groups)
+        {
+            w.WriteStringValue(group);
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static byte[] View(OidcSettings settings) => RegistryJson.Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("issuer", settings.Issuer);
+        w.WriteString("clientId", settings.ClientId);
+        w.WriteBoolean("clientSecretSet", settings.SealedClientSecret is not null);
+        w.WriteString("accountClaim", settings.AccountClaim);
+        w.WriteString("groupsClaim", settings.GroupsClaim);
+        w.WriteStartArray("adminGroups");
+        foreach (var group in settings.AdminGroups)
+        {
+            w.WriteStringValue(group);
+        }
+
+        w.WriteEndArray();
+        w.WriteString("updatedAt", settings.UpdatedAt);
+        w.WriteEndObject();
+    });
+
+    private static bool TryText(JsonElement root, string name, int maxLength, out string value)
+    {
+        value = "";
+        if (!root.TryGetProperty(name, out var element) || element.ValueKind != JsonValueKind.String || element.GetString()!.Trim() is not { Length: > 0 } text || text.Length > maxLength)
+        {
+            return false;
+        }
+
+        value = text;
+        return true;
+    }
+
+    private static string? Raw(JsonElement root, string name) => root.TryGetProperty(name, out var element) ? element.GetRawText() : null;
+}
