@@ -40,6 +40,7 @@ internal sealed class StewardServerHost : IAsyncDisposable
             Messages = new StringWriter(),
             LogLevel = LogLevel.Warning,
             TimeProvider = time,
+            AllowHttpLoopbackOidc = true,
         }, CancellationToken.None);
         return new StewardServerHost(root, server);
     }

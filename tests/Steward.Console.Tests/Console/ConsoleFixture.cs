@@ -71,6 +71,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
             LogLevel = LogLevel.Warning,
             TimeProvider = Clock,
             AllowHttpLoopbackImport = true,
+            AllowHttpLoopbackOidc = true,
         }, CancellationToken.None);
         if (Environment.GetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH") is null && !File.Exists(BundledNode) && File.Exists("/usr/bin/node"))
         {
