@@ -18,7 +18,11 @@ public sealed record ScanOptions(
     StewardPaths Paths,
     PolicySnapshot? Policy,
     string? PolicyNote,
-    Func<string, string?> Variables);
+    Func<string, string?> Variables)
+{
+    /// <summary>This Steward's executable: an entry that launches its gateway is governed by it.</summary>
+    public string? StewardExecutable { get; init; } = Environment.ProcessPath;
+}
 
 /// <summary>
 /// <c>steward scan</c>: finds the MCP configuration files of every host this machine may run (<see cref="Targets"/>), and
@@ -374,6 +378,20 @@ public static partial class Scanner
             return Server("not-admitted", "mcp_disabled", off);
         }
 
+        // An entry that launches this Steward's own gateway (as `steward mcp export-host` writes) is governed: the
+        // gateway admits only approved servers at run time. A program merely named steward elsewhere is not trusted.
+        if (GatewayEntry(config) is { } gatewayPath)
+        {
+            if (SameFile(gatewayPath, options.StewardExecutable))
+            {
+                return Server(disabled ? "disabled" : "admitted", null, $"\"{where.Server}\" runs through the Steward gateway, which starts only admitted servers");
+            }
+
+            var elsewhere = $"\"{where.Server}\" runs a steward gateway at {gatewayPath}, which is not this Steward ({options.StewardExecutable}); check that it is a Steward installation";
+            findings.Add(where.Finding(ScanRules.UnidentifiableServer, entryPath, elsewhere));
+            return Server("not-identifiable", "other_gateway", elsewhere);
+        }
+
         var decision = evaluator.Evaluate(where.Server, config);
         switch (decision)
         {
@@ -405,6 +423,64 @@ public static partial class Scanner
             default:
                 return Server("not-identifiable", null, $"\"{where.Server}\": unexpected decision");
         }
+    }
+
+    /// <summary>The executable of a <c>steward gateway …</c> entry (<c>steward gateway</c> or <c>dotnet steward.dll gateway</c>); null for anything else.</summary>
+    private static string? GatewayEntry(McpServerConfig config)
+    {
+        var args = config.Args ?? [];
+        if (config.Command is not { } command)
+        {
+            return null;
+        }
+
+        var name = Path.GetFileName(command);
+        if ((name is "steward" or "steward.exe") && args.Length > 0 && args[0] == "gateway")
+        {
+            return command;
+        }
+
+        return name is "dotnet" or "dotnet.exe" && args.Length > 1 && Path.GetFileName(args[0]) == "steward.dll" && args[1] == "gateway"
+            ? args[0]
+            : null;
+    }
+
+    private static bool SameFile(string configured, string? running)
+    {
+        if (running is null)
+        {
+            return false;
+        }
+
+        var resolved = Path.IsPathRooted(configured) ? configured : ResolveOnPath(configured);
+        if (resolved is null)
+        {
+            return false;
+        }
+
+        var runningPath = Path.GetFullPath(running);
+        var runningDll = Path.ChangeExtension(runningPath, ".dll");
+        var full = Path.GetFullPath(resolved);
+        return string.Equals(full, runningPath, StringComparison.Ordinal) || string.Equals(full, runningDll, StringComparison.Ordinal);
+    }
+
+    private static string? ResolveOnPath(string command)
+    {
+        if (command.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, command);
+            if (File.Exists(candidate))
+            {
+                return new FileInfo(candidate).LinkTarget is { } target ? Path.GetFullPath(target, dir) : candidate;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The file and server a finding is about, and the line of a JSON path in the file.</summary>

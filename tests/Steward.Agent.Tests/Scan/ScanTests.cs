@@ -89,6 +89,29 @@ public class ScanTests
     }
 
     [Fact]
+    public async Task An_entry_that_runs_this_stewards_gateway_is_governed_and_one_named_steward_elsewhere_is_not_trusted()
+    {
+        using var fixture = await PolicyFixture.CreateAsync();
+        var c = fixture.Config;
+        var steward = c.Write("bin/steward", "#!/bin/sh\n");
+        var impostor = c.Write("elsewhere/steward", "#!/bin/sh\n");
+        Private(c, "work/.mcp.json", Fill("""
+            {"mcpServers": {
+              "governed": {"command": "<steward>", "args": ["gateway", "--server", "io.acme/old"]},
+              "impostor": {"command": "<impostor>", "args": ["gateway", "--server", "io.acme/old"]}
+            }}
+            """, ("steward", steward), ("impostor", impostor)));
+
+        using var sync = new PolicySync(c.Paths, fixture.Time);
+        var report = Scanner.Scan(new ScanOptions(c.Home, c.Workspace, c.Paths, sync.Snapshot, null, _ => null) { StewardExecutable = steward });
+
+        var byName = report.Servers.ToDictionary(s => s.Name);
+        Assert.Equal("admitted", byName["governed"].Admission);
+        Assert.Equal(("not-identifiable", "other_gateway"), (byName["impostor"].Admission, byName["impostor"].Reason));
+        Assert.DoesNotContain(report.Findings, f => f.Server == "governed");
+    }
+
+    [Fact]
     public void Without_a_policy_every_server_is_not_identifiable_and_that_alone_is_not_a_finding()
     {
         using var config = new TempConfig();
