@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
 using Steward.Server;
+using Steward.Server.Storage;
 
 namespace Steward.Console.Tests.Console;
 
@@ -89,13 +90,17 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     private static string BundledNode => Path.Combine(AppContext.BaseDirectory, ".playwright", "node", "linux-x64", "node");
 
-    /// <summary>A fresh browser context (no cookies) and a page in it, with links resolved against the server.</summary>
-    public async Task<IPage> NewPageAsync()
+    /// <summary>
+    /// A fresh browser context (no cookies) and a page in it, with links resolved against the server; with
+    /// <paramref name="javaScript"/> false, the context runs no script (plain form posts and full page loads).
+    /// </summary>
+    public async Task<IPage> NewPageAsync(bool javaScript = true)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = BaseUrl.ToString().TrimEnd('/'),
             ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
+            JavaScriptEnabled = javaScript,
         });
         context.SetDefaultTimeout(15_000);
         return await context.NewPageAsync();
@@ -130,6 +135,28 @@ public sealed class ConsoleFixture : IAsyncLifetime
         var body = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
         Assert.True(created.IsSuccessStatusCode, body.ToJsonString());
         return body["token"]!.GetValue<string>();
+    }
+
+    /// <summary>
+    /// Adds an organisation with an admin token, straight in the database (test setup: the server has no organisation API
+    /// yet); returns the admin token.
+    /// </summary>
+    public async Task<string> AddOrganisationAsync(string slug, string name)
+    {
+        var database = Server.Database;
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var transaction = await Steward.Server.Storage.Database.BeginWriteAsync(connection, CancellationToken.None);
+        var id = Steward.Server.Identity.Tokens.NewId("org");
+        var now = Clock.GetUtcNow();
+        await connection.ExecuteAsync("INSERT INTO organisations (id, slug, name, created_at) VALUES (@id, @slug, @name, @at)", transaction, CancellationToken.None,
+            ("id", id), ("slug", slug), ("name", name), ("at", Steward.Server.Storage.Timestamps.ToText(now)));
+        await connection.ExecuteAsync(
+            "INSERT INTO profiles (id, organisation_id, registry_mode, updated_at) VALUES (@id, @org, 'hosted', @at)", transaction, CancellationToken.None,
+            ("id", Steward.Server.Identity.Tokens.NewId("prf")), ("org", id), ("at", Steward.Server.Storage.Timestamps.ToText(now)));
+        var admin = Steward.Server.Identity.Tokens.Generate();
+        await Steward.Server.Identity.Authentication.CreateTokenAsync(connection, transaction, id, null, Steward.Server.Identity.Roles.Admin, "admin of " + slug, admin, now, null, CancellationToken.None);
+        await transaction.CommitAsync();
+        return admin;
     }
 
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
