@@ -26,6 +26,9 @@ public sealed record StewardPaths(string ConfigDirectory)
     /// <summary>The local audit log of tool calls, one JSON object a line.</summary>
     public string AuditLog => Path.Combine(ConfigDirectory, "audit.jsonl");
 
+    /// <summary>The gateway's tool-definition pins per registry name and version (0600; <c>steward mcp repin</c> clears them).</summary>
+    public string PinsFile => Path.Combine(ConfigDirectory, "pins.json");
+
     /// <summary>The agent's and gateway's log file (<c>steward logs</c>).</summary>
     public string LogFile => Path.Combine(ConfigDirectory, "steward.log");
 

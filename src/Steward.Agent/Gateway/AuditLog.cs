@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
+using Steward.Core.Audit;
 
 namespace Steward.Agent.Gateway;
 
@@ -23,6 +25,11 @@ public readonly record struct AuditEvent(
 /// fails throws, and the gateway fails the call.
 /// </summary>
 /// <remarks>
+/// Each line is sealed with <see cref="JsonlChain"/> (<c>prevHash</c> and <c>hash</c> members), continuing the chain from
+/// the head of the existing file when it is opened, so <c>steward audit verify --file</c> checks the whole log and names
+/// the first line that was changed, removed or inserted.
+/// </remarks>
+/// <remarks>
 /// Flush policy: the file is opened once and kept open, unbuffered; each line is formatted into a reused buffer and
 /// handed to the operating system in one <c>write</c> before the call's answer goes back, so a line is never split
 /// between two writers and survives the gateway process crashing. It is not <c>fsync</c>ed per call: a power loss may
@@ -35,6 +42,7 @@ public sealed class AuditLog : IDisposable
     private readonly ArrayBufferWriter<byte> buffer = new(512);
     private Utf8JsonWriter? writer;
     private FileStream? stream;
+    private string head = HashChain.Genesis;
 
     public AuditLog(string path)
     {
@@ -83,9 +91,10 @@ public sealed class AuditLog : IDisposable
 
             writer.WriteEndObject();
             writer.Flush();
-            buffer.Write("\n"u8);
             stream ??= Open();
-            stream.Write(buffer.WrittenSpan);
+            var (line, hash) = JsonlChain.Seal(Encoding.UTF8.GetString(buffer.WrittenSpan), head);
+            stream.Write(Encoding.UTF8.GetBytes(line + "\n"));
+            head = hash;
         }
     }
 
@@ -99,6 +108,7 @@ public sealed class AuditLog : IDisposable
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
+        head = ReadHead(path);
         var opened = new FileStream(path, options);
         if (!OperatingSystem.IsWindows())
         {
@@ -106,6 +116,35 @@ public sealed class AuditLog : IDisposable
         }
 
         return opened;
+    }
+
+    /// <summary>The hash of the existing log's last line (the chain continues from it), or the genesis hash for a new or empty log.</summary>
+    private static string ReadHead(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return HashChain.Genesis;
+        }
+
+        try
+        {
+            using var reader = new FileStream(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete });
+            using var text = new StreamReader(reader, Encoding.UTF8);
+            return JsonlChain.HeadOf(Lines(text));
+        }
+        catch (JsonException)
+        {
+            // The last line is not JSON (a torn or edited line): the chain restarts, and verify names that line.
+            return HashChain.Genesis;
+        }
+    }
+
+    private static IEnumerable<string> Lines(StreamReader reader)
+    {
+        while (reader.ReadLine() is { } line)
+        {
+            yield return line;
+        }
     }
 
     public void Dispose()

@@ -11,6 +11,7 @@ using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using Steward.Agent.Policy;
 using Steward.Core.Config;
+using Steward.Core.Net;
 
 // The gateway speaks the 2025-11-25 revision, where logging is a current feature; MCP9005 flags its deprecation in 2026-07-28.
 #pragma warning disable MCP9005
@@ -34,6 +35,9 @@ public sealed record GatewayOptions
 
     /// <summary>The directory local servers start in (null: the gateway's own, which a host sets to the workspace).</summary>
     public string? WorkingDirectory { get; init; }
+
+    /// <summary>The local tool pins (<see cref="ToolPins"/>; 0600); null: <c>pins.json</c> next to the audit log.</summary>
+    public string? PinsPath { get; init; }
 
     /// <summary>How long an upstream may take to start and complete its handshake (the entry's <c>timeout</c> overrides it).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
@@ -79,7 +83,9 @@ public sealed class Gateway : IAsyncDisposable
     private readonly ILoggerFactory loggerFactory;
     private readonly ILogger logger;
     private readonly AuditLog audit;
-    private readonly HttpClient httpClient = new();
+    private readonly ToolPins pins;
+    private readonly OutboundAddressPolicy outbound = OutboundAddressPolicy.FromEnvironment(purpose: "remote servers");
+    private readonly HttpClient httpClient;
     private readonly SemaphoreSlim applyGate = new(1, 1);
     private readonly TaskCompletionSource hostReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<string, Regex> templateRegexes = new(StringComparer.Ordinal);
@@ -102,6 +108,9 @@ public sealed class Gateway : IAsyncDisposable
         this.loggerFactory = loggerFactory;
         logger = loggerFactory.CreateLogger("Steward.Gateway");
         audit = new AuditLog(options.AuditLogPath);
+        // Remote upstreams never reach link-local or cloud metadata addresses, checked after name resolution on every connection.
+        httpClient = new HttpClient(outbound.CreateHandler(), disposeHandler: true);
+        pins = new ToolPins(options.PinsPath ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.AuditLogPath))!, ToolPins.FileName));
         serverOptions = CreateServerOptions();
     }
 
@@ -273,7 +282,7 @@ public sealed class Gateway : IAsyncDisposable
         var timeout = spec.Config.Timeout is { } ms and > 0 ? TimeSpan.FromMilliseconds(ms) : options.StartTimeout;
         try
         {
-            var upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient, cancellationToken)
+            var upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient, outbound, cancellationToken)
                 .ConfigureAwait(false);
             if (hostLoggingLevel is { } level && upstream.Capabilities.Logging is not null)
             {
@@ -512,7 +521,7 @@ public sealed class Gateway : IAsyncDisposable
         var result = new List<Tool>();
         foreach (var upstream in upstreams)
         {
-            foreach (var tool in await SafeListAsync(upstream, "tools", (u, ct) => u.ToolsAsync(ct), cancellationToken).ConfigureAwait(false))
+            foreach (var tool in await SafeListAsync(upstream, "tools", PinnedToolsAsync, cancellationToken).ConfigureAwait(false))
             {
                 if (!Decide(upstream, tool.Name).IsListed)
                 {
@@ -558,6 +567,13 @@ public sealed class Gateway : IAsyncDisposable
         }
 
         var started = Stopwatch.GetTimestamp();
+        var blocked = await PinCheckAsync(upstream, await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        if (blocked.TryGetValue(tool, out var mismatch))
+        {
+            Audit(upstream, tool, "pin_mismatch", mismatch.Message, started, "refused", call);
+            throw new McpProtocolException($"Steward: {mismatch.Message}.", McpErrorCode.InvalidParams);
+        }
+
         var decision = Decide(upstream, tool);
         var decided = "allow";
         switch (decision.Verdict)
@@ -634,6 +650,68 @@ public sealed class Gateway : IAsyncDisposable
 
         Audit(upstream, tool, decided, decision.Because, started, result.IsError == true ? "error" : "ok", call);
         return result;
+    }
+
+    /// <summary>The upstream's tools without those its pins block.</summary>
+    private async ValueTask<IReadOnlyList<Tool>> PinnedToolsAsync(Upstream upstream, CancellationToken cancellationToken)
+    {
+        var tools = await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false);
+        var blocked = await PinCheckAsync(upstream, tools, cancellationToken).ConfigureAwait(false);
+        return blocked.Count == 0 ? tools : [.. tools.Where(t => !blocked.ContainsKey(t.Name))];
+    }
+
+    /// <summary>
+    /// Checks a tools listing against the pins (once per listing); the first time a mismatch is seen it is audited
+    /// (decision <c>pin_mismatch</c>) and the host is told by a logging message.
+    /// </summary>
+    private async ValueTask<IReadOnlyDictionary<string, PinMismatch>> PinCheckAsync(Upstream upstream, IReadOnlyList<Tool> tools, CancellationToken cancellationToken)
+    {
+        if (upstream.PinCheck is { } known && ReferenceEquals(known.Tools, tools))
+        {
+            return known.Blocked;
+        }
+
+        ImmutableArray<PinMismatch> mismatches;
+        try
+        {
+            mismatches = pins.Check(upstream.Spec, tools);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            // Without readable pins nothing can be approved: every tool is blocked.
+            GatewayLog.AuditFailed(logger, e.Message);
+            mismatches = [.. tools.Select(t => new PinMismatch(t.Name, "", $"Steward cannot read its tool pins ({e.Message}), so the tool \"{t.Name}\" of \"{upstream.Name}\" is blocked"))];
+        }
+
+        var blocked = mismatches.GroupBy(m => m.Tool, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        upstream.PinCheck = (tools, blocked);
+        foreach (var mismatch in mismatches)
+        {
+            bool first;
+            lock (upstream.ReportedMismatches)
+            {
+                first = upstream.ReportedMismatches.Add(mismatch.Tool + "\u001f" + mismatch.Hash);
+            }
+
+            if (!first)
+            {
+                continue;
+            }
+
+            GatewayLog.ToolCall(logger, upstream.Name, mismatch.Tool, "pin_mismatch", mismatch.Message, "blocked", 0);
+            try
+            {
+                audit.Append(new AuditEvent(DateTimeOffset.UtcNow, upstream.Name, mismatch.Tool, "pin_mismatch", mismatch.Message, 0, "blocked", null));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                GatewayLog.AuditFailed(logger, e.Message);
+            }
+
+            await NoticeToHostAsync($"Steward blocked a tool: {mismatch.Message}.", cancellationToken).ConfigureAwait(false);
+        }
+
+        return blocked;
     }
 
     private static CallToolResult Refusal(string message) => new()

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using Steward.Core.Config;
+using Steward.Core.Net;
 
 namespace Steward.Agent.Gateway;
 
@@ -53,7 +54,7 @@ internal sealed class Upstream : IAsyncDisposable
 
     /// <summary>Starts (or connects to) the server and completes the MCP handshake; throws <see cref="UpstreamStartException"/> with a message safe to show.</summary>
     public static async Task<Upstream> StartAsync(UpstreamSpec spec, McpClientOptions options, Func<string, string?> lookup, string? workingDirectory,
-        ILoggerFactory loggerFactory, HttpClient httpClient, CancellationToken cancellationToken)
+        ILoggerFactory loggerFactory, HttpClient httpClient, OutboundAddressPolicy outbound, CancellationToken cancellationToken)
     {
         var logger = loggerFactory.CreateLogger("Steward.Gateway");
         var watch = Stopwatch.StartNew();
@@ -106,7 +107,18 @@ internal sealed class Upstream : IAsyncDisposable
                 throw new UpstreamStartException($"environment variable(s) {string.Join(", ", unset.Distinct(StringComparer.Ordinal))} referenced by its configuration are not set");
             }
 
-            var endpoint = new Uri(url);
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var endpoint))
+            {
+                throw new UpstreamStartException("its URL is not an absolute URL");
+            }
+
+            // A literal link-local or metadata address is refused before any connection; a name resolving to one is
+            // refused by the HTTP client's connect callback (the same policy), after resolution.
+            if (outbound.Refusal(endpoint) is { } refusal)
+            {
+                throw new UpstreamStartException($"refused: {refusal} (an administrator may allow it with {OutboundAddressPolicy.AllowVariable}=1)");
+            }
+
             GatewayLog.ConnectingRemote(logger, spec.Name, spec.RegistryName, spec.Version, remote.Transport, endpoint.Host);
             transport = new HttpClientTransport(new HttpClientTransportOptions
             {
@@ -185,6 +197,12 @@ internal sealed class Upstream : IAsyncDisposable
 
         return result;
     }
+
+    /// <summary>The tools list the pins were last checked against, and the tools they block.</summary>
+    public (IReadOnlyList<Tool> Tools, IReadOnlyDictionary<string, PinMismatch> Blocked)? PinCheck { get; set; }
+
+    /// <summary>Pin mismatches already audited and told to the host (tool and hash), so each is reported once.</summary>
+    public HashSet<string> ReportedMismatches { get; } = new(StringComparer.Ordinal);
 
     public void InvalidateTools() => tools = null;
 

@@ -21,6 +21,9 @@ public sealed record RemoteLaunch(string Transport, string Url, ImmutableArray<K
 /// </summary>
 public sealed record UpstreamSpec(string Name, string RegistryName, string Version, McpServerConfig Config, LocalLaunch? Local, RemoteLaunch? Remote)
 {
+    /// <summary>The administrator's tool pins from the registry entry (<see cref="Gateway.ToolPins.MetaKey"/>), or null.</summary>
+    public JsonElement? AdminToolPins { get; init; }
+
     public string Identity { get; } = string.Join('\u001f', new[] { RegistryName, Version }
         .Concat(Local is null ? [] : [Local.Command, .. Local.Args, .. Local.Environment.Select(p => p.Key + "=" + p.Value)])
         .Concat(Remote is null ? [] : [Remote.Transport, Remote.Url, .. Remote.Headers.Select(p => p.Key + ":" + p.Value)]));
@@ -93,6 +96,10 @@ public static class UpstreamPlanner
                 {
                     refusal = plain;
                     spec = null;
+                }
+                else if (detail is not null && ToolPins.AdminPinsOf(detail) is { } adminPins)
+                {
+                    spec = spec with { AdminToolPins = adminPins };
                 }
             }
 

@@ -22,6 +22,7 @@ internal static class McpCommand
         mcp.Subcommands.Add(CreateEnable("disable", enabled: false, console, stdout, environment));
         mcp.Subcommands.Add(McpImportCommand.Create(console, stdout, environment));
         mcp.Subcommands.Add(Gateway.ExportHostCommand.Create(console, stdout, environment));
+        mcp.Subcommands.Add(CreateRepin(console, stdout, environment));
         return mcp;
     }
 
@@ -136,6 +137,38 @@ internal static class McpCommand
 
                 break;
         }
+    }
+
+    /// <summary><c>steward mcp repin &lt;server&gt;</c>: clears the gateway's local tool pins of a server (every version), so its current tools are approved at the next listing.</summary>
+    private static Command CreateRepin(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)
+    {
+        var name = new Argument<string>("server") { Description = "The configured or registry name of the server whose tool pins to clear." };
+        var command = new Command("repin", "Clear a server's tool-definition pins: the gateway approves and pins its tools again at the next listing.") { name };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var env = environment ?? AgentEnvironment.FromProcess(console);
+            var server = parse.GetValue(name)!;
+            System.Collections.Immutable.ImmutableArray<string> removed;
+            try
+            {
+                removed = Steward.Agent.Gateway.ToolPins.Clear(env.Paths.PinsFile, server);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                return AgentOutput.Error(console, e.Message, ExitCodes.Unreadable);
+            }
+
+            if (removed.IsEmpty)
+            {
+                await stdout.WriteLineAsync($"No tool pins recorded for \"{server}\".").ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+
+            await stdout.WriteLineAsync($"Cleared the tool pins of {string.Join(", ", removed)}; the gateway pins the current tools at the next listing (restart it or wait for the next policy sync to relaunch the server).")
+                .ConfigureAwait(false);
+            return ExitCodes.Ok;
+        });
+        return command;
     }
 
     private static Command CreateRemove(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)

@@ -73,6 +73,7 @@ internal static class GatewayCommand
             Config = McpConfigMerge.Merge(files),
             Server = serverName,
             AuditLogPath = paths.AuditLog,
+            PinsPath = paths.PinsFile,
             Lookup = SecretLookup(paths, logger),
         }, logging);
         await using (gateway.ConfigureAwait(false))

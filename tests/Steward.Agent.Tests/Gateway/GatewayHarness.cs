@@ -152,7 +152,8 @@ internal static class Fixtures
 
 /// <summary>
 /// <c>uvx</c> and <c>docker</c> stand-ins on PATH: each records its pid and argv (one a line) to the file named by
-/// <c>STEWARD_SHIM_LOG</c> (passed as the entry's environment) and then execs server-everything with Node, so the
+/// <c>STEWARD_SHIM_LOG</c> (passed as the entry's environment) and then execs server-everything (or the script named by
+/// <c>STEWARD_SHIM_SCRIPT</c>) with Node, so the
 /// gateway talks to a real server launched by the pypi and oci launch plans.
 /// </summary>
 internal static class Shims
@@ -191,7 +192,7 @@ internal static class Shims
                 .Append("#!/bin/sh\n")
                 .Append("log=\"${STEWARD_SHIM_LOG:?STEWARD_SHIM_LOG is not set}\"\n")
                 .Append("{ echo \"$$\"; for a in \"$@\"; do printf '%s\\n' \"$a\"; done; } > \"$log.tmp\" && mv \"$log.tmp\" \"$log\"\n")
-                .Append("exec '").Append(NodePackages.Node22).Append("' '").Append(NodePackages.ServerEverythingScript).Append("'\n")
+                .Append("exec '").Append(NodePackages.Node22).Append("' \"${STEWARD_SHIM_SCRIPT:-").Append(NodePackages.ServerEverythingScript).Append("}\"\n")
                 .ToString();
             var path = Path.Combine(folder, name);
             File.WriteAllText(path, script);
