@@ -3,7 +3,9 @@
 #  (a) the Registry API list page /v0.1/servers?limit=30 and a detail /v0.1/servers/{name}/versions/latest over a
 #      10,000-version registry (the 2025-12-18 snapshot replicated), at 64 connections, on SQLite and on PostgreSQL;
 #  (b) nginx serving the same bytes as static files: the baseline;
-#  (c) two steward instances on one PostgreSQL: identical answers, then both loaded at once (combined rate).
+#  (c) the signed policy bundle GET /api/v1/policy (developer token), 200 and 304 (If-None-Match), against nginx
+#      serving the same bundle bytes as a static file with its own ETag (target: >= 50% of nginx's rate);
+#  (d) two steward instances on one PostgreSQL: identical answers, then both loaded at once (combined rate).
 # Usage: bench/server/run.sh [duration-seconds]   (default 15). Needs wrk, nginx, python3 and, for PostgreSQL, either
 # STEWARD_BENCH_POSTGRES (a connection string whose user may create databases) or root with Debian's postgresql.
 set -euo pipefail
@@ -80,10 +82,10 @@ import_registry() {
   echo "$report" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("bench: imported", r.get("created"), "created,", len(r.get("skipped",[])), "skipped (invalid by Core, listed in the report)", file=sys.stderr)'
 }
 
-# run_wrk <label> <url>: one wrk run; prints requests/s and the latency percentiles.
+# run_wrk <label> <url> [wrk args…]: one wrk run; prints requests/s and the latency percentiles.
 run_wrk() {
-  local label=$1 url=$2
-  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "$url" >"$work/wrk.txt" 2>&1
+  local label=$1 url=$2; shift 2
+  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "$@" "$url" >"$work/wrk.txt" 2>&1
   python3 - "$label" "$work/wrk.txt" <<'EOF'
 import re, sys
 label, text = sys.argv[1], open(sys.argv[2]).read()
@@ -107,6 +109,51 @@ bench_registry() {
   curl -fsS "$origin$list_path" >/dev/null && curl -fsS "$origin$detail_path" >/dev/null
   run_wrk "$label list $list_path" "$origin$list_path"
   run_wrk "$label detail" "$origin$detail_path"
+}
+
+# wrk_headers <file> <header lines…>: a wrk Lua script that sends the given headers ("Name: value") on every request.
+wrk_headers() {
+  local file=$1; shift
+  : >"$file"
+  for h in "$@"; do
+    python3 -c 'import json,sys; n,v=sys.argv[1].split(": ",1); print("wrk.headers[%s] = %s" % (json.dumps(n), json.dumps(v)))' "$h" >>"$file"
+  done
+}
+
+# bench_policy <label> <origin>: GET /api/v1/policy with a developer token, 200 (no If-None-Match) and 304 (If-None-Match
+# with the bundle's ETag), against nginx serving the same signed bundle bytes as a static file (ETag and 304 natively).
+# Needs the nginx of the registry section running ($nginx_port, $work/nginx/www). Target: >= 50% of nginx's rate.
+bench_policy() {
+  local label=$1 origin=$2
+  curl -fsS -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"slug":"bench","name":"Bench"}' "$origin/api/v1/orgs/demo/accounts" >/dev/null || true
+  local developer
+  developer=$(curl -fsS -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"name":"bench","role":"developer","account":"bench","expiresInDays":1}' "$origin/api/v1/orgs/demo/tokens" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  curl -fsS -D "$work/policy.headers" -H "Authorization: Bearer $developer" "$origin/api/v1/policy" >"$work/nginx/www/policy.jws"
+  local etag; etag=$(tr -d '\r' <"$work/policy.headers" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+  local nginx_etag; nginx_etag=$(curl -fsSI "http://127.0.0.1:$nginx_port/policy.jws" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+  local code s304 n304
+  s304=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $developer" -H "If-None-Match: $etag" "$origin/api/v1/policy")
+  n304=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $nginx_etag" "http://127.0.0.1:$nginx_port/policy.jws")
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$nginx_port/policy.jws")
+  [ "$s304" = 304 ] && [ "$n304" = 304 ] && [ "$code" = 200 ] || { say "policy: expected 304/304/200, got steward $s304, nginx $n304/$code"; exit 1; }
+  cmp -s <(curl -fsS "http://127.0.0.1:$nginx_port/policy.jws") "$work/nginx/www/policy.jws" || { say "policy: nginx does not serve the same bytes"; exit 1; }
+  wrk_headers "$work/policy-200.lua" "Authorization: Bearer $developer"
+  wrk_headers "$work/policy-304.lua" "Authorization: Bearer $developer" "If-None-Match: $etag"
+  wrk_headers "$work/nginx-304.lua" "If-None-Match: $nginx_etag"
+  echo "-- policy bundle ($(wc -c <"$work/nginx/www/policy.jws") bytes, ETag $etag), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  local out="$work/policy-rates.txt"; : >"$out"
+  { run_wrk "$label policy 200" "$origin/api/v1/policy" -s "$work/policy-200.lua"; echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg)"; } | tee -a "$out"
+  { run_wrk "nginx static policy.jws 200" "http://127.0.0.1:$nginx_port/policy.jws"; echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg)"; } | tee -a "$out"
+  { run_wrk "$label policy 304 (If-None-Match)" "$origin/api/v1/policy" -s "$work/policy-304.lua"; echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg)"; } | tee -a "$out"
+  { run_wrk "nginx static policy.jws 304 (If-None-Match)" "http://127.0.0.1:$nginx_port/policy.jws" -s "$work/nginx-304.lua"; echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg)"; } | tee -a "$out"
+  python3 - "$out" <<'EOF'
+import re, sys
+rates = [float(m) for m in re.findall(r"(\d+) req/s", open(sys.argv[1]).read())]
+print(f"ratio to nginx: 200 {rates[0] / rates[1]:.0%}   304 {rates[2] / rates[3]:.0%}   (target >= 50%)")
+EOF
 }
 
 echo "== steward on SQLite (10,000 versions; $connections connections, ${duration}s each) =="
@@ -137,18 +184,15 @@ http {
     default_type application/json;
     location = /list.json { root $work/nginx/www; etag on; }
     location = /detail.json { root $work/nginx/www; etag on; }
+    location = /policy.jws { root $work/nginx/www; etag on; default_type application/jose; }
   }
 }
 EOF
 nginx -c "$nginx_conf" -p "$work/nginx"
 run_wrk "nginx static list ($(wc -c <"$work/nginx/www/list.json") bytes)" "http://127.0.0.1:$nginx_port/list.json"
 run_wrk "nginx static detail ($(wc -c <"$work/nginx/www/detail.json") bytes)" "http://127.0.0.1:$nginx_port/detail.json"
+bench_policy "sqlite" "$sqlite_origin"
 kill "${pids[0]}" 2>/dev/null || true
-
-# TODO(policy bundle): GET /api/v1/policy with a developer token, 200 and 304 (If-None-Match), against nginx serving
-# the same signed bundle bytes as a static file (target: >= 50% of nginx's rate). Slot:
-#   run_wrk "policy 200" "$origin/api/v1/policy"     (wrk -H "Authorization: Bearer <developer token>")
-#   run_wrk "policy 304" "$origin/api/v1/policy"     (plus -H "If-None-Match: <etag>")
 
 echo "== steward on PostgreSQL =="
 if [ -z "${STEWARD_BENCH_POSTGRES:-}" ]; then
@@ -177,6 +221,7 @@ start_server pg1 --data-dir "$work/pg1" --database "$connection"
 pg1=$origin
 import_registry "$pg1"
 bench_registry "postgresql" "$pg1"
+bench_policy "postgresql" "$pg1"
 
 echo "== two instances on one PostgreSQL =="
 start_server pg2 --data-dir "$work/pg2" --database "$connection"

@@ -44,7 +44,7 @@ internal static class PolicyApi
             return Authentication.Unauthorized(context);
         }
 
-        byte[] payload;
+        SignedBundle bundle;
         await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
             var organisation = await Profiles.FindOrganisationByIdAsync(connection, caller.OrganisationId, cancellationToken).ConfigureAwait(false);
@@ -55,25 +55,54 @@ internal static class PolicyApi
 
             var account = caller.AccountId is { } accountId ? await Profiles.FindAccountByIdAsync(connection, accountId, cancellationToken).ConfigureAwait(false) : null;
             var effective = await Profiles.EffectiveAsync(connection, organisation, account, cancellationToken).ConfigureAwait(false);
-            var entries = effective.Settings.McpEnabled && effective.Settings.RegistryMode == RegistryModes.Hosted
-                ? await AdmittedEntries.LoadAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false)
-                : [];
             var models = await Models.ModelBundle.ForAsync(connection, context.RequestServices, caller, organisation.Slug, account?.Slug, cancellationToken).ConfigureAwait(false);
-            payload = Payload(effective, entries, time.GetUtcNow(), models);
+            var (kid, key) = await keys.ActiveAsync(cancellationToken).ConfigureAwait(false);
+            var now = time.GetUtcNow();
+
+            // The models depend on the token's groups and the catalog, which the profile revision does not cover: they are
+            // part of the key (a short array, written per request; the registry, the large part, is not).
+            var modelsJson = Encoding.UTF8.GetString(RegistryJson.Write(w =>
+            {
+                w.WriteStartArray();
+                models(w);
+                w.WriteEndArray();
+            }));
+            var cacheKey = new BundleKey(organisation.Id, organisation.Slug, account?.Id, account?.Slug, effective.Revision, IssuedAt(effective.Settings, now), kid, modelsJson);
+
+            // A profile that is not stored has no revision that registry changes raise: never cached.
+            var cacheable = effective.OrganisationProfile.Id.Length > 0;
+            if (!cacheable || !cache.TryGet(cacheKey, out bundle!))
+            {
+                var entries = effective.Settings.McpEnabled && effective.Settings.RegistryMode == RegistryModes.Hosted
+                    ? await AdmittedEntries.LoadAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false)
+                    : [];
+                var payload = Payload(effective, entries, now, models);
+                var signingInput = PolicyBundle.SigningInput(payload, kid);
+                var etag = ETags.Of(Encoding.ASCII.GetBytes(signingInput));
+                bundle = new SignedBundle(etag, Encoding.ASCII.GetBytes(PolicyBundle.SignInput(signingInput, key)));
+                if (cacheable)
+                {
+                    cache.Set(cacheKey, bundle);
+                }
+            }
         }
 
-        var (kid, key) = await keys.ActiveAsync(cancellationToken).ConfigureAwait(false);
-        var signingInput = PolicyBundle.SigningInput(payload, kid);
-        var etag = ETags.Of(Encoding.ASCII.GetBytes(signingInput));
-        context.Response.Headers.ETag = etag;
+        context.Response.Headers.ETag = bundle.ETag;
         context.Response.Headers.CacheControl = "private, no-cache";
-        if (ETags.Matches(context.Request.Headers.IfNoneMatch.ToString(), etag))
+        if (ETags.Matches(context.Request.Headers.IfNoneMatch.ToString(), bundle.ETag))
         {
             return Results.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        var jws = cache.GetOrSign(etag, signingInput, key);
-        return Results.Bytes(Encoding.ASCII.GetBytes(jws), PolicyBundle.MediaType);
+        return Results.Bytes(bundle.Jws, PolicyBundle.MediaType);
+    }
+
+    /// <summary>The start of the window <paramref name="now"/> falls in (see <see cref="Payload"/>).</summary>
+    internal static long IssuedAt(ProfileSettings settings, DateTimeOffset now)
+    {
+        var validity = settings.MaxOfflineAgeSeconds ?? (2 * settings.SyncIntervalSeconds);
+        var window = Math.Max(1, Math.Min(settings.SyncIntervalSeconds, validity / 2));
+        return now.ToUnixTimeSeconds() / window * window;
     }
 
     /// <summary>
@@ -85,8 +114,7 @@ internal static class PolicyApi
     {
         var settings = effective.Settings;
         var validity = settings.MaxOfflineAgeSeconds ?? (2 * settings.SyncIntervalSeconds);
-        var window = Math.Max(1, Math.Min(settings.SyncIntervalSeconds, validity / 2));
-        var issuedAt = now.ToUnixTimeSeconds() / window * window;
+        var issuedAt = IssuedAt(settings, now);
         return RegistryJson.Write(w =>
         {
             w.WriteStartObject();
@@ -230,17 +258,35 @@ internal static class PolicyApi
     }
 }
 
-/// <summary>Signed bundles by ETag: the same content is signed once per instance, not once per request.</summary>
+/// <summary>What a bundle's bytes depend on: the organisation and account, the profile revision (which every registry change raises), the window, the signing key and the models.</summary>
+internal sealed record BundleKey(string OrganisationId, string OrganisationSlug, string? AccountId, string? AccountSlug, string Revision, long IssuedAt, string Kid, string ModelsJson);
+
+/// <summary>A signed bundle: its ETag and the compact JWS as sent.</summary>
+internal sealed record SignedBundle(string ETag, byte[] Jws);
+
+/// <summary>
+/// Signed bundles by what they depend on (<see cref="BundleKey"/>): a request for content already signed on this instance,
+/// conditional or not, is answered without reading the registry, serialising or signing. The caller's token is still checked
+/// on every request, and the key's parts are read on every request, so a change on any instance is seen at once.
+/// </summary>
 internal sealed class BundleCache
 {
-    private const int MaxEntries = 10_000;
-    private readonly ConcurrentDictionary<string, string> _signed = new(StringComparer.Ordinal);
+    internal const int MaxEntries = 1_000;
+    private readonly ConcurrentDictionary<BundleKey, SignedBundle> _signed = new();
 
-    public string GetOrSign(string etag, string signingInput, System.Security.Cryptography.ECDsa key)
+    public int Count => _signed.Count;
+
+    public bool TryGet(BundleKey key, out SignedBundle? bundle) => _signed.TryGetValue(key, out bundle);
+
+    public void Set(BundleKey key, SignedBundle bundle)
     {
-        if (_signed.TryGetValue(etag, out var jws))
+        // Older revisions and windows of the same caller's bundle are never asked for again: drop them.
+        foreach (var stale in _signed.Keys)
         {
-            return jws;
+            if (stale.OrganisationId == key.OrganisationId && stale.AccountId == key.AccountId && stale.ModelsJson == key.ModelsJson && stale != key)
+            {
+                _signed.TryRemove(stale, out _);
+            }
         }
 
         if (_signed.Count >= MaxEntries)
@@ -248,9 +294,7 @@ internal sealed class BundleCache
             _signed.Clear();
         }
 
-        jws = PolicyBundle.SignInput(signingInput, key);
-        _signed[etag] = jws;
-        return jws;
+        _signed[key] = bundle;
     }
 }
 

@@ -122,6 +122,79 @@ public sealed class PolicyBundleEndpointTests
     }
 
     [Fact]
+    public async Task A_signed_bundle_is_served_from_memory_until_its_revision_window_or_key_changes_and_the_token_is_checked_every_time()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        await server.CreateAccountAsync("platform");
+        var (developer, tokenId) = await server.CreateTokenAsync("developer", "platform");
+        var (first, jws) = await server.BundleAsync(developer);
+        var etag = first.Headers.ETag!.ToString();
+        first.Dispose();
+
+        // The same signature bytes (ES256 signatures are randomised: the bundle was not signed again), and 304 on the ETag.
+        var (second, again) = await server.BundleAsync(developer);
+        second.Dispose();
+        Assert.Equal(jws, again);
+        var (conditional, empty) = await server.BundleAsync(developer, etag);
+        Assert.Equal(HttpStatusCode.NotModified, conditional.StatusCode);
+        Assert.Empty(empty);
+        conditional.Dispose();
+
+        // A new window issues a new bundle (a new iat), signed again; the old window's entry is dropped.
+        server.Time.Advance(TimeSpan.FromDays(1));
+        var (next, nextJws) = await server.BundleAsync(developer, etag);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        var nextEtag = next.Headers.ETag!.ToString();
+        Assert.NotEqual(etag, nextEtag);
+        next.Dispose();
+        Assert.True(server.Verify(nextJws, await server.KeysAsync()).GetProperty("iat").GetInt64() > server.Verify(jws, await server.KeysAsync()).GetProperty("iat").GetInt64());
+
+        // A rotated key signs the next bundle (its kid is in the signed header, so the ETag changes).
+        using (var admin = server.Client(GovernanceServer.AdminToken))
+        {
+            using var rotated = await admin.PostAsync("/api/v1/admin/keys/rotate", GovernanceServer.Json("{}"));
+            Assert.Equal(HttpStatusCode.Created, rotated.StatusCode);
+        }
+
+        var (resigned, _) = await server.BundleAsync(developer, nextEtag);
+        Assert.Equal(HttpStatusCode.OK, resigned.StatusCode);
+        var resignedEtag = resigned.Headers.ETag!.ToString();
+        resigned.Dispose();
+
+        // A revoked token gets 401 even for content that is cached.
+        using (var admin = server.Client(GovernanceServer.AdminToken))
+        {
+            using var revoked = await admin.DeleteAsync($"/api/v1/orgs/demo/tokens/{tokenId}");
+            Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+        }
+
+        var (refused, _) = await server.BundleAsync(developer, resignedEtag);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        refused.Dispose();
+    }
+
+    [Fact]
+    public void The_bundle_cache_keeps_one_entry_per_caller_and_drops_older_revisions_and_windows()
+    {
+        var cache = new Policy.BundleCache();
+        Policy.BundleKey Key(string account, string revision, long iat, string models = "[]") => new("org", "demo", account, account, revision, iat, "kid", models);
+        cache.Set(Key("a", "1", 100), new Policy.SignedBundle("\"1\"", [1]));
+        cache.Set(Key("b", "1", 100), new Policy.SignedBundle("\"2\"", [2]));
+        cache.Set(Key("a", "1", 100, "[{}]"), new Policy.SignedBundle("\"3\"", [3]));
+        Assert.Equal(3, cache.Count);
+
+        cache.Set(Key("a", "2", 100), new Policy.SignedBundle("\"4\"", [4]));
+        cache.Set(Key("a", "2", 200), new Policy.SignedBundle("\"5\"", [5]));
+        Assert.Equal(3, cache.Count);
+        Assert.False(cache.TryGet(Key("a", "1", 100), out _));
+        Assert.False(cache.TryGet(Key("a", "2", 100), out _));
+        Assert.True(cache.TryGet(Key("a", "2", 200), out var current));
+        Assert.Equal("\"5\"", current!.ETag);
+        Assert.True(cache.TryGet(Key("b", "1", 100), out _));
+        Assert.True(cache.TryGet(Key("a", "1", 100, "[{}]"), out _));
+    }
+
+    [Fact]
     public async Task Without_a_valid_token_the_bundle_is_401()
     {
         await using var server = await GovernanceServer.StartAsync();
