@@ -82,64 +82,6 @@ internal sealed class ModelUpstreams(byte[] sealingKey)
     private static byte[] AssociatedData(string provider, string placement) => Encoding.UTF8.GetBytes($"steward-model-upstream\n{provider}\n{placement}");
 
     /// <summary><c>STEWARD_UPSTREAM_KEY</c> (base64 of 32 bytes) when set, else the key file in the data directory, created 0600 on first use.</summary>
-    public static byte[] LoadSealingKey(string dataDir, Func<string, string?> environment)
-    {
-        ArgumentNullException.ThrowIfNull(environment);
-        if (environment(KeyVariable) is { Length: > 0 } text)
-        {
-            var bytes = new byte[64];
-            if (!Convert.TryFromBase64String(text.Trim(), bytes, out var written) || written != 32)
-            {
-                throw new ServeException(KeyVariable, "expected the base64 encoding of 32 random bytes; generate one with: openssl rand -base64 32");
-            }
-
-            return bytes[..32];
-        }
-
-        var directory = Path.GetFullPath(dataDir);
-        var file = Path.Combine(directory, KeyFileName);
-        try
-        {
-            if (File.Exists(file))
-            {
-                var bytes = File.ReadAllBytes(file);
-                return bytes.Length == 32
-                    ? bytes
-                    : throw new ServeException("--data-dir", $"{file} must hold exactly 32 bytes (the key that seals the model upstreams' API keys); it holds {bytes.Length}");
-            }
-
-            if (OperatingSystem.IsWindows())
-            {
-                Directory.CreateDirectory(directory);
-            }
-            else
-            {
-                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
-
-            var key = RandomNumberGenerator.GetBytes(32);
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            using (var stream = new FileStream(file, options))
-            {
-                stream.Write(key);
-                stream.Flush(flushToDisk: true);
-            }
-
-            return key;
-        }
-        catch (IOException) when (File.Exists(file))
-        {
-            // Another instance on the same data directory created it first.
-            return File.ReadAllBytes(file);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ServeException("--data-dir", $"cannot keep {KeyFileName} in {directory}: {(e is UnauthorizedAccessException ? "permission denied" : e.Message)}", e);
-        }
-    }
+    public static byte[] LoadSealingKey(string dataDir, Func<string, string?> environment) =>
+        SealingKeyFile.Load(dataDir, KeyFileName, KeyVariable, "the model upstreams' API keys", environment);
 }

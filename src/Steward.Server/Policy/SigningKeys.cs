@@ -186,61 +186,6 @@ internal static class KeyEncryptionKey
     public const string FileName = "signing-keys.kek";
     public const string Variable = "STEWARD_KEY_ENCRYPTION_KEY";
 
-    public static byte[] Load(string dataDir)
-    {
-        if (Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } text)
-        {
-            var bytes = new byte[64];
-            if (!Convert.TryFromBase64String(text.Trim(), bytes, out var written) || written != 32)
-            {
-                throw new ServeException(Variable, "expected the base64 encoding of 32 random bytes; generate one with: openssl rand -base64 32");
-            }
-
-            return bytes[..32];
-        }
-
-        var directory = Path.GetFullPath(dataDir);
-        var file = Path.Combine(directory, FileName);
-        try
-        {
-            if (File.Exists(file))
-            {
-                var bytes = File.ReadAllBytes(file);
-                if (bytes.Length != 32)
-                {
-                    throw new ServeException("--data-dir", $"{file} must hold exactly 32 bytes (the key that seals the policy signing keys); it holds {bytes.Length}");
-                }
-
-                return bytes;
-            }
-
-            if (OperatingSystem.IsWindows())
-            {
-                Directory.CreateDirectory(directory);
-            }
-            else
-            {
-                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
-
-            var key = RandomNumberGenerator.GetBytes(32);
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            using (var stream = new FileStream(file, options))
-            {
-                stream.Write(key);
-                stream.Flush(flushToDisk: true);
-            }
-
-            return key;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ServeException("--data-dir", $"cannot keep the key encryption key {FileName} in {directory}: {(e is UnauthorizedAccessException ? "permission denied" : e.Message)}", e);
-        }
-    }
+    public static byte[] Load(string dataDir) =>
+        SealingKeyFile.Load(dataDir, FileName, Variable, "the policy signing keys", Environment.GetEnvironmentVariable);
 }
