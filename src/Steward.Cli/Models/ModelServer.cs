@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Spectre.Console;
 using Steward.Agent;
 using Steward.Agent.Sources;
+using Steward.Cli.AgentCommands;
 
 namespace Steward.Cli.Models;
 
@@ -21,6 +23,24 @@ internal sealed record ModelServer(Uri Root, string Token)
     public static Option<string?> TokenOption() => new("--token") { Description = $"A token of the organisation (default: the token of `steward login`, else ${TokenVariable}, which keeps it out of the process list)." };
 
     /// <summary>The server to ask, or the one-line reason there is none.</summary>
+    /// <summary>
+    /// Resolves the server and token (options, then the <c>steward login</c> source, then the environment) and fetches
+    /// one JSON document; on failure the error is already printed and <c>ExitCode</c> says how to exit.
+    /// </summary>
+    public static async Task<(JsonDocument? Document, int ExitCode)> FetchAsync(
+        IAnsiConsole console, string? server, string? token, AgentEnvironment environment, string path, CancellationToken cancellationToken)
+    {
+        var (target, error) = Resolve(server, token, environment.Paths, environment.Variables);
+        if (target is null)
+        {
+            return (null, AgentOutput.Error(console, error!, ExitCodes.Unreadable));
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var (document, failure, exit) = await target.GetAsync(http, path, cancellationToken).ConfigureAwait(false);
+        return document is null ? (null, AgentOutput.Error(console, failure!, exit)) : (document, ExitCodes.Ok);
+    }
+
     public static (ModelServer? Server, string? Error) Resolve(string? server, string? token, StewardPaths paths, Func<string, string?> environment)
     {
         ArgumentNullException.ThrowIfNull(paths);

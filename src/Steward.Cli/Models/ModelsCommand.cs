@@ -35,17 +35,10 @@ internal static class ModelsCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
-            var (target, error) = ModelServer.Resolve(parse.GetValue(server), parse.GetValue(token), env.Paths, env.Variables);
-            if (target is null)
-            {
-                return AgentOutput.Error(console, error!, ExitCodes.Unreadable);
-            }
-
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-            var (document, failure, exit) = await target.GetAsync(http, "api/v1/models" + (parse.GetValue(all) ? "?all=true" : ""), cancellationToken).ConfigureAwait(false);
+            var (document, exit) = await ModelServer.FetchAsync(console, parse.GetValue(server), parse.GetValue(token), env, "api/v1/models" + (parse.GetValue(all) ? "?all=true" : ""), cancellationToken).ConfigureAwait(false);
             if (document is null)
             {
-                return AgentOutput.Error(console, failure!, exit);
+                return exit;
             }
 
             using (document)
@@ -115,18 +108,11 @@ internal static class ModelsCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
-            var (target, error) = ModelServer.Resolve(parse.GetValue(server), parse.GetValue(token), env.Paths, env.Variables);
-            if (target is null)
-            {
-                return AgentOutput.Error(console, error!, ExitCodes.Unreadable);
-            }
-
             var requested = parse.GetValue(id)!;
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-            var (document, failure, exit) = await target.GetAsync(http, "api/v1/models/explain?model=" + Uri.EscapeDataString(requested), cancellationToken).ConfigureAwait(false);
+            var (document, exit) = await ModelServer.FetchAsync(console, parse.GetValue(server), parse.GetValue(token), env, "api/v1/models/explain?model=" + Uri.EscapeDataString(requested), cancellationToken).ConfigureAwait(false);
             if (document is null)
             {
-                return AgentOutput.Error(console, failure!, exit);
+                return exit;
             }
 
             using (document)

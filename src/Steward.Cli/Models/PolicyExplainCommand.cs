@@ -32,17 +32,10 @@ internal static class PolicyExplainCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
-            var (target, error) = ModelServer.Resolve(parse.GetValue(server), parse.GetValue(token), env.Paths, env.Variables);
-            if (target is null)
-            {
-                return AgentOutput.Error(console, error!, ExitCodes.Unreadable);
-            }
-
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-            var (document, failure, exit) = await target.GetAsync(http, "api/v1/models/explain?model=" + Uri.EscapeDataString(parse.GetValue(id)!), cancellationToken).ConfigureAwait(false);
+            var (document, exit) = await ModelServer.FetchAsync(console, parse.GetValue(server), parse.GetValue(token), env, "api/v1/models/explain?model=" + Uri.EscapeDataString(parse.GetValue(id)!), cancellationToken).ConfigureAwait(false);
             if (document is null)
             {
-                return AgentOutput.Error(console, failure!, exit);
+                return exit;
             }
 
             using (document)
