@@ -187,6 +187,21 @@ public sealed class RegistryApiTests(ServerFixture fixture) : IClassFixture<Serv
     }
 
     [Theory]
+    [InlineData("/v0.1/servers/..%2F..%2Fetc%2Fpasswd/versions/latest")]
+    [InlineData("/v0.1/servers/io.github.modelcontextprotocol%2F..%2F..%2Fserver-memory/versions/latest")]
+    [InlineData("/v0.1/servers/io.github.modelcontextprotocol%2Fserver-memory/versions/..%2F..%2Flatest")]
+    [InlineData("/o/..%2Fdemo/registry/v0.1/servers")]
+    [InlineData("/o/demo%2F..%2Fdemo/registry/v0.1/servers")]
+    [InlineData("/o/demo/a/..%2F..%2Fdemo/registry/v0.1/servers")]
+    public async Task Path_traversal_in_names_organisations_and_versions_finds_nothing(string path)
+    {
+        using var client = _server.Client();
+        using var response = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.DoesNotContain("root:", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("/v0.1/servers")]
     [InlineData("/v0/servers")]
     [InlineData("/o/demo/registry/v0.1/servers")]
