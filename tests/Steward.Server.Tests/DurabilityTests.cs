@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using Npgsql;
 
 namespace Steward.Server.Tests;
 
@@ -35,31 +34,16 @@ public sealed class DurabilityTests
     [PostgresFact]
     public async Task Every_acknowledged_write_survives_SIGKILL_while_16_clients_write_on_PostgreSQL()
     {
-        var admin = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) is { Length: > 0 } configured
-            ? configured
-            : throw new InvalidOperationException($"CI runs the PostgreSQL tests: {PostgresFactAttribute.Variable} must name a server (test.sh starts one)"));
-        var databaseName = "steward_durability_" + Guid.NewGuid().ToString("N");
-        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {databaseName}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
+        await using var database = await TestPostgres.CreateAsync("steward_durability_");
 
         var dataDir = Directory.CreateTempSubdirectory("steward-durability-pg-").FullName;
         try
         {
-            var target = new NpgsqlConnectionStringBuilder(admin.ConnectionString) { Database = databaseName };
-            await RunAsync(["--data-dir", dataDir, "--database", target.ConnectionString]);
+            await RunAsync(["--data-dir", dataDir, "--database", database.ConnectionString]);
         }
         finally
         {
             Directory.Delete(dataDir, recursive: true);
-            NpgsqlConnection.ClearAllPools();
-            await using var connection = new NpgsqlConnection(admin.ConnectionString);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {databaseName} WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
         }
     }
 

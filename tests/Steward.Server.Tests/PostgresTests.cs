@@ -1,8 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using Npgsql;
-using Steward.Server.Policy;
 
 namespace Steward.Server.Tests;
 
@@ -29,82 +27,47 @@ public sealed class PostgresTests
     [PostgresFact]
     public async Task Two_instances_on_one_PostgreSQL_database_seed_once_and_serve_the_same_answers()
     {
-        var admin = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) is { Length: > 0 } configured
-            ? configured
-            : throw new InvalidOperationException($"CI runs the PostgreSQL tests: {PostgresFactAttribute.Variable} must name a server (test.sh starts one)"));
-        var databaseName = "steward_test_" + Guid.NewGuid().ToString("N");
-        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
+        await using var database = await TestPostgres.CreateAsync("steward_test_", pooling: false);
+        var (firstInstance, secondInstance) = await database.StartTwoInstancesAsync();
+        await using var first = firstInstance;
+        await using var second = secondInstance;
+        Assert.True(first.FirstStart.Seeded);
+        Assert.False(second.FirstStart.Seeded);
+
+        using var publisher = new HttpClient { BaseAddress = first.BaseUrl };
+        publisher.DefaultRequestHeaders.Authorization = new("Bearer", TestServer.AdminToken);
+        foreach (var version in new[] { "1.0.0", "2.0.0" })
         {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {databaseName}", connection);
-            await create.ExecuteNonQueryAsync();
+            using var published = await publisher.PostAsync("/api/v1/orgs/demo/registry/servers", TestServer.Json(TestServer.ServerJson("com.example.pg/server", version)));
+            Assert.Equal(HttpStatusCode.Created, published.StatusCode);
         }
 
-        try
+        using var duplicate = await publisher.PostAsync("/api/v1/orgs/demo/registry/servers", TestServer.Json(TestServer.ServerJson("com.example.pg/server", "1.0.0")));
+        Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
+        using var deleted = await publisher.PatchAsync("/api/v1/orgs/demo/registry/servers/com.example.pg%2Fserver/versions/2.0.0/status", TestServer.Json("""{"status":"deleted"}"""));
+        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+
+        using var a = new HttpClient { BaseAddress = first.BaseUrl };
+        using var b = new HttpClient { BaseAddress = second.BaseUrl };
+        foreach (var path in new[] { "/v0.1/servers?limit=100", "/v0.1/servers/com.example.pg%2Fserver/versions/latest", "/v0.1/servers?search=PG&include_deleted=true" })
         {
-            var target = new NpgsqlConnectionStringBuilder(admin.ConnectionString) { Database = databaseName, Pooling = false };
-            ServeOptions Options(string dataDir, string? token) => new()
-            {
-                DataDir = dataDir,
-                Urls = ["http://127.0.0.1:0"],
-                Database = target.ConnectionString,
-                BootstrapAdminToken = token,
-                Messages = new StringWriter(),
-                LogLevel = LogLevel.Warning,
-            };
-
-            var firstDir = Directory.CreateTempSubdirectory("steward-pg-test-").FullName;
-            var secondDir = Directory.CreateTempSubdirectory("steward-pg-test-").FullName;
-            await using var first = await StewardServer.StartAsync(Options(firstDir, TestServer.AdminToken), CancellationToken.None);
-            // Instances on one database share the key that seals the policy signing keys (docs/policy-bundle.md).
-            File.Copy(Path.Combine(firstDir, KeyEncryptionKey.FileName), Path.Combine(secondDir, KeyEncryptionKey.FileName));
-            await using var second = await StewardServer.StartAsync(Options(secondDir, null), CancellationToken.None);
-            Assert.True(first.FirstStart.Seeded);
-            Assert.False(second.FirstStart.Seeded);
-
-            using var publisher = new HttpClient { BaseAddress = first.BaseUrl };
-            publisher.DefaultRequestHeaders.Authorization = new("Bearer", TestServer.AdminToken);
-            foreach (var version in new[] { "1.0.0", "2.0.0" })
-            {
-                using var published = await publisher.PostAsync("/api/v1/orgs/demo/registry/servers", TestServer.Json(TestServer.ServerJson("com.example.pg/server", version)));
-                Assert.Equal(HttpStatusCode.Created, published.StatusCode);
-            }
-
-            using var duplicate = await publisher.PostAsync("/api/v1/orgs/demo/registry/servers", TestServer.Json(TestServer.ServerJson("com.example.pg/server", "1.0.0")));
-            Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
-            using var deleted = await publisher.PatchAsync("/api/v1/orgs/demo/registry/servers/com.example.pg%2Fserver/versions/2.0.0/status", TestServer.Json("""{"status":"deleted"}"""));
-            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
-
-            using var a = new HttpClient { BaseAddress = first.BaseUrl };
-            using var b = new HttpClient { BaseAddress = second.BaseUrl };
-            foreach (var path in new[] { "/v0.1/servers?limit=100", "/v0.1/servers/com.example.pg%2Fserver/versions/latest", "/v0.1/servers?search=PG&include_deleted=true" })
-            {
-                using var fromA = await a.GetAsync(path);
-                using var fromB = await b.GetAsync(path);
-                Assert.Equal(HttpStatusCode.OK, fromA.StatusCode);
-                Assert.Equal(await fromA.Content.ReadAsStringAsync(), await fromB.Content.ReadAsStringAsync());
-                Assert.Equal(fromA.Headers.ETag, fromB.Headers.ETag);
-            }
-
-            var latest = JsonNode.Parse(await b.GetStringAsync("/v0.1/servers/com.example.pg%2Fserver/versions/latest"))!;
-            Assert.Equal("1.0.0", latest["server"]!["version"]!.GetValue<string>());
-            var cursorPage = JsonNode.Parse(await b.GetStringAsync("/v0.1/servers?limit=2"))!;
-            var next = cursorPage["metadata"]!["nextCursor"]!.GetValue<string>();
-            var following = JsonNode.Parse(await b.GetStringAsync("/v0.1/servers?limit=2&cursor=" + Uri.EscapeDataString(next)))!;
-            Assert.True(string.CompareOrdinal(following["servers"]![0]!["server"]!["name"]!.GetValue<string>(), next.Split(':')[0]) >= 0);
-
-            await using var direct = new NpgsqlConnection(target.ConnectionString);
-            await direct.OpenAsync();
-            await using var tamper = new NpgsqlCommand("DELETE FROM audit", direct);
-            await Assert.ThrowsAsync<PostgresException>(() => tamper.ExecuteNonQueryAsync());
+            using var fromA = await a.GetAsync(path);
+            using var fromB = await b.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, fromA.StatusCode);
+            Assert.Equal(await fromA.Content.ReadAsStringAsync(), await fromB.Content.ReadAsStringAsync());
+            Assert.Equal(fromA.Headers.ETag, fromB.Headers.ETag);
         }
-        finally
-        {
-            NpgsqlConnection.ClearAllPools();
-            await using var connection = new NpgsqlConnection(admin.ConnectionString);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {databaseName} WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
+
+        var latest = JsonNode.Parse(await b.GetStringAsync("/v0.1/servers/com.example.pg%2Fserver/versions/latest"))!;
+        Assert.Equal("1.0.0", latest["server"]!["version"]!.GetValue<string>());
+        var cursorPage = JsonNode.Parse(await b.GetStringAsync("/v0.1/servers?limit=2"))!;
+        var next = cursorPage["metadata"]!["nextCursor"]!.GetValue<string>();
+        var following = JsonNode.Parse(await b.GetStringAsync("/v0.1/servers?limit=2&cursor=" + Uri.EscapeDataString(next)))!;
+        Assert.True(string.CompareOrdinal(following["servers"]![0]!["server"]!["name"]!.GetValue<string>(), next.Split(':')[0]) >= 0);
+
+        await using var direct = new NpgsqlConnection(database.ConnectionString);
+        await direct.OpenAsync();
+        await using var tamper = new NpgsqlCommand("DELETE FROM audit", direct);
+        await Assert.ThrowsAsync<PostgresException>(() => tamper.ExecuteNonQueryAsync());
     }
 }

@@ -1,10 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
-using Npgsql;
 using Steward.Core.Audit;
 using Steward.Server.Audit;
-using Steward.Server.Policy;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Tests.Audit;
@@ -149,33 +146,10 @@ public sealed class AuditChainTests
     [PostgresFact]
     public async Task Concurrent_admin_changes_through_two_instances_on_PostgreSQL_keep_one_chain()
     {
-        var admin = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) is { Length: > 0 } configured
-            ? configured
-            : throw new InvalidOperationException($"CI runs the PostgreSQL tests: {PostgresFactAttribute.Variable} must name a server (test.sh starts one)"));
-        var databaseName = "steward_test_" + Guid.NewGuid().ToString("N");
-        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {databaseName}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        var target = new NpgsqlConnectionStringBuilder(admin.ConnectionString) { Database = databaseName };
-        ServeOptions Options(string dataDir, string? token) => new()
-        {
-            DataDir = dataDir,
-            Urls = ["http://127.0.0.1:0"],
-            Database = target.ConnectionString,
-            BootstrapAdminToken = token,
-            Messages = new StringWriter(),
-            LogLevel = LogLevel.Warning,
-        };
-
-        var firstDir = Directory.CreateTempSubdirectory("steward-pg-test-").FullName;
-        var secondDir = Directory.CreateTempSubdirectory("steward-pg-test-").FullName;
-        await using var first = await StewardServer.StartAsync(Options(firstDir, TestServer.AdminToken), CancellationToken.None);
-        File.Copy(Path.Combine(firstDir, KeyEncryptionKey.FileName), Path.Combine(secondDir, KeyEncryptionKey.FileName));
-        await using var second = await StewardServer.StartAsync(Options(secondDir, null), CancellationToken.None);
+        await using var database = await TestPostgres.CreateAsync("steward_test_");
+        var (firstInstance, secondInstance) = await database.StartTwoInstancesAsync();
+        await using var first = firstInstance;
+        await using var second = secondInstance;
 
         await PublishConcurrentlyAsync([first.BaseUrl, second.BaseUrl], 24);
 

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace Steward.Server.Tests.Models;
 
@@ -11,27 +10,17 @@ public sealed class ModelPostgresTests
     [PostgresFact]
     public async Task On_PostgreSQL_the_catalog_policies_groups_upstreams_and_the_endpoint_work_as_on_SQLite()
     {
-        var admin = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) is { Length: > 0 } configured
-            ? configured
-            : throw new InvalidOperationException($"CI runs the PostgreSQL tests: {PostgresFactAttribute.Variable} must name a server (test.sh starts one)"));
-        var databaseName = "steward_models_" + Guid.NewGuid().ToString("N");
-        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {databaseName}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
+        await using var database = await TestPostgres.CreateAsync("steward_models_", pooling: false);
 
         var dataDir = Directory.CreateTempSubdirectory("steward-pg-models-").FullName;
         try
         {
-            var target = new NpgsqlConnectionStringBuilder(admin.ConnectionString) { Database = databaseName, Pooling = false };
             await using var upstream = await FakeModelUpstream.StartAsync();
             await using var server = await StewardServer.StartAsync(new ServeOptions
             {
                 DataDir = dataDir,
                 Urls = ["http://127.0.0.1:0"],
-                Database = target.ConnectionString,
+                Database = database.ConnectionString,
                 BootstrapAdminToken = TestServer.AdminToken,
                 Messages = new StringWriter(),
                 LogLevel = LogLevel.Warning,
@@ -75,14 +64,6 @@ public sealed class ModelPostgresTests
         }
         finally
         {
-            NpgsqlConnection.ClearAllPools();
-            await using (var connection = new NpgsqlConnection(admin.ConnectionString))
-            {
-                await connection.OpenAsync();
-                await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {databaseName} WITH (FORCE)", connection);
-                await drop.ExecuteNonQueryAsync();
-            }
-
             Directory.Delete(dataDir, recursive: true);
         }
     }
