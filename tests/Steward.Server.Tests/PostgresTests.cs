@@ -70,4 +70,39 @@ public sealed class PostgresTests
         await using var tamper = new NpgsqlCommand("DELETE FROM audit", direct);
         await Assert.ThrowsAsync<PostgresException>(() => tamper.ExecuteNonQueryAsync());
     }
+
+    [PostgresFact]
+    public async Task A_change_or_a_revocation_made_on_one_instance_reaches_the_other_instances_policy_bundle_within_its_one_second_memory()
+    {
+        await using var database = await TestPostgres.CreateAsync("steward_test_", pooling: true);
+        var (firstInstance, secondInstance) = await database.StartTwoInstancesAsync();
+        await using var first = firstInstance;
+        await using var second = secondInstance;
+        using var admin = new HttpClient { BaseAddress = first.BaseUrl };
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", TestServer.AdminToken);
+        using var account = await admin.PostAsync("/api/v1/orgs/demo/accounts", TestServer.Json("""{"slug":"platform","name":"Platform"}"""));
+        Assert.Equal(HttpStatusCode.Created, account.StatusCode);
+        using var created = await admin.PostAsync("/api/v1/orgs/demo/tokens", TestServer.Json("""{"name":"laptop","role":"developer","account":"platform"}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var token = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
+        using var developer = new HttpClient { BaseAddress = second.BaseUrl };
+        developer.DefaultRequestHeaders.Authorization = new("Bearer", token["token"]!.GetValue<string>());
+
+        using var before = await developer.GetAsync("/api/v1/policy");
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        using var changed = await admin.PutAsync("/api/v1/orgs/demo/profile", TestServer.Json("""{"webToolsEnabled":false}"""));
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+
+        // The second instance remembered the token's resolution before the change; once that memory lapses it reads again.
+        await Task.Delay(Policy.BundleResolutions.Lifetime + TimeSpan.FromMilliseconds(100));
+        using var after = await developer.GetAsync("/api/v1/policy");
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.NotEqual(before.Headers.ETag, after.Headers.ETag);
+
+        using var revoked = await admin.DeleteAsync("/api/v1/orgs/demo/tokens/" + token["id"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+        await Task.Delay(Policy.BundleResolutions.Lifetime + TimeSpan.FromMilliseconds(100));
+        using var refused = await developer.GetAsync("/api/v1/policy");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
 }

@@ -260,6 +260,9 @@ public sealed class StewardServer : IAsyncDisposable
             }
         });
 
+        // A change committed by this instance is seen at once by the policy bundle's per-token memory.
+        app.Use(Policy.BundleResolutions.ForgetAfterChanges);
+
         // Every registry route answers browsers (GitHub Copilot's registry check) and OPTIONS preflights.
         app.Use(async (context, next) =>
         {

@@ -19,8 +19,13 @@ public sealed record Caller(string TokenId, string TokenName, string Organisatio
 internal static class Authentication
 {
     /// <summary>The caller of a request with a valid, unexpired, unrevoked bearer token; null otherwise.</summary>
-    public static async Task<Caller?> AuthenticateAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Caller?> AuthenticateAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken) =>
+        PresentedToken(context) is { } token ? (await FindAsync(database, Tokens.Hash(token), time, cancellationToken).ConfigureAwait(false))?.Caller : null;
+
+    /// <summary>The bearer token of the request's <c>Authorization</c> header; null when there is none or it cannot be one of ours.</summary>
+    public static string? PresentedToken(HttpContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var header = context.Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
@@ -28,12 +33,14 @@ internal static class Authentication
         }
 
         var token = header["Bearer ".Length..].Trim();
-        if (token.Length == 0 || token.Length > 512)
-        {
-            return null;
-        }
+        return token.Length == 0 || token.Length > 512 ? null : token;
+    }
 
-        var hash = Tokens.Hash(token);
+    /// <summary>The caller whose valid, unexpired, unrevoked token has <paramref name="hash"/>, and when that token expires; null otherwise.</summary>
+    public static async Task<(Caller Caller, DateTimeOffset? Expires)?> FindAsync(Database database, string hash, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync(
             "SELECT id, name, organisation_id, account_id, role, token_hash, expires_at, revoked_at FROM api_tokens WHERE token_hash = @hash",
@@ -46,12 +53,13 @@ internal static class Authentication
             return null;
         }
 
-        if (rows[0].Expires is { } expires && Timestamps.Parse(expires) <= time.GetUtcNow())
+        DateTimeOffset? expires = rows[0].Expires is { } text ? Timestamps.Parse(text) : null;
+        if (expires <= time.GetUtcNow())
         {
             return null;
         }
 
-        return rows[0].Caller;
+        return (rows[0].Caller, expires);
     }
 
     /// <summary>

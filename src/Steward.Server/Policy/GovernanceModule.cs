@@ -21,6 +21,7 @@ internal static partial class GovernanceModule
         var keyEncryptionKey = KeyEncryptionKey.Load(options.DataDir);
         services.AddSingleton(provider => new SigningKeys(provider.GetRequiredService<Database>(), provider.GetRequiredService<TimeProvider>(), keyEncryptionKey));
         services.AddSingleton<BundleCache>();
+        services.AddSingleton<BundleResolutions>();
     }
 
     /// <summary>After the migrations: the first signing key on first start; a start whose key encryption key cannot open the keys fails.</summary>

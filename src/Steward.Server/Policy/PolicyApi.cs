@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Steward.Core.Policy;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
@@ -35,56 +36,23 @@ internal static class PolicyApi
     /// <summary>
     /// The effective profile of the caller's account (the organisation's for a token without an account), signed.
     /// 200 <c>application/jose</c> with the compact JWS and an ETag; 304 when <c>If-None-Match</c> names it; 401 without a valid token.
+    /// A token seen within the last second on this instance, with no change made on this instance since, is answered from
+    /// memory (<see cref="BundleResolutions"/>); otherwise the token and everything the bundle depends on are read again.
     /// </summary>
-    internal static async Task<IResult> BundleAsync(HttpContext context, Database database, TimeProvider time, SigningKeys keys, BundleCache cache, CancellationToken cancellationToken)
+    internal static async Task<IResult> BundleAsync(HttpContext context, Database database, TimeProvider time, SigningKeys keys, BundleCache cache, BundleResolutions resolutions, CancellationToken cancellationToken)
     {
-        var caller = await Authentication.AuthenticateAsync(context, database, time, cancellationToken).ConfigureAwait(false);
-        if (caller is null)
+        if (Authentication.PresentedToken(context) is not { } token)
         {
             return Authentication.Unauthorized(context);
         }
 
-        SignedBundle bundle;
-        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        var tokenHash = Tokens.Hash(token);
+        var now = time.GetUtcNow();
+        var bundle = resolutions.Find(tokenHash, now)
+            ?? await ResolveAsync(context, database, time, keys, cache, resolutions, tokenHash, now, cancellationToken).ConfigureAwait(false);
+        if (bundle is null)
         {
-            var organisation = await Profiles.FindOrganisationByIdAsync(connection, caller.OrganisationId, cancellationToken).ConfigureAwait(false);
-            if (organisation is null)
-            {
-                return Authentication.Unauthorized(context);
-            }
-
-            var account = caller.AccountId is { } accountId ? await Profiles.FindAccountByIdAsync(connection, accountId, cancellationToken).ConfigureAwait(false) : null;
-            var effective = await Profiles.EffectiveAsync(connection, organisation, account, cancellationToken).ConfigureAwait(false);
-            var models = await Models.ModelBundle.ForAsync(connection, context.RequestServices, caller, organisation.Slug, account?.Slug, cancellationToken).ConfigureAwait(false);
-            var (kid, key) = await keys.ActiveAsync(cancellationToken).ConfigureAwait(false);
-            var now = time.GetUtcNow();
-
-            // The models depend on the token's groups and the catalog, which the profile revision does not cover: they are
-            // part of the key (a short array, written per request; the registry, the large part, is not).
-            var modelsJson = Encoding.UTF8.GetString(RegistryJson.Write(w =>
-            {
-                w.WriteStartArray();
-                models(w);
-                w.WriteEndArray();
-            }));
-            var cacheKey = new BundleKey(organisation.Id, organisation.Slug, account?.Id, account?.Slug, effective.Revision, IssuedAt(effective.Settings, now), kid, modelsJson);
-
-            // A profile that is not stored has no revision that registry changes raise: never cached.
-            var cacheable = effective.OrganisationProfile.Id.Length > 0;
-            if (!cacheable || !cache.TryGet(cacheKey, out bundle!))
-            {
-                var entries = effective.Settings.McpEnabled && effective.Settings.RegistryMode == RegistryModes.Hosted
-                    ? await AdmittedEntries.LoadAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false)
-                    : [];
-                var payload = Payload(effective, entries, now, models);
-                var signingInput = PolicyBundle.SigningInput(payload, kid);
-                var etag = ETags.Of(Encoding.ASCII.GetBytes(signingInput));
-                bundle = new SignedBundle(etag, Encoding.ASCII.GetBytes(PolicyBundle.SignInput(signingInput, key)));
-                if (cacheable)
-                {
-                    cache.Set(cacheKey, bundle);
-                }
-            }
+            return Authentication.Unauthorized(context);
         }
 
         context.Response.Headers.ETag = bundle.ETag;
@@ -97,12 +65,73 @@ internal static class PolicyApi
         return Results.Bytes(bundle.Jws, PolicyBundle.MediaType);
     }
 
+    /// <summary>Checks the token and reads what the bundle depends on; the signed bundle (from <see cref="BundleCache"/> or signed now), or null for a token that is not valid.</summary>
+    private static async Task<SignedBundle?> ResolveAsync(HttpContext context, Database database, TimeProvider time, SigningKeys keys, BundleCache cache, BundleResolutions resolutions,
+        string tokenHash, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // Taken before reading: a change committed on this instance while this request reads makes the result stale at once.
+        var generation = resolutions.Generation;
+        if (await Authentication.FindAsync(database, tokenHash, time, cancellationToken).ConfigureAwait(false) is not var (caller, tokenExpires))
+        {
+            return null;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var organisation = await Profiles.FindOrganisationByIdAsync(connection, caller.OrganisationId, cancellationToken).ConfigureAwait(false);
+        if (organisation is null)
+        {
+            return null;
+        }
+
+        var account = caller.AccountId is { } accountId ? await Profiles.FindAccountByIdAsync(connection, accountId, cancellationToken).ConfigureAwait(false) : null;
+        var effective = await Profiles.EffectiveAsync(connection, organisation, account, cancellationToken).ConfigureAwait(false);
+        var models = await Models.ModelBundle.ForAsync(connection, context.RequestServices, caller, organisation.Slug, account?.Slug, cancellationToken).ConfigureAwait(false);
+        var (kid, key) = await keys.ActiveAsync(cancellationToken).ConfigureAwait(false);
+
+        // The models depend on the token's groups and the catalog, which the profile revision does not cover: they are
+        // part of the key (a short array, written per request; the registry, the large part, is not).
+        var modelsJson = Encoding.UTF8.GetString(RegistryJson.Write(w =>
+        {
+            w.WriteStartArray();
+            models(w);
+            w.WriteEndArray();
+        }));
+        var issuedAt = IssuedAt(effective.Settings, now);
+        var cacheKey = new BundleKey(organisation.Id, organisation.Slug, account?.Id, account?.Slug, effective.Revision, issuedAt, kid, modelsJson);
+        async Task<SignedBundle> SignAsync()
+        {
+            IReadOnlyList<StoredEntry> entries = [];
+            if (effective.Settings.McpEnabled && effective.Settings.RegistryMode == RegistryModes.Hosted)
+            {
+                await using var reader = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+                entries = await AdmittedEntries.LoadAsync(reader, organisation.Id, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            var signingInput = PolicyBundle.SigningInput(Payload(effective, entries, now, models), kid);
+            return new SignedBundle(ETags.Of(Encoding.ASCII.GetBytes(signingInput)), Encoding.ASCII.GetBytes(PolicyBundle.SignInput(signingInput, key)));
+        }
+
+        // A profile that is not stored has no revision that registry changes raise: never kept.
+        if (effective.OrganisationProfile.Id.Length == 0)
+        {
+            return await SignAsync().ConfigureAwait(false);
+        }
+
+        var bundle = await cache.GetOrSignAsync(cacheKey, SignAsync).ConfigureAwait(false);
+        resolutions.Remember(tokenHash, generation, now, tokenExpires, WindowSeconds(effective.Settings), issuedAt, bundle);
+        return bundle;
+    }
+
     /// <summary>The start of the window <paramref name="now"/> falls in (see <see cref="Payload"/>).</summary>
-    internal static long IssuedAt(ProfileSettings settings, DateTimeOffset now)
+    internal static long IssuedAt(ProfileSettings settings, DateTimeOffset now) => IssuedAt(WindowSeconds(settings), now);
+
+    internal static long IssuedAt(long windowSeconds, DateTimeOffset now) => now.ToUnixTimeSeconds() / windowSeconds * windowSeconds;
+
+    /// <summary>The length of a bundle window: the sync interval, or half the validity when that is shorter.</summary>
+    internal static long WindowSeconds(ProfileSettings settings)
     {
         var validity = settings.MaxOfflineAgeSeconds ?? (2 * settings.SyncIntervalSeconds);
-        var window = Math.Max(1, Math.Min(settings.SyncIntervalSeconds, validity / 2));
-        return now.ToUnixTimeSeconds() / window * window;
+        return Math.Max(1, Math.Min(settings.SyncIntervalSeconds, validity / 2));
     }
 
     /// <summary>
@@ -266,20 +295,58 @@ internal sealed record SignedBundle(string ETag, byte[] Jws);
 
 /// <summary>
 /// Signed bundles by what they depend on (<see cref="BundleKey"/>): a request for content already signed on this instance,
-/// conditional or not, is answered without reading the registry, serialising or signing. The caller's token is still checked
-/// on every request, and the key's parts are read on every request, so a change on any instance is seen at once.
+/// conditional or not, is answered without reading the registry, serialising or signing. Content not yet signed is signed
+/// once: requests that arrive meanwhile (every client at the start of a new window) wait for the same signature.
 /// </summary>
 internal sealed class BundleCache
 {
     internal const int MaxEntries = 1_000;
-    private readonly ConcurrentDictionary<BundleKey, SignedBundle> _signed = new();
+    private readonly ConcurrentDictionary<BundleKey, Lazy<Task<SignedBundle>>> _signed = new();
 
     public int Count => _signed.Count;
 
-    public bool TryGet(BundleKey key, out SignedBundle? bundle) => _signed.TryGetValue(key, out bundle);
-
-    public void Set(BundleKey key, SignedBundle bundle)
+    public bool TryGet(BundleKey key, out SignedBundle? bundle)
     {
+        bundle = _signed.TryGetValue(key, out var signing) && signing.Value.IsCompletedSuccessfully ? signing.Value.Result : null;
+        return bundle is not null;
+    }
+
+    public void Set(BundleKey key, SignedBundle bundle) => Add(key, new Lazy<Task<SignedBundle>>(Task.FromResult(bundle)));
+
+    /// <summary>The bundle for <paramref name="key"/>: the one kept, the one being signed, or the one <paramref name="sign"/> makes now (a failure is not kept).</summary>
+    public async Task<SignedBundle> GetOrSignAsync(BundleKey key, Func<Task<SignedBundle>> sign)
+    {
+        if (!_signed.TryGetValue(key, out var signing))
+        {
+            var mine = new Lazy<Task<SignedBundle>>(sign, LazyThreadSafetyMode.ExecutionAndPublication);
+            signing = Add(key, mine);
+        }
+
+        try
+        {
+            return await signing.Value.ConfigureAwait(false);
+        }
+        catch
+        {
+            _signed.TryRemove(KeyValuePair.Create(key, signing));
+            throw;
+        }
+    }
+
+    private Lazy<Task<SignedBundle>> Add(BundleKey key, Lazy<Task<SignedBundle>> signing)
+    {
+        var kept = _signed.GetOrAdd(key, signing);
+        if (!ReferenceEquals(kept, signing))
+        {
+            if (signing.IsValueCreated)
+            {
+                _signed[key] = signing;
+                return signing;
+            }
+
+            return kept;
+        }
+
         // Older revisions and windows of the same caller's bundle are never asked for again: drop them.
         foreach (var stale in _signed.Keys)
         {
@@ -289,12 +356,80 @@ internal sealed class BundleCache
             }
         }
 
-        if (_signed.Count >= MaxEntries)
+        if (_signed.Count > MaxEntries)
         {
             _signed.Clear();
+            _signed[key] = signing;
         }
 
-        _signed[key] = bundle;
+        return signing;
+    }
+}
+
+/// <summary>
+/// What each presented token resolved to on this instance, for at most <see cref="Lifetime"/>: the bundle endpoint answers a
+/// token seen that recently from memory, without a SQL read. Every state-changing request to this instance
+/// (<see cref="ForgetAfterChanges"/>) makes every remembered resolution stale, so a change made here — a revoked token, an
+/// edited profile, a registry change — is seen by the next request; a change made on another instance is seen within
+/// <see cref="Lifetime"/>. A resolution never outlives the token's expiry or the bundle's window.
+/// </summary>
+internal sealed class BundleResolutions
+{
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(1);
+    internal const int MaxEntries = 10_000;
+
+    private sealed record Resolution(long Generation, DateTimeOffset Until, long WindowSeconds, long IssuedAt, SignedBundle Bundle);
+
+    private readonly ConcurrentDictionary<string, Resolution> _byTokenHash = new(StringComparer.Ordinal);
+    private long _generation;
+
+    public long Generation => Interlocked.Read(ref _generation);
+
+    public SignedBundle? Find(string tokenHash, DateTimeOffset now) =>
+        _byTokenHash.TryGetValue(tokenHash, out var resolution)
+        && resolution.Generation == Generation
+        && now < resolution.Until
+        && PolicyApi.IssuedAt(resolution.WindowSeconds, now) == resolution.IssuedAt
+            ? resolution.Bundle
+            : null;
+
+    public void Remember(string tokenHash, long generation, DateTimeOffset now, DateTimeOffset? tokenExpires, long windowSeconds, long issuedAt, SignedBundle bundle)
+    {
+        if (_byTokenHash.Count >= MaxEntries)
+        {
+            _byTokenHash.Clear();
+        }
+
+        var until = now + Lifetime;
+        _byTokenHash[tokenHash] = new Resolution(generation, tokenExpires is { } expires && expires < until ? expires : until, windowSeconds, issuedAt, bundle);
+    }
+
+    /// <summary>Makes every remembered resolution stale; called once a change on this instance is committed.</summary>
+    public void Forget() => Interlocked.Increment(ref _generation);
+
+    /// <summary>
+    /// Middleware: after any request that may change state (not GET, HEAD or OPTIONS) has been handled, <see cref="Forget"/>.
+    /// The model endpoints (<c>/v1/…</c>) change nothing a bundle depends on and are left out, so model traffic does not empty the memory.
+    /// </summary>
+    public static async Task ForgetAfterChanges(HttpContext context, RequestDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        var method = context.Request.Method;
+        if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            context.RequestServices.GetRequiredService<BundleResolutions>().Forget();
+        }
     }
 }
 

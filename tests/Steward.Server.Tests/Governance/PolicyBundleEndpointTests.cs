@@ -195,6 +195,93 @@ public sealed class PolicyBundleEndpointTests
     }
 
     [Fact]
+    public async Task Concurrent_requests_for_content_not_yet_signed_wait_for_one_signature_and_a_failed_signature_is_not_kept()
+    {
+        var cache = new Policy.BundleCache();
+        var key = new Policy.BundleKey("org", "demo", null, null, "1", 100, "kid", "[]");
+        var release = new TaskCompletionSource();
+        var signatures = 0;
+        async Task<Policy.SignedBundle> Sign()
+        {
+            Interlocked.Increment(ref signatures);
+            await release.Task;
+            return new Policy.SignedBundle("\"s\"", [1]);
+        }
+
+        var waiting = Enumerable.Range(0, 16).Select(_ => Task.Run(() => cache.GetOrSignAsync(key, Sign))).ToList();
+        while (Volatile.Read(ref signatures) == 0)
+        {
+            await Task.Yield();
+        }
+
+        release.SetResult();
+        var bundles = await Task.WhenAll(waiting);
+        Assert.Equal(1, signatures);
+        Assert.All(bundles, b => Assert.Same(bundles[0], b));
+
+        var failing = key with { Revision = "2" };
+        await Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetOrSignAsync(failing, () => throw new InvalidOperationException("the registry could not be read")));
+        Assert.False(cache.TryGet(failing, out _));
+        var retried = await cache.GetOrSignAsync(failing, () => Task.FromResult(new Policy.SignedBundle("\"r\"", [2])));
+        Assert.Equal("\"r\"", retried.ETag);
+    }
+
+    [Fact]
+    public void A_remembered_token_resolution_ends_after_a_second_at_the_token_expiry_at_the_window_end_and_after_any_change()
+    {
+        var resolutions = new Policy.BundleResolutions();
+        var bundle = new Policy.SignedBundle("\"b\"", [1]);
+        var now = new DateTimeOffset(2026, 3, 2, 9, 30, 0, TimeSpan.Zero);
+        const long Window = 3600;
+        var issuedAt = Policy.PolicyApi.IssuedAt(Window, now);
+
+        resolutions.Remember("hash", resolutions.Generation, now, null, Window, issuedAt, bundle);
+        Assert.Same(bundle, resolutions.Find("hash", now.AddMilliseconds(999)));
+        Assert.Null(resolutions.Find("other", now));
+        Assert.Null(resolutions.Find("hash", now + Policy.BundleResolutions.Lifetime));
+
+        // The window ends before the second does: the next request signs the new window.
+        var windowEnd = DateTimeOffset.FromUnixTimeSeconds(issuedAt + Window);
+        resolutions.Remember("hash", resolutions.Generation, windowEnd.AddMilliseconds(-500), null, Window, issuedAt, bundle);
+        Assert.Same(bundle, resolutions.Find("hash", windowEnd.AddMilliseconds(-1)));
+        Assert.Null(resolutions.Find("hash", windowEnd));
+
+        // The token expires within the second.
+        resolutions.Remember("hash", resolutions.Generation, now, now.AddMilliseconds(200), Window, issuedAt, bundle);
+        Assert.Same(bundle, resolutions.Find("hash", now.AddMilliseconds(199)));
+        Assert.Null(resolutions.Find("hash", now.AddMilliseconds(200)));
+
+        // A change on this instance, including one committed while the resolution was being read.
+        var before = resolutions.Generation;
+        resolutions.Forget();
+        resolutions.Remember("hash", before, now, null, Window, issuedAt, bundle);
+        Assert.Null(resolutions.Find("hash", now));
+        resolutions.Remember("hash", resolutions.Generation, now, null, Window, issuedAt, bundle);
+        resolutions.Forget();
+        Assert.Null(resolutions.Find("hash", now));
+    }
+
+    [Fact]
+    public async Task A_change_made_through_this_instance_is_in_the_next_bundle_without_waiting_for_the_remembered_token_to_lapse()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        await server.CreateAccountAsync("platform");
+        var (developer, _) = await server.CreateTokenAsync("developer", "platform");
+        var keys = await server.KeysAsync();
+        var (first, jws) = await server.BundleAsync(developer);
+        var etag = first.Headers.ETag!.ToString();
+        first.Dispose();
+        Assert.True(server.Verify(jws, keys).GetProperty("profile").GetProperty("mcpEnabled").GetBoolean());
+
+        // The clock does not move: only the change itself can make the remembered resolution stale.
+        await server.PutProfileAsync("/api/v1/orgs/demo/profile", """{"mcpEnabled": false}""");
+        var (changed, changedJws) = await server.BundleAsync(developer, etag);
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        changed.Dispose();
+        Assert.False(server.Verify(changedJws, keys).GetProperty("profile").GetProperty("mcpEnabled").GetBoolean());
+    }
+
+    [Fact]
     public async Task Without_a_valid_token_the_bundle_is_401()
     {
         await using var server = await GovernanceServer.StartAsync();
