@@ -95,6 +95,67 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
         }
     }
 
+    public static TheoryData<string, string> ServerMatrix()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var endpoint in new[] { "create-organisation", "list-organisations", "every-audit", "rotate-key" })
+        {
+            foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "other-developer", "admin" })
+            {
+                data.Add(endpoint, caller);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>The server-wide endpoints: only admins of the first organisation act on the server as a whole; another organisation's admin lists only its own organisation.</summary>
+    [Theory]
+    [MemberData(nameof(ServerMatrix))]
+    public async Task A_server_endpoint_answers_each_kind_of_caller_as_it_must(string endpoint, string caller)
+    {
+        var token = caller switch
+        {
+            "anonymous" => null,
+            "bad-token" => "stw_not-a-token-anyone-was-given",
+            "developer" => fixture.Developer,
+            "other-admin" => fixture.OtherAdmin,
+            "other-developer" => fixture.OtherDeveloper,
+            _ => TestServer.AdminToken,
+        };
+        var slug = $"made-{Interlocked.Increment(ref _counter)}";
+        using var client = fixture.Server.Client(token);
+        using var response = endpoint switch
+        {
+            "create-organisation" => await client.PostAsync("/api/v1/orgs", TestServer.Json($$"""{"slug":"{{slug}}"}""")),
+            "list-organisations" => await client.GetAsync("/api/v1/orgs"),
+            "every-audit" => await client.GetAsync("/api/v1/audit"),
+            _ => await client.PostAsync("/api/v1/admin/keys/rotate", TestServer.Json("{}")),
+        };
+
+        var expected = caller switch
+        {
+            "anonymous" or "bad-token" => HttpStatusCode.Unauthorized,
+            "other-admin" when endpoint == "list-organisations" => HttpStatusCode.OK,
+            "developer" or "other-admin" or "other-developer" => HttpStatusCode.Forbidden,
+            _ => endpoint is "create-organisation" or "rotate-key" ? HttpStatusCode.Created : HttpStatusCode.OK,
+        };
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(expected == response.StatusCode, $"{endpoint} as {caller}: expected {(int)expected}, got {(int)response.StatusCode} {body}");
+        if (endpoint == "list-organisations" && caller == "other-admin")
+        {
+            Assert.Contains("\"other\"", body, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"demo\"", body, StringComparison.Ordinal);
+        }
+
+        // A refused creation made nothing.
+        if (endpoint == "create-organisation" && caller != "admin")
+        {
+            using var administrator = fixture.Server.Client(TestServer.AdminToken);
+            Assert.DoesNotContain($"\"{slug}\"", await administrator.GetStringAsync("/api/v1/orgs"), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Another_organisations_admin_sees_its_own_organisation_and_not_the_demo_one()
     {

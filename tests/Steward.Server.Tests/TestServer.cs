@@ -1,5 +1,7 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Steward.Server;
 using Steward.Server.Identity;
@@ -75,25 +77,21 @@ internal sealed class TestServer : IAsyncDisposable
         return client;
     }
 
-    /// <summary>Adds an organisation with an admin and a developer token, as the (future) organisation API would.</summary>
+    /// <summary>Another organisation made through <c>POST /api/v1/orgs</c>, with an account "team", its first admin token and a developer token of "team".</summary>
     public async Task<(string Admin, string Developer)> AddOrganisationAsync(string slug)
     {
-        var database = Server.Database;
-        await using var connection = await database.OpenAsync(CancellationToken.None);
-        await using var transaction = await Database.BeginWriteAsync(connection, CancellationToken.None);
-        var id = Tokens.NewId("org");
-        var now = DateTimeOffset.UtcNow;
-        await connection.ExecuteAsync("INSERT INTO organisations (id, slug, name, created_at) VALUES (@id, @slug, @name, @at)", transaction, CancellationToken.None,
-            ("id", id), ("slug", slug), ("name", slug), ("at", Timestamps.ToText(now)));
-        await connection.ExecuteAsync(
-            "INSERT INTO profiles (id, organisation_id, registry_mode, updated_at) VALUES (@id, @org, 'hosted', @at)", transaction, CancellationToken.None,
-            ("id", Tokens.NewId("prf")), ("org", id), ("at", Timestamps.ToText(now)));
-        var admin = Tokens.Generate();
-        var developer = Tokens.Generate();
-        await Authentication.CreateTokenAsync(connection, transaction, id, null, Roles.Admin, "admin", admin, now, null, CancellationToken.None);
-        await Authentication.CreateTokenAsync(connection, transaction, id, null, Roles.Developer, "developer", developer, now, null, CancellationToken.None);
-        await transaction.CommitAsync();
-        return (admin, developer);
+        using var administrator = Client(AdminToken);
+        using var created = await administrator.PostAsync("/api/v1/orgs", Json($$"""{"slug":"{{slug}}","name":"{{slug}}","adminTokenName":"admin"}"""));
+        var createdBody = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == HttpStatusCode.Created, $"create organisation {slug}: {(int)created.StatusCode} {createdBody}");
+        var admin = (string)JsonNode.Parse(createdBody)!["adminToken"]!["token"]!;
+        using var client = Client(admin);
+        using var account = await client.PostAsync($"/api/v1/orgs/{slug}/accounts", Json("""{"slug":"team","name":"team"}"""));
+        Assert.True(account.StatusCode == HttpStatusCode.Created, $"create account team: {(int)account.StatusCode} {await account.Content.ReadAsStringAsync()}");
+        using var token = await client.PostAsync($"/api/v1/orgs/{slug}/tokens", Json("""{"name":"developer","role":"developer","account":"team"}"""));
+        var tokenBody = await token.Content.ReadAsStringAsync();
+        Assert.True(token.StatusCode == HttpStatusCode.Created, $"create developer token: {(int)token.StatusCode} {tokenBody}");
+        return (admin, (string)JsonNode.Parse(tokenBody)!["token"]!);
     }
 
     /// <summary>A developer token of the demo organisation.</summary>

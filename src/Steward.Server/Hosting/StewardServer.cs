@@ -293,7 +293,8 @@ public sealed class StewardServer : IAsyncDisposable
         PublisherApi.Map(app);
         var organisation = app.MapGroup("/api/v1/orgs/{org}").AddEndpointFilter(Authentication.RequireOrganisationAdmin);
         AdminRegistryApi.Map(organisation);
-        AuditApi.Map(organisation);
+        AuditApi.Map(app, organisation);
+        Organisations.OrganisationsApi.Map(app);
         Policy.GovernanceModule.Map(app, organisation);
         Models.ModelsModule.Map(app, organisation);
         Identity.OidcApi.Map(app, organisation);

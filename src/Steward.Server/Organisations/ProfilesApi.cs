@@ -414,5 +414,5 @@ internal static partial class ProfilesApi
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
-    private static partial Regex Slug();
+    internal static partial Regex Slug();
 }

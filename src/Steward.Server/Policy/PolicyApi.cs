@@ -225,16 +225,10 @@ internal static class PolicyApi
     /// </summary>
     internal static async Task<IResult> RotateAsync(HttpContext context, Database database, TimeProvider time, SigningKeys keys, CancellationToken cancellationToken)
     {
-        var caller = await Authentication.AuthenticateAsync(context, database, time, cancellationToken).ConfigureAwait(false);
-        if (caller is null)
+        var (caller, refusal) = await ServerAdministrator.CheckAsync(context, database, time, "rotating the server's signing key", cancellationToken).ConfigureAwait(false);
+        if (refusal is not null)
         {
-            return Authentication.Unauthorized(context);
-        }
-
-        var first = await Organisation.FirstAsync(database, cancellationToken).ConfigureAwait(false);
-        if (caller.Role != Roles.Admin || first is null || first.Id != caller.OrganisationId)
-        {
-            return Problems.Result(StatusCodes.Status403Forbidden, "Forbidden", "rotating the server's signing key needs an admin token of the first organisation");
+            return refusal;
         }
 
         var body = await RequestBodies.ReadAsync(context.Request, MaxRotateBodyBytes, cancellationToken).ConfigureAwait(false);
@@ -270,7 +264,7 @@ internal static class PolicyApi
         var before = JsonSerializer.Serialize(new Dictionary<string, string> { ["activeKid"] = previous.Jwk.Kid }, ServerJsonContext.Default.DictionaryStringString);
         var after = JsonSerializer.Serialize(new Dictionary<string, string> { ["activeKid"] = next.Jwk.Kid, ["previousKid"] = previous.Jwk.Kid, ["previousPublishedUntil"] = previous.PublishedUntil! },
             ServerJsonContext.Default.DictionaryStringString);
-        await AuditLog.WriteAsync(connection, transaction, first.Id, now, caller.Actor, "signing-key.rotate", "signing-key:" + next.Jwk.Kid, before, after, null, cancellationToken).ConfigureAwait(false);
+        await AuditLog.WriteAsync(connection, transaction, caller!.OrganisationId, now, caller.Actor, "signing-key.rotate", "signing-key:" + next.Jwk.Kid, before, after, null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         var response = RegistryJson.Write(w =>
         {

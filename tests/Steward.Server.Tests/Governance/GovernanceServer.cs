@@ -65,27 +65,21 @@ internal sealed class GovernanceServer : IAsyncDisposable
     /// <summary>Starts the server again after a test stopped it (or after a start that failed).</summary>
     public async Task StartAgainAsync() => Server = await StewardServer.StartAsync(Options(DataDir, Time), CancellationToken.None);
 
-    /// <summary>Another organisation (there is no API that makes one yet) with an account "team", an admin and a developer token.</summary>
+    /// <summary>Another organisation made through <c>POST /api/v1/orgs</c>, with an account "team", its first admin token and a developer token of "team".</summary>
     public async Task<(string Admin, string Developer)> AddOrganisationAsync(string slug)
     {
-        var database = Server.Database;
-        await using var connection = await database.OpenAsync(CancellationToken.None);
-        await using var transaction = await Database.BeginWriteAsync(connection, CancellationToken.None);
-        var id = Tokens.NewId("org");
-        var account = Tokens.NewId("acc");
-        var now = Time.GetUtcNow();
-        await connection.ExecuteAsync("INSERT INTO organisations (id, slug, name, created_at) VALUES (@id, @slug, @name, @at)", transaction, CancellationToken.None,
-            ("id", id), ("slug", slug), ("name", slug), ("at", Timestamps.ToText(now)));
-        await connection.ExecuteAsync("INSERT INTO profiles (id, organisation_id, registry_mode, updated_at) VALUES (@id, @org, 'hosted', @at)", transaction, CancellationToken.None,
-            ("id", Tokens.NewId("prf")), ("org", id), ("at", Timestamps.ToText(now)));
-        await connection.ExecuteAsync("INSERT INTO accounts (id, organisation_id, slug, name, created_at) VALUES (@id, @org, 'team', 'team', @at)", transaction, CancellationToken.None,
-            ("id", account), ("org", id), ("at", Timestamps.ToText(now)));
-        var admin = Tokens.Generate();
-        var developer = Tokens.Generate();
-        await Authentication.CreateTokenAsync(connection, transaction, id, null, Roles.Admin, "admin", admin, now, null, CancellationToken.None);
-        await Authentication.CreateTokenAsync(connection, transaction, id, account, Roles.Developer, "developer", developer, now, null, CancellationToken.None);
-        await transaction.CommitAsync();
-        return (admin, developer);
+        using var administrator = Client(AdminToken);
+        using var created = await administrator.PostAsync("/api/v1/orgs", Json($$"""{"slug":"{{slug}}","name":"{{slug}}","adminTokenName":"admin"}"""));
+        var createdBody = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == HttpStatusCode.Created, $"create organisation {slug}: {(int)created.StatusCode} {createdBody}");
+        var admin = (string)JsonNode.Parse(createdBody)!["adminToken"]!["token"]!;
+        using var client = Client(admin);
+        using var account = await client.PostAsync($"/api/v1/orgs/{slug}/accounts", Json("""{"slug":"team","name":"team"}"""));
+        Assert.True(account.StatusCode == HttpStatusCode.Created, $"create account team: {(int)account.StatusCode} {await account.Content.ReadAsStringAsync()}");
+        using var token = await client.PostAsync($"/api/v1/orgs/{slug}/tokens", Json("""{"name":"developer","role":"developer","account":"team"}"""));
+        var tokenBody = await token.Content.ReadAsStringAsync();
+        Assert.True(token.StatusCode == HttpStatusCode.Created, $"create developer token: {(int)token.StatusCode} {tokenBody}");
+        return (admin, (string)JsonNode.Parse(tokenBody)!["token"]!);
     }
 
     public HttpClient Client(string? token = null)
