@@ -55,7 +55,7 @@ public sealed class DurabilityTests
         {
             using var client = new HttpClient { BaseAddress = origin, Timeout = TimeSpan.FromSeconds(30) };
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-            using var stop = new CancellationTokenSource(WriteFor);
+            using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2)); // a cap: the writers write until the kill
             var writers = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
             {
                 var name = $"com.example.durable/client-{c:D2}";
@@ -81,9 +81,11 @@ public sealed class DurabilityTests
                 }
             })).ToList();
 
-            // Kill while the writers are still writing: after most of the time, or once they have written a good share.
+            // Kill while the writers are still writing: after most of the time, or once they have written a good share;
+            // on a loaded machine, not before every client could have had a write acknowledged (within a minute).
             var started = Stopwatch.StartNew();
-            while (started.Elapsed < WriteFor - TimeSpan.FromSeconds(1) && acknowledged.Count < Clients * PerClient * 3 / 4 && writers.Any(w => !w.IsCompleted))
+            while ((started.Elapsed < WriteFor - TimeSpan.FromSeconds(1) || (acknowledged.Count < Clients && started.Elapsed < TimeSpan.FromMinutes(1)))
+                && acknowledged.Count < Clients * PerClient * 3 / 4 && writers.Any(w => !w.IsCompleted))
             {
                 await Task.Delay(50);
             }
