@@ -6,7 +6,7 @@
 #  (c) the signed policy bundle GET /api/v1/policy (developer token), 200 and 304 (If-None-Match), against nginx
 #      serving the same bundle bytes as a static file with its own ETag (target: >= 50% of nginx's rate);
 #  (d) two steward instances on one PostgreSQL: identical answers, then both loaded at once (combined rate).
-# Usage: bench/server/run.sh [duration-seconds]   (default 15). Needs wrk, nginx, python3 and, for PostgreSQL, either
+# Usage: bench/server/run.sh [duration-seconds]   (default 15; STEWARD_BENCH_SQLITE_ONLY=1 stops after SQLite and nginx). Needs wrk, nginx, python3 and, for PostgreSQL, either
 # STEWARD_BENCH_POSTGRES (a connection string whose user may create databases) or root with Debian's postgresql.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -193,6 +193,7 @@ run_wrk "nginx static list ($(wc -c <"$work/nginx/www/list.json") bytes)" "http:
 run_wrk "nginx static detail ($(wc -c <"$work/nginx/www/detail.json") bytes)" "http://127.0.0.1:$nginx_port/detail.json"
 bench_policy "sqlite" "$sqlite_origin"
 kill "${pids[0]}" 2>/dev/null || true
+[ -n "${STEWARD_BENCH_SQLITE_ONLY:-}" ] && { say "STEWARD_BENCH_SQLITE_ONLY: PostgreSQL skipped"; exit 0; }
 
 echo "== steward on PostgreSQL =="
 if [ -z "${STEWARD_BENCH_POSTGRES:-}" ]; then
