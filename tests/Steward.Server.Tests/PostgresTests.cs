@@ -72,7 +72,7 @@ public sealed class PostgresTests
     }
 
     [PostgresFact]
-    public async Task A_change_or_a_revocation_made_on_one_instance_reaches_the_other_instances_policy_bundle_within_its_one_second_memory()
+    public async Task A_change_or_a_revocation_made_on_one_instance_reaches_the_other_instances_bundle_and_registry_within_their_one_second_memory()
     {
         await using var database = await TestPostgres.CreateAsync("steward_test_", pooling: true);
         var (firstInstance, secondInstance) = await database.StartTwoInstancesAsync();
@@ -90,18 +90,24 @@ public sealed class PostgresTests
 
         using var before = await developer.GetAsync("/api/v1/policy");
         Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        using var anonymous = new HttpClient { BaseAddress = second.BaseUrl };
+        const string Search = "/v0.1/servers?search=com.example.lifetime";
+        Assert.Equal(0, (int)JsonNode.Parse(await anonymous.GetStringAsync(Search))!["metadata"]!["count"]!);
         using var changed = await admin.PutAsync("/api/v1/orgs/demo/profile", TestServer.Json("""{"webToolsEnabled":false}"""));
         Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        using var published = await admin.PostAsync("/api/v1/orgs/demo/registry/servers", TestServer.Json(TestServer.ServerJson("com.example.lifetime/server", "1.0.0")));
+        Assert.Equal(HttpStatusCode.Created, published.StatusCode);
 
         // The second instance remembered the token's resolution before the change; once that memory lapses it reads again.
-        await Task.Delay(Policy.BundleResolutions.Lifetime + TimeSpan.FromMilliseconds(100));
+        await Task.Delay(Hosting.LocalChanges.Lifetime + TimeSpan.FromMilliseconds(100));
         using var after = await developer.GetAsync("/api/v1/policy");
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         Assert.NotEqual(before.Headers.ETag, after.Headers.ETag);
+        Assert.Equal(1, (int)JsonNode.Parse(await anonymous.GetStringAsync(Search))!["metadata"]!["count"]!);
 
         using var revoked = await admin.DeleteAsync("/api/v1/orgs/demo/tokens/" + token["id"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
-        await Task.Delay(Policy.BundleResolutions.Lifetime + TimeSpan.FromMilliseconds(100));
+        await Task.Delay(Hosting.LocalChanges.Lifetime + TimeSpan.FromMilliseconds(100));
         using var refused = await developer.GetAsync("/api/v1/policy");
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
     }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Steward.Server.Hosting;
 using Steward.Server.Identity;
 using Steward.Server.Organisations;
@@ -82,7 +83,20 @@ internal static class ConsoleApi
         context.Items[typeof(Organisation)] = organisation;
         using var response = new MemoryStream();
         context.Response.Body = response;
-        var result = await handler(context).ConfigureAwait(false);
+        IResult result;
+        try
+        {
+            result = await handler(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The page may read what it just changed, within the same console request.
+            if (!HttpMethods.IsGet(method))
+            {
+                outer.RequestServices.GetRequiredService<LocalChanges>().Changed();
+            }
+        }
+
         await result.ExecuteAsync(context).ConfigureAwait(false);
         return new ApiAnswer(context.Response.StatusCode, response.ToArray());
     }

@@ -152,6 +152,7 @@ public sealed class StewardServer : IAsyncDisposable
             builder.Services.AddSingleton(options.TimeProvider);
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton<RegistryPageCache>();
+            builder.Services.AddSingleton<RegistryRevisions>();
             if (Telemetry.Start(options.OtlpEndpoint, options.OtlpProtocol) is { } telemetry)
             {
                 // Owned (and so flushed and disposed at shutdown) by the container.
@@ -260,8 +261,8 @@ public sealed class StewardServer : IAsyncDisposable
             }
         });
 
-        // A change committed by this instance is seen at once by the policy bundle's per-token memory.
-        app.Use(Policy.BundleResolutions.ForgetAfterChanges);
+        // A change committed through this instance makes what it remembers from the database stale at once.
+        app.Use(LocalChanges.AfterWrites);
 
         // Every registry route answers browsers (GitHub Copilot's registry check) and OPTIONS preflights.
         app.Use(async (context, next) =>

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Steward.Server.Exports;
+using Steward.Server.Hosting;
 using Steward.Server.Identity;
 using Steward.Server.Organisations;
 using Steward.Server.Storage;
@@ -21,6 +22,7 @@ internal static partial class GovernanceModule
         var keyEncryptionKey = KeyEncryptionKey.Load(options.DataDir);
         services.AddSingleton(provider => new SigningKeys(provider.GetRequiredService<Database>(), provider.GetRequiredService<TimeProvider>(), keyEncryptionKey));
         services.AddSingleton<BundleCache>();
+        services.AddSingleton<LocalChanges>();
         services.AddSingleton<BundleResolutions>();
     }
 

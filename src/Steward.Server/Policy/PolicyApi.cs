@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using Steward.Core.Policy;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
@@ -361,32 +360,31 @@ internal sealed class BundleCache
 }
 
 /// <summary>
-/// What each presented token resolved to on this instance, for at most <see cref="Lifetime"/>: the bundle endpoint answers a
-/// token seen that recently from memory, without a SQL read. Every state-changing request to this instance
-/// (<see cref="ForgetAfterChanges"/>) makes every remembered resolution stale, so a change made here — a revoked token, an
-/// edited profile, a registry change — is seen by the next request; a change made on another instance is seen within
-/// <see cref="Lifetime"/>. A resolution never outlives the token's expiry or the bundle's window.
+/// What each presented token resolved to on this instance, for at most <see cref="LocalChanges.Lifetime"/>: the bundle
+/// endpoint answers a token seen that recently from memory, without a SQL read. A change committed through this instance
+/// (<see cref="LocalChanges"/>) makes every remembered resolution stale at once — a revoked token, an edited profile, a
+/// registry change —; a change made through another instance is seen within the lifetime. A resolution never outlives
+/// the token's expiry or the bundle's window.
 /// </summary>
-internal sealed class BundleResolutions
+internal sealed class BundleResolutions(LocalChanges changes)
 {
-    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(1);
     internal const int MaxEntries = 10_000;
 
     private sealed record Resolution(long Generation, DateTimeOffset Until, long WindowSeconds, long IssuedAt, SignedBundle Bundle);
 
     private readonly ConcurrentDictionary<string, Resolution> _byTokenHash = new(StringComparer.Ordinal);
-    private long _generation;
 
-    public long Generation => Interlocked.Read(ref _generation);
+    public long Generation => changes.Generation;
 
     public SignedBundle? Find(string tokenHash, DateTimeOffset now) =>
         _byTokenHash.TryGetValue(tokenHash, out var resolution)
-        && resolution.Generation == Generation
+        && resolution.Generation == changes.Generation
         && now < resolution.Until
         && PolicyApi.IssuedAt(resolution.WindowSeconds, now) == resolution.IssuedAt
             ? resolution.Bundle
             : null;
 
+    /// <summary>Remembers what <paramref name="tokenHash"/> resolved to, read after <see cref="Generation"/> was <paramref name="generation"/>.</summary>
     public void Remember(string tokenHash, long generation, DateTimeOffset now, DateTimeOffset? tokenExpires, long windowSeconds, long issuedAt, SignedBundle bundle)
     {
         if (_byTokenHash.Count >= MaxEntries)
@@ -394,36 +392,8 @@ internal sealed class BundleResolutions
             _byTokenHash.Clear();
         }
 
-        var until = now + Lifetime;
+        var until = now + LocalChanges.Lifetime;
         _byTokenHash[tokenHash] = new Resolution(generation, tokenExpires is { } expires && expires < until ? expires : until, windowSeconds, issuedAt, bundle);
-    }
-
-    /// <summary>Makes every remembered resolution stale; called once a change on this instance is committed.</summary>
-    public void Forget() => Interlocked.Increment(ref _generation);
-
-    /// <summary>
-    /// Middleware: after any request that may change state (not GET, HEAD or OPTIONS) has been handled, <see cref="Forget"/>.
-    /// The model endpoints (<c>/v1/…</c>) change nothing a bundle depends on and are left out, so model traffic does not empty the memory.
-    /// </summary>
-    public static async Task ForgetAfterChanges(HttpContext context, RequestDelegate next)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(next);
-        var method = context.Request.Method;
-        if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
-        {
-            await next(context).ConfigureAwait(false);
-            return;
-        }
-
-        try
-        {
-            await next(context).ConfigureAwait(false);
-        }
-        finally
-        {
-            context.RequestServices.GetRequiredService<BundleResolutions>().Forget();
-        }
     }
 }
 

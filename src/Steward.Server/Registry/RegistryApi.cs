@@ -45,28 +45,6 @@ internal static partial class RegistryApi
     [GeneratedRegex(@"^(/o/[^/]+(/a/[^/]+)?/registry)?/v0(\.1)?(/|$)", RegexOptions.CultureInvariant)]
     private static partial Regex RegistryPathPattern();
 
-    /// <summary>The organisation a registry URL serves (the first one at the root) and its current revision, read on <paramref name="connection"/>; null when there is none.</summary>
-    private static async Task<(string Id, long Revision)?> ResolveAsync(HttpContext context, System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
-    {
-        const string select = "SELECT o.id, p.revision FROM organisations o JOIN profiles p ON p.organisation_id = o.id AND p.account_id IS NULL";
-        var slug = context.GetRouteValue("org") as string;
-        var rows = slug is null
-            ? await connection.QueryAsync(select + " ORDER BY o.created_at, o.id LIMIT 1", null, r => (r.GetString(0), r.Int64(1)), cancellationToken).ConfigureAwait(false)
-            : await connection.QueryAsync(select + " WHERE o.slug = @slug", null, r => (r.GetString(0), r.Int64(1)), cancellationToken, ("slug", slug)).ConfigureAwait(false);
-        if (rows.Count != 1)
-        {
-            return null;
-        }
-
-        if (context.GetRouteValue("account") is string account &&
-            await connection.ScalarAsync("SELECT 1 FROM accounts WHERE organisation_id = @org AND slug = @slug", null, cancellationToken, ("org", rows[0].Item1), ("slug", account)).ConfigureAwait(false) is null)
-        {
-            return null;
-        }
-
-        return rows[0];
-    }
-
     /// <summary>The cached answer for this request's query at this revision, with ETag and 304 handling.</summary>
     private static IResult Cached(HttpContext context, RegistryPageCache.Page page)
     {
@@ -83,7 +61,7 @@ internal static partial class RegistryApi
             context.GetRouteValue("org") is string slug ? $"there is no registry for \"{slug}\"" : "this server has no organisation yet");
 
     /// <summary><c>GET /servers</c>: cursor, limit, search, updated_since, version, include_deleted; ordered by name then version.</summary>
-    internal static async Task<IResult> ListServers(HttpContext context, Database database, RegistryPageCache cache, CancellationToken cancellationToken)
+    internal static async Task<IResult> ListServers(HttpContext context, Database database, RegistryPageCache cache, RegistryRevisions revisions, CancellationToken cancellationToken)
     {
         var query = context.Request.Query;
         var limit = DefaultLimit;
@@ -127,8 +105,7 @@ internal static partial class RegistryApi
             since = parsed;
         }
 
-        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (await ResolveAsync(context, connection, cancellationToken).ConfigureAwait(false) is not { } organisation)
+        if (await revisions.ResolveAsync(context, cancellationToken).ConfigureAwait(false) is not { } organisation)
         {
             return OrganisationNotFound(context);
         }
@@ -139,6 +116,7 @@ internal static partial class RegistryApi
             return Cached(context, cached);
         }
 
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         var sql = new StringBuilder($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org");
         var parameters = new List<(string, object?)> { ("org", organisation.Id) };
         if (!(includeDeleted == true || since is not null))
@@ -203,7 +181,7 @@ internal static partial class RegistryApi
     }
 
     /// <summary><c>GET /servers/{name}/versions</c> and <c>GET /servers/{name}/versions/{version|latest}</c>.</summary>
-    internal static async Task<IResult> ServerRoute(HttpContext context, Database database, RegistryPageCache cache, CancellationToken cancellationToken)
+    internal static async Task<IResult> ServerRoute(HttpContext context, Database database, RegistryPageCache cache, RegistryRevisions revisions, CancellationToken cancellationToken)
     {
         var path = ServerPath.Parse(context.GetRouteValue("path") as string);
         if (path is null || (!path.IsVersionList && path.Version is null))
@@ -218,8 +196,7 @@ internal static partial class RegistryApi
             return Problems.Query("include_deleted", "expected true or false", includeText);
         }
 
-        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (await ResolveAsync(context, connection, cancellationToken).ConfigureAwait(false) is not { } organisation)
+        if (await revisions.ResolveAsync(context, cancellationToken).ConfigureAwait(false) is not { } organisation)
         {
             return OrganisationNotFound(context);
         }
@@ -230,6 +207,7 @@ internal static partial class RegistryApi
             return Cached(context, cached);
         }
 
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         var deleted = includeDeleted ? "" : " AND status <> 'deleted'";
         if (path.IsVersionList)
         {

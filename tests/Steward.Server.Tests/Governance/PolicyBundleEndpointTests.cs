@@ -229,7 +229,8 @@ public sealed class PolicyBundleEndpointTests
     [Fact]
     public void A_remembered_token_resolution_ends_after_a_second_at_the_token_expiry_at_the_window_end_and_after_any_change()
     {
-        var resolutions = new Policy.BundleResolutions();
+        var changes = new Hosting.LocalChanges();
+        var resolutions = new Policy.BundleResolutions(changes);
         var bundle = new Policy.SignedBundle("\"b\"", [1]);
         var now = new DateTimeOffset(2026, 3, 2, 9, 30, 0, TimeSpan.Zero);
         const long Window = 3600;
@@ -238,7 +239,7 @@ public sealed class PolicyBundleEndpointTests
         resolutions.Remember("hash", resolutions.Generation, now, null, Window, issuedAt, bundle);
         Assert.Same(bundle, resolutions.Find("hash", now.AddMilliseconds(999)));
         Assert.Null(resolutions.Find("other", now));
-        Assert.Null(resolutions.Find("hash", now + Policy.BundleResolutions.Lifetime));
+        Assert.Null(resolutions.Find("hash", now + Hosting.LocalChanges.Lifetime));
 
         // The window ends before the second does: the next request signs the new window.
         var windowEnd = DateTimeOffset.FromUnixTimeSeconds(issuedAt + Window);
@@ -253,11 +254,11 @@ public sealed class PolicyBundleEndpointTests
 
         // A change on this instance, including one committed while the resolution was being read.
         var before = resolutions.Generation;
-        resolutions.Forget();
+        changes.Changed();
         resolutions.Remember("hash", before, now, null, Window, issuedAt, bundle);
         Assert.Null(resolutions.Find("hash", now));
         resolutions.Remember("hash", resolutions.Generation, now, null, Window, issuedAt, bundle);
-        resolutions.Forget();
+        changes.Changed();
         Assert.Null(resolutions.Find("hash", now));
     }
 

@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Steward.Server.Hosting;
+
+/// <summary>
+/// A counter this instance raises once it has handled any request that may change state, after the change is
+/// committed. What an instance remembers for a short time from the database (a token's policy bundle, an
+/// organisation's registry revision) is tagged with the counter read before reading, and is stale once it moved: a change
+/// made through this instance is in its very next answer, one made through another instance within the memory's lifetime.
+/// </summary>
+internal sealed class LocalChanges
+{
+    /// <summary>How long an instance may answer from what it read, when nothing changed through it meanwhile.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(1);
+
+    private long _generation;
+
+    public long Generation => Interlocked.Read(ref _generation);
+
+    public void Changed() => Interlocked.Increment(ref _generation);
+
+    /// <summary>
+    /// Middleware: after any request that may change state (not GET, HEAD or OPTIONS) has been handled, <see cref="Changed"/>.
+    /// The model endpoints (<c>/v1/…</c>) change nothing remembered and are left out, so model traffic does not empty the memories.
+    /// </summary>
+    public static async Task AfterWrites(HttpContext context, RequestDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        var method = context.Request.Method;
+        if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            context.RequestServices.GetRequiredService<LocalChanges>().Changed();
+        }
+    }
+}
