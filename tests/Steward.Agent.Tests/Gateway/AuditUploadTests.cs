@@ -148,6 +148,28 @@ public sealed class AuditUploadTests
     }
 
     [Fact]
+    public async Task Two_gateways_sharing_the_spool_deliver_every_call_of_both_once()
+    {
+        await using var server = await StewardServerHost.StartAsync(new ManualTime(DateTimeOffset.UtcNow));
+        using var config = await LoginAsync(server, await server.DeveloperTokenAsync());
+        var options = Fast(config) with { FlushCount = 7 };
+        var log = new ListLogger();
+        await using (var first = new AuditUploader(options, log))
+        await using (var second = new AuditUploader(options, log))
+        {
+            var calls = Enumerable.Range(0, 60).Select(i => Task.Run(() => (i % 2 == 0 ? first : second).Enqueue(Call("tool-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))));
+            await Task.WhenAll(calls);
+            await Until(() => SpoolLines(options.SpoolPath) == 0 && first.Delivered + second.Delivered >= 60, "both gateways' calls are delivered");
+        }
+
+        using var admin = server.Client();
+        var listed = JsonNode.Parse(await admin.GetStringAsync(AdminList + "?limit=500"))!["toolCalls"]!.AsArray();
+        Assert.Equal(60, listed.Count);
+        Assert.Equal(60, listed.Select(e => (string)e!["tool"]!).Distinct().Count());
+        Assert.DoesNotContain(log.Messages, m => m.Contains("cannot", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Only_a_Steward_server_source_has_an_upload()
     {
         using var config = new TempConfig();
