@@ -24,17 +24,28 @@ internal sealed class AuditSpool(string path)
 
     public string LockPath => path + ".lock";
 
-    /// <summary>Appends <paramref name="lines"/>; when the spool would hold more than <paramref name="maxEvents"/>, the oldest are dropped. Returns how many were dropped.</summary>
-    public int Append(IReadOnlyList<SpooledEvent> lines, int maxEvents)
+    /// <summary>
+    /// Appends <paramref name="lines"/>. When the spool would grow past <paramref name="maxBytes"/>, the oldest events are
+    /// dropped until it holds at most three quarters of that (so the rewrite is rare). Returns how many were dropped.
+    /// </summary>
+    public int Append(IReadOnlyList<SpooledEvent> lines, long maxBytes)
     {
         using var held = Lock();
-        var existing = Count();
-        var dropped = Math.Max(0, existing + lines.Count - maxEvents);
-        if (dropped > 0)
+        var adding = lines.Sum(l => (long)Encoding.UTF8.GetByteCount(l.Line) + 1);
+        var size = File.Exists(path) ? new FileInfo(path).Length : 0;
+        if (size + adding > maxBytes)
         {
             // Rare (the server unreachable for a long time): keep the newest, in order.
-            var kept = ReadUnlocked().Concat(lines).Skip(dropped).ToList();
-            Rewrite(kept);
+            var all = ReadUnlocked().Concat(lines).ToList();
+            var total = all.Sum(l => (long)Encoding.UTF8.GetByteCount(l.Line) + 1);
+            var dropped = 0;
+            while (dropped < all.Count && total > maxBytes / 4 * 3)
+            {
+                total -= Encoding.UTF8.GetByteCount(all[dropped].Line) + 1;
+                dropped++;
+            }
+
+            Rewrite(all[dropped..]);
             return dropped;
         }
 

@@ -42,8 +42,8 @@ public sealed record AuditUploadOptions
 
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>The most events the spool keeps while the server is unreachable; beyond it the oldest are dropped (they stay in the local audit log).</summary>
-    public int MaxSpooledEvents { get; init; } = 100_000;
+    /// <summary>The largest the spool grows while the server is unreachable; beyond it the oldest events are dropped from the upload (they stay in the local audit log).</summary>
+    public long MaxSpoolBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>The most events held in memory before they reach the spool; a call beyond it is not uploaded (it stays in the local audit log).</summary>
     public int MaxQueuedEvents { get; init; } = 10_000;
@@ -246,13 +246,13 @@ public sealed partial class AuditUploader : IAsyncDisposable
 
         try
         {
-            var dropped = spool.Append(unspooled, options.MaxSpooledEvents);
+            var dropped = spool.Append(unspooled, options.MaxSpoolBytes);
             if (dropped > 0)
             {
-                LogSpoolFull(logger, dropped, options.MaxSpooledEvents);
+                LogSpoolFull(logger, dropped, options.MaxSpoolBytes);
             }
 
-            var added = unspooled.Count - dropped;
+            var added = Math.Max(0, unspooled.Count - dropped);
             unspooled.Clear();
             return added;
         }
@@ -544,8 +544,8 @@ public sealed partial class AuditUploader : IAsyncDisposable
     [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "The upload spool {Spool} cannot be written: {Message}")]
     private static partial void LogSpoolFailed(ILogger logger, string spool, string message);
 
-    [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "The upload spool is full ({Max} events): the {Dropped} oldest were dropped from the upload; they stay in the local audit log")]
-    private static partial void LogSpoolFull(ILogger logger, int dropped, int max);
+    [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "The upload spool is full ({MaxBytes} bytes): the {Dropped} oldest events were dropped from the upload; they stay in the local audit log")]
+    private static partial void LogSpoolFull(ILogger logger, int dropped, long maxBytes);
 
     [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "{Count} tool-call events were not queued for upload (the queue is full); they stay in the local audit log")]
     private static partial void LogQueueFull(ILogger logger, long count);

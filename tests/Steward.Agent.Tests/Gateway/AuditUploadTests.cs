@@ -170,6 +170,38 @@ public sealed class AuditUploadTests
     }
 
     [Fact]
+    public async Task A_spool_past_its_limit_drops_the_oldest_calls_and_keeps_the_newest()
+    {
+        using var config = new TempConfig();
+        var options = new AuditUploadOptions
+        {
+            ServerUrl = $"http://127.0.0.1:{StewardServerHost.FreePort()}",
+            AllowHttp = true,
+            Token = () => "stw_never-accepted",
+            SpoolPath = Path.Combine(config.Paths.ConfigDirectory, AuditUploader.SpoolFileName),
+            FlushInterval = TimeSpan.FromMilliseconds(100),
+            InitialBackoff = TimeSpan.FromMinutes(10),
+            MaxSpoolBytes = 4000,
+        };
+        var log = new ListLogger();
+        await using (var uploader = new AuditUploader(options, log))
+        {
+            for (var i = 0; i < 60; i++)
+            {
+                uploader.Enqueue(Call("tool-" + i.ToString("D2", System.Globalization.CultureInfo.InvariantCulture)));
+                await Until(() => File.Exists(options.SpoolPath) && File.ReadAllText(options.SpoolPath).Contains($"tool-{i:D2}", StringComparison.Ordinal), "the call is spooled");
+            }
+        }
+
+        var tools = File.ReadAllLines(options.SpoolPath).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("tool").GetString()).ToList();
+        Assert.True(new FileInfo(options.SpoolPath).Length <= options.MaxSpoolBytes);
+        Assert.Equal("tool-59", tools[^1]);
+        Assert.DoesNotContain("tool-00", tools);
+        Assert.Equal(tools.Order(StringComparer.Ordinal), tools);
+        Assert.Contains(log.Messages, m => m.Contains("oldest events were dropped from the upload", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Only_a_Steward_server_source_has_an_upload()
     {
         using var config = new TempConfig();
