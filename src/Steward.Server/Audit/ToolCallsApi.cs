@@ -242,28 +242,19 @@ internal static partial class ToolCallsApi
             return Problems.Query("limit", "expected an integer from 1 to 500", limitText);
         }
 
-        var organisation = Authentication.OrganisationOf(context);
-        var sql = new StringBuilder(
-            """
-            SELECT e.id, e.event_id, e.at, e.received_at, a.slug, e.token_id, t.name, e.server, e.tool, e.decision, e.because, e.duration_ms, e.outcome, e.arguments_json
-            FROM tool_call_events e
-            JOIN api_tokens t ON t.id = e.token_id
-            LEFT JOIN accounts a ON a.id = e.account_id
-            WHERE e.organisation_id = @org
-            """);
-        var parameters = new List<(string, object?)> { ("org", organisation.Id) };
+        long? before = null;
         if (query["cursor"].ToString() is { Length: > 0 } cursorText)
         {
-            if (!long.TryParse(cursorText, NumberStyles.None, CultureInfo.InvariantCulture, out var before))
+            if (!long.TryParse(cursorText, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
             {
                 return Problems.Query("cursor", "expected the nextCursor of a previous page", cursorText);
             }
 
-            sql.Append(" AND e.id < @before");
-            parameters.Add(("before", before));
+            before = id;
         }
 
-        foreach (var (name, column) in new[] { ("server", "e.server"), ("tool", "e.tool"), ("decision", "e.decision"), ("outcome", "e.outcome"), ("account", "a.slug") })
+        var exact = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var name in new[] { "server", "tool", "decision", "outcome", "account" })
         {
             if (query[name].ToString() is { Length: > 0 } value)
             {
@@ -272,12 +263,12 @@ internal static partial class ToolCallsApi
                     return Problems.Query(name, "expected at most 200 characters", value[..200]);
                 }
 
-                sql.Append(CultureInfo.InvariantCulture, $" AND {column} = @{name}");
-                parameters.Add((name, value));
+                exact[name] = value;
             }
         }
 
-        foreach (var (name, comparison) in new[] { ("since", ">="), ("until", "<") })
+        var bounds = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
+        foreach (var name in new[] { "since", "until" })
         {
             if (query[name].ToString() is { Length: > 0 } value)
             {
@@ -286,26 +277,13 @@ internal static partial class ToolCallsApi
                     return Problems.Query(name, "expected an RFC 3339 time such as 2026-01-02T03:04:05Z", value.Length > 200 ? value[..200] : value);
                 }
 
-                sql.Append(CultureInfo.InvariantCulture, $" AND e.at {comparison} @{name}");
-                parameters.Add((name, Timestamps.ToText(bound)));
+                bounds[name] = bound;
             }
         }
 
-        sql.Append(" ORDER BY e.id DESC LIMIT @take");
-        parameters.Add(("take", limit + 1));
-        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync(sql.ToString(), null,
-            r => (Id: r.Int64(0), EventId: r.GetString(1), At: r.GetString(2), Received: r.GetString(3), Account: r.NullableString(4), TokenId: r.GetString(5), TokenName: r.GetString(6),
-                Server: r.GetString(7), Tool: r.GetString(8), Decision: r.GetString(9), Because: r.GetString(10), Duration: Convert.ToDouble(r.GetValue(11), CultureInfo.InvariantCulture),
-                Outcome: r.GetString(12), Arguments: r.NullableString(13)),
-            cancellationToken, [.. parameters]).ConfigureAwait(false);
-        string? next = null;
-        if (rows.Count > limit)
-        {
-            rows.RemoveRange(limit, rows.Count - limit);
-            next = rows[^1].Id.ToString(CultureInfo.InvariantCulture);
-        }
-
+        var filter = new ToolCallFilter(exact.GetValueOrDefault("server"), exact.GetValueOrDefault("tool"), exact.GetValueOrDefault("decision"), exact.GetValueOrDefault("outcome"),
+            exact.GetValueOrDefault("account"), bounds.GetValueOrDefault("since"), bounds.GetValueOrDefault("until"), before);
+        var (rows, next) = await QueryAsync(database, Authentication.OrganisationOf(context).Id, filter, limit, cancellationToken).ConfigureAwait(false);
         var body = RegistryJson.Write(w =>
         {
             w.WriteStartObject();
@@ -315,7 +293,7 @@ internal static partial class ToolCallsApi
                 w.WriteStartObject();
                 w.WriteString("id", row.EventId);
                 w.WriteString("time", row.At);
-                w.WriteString("receivedAt", row.Received);
+                w.WriteString("receivedAt", row.ReceivedAt);
                 w.WriteString("account", row.Account);
                 w.WriteString("user", row.TokenName);
                 w.WriteString("tokenId", row.TokenId);
@@ -323,7 +301,7 @@ internal static partial class ToolCallsApi
                 w.WriteString("tool", row.Tool);
                 w.WriteString("decision", row.Decision);
                 w.WriteString("because", row.Because);
-                w.WriteNumber("durationMs", row.Duration);
+                w.WriteNumber("durationMs", row.DurationMs);
                 w.WriteString("outcome", row.Outcome);
                 if (row.Arguments is { } arguments)
                 {
@@ -336,9 +314,9 @@ internal static partial class ToolCallsApi
 
             w.WriteEndArray();
             w.WriteStartObject("metadata");
-            if (next is not null)
+            if (next is { } cursor)
             {
-                w.WriteString("nextCursor", next);
+                w.WriteString("nextCursor", cursor.ToString(CultureInfo.InvariantCulture));
             }
 
             w.WriteNumber("count", rows.Count);
@@ -347,4 +325,60 @@ internal static partial class ToolCallsApi
         });
         return new JsonBytes(body, StatusCodes.Status200OK);
     }
+
+    /// <summary>
+    /// The organisation's events matching <paramref name="filter"/> (exact matches; times on the call's time, since
+    /// inclusive, until exclusive), newest received first, and the cursor of the next page (null on the last).
+    /// </summary>
+    internal static async Task<(List<ToolCallRow> Rows, long? Next)> QueryAsync(Database database, string organisationId, ToolCallFilter filter, int limit, CancellationToken cancellationToken)
+    {
+        var sql = new StringBuilder(
+            """
+            SELECT e.id, e.event_id, e.at, e.received_at, a.slug, e.token_id, t.name, e.server, e.tool, e.decision, e.because, e.duration_ms, e.outcome, e.arguments_json
+            FROM tool_call_events e
+            JOIN api_tokens t ON t.id = e.token_id
+            LEFT JOIN accounts a ON a.id = e.account_id
+            WHERE e.organisation_id = @org
+            """);
+        var parameters = new List<(string, object?)> { ("org", organisationId) };
+        void Add(string condition, string name, object? value)
+        {
+            if (value is not null)
+            {
+                sql.Append(" AND ").Append(condition);
+                parameters.Add((name, value));
+            }
+        }
+
+        Add("e.id < @before", "before", filter.Before);
+        Add("e.server = @server", "server", filter.Server);
+        Add("e.tool = @tool", "tool", filter.Tool);
+        Add("e.decision = @decision", "decision", filter.Decision);
+        Add("e.outcome = @outcome", "outcome", filter.Outcome);
+        Add("a.slug = @account", "account", filter.Account);
+        Add("e.at >= @since", "since", filter.Since is { } since ? Timestamps.ToText(since) : null);
+        Add("e.at < @until", "until", filter.Until is { } until ? Timestamps.ToText(until) : null);
+        sql.Append(" ORDER BY e.id DESC LIMIT @take");
+        parameters.Add(("take", limit + 1));
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync(sql.ToString(), null,
+            r => new ToolCallRow(r.Int64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.NullableString(4), r.GetString(5), r.GetString(6),
+                r.GetString(7), r.GetString(8), r.GetString(9), r.GetString(10), Convert.ToDouble(r.GetValue(11), CultureInfo.InvariantCulture), r.GetString(12), r.NullableString(13)),
+            cancellationToken, [.. parameters]).ConfigureAwait(false);
+        long? next = null;
+        if (rows.Count > limit)
+        {
+            rows.RemoveRange(limit, rows.Count - limit);
+            next = rows[^1].Id;
+        }
+
+        return (rows, next);
+    }
 }
+
+/// <summary>A stored tool-call event with the account's slug and the token's name (the "user").</summary>
+internal sealed record ToolCallRow(long Id, string EventId, string At, string ReceivedAt, string? Account, string TokenId, string TokenName,
+    string Server, string Tool, string Decision, string Because, double DurationMs, string Outcome, string? Arguments);
+
+/// <summary>What an admin narrows the tool calls by; null: any.</summary>
+internal sealed record ToolCallFilter(string? Server, string? Tool, string? Decision, string? Outcome, string? Account, DateTimeOffset? Since, DateTimeOffset? Until, long? Before);
