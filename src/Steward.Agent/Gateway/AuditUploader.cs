@@ -106,7 +106,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
-        worker = Task.Run(WorkAsync);
+        worker = Task.Run(RunAsync);
     }
 
     /// <summary>
@@ -142,6 +142,19 @@ public sealed partial class AuditUploader : IAsyncDisposable
         if (!queue.Writer.TryWrite((Guid.CreateVersion7().ToString(), entry)))
         {
             Interlocked.Increment(ref notQueued);
+        }
+    }
+
+    /// <summary>The worker, which must never take the gateway down: a failure it did not expect stops the upload, with the reason in the log.</summary>
+    private async Task RunAsync()
+    {
+        try
+        {
+            await WorkAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogStopped(logger, e.Message, spool.Path);
         }
     }
 
@@ -230,7 +243,19 @@ public sealed partial class AuditUploader : IAsyncDisposable
     {
         while (queue.Reader.TryRead(out var item))
         {
-            unspooled.Add(new SpooledEvent(item.Id, Line(item.Id, item.Event)));
+            string line;
+            try
+            {
+                line = Line(item.Id, item.Event);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+            {
+                // The argument values could not be read any more: the call is sent without them.
+                LogArgumentsUnreadable(logger, item.Id, e.Message);
+                line = Line(item.Id, item.Event with { Arguments = null });
+            }
+
+            unspooled.Add(new SpooledEvent(item.Id, line));
         }
 
         var lost = Interlocked.Exchange(ref notQueued, 0);
@@ -546,6 +571,12 @@ public sealed partial class AuditUploader : IAsyncDisposable
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "The upload spool is full ({MaxBytes} bytes): the {Dropped} oldest events were dropped from the upload; they stay in the local audit log")]
     private static partial void LogSpoolFull(ILogger logger, int dropped, long maxBytes);
+
+    [LoggerMessage(EventId = 1207, Level = LogLevel.Error, Message = "The upload of tool calls to the Steward server stopped: {Message}; calls stay in the local audit log, and {Spool} is sent by the next gateway to start")]
+    private static partial void LogStopped(ILogger logger, string message, string spool);
+
+    [LoggerMessage(EventId = 1208, Level = LogLevel.Warning, Message = "The argument values of tool-call event {Id} could not be read ({Message}); it is sent without them")]
+    private static partial void LogArgumentsUnreadable(ILogger logger, string id, string message);
 
     [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "{Count} tool-call events were not queued for upload (the queue is full); they stay in the local audit log")]
     private static partial void LogQueueFull(ILogger logger, long count);
