@@ -27,7 +27,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
     public static TheoryData<string, string> Matrix()
     {
         var data = new TheoryData<string, string>();
-        foreach (var endpoint in new[] { "publish", "status", "audit", "edit", "delete", "undelete", "deprecate", "import", "publish-token" })
+        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "undelete", "deprecate", "import", "publish-token" })
         {
             foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "other-developer", "admin" })
             {
@@ -71,6 +71,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
             "deprecate" => await client.PostAsync(version + "/deprecate", null),
             "import" => await client.PostAsync("/api/v1/orgs/demo/registry/import", TestServer.Json("[" + TestServer.ServerJson(name, "2.0.0") + "]")),
             "publish-token" => await client.PostAsync("/api/v1/orgs/demo/registry/publish-tokens", TestServer.Json("""{"name":"ci","namespaces":["com.example.authz/*"]}""")),
+            "tool-calls" => await client.GetAsync("/api/v1/orgs/demo/audit/tool-calls"),
             _ => await client.GetAsync("/api/v1/orgs/demo/audit"),
         };
 

@@ -51,6 +51,9 @@ public sealed class AuditLog : IDisposable
 
     public string Path => path;
 
+    /// <summary>Where each line written is also queued for the Steward server (null: the log is local only).</summary>
+    public AuditUploader? Uploader { get; init; }
+
     public void Append(in AuditEvent entry)
     {
         ArgumentNullException.ThrowIfNull(entry.Server);
@@ -95,6 +98,7 @@ public sealed class AuditLog : IDisposable
             var (line, hash) = JsonlChain.Seal(Encoding.UTF8.GetString(buffer.WrittenSpan), head);
             stream.Write(Encoding.UTF8.GetBytes(line + "\n"));
             head = hash;
+            Uploader?.Enqueue(entry);
         }
     }
 

@@ -39,6 +39,9 @@ public sealed record GatewayOptions
     /// <summary>The local tool pins (<see cref="ToolPins"/>; 0600); null: <c>pins.json</c> next to the audit log.</summary>
     public string? PinsPath { get; init; }
 
+    /// <summary>Sends each audited call to the Steward server too (null: the audit log is local only). Owned by the caller.</summary>
+    public AuditUploader? AuditUploader { get; init; }
+
     /// <summary>How long an upstream may take to start and complete its handshake (the entry's <c>timeout</c> overrides it).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -107,7 +110,7 @@ public sealed class Gateway : IAsyncDisposable
         this.options = options;
         this.loggerFactory = loggerFactory;
         logger = loggerFactory.CreateLogger("Steward.Gateway");
-        audit = new AuditLog(options.AuditLogPath);
+        audit = new AuditLog(options.AuditLogPath) { Uploader = options.AuditUploader };
         // Remote upstreams never reach link-local or cloud metadata addresses, checked after name resolution on every connection.
         httpClient = new HttpClient(outbound.CreateHandler(), disposeHandler: true);
         pins = new ToolPins(options.PinsPath ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.AuditLogPath))!, ToolPins.FileName));

@@ -68,6 +68,12 @@ internal static class GatewayCommand
 
         using var logging = new GatewayLogging(stderr, paths.LogFile);
         var logger = logging.CreateLogger("Steward.Gateway");
+
+        // Tool calls go to the Steward server too when it is the policy source (not with a local --policy file).
+        var uploader = policyPath is null && AuditUploader.OptionsForSource(paths) is { } upload ? new AuditUploader(upload, logging.CreateLogger("Steward.AuditUpload")) : null;
+#pragma warning disable CA2007 // No synchronisation context in the CLI; ConfigureAwait has no form for a null disposable.
+        await using var uploading = uploader;
+#pragma warning restore CA2007
         var gateway = new Agent.Gateway.Gateway(new GatewayOptions
         {
             Config = McpConfigMerge.Merge(files),
@@ -75,6 +81,7 @@ internal static class GatewayCommand
             AuditLogPath = paths.AuditLog,
             PinsPath = paths.PinsFile,
             Lookup = SecretLookup(paths, logger),
+            AuditUploader = uploader,
         }, logging);
         await using (gateway.ConfigureAwait(false))
         {

@@ -296,6 +296,7 @@ public sealed class StewardServer : IAsyncDisposable
         AdminRegistryApi.Map(organisation);
         AuditApi.Map(app, organisation);
         Organisations.OrganisationsApi.Map(app);
+        ToolCallsApi.Map(app, organisation);
         Policy.GovernanceModule.Map(app, organisation);
         Models.ModelsModule.Map(app, organisation);
         Identity.OidcApi.Map(app, organisation);

@@ -252,6 +252,41 @@ internal static class Migrations
             )
             """,
         ]),
+        new(8, "tool-call events uploaded by gateways",
+        [
+            """
+            CREATE TABLE tool_call_events (
+                id {identity},
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                event_id {ordered} NOT NULL,
+                account_id TEXT NULL REFERENCES accounts (id),
+                token_id TEXT NOT NULL REFERENCES api_tokens (id),
+                at {ordered} NOT NULL,
+                received_at {ordered} NOT NULL,
+                server {ordered} NOT NULL,
+                tool {ordered} NOT NULL,
+                decision {ordered} NOT NULL,
+                because TEXT NOT NULL,
+                duration_ms DOUBLE PRECISION NOT NULL,
+                outcome {ordered} NOT NULL,
+                arguments_json TEXT NULL,
+                UNIQUE (organisation_id, event_id)
+            )
+            """,
+            "CREATE INDEX tool_call_events_organisation ON tool_call_events (organisation_id, id)",
+            "CREATE INDEX tool_call_events_time ON tool_call_events (organisation_id, at)",
+        ])
+        {
+            SqliteOnly =
+            [
+                "CREATE TRIGGER tool_call_events_no_update BEFORE UPDATE ON tool_call_events BEGIN SELECT RAISE(ABORT, 'tool-call events are append-only'); END",
+                "CREATE TRIGGER tool_call_events_no_delete BEFORE DELETE ON tool_call_events BEGIN SELECT RAISE(ABORT, 'tool-call events are append-only'); END",
+            ],
+            PostgresOnly =
+            [
+                "CREATE TRIGGER tool_call_events_no_change BEFORE UPDATE OR DELETE ON tool_call_events FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+            ],
+        },
     ];
 
     public static int Latest => All[^1].Version;

@@ -37,7 +37,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
     public string AuditLog => Path.Combine(Directory, "audit.jsonl");
 
     public static async Task<GatewayHarness> StartAsync(McpConfig config, PolicyState policy, string? server = null, McpClientOptions? clientOptions = null,
-        string? directory = null)
+        string? directory = null, AuditUploader? uploader = null)
     {
         NodePackages.Require();
         directory ??= TempDirectory();
@@ -48,6 +48,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
             AuditLogPath = Path.Combine(directory, "audit.jsonl"),
             WorkingDirectory = NodePackages.Root,
             StartTimeout = TimeSpan.FromSeconds(60),
+            AuditUploader = uploader,
         }, NullLoggerFactory.Instance);
         var harness = new GatewayHarness(directory, gateway);
         var toServer = new Pipe();

@@ -19,30 +19,51 @@ internal sealed class StewardServerHost : IAsyncDisposable
     public const string AdminToken = "stw_agent-test-admin-token-of-the-demo-organisation";
 
     private readonly string root;
+    private readonly ServeOptions options;
     private StewardServer? server;
 
-    private StewardServerHost(string root, StewardServer server)
+    private StewardServerHost(string root, ServeOptions options, StewardServer server)
     {
         this.root = root;
+        this.options = options;
         this.server = server;
+        BaseUrl = server.BaseUrl.ToString().TrimEnd('/');
     }
 
-    public string BaseUrl => server!.BaseUrl.ToString().TrimEnd('/');
+    /// <summary>Where the server listens (also while it is stopped: <see cref="StartAgainAsync"/> listens there again).</summary>
+    public string BaseUrl { get; }
 
-    public static async Task<StewardServerHost> StartAsync(TimeProvider time)
+    /// <param name="port">0: any free port; a fixed port lets the server be stopped and started again at the same address.</param>
+    public static async Task<StewardServerHost> StartAsync(TimeProvider time, int port = 0)
     {
         var root = Directory.CreateTempSubdirectory("steward-agent-server-").FullName;
-        var server = await StewardServer.StartAsync(new ServeOptions
+        var options = new ServeOptions
         {
             DataDir = Path.Combine(root, "data"),
-            Urls = ["http://127.0.0.1:0"],
+            Urls = [$"http://127.0.0.1:{port}"],
             BootstrapAdminToken = AdminToken,
             Messages = new StringWriter(),
             LogLevel = LogLevel.Warning,
             TimeProvider = time,
             AllowHttpLoopbackOidc = true,
-        }, CancellationToken.None);
-        return new StewardServerHost(root, server);
+        };
+        var server = await StewardServer.StartAsync(options, CancellationToken.None);
+        return new StewardServerHost(root, options, server);
+    }
+
+    /// <summary>A TCP port nothing listens on now.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Starts the stopped server again on the same data directory and address (a server started with a fixed port).</summary>
+    public async Task StartAgainAsync()
+    {
+        Assert.Null(server);
+        server = await StewardServer.StartAsync(options with { Urls = [BaseUrl] }, CancellationToken.None);
     }
 
     public HttpClient Client(string? token = AdminToken)

@@ -113,6 +113,15 @@ public sealed class AccessibilityAndNoScriptTests(ConsoleFixture fixture) : ICla
             await AssertEveryControlNamedAsync(page, fields.Length);
         }
 
+        // The tool calls gateways sent, under Audit.
+        await page.GotoAsync("/o/demo/console/audit/tool-calls");
+        foreach (var field in new[] { "Server", "Tool", "Decision" })
+        {
+            await Expect(page.GetByLabel(field, new() { Exact = true })).ToBeVisibleAsync();
+        }
+
+        await AssertEveryControlNamedAsync(page, 3);
+
         // An entry's page: its forms and the host formats' documents.
         await page.GotoAsync("/o/demo/console/registry");
         await page.GetByRole(AriaRole.Table).GetByRole(AriaRole.Link).First.ClickAsync();

@@ -1,0 +1,384 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Steward.Core.Json;
+using Steward.Server.Hosting;
+using Steward.Server.Identity;
+using Steward.Server.Registry;
+using Steward.Server.Storage;
+
+namespace Steward.Server.Audit;
+
+/// <summary>
+/// Tool calls recorded by developers' gateways (docs/gateway.md, "Audit"):
+/// <c>POST /api/v1/audit/tool-calls</c>, any valid token of the organisation, a JSON array of events, stored once per
+/// event id (a retried batch is not stored twice); the organisation, account and token come from the bearer token,
+/// never from the body. <c>GET /api/v1/orgs/{org}/audit/tool-calls</c>, admins only: the organisation's events, newest
+/// received first, filtered and paged like <c>GET …/audit</c>.
+/// </summary>
+internal static partial class ToolCallsApi
+{
+    /// <summary>The largest batch body: 1 MiB (413 above it).</summary>
+    public const int MaxBodyBytes = RequestBodies.MaxBytes;
+
+    /// <summary>The most events in one batch.</summary>
+    public const int MaxEvents = 500;
+
+    /// <summary>How far in the future an event's time may be (a gateway's clock a little ahead).</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromDays(1);
+
+    private static readonly string[] Fields = ["id", "time", "server", "tool", "decision", "because", "durationMs", "outcome", "arguments"];
+
+    public static void Map(IEndpointRouteBuilder app, RouteGroupBuilder organisation)
+    {
+        app.MapPost("/api/v1/audit/tool-calls", PostAsync);
+        organisation.MapGet("/audit/tool-calls", ListAsync);
+    }
+
+    private sealed record ToolCall(string Id, string At, string Server, string Tool, string Decision, string Because, double DurationMs, string Outcome, string? Arguments);
+
+    /// <summary>
+    /// 200 <c>{"received", "stored", "duplicates"}</c>; 401 without a valid token; 413 over 1 MiB; 400 not JSON; 422 naming
+    /// the first bad field as <c>body[i].field</c> (nothing of the batch is stored then).
+    /// </summary>
+    internal static async Task<IResult> PostAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var caller = await Authentication.AuthenticateAsync(context, database, time, cancellationToken).ConfigureAwait(false);
+        if (caller is null)
+        {
+            return Authentication.Unauthorized(context);
+        }
+
+        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return RequestBodies.TooLarge(MaxBodyBytes);
+        }
+
+        JsonElement root;
+        try
+        {
+            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            return Problems.BadRequest("the body is not JSON: " + e.Message);
+        }
+
+        if (root.ValueKind != JsonValueKind.Array || root.GetArrayLength() is 0 or > MaxEvents)
+        {
+            return Invalid("body", $"expected a JSON array of 1 to {MaxEvents} tool-call events", root.ValueKind == JsonValueKind.Array ? $"{root.GetArrayLength()} events" : root.ValueKind.ToString());
+        }
+
+        var now = Timestamps.Now(time);
+        var events = new List<ToolCall>(root.GetArrayLength());
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var index = 0;
+        foreach (var item in root.EnumerateArray())
+        {
+            var (call, problem) = Read(item, $"body[{index.ToString(CultureInfo.InvariantCulture)}]", now);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            // The same id twice in one batch is one event, as it would be across batches.
+            if (seen.Add(call!.Id))
+            {
+                events.Add(call);
+            }
+
+            index++;
+        }
+
+        var stored = 0;
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        await using (var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false))
+        {
+            var received = Timestamps.ToText(now);
+            foreach (var call in events)
+            {
+                stored += await connection.ExecuteAsync(
+                    """
+                    INSERT INTO tool_call_events (organisation_id, event_id, account_id, token_id, at, received_at, server, tool, decision, because, duration_ms, outcome, arguments_json)
+                    VALUES (@org, @event, @account, @token, @at, @received, @server, @tool, @decision, @because, @duration, @outcome, @arguments)
+                    ON CONFLICT (organisation_id, event_id) DO NOTHING
+                    """,
+                    transaction, cancellationToken,
+                    ("org", caller.OrganisationId), ("event", call.Id), ("account", caller.AccountId), ("token", caller.TokenId), ("at", call.At), ("received", received),
+                    ("server", call.Server), ("tool", call.Tool), ("decision", call.Decision), ("because", call.Because), ("duration", call.DurationMs),
+                    ("outcome", call.Outcome), ("arguments", call.Arguments)).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var count = root.GetArrayLength();
+        return new JsonBytes(RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("received", count);
+            w.WriteNumber("stored", stored);
+            w.WriteNumber("duplicates", count - stored);
+            w.WriteEndObject();
+        }), StatusCodes.Status200OK);
+    }
+
+    /// <summary>One event, or a 422 naming its first bad field.</summary>
+    private static (ToolCall? Call, IResult? Problem) Read(JsonElement item, string at, DateTimeOffset now)
+    {
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            return (null, Invalid(at, "expected a tool-call event object", item.ValueKind.ToString()));
+        }
+
+        foreach (var member in item.EnumerateObject())
+        {
+            if (!Fields.Contains(member.Name, StringComparer.Ordinal))
+            {
+                var hint = member.Name is "organisation" or "organization" or "account" or "user" or "token"
+                    ? "unknown field; the organisation, account and user are those of the bearer token"
+                    : $"unknown field; expected one of {string.Join(", ", Fields)}";
+                return (null, Invalid($"{at}.{member.Name}", hint, null));
+            }
+        }
+
+        if (Text(item, "id") is not { } id || !EventId().IsMatch(id))
+        {
+            return (null, Invalid($"{at}.id", "expected the event's id: 1 to 64 letters, digits, '.', '_', ':' or '-' (a UUID), the same on every retry", Raw(item, "id")));
+        }
+
+        if (Text(item, "time") is not { } timeText || !Rfc3339.TryParse(timeText, out var when) || when > now + MaxClockSkew)
+        {
+            return (null, Invalid($"{at}.time", "expected the RFC 3339 time of the call, not more than a day ahead of the server's clock", Raw(item, "time")));
+        }
+
+        if (Text(item, "server") is not { Length: > 0 and <= 200 } server)
+        {
+            return (null, Invalid($"{at}.server", "expected the configured server's name, 1 to 200 characters", Raw(item, "server")));
+        }
+
+        if (Text(item, "tool") is not { Length: > 0 and <= 200 } tool)
+        {
+            return (null, Invalid($"{at}.tool", "expected the tool's name, 1 to 200 characters", Raw(item, "tool")));
+        }
+
+        if (Text(item, "decision") is not { } decision || !Word().IsMatch(decision))
+        {
+            return (null, Invalid($"{at}.decision", "expected the gateway's decision (allow, ask-approved, ask-declined, ask-unavailable, deny, disabled, pin_mismatch)", Raw(item, "decision")));
+        }
+
+        if (Text(item, "because") is not { Length: <= 1000 } because)
+        {
+            return (null, Invalid($"{at}.because", "expected the reason for the decision, a string of at most 1000 characters", Raw(item, "because")));
+        }
+
+        if (!item.TryGetProperty("durationMs", out var durationElement) || durationElement.ValueKind != JsonValueKind.Number ||
+            !durationElement.TryGetDouble(out var duration) || duration is < 0 or > 1e9)
+        {
+            return (null, Invalid($"{at}.durationMs", "expected the call's duration in milliseconds, a number from 0 to 1000000000", Raw(item, "durationMs")));
+        }
+
+        if (Text(item, "outcome") is not { } outcome || !Word().IsMatch(outcome))
+        {
+            return (null, Invalid($"{at}.outcome", "expected the call's outcome (ok, error, failed, refused, cancelled, timeout, blocked)", Raw(item, "outcome")));
+        }
+
+        string? arguments = null;
+        if (item.TryGetProperty("arguments", out var argumentsElement) && argumentsElement.ValueKind != JsonValueKind.Null)
+        {
+            if (argumentsElement.ValueKind != JsonValueKind.Object)
+            {
+                return (null, Invalid($"{at}.arguments", "expected the call's arguments as an object, or null (sent only when the profile records argument values)", Raw(item, "arguments")));
+            }
+
+            arguments = argumentsElement.GetRawText();
+        }
+
+        return (new ToolCall(id, Timestamps.ToText(when), server, tool, decision, because, Math.Round(duration, 3), outcome, arguments), null);
+    }
+
+    private static string? Text(JsonElement item, string name) =>
+        item.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static string? Raw(JsonElement item, string name)
+    {
+        if (!item.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+
+        var text = value.GetRawText();
+        return text.Length > 200 ? text[..200] + "…" : text;
+    }
+
+    private static IResult Invalid(string location, string message, string? value) =>
+        Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", $"{location}: {message}",
+            [new ProblemItem { Location = location, Message = message, Value = value }]);
+
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex EventId();
+
+    [GeneratedRegex("^[a-z][a-z0-9_-]{0,39}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Word();
+
+    /// <summary>
+    /// <c>GET …/audit/tool-calls</c>: newest received first; filters <c>server</c>, <c>tool</c>, <c>decision</c>,
+    /// <c>outcome</c>, <c>account</c> (slug), <c>since</c> and <c>until</c> (RFC 3339, on the call's time); <c>limit</c>
+    /// 1–500 (50); <c>cursor</c> from the previous page's <c>metadata.nextCursor</c>.
+    /// </summary>
+    internal static async Task<IResult> ListAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var query = context.Request.Query;
+        var limit = 50;
+        if (query["limit"].ToString() is { Length: > 0 } limitText &&
+            (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 500))
+        {
+            return Problems.Query("limit", "expected an integer from 1 to 500", limitText);
+        }
+
+        long? before = null;
+        if (query["cursor"].ToString() is { Length: > 0 } cursorText)
+        {
+            if (!long.TryParse(cursorText, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                return Problems.Query("cursor", "expected the nextCursor of a previous page", cursorText);
+            }
+
+            before = id;
+        }
+
+        var exact = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var name in new[] { "server", "tool", "decision", "outcome", "account" })
+        {
+            if (query[name].ToString() is { Length: > 0 } value)
+            {
+                if (value.Length > 200)
+                {
+                    return Problems.Query(name, "expected at most 200 characters", value[..200]);
+                }
+
+                exact[name] = value;
+            }
+        }
+
+        var bounds = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
+        foreach (var name in new[] { "since", "until" })
+        {
+            if (query[name].ToString() is { Length: > 0 } value)
+            {
+                if (!Rfc3339.TryParse(value, out var bound))
+                {
+                    return Problems.Query(name, "expected an RFC 3339 time such as 2026-01-02T03:04:05Z", value.Length > 200 ? value[..200] : value);
+                }
+
+                bounds[name] = bound;
+            }
+        }
+
+        var filter = new ToolCallFilter(exact.GetValueOrDefault("server"), exact.GetValueOrDefault("tool"), exact.GetValueOrDefault("decision"), exact.GetValueOrDefault("outcome"),
+            exact.GetValueOrDefault("account"), bounds.GetValueOrDefault("since"), bounds.GetValueOrDefault("until"), before);
+        var (rows, next) = await QueryAsync(database, Authentication.OrganisationOf(context).Id, filter, limit, cancellationToken).ConfigureAwait(false);
+        var body = RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("toolCalls");
+            foreach (var row in rows)
+            {
+                w.WriteStartObject();
+                w.WriteString("id", row.EventId);
+                w.WriteString("time", row.At);
+                w.WriteString("receivedAt", row.ReceivedAt);
+                w.WriteString("account", row.Account);
+                w.WriteString("user", row.TokenName);
+                w.WriteString("tokenId", row.TokenId);
+                w.WriteString("server", row.Server);
+                w.WriteString("tool", row.Tool);
+                w.WriteString("decision", row.Decision);
+                w.WriteString("because", row.Because);
+                w.WriteNumber("durationMs", row.DurationMs);
+                w.WriteString("outcome", row.Outcome);
+                if (row.Arguments is { } arguments)
+                {
+                    w.WritePropertyName("arguments");
+                    w.WriteRawValue(arguments);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartObject("metadata");
+            if (next is { } cursor)
+            {
+                w.WriteString("nextCursor", cursor.ToString(CultureInfo.InvariantCulture));
+            }
+
+            w.WriteNumber("count", rows.Count);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+        return new JsonBytes(body, StatusCodes.Status200OK);
+    }
+
+    /// <summary>
+    /// The organisation's events matching <paramref name="filter"/> (exact matches; times on the call's time, since
+    /// inclusive, until exclusive), newest received first, and the cursor of the next page (null on the last).
+    /// </summary>
+    internal static async Task<(List<ToolCallRow> Rows, long? Next)> QueryAsync(Database database, string organisationId, ToolCallFilter filter, int limit, CancellationToken cancellationToken)
+    {
+        var sql = new StringBuilder(
+            """
+            SELECT e.id, e.event_id, e.at, e.received_at, a.slug, e.token_id, t.name, e.server, e.tool, e.decision, e.because, e.duration_ms, e.outcome, e.arguments_json
+            FROM tool_call_events e
+            JOIN api_tokens t ON t.id = e.token_id
+            LEFT JOIN accounts a ON a.id = e.account_id
+            WHERE e.organisation_id = @org
+            """);
+        var parameters = new List<(string, object?)> { ("org", organisationId) };
+        void Add(string condition, string name, object? value)
+        {
+            if (value is not null)
+            {
+                sql.Append(" AND ").Append(condition);
+                parameters.Add((name, value));
+            }
+        }
+
+        Add("e.id < @before", "before", filter.Before);
+        Add("e.server = @server", "server", filter.Server);
+        Add("e.tool = @tool", "tool", filter.Tool);
+        Add("e.decision = @decision", "decision", filter.Decision);
+        Add("e.outcome = @outcome", "outcome", filter.Outcome);
+        Add("a.slug = @account", "account", filter.Account);
+        Add("e.at >= @since", "since", filter.Since is { } since ? Timestamps.ToText(since) : null);
+        Add("e.at < @until", "until", filter.Until is { } until ? Timestamps.ToText(until) : null);
+        sql.Append(" ORDER BY e.id DESC LIMIT @take");
+        parameters.Add(("take", limit + 1));
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync(sql.ToString(), null,
+            r => new ToolCallRow(r.Int64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.NullableString(4), r.GetString(5), r.GetString(6),
+                r.GetString(7), r.GetString(8), r.GetString(9), r.GetString(10), Convert.ToDouble(r.GetValue(11), CultureInfo.InvariantCulture), r.GetString(12), r.NullableString(13)),
+            cancellationToken, [.. parameters]).ConfigureAwait(false);
+        long? next = null;
+        if (rows.Count > limit)
+        {
+            rows.RemoveRange(limit, rows.Count - limit);
+            next = rows[^1].Id;
+        }
+
+        return (rows, next);
+    }
+}
+
+/// <summary>A stored tool-call event with the account's slug and the token's name (the "user").</summary>
+internal sealed record ToolCallRow(long Id, string EventId, string At, string ReceivedAt, string? Account, string TokenId, string TokenName,
+    string Server, string Tool, string Decision, string Because, double DurationMs, string Outcome, string? Arguments);
+
+/// <summary>What an admin narrows the tool calls by; null: any.</summary>
+internal sealed record ToolCallFilter(string? Server, string? Tool, string? Decision, string? Outcome, string? Account, DateTimeOffset? Since, DateTimeOffset? Until, long? Before);
