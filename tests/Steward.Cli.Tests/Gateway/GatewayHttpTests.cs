@@ -18,7 +18,7 @@ public sealed class GatewayHttpTests
     private static string Steward => Path.Combine(AppContext.BaseDirectory, "steward.dll");
 
     /// <summary>The gateway process, its URL (read from its stderr) and its token.</summary>
-    private sealed class Running : IAsyncDisposable
+    internal sealed class Running : IAsyncDisposable
     {
         public required Process Process { get; init; }
 
@@ -40,7 +40,7 @@ public sealed class GatewayHttpTests
         }
     }
 
-    private static async Task<Running> StartAsync(string? token)
+    internal static async Task<Running> StartAsync(string? token)
     {
         var (dir, policy) = GatewayCommandTests.Setup();
         var start = new ProcessStartInfo("dotnet")
