@@ -90,11 +90,14 @@ internal static class GatewayHttpHost
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? $"http://127.0.0.1:{port}";
         await stderr.WriteLineAsync($"steward gateway: listening on {address}{Path}").ConfigureAwait(false);
+        // The host's console lifetime takes SIGTERM and Ctrl-C for itself (the command line's token never sees them) and
+        // asks the application to stop: either ends the run.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, ended.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (ended.IsCancellationRequested)
         {
         }
 

@@ -170,6 +170,58 @@ public sealed class GatewayHttpTests
         }
     }
 
+    [NodeFact]
+    public async Task Sigterm_stops_the_http_gateway_with_a_session_open_and_its_upstream_with_it()
+    {
+        await using var gateway = await StartAsync("test-token-" + Guid.NewGuid().ToString("N"));
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = gateway.Url,
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + gateway.Token },
+        })).WaitAsync(Guard);
+        Assert.Contains("echo", (await client.ListToolsAsync().AsTask().WaitAsync(Guard)).Select(t => t.Name));
+        var descendants = Descendants(gateway.Process.Id);
+        Assert.NotEmpty(descendants);
+
+        using (var kill = Process.Start("kill", ["-TERM", gateway.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await gateway.Process.WaitForExitAsync().WaitAsync(Guard);
+        Assert.Equal(0, gateway.Process.ExitCode);
+        var clock = Stopwatch.StartNew();
+        while (descendants.Any(pid => Directory.Exists($"/proc/{pid}")) && clock.Elapsed < Guard)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.DoesNotContain(descendants, pid => Directory.Exists($"/proc/{pid}"));
+    }
+
+    /// <summary>The process ids below <paramref name="pid"/> (Linux /proc).</summary>
+    private static List<int> Descendants(int pid)
+    {
+        var found = new List<int>();
+        foreach (var task in Directory.Exists($"/proc/{pid}/task") ? Directory.GetDirectories($"/proc/{pid}/task") : [])
+        {
+            var children = Path.Combine(task, "children");
+            if (!File.Exists(children))
+            {
+                continue;
+            }
+
+            foreach (var child in File.ReadAllText(children).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)))
+            {
+                found.Add(child);
+                found.AddRange(Descendants(child));
+            }
+        }
+
+        return found;
+    }
+
     private static Task<(int ExitCode, string Stdout, string Stderr)> InspectorAsync(Running gateway, params string[] method) =>
         InspectorAsync(gateway, withHeader: true, method);
 
