@@ -140,6 +140,32 @@ public sealed class GatewayHttpTests
         wrong.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "not-the-token");
         using var refused = await http.SendAsync(wrong);
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+
+        // DNS rebinding: another name in Host or Origin is refused even with the token; loopback names are served.
+        foreach (var (host, origin, status) in new (string?, string?, HttpStatusCode)[]
+                 {
+                     ("evil.example.com", null, HttpStatusCode.Forbidden),
+                     (null, "http://evil.example.com", HttpStatusCode.Forbidden),
+                     (null, "null", HttpStatusCode.Forbidden),
+                     ($"localhost:{gateway.Url.Port}", "http://localhost:6274", HttpStatusCode.OK),
+                 })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url)
+            {
+                Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
+                    Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", gateway.Token);
+            request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+            request.Headers.Host = host;
+            if (origin is not null)
+            {
+                request.Headers.Add("Origin", origin);
+            }
+
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.True(status == response.StatusCode, $"Host {host}, Origin {origin}: {response.StatusCode}");
+        }
     }
 
     [NodeFact]
