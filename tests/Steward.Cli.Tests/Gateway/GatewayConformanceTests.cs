@@ -14,7 +14,7 @@ namespace Steward.Cli.Tests.Gateway;
 /// run twice over streamable HTTP: against server-everything serving streamable HTTP itself, and against
 /// <c>steward gateway --server everything --http 0</c> fronting server-everything launched over stdio through npx. A host
 /// must not be able to tell the gateway is there: every check that passes directly passes through the gateway, and a
-/// check that fails directly fails through the gateway with the same message (with the URL told apart). What fails
+/// check that fails both ways fails with the same message (with the URL told apart). What fails
 /// directly is written to the test output, not asserted: most of the suite's scenarios call the tools, prompts and
 /// resources of the suite's own reference server (<c>test_simple_text</c>, <c>test://static-text</c>, …), which
 /// server-everything does not have.
@@ -62,6 +62,12 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
             report.AppendLine(CultureInfo.InvariantCulture, $"  {key}: {outcome.Message}");
         }
 
+        report.AppendLine().AppendLine("Passing through the gateway but not directly (what Steward adds):");
+        foreach (var (key, _) in gateway.Where(g => g.Value.Status == "SUCCESS" && direct.GetValueOrDefault(g.Key)?.Status != "SUCCESS").OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            report.AppendLine(CultureInfo.InvariantCulture, $"  {key}");
+        }
+
         output.WriteLine(report.ToString());
 
         // The direct run is not empty: the suite reached server-everything and some checks passed.
@@ -71,7 +77,7 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
             .Select(d => $"{d.Key}: {gateway.GetValueOrDefault(d.Key)?.Status ?? "missing"} {gateway.GetValueOrDefault(d.Key)?.Message}").ToList();
         Assert.True(lost.Count == 0, "passes directly but not through the gateway:\n" + string.Join('\n', lost) + "\n\n" + report);
 
-        var different = direct.Where(d => d.Value.Status == "FAILURE" && gateway.GetValueOrDefault(d.Key) is { } g &&
+        var different = direct.Where(d => d.Value.Status == "FAILURE" && gateway.GetValueOrDefault(d.Key) is { Status: "FAILURE" } g &&
                                           Normalised(d.Value.Message, directUrl) != Normalised(g.Message, gatewayUrl))
             .Select(d => $"{d.Key}:\n  direct:  {d.Value.Message}\n  gateway: {gateway[d.Key].Message}").ToList();
         Assert.True(different.Count == 0, "fails differently through the gateway than directly:\n" + string.Join('\n', different));
