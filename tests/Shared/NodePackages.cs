@@ -2,7 +2,7 @@ namespace Steward.Tests;
 
 /// <summary>
 /// The npm packages of <c>tests/node</c> (installed by <c>npm ci --prefix tests/node</c> from the committed lockfile):
-/// server-everything, the inspector, a Node 22 binary, supergateway. Tests that need them skip with the reason when they
+/// server-everything, the inspector, the MCP conformance suite, a Node 22 binary, supergateway. Tests that need them skip with the reason when they
 /// are missing, except under CI (<c>CI=true</c>), where they run and fail.
 /// </summary>
 internal static class NodePackages
@@ -23,6 +23,15 @@ internal static class NodePackages
 
     public static string InspectorScript => Path.Combine(Modules, "@modelcontextprotocol", "inspector", "clients", "launcher", "build", "index.js");
 
+    /// <summary>The official MCP conformance suite's CLI (<c>conformance server --url …</c>).</summary>
+    public static string ConformanceScript => Path.Combine(Modules, "@modelcontextprotocol", "conformance", "dist", "index.js");
+
+    /// <summary>
+    /// <c>tests/node/conformance-bearer.mjs</c>, preloaded into the conformance suite (<c>node --import</c>) to add
+    /// <c>Authorization: Bearer …</c> to its requests to one origin; the suite has no header option of its own.
+    /// </summary>
+    public static string ConformanceBearerPreload => Path.Combine(Root ?? "tests/node", "conformance-bearer.mjs");
+
     public static string SupergatewayScript => Path.Combine(Modules, "supergateway", "dist", "index.js");
 
     public static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
@@ -37,7 +46,7 @@ internal static class NodePackages
                 return "tests/node was not found above the test directory";
             }
 
-            foreach (var file in new[] { ServerEverythingScript, InspectorScript, Node22 })
+            foreach (var file in new[] { ServerEverythingScript, InspectorScript, ConformanceScript, Node22 })
             {
                 if (!File.Exists(file))
                 {

@@ -404,6 +404,7 @@ public sealed class Gateway : IAsyncDisposable
             Logging = new LoggingCapability(),
             Completions = new CompletionsCapability(),
         },
+        Filters = new McpServerFilters { Message = new McpMessageFilters { OutgoingFilters = [UpstreamErrors.Unwrap] } },
         Handlers = new McpServerHandlers
         {
             ListToolsHandler = (_, ct) => ListToolsAsync(ct),

@@ -4,7 +4,7 @@ namespace Steward.Agent.Gateway;
 
 /// <summary>
 /// A minimal logger factory for the gateway and the agent: one line per event to stderr (stdout is the MCP protocol)
-/// and to the log file (created 0600). The SDK's own categories log at warning and above only, so protocol payloads
+/// and to the log file (created 0600), control characters escaped and long texts cut (<see cref="OneLine"/>). The SDK's own categories log at warning and above only, so protocol payloads
 /// are never written.
 /// </summary>
 public sealed class GatewayLogging : ILoggerFactory
@@ -91,7 +91,44 @@ public sealed class GatewayLogging : ILoggerFactory
                 text += " (" + exception.GetType().Name + ": " + exception.Message + ")";
             }
 
-            owner.Write($"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {level} {shortCategory}[{eventId.Id}] {text}");
+            owner.Write($"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {level} {shortCategory}[{eventId.Id}] {OneLine(text)}");
         }
+    }
+
+    /// <summary>Longest event text written; the rest is counted, not written (a host's 100 kB method name stays out of the log).</summary>
+    internal const int MaxText = 4096;
+
+    /// <summary>
+    /// One event, one line: line breaks and other control characters (which a host controls, for example in a method
+    /// name the SDK logs, and which would forge log lines) are escaped, and the text is cut at <see cref="MaxText"/>.
+    /// </summary>
+    internal static string OneLine(string text)
+    {
+        var cut = text.Length > MaxText;
+        var kept = cut ? text.AsSpan(0, char.IsHighSurrogate(text[MaxText - 1]) ? MaxText - 1 : MaxText) : text.AsSpan();
+        if (!cut && !kept.ContainsAnyInRange('\u0000', '\u001f') && !kept.ContainsAnyInRange('\u007f', '\u009f') && !kept.ContainsAny('\u2028', '\u2029'))
+        {
+            return text;
+        }
+
+        var line = new System.Text.StringBuilder(kept.Length + 32);
+        foreach (var c in kept)
+        {
+            _ = c switch
+            {
+                '\n' => line.Append("\\n"),
+                '\r' => line.Append("\\r"),
+                '\t' => line.Append('\t'),
+                _ when char.IsControl(c) || c is '\u2028' or '\u2029' => line.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+                _ => line.Append(c),
+            };
+        }
+
+        if (cut)
+        {
+            line.Append(System.Globalization.CultureInfo.InvariantCulture, $"… ({text.Length - kept.Length} more characters)");
+        }
+
+        return line.ToString();
     }
 }

@@ -46,6 +46,16 @@ internal static class GatewayHttpHost
 
         app.Use(async (context, next) =>
         {
+            // DNS rebinding: a web page whose name now resolves to 127.0.0.1 reaches this port with its own name in Host
+            // and its own Origin. Only loopback names are served (MCP transports: servers must validate Origin).
+            if (!IsLoopbackName(context.Request.Host.Host) ||
+                (context.Request.Headers.Origin.ToString() is { Length: > 0 } origin && !(Uri.TryCreate(origin, UriKind.Absolute, out var from) && IsLoopbackName(from.Host))))
+            {
+                await ErrorAsync(context, StatusCodes.Status403Forbidden, McpErrorCode.InvalidRequest,
+                    "Forbidden: the gateway serves only requests addressed to 127.0.0.1, localhost or [::1] (Host and Origin).").ConfigureAwait(false);
+                return;
+            }
+
             var given = Encoding.UTF8.GetBytes(context.Request.Headers.Authorization.ToString());
             if (!CryptographicOperations.FixedTimeEquals(given, expected))
             {
@@ -90,11 +100,14 @@ internal static class GatewayHttpHost
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? $"http://127.0.0.1:{port}";
         await stderr.WriteLineAsync($"steward gateway: listening on {address}{Path}").ConfigureAwait(false);
+        // The host's console lifetime takes SIGTERM and Ctrl-C for itself (the command line's token never sees them) and
+        // asks the application to stop: either ends the run.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, ended.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (ended.IsCancellationRequested)
         {
         }
 
@@ -157,6 +170,9 @@ internal static class GatewayHttpHost
             context.Response.StatusCode = StatusCodes.Status202Accepted;
         }
     }
+
+    private static bool IsLoopbackName(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     private static Session? Find(HttpContext context, ConcurrentDictionary<string, Session> sessions)
     {

@@ -101,6 +101,35 @@ public sealed class ServerEverythingThroughGatewayTests
         Assert.Contains("second__simple-prompt", prompts);
     }
 
+    [NodeFact]
+    public async Task An_upstream_error_reaches_the_host_with_the_code_and_message_the_upstream_sent()
+    {
+        // What server-everything answers directly, over stdio, to a request it refuses.
+        await using var direct = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Name = "everything",
+            Command = NodePackages.Node22,
+            Arguments = [NodePackages.ServerEverythingScript, "stdio"],
+            WorkingDirectory = NodePackages.Root,
+        })).WaitAsync(Guard);
+        await using var harness = await GatewayHarness.StartAsync(
+            Fixtures.Config((Fixtures.EverythingName, Fixtures.EverythingConfig())),
+            Fixtures.Policy([Fixtures.EverythingNpm()]), server: Fixtures.EverythingName);
+
+        foreach (var refused in new Func<McpClient, Task>[]
+                 {
+                     c => c.GetPromptAsync("no-such-prompt").AsTask(),
+                     c => c.ReadResourceAsync("demo://no/such/resource").AsTask(),
+                     c => c.CompleteAsync(new PromptReference { Name = "no-such-prompt" }, "city", "L").AsTask(),
+                 })
+        {
+            var expected = await Assert.ThrowsAsync<McpProtocolException>(() => refused(direct).WaitAsync(Guard));
+            var actual = await Assert.ThrowsAsync<McpProtocolException>(() => refused(harness.Client).WaitAsync(Guard));
+            Assert.Equal(expected.ErrorCode, actual.ErrorCode);
+            Assert.Equal(expected.Message, actual.Message);
+        }
+    }
+
     private static async Task ExerciseEverythingAsync(McpClient client, HostSide host, string prefix)
     {
         // Tools, including those server-everything registers only for a host with sampling, elicitation and roots.

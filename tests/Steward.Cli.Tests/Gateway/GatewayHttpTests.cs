@@ -18,7 +18,7 @@ public sealed class GatewayHttpTests
     private static string Steward => Path.Combine(AppContext.BaseDirectory, "steward.dll");
 
     /// <summary>The gateway process, its URL (read from its stderr) and its token.</summary>
-    private sealed class Running : IAsyncDisposable
+    internal sealed class Running : IAsyncDisposable
     {
         public required Process Process { get; init; }
 
@@ -40,7 +40,7 @@ public sealed class GatewayHttpTests
         }
     }
 
-    private static async Task<Running> StartAsync(string? token)
+    internal static async Task<Running> StartAsync(string? token)
     {
         var (dir, policy) = GatewayCommandTests.Setup();
         var start = new ProcessStartInfo("dotnet")
@@ -140,6 +140,32 @@ public sealed class GatewayHttpTests
         wrong.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "not-the-token");
         using var refused = await http.SendAsync(wrong);
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+
+        // DNS rebinding: another name in Host or Origin is refused even with the token; loopback names are served.
+        foreach (var (host, origin, status) in new (string?, string?, HttpStatusCode)[]
+                 {
+                     ("evil.example.com", null, HttpStatusCode.Forbidden),
+                     (null, "http://evil.example.com", HttpStatusCode.Forbidden),
+                     (null, "null", HttpStatusCode.Forbidden),
+                     ($"localhost:{gateway.Url.Port}", "http://localhost:6274", HttpStatusCode.OK),
+                 })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url)
+            {
+                Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
+                    Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", gateway.Token);
+            request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+            request.Headers.Host = host;
+            if (origin is not null)
+            {
+                request.Headers.Add("Origin", origin);
+            }
+
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.True(status == response.StatusCode, $"Host {host}, Origin {origin}: {response.StatusCode}");
+        }
     }
 
     [NodeFact]
@@ -168,6 +194,58 @@ public sealed class GatewayHttpTests
         {
             Assert.DoesNotContain("Echo: inspected", gateway.Stderr.ToString());
         }
+    }
+
+    [NodeFact]
+    public async Task Sigterm_stops_the_http_gateway_with_a_session_open_and_its_upstream_with_it()
+    {
+        await using var gateway = await StartAsync("test-token-" + Guid.NewGuid().ToString("N"));
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = gateway.Url,
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + gateway.Token },
+        })).WaitAsync(Guard);
+        Assert.Contains("echo", (await client.ListToolsAsync().AsTask().WaitAsync(Guard)).Select(t => t.Name));
+        var descendants = Descendants(gateway.Process.Id);
+        Assert.NotEmpty(descendants);
+
+        using (var kill = Process.Start("kill", ["-TERM", gateway.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await gateway.Process.WaitForExitAsync().WaitAsync(Guard);
+        Assert.Equal(0, gateway.Process.ExitCode);
+        var clock = Stopwatch.StartNew();
+        while (descendants.Any(pid => Directory.Exists($"/proc/{pid}")) && clock.Elapsed < Guard)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.DoesNotContain(descendants, pid => Directory.Exists($"/proc/{pid}"));
+    }
+
+    /// <summary>The process ids below <paramref name="pid"/> (Linux /proc).</summary>
+    private static List<int> Descendants(int pid)
+    {
+        var found = new List<int>();
+        foreach (var task in Directory.Exists($"/proc/{pid}/task") ? Directory.GetDirectories($"/proc/{pid}/task") : [])
+        {
+            var children = Path.Combine(task, "children");
+            if (!File.Exists(children))
+            {
+                continue;
+            }
+
+            foreach (var child in File.ReadAllText(children).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)))
+            {
+                found.Add(child);
+                found.AddRange(Descendants(child));
+            }
+        }
+
+        return found;
     }
 
     private static Task<(int ExitCode, string Stdout, string Stderr)> InspectorAsync(Running gateway, params string[] method) =>
