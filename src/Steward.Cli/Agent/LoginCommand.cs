@@ -17,7 +17,7 @@ internal static class LoginCommand
 {
     public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null, TextWriter? stderr = null)
     {
-        var server = new Argument<string?>("steward-server-url") { Description = "A Steward server (https). Its token comes from STEWARD_TOKEN or --token.", Arity = ArgumentArity.ZeroOrOne };
+        var server = new Argument<string?>("steward-server-url") { Description = "A Steward server (https). Its token comes from STEWARD_TOKEN or --token, or from a sign-in with --oidc or --device.", Arity = ArgumentArity.ZeroOrOne };
         var registry = new Option<string?>("--registry") { Description = "A Kiro registry file URL, an official-style Registry API base URL, or a local registry file path." };
         var token = new Option<string?>("--token") { Description = "The Steward server token (prefer STEWARD_TOKEN: a flag stays in shell history). Stored 0600, never printed." };
         var allowHttp = new Option<bool>("--allow-http") { Description = "Allow plain http, for a registry on this machine only (localhost, 127.0.0.1, ::1)." };
@@ -66,7 +66,7 @@ internal static class LoginCommand
             {
                 if (parse.GetValue(server) is null || parse.GetValue(token) is not null || idToken is not null || parse.GetValue(registry) is not null)
                 {
-                    return AgentOutput.Error(console, "--oidc and --device sign in at a Steward server and replace --token and --oidc-id-token: `steward login https://steward.example.com --oidc` (or --device)");
+                    return AgentOutput.Error(console, "--oidc and --device need a Steward server URL, and replace --token, --oidc-id-token and --registry: `steward login https://steward.example.com --oidc` (or --device)");
                 }
 
                 if (parse.GetValue(device) && parse.GetValue(noBrowser))
@@ -79,24 +79,15 @@ internal static class LoginCommand
                     return AgentOutput.Error(console, $"--oidc-timeout {parse.GetValue(oidcTimeout)}: expected a duration such as 90s or 10m");
                 }
 
-                using var http = OidcProvider.CreateHttp();
-                var (provider, problem) = await OidcProvider.DiscoverAsync(http, parse.GetValue(server)!, parse.GetValue(organisation), parse.GetValue(allowHttp), cancellationToken).ConfigureAwait(false);
-                if (provider is null)
-                {
-                    return AgentOutput.Error(console, problem! + "; nothing was changed");
-                }
-
-                var prompt = stderr ?? Console.Error;
-                var signIn = parse.GetValue(device)
-                    ? await OidcDeviceLogin.SignInAsync(http, provider, prompt, env.Time, timeout, cancellationToken).ConfigureAwait(false)
-                    : await OidcBrowserLogin.SignInAsync(http, provider, prompt, openBrowser: !parse.GetValue(noBrowser), timeout, cancellationToken).ConfigureAwait(false);
+                var (signIn, provider) = await SignInAsync(
+                    parse.GetValue(server)!, parse.GetValue(organisation), parse.GetValue(allowHttp), parse.GetValue(device), !parse.GetValue(noBrowser), timeout, stderr ?? Console.Error, env.Time, cancellationToken).ConfigureAwait(false);
                 if (signIn.IdToken is null)
                 {
                     return AgentOutput.Error(console, signIn.Error! + "; nothing was changed");
                 }
 
                 idToken = signIn.IdToken;
-                issuer = provider.Issuer;
+                issuer = provider!.Issuer;
                 exchangeOrganisation = provider.Organisation;
             }
 
@@ -166,5 +157,22 @@ internal static class LoginCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>The server names the identity provider; the person signs in there with the device flow or in the browser.</summary>
+    private static async Task<(OidcSignIn SignIn, OidcProvider? Provider)> SignInAsync(
+        string serverUrl, string? organisation, bool allowHttp, bool device, bool openBrowser, TimeSpan timeout, TextWriter prompt, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var http = OidcProvider.CreateHttp();
+        var (provider, problem) = await OidcProvider.DiscoverAsync(http, serverUrl, organisation, allowHttp, cancellationToken).ConfigureAwait(false);
+        if (provider is null)
+        {
+            return (OidcSignIn.Failed(problem!), null);
+        }
+
+        var signIn = device
+            ? await OidcDeviceLogin.SignInAsync(http, provider, prompt, time, timeout, cancellationToken).ConfigureAwait(false)
+            : await OidcBrowserLogin.SignInAsync(http, provider, prompt, openBrowser, timeout, cancellationToken).ConfigureAwait(false);
+        return (signIn, provider);
     }
 }
