@@ -106,14 +106,15 @@ internal static class OidcBrowserLogin
 
     /// <summary>
     /// Kestrel on 127.0.0.1, port chosen by the system, with no configuration read from files or the environment. The
-    /// first request to <see cref="CallbackPath"/> completes <paramref name="answer"/>; the page tells the person whether
-    /// to go back to the terminal.
+    /// first request to <see cref="CallbackPath"/> completes <paramref name="answer"/>, once its page (which tells the
+    /// person whether to go back to the terminal) has been sent.
     /// </summary>
     private static async Task<WebApplication> StartListenerAsync(string state, TaskCompletionSource<IQueryCollection> answer, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(o => o.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
+        var answered = 0;
         app.Run(async context =>
         {
             if (context.Request.Path != CallbackPath || !HttpMethods.IsGet(context.Request.Method))
@@ -122,7 +123,7 @@ internal static class OidcBrowserLogin
                 return;
             }
 
-            var first = answer.TrySetResult(context.Request.Query);
+            var first = Interlocked.Exchange(ref answered, 1) == 0;
             var ok = first && OidcProvider.FixedTimeEquals(context.Request.Query["state"].ToString(), state) && context.Request.Query["error"].Count == 0;
             var message = !first ? "This sign-in has already finished; go back to the terminal."
                 : ok ? "Signed in: go back to the terminal, where steward login finishes. You can close this tab."
@@ -131,6 +132,13 @@ internal static class OidcBrowserLogin
             context.Response.ContentType = "text/html; charset=utf-8";
             context.Response.Headers.CacheControl = "no-store";
             await context.Response.WriteAsync($"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Steward sign-in</title></head><body><p>{message}</p></body></html>", context.RequestAborted).ConfigureAwait(false);
+
+            // The page is sent before the login goes on: it then stops this listener.
+            await context.Response.CompleteAsync().ConfigureAwait(false);
+            if (first)
+            {
+                answer.TrySetResult(context.Request.Query);
+            }
         });
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         return app;

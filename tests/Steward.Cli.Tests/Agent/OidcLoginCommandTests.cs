@@ -103,6 +103,22 @@ public sealed partial class OidcLoginCommandTests
     }
 
     [Fact]
+    public async Task Device_login_with_a_client_the_provider_keeps_confidential_says_what_it_must_allow()
+    {
+        await using var issuer = await LocalIssuer.StartAsync();
+        issuer.PublicClient = false;
+        await using var server = await ServerAsync(issuer);
+        using var config = new TempConfig();
+        await using var cli = LoginProcess.Start(config, null, "login", server.BaseUrl, "--device", "--allow-http");
+
+        var outcome = await cli.ExitAsync();
+
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.Contains($"refused the client {LocalIssuer.ClientId} (invalid_client) (client authentication required): it must allow public clients", outcome.Stdout, StringComparison.Ordinal);
+        Assert.False(File.Exists(config.Paths.SourceFile));
+    }
+
+    [Fact]
     public async Task Browser_login_without_a_browser_prints_a_loopback_url_and_signs_in_when_it_is_visited()
     {
         await using var issuer = await LocalIssuer.StartAsync();
