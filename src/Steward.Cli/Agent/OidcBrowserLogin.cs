@@ -32,7 +32,7 @@ internal static class OidcBrowserLogin
         }
 
         var (state, nonce, verifier) = (OidcProvider.Random(), OidcProvider.Random(), OidcProvider.Random());
-        var answer = new TaskCompletionSource<IQueryCollection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answer = new TaskCompletionSource<Dictionary<string, string>>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var listener = await StartListenerAsync(state, answer, cancellationToken).ConfigureAwait(false);
         var port = new Uri(listener.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
         var redirectUri = $"http://127.0.0.1:{port}{CallbackPath}";
@@ -47,7 +47,7 @@ internal static class OidcBrowserLogin
             new("code_challenge", OidcProvider.Challenge(verifier)),
             new("code_challenge_method", "S256"),
         });
-        var url = authorization + (authorization.Query.Length > 0 ? "&" : "?") + query.Value![1..];
+        var url = authorization.AbsoluteUri + (authorization.Query.Length > 0 ? "&" : "?") + query.Value![1..];
 
         if (openBrowser && await TryOpenBrowserAsync(url).ConfigureAwait(false))
         {
@@ -61,7 +61,7 @@ internal static class OidcBrowserLogin
         await prompt.WriteLineAsync("  " + url).ConfigureAwait(false);
         await prompt.WriteLineAsync($"Waiting for the sign-in (at most {Durations.Format(timeout)})…").ConfigureAwait(false);
 
-        IQueryCollection callback;
+        Dictionary<string, string> callback;
         try
         {
             callback = await answer.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
@@ -71,18 +71,19 @@ internal static class OidcBrowserLogin
             return OidcSignIn.Failed($"no sign-in came back from the browser within {Durations.Format(timeout)}; run steward login --oidc again (--oidc-timeout gives more time)");
         }
 
-        if (!OidcProvider.FixedTimeEquals(callback["state"].ToString(), state))
+        string Parameter(string name) => callback.TryGetValue(name, out var value) ? value : "";
+        if (!OidcProvider.FixedTimeEquals(Parameter("state"), state))
         {
             return OidcSignIn.Failed($"the answer that reached {redirectUri} carries another state than this sign-in's, so it did not come from this sign-in; nothing was changed, run steward login --oidc again");
         }
 
-        if (callback["error"].ToString() is { Length: > 0 } error)
+        if (Parameter("error") is { Length: > 0 } error)
         {
-            var description = callback["error_description"].ToString();
+            var description = Parameter("error_description");
             return OidcSignIn.Failed(provider.Refusal(new TokenAnswer(null, OidcProvider.Clean(error), description.Length > 0 ? OidcProvider.Clean(description) : null)));
         }
 
-        if (callback["code"].ToString() is not { Length: > 0 and < 4096 } code)
+        if (Parameter("code") is not { Length: > 0 and < 4096 } code)
         {
             return OidcSignIn.Failed($"the identity provider's answer at {redirectUri} has no code");
         }
@@ -109,7 +110,7 @@ internal static class OidcBrowserLogin
     /// first request to <see cref="CallbackPath"/> completes <paramref name="answer"/>, once its page (which tells the
     /// person whether to go back to the terminal) has been sent.
     /// </summary>
-    private static async Task<WebApplication> StartListenerAsync(string state, TaskCompletionSource<IQueryCollection> answer, CancellationToken cancellationToken)
+    private static async Task<WebApplication> StartListenerAsync(string state, TaskCompletionSource<Dictionary<string, string>> answer, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(o => o.Listen(IPAddress.Loopback, 0));
@@ -137,7 +138,7 @@ internal static class OidcBrowserLogin
             await context.Response.CompleteAsync().ConfigureAwait(false);
             if (first)
             {
-                answer.TrySetResult(context.Request.Query);
+                answer.TrySetResult(context.Request.Query.ToDictionary(p => p.Key, p => p.Value.ToString(), StringComparer.Ordinal));
             }
         });
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

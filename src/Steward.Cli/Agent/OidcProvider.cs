@@ -24,11 +24,11 @@ internal sealed record TokenAnswer(string? IdToken, string? Error, string? Descr
 /// The CLI is a public client: it never has a client secret.
 /// </summary>
 internal sealed record OidcProvider(
-    string Organisation, string Issuer, string ClientId, string Scope, Uri TokenEndpoint, Uri? AuthorizationEndpoint, Uri? DeviceAuthorizationEndpoint, bool AllowHttp)
+    string Organisation, string Issuer, string ClientId, string Scope, Uri TokenEndpoint, Uri? AuthorizationEndpoint, Uri? DeviceAuthorizationEndpoint)
 {
     public static HttpClient CreateHttp()
     {
-        var http = new HttpClient(OutboundAddressPolicy.FromEnvironment(purpose: "sign-in").CreateHandler()) { Timeout = TimeSpan.FromSeconds(30) };
+        var http = new HttpClient(OutboundAddressPolicy.FromEnvironment(purpose: "sign-in").CreateHandler()) { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = 1024 * 1024 };
         http.DefaultRequestHeaders.UserAgent.ParseAdd("steward/" + typeof(OidcProvider).Assembly.GetName().Version?.ToString(3));
         http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
         return http;
@@ -60,9 +60,9 @@ internal sealed record OidcProvider(
             return (null, $"{host} has no single sign-on (OIDC) configured{(organisation is { Length: > 0 } ? $" for the organisation \"{organisation}\"" : "")}; log in with a token instead (STEWARD_TOKEN or --token), or ask your administrator to configure the identity provider");
         }
 
-        if (status != 200 || settings?["issuer"]?.GetValue<string>() is not { Length: > 0 } issuer || settings["clientId"]?.GetValue<string>() is not { Length: > 0 } clientId)
+        if (status != 200 || settings is null || Raw(settings, "issuer") is not { Length: > 0 } issuer || Raw(settings, "clientId") is not { Length: > 0 } clientId)
         {
-            var detail = settings?["detail"]?.GetValue<string>() ?? $"HTTP {status}";
+            var detail = (settings is null ? null : Text(settings, "detail")) ?? $"HTTP {status}";
             return (null, $"{host} did not give its single sign-on settings: {detail}" + (status == 422 ? " (add --org <slug>)" : ""));
         }
 
@@ -82,22 +82,22 @@ internal sealed record OidcProvider(
             return (null, $"the identity provider {issuer} cannot be reached for its discovery document: {discoveryError ?? $"HTTP {discoveryStatus}"}");
         }
 
-        if (discovery["issuer"]?.GetValue<string>() != issuer)
+        if (Raw(discovery, "issuer") != issuer)
         {
-            return (null, $"the discovery document at {issuer} names another issuer (\"{discovery["issuer"]}\"); the server's OIDC configuration must name exactly that issuer");
+            return (null, $"the discovery document at {issuer} names another issuer (\"{Text(discovery, "issuer")}\"); the server's OIDC configuration must name exactly that issuer");
         }
 
         Uri? Endpoint(string name, out string? problem)
         {
             problem = null;
-            if (discovery[name]?.GetValue<string>() is not { Length: > 0 } text)
+            if (Raw(discovery, name) is not { Length: > 0 } text)
             {
                 return null;
             }
 
             if (!Uri.TryCreate(text, UriKind.Absolute, out var uri))
             {
-                problem = $"the identity provider's {name} is not a URL: \"{text}\"";
+                problem = $"the identity provider's {name} is not a URL: \"{Clean(text)}\"";
                 return null;
             }
 
@@ -118,9 +118,9 @@ internal sealed record OidcProvider(
             return (null, $"the identity provider {issuer} publishes no token_endpoint in its discovery document");
         }
 
-        var slug = settings["organisation"]?.GetValue<string>() ?? organisation ?? "";
-        var scope = settings["scope"]?.GetValue<string>() is { Length: > 0 } s ? s : "openid profile email";
-        return (new OidcProvider(slug, issuer, clientId, scope, token, authorization, device, allowHttp), null);
+        var slug = Raw(settings, "organisation") ?? organisation ?? "";
+        var scope = Raw(settings, "scope") is { Length: > 0 } s ? s : "openid profile email";
+        return (new OidcProvider(slug, issuer, clientId, scope, token, authorization, device), null);
     }
 
     private static string? CheckEndpoint(Uri uri, string name, bool allowHttp) =>
@@ -178,9 +178,10 @@ internal sealed record OidcProvider(
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return JsonNode.Parse(text) is JsonObject json ? (status, json, null) : (status, null, $"HTTP {status}, not a JSON object");
+            // Count reads every member now, so that a duplicate name fails here rather than at the first lookup.
+            return JsonNode.Parse(text) is JsonObject json && json.Count >= 0 ? (status, json, null) : (status, null, $"HTTP {status}, not a JSON object");
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or ArgumentException)
         {
             return (status, null, $"HTTP {status}, not JSON");
         }
@@ -250,7 +251,7 @@ internal sealed record OidcProvider(
         {
             return JsonNode.Parse(Base64Url.DecodeFromChars(parts[1])) is JsonObject payload && payload[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
         }
-        catch (Exception e) when (e is FormatException or JsonException)
+        catch (Exception e) when (e is FormatException or JsonException or ArgumentException)
         {
             return null;
         }
