@@ -8,13 +8,16 @@ namespace Steward.Cli.AgentCommands;
 
 /// <summary>
 /// <c>steward login &lt;steward-server-url&gt;</c> or <c>steward login --registry &lt;url-or-path&gt;</c>: sets where policy
-/// comes from, after fetching and verifying it.
+/// comes from, after fetching and verifying it. With a server, the token comes from STEWARD_TOKEN or --token, from an
+/// ID token given with --oidc-id-token, or from a sign-in at the organisation's identity provider: --oidc (browser,
+/// <see cref="OidcBrowserLogin"/>) or --device (<see cref="OidcDeviceLogin"/>); an ID token is exchanged at the server
+/// for a developer token.
 /// </summary>
 internal static class LoginCommand
 {
-    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
+    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null, TextWriter? stderr = null)
     {
-        var server = new Argument<string?>("steward-server-url") { Description = "A Steward server (https). Its token comes from STEWARD_TOKEN or --token.", Arity = ArgumentArity.ZeroOrOne };
+        var server = new Argument<string?>("steward-server-url") { Description = "A Steward server (https). Its token comes from STEWARD_TOKEN or --token, or from a sign-in with --oidc or --device.", Arity = ArgumentArity.ZeroOrOne };
         var registry = new Option<string?>("--registry") { Description = "A Kiro registry file URL, an official-style Registry API base URL, or a local registry file path." };
         var token = new Option<string?>("--token") { Description = "The Steward server token (prefer STEWARD_TOKEN: a flag stays in shell history). Stored 0600, never printed." };
         var allowHttp = new Option<bool>("--allow-http") { Description = "Allow plain http, for a registry on this machine only (localhost, 127.0.0.1, ::1)." };
@@ -31,11 +34,19 @@ internal static class LoginCommand
         {
             Description = "An ID token from your organisation's identity provider (automation): exchanged at the server for a developer token (12 h), which login then uses.",
         };
-        var organisation = new Option<string?>("--org") { Description = "The organisation whose identity provider issued --oidc-id-token (default: the one the server finds by the token's issuer)." };
+        var organisation = new Option<string?>("--org") { Description = "The organisation whose identity provider to sign in with (default: the one organisation on the server with single sign-on, or for --oidc-id-token the one of the token's issuer)." };
+        var oidc = new Option<bool>("--oidc") { Description = "Sign in with your organisation's identity provider in the browser (authorization code with PKCE, redirect to 127.0.0.1); the server names the provider." };
+        var device = new Option<bool>("--device") { Description = "Sign in with your organisation's identity provider by the device flow: enter a code at a URL on any device (for machines without a browser)." };
+        var noBrowser = new Option<bool>("--no-browser") { Description = "With --oidc: print the sign-in URL instead of opening a browser (implies --oidc)." };
+        var oidcTimeout = new Option<string>("--oidc-timeout")
+        {
+            Description = "How long --oidc and --device wait for the sign-in (90s, 10m); the device code's own expiry also ends it.",
+            DefaultValueFactory = _ => "10m",
+        };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var command = new Command("login", "Set where policy comes from: a Steward server, a registry URL, or a local registry file.")
         {
-            server, registry, token, allowHttp, maxOfflineAge, keyThumbprint, oidcIdToken, organisation, json,
+            server, registry, token, allowHttp, maxOfflineAge, keyThumbprint, oidcIdToken, organisation, oidc, device, noBrowser, oidcTimeout, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -47,14 +58,47 @@ internal static class LoginCommand
 
             using var fetcher = new PolicyFetcher();
             var bearer = parse.GetValue(token) ?? env.Variables(SourceStore.TokenVariable);
-            if (parse.GetValue(oidcIdToken) is { } idToken)
+            var idToken = parse.GetValue(oidcIdToken);
+            var exchangeOrganisation = parse.GetValue(organisation);
+            string? issuer = null;
+            OidcExchangeResult? exchanged = null;
+            if (parse.GetValue(oidc) || parse.GetValue(device) || parse.GetValue(noBrowser))
+            {
+                if (parse.GetValue(server) is null || parse.GetValue(token) is not null || idToken is not null || parse.GetValue(registry) is not null)
+                {
+                    return AgentOutput.Error(console, "--oidc and --device need a Steward server URL, and replace --token, --oidc-id-token and --registry: `steward login https://steward.example.com --oidc` (or --device)");
+                }
+
+                if (parse.GetValue(device) && parse.GetValue(noBrowser))
+                {
+                    return AgentOutput.Error(console, "--no-browser is for the browser sign-in (--oidc); the device flow never opens a browser: use one or the other");
+                }
+
+                if (!Durations.TryParse(parse.GetValue(oidcTimeout), out var timeout))
+                {
+                    return AgentOutput.Error(console, $"--oidc-timeout {parse.GetValue(oidcTimeout)}: expected a duration such as 90s or 10m");
+                }
+
+                var (signIn, provider) = await SignInAsync(
+                    parse.GetValue(server)!, parse.GetValue(organisation), parse.GetValue(allowHttp), parse.GetValue(device), !parse.GetValue(noBrowser), timeout, stderr ?? Console.Error, env.Time, cancellationToken).ConfigureAwait(false);
+                if (signIn.IdToken is null)
+                {
+                    return AgentOutput.Error(console, signIn.Error! + "; nothing was changed");
+                }
+
+                idToken = signIn.IdToken;
+                issuer = provider!.Issuer;
+                exchangeOrganisation = provider.Organisation;
+            }
+
+            if (idToken is not null)
             {
                 if (parse.GetValue(server) is not { } serverUrl || parse.GetValue(token) is not null)
                 {
                     return AgentOutput.Error(console, "--oidc-id-token needs a Steward server URL and replaces --token: `steward login https://steward.example.com --oidc-id-token <jwt>`");
                 }
 
-                var exchanged = await fetcher.ExchangeOidcAsync(serverUrl, parse.GetValue(organisation), idToken, parse.GetValue(allowHttp), cancellationToken).ConfigureAwait(false);
+                exchanged = await fetcher.ExchangeOidcAsync(serverUrl, exchangeOrganisation, idToken, parse.GetValue(allowHttp), cancellationToken).ConfigureAwait(false);
                 if (exchanged.Token is null)
                 {
                     return AgentOutput.Error(console, exchanged.Error! + "; nothing was changed");
@@ -93,6 +137,10 @@ internal static class LoginCommand
             }
 
             console.MarkupLineInterpolated($"[green]logged in[/]: {result.Source} ({result.Kind}), {result.Servers} approved server{(result.Servers == 1 ? "" : "s")}{(result.Warnings > 0 ? $", {result.Warnings} warnings" : "")}");
+            if (issuer is not null && exchanged is not null)
+            {
+                console.MarkupLineInterpolated($"  signed in at {issuer} as account {exchanged.Account}; the Steward token is valid until {exchanged.ExpiresAt?.UtcDateTime:yyyy-MM-dd HH:mm} UTC (then run steward login again)");
+            }
             if (result.KeyThumbprint is { } kid)
             {
                 console.MarkupLineInterpolated($"  server signing key pinned: {kid}");
@@ -109,5 +157,22 @@ internal static class LoginCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>The server names the identity provider; the person signs in there with the device flow or in the browser.</summary>
+    private static async Task<(OidcSignIn SignIn, OidcProvider? Provider)> SignInAsync(
+        string serverUrl, string? organisation, bool allowHttp, bool device, bool openBrowser, TimeSpan timeout, TextWriter prompt, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var http = OidcProvider.CreateHttp();
+        var (provider, problem) = await OidcProvider.DiscoverAsync(http, serverUrl, organisation, allowHttp, cancellationToken).ConfigureAwait(false);
+        if (provider is null)
+        {
+            return (OidcSignIn.Failed(problem!), null);
+        }
+
+        var signIn = device
+            ? await OidcDeviceLogin.SignInAsync(http, provider, prompt, time, timeout, cancellationToken).ConfigureAwait(false)
+            : await OidcBrowserLogin.SignInAsync(http, provider, prompt, openBrowser, timeout, cancellationToken).ConfigureAwait(false);
+        return (signIn, provider);
     }
 }

@@ -94,7 +94,7 @@ internal static class OidcSignIn
             new("response_type", "code"),
             new("client_id", settings.ClientId),
             new("redirect_uri", RedirectUri(context)),
-            new("scope", "openid profile email"),
+            new("scope", OidcApi.Scope),
             new("state", pending.State),
             new("nonce", pending.Nonce),
             new("code_challenge", challenge),

@@ -15,11 +15,15 @@ namespace Steward.Server.Identity;
 
 /// <summary>
 /// OIDC: an organisation's identity provider (<c>GET/PUT/DELETE /api/v1/orgs/{org}/oidc</c>, admin) and the exchange
-/// of an ID token for a developer token (<c>POST /api/v1/auth/oidc/exchange</c>, for <c>steward login --oidc-id-token</c>).
+/// of an ID token for a developer token (<c>POST /api/v1/auth/oidc/exchange</c>, for <c>steward login</c>), and what the CLI
+/// needs to sign in at the identity provider (<c>GET /api/v1/auth/oidc</c>, public: issuer and client id, never a secret).
 /// </summary>
 internal static class OidcApi
 {
     public const int MaxBodyBytes = 32 * 1024;
+
+    /// <summary>The scopes every sign-in asks for (the console's and the CLI's).</summary>
+    public const string Scope = "openid profile email";
 
     /// <summary>How long a developer token from an exchange lives: a working day, whatever the ID token's own lifetime.</summary>
     public static readonly TimeSpan ExchangedTokenLifetime = TimeSpan.FromHours(12);
@@ -37,6 +41,43 @@ internal static class OidcApi
         organisationAdmin.MapPut("/oidc", PutAsync);
         organisationAdmin.MapDelete("/oidc", DeleteAsync);
         app.MapPost("/api/v1/auth/oidc/exchange", ExchangeAsync);
+        app.MapGet("/api/v1/auth/oidc", DiscoverAsync);
+    }
+
+    /// <summary>
+    /// <c>GET /api/v1/auth/oidc?org=&lt;slug&gt;</c> (no token): the issuer and client id <c>steward login --oidc</c> and
+    /// <c>--device</c> sign in with, as public as the console's sign-in page that names the issuer. Without <c>org</c>,
+    /// the one organisation with an identity provider (422 when several have one). 404 when there is none.
+    /// </summary>
+    internal static async Task<IResult> DiscoverAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    {
+        var slug = context.Request.Query["org"].ToString();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync(
+            "SELECT o.slug, c.issuer, c.client_id FROM oidc_configurations c JOIN organisations o ON o.id = c.organisation_id WHERE @slug = '' OR o.slug = @slug LIMIT 2",
+            null, r => (Slug: r.GetString(0), Issuer: r.GetString(1), ClientId: r.GetString(2)), cancellationToken, ("slug", slug)).ConfigureAwait(false);
+        if (rows.Count == 0)
+        {
+            return Problems.Result(StatusCodes.Status404NotFound, "OIDC not configured", slug.Length > 0
+                ? $"there is no organisation \"{slug}\" with single sign-on (OIDC) configured on this server"
+                : "no organisation on this server has single sign-on (OIDC) configured");
+        }
+
+        if (rows.Count > 1)
+        {
+            return JsonForm.Invalid("org", "several organisations on this server have single sign-on; give the organisation's slug", null);
+        }
+
+        context.Response.Headers.CacheControl = "no-store";
+        return new JsonBytes(RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("organisation", rows[0].Slug);
+            w.WriteString("issuer", rows[0].Issuer);
+            w.WriteString("clientId", rows[0].ClientId);
+            w.WriteString("scope", Scope);
+            w.WriteEndObject();
+        }), StatusCodes.Status200OK);
     }
 
     internal static async Task<IResult> GetAsync(HttpContext context, Database database, CancellationToken cancellationToken)

@@ -6,7 +6,7 @@ using Steward.Server.Tests.Models;
 
 namespace Steward.Server.Tests.Oidc;
 
-/// <summary>OIDC against a local issuer with real keys: configuration, the CLI's token exchange, the console's code flow, key rotation.</summary>
+/// <summary>OIDC against a local issuer with real keys: configuration, what the CLI signs in with, the CLI's token exchange, the console's code flow, key rotation.</summary>
 public sealed class OidcTests
 {
     private static async Task<TestServer> ServerWithOidcAsync(LocalIssuer issuer)
@@ -57,6 +57,47 @@ public sealed class OidcTests
         using var developer = server.Client(await server.AddDemoDeveloperAsync());
         using var refused = await developer.GetAsync("/api/v1/orgs/demo/oidc");
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_cli_learns_the_issuer_and_client_id_without_a_token_and_never_the_secret()
+    {
+        await using var issuer = await LocalIssuer.StartAsync();
+        await using (var bare = await TestServer.StartAsync(o => o with { AllowHttpLoopbackOidc = true }))
+        {
+            using var nobody = bare.Client();
+            using var none = await nobody.GetAsync("/api/v1/auth/oidc");
+            Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+            Assert.Contains("no organisation on this server has single sign-on", (await JsonOf(none))["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        await using var server = await ServerWithOidcAsync(issuer);
+        using var anonymous = server.Client();
+        foreach (var path in new[] { "/api/v1/auth/oidc", "/api/v1/auth/oidc?org=demo" })
+        {
+            using var response = await anonymous.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.DoesNotContain(LocalIssuer.ClientSecret, text, StringComparison.Ordinal);
+            var body = JsonNode.Parse(text)!.AsObject();
+            Assert.Equal(["organisation", "issuer", "clientId", "scope"], body.Select(p => p.Key));
+            Assert.Equal(("demo", issuer.Issuer, LocalIssuer.ClientId, "openid profile email"),
+                (body["organisation"]!.GetValue<string>(), body["issuer"]!.GetValue<string>(), body["clientId"]!.GetValue<string>(), body["scope"]!.GetValue<string>()));
+        }
+
+        using var elsewhere = await anonymous.GetAsync("/api/v1/auth/oidc?org=elsewhere");
+        Assert.Equal(HttpStatusCode.NotFound, elsewhere.StatusCode);
+
+        var (otherAdmin, _) = await server.AddOrganisationAsync("other");
+        using (var admin = server.Client(otherAdmin))
+        {
+            using var put = await admin.PutAsync("/api/v1/orgs/other/oidc", TestServer.Json($$"""{"issuer": "{{issuer.Issuer}}", "clientId": "other-client"}"""));
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        using var ambiguous = await anonymous.GetAsync("/api/v1/auth/oidc");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, ambiguous.StatusCode);
+        Assert.Equal("other-client", JsonNode.Parse(await anonymous.GetStringAsync("/api/v1/auth/oidc?org=other"))!["clientId"]!.GetValue<string>());
     }
 
     [Fact]
