@@ -78,17 +78,20 @@ internal sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>Another organisation made through <c>POST /api/v1/orgs</c>, with an account "team", its first admin token and a developer token of "team".</summary>
-    public async Task<(string Admin, string Developer)> AddOrganisationAsync(string slug)
+    public Task<(string Admin, string Developer)> AddOrganisationAsync(string slug) => AddOrganisationAsync(Client, AdminToken, slug);
+
+    /// <summary>Makes organisation <paramref name="slug"/> through the API as the server administrator <paramref name="administratorToken"/>, on clients from <paramref name="client"/>.</summary>
+    public static async Task<(string Admin, string Developer)> AddOrganisationAsync(Func<string?, HttpClient> client, string administratorToken, string slug)
     {
-        using var administrator = Client(AdminToken);
+        using var administrator = client(administratorToken);
         using var created = await administrator.PostAsync("/api/v1/orgs", Json($$"""{"slug":"{{slug}}","name":"{{slug}}","adminTokenName":"admin"}"""));
         var createdBody = await created.Content.ReadAsStringAsync();
         Assert.True(created.StatusCode == HttpStatusCode.Created, $"create organisation {slug}: {(int)created.StatusCode} {createdBody}");
         var admin = (string)JsonNode.Parse(createdBody)!["adminToken"]!["token"]!;
-        using var client = Client(admin);
-        using var account = await client.PostAsync($"/api/v1/orgs/{slug}/accounts", Json("""{"slug":"team","name":"team"}"""));
+        using var organisationAdmin = client(admin);
+        using var account = await organisationAdmin.PostAsync($"/api/v1/orgs/{slug}/accounts", Json("""{"slug":"team","name":"team"}"""));
         Assert.True(account.StatusCode == HttpStatusCode.Created, $"create account team: {(int)account.StatusCode} {await account.Content.ReadAsStringAsync()}");
-        using var token = await client.PostAsync($"/api/v1/orgs/{slug}/tokens", Json("""{"name":"developer","role":"developer","account":"team"}"""));
+        using var token = await organisationAdmin.PostAsync($"/api/v1/orgs/{slug}/tokens", Json("""{"name":"developer","role":"developer","account":"team"}"""));
         var tokenBody = await token.Content.ReadAsStringAsync();
         Assert.True(token.StatusCode == HttpStatusCode.Created, $"create developer token: {(int)token.StatusCode} {tokenBody}");
         return (admin, (string)JsonNode.Parse(tokenBody)!["token"]!);

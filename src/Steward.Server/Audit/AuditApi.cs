@@ -64,23 +64,13 @@ internal static class AuditApi
     private static async Task<IResult> ListRowsAsync(HttpContext context, Database database, string? organisationId, CancellationToken cancellationToken)
     {
         var query = context.Request.Query;
-        var limit = 50;
-        if (query["limit"].ToString() is { Length: > 0 } limitText &&
-            (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 500))
+        var (page, pageProblem) = AuditPage.From(query);
+        if (pageProblem is not null)
         {
-            return Problems.Query("limit", "expected an integer from 1 to 500", limitText);
+            return pageProblem;
         }
 
-        long? before = null;
-        if (query["cursor"].ToString() is { Length: > 0 } cursorText)
-        {
-            if (!long.TryParse(cursorText, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
-            {
-                return Problems.Query("cursor", "expected the nextCursor of a previous page", cursorText);
-            }
-
-            before = id;
-        }
+        var (limit, before) = page;
 
         var sql = new StringBuilder("SELECT a.id, a.at, a.actor, a.action, a.object, a.before_json, a.after_json, a.revision, o.slug FROM audit a JOIN organisations o ON o.id = a.organisation_id WHERE ");
         var parameters = new List<(string, object?)>();

@@ -235,23 +235,13 @@ internal static partial class ToolCallsApi
     internal static async Task<IResult> ListAsync(HttpContext context, Database database, CancellationToken cancellationToken)
     {
         var query = context.Request.Query;
-        var limit = 50;
-        if (query["limit"].ToString() is { Length: > 0 } limitText &&
-            (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 500))
+        var (page, pageProblem) = AuditPage.From(query);
+        if (pageProblem is not null)
         {
-            return Problems.Query("limit", "expected an integer from 1 to 500", limitText);
+            return pageProblem;
         }
 
-        long? before = null;
-        if (query["cursor"].ToString() is { Length: > 0 } cursorText)
-        {
-            if (!long.TryParse(cursorText, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
-            {
-                return Problems.Query("cursor", "expected the nextCursor of a previous page", cursorText);
-            }
-
-            before = id;
-        }
+        var (limit, before) = page;
 
         var exact = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var name in new[] { "server", "tool", "decision", "outcome", "account" })

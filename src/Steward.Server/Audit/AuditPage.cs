@@ -1,0 +1,37 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Steward.Server.Hosting;
+
+namespace Steward.Server.Audit;
+
+/// <summary>The paging of the audit listings: <c>limit</c> 1–500 (default 50) and <c>cursor</c>, the id below which the next page starts.</summary>
+internal readonly record struct AuditPage(int Limit, long? Before)
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 500;
+
+    /// <summary>The page the query asks for, or a 422 naming the parameter that is wrong.</summary>
+    public static (AuditPage Page, IResult? Problem) From(IQueryCollection query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var limit = DefaultLimit;
+        if (query["limit"].ToString() is { Length: > 0 } limitText &&
+            (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
+        {
+            return (default, Problems.Query("limit", $"expected an integer from 1 to {MaxLimit}", limitText));
+        }
+
+        long? before = null;
+        if (query["cursor"].ToString() is { Length: > 0 } cursorText)
+        {
+            if (!long.TryParse(cursorText, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                return (default, Problems.Query("cursor", "expected the nextCursor of a previous page", cursorText));
+            }
+
+            before = id;
+        }
+
+        return (new AuditPage(limit, before), null);
+    }
+}
