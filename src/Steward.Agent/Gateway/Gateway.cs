@@ -668,10 +668,10 @@ public sealed class Gateway : IAsyncDisposable
     /// The common tools/call, an allowed tool whose pin holds, forwarded as JSON: the host's <c>params</c> go upstream as
     /// they arrived (in the aggregated shape only <c>name</c> is replaced by the server's own tool name) and the upstream's
     /// <c>result</c> goes back to the host as it arrived, with no typed round trip on either side. The SDK still owns both
-    /// sessions: the request's cancellation (a host's <c>notifications/cancelled</c> cancels <paramref name="cancellationToken"/>,
-    /// and the client sends it upstream), progress (the <c>_meta.progressToken</c> goes upstream unchanged), and the
-    /// conversion of an exception to a JSON-RPC error. Every other call (a refusal, ask, an unknown tool, malformed params)
-    /// goes on to <see cref="CallToolAsync"/> through <paramref name="next"/>.
+    /// sessions: the request's cancellation (a host's <c>notifications/cancelled</c> cancels <paramref name="cancellationToken"/>;
+    /// <see cref="SendToolCallAsync"/> tells the upstream), progress (the <c>_meta.progressToken</c> goes upstream unchanged),
+    /// and the conversion of an exception to a JSON-RPC error. Every other call (a refusal, ask, an unknown tool, malformed
+    /// params) goes on to <see cref="CallToolAsync"/> through <paramref name="next"/>.
     /// </summary>
     private async Task ForwardToolCallAsync(MessageContext context, JsonRpcRequest request, McpMessageHandler next, CancellationToken cancellationToken)
     {
