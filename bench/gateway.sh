@@ -3,6 +3,7 @@
 # upstreams, and cold start of `steward --version` and `steward mcp list`, all against the ReadyToRun publish that
 # ./steward produces in artifacts/steward. Needs `npm ci --prefix tests/node` (and hyperfine for cold start).
 # Usage: bench/gateway.sh [iterations] [rounds] [baseline steward executable]
+# BENCH_WARMUP: warm-up calls per variant before the timed ones (3000 by default; 400 was the earlier runs' setting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iterations=${1:-2000}

@@ -14,6 +14,10 @@ var steward = Path.GetFullPath(args.Length > 1 ? args[1] : Path.Combine(root, "a
 var iterations = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5000;
 var rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
 var baseline = args.Length > 4 ? Path.GetFullPath(args[4]) : null;
+// Warm-up calls per variant before the timed ones (BENCH_WARMUP), then a second's pause: long enough for the .NET JIT to
+// finish tiering up the gateway's (and this client's) hot paths, so the timed calls measure the steady state, not the
+// compiler running beside them on a 2-core machine. BENCH_WARMUP=400 reproduces the earlier runs' short warm-up.
+var warmup = int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUP") ?? "3000", CultureInfo.InvariantCulture);
 var node = Path.Combine(root, "tests/node/node_modules");
 var bin = Path.Combine(node, ".bin");
 var everything = Path.Combine(node, "@modelcontextprotocol/server-everything/dist/index.js");
@@ -45,20 +49,37 @@ Task<McpClient> Steward(string path, params string[] arguments) => path.EndsWith
     ? Stdio("dotnet", [path, .. arguments])
     : Stdio(path, arguments);
 
-async Task<double[]> Measure(McpClient client)
+// CPU time (user + system) the gateway process spent on the timed calls, per call; null for the variants without one.
+var cpuPerCall = new Dictionary<string, List<double>>();
+
+async Task<double[]> Measure(McpClient client, string? cpuOf = null)
 {
     var arguments = new Dictionary<string, object?> { ["message"] = "ping" };
-    for (var i = 0; i < Math.Min(500, iterations / 5); i++)
+    for (var i = 0; i < warmup; i++)
     {
         await client.CallToolAsync("echo", arguments);
     }
 
+    await Task.Delay(TimeSpan.FromSeconds(1)); // background tier-1 compilations finish
+
+    var pid = cpuOf is null ? 0 : ChildPid("gateway\0--server\0");
+    var cpuBefore = pid > 0 ? CpuSeconds(pid) : 0;
     var samples = new double[iterations];
     for (var i = 0; i < iterations; i++)
     {
         var start = Stopwatch.GetTimestamp();
         await client.CallToolAsync("echo", arguments);
         samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    if (pid > 0)
+    {
+        if (!cpuPerCall.TryGetValue(cpuOf!, out var list))
+        {
+            cpuPerCall[cpuOf!] = list = [];
+        }
+
+        list.Add((CpuSeconds(pid) - cpuBefore) * 1e6 / iterations);
     }
 
     Array.Sort(samples);
@@ -92,12 +113,12 @@ for (var round = 0; round < rounds; round++)
     if (baseline is not null)
     {
         await using var before = await Steward(baseline, "gateway", "--server", "everything", "--policy", policy);
-        Add("baseline gateway --server (stdio)", await Measure(before));
+        Add("baseline gateway --server (stdio)", await Measure(before, "baseline gateway --server (stdio)"));
     }
 
     await using (var gateway = await Steward(steward, "gateway", "--server", "everything", "--policy", policy))
     {
-        Add("steward gateway --server (stdio)", await Measure(gateway));
+        Add("steward gateway --server (stdio)", await Measure(gateway, "steward gateway --server (stdio)"));
     }
 
     var port = FreePort();
@@ -123,6 +144,12 @@ foreach (var (name, values) in results)
     var sorted = values.ToArray();
     Array.Sort(sorted);
     Report(name, sorted, name.StartsWith("direct", StringComparison.Ordinal) ? null : directAll);
+}
+
+foreach (var (name, values) in cpuPerCall)
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{name,-38} gateway CPU per timed call (user+system, per round): {string.Join(" / ", values.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} us"));
 }
 
 // Memory: the aggregated gateway with five upstreams.
@@ -175,6 +202,38 @@ static async Task<McpClient> ConnectHttpAsync(int port)
             await Task.Delay(100); // supergateway is still starting: nothing to await but its port
         }
     }
+}
+
+// /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks of 1/100 s.
+static double CpuSeconds(int pid)
+{
+    var stat = File.ReadAllText($"/proc/{pid}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+}
+
+// The child of this process whose command line holds marker (0 when there is none).
+static int ChildPid(string marker)
+{
+    foreach (var dir in Directory.GetDirectories("/proc"))
+    {
+        if (int.TryParse(Path.GetFileName(dir), out var pid))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(marker, StringComparison.Ordinal) &&
+                    File.ReadAllText(Path.Combine(dir, "status")).Contains($"PPid:\t{Environment.ProcessId}\n", StringComparison.Ordinal))
+                {
+                    return pid;
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    return 0;
 }
 
 static int GatewayPid()

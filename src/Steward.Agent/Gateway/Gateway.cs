@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
@@ -82,6 +83,8 @@ public sealed class Gateway : IAsyncDisposable
 
     private const string ApprovalField = "approve";
 
+    private const long ForwardedIdBase = 1L << 40;
+
     private readonly GatewayOptions options;
     private readonly ILoggerFactory loggerFactory;
     private readonly ILogger logger;
@@ -102,6 +105,7 @@ public sealed class Gateway : IAsyncDisposable
     private ImmutableArray<McpServer> hosts = [];
     private LoggingLevel? hostLoggingLevel;
     private ImmutableDictionary<string, Upstream> resourceOwners = ImmutableDictionary<string, Upstream>.Empty;
+    private long forwardedCalls;
 
     public Gateway(GatewayOptions options, ILoggerFactory loggerFactory)
     {
@@ -404,7 +408,6 @@ public sealed class Gateway : IAsyncDisposable
             Logging = new LoggingCapability(),
             Completions = new CompletionsCapability(),
         },
-        Filters = new McpServerFilters { Message = new McpMessageFilters { OutgoingFilters = [UpstreamErrors.Unwrap] } },
         Handlers = new McpServerHandlers
         {
             ListToolsHandler = (_, ct) => ListToolsAsync(ct),
@@ -424,7 +427,15 @@ public sealed class Gateway : IAsyncDisposable
                 new(NotificationMethods.RootsListChangedNotification, HostRootsChangedAsync),
             ],
         },
+        // The allowed tools/call is forwarded as JSON (ForwardToolCallAsync); everything else goes on to the SDK's handlers.
+        // Upstream errors reach the host with the upstream's own message (UpstreamErrors).
+        Filters = new McpServerFilters { Message = new McpMessageFilters { IncomingFilters = [ToolCallFilter], OutgoingFilters = [UpstreamErrors.Unwrap] } },
     };
+
+    private McpMessageHandler ToolCallFilter(McpMessageHandler next) => (context, cancellationToken) =>
+        context.JsonRpcMessage is JsonRpcRequest { Method: RequestMethods.ToolsCall } request
+            ? ForwardToolCallAsync(context, request, next, cancellationToken)
+            : next(context, cancellationToken);
 
     private async ValueTask HostInitializedAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
     {
@@ -627,34 +638,167 @@ public sealed class Gateway : IAsyncDisposable
                 break;
         }
 
-        // Arguments go upstream as the JsonElements they arrived as (never re-parsed); _meta (with its progress token) copied.
-        var forward = PerServer && call.Meta is null ? call : new CallToolRequestParams { Name = tool, Arguments = call.Arguments, Meta = call.Meta?.DeepClone().AsObject() };
-        using var timeout = upstream.CallTimeout is { } limit ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
-        timeout?.CancelAfter(upstream.CallTimeout!.Value);
+        // An approved call goes upstream as the allowed ones do (SendToolCallAsync), its params being the host's with the
+        // server's own tool name.
+        var forward = (JsonObject)JsonSerializer.SerializeToNode(new CallToolRequestParams { Name = tool, Arguments = call.Arguments, Meta = call.Meta?.DeepClone().AsObject() },
+            McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolRequestParams)))!;
         CallToolResult result;
         try
         {
-            result = await upstream.Client.CallToolAsync(forward, timeout?.Token ?? cancellationToken).ConfigureAwait(false);
+            result = (await SendToolCallAsync(upstream, forward, cancellationToken).ConfigureAwait(false)).Deserialize(
+                         (JsonTypeInfo<CallToolResult>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult)))
+                     ?? throw new McpException("the server's answer to tools/call is empty");
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or McpException)
         {
-            Audit(upstream, tool, decided, decision.Because, started, "cancelled", call);
-            throw;
-        }
-        catch (OperationCanceledException)
-        {
-            Audit(upstream, tool, decided, decision.Because, started, "timeout", call);
-            throw new McpProtocolException($"Steward: \"{tool}\" of \"{upstream.Name}\" did not answer within the configured timeout.", McpErrorCode.InternalError);
-        }
-        catch (McpException)
-        {
-            Audit(upstream, tool, decided, decision.Because, started, "failed", call);
-            throw;
+            var answer = Failed(upstream, tool, decided, decision, started, e, cancellationToken, auditArguments ? call.Arguments : null);
+            if (answer == e)
+            {
+                throw;
+            }
+
+            throw answer;
         }
 
         Audit(upstream, tool, decided, decision.Because, started, result.IsError == true ? "error" : "ok", call);
         return result;
     }
+
+    /// <summary>
+    /// The common tools/call, an allowed tool whose pin holds, forwarded as JSON: the host's <c>params</c> go upstream as
+    /// they arrived (in the aggregated shape only <c>name</c> is replaced by the server's own tool name) and the upstream's
+    /// <c>result</c> goes back to the host as it arrived, with no typed round trip on either side. The SDK still owns both
+    /// sessions: the request's cancellation (a host's <c>notifications/cancelled</c> cancels <paramref name="cancellationToken"/>;
+    /// <see cref="SendToolCallAsync"/> tells the upstream), progress (the <c>_meta.progressToken</c> goes upstream unchanged),
+    /// and the conversion of an exception to a JSON-RPC error. Every other call (a refusal, ask, an unknown tool, malformed
+    /// params) goes on to <see cref="CallToolAsync"/> through <paramref name="next"/>.
+    /// </summary>
+    private async Task ForwardToolCallAsync(MessageContext context, JsonRpcRequest request, McpMessageHandler next, CancellationToken cancellationToken)
+    {
+        if (!applyGate.Wait(0))
+        {
+            await applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        applyGate.Release();
+        if (request.Params is not JsonObject parameters ||
+            !parameters.TryGetPropertyValue("name", out var nameNode) || nameNode is not JsonValue nameValue || !nameValue.TryGetValue(out string? name) ||
+            Status.Notice is not null ||
+            Route(name) is not var (upstream, tool))
+        {
+            await next(context, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var tools = await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false);
+        var decision = Decide(upstream, tool);
+        if (decision.Verdict != ToolVerdict.Allow || (await PinCheckAsync(upstream, tools, cancellationToken).ConfigureAwait(false)).ContainsKey(tool))
+        {
+            await next(context, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (!PerServer)
+        {
+            parameters["name"] = tool;
+        }
+
+        JsonNode? result;
+        try
+        {
+            result = await SendToolCallAsync(upstream, parameters, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && e is not McpProtocolException)
+        {
+            // As the SDK answers a typed handler's failure: a tool result with isError, not a JSON-RPC error.
+            Audit(upstream, tool, "allow", decision.Because, started, "failed", ArgumentsOf(parameters));
+            result = JsonSerializer.SerializeToNode(new CallToolResult
+            {
+                IsError = true,
+                Content = [new TextContentBlock { Text = $"An error occurred invoking '{name}'" + (e is McpException ? ": " + e.Message : ".") }],
+            }, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult)));
+            await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = result }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (Exception e) when (e is OperationCanceledException or McpProtocolException)
+        {
+            var answer = Failed(upstream, tool, "allow", decision, started, e, cancellationToken, ArgumentsOf(parameters));
+            if (answer == e)
+            {
+                throw;
+            }
+
+            throw answer;
+        }
+
+        var isError = result is JsonObject body && body.TryGetPropertyValue("isError", out var flag) && flag is JsonValue value && value.TryGetValue(out bool error) && error;
+        Audit(upstream, tool, "allow", decision.Because, started, isError ? "error" : "ok", ArgumentsOf(parameters));
+        await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = result }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends a tools/call upstream and returns its result as the upstream wrote it. The entry's <c>timeout</c> applies.
+    /// When the host cancels (or the timeout passes) the upstream is sent <c>notifications/cancelled</c> for the request
+    /// here, with the request id the gateway chose: the SDK's own cancellation notice can be lost when the request's
+    /// wait is cancelled first (it unregisters the notice as the wait ends).
+    /// </summary>
+    private async Task<JsonObject> SendToolCallAsync(Upstream upstream, JsonObject parameters, CancellationToken cancellationToken)
+    {
+        // Ids from a range the SDK's own counter (1, 2, ...) never reaches; below 2^53, so exact in JavaScript too.
+        var id = new RequestId(ForwardedIdBase + Interlocked.Increment(ref forwardedCalls));
+        var sending = upstream.Client.SendRequestAsync(new JsonRpcRequest { Id = id, Method = RequestMethods.ToolsCall, Params = parameters }, CancellationToken.None);
+        using var timeout = upstream.CallTimeout is { } limit ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
+        timeout?.CancelAfter(upstream.CallTimeout!.Value);
+        var token = timeout?.Token ?? cancellationToken;
+        JsonRpcResponse response;
+        try
+        {
+            response = token.CanBeCanceled ? await sending.WaitAsync(token).ConfigureAwait(false) : await sending.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            _ = sending.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            try
+            {
+                await upstream.Client.SendNotificationAsync(NotificationMethods.CancelledNotification,
+                    new CancelledNotificationParams { RequestId = id, Reason = cancellationToken.IsCancellationRequested ? "cancelled by the client" : "timed out" },
+                    cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is McpException or IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                GatewayLog.ForwardFailed(logger, NotificationMethods.CancelledNotification, e.Message);
+            }
+
+            throw;
+        }
+
+        return response.Result as JsonObject ?? throw new McpException("the server's answer to tools/call is not a JSON object");
+    }
+
+    /// <summary>The audit line for a forwarded call that failed, and the exception the host's answer is made from.</summary>
+    private Exception Failed(Upstream upstream, string tool, string decided, ToolDecision decision, long started, Exception e, CancellationToken cancellationToken,
+        IDictionary<string, JsonElement>? arguments)
+    {
+        switch (e)
+        {
+            case OperationCanceledException when cancellationToken.IsCancellationRequested:
+                Audit(upstream, tool, decided, decision.Because, started, "cancelled", arguments);
+                return e;
+            case OperationCanceledException:
+                Audit(upstream, tool, decided, decision.Because, started, "timeout", arguments);
+                return new McpProtocolException($"Steward: \"{tool}\" of \"{upstream.Name}\" did not answer within the configured timeout.", McpErrorCode.InternalError);
+            default:
+                Audit(upstream, tool, decided, decision.Because, started, "failed", arguments);
+                return e;
+        }
+    }
+
+    /// <summary>The call's arguments for the audit line, only when the policy asks for them.</summary>
+    private IDictionary<string, JsonElement>? ArgumentsOf(JsonObject parameters) =>
+        auditArguments && parameters["arguments"] is JsonObject arguments
+            ? arguments.Deserialize((JsonTypeInfo<IDictionary<string, JsonElement>>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, JsonElement>)))
+            : null;
 
     /// <summary>The upstream's tools without those its pins block.</summary>
     private async ValueTask<IReadOnlyList<Tool>> PinnedToolsAsync(Upstream upstream, CancellationToken cancellationToken)
@@ -724,14 +868,16 @@ public sealed class Gateway : IAsyncDisposable
         Content = [new TextContentBlock { Text = message }],
     };
 
-    private void Audit(Upstream upstream, string tool, string decision, string because, long started, string outcome, CallToolRequestParams call)
+    private void Audit(Upstream upstream, string tool, string decision, string because, long started, string outcome, CallToolRequestParams call) =>
+        Audit(upstream, tool, decision, because, started, outcome, auditArguments ? call.Arguments : null);
+
+    private void Audit(Upstream upstream, string tool, string decision, string because, long started, string outcome, IDictionary<string, JsonElement>? arguments)
     {
         var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         GatewayLog.ToolCall(logger, upstream.Name, tool, decision, because, outcome, elapsed);
         try
         {
-            audit.Append(new AuditEvent(DateTimeOffset.UtcNow, upstream.Name, tool, decision, because, elapsed, outcome,
-                auditArguments ? call.Arguments : null));
+            audit.Append(new AuditEvent(DateTimeOffset.UtcNow, upstream.Name, tool, decision, because, elapsed, outcome, arguments));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -56,7 +56,9 @@ public sealed partial class PolicyFeed : IAsyncDisposable
         feed.Offer(sync.Current);
         sync.StateChanged += (_, e) => feed.Offer(e.State);
         feed.background.Add(Task.Run(() => sync.RunAsync(feed.stop.Token)));
-        if (Watch(paths.PolicyCache, () => feed.CacheChanged(paths)) is { } watcher)
+        // The cache is only ever replaced by a rename (PolicyCache.Write), so names are watched, not writes: the directory
+        // also holds audit.jsonl, and watching writes would wake the watcher on every audited tool call.
+        if (Watch(paths.PolicyCache, () => feed.CacheChanged(paths), NotifyFilters.FileName) is { } watcher)
         {
             feed.owned.Add(watcher);
         }
@@ -72,7 +74,7 @@ public sealed partial class PolicyFeed : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(logger);
         var feed = new PolicyFeed(gateway, logger);
         feed.Offer(PolicyFile.Load(path));
-        if (Watch(path, () => feed.Offer(PolicyFile.Load(path))) is { } watcher)
+        if (Watch(path, () => feed.Offer(PolicyFile.Load(path)), NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size) is { } watcher)
         {
             feed.owned.Add(watcher);
         }
@@ -153,7 +155,7 @@ public sealed partial class PolicyFeed : IAsyncDisposable
         }
     }
 
-    private static FileSystemWatcher? Watch(string path, Action changed)
+    private static FileSystemWatcher? Watch(string path, Action changed, NotifyFilters what)
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
@@ -164,7 +166,7 @@ public sealed partial class PolicyFeed : IAsyncDisposable
 
         var watcher = new FileSystemWatcher(directory, Path.GetFileName(full))
         {
-            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size,
+            NotifyFilter = what,
         };
         watcher.Changed += (_, _) => changed();
         watcher.Created += (_, _) => changed();

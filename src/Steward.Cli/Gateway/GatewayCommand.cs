@@ -1,5 +1,4 @@
 using System.CommandLine;
-using ModelContextProtocol.Server;
 using Steward.Agent;
 using Steward.Agent.Gateway;
 using Steward.Agent.Servers;
@@ -101,7 +100,7 @@ internal static class GatewayCommand
                     return await GatewayHttpHost.RunAsync(gateway, port, token, stderr, logging, cancellationToken).ConfigureAwait(false);
                 }
 
-                var transport = new StdioServerTransport("steward-gateway", logging);
+                var transport = GatewayStdio.CreateTransport("steward-gateway", logging);
                 await using (transport.ConfigureAwait(false))
                 {
                     try

@@ -1,0 +1,162 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using Steward.Core.Audit;
+using Steward.Core.Config;
+
+namespace Steward.Agent.Tests.Gateway;
+
+/// <summary>
+/// An allowed tools/call is forwarded as JSON: what the host sent reaches the upstream unchanged (only the name, in the
+/// aggregated shape), the upstream's result reaches the host unchanged (members the SDK's types do not know included),
+/// and errors, timeouts and cancellation are answered and audited as before. Through a real Node server.
+/// </summary>
+public sealed class ToolCallForwardingTests
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// A stdio MCP server in plain Node. <c>mirror</c> answers with the params it received (as text) and a member no MCP
+    /// type has; <c>refuse</c> answers a JSON-RPC error; <c>hang</c> never answers; <c>state</c> tells how many
+    /// <c>hang</c> calls arrived and how many were cancelled.
+    /// </summary>
+    private const string ServerScript = """
+        const readline = require('readline');
+        const send = (m) => process.stdout.write(JSON.stringify(m) + '\n');
+        const hung = [];
+        const cancelled = [];
+        readline.createInterface({ input: process.stdin }).on('line', (line) => {
+          let m;
+          try { m = JSON.parse(line); } catch { return; }
+          if (m.method === 'notifications/cancelled') { if (hung.includes(m.params.requestId)) cancelled.push(m.params.requestId); return; }
+          if (m.id === undefined) return;
+          const text = (t) => send({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text: t }] } });
+          switch (m.method) {
+            case 'initialize':
+              send({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'fwd-test', version: '1.0.0' } } });
+              break;
+            case 'tools/list':
+              send({ jsonrpc: '2.0', id: m.id, result: { tools: ['mirror', 'refuse', 'hang', 'state'].map((name) => ({ name, inputSchema: { type: 'object' } })) } });
+              break;
+            case 'tools/call':
+              switch (m.params.name) {
+                case 'mirror':
+                  send({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text: JSON.stringify(m.params) }], isError: m.params.arguments.fail === true, 'x-extra': { kept: [1, 'two'] } } });
+                  break;
+                case 'refuse':
+                  send({ jsonrpc: '2.0', id: m.id, error: { code: -32042, message: 'refused upstream' } });
+                  break;
+                case 'hang':
+                  hung.push(m.id);
+                  break;
+                default:
+                  text(JSON.stringify({ hung: hung.length, cancelled: cancelled.length }));
+              }
+              break;
+            case 'ping':
+              send({ jsonrpc: '2.0', id: m.id, result: {} });
+              break;
+            default:
+              send({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'no such method' } });
+          }
+        });
+        """;
+
+    [NodeFact]
+    public Task Per_server_shape_forwards_params_and_results_unchanged_and_audits_every_outcome() => ForwardsAsync(perServer: true);
+
+    [NodeFact]
+    public Task Aggregated_shape_forwards_params_and_results_unchanged_but_the_name_and_audits_every_outcome() => ForwardsAsync(perServer: false);
+
+    private static async Task ForwardsAsync(bool perServer)
+    {
+        var directory = GatewayHarness.TempDirectory();
+        var script = Path.Combine(directory, "fwd-server.cjs");
+        File.WriteAllText(script, ServerScript);
+        var entry = Shims.Entry("uvx", ["fwd-test==1.0.0"], Path.Combine(directory, "uvx.argv"));
+        entry = entry with { Env = [.. entry.Env ?? [], new("STEWARD_SHIM_SCRIPT", script)], Timeout = 20_000 };
+        await using var harness = await GatewayHarness.StartAsync(Fixtures.Config(("fwd", entry)), Fixtures.Policy([Fixtures.Pypi("fwd", "fwd-test", "1.0.0")]),
+            server: perServer ? "fwd" : null, directory: directory);
+        var client = harness.Client;
+        var prefix = perServer ? "" : "fwd__";
+
+        // What the host sends arrives upstream as sent: arguments, _meta with the progress token, a member MCP does not define.
+        var sent = JsonNode.Parse($$"""
+            { "name": "{{prefix}}mirror", "arguments": { "a": 1, "nested": { "b": [1.5, "x", null] } },
+              "_meta": { "progressToken": "token-7", "x-meta": { "deep": true } }, "x-param": "kept" }
+            """)!.AsObject();
+        var response = await client.SendRequestAsync(new JsonRpcRequest { Method = RequestMethods.ToolsCall, Params = sent.DeepClone() }).WaitAsync(Guard);
+        var result = Assert.IsType<JsonObject>(response.Result);
+        var received = JsonNode.Parse(result["content"]![0]!["text"]!.GetValue<string>())!;
+        var expected = sent.DeepClone().AsObject();
+        expected["name"] = "mirror";
+        Assert.True(JsonNode.DeepEquals(expected, received), received.ToJsonString());
+
+        // The upstream's result reaches the host as it answered, with the member no MCP type has.
+        Assert.Equal("""{"kept":[1,"two"]}""", result["x-extra"]!.ToJsonString());
+        Assert.False(result["isError"]!.GetValue<bool>());
+
+        // isError from the tool: a result, audited "error".
+        var failing = await client.CallToolAsync(prefix + "mirror", new Dictionary<string, object?> { ["fail"] = true }).AsTask().WaitAsync(Guard);
+        Assert.True(failing.IsError);
+
+        // A JSON-RPC error from the upstream reaches the host with its code and message, audited "failed".
+        var refused = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync(prefix + "refuse").AsTask().WaitAsync(Guard));
+        Assert.Equal((McpErrorCode)(-32042), refused.ErrorCode);
+        Assert.Contains("refused upstream", refused.Message, StringComparison.Ordinal);
+
+        // The host cancels (notifications/cancelled, as a host sends it): the upstream is told and the call is audited "cancelled".
+        var hangId = new RequestId("host-hang-" + prefix.Length);
+        var hanging = client.SendRequestAsync(new JsonRpcRequest { Id = hangId, Method = RequestMethods.ToolsCall, Params = new JsonObject { ["name"] = prefix + "hang" } });
+        await WaitForStateAsync(client, prefix, """{"hung":1,"cancelled":0}""");
+        await client.SendNotificationAsync(NotificationMethods.CancelledNotification, new CancelledNotificationParams { RequestId = hangId, Reason = "the user stopped it" });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => hanging.WaitAsync(Guard));
+        await WaitForStateAsync(client, prefix, """{"hung":1,"cancelled":1}""");
+        var deadline = DateTime.UtcNow + Guard;
+        while (!File.ReadAllText(harness.AuditLog).Contains("\"tool\":\"hang\"", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the cancelled call was not audited");
+            await Task.Delay(20);
+        }
+
+        // One audit line per call, in one intact chain, with the server's own tool names.
+        var audit = File.ReadAllLines(harness.AuditLog).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var calls = audit.Where(l => l.GetProperty("tool").GetString() != "state").ToList();
+        Assert.Equal(["mirror", "mirror", "refuse", "hang"], calls.Select(l => l.GetProperty("tool").GetString()));
+        Assert.Equal(["ok", "error", "failed", "cancelled"], calls.Select(l => l.GetProperty("outcome").GetString()));
+        Assert.All(audit.Except(calls), l => Assert.Equal("ok", l.GetProperty("outcome").GetString()));
+        Assert.All(audit, l => Assert.Equal("allow", l.GetProperty("decision").GetString()));
+        Assert.All(audit, l => Assert.Equal("fwd", l.GetProperty("server").GetString()));
+        using var reader = new StreamReader(harness.AuditLog);
+        Assert.True(JsonlChain.Verify(reader).Intact);
+    }
+
+    [NodeFact]
+    public async Task A_call_past_the_entry_timeout_is_answered_with_an_error_and_audited_as_a_timeout()
+    {
+        var directory = GatewayHarness.TempDirectory();
+        var script = Path.Combine(directory, "fwd-server.cjs");
+        File.WriteAllText(script, ServerScript);
+        var entry = Shims.Entry("uvx", ["fwd-test==1.0.0"], Path.Combine(directory, "uvx.argv"));
+        entry = entry with { Env = [.. entry.Env ?? [], new("STEWARD_SHIM_SCRIPT", script)], Timeout = 5_000 };
+        await using var harness = await GatewayHarness.StartAsync(Fixtures.Config(("fwd", entry)), Fixtures.Policy([Fixtures.Pypi("fwd", "fwd-test", "1.0.0")]),
+            server: "fwd", directory: directory);
+
+        var timedOut = await Assert.ThrowsAsync<McpProtocolException>(() => harness.Client.CallToolAsync("hang").AsTask().WaitAsync(Guard));
+        Assert.Equal(McpErrorCode.InternalError, timedOut.ErrorCode);
+        Assert.Contains("\"hang\" of \"fwd\" did not answer within the configured timeout", timedOut.Message, StringComparison.Ordinal);
+        var line = JsonDocument.Parse(Assert.Single(File.ReadAllLines(harness.AuditLog))).RootElement;
+        Assert.Equal("timeout", line.GetProperty("outcome").GetString());
+    }
+
+    private static async Task WaitForStateAsync(ModelContextProtocol.Client.McpClient client, string prefix, string expected)
+    {
+        var deadline = DateTime.UtcNow + Guard;
+        while (ServerEverythingThroughGatewayTests.Text(await client.CallToolAsync(prefix + "state").AsTask().WaitAsync(Guard)) != expected)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the server never reached {expected}");
+            await Task.Delay(20);
+        }
+    }
+}
