@@ -731,7 +731,7 @@ public sealed class Gateway : IAsyncDisposable
         try
         {
             audit.Append(new AuditEvent(DateTimeOffset.UtcNow, upstream.Name, tool, decision, because, elapsed, outcome,
-                auditArguments ? call.Arguments : null));
+                auditArguments ? ArgumentRedaction.Redact(call.Arguments) : null));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
