@@ -72,6 +72,39 @@ public sealed class PostgresTests
     }
 
     [PostgresFact]
+    public async Task On_PostgreSQL_the_profile_stores_whether_argument_values_are_audited_and_the_bundle_carries_it()
+    {
+        await using var database = await TestPostgres.CreateAsync("steward_test_", pooling: false);
+        var (firstInstance, secondInstance) = await database.StartTwoInstancesAsync();
+        await using var first = firstInstance;
+        await using var second = secondInstance;
+        using var admin = new HttpClient { BaseAddress = first.BaseUrl };
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", TestServer.AdminToken);
+        var before = JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/profile"))!;
+        Assert.False(before["auditToolArguments"]!.GetValue<bool>());
+
+        using var changed = await admin.PutAsync("/api/v1/orgs/demo/profile", TestServer.Json("""{"auditToolArguments":true}"""));
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        using var invalid = await admin.PutAsync("/api/v1/orgs/demo/profile", TestServer.Json("""{"auditToolArguments":"on"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, invalid.StatusCode);
+        var after = JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/profile"))!;
+        Assert.True(after["auditToolArguments"]!.GetValue<bool>());
+        Assert.Equal(before["revision"]!.GetValue<long>() + 1, after["revision"]!.GetValue<long>());
+
+        using var account = await admin.PostAsync("/api/v1/orgs/demo/accounts", TestServer.Json("""{"slug":"platform","name":"Platform"}"""));
+        Assert.Equal(HttpStatusCode.Created, account.StatusCode);
+        using var created = await admin.PostAsync("/api/v1/orgs/demo/tokens", TestServer.Json("""{"name":"laptop","role":"developer","account":"platform"}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var developer = new HttpClient { BaseAddress = second.BaseUrl };
+        developer.DefaultRequestHeaders.Authorization = new("Bearer", JsonNode.Parse(await created.Content.ReadAsStringAsync())!["token"]!.GetValue<string>());
+        var jws = await developer.GetStringAsync("/api/v1/policy");
+        var payload = JsonNode.Parse(System.Text.Encoding.UTF8.GetString(Base64UrlDecode(jws.Trim().Trim('"').Split('.')[1])))!;
+        Assert.True(payload["profile"]!["auditToolArguments"]!.GetValue<bool>());
+    }
+
+    private static byte[] Base64UrlDecode(string text) => System.Buffers.Text.Base64Url.DecodeFromChars(text);
+
+    [PostgresFact]
     public async Task A_change_or_a_revocation_made_on_one_instance_reaches_the_other_instances_bundle_and_registry_within_their_one_second_memory()
     {
         await using var database = await TestPostgres.CreateAsync("steward_test_", pooling: true);

@@ -877,7 +877,8 @@ public sealed class Gateway : IAsyncDisposable
         GatewayLog.ToolCall(logger, upstream.Name, tool, decision, because, outcome, elapsed);
         try
         {
-            audit.Append(new AuditEvent(DateTimeOffset.UtcNow, upstream.Name, tool, decision, because, elapsed, outcome, arguments));
+            // Arguments are here only when the policy records them; secret-named values are redacted first.
+            audit.Append(new AuditEvent(DateTimeOffset.UtcNow, upstream.Name, tool, decision, because, elapsed, outcome, ArgumentRedaction.Redact(arguments)));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -44,7 +44,10 @@ public sealed record PolicySnapshot
     /// <summary>Administrator tool rules (allow / ask / deny with globs on <c>server/tool</c>).</summary>
     public IReadOnlyList<ToolRule> ToolRules { get; init; } = [];
 
-    /// <summary>Whether tool-call argument values may be written to the audit log.</summary>
+    /// <summary>
+    /// Whether tool-call argument values are written to the audit log (secret-named ones redacted): the profile's
+    /// <c>auditToolArguments</c> from a Steward server, <c>auditArguments</c> in a local policy file; off otherwise.
+    /// </summary>
     public bool AuditArguments { get; init; }
 
     /// <summary>Whether remote servers on plain http to loopback addresses are allowed (development only).</summary>

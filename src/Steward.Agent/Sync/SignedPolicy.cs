@@ -22,7 +22,8 @@ public sealed record BundleContent(
     TimeSpan SyncInterval,
     TimeSpan? MaxOfflineAge,
     byte[]? Registry,
-    PolicyModels Models)
+    PolicyModels Models,
+    bool AuditToolArguments = false)
 {
     /// <summary>The payload's content, or null and why it is not a Steward policy payload.</summary>
     public static BundleContent? Parse(byte[] payload, out string? error)
@@ -63,6 +64,19 @@ public sealed record BundleContent(
             return null;
         }
 
+        // Absent in bundles from servers older than this setting: argument values are then not recorded.
+        var auditToolArguments = false;
+        if (profile.TryGetProperty("auditToolArguments", out var auditElement))
+        {
+            if (auditElement.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                error = "its profile's auditToolArguments is not true or false";
+                return null;
+            }
+
+            auditToolArguments = auditElement.GetBoolean();
+        }
+
         byte[]? registry = null;
         if (root.TryGetProperty("registry", out var registryElement) && registryElement.ValueKind != JsonValueKind.Null)
         {
@@ -92,7 +106,8 @@ public sealed record BundleContent(
             syncInterval.Value,
             maxOfflineAge,
             registry,
-            models);
+            models,
+            auditToolArguments);
     }
 
     private static PolicyModels? ReadModels(JsonElement root, out string? error)
@@ -305,6 +320,7 @@ public static class SignedPolicy
             ExpiresAt = bundle.Verification.ExpiresAt,
             Models = content.Models,
             Subject = content.Subject,
+            AuditArguments = content.AuditToolArguments,
         };
     }
 

@@ -107,6 +107,21 @@ internal static class SettingsConsequences
                 ]));
         }
 
+        if (before.AuditToolArguments != after.AuditToolArguments)
+        {
+            list.Add(after.AuditToolArguments
+                ? new Consequence("Audit of tool calls", "without argument values → with argument values",
+                [
+                    $"From their next sync (within {Duration(before.SyncIntervalSeconds)}), the gateways of {scope} record the argument values of every tool call.",
+                    "Argument values may contain secrets or personal data: they are stored in each developer's local audit log and sent to this server, where admins and auditors can read them.",
+                    "Arguments whose names look like secrets (password, token, secret, key, authorization, credential, cookie…) are replaced by \"[redacted]\"; a secret passed under any other name is recorded.",
+                ])
+                : new Consequence("Audit of tool calls", "with argument values → without argument values",
+                [
+                    $"Gateways of {scope} stop recording argument values {within}; values already recorded stay in the audit logs (local and on this server).",
+                ]));
+        }
+
         return list;
     }
 

@@ -26,7 +26,8 @@ public sealed record ProfileSettings(
     string? RegistryUrl,
     long SyncIntervalSeconds,
     long? MaxOfflineAgeSeconds,
-    bool ModelControlEnabled)
+    bool ModelControlEnabled,
+    bool AuditToolArguments = false)
 {
     public const long DefaultSyncIntervalSeconds = 24 * 3600;
 
@@ -58,18 +59,19 @@ public sealed record ProfileSettings(
         }
 
         w.WriteBoolean("modelControlEnabled", ModelControlEnabled);
+        w.WriteBoolean("auditToolArguments", AuditToolArguments);
     }
 }
 
 /// <summary>A stored profile: the organisation's (<see cref="AccountId"/> null) or an account's.</summary>
 public sealed record StoredProfile(string Id, string OrganisationId, string? AccountId, ProfileSettings Settings, long Revision, string UpdatedAt)
 {
-    public const string Columns = "id, organisation_id, account_id, mcp_enabled, web_tools_enabled, registry_mode, registry_url, sync_interval_seconds, max_offline_seconds, model_control_enabled, revision, updated_at";
+    public const string Columns = "id, organisation_id, account_id, mcp_enabled, web_tools_enabled, registry_mode, registry_url, sync_interval_seconds, max_offline_seconds, model_control_enabled, audit_tool_arguments, revision, updated_at";
 
     public static StoredProfile Read(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.NullableString(2),
-        new ProfileSettings(r.Boolean(3), r.Boolean(4), r.GetString(5), r.NullableString(6), r.Int64(7), r.NullableInt64(8), r.Boolean(9)),
-        r.Int64(10), r.GetString(11));
+        new ProfileSettings(r.Boolean(3), r.Boolean(4), r.GetString(5), r.NullableString(6), r.Int64(7), r.NullableInt64(8), r.Boolean(9), r.Boolean(10)),
+        r.Int64(11), r.GetString(12));
 
     /// <summary>The audit's view of a profile: its settings and revision.</summary>
     public string AuditView() => System.Text.Encoding.UTF8.GetString(RegistryJson.Write(w =>

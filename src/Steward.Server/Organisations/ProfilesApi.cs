@@ -26,7 +26,7 @@ internal static partial class ProfilesApi
     public const long MaxOfflineAgeSeconds = 365L * 24 * 3600;
 
     private static readonly string[] ProfileFields =
-        ["mcpEnabled", "webToolsEnabled", "registryMode", "registryUrl", "syncIntervalSeconds", "maxOfflineAgeSeconds", "modelControlEnabled"];
+        ["mcpEnabled", "webToolsEnabled", "registryMode", "registryUrl", "syncIntervalSeconds", "maxOfflineAgeSeconds", "modelControlEnabled", "auditToolArguments"];
 
     public static void Map(RouteGroupBuilder organisation)
     {
@@ -74,7 +74,7 @@ internal static partial class ProfilesApi
 
     /// <summary>
     /// <c>PUT</c> replaces the profile's settings: a field left out takes its default (MCP and web tools on, hosted
-    /// registry, 24 h sync, no maximum offline age, model control off). An account profile is created by its first PUT.
+    /// registry, 24 h sync, no maximum offline age, model control off, tool-call argument values not audited). An account profile is created by its first PUT.
     /// </summary>
     private static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, string? accountSlug, CancellationToken cancellationToken)
     {
@@ -129,14 +129,14 @@ internal static partial class ProfilesApi
             var revision = (last is null ? 0 : Convert.ToInt64(last, CultureInfo.InvariantCulture)) + 1;
             after = new StoredProfile(Tokens.NewId("prf"), organisation.Id, account?.Id, settings, revision, Timestamps.ToText(now));
             await connection.ExecuteAsync(
-                $"INSERT INTO profiles ({StoredProfile.Columns}) VALUES (@id, @org, @account, @mcp, @web, @mode, @url, @sync, @offline, @models, @revision, @at)",
+                $"INSERT INTO profiles ({StoredProfile.Columns}) VALUES (@id, @org, @account, @mcp, @web, @mode, @url, @sync, @offline, @models, @auditArguments, @revision, @at)",
                 transaction, cancellationToken, [.. Parameters(after)]).ConfigureAwait(false);
         }
         else
         {
             after = before with { Settings = settings, Revision = before.Revision + 1, UpdatedAt = Timestamps.ToText(now) };
             await connection.ExecuteAsync(
-                "UPDATE profiles SET mcp_enabled = @mcp, web_tools_enabled = @web, registry_mode = @mode, registry_url = @url, sync_interval_seconds = @sync, max_offline_seconds = @offline, model_control_enabled = @models, revision = @revision, updated_at = @at WHERE id = @id",
+                "UPDATE profiles SET mcp_enabled = @mcp, web_tools_enabled = @web, registry_mode = @mode, registry_url = @url, sync_interval_seconds = @sync, max_offline_seconds = @offline, model_control_enabled = @models, audit_tool_arguments = @auditArguments, revision = @revision, updated_at = @at WHERE id = @id",
                 transaction, cancellationToken, [.. Parameters(after)]).ConfigureAwait(false);
         }
 
@@ -322,6 +322,7 @@ internal static partial class ProfilesApi
         yield return ("sync", p.Settings.SyncIntervalSeconds);
         yield return ("offline", p.Settings.MaxOfflineAgeSeconds);
         yield return ("models", p.Settings.ModelControlEnabled);
+        yield return ("auditArguments", p.Settings.AuditToolArguments);
         yield return ("revision", p.Revision);
         yield return ("at", p.UpdatedAt);
     }
@@ -350,6 +351,7 @@ internal static partial class ProfilesApi
         var mcp = Bool("mcpEnabled", defaults.McpEnabled);
         var web = Bool("webToolsEnabled", defaults.WebToolsEnabled);
         var models = Bool("modelControlEnabled", defaults.ModelControlEnabled);
+        var auditArguments = Bool("auditToolArguments", defaults.AuditToolArguments);
         if (problem is not null)
         {
             return (null, problem);
@@ -410,7 +412,7 @@ internal static partial class ProfilesApi
             offline = value;
         }
 
-        return (new ProfileSettings(mcp, web, mode, url, sync, offline, models), null);
+        return (new ProfileSettings(mcp, web, mode, url, sync, offline, models, auditArguments), null);
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]

@@ -287,6 +287,10 @@ internal static class Migrations
                 "CREATE TRIGGER tool_call_events_no_change BEFORE UPDATE OR DELETE ON tool_call_events FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
             ],
         },
+        new(9, "profile setting: audit tool-call argument values",
+        [
+            "ALTER TABLE profiles ADD COLUMN audit_tool_arguments BOOLEAN NOT NULL DEFAULT FALSE",
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

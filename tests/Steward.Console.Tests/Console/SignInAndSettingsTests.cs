@@ -76,6 +76,48 @@ public sealed class SignInAndSettingsTests(ConsoleFixture fixture) : IClassFixtu
     }
 
     [ChromiumFact]
+    public async Task Recording_argument_values_warns_about_secrets_before_saving_and_stays_on_when_another_setting_changes()
+    {
+        const string Label = "Record the argument values of tool calls";
+        var page = await fixture.NewPageAsync();
+        await ConsoleFixture.SignInAsync(page);
+        await Expect(page.GetByLabel(Label)).Not.ToBeCheckedAsync();
+        await page.GetByLabel(Label).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Review changes" }).ClickAsync();
+
+        var review = page.GetByRole(AriaRole.Region, new() { Name = "Review: what this change does to developers" });
+        await Expect(review).ToContainTextAsync("Argument values may contain secrets or personal data");
+        await Expect(review).ToContainTextAsync("stored in each developer's local audit log and sent to this server");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Saved: the profile of the organisation");
+        using (var api = fixture.Api())
+        {
+            Assert.Contains("\"auditToolArguments\":true", await api.GetStringAsync("/api/v1/orgs/demo/profile"), StringComparison.Ordinal);
+        }
+
+        // Changing another setting from the page keeps it on (the page sends every setting it shows).
+        await page.GetByLabel("Agents can use web tools").UncheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Review changes" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Saved");
+        await Expect(page.GetByLabel(Label)).ToBeCheckedAsync();
+        using (var api = fixture.Api())
+        {
+            var profile = await api.GetStringAsync("/api/v1/orgs/demo/profile");
+            Assert.Contains("\"webToolsEnabled\":false", profile, StringComparison.Ordinal);
+            Assert.Contains("\"auditToolArguments\":true", profile, StringComparison.Ordinal);
+        }
+
+        // Back to the defaults, for the other tests.
+        await page.GetByLabel("Agents can use web tools").CheckAsync();
+        await page.GetByLabel(Label).UncheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Review changes" }).ClickAsync();
+        await Expect(review).ToContainTextAsync("stop recording argument values");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Saved");
+    }
+
+    [ChromiumFact]
     public async Task An_invalid_external_registry_URL_is_shown_beside_its_field()
     {
         var page = await fixture.NewPageAsync();

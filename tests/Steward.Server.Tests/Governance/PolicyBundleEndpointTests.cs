@@ -105,6 +105,26 @@ public sealed class PolicyBundleEndpointTests
     }
 
     [Fact]
+    public async Task The_bundle_profile_says_whether_gateways_record_tool_call_argument_values()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        await server.CreateAccountAsync("auditors");
+        await server.CreateAccountAsync("platform");
+        var (auditor, _) = await server.CreateTokenAsync("developer", "auditors");
+        var (platform, _) = await server.CreateTokenAsync("developer", "platform");
+        await server.PutProfileAsync("/api/v1/orgs/demo/accounts/auditors/profile", """{"auditToolArguments":true}""");
+        var keys = await server.KeysAsync();
+
+        var (response, jws) = await server.BundleAsync(auditor);
+        response.Dispose();
+        Assert.True(server.Verify(jws, keys).GetProperty("profile").GetProperty("auditToolArguments").GetBoolean());
+
+        var (other, otherJws) = await server.BundleAsync(platform);
+        other.Dispose();
+        Assert.False(server.Verify(otherJws, keys).GetProperty("profile").GetProperty("auditToolArguments").GetBoolean());
+    }
+
+    [Fact]
     public async Task A_bundle_is_refused_by_a_client_once_it_expires()
     {
         await using var server = await GovernanceServer.StartAsync();

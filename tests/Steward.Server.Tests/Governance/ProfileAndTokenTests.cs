@@ -56,6 +56,33 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
     }
 
     [Fact]
+    public async Task Recording_tool_call_argument_values_is_off_by_default_and_turning_it_on_raises_the_revision_and_is_audited()
+    {
+        using var admin = Admin();
+        await fixture.Server.CreateAccountAsync("auditors");
+        using var created = await admin.PutAsync("/api/v1/orgs/demo/accounts/auditors/profile", GovernanceServer.Json("{}"));
+        var before = await JsonAsync(created);
+        Assert.False((bool)before["auditToolArguments"]!);
+
+        using var put = await admin.PutAsync("/api/v1/orgs/demo/accounts/auditors/profile", GovernanceServer.Json("""{"auditToolArguments":true}"""));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var after = await JsonAsync(put);
+        Assert.True((bool)after["auditToolArguments"]!);
+        Assert.Equal((long)before["revision"]! + 1, (long)after["revision"]!);
+        Assert.True((bool)(await JsonAsync(await admin.GetAsync("/api/v1/orgs/demo/accounts/auditors/profile")))["auditToolArguments"]!);
+
+        var audit = await JsonAsync(await admin.GetAsync("/api/v1/orgs/demo/audit?action=profile.update&limit=1"));
+        var row = audit["audit"]![0]!;
+        Assert.Equal("profile:account/auditors", (string)row["object"]!);
+        Assert.False((bool)row["before"]!["auditToolArguments"]!);
+        Assert.True((bool)row["after"]!["auditToolArguments"]!);
+
+        // A PUT that leaves the field out turns it off again (PUT replaces the settings).
+        using var reset = await admin.PutAsync("/api/v1/orgs/demo/accounts/auditors/profile", GovernanceServer.Json("{}"));
+        Assert.False((bool)(await JsonAsync(reset))["auditToolArguments"]!);
+    }
+
+    [Fact]
     public async Task An_account_profile_is_created_read_and_deleted_and_the_organisation_profile_applies_again()
     {
         using var admin = Admin();
@@ -91,6 +118,9 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
     [InlineData("""{"syncIntervalSeconds":10}""", "body.syncIntervalSeconds")]
     [InlineData("""{"syncIntervalSeconds":3600,"maxOfflineAgeSeconds":60}""", "body.maxOfflineAgeSeconds")]
     [InlineData("""{"modelControl":true}""", "body.modelControl")]
+    [InlineData("""{"auditToolArguments":"yes"}""", "body.auditToolArguments")]
+    [InlineData("""{"auditToolArguments":1}""", "body.auditToolArguments")]
+    [InlineData("""{"auditToolArguments":null}""", "body.auditToolArguments")]
     public async Task A_bad_profile_is_422_naming_the_field_and_changes_nothing(string json, string location)
     {
         using var admin = Admin();
