@@ -18,7 +18,7 @@ public sealed class GatewayAuditChainTests
     public async Task Per_server_gateways_calling_at_once_write_one_audit_chain_with_every_call_once()
     {
         string[] servers = ["alpha", "beta", "gamma"];
-        const int Calls = 25;
+        const int Rounds = 30;
         var (dir, policy) = GatewayCommandTests.Setup();
         var spec = $"{NodePackages.ServerEverything}@{NodePackages.ServerEverythingVersion}";
         File.WriteAllText(Path.Combine(dir, "mcp.json"), JsonSerializer.Serialize(new
@@ -45,13 +45,19 @@ public sealed class GatewayAuditChainTests
         })))).WaitAsync(Guard);
         try
         {
-            // Every gateway's calls at once, and several at once through each gateway.
-            await Task.WhenAll(clients.Zip(servers).SelectMany(pair => Enumerable.Range(0, Calls).Select(async n =>
+            async Task Echo(McpClient client, string message)
             {
-                var message = $"{pair.Second}-{n}";
-                var result = await pair.First.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = message });
+                var result = await client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = message });
                 Assert.Equal("Echo: " + message, string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text)));
-            }))).WaitAsync(Guard);
+            }
+
+            // A first call each (so that no gateway is still starting up), then rounds in which every gateway is called
+            // at once, twice: the gateways' appends overlap in every round.
+            await Task.WhenAll(clients.Zip(servers).Select(p => Echo(p.First, $"{p.Second}-warm"))).WaitAsync(Guard);
+            for (var round = 0; round < Rounds; round++)
+            {
+                await Task.WhenAll(clients.Zip(servers).SelectMany(p => new[] { Echo(p.First, $"{p.Second}-{round}a"), Echo(p.First, $"{p.Second}-{round}b") })).WaitAsync(Guard);
+            }
         }
         finally
         {
@@ -66,12 +72,13 @@ public sealed class GatewayAuditChainTests
         Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
         var verified = JsonNode.Parse(verify.Stdout)!;
         Assert.True((bool)verified["intact"]!);
-        Assert.Equal(servers.Length * Calls, (long)verified["records"]!);
+        var expected = servers.SelectMany(s => Enumerable.Range(0, Rounds).SelectMany(r => new[] { $"{s}-{r}a", $"{s}-{r}b" }).Prepend($"{s}-warm").Select(m => (s, m))).ToList();
+        Assert.Equal(expected.Count, (long)verified["records"]!);
 
         var calls = File.ReadAllLines(audit).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.All(calls, c => Assert.Equal(("allow", "ok"), ((string)c["decision"]!, (string)c["outcome"]!)));
         Assert.Equal(
-            servers.SelectMany(s => Enumerable.Range(0, Calls).Select(n => (s, $"{s}-{n}"))).Order(),
+            expected.Order(),
             calls.Select(c => ((string)c["server"]!, (string)c["arguments"]!["message"]!)).Order());
     }
 }
