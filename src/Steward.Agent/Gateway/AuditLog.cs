@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
+using Steward.Agent.Files;
 using Steward.Core.Audit;
 
 namespace Steward.Agent.Gateway;
@@ -25,24 +27,39 @@ public readonly record struct AuditEvent(
 /// fails throws, and the gateway fails the call.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Each line is sealed with <see cref="JsonlChain"/> (<c>prevHash</c> and <c>hash</c> members), continuing the chain from
-/// the head of the existing file when it is opened, so <c>steward audit verify --file</c> checks the whole log and names
-/// the first line that was changed, removed or inserted.
-/// </remarks>
-/// <remarks>
-/// Flush policy: the file is opened once and kept open, unbuffered; each line is formatted into a reused buffer and
-/// handed to the operating system in one <c>write</c> before the call's answer goes back, so a line is never split
-/// between two writers and survives the gateway process crashing. It is not <c>fsync</c>ed per call: a power loss may
-/// lose the last lines the kernel had not written out yet (the same guarantee as the log file).
+/// the line before it, so <c>steward audit verify --file</c> checks the whole log and names the first line that was
+/// changed, removed or inserted.
+/// </para>
+/// <para>
+/// One file, many writers: a host may start one gateway process per server, and all of them append here. Each append
+/// holds <c>audit.jsonl.lock</c> (<see cref="FileLock"/>: an exclusive lock across processes and threads, released when
+/// it is closed or its process dies) while it reads the hash of the file's last line (from the end of the file, one
+/// read of at most 4 KiB for a usual line), seals the new line with it, and writes the line at the end of the file. So
+/// however the appends of several processes interleave, the file is one chain, and no line is written over another.
+/// A last line that is not whole (a write torn by a crash or a full disk) is ended with a newline before the next line,
+/// which starts the chain again from the genesis hash; verify names the torn line.
+/// </para>
+/// <para>
+/// Flush policy: the file is opened once and kept open, unbuffered; each line is handed to the operating system in one
+/// <c>write</c> at the file's current end before the call's answer goes back, so it survives the gateway process
+/// crashing. It is not <c>fsync</c>ed per call: a power loss may lose the last lines the kernel had not written out yet
+/// (the same guarantee as the log file). A write that fails is cut off again, so it leaves no partial line.
+/// </para>
 /// </remarks>
 public sealed class AuditLog : IDisposable
 {
+    /// <summary>How long an append waits for the lock another gateway holds before the call fails.</summary>
+    internal static readonly TimeSpan LockWait = TimeSpan.FromSeconds(10);
+
+    private const int TailChunk = 4096;
     private readonly string path;
     private readonly Lock gate = new();
     private readonly ArrayBufferWriter<byte> buffer = new(512);
+    private readonly byte[] tail = new byte[TailChunk];
     private Utf8JsonWriter? writer;
     private FileStream? stream;
-    private string head = HashChain.Genesis;
 
     public AuditLog(string path)
     {
@@ -50,6 +67,9 @@ public sealed class AuditLog : IDisposable
     }
 
     public string Path => path;
+
+    /// <summary>The lock file every writer of this log holds while it appends.</summary>
+    public string LockPath => path + ".lock";
 
     /// <summary>Where each line written is also queued for the Steward server (null: the log is local only).</summary>
     public AuditUploader? Uploader { get; init; }
@@ -94,10 +114,26 @@ public sealed class AuditLog : IDisposable
 
             writer.WriteEndObject();
             writer.Flush();
+            var record = Encoding.UTF8.GetString(buffer.WrittenSpan);
             stream ??= Open();
-            var (line, hash) = JsonlChain.Seal(Encoding.UTF8.GetString(buffer.WrittenSpan), head);
-            stream.Write(Encoding.UTF8.GetBytes(line + "\n"));
-            head = hash;
+            var handle = stream.SafeFileHandle;
+            using (FileLock.Acquire(LockPath, LockWait))
+            {
+                var end = RandomAccess.GetLength(handle);
+                var (head, whole) = ReadHead(handle, end);
+                var (line, _) = JsonlChain.Seal(record, head);
+                var bytes = Encoding.UTF8.GetBytes(whole ? line + "\n" : "\n" + line + "\n");
+                try
+                {
+                    RandomAccess.Write(handle, bytes, end);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    CutOff(handle, end);
+                    throw;
+                }
+            }
+
             Uploader?.Enqueue(entry);
         }
     }
@@ -105,49 +141,138 @@ public sealed class AuditLog : IDisposable
     private FileStream Open()
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        // BufferSize 0: every Write is one write(2) on an O_APPEND descriptor.
-        var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete, BufferSize = 0 };
+        // Writes go through RandomAccess at the end read under the lock: FileMode.Append is not O_APPEND in .NET on Unix
+        // (it seeks to the end once, at open), so it would write over the lines of other writers.
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite | FileShare.Delete, BufferSize = 0 };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        head = ReadHead(path);
         var opened = new FileStream(path, options);
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(opened.SafeFileHandle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
 
         return opened;
     }
 
-    /// <summary>The hash of the existing log's last line (the chain continues from it), or the genesis hash for a new or empty log.</summary>
-    private static string ReadHead(string path)
+    /// <summary>
+    /// The hash of the log's last non-blank line (the chain continues from it), or the genesis hash for an empty log or a
+    /// last line that is not a JSON object with a <c>hash</c> (torn or edited: verify names it); and whether the file
+    /// ends with a newline. Reads backwards from <paramref name="end"/>, 4 KiB first, more only for a longer line.
+    /// </summary>
+    private (string Head, bool Whole) ReadHead(SafeFileHandle handle, long end)
     {
-        if (!File.Exists(path))
+        if (end == 0)
         {
-            return HashChain.Genesis;
+            return (HashChain.Genesis, true);
         }
 
+        byte[]? rented = null;
         try
         {
-            using var reader = new FileStream(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete });
-            using var text = new StreamReader(reader, Encoding.UTF8);
-            return JsonlChain.HeadOf(Lines(text));
+            var chunk = tail;
+            while (true)
+            {
+                var size = (int)Math.Min(end, chunk.Length);
+                var read = chunk.AsSpan(0, size);
+                ReadExactly(handle, read, end - size);
+                var whole = read[^1] == (byte)'\n';
+                var last = read.Length - 1;
+                while (last >= 0 && IsBlank(read[last]))
+                {
+                    last--;
+                }
+
+                var start = last < 0 ? -1 : read[..(last + 1)].LastIndexOf((byte)'\n');
+                if (start >= 0 || size == end)
+                {
+                    // The last line starts in this chunk (or the file has no earlier line).
+                    return (last < 0 ? HashChain.Genesis : HashOf(read[(start + 1)..(last + 1)]), whole);
+                }
+
+                if (size > JsonlChain.LineLimits.MaxBytes)
+                {
+                    // Longer than any record verify accepts: not a line to continue from.
+                    return (HashChain.Genesis, whole);
+                }
+
+                if (rented is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+
+                rented = ArrayPool<byte>.Shared.Rent(chunk.Length * 4);
+                chunk = rented;
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static void ReadExactly(SafeFileHandle handle, Span<byte> destination, long offset)
+    {
+        while (destination.Length > 0)
+        {
+            var read = RandomAccess.Read(handle, destination, offset);
+            if (read == 0)
+            {
+                throw new IOException("the audit log became shorter while it was locked");
+            }
+
+            destination = destination[read..];
+            offset += read;
+        }
+    }
+
+    private static bool IsBlank(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0B or 0x0C;
+
+    /// <summary>The <c>hash</c> member of a line that is a JSON object, else the genesis hash (as <see cref="JsonlChain.HeadOf"/>).</summary>
+    private static string HashOf(ReadOnlySpan<byte> line)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = JsonlChain.LineLimits.MaxDepth });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return HashChain.Genesis;
+            }
+
+            string? hash = null;
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals(HashChain.HashField))
+                {
+                    reader.Read();
+                    hash = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+            }
+
+            return hash ?? HashChain.Genesis;
         }
         catch (JsonException)
         {
-            // The last line is not JSON (a torn or edited line): the chain restarts, and verify names that line.
             return HashChain.Genesis;
         }
     }
 
-    private static IEnumerable<string> Lines(StreamReader reader)
+    /// <summary>After a failed write: cuts the file back to where the line began, so no partial line stays (best effort).</summary>
+    private static void CutOff(SafeFileHandle handle, long end)
     {
-        while (reader.ReadLine() is { } line)
+        try
         {
-            yield return line;
+            RandomAccess.SetLength(handle, end);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The next append ends the partial line with a newline; verify names it.
         }
     }
 

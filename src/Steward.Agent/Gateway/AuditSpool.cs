@@ -158,27 +158,10 @@ internal sealed class AuditSpool(string path)
         }
     }
 
-    /// <summary>The spool's lock: the lock file opened exclusively (an advisory lock on Unix), waited for while another gateway holds it.</summary>
+    /// <summary>The spool's lock (<see cref="Files.FileLock"/>), waited for while another gateway holds it.</summary>
     private FileStream Lock()
     {
         Files.PrivateFiles.EnsureDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        var deadline = DateTime.UtcNow + LockWait;
-        while (true)
-        {
-            try
-            {
-                return new FileStream(LockPath, options);
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(20);
-            }
-        }
+        return Files.FileLock.Acquire(LockPath, LockWait);
     }
 }
