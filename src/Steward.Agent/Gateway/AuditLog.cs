@@ -11,7 +11,7 @@ namespace Steward.Agent.Gateway;
 /// <summary>One tool call as the audit log records it.</summary>
 /// <param name="Decision">allow, ask-approved, ask-declined, ask-unavailable, deny, disabled.</param>
 /// <param name="Outcome">ok, error (the tool reported an error), failed (the call failed), refused, cancelled, timeout.</param>
-/// <param name="Arguments">The argument values (as received), only when the policy enables it; otherwise null.</param>
+/// <param name="Arguments">The argument values, only when the policy enables it, secret-named values redacted (<see cref="ArgumentRedaction"/>); otherwise null.</param>
 public readonly record struct AuditEvent(
     DateTimeOffset Time,
     string Server,

@@ -73,7 +73,17 @@ public sealed class AuditUploadTests
         Assert.True(condition(), "timed out waiting until " + what);
     }
 
-    private static int SpoolLines(string path) => File.Exists(path) ? File.ReadAllLines(path).Count(l => l.Length > 0) : 0;
+    private static int SpoolLines(string path)
+    {
+        try
+        {
+            return File.ReadAllLines(path).Count(l => l.Length > 0);
+        }
+        catch (FileNotFoundException)
+        {
+            return 0; // not made yet, or removed once delivered: between a check and a read it can go either way
+        }
+    }
 
     private static async Task<JsonArray> ListedAsync(StewardServerHost server)
     {
