@@ -22,14 +22,16 @@ internal sealed class LocalChanges
 
     /// <summary>
     /// Middleware: after any request that may change state (not GET, HEAD or OPTIONS) has been handled, <see cref="Changed"/>.
-    /// The model endpoints (<c>/v1/…</c>) change nothing remembered and are left out, so model traffic does not empty the memories.
+    /// The model endpoints (<c>/v1/…</c>) and the gateways' tool-call uploads change nothing remembered and are left out, so
+    /// that traffic does not empty the memories.
     /// </summary>
     public static async Task AfterWrites(HttpContext context, RequestDelegate next)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
         var method = context.Request.Method;
-        if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+        if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) 
+            || context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) || context.Request.Path.StartsWithSegments("/api/v1/audit/tool-calls", StringComparison.Ordinal))
         {
             await next(context).ConfigureAwait(false);
             return;

@@ -97,6 +97,7 @@ public sealed class AuditUploadTests
         var port = StewardServerHost.FreePort();
         await using var server = await StewardServerHost.StartAsync(new ManualTime(DateTimeOffset.UtcNow), port);
         var token = await server.DeveloperTokenAsync("platform");
+        await server.PutProfileAsync("""{"auditToolArguments":true}""");
         using var config = await LoginAsync(server, token);
         var options = Fast(config);
         Assert.Equal(Path.Combine(config.Paths.ConfigDirectory, AuditUploader.SpoolFileName), options.SpoolPath);
@@ -229,6 +230,7 @@ public sealed class AuditUploadTests
     public async Task A_call_through_the_gateway_reaches_the_server_with_argument_values_only_when_the_policy_enables_them()
     {
         await using var server = await StewardServerHost.StartAsync(new ManualTime(DateTimeOffset.UtcNow));
+        await server.PutProfileAsync("""{"auditToolArguments":true}""");
         using var config = await LoginAsync(server, await server.DeveloperTokenAsync());
         var uploader = new AuditUploader(Fast(config), new ListLogger());
         await using (uploader)

@@ -65,6 +65,12 @@ public sealed class ToolCallEventsTests
             Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(bad, "[" + Event("evt-bad") + "]")).Status);
         }
 
+        // Argument values are kept while the caller's profile records them (the next test: not otherwise).
+        using (var on = await admin.PutAsync("/api/v1/orgs/demo/profile", TestServer.Json("""{"auditToolArguments":true}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, on.StatusCode);
+        }
+
         // A developer's batch is stored with the token's organisation, account and user.
         var batch = "[" + Event("evt-1", tool: "echo", arguments: """{"message":"hi"}""") + "," + Event("evt-2", tool: "add", decision: "deny", outcome: "refused") + "]";
         var (status, body) = await PostAsync(developer, batch);
@@ -149,6 +155,21 @@ public sealed class ToolCallEventsTests
         Assert.Null(second["metadata"]!["nextCursor"]);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await admin.GetAsync(AdminPath + "?since=yesterday")).StatusCode);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await admin.GetAsync(AdminPath + "?limit=0")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Argument_values_sent_while_the_callers_profile_does_not_record_them_are_dropped_and_counted()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var developer = server.Client(await TeamDeveloperAsync(server));
+        using var admin = server.Client(TestServer.AdminToken);
+        var (status, body) = await PostAsync(developer, "[" + Event("evt-a", arguments: """{"message":"not-kept"}""") + "," + Event("evt-b") + "]");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(2, (int)body!["stored"]!);
+        Assert.Equal(1, (int)body["argumentsDropped"]!);
+        var listed = await ListAsync(admin);
+        Assert.All(listed, e => Assert.Null(e!["arguments"]));
+        Assert.DoesNotContain("not-kept", await admin.GetStringAsync(AdminPath), StringComparison.Ordinal);
     }
 
     [Fact]
