@@ -94,23 +94,7 @@ public sealed class AuditLog : IDisposable
 
             writer.WriteStartObject();
             writer.WriteString("time", time[..timeLength]);
-            writer.WriteString("server", entry.Server);
-            writer.WriteString("tool", entry.Tool);
-            writer.WriteString("decision", entry.Decision);
-            writer.WriteString("because", entry.Because);
-            writer.WriteNumber("durationMs", Math.Round(entry.DurationMs, 3));
-            writer.WriteString("outcome", entry.Outcome);
-            if (entry.Arguments is { } arguments)
-            {
-                writer.WriteStartObject("arguments");
-                foreach (var (name, value) in arguments)
-                {
-                    writer.WritePropertyName(name);
-                    value.WriteTo(writer);
-                }
-
-                writer.WriteEndObject();
-            }
+            WriteFields(writer, entry);
 
             writer.WriteEndObject();
             writer.Flush();
@@ -273,6 +257,29 @@ public sealed class AuditLog : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The next append ends the partial line with a newline; verify names it.
+        }
+    }
+
+    /// <summary>An event's fields after its time, as the audit line and the upload to the server both write them.</summary>
+    internal static void WriteFields(Utf8JsonWriter writer, in AuditEvent entry)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteString("server", entry.Server);
+        writer.WriteString("tool", entry.Tool);
+        writer.WriteString("decision", entry.Decision);
+        writer.WriteString("because", entry.Because);
+        writer.WriteNumber("durationMs", Math.Round(entry.DurationMs, 3));
+        writer.WriteString("outcome", entry.Outcome);
+        if (entry.Arguments is { } arguments)
+        {
+            writer.WriteStartObject("arguments");
+            foreach (var (name, value) in arguments)
+            {
+                writer.WritePropertyName(name);
+                value.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
         }
     }
 

@@ -516,23 +516,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
             writer.WriteStartObject();
             writer.WriteString("id", id);
             writer.WriteString("time", entry.Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
-            writer.WriteString("server", entry.Server);
-            writer.WriteString("tool", entry.Tool);
-            writer.WriteString("decision", entry.Decision);
-            writer.WriteString("because", entry.Because);
-            writer.WriteNumber("durationMs", Math.Round(entry.DurationMs, 3));
-            writer.WriteString("outcome", entry.Outcome);
-            if (entry.Arguments is { } arguments)
-            {
-                writer.WriteStartObject("arguments");
-                foreach (var (name, value) in arguments)
-                {
-                    writer.WritePropertyName(name);
-                    value.WriteTo(writer);
-                }
-
-                writer.WriteEndObject();
-            }
+            AuditLog.WriteFields(writer, entry);
 
             writer.WriteEndObject();
         }
