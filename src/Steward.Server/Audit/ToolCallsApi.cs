@@ -103,16 +103,14 @@ internal static partial class ToolCallsApi
         {
             // Argument values are kept only while the caller's effective profile records them: a client that sends them
             // anyway (an older or modified gateway) does not override the admin's choice.
-            if (events.Any(e => e.Arguments is not null) && !await RecordsArgumentsAsync(connection, caller, cancellationToken).ConfigureAwait(false))
+            if (events.Any(e => e.Arguments is not null)
+                && (await Profiles.EffectiveOfAsync(connection, caller, cancellationToken).ConfigureAwait(false))?.Settings.AuditToolArguments != true)
             {
                 argumentsDropped = events.Count(e => e.Arguments is not null);
                 events = [.. events.Select(e => e with { Arguments = null })];
             }
-        }
 
-        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
-        await using (var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false))
-        {
+            await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
             var received = Timestamps.ToText(now);
             foreach (var call in events)
             {
@@ -141,20 +139,6 @@ internal static partial class ToolCallsApi
             w.WriteNumber("argumentsDropped", argumentsDropped);
             w.WriteEndObject();
         }), StatusCodes.Status200OK);
-    }
-
-    /// <summary>Whether the caller's effective profile (the account's, else the organisation's) records tool-call argument values.</summary>
-    private static async Task<bool> RecordsArgumentsAsync(System.Data.Common.DbConnection connection, Caller caller, CancellationToken cancellationToken)
-    {
-        var organisation = await Profiles.FindOrganisationByIdAsync(connection, caller.OrganisationId, cancellationToken).ConfigureAwait(false);
-        if (organisation is null)
-        {
-            return false;
-        }
-
-        var account = caller.AccountId is { } accountId ? await Profiles.FindAccountByIdAsync(connection, accountId, cancellationToken).ConfigureAwait(false) : null;
-        var effective = await Profiles.EffectiveAsync(connection, organisation, account, cancellationToken).ConfigureAwait(false);
-        return effective.Settings.AuditToolArguments;
     }
 
     /// <summary>One event, or a 422 naming its first bad field.</summary>

@@ -132,6 +132,19 @@ internal static class Profiles
         return rows.Count == 1 ? rows[0] : null;
     }
 
+    /// <summary>The effective profile of a token's holder: its account's when it has one, else its organisation's; null when the organisation is gone.</summary>
+    public static async Task<EffectiveProfile?> EffectiveOfAsync(DbConnection connection, Identity.Caller caller, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        if (await FindOrganisationByIdAsync(connection, caller.OrganisationId, cancellationToken).ConfigureAwait(false) is not { } organisation)
+        {
+            return null;
+        }
+
+        var account = caller.AccountId is { } accountId ? await FindAccountByIdAsync(connection, accountId, cancellationToken).ConfigureAwait(false) : null;
+        return await EffectiveAsync(connection, organisation, account, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The effective profile of an organisation, or of one of its accounts. An organisation without a profile row gets the defaults.</summary>
     public static async Task<EffectiveProfile> EffectiveAsync(DbConnection connection, Organisation organisation, Account? account, CancellationToken cancellationToken)
     {

@@ -76,14 +76,12 @@ internal static class PolicyApi
         }
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var organisation = await Profiles.FindOrganisationByIdAsync(connection, caller.OrganisationId, cancellationToken).ConfigureAwait(false);
-        if (organisation is null)
+        if (await Profiles.EffectiveOfAsync(connection, caller, cancellationToken).ConfigureAwait(false) is not { } effective)
         {
             return null;
         }
 
-        var account = caller.AccountId is { } accountId ? await Profiles.FindAccountByIdAsync(connection, accountId, cancellationToken).ConfigureAwait(false) : null;
-        var effective = await Profiles.EffectiveAsync(connection, organisation, account, cancellationToken).ConfigureAwait(false);
+        var (organisation, account) = (effective.Organisation, effective.Account);
         var models = await Models.ModelBundle.ForAsync(connection, context.RequestServices, caller, organisation.Slug, account?.Slug, cancellationToken).ConfigureAwait(false);
         var (kid, key) = await keys.ActiveAsync(cancellationToken).ConfigureAwait(false);
 
