@@ -152,7 +152,8 @@ public static class Login
             return new LoginResult($"the policy bundle from {source.Describe()} does not verify with its key {pinned.Kid}: {check.Error}; nothing was changed");
         }
 
-        var final = repinned ?? candidate;
+        // Bound from now on to whom this first bundle belongs (the token's organisation and account).
+        var final = (repinned ?? candidate) with { Subject = bundle.Content.Subject };
         SourceStore.Save(paths, final, token, time);
         PolicyCache.Write(paths, new CachedPolicy(final.Kind, final.Location, bundle.Content.Revision, document.ETag, now, RegistryShape.RegistryApiPage, [], compact));
         var snapshot = SignedPolicy.Snapshot(final, bundle, now);

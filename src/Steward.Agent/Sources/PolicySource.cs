@@ -38,6 +38,14 @@ public sealed record PolicySource
     /// </summary>
     public IReadOnlyList<PinnedKey> PinnedKeys { get; init; } = [];
 
+    /// <summary>
+    /// Who this machine logged in as at a Steward server: the organisation, or <c>org/a/account</c>, that the first verified
+    /// bundle named as its <c>sub</c>. Every later bundle must name the same subject: one installation key signs every
+    /// organisation's bundles, so a bundle signed for another organisation or account is authentic and still not ours.
+    /// Null for a login saved before the binding (bound at its next verified sync) and for the other kinds of source.
+    /// </summary>
+    public string? Subject { get; init; }
+
     /// <summary>The thumbprint (<c>kid</c>) of the newest pinned key, the one the server signs with; null when none is pinned.</summary>
     public string? PinnedKey => PinnedKeys.LastOrDefault(k => k.TrustedUntil is null)?.Jwk.Kid ?? PinnedKeys.LastOrDefault()?.Jwk.Kid;
 

@@ -8,6 +8,7 @@ namespace Steward.Agent.Sources;
 /// <summary>What <c>source.json</c> holds on disk (the token is not in it).</summary>
 /// <param name="PinnedKey">The thumbprint of the newest pinned key, for people and scripts comparing it with the server's.</param>
 /// <param name="PinnedKeys">Every pinned key as a JWK, with how long it stays trusted (a Steward server only).</param>
+/// <param name="Subject">The organisation (or <c>org/a/account</c>) this machine logged in as; every bundle must name it.</param>
 public sealed record SourceFileDocument(
     string Kind,
     string Location,
@@ -15,7 +16,8 @@ public sealed record SourceFileDocument(
     string MaxOfflineAge,
     string? PinnedKey,
     DateTimeOffset SavedAt,
-    IReadOnlyList<PinnedKeyDocument>? PinnedKeys = null);
+    IReadOnlyList<PinnedKeyDocument>? PinnedKeys = null,
+    string? Subject = null);
 
 /// <summary>A pinned key in <c>source.json</c>: an EC P-256 JWK whose <c>kid</c> is its RFC 7638 thumbprint.</summary>
 public sealed record PinnedKeyDocument(string Kty, string Crv, string X, string Y, string Kid, DateTimeOffset? TrustedUntil = null);
@@ -64,7 +66,7 @@ public static class SourceStore
             ? null
             : source.PinnedKeys.Select(k => new PinnedKeyDocument(EcPublicJwk.KeyType, EcPublicJwk.Curve, k.Jwk.X, k.Jwk.Y, k.Jwk.Kid, k.TrustedUntil)).ToList();
         var document = new SourceFileDocument(
-            PolicySource.KindName(source.Kind), source.Location, source.AllowHttp, Durations.Format(source.MaxOfflineAge), source.PinnedKey, time.GetUtcNow(), pins);
+            PolicySource.KindName(source.Kind), source.Location, source.AllowHttp, Durations.Format(source.MaxOfflineAge), source.PinnedKey, time.GetUtcNow(), pins, source.Subject);
         var bytes = JsonSerializer.SerializeToUtf8Bytes(document, AgentJsonContext.Default.SourceFileDocument);
         PrivateFiles.WriteAtomic(paths.SourceFile, bytes);
     }
@@ -133,6 +135,7 @@ public static class SourceStore
             AllowHttp = document.AllowHttp,
             MaxOfflineAge = maxOfflineAge,
             PinnedKeys = pins,
+            Subject = document.Subject is { Length: > 0 } subject ? subject : null,
         }, null);
     }
 

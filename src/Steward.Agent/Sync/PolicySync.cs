@@ -229,7 +229,7 @@ public sealed partial class PolicySync : IDisposable
                 Confirm(previous, notModified.ETag, now);
                 lastAttemptFailed = false;
                 LogUnchanged(logger, previous.Snapshot.Revision);
-                return Result(SyncOutcome.Unchanged, $"policy unchanged at revision {previous.Snapshot.Revision} ({source.Describe()} answered 304 Not Modified)");
+                return Result(SyncOutcome.Unchanged, $"policy unchanged at revision {previous.Snapshot.Revision} ({source.Describe()} answered 304 Not Modified){Bind(source, previous.Snapshot.Subject)}");
 
             case FetchOutcome.NotModified:
                 return Failure(SyncOutcome.Rejected, $"{source.Describe()} answered 304 Not Modified, but no bundle in force was named", source);
@@ -265,6 +265,9 @@ public sealed partial class PolicySync : IDisposable
             note = $"; the server rotated its signing key: the new key {bundle.Verification.Kid} is endorsed by the pinned key and is now pinned";
         }
 
+        note += Bind(source, bundle.Content.Subject);
+        source = sourceLoad.Source ?? source;
+
         var cached = new CachedPolicy(source.Kind, source.Location, bundle.Content.Revision, fetched.ETag, now, RegistryShape.RegistryApiPage, [], compact);
         var snapshot = SignedPolicy.Snapshot(source, bundle, now);
         var changes = RegistryChanges.Between(previous?.Snapshot.Registry, snapshot.Registry);
@@ -286,6 +289,32 @@ public sealed partial class PolicySync : IDisposable
 
         LogUpdated(logger, snapshot.Revision, changes.Added.Count, changes.Removed.Count, changes.Upgraded.Count);
         return Result(SyncOutcome.Updated, $"policy updated to revision {snapshot.Revision} from {source.Describe()}{note}{warning}", changes) with { ModelChanges = modelChanges };
+    }
+
+    /// <summary>
+    /// A login saved before bundles were bound to their subject is bound by its first verified sync to the subject of the
+    /// bundle in force; from then on a bundle for another organisation or account is refused. A note when the binding
+    /// could not be saved (it is then tried again at the next sync).
+    /// </summary>
+    private string Bind(PolicySource source, string? subject)
+    {
+        if (source.Subject is not null || subject is null)
+        {
+            return "";
+        }
+
+        var bound = source with { Subject = subject };
+        try
+        {
+            SourceStore.SavePins(paths, bound, time);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"; {paths.SourceFile} cannot be written to bind this login to {subject}: {e.Message}";
+        }
+
+        sourceLoad = new SourceLoad(bound, null);
+        return "";
     }
 
     private SyncResult Result(SyncOutcome outcome, string message, RegistryChanges? changes = null, IReadOnlyList<Problem>? problems = null) =>

@@ -244,6 +244,14 @@ public static class SignedPolicy
             return BundleCheck.Refused(error!);
         }
 
+        // One installation key signs every organisation's bundles: the signature says who signed, the subject whose policy it is.
+        if (source.Subject is { } bound && !string.Equals(content.Subject, bound, StringComparison.Ordinal))
+        {
+            return BundleCheck.Refused(
+                $"it is the policy of {(content.Subject is { } other ? $"\"{other}\"" : "no named organisation")}, but this machine is logged in as \"{bound}\" " +
+                "(a bundle for another organisation or account is never applied; run `steward login` again to change accounts)");
+        }
+
         IReadOnlyList<RegistryEntry> entries = [];
         var warnings = 0;
         if (content.Registry is { } registry)

@@ -86,6 +86,21 @@ internal sealed class StewardServerHost : IAsyncDisposable
         return (string)JsonNode.Parse(created)!["token"]!;
     }
 
+    /// <summary>A new organisation made through the API by the server administrator: its first admin token.</summary>
+    public async Task<string> OrganisationAsync(string slug)
+    {
+        using var admin = Client();
+        var created = await SendAsync(admin, HttpMethod.Post, "api/v1/orgs", $$"""{"slug":"{{slug}}"}""", HttpStatusCode.Created);
+        return (string)JsonNode.Parse(created)!["adminToken"]!["token"]!;
+    }
+
+    /// <summary>The signed bundle the server gives the holder of <paramref name="token"/> (compact JWS).</summary>
+    public async Task<string> BundleAsync(string token)
+    {
+        using var client = Client(token);
+        return (await client.GetStringAsync("api/v1/policy")).Trim();
+    }
+
     public async Task PublishAsync(string name, string version)
     {
         using var admin = Client();

@@ -364,6 +364,93 @@ public sealed class SignedPolicyTests
     }
 
     [Fact]
+    public async Task Login_binds_the_machine_to_the_organisation_and_account_of_its_first_bundle()
+    {
+        var time = Clock();
+        await using var server = await StewardServerHost.StartAsync(time);
+        var token = await server.DeveloperTokenAsync();
+        using var config = new TempConfig();
+
+        Assert.True((await LoginAsync(config, server.BaseUrl, token, time)).Succeeded);
+
+        Assert.Equal("demo/a/platform", SourceStore.Load(config.Paths).Source!.Subject);
+        Assert.Contains("\"subject\": \"demo/a/platform\"", File.ReadAllText(config.Paths.SourceFile), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("another organisation")]
+    [InlineData("another account")]
+    public async Task A_bundle_the_same_server_signed_for_someone_else_is_refused_on_sync_and_the_previous_policy_stays(string whose)
+    {
+        var time = Clock();
+        await using var server = await StewardServerHost.StartAsync(time);
+        await using var proxy = await PolicyProxy.StartAsync(server.BaseUrl);
+        var token = await server.DeveloperTokenAsync();
+        var otherToken = whose == "another organisation" ? await server.OrganisationAsync("rival") : await server.DeveloperTokenAsync("contractors");
+        var otherBundle = await server.BundleAsync(otherToken);
+        using var config = new TempConfig();
+        Assert.True((await LoginAsync(config, proxy.BaseUrl, token, time)).Succeeded);
+        var cacheBefore = File.ReadAllBytes(config.Paths.PolicyCache);
+        using var sync = Sync(config, time);
+        var before = Names(sync.Current).ToList();
+        await server.PublishAsync("io.example/beta", "1.0.0");
+        proxy.RewriteBundle = _ => otherBundle;
+
+        var result = await sync.SyncAsync(CancellationToken.None);
+
+        Assert.Equal(SyncOutcome.Rejected, result.Outcome);
+        Assert.Contains(whose == "another organisation" ? "it is the policy of \"rival\"" : "it is the policy of \"demo/a/contractors\"", result.Message);
+        Assert.Contains("logged in as \"demo/a/platform\"", result.Message);
+        Assert.Contains("previous policy stays in force", result.Message);
+        Assert.Equal(before, Names(sync.Current));
+        Assert.Equal(cacheBefore, File.ReadAllBytes(config.Paths.PolicyCache));
+    }
+
+    [Fact]
+    public async Task A_cache_holding_another_organisations_bundle_is_refused_at_load()
+    {
+        var time = Clock();
+        await using var server = await StewardServerHost.StartAsync(time);
+        var token = await server.DeveloperTokenAsync();
+        var otherBundle = await server.BundleAsync(await server.OrganisationAsync("rival"));
+        using var config = new TempConfig();
+        Assert.True((await LoginAsync(config, server.BaseUrl, token, time)).Succeeded);
+        RewriteCachedBundle(config, _ => otherBundle);
+
+        using var sync = Sync(config, time);
+
+        var disabled = Assert.IsType<PolicyState.Disabled>(sync.Current);
+        Assert.Contains("the policy cache was rejected", disabled.Reason);
+        Assert.Contains("it is the policy of \"rival\"", disabled.Reason);
+    }
+
+    [Fact]
+    public async Task A_login_saved_before_the_binding_is_bound_by_its_next_sync_and_refuses_another_subject_after()
+    {
+        var time = Clock();
+        await using var server = await StewardServerHost.StartAsync(time);
+        await using var proxy = await PolicyProxy.StartAsync(server.BaseUrl);
+        var token = await server.DeveloperTokenAsync();
+        using var config = new TempConfig();
+        Assert.True((await LoginAsync(config, proxy.BaseUrl, token, time)).Succeeded);
+        var legacy = JsonNode.Parse(File.ReadAllText(config.Paths.SourceFile))!.AsObject();
+        Assert.True(legacy.Remove("subject"));
+        File.WriteAllText(config.Paths.SourceFile, legacy.ToJsonString());
+        Assert.Null(SourceStore.Load(config.Paths).Source!.Subject);
+        using var sync = Sync(config, time);
+
+        Assert.True((await sync.SyncAsync(CancellationToken.None)).Succeeded);
+
+        Assert.Equal("demo/a/platform", SourceStore.Load(config.Paths).Source!.Subject);
+        var organisationBundle = await server.BundleAsync(StewardServerHost.AdminToken);
+        await server.PublishAsync("io.example/beta", "1.0.0");
+        proxy.RewriteBundle = _ => organisationBundle;
+        var refused = await sync.SyncAsync(CancellationToken.None);
+        Assert.Equal(SyncOutcome.Rejected, refused.Outcome);
+        Assert.Contains("it is the policy of \"demo\"", refused.Message);
+    }
+
+    [Fact]
     public void A_Steward_server_source_without_a_pinned_key_asks_for_a_new_login()
     {
         using var config = new TempConfig();
