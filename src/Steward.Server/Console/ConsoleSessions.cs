@@ -84,44 +84,43 @@ internal static class ConsoleSessions
     }
 
     /// <summary>
-    /// Signs <paramref name="caller"/>'s organisation in: into the current session when there is one (the organisation
-    /// switcher lists every organisation of the session), else into a new session whose cookie is set on the response.
+    /// Signs <paramref name="caller"/>'s organisation in, always under a new session id whose cookie is set on the response:
+    /// a session id that existed before sign-in never gains a grant (an id planted in the browser by someone else — session
+    /// fixation — is worthless), and the old id ends. With <paramref name="addToCurrent"/> (the console's "sign in to another
+    /// organisation", asked for from inside a session) the organisations the current session holds move to the new id, so
+    /// the switcher lists them all; any other sign-in starts a session with this organisation alone.
     /// </summary>
-    public static async Task SignInAsync(HttpContext context, Database database, TimeProvider time, ConsoleSession? current, Caller caller, CancellationToken cancellationToken)
+    public static async Task SignInAsync(HttpContext context, Database database, TimeProvider time, ConsoleSession? current, bool addToCurrent, Caller caller, CancellationToken cancellationToken)
     {
         var now = Timestamps.Now(time);
         var at = Timestamps.ToText(now);
-        string hash;
-        string created;
-        string? newId = null;
-        if (current is not null)
-        {
-            hash = current.Hash;
-            created = Timestamps.ToText(current.CreatedAt);
-        }
-        else
-        {
-            newId = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-            hash = Hash(newId);
-            created = at;
-        }
+        var newId = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var hash = Hash(newId);
+        var created = current is not null && addToCurrent ? Timestamps.ToText(current.CreatedAt) : at;
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync("DELETE FROM console_sessions WHERE last_seen_at < @idle OR created_at < @absolute", transaction, cancellationToken,
             ("idle", Timestamps.ToText(now - IdleTimeout)), ("absolute", Timestamps.ToText(now - AbsoluteLifetime))).ConfigureAwait(false);
-        await connection.ExecuteAsync("DELETE FROM console_sessions WHERE session_hash = @hash AND organisation_id = @org", transaction, cancellationToken,
-            ("hash", hash), ("org", caller.OrganisationId)).ConfigureAwait(false);
+        if (current is not null)
+        {
+            await connection.ExecuteAsync(
+                addToCurrent ? "DELETE FROM console_sessions WHERE session_hash = @old AND organisation_id = @org" : "DELETE FROM console_sessions WHERE session_hash = @old",
+                transaction, cancellationToken, ("old", current.Hash), ("org", caller.OrganisationId)).ConfigureAwait(false);
+            if (addToCurrent)
+            {
+                await connection.ExecuteAsync("UPDATE console_sessions SET session_hash = @hash WHERE session_hash = @old", transaction, cancellationToken,
+                    ("hash", hash), ("old", current.Hash)).ConfigureAwait(false);
+            }
+        }
+
         await connection.ExecuteAsync(
             "INSERT INTO console_sessions (session_hash, organisation_id, token_id, created_at, last_seen_at) VALUES (@hash, @org, @token, @created, @at)",
             transaction, cancellationToken, ("hash", hash), ("org", caller.OrganisationId), ("token", caller.TokenId), ("created", created), ("at", at)).ConfigureAwait(false);
         await connection.ExecuteAsync("UPDATE console_sessions SET last_seen_at = @at WHERE session_hash = @hash", transaction, cancellationToken,
             ("at", at), ("hash", hash)).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        if (newId is not null)
-        {
-            context.Response.Cookies.Append(CookieName, newId, CookieOptions(context));
-        }
+        context.Response.Cookies.Append(CookieName, newId, CookieOptions(context));
     }
 
     /// <summary>Ends the session everywhere (every organisation) and clears the cookie.</summary>

@@ -192,7 +192,7 @@ internal static class OidcSignIn
         }
 
         var current = context.Items[typeof(ConsoleSession)] as ConsoleSession;
-        await ConsoleSessions.SignInAsync(context, database, time, current, caller, cancellationToken).ConfigureAwait(false);
+        await ConsoleSessions.SignInAsync(context, database, time, current, addToCurrent: false, caller, cancellationToken).ConfigureAwait(false);
         var home = "/o/" + Uri.EscapeDataString(organisation.Slug) + "/console";
         var target = returnUrl.Length > 0 && (returnUrl == home || returnUrl.StartsWith(home + "/", StringComparison.Ordinal) || returnUrl.StartsWith(home + "?", StringComparison.Ordinal)) ? returnUrl : home;
         // A page of this origin moves on, so that the SameSite=Strict session cookie is sent (a redirect chain that began at the identity provider would not send it).

@@ -34,6 +34,19 @@ public sealed class OidcSignInTests(ConsoleFixture fixture) : IClassFixture<Cons
         Assert.Equal((true, SameSiteAttribute.Strict), (session.HttpOnly, session.SameSite));
         Assert.DoesNotContain(cookies, c => c.Name == "steward_oidc");
 
+        // A session cookie that existed before the sign-in is not the one the sign-in issues, and no longer signs anyone in.
+        var before = await fixture.NewPageAsync();
+        await ConsoleFixture.SignInAsync(before);
+        var planted = (await before.Context.CookiesAsync()).Single(c => c.Name == "steward_console");
+        var victim = await fixture.NewPageAsync();
+        await victim.Context.AddCookiesAsync([new Microsoft.Playwright.Cookie { Name = planted.Name, Value = planted.Value, Domain = planted.Domain, Path = planted.Path, HttpOnly = true, SameSite = SameSiteAttribute.Strict }]);
+        await victim.GotoAsync("/console/sign-in?org=demo");
+        await victim.GetByRole(AriaRole.Link, new() { Name = "Sign in with " + issuer.Issuer }).ClickAsync();
+        await Expect(victim).ToHaveURLAsync(new Regex("/o/demo/console$"));
+        Assert.NotEqual(planted.Value, (await victim.Context.CookiesAsync()).Single(c => c.Name == "steward_console").Value);
+        await before.GotoAsync("/o/demo/console");
+        await Expect(before).ToHaveURLAsync(new Regex("/console/sign-in"));
+
         issuer.User = issuer.User with { Subject = "bob-0002", Email = "bob@example.com", Groups = ["engineering"] };
         var developer = await fixture.NewPageAsync();
         await developer.GotoAsync("/o/demo/console");

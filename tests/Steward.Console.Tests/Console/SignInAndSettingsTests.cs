@@ -28,6 +28,34 @@ public sealed class SignInAndSettingsTests(ConsoleFixture fixture) : IClassFixtu
     }
 
     [ChromiumFact]
+    public async Task Signing_in_issues_a_new_session_so_a_session_cookie_planted_before_sign_in_gains_nothing()
+    {
+        // The attacker signs in to an organisation of their own and plants that session's cookie in the victim's browser.
+        var rivalAdmin = await fixture.AddOrganisationAsync("rival-fixation", "Rival");
+        var attacker = await fixture.NewPageAsync();
+        await ConsoleFixture.SignInAsync(attacker, rivalAdmin);
+        await Expect(attacker).ToHaveURLAsync(new Regex("/o/rival-fixation/console$"));
+        var planted = (await attacker.Context.CookiesAsync()).Single(c => c.Name == "steward_console");
+        var victim = await fixture.NewPageAsync();
+        await victim.Context.AddCookiesAsync([new Microsoft.Playwright.Cookie { Name = planted.Name, Value = planted.Value, Domain = planted.Domain, Path = planted.Path, HttpOnly = true, SameSite = SameSiteAttribute.Strict }]);
+
+        await ConsoleFixture.SignInAsync(victim);
+
+        await Expect(victim).ToHaveURLAsync(new Regex("/o/demo/console$"));
+        var issued = (await victim.Context.CookiesAsync()).Single(c => c.Name == "steward_console");
+        Assert.NotEqual(planted.Value, issued.Value);
+        // The victim's session holds the victim's organisation alone, not the planted one.
+        await Expect(victim.GetByLabel("Organisation", new() { Exact = true }).Locator("option", new() { HasText = "Rival" })).ToHaveCountAsync(0);
+        // The planted id is worth nothing now: neither the victim's organisation nor the attacker's own.
+        await attacker.GotoAsync("/o/demo/console");
+        await Expect(attacker).ToHaveURLAsync(new Regex("/console/sign-in"));
+        await attacker.GotoAsync("/o/rival-fixation/console");
+        await Expect(attacker).ToHaveURLAsync(new Regex("/console/sign-in"));
+        await victim.GotoAsync("/o/demo/console/registry");
+        await Expect(victim).ToHaveURLAsync(new Regex("/o/demo/console/registry$"));
+    }
+
+    [ChromiumFact]
     public async Task Turning_MCP_off_shows_what_it_does_to_developers_before_saving_and_the_change_lands_in_the_audit_trail()
     {
         var page = await fixture.NewPageAsync();
