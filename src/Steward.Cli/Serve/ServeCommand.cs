@@ -28,14 +28,37 @@ internal static class ServeCommand
             Description = "Let POST /v0/auth/none hand out short-lived tokens that may publish io.modelcontextprotocol.anonymous/* (for mcp-publisher tests). Off by default; also STEWARD_ALLOW_ANONYMOUS_PUBLISH=true.",
         };
 
+        var publicUrl = new Option<string?>("--public-url")
+        {
+            Description = "The address people and tools use to reach this server when a reverse proxy is in front (https://steward.example.com): cookies are then Secure and the sign-in redirect uses it. Also STEWARD_PUBLIC_URL.",
+        };
+        var trustedProxy = new Option<string[]>("--trusted-proxy")
+        {
+            Description = "A reverse proxy (address or network, such as 10.0.0.5 or 10.0.0.0/24) whose X-Forwarded-Proto and X-Forwarded-For are believed; repeat for several. Default: none. Also STEWARD_TRUSTED_PROXIES (comma-separated).",
+            AllowMultipleArgumentsPerToken = false,
+        };
+
         var command = new Command("serve", "Run the Steward server: the Registry API for hosts, the admin API and the audit log. Set STEWARD_ADMIN_TOKEN at first start to choose the admin token.")
         {
-            dataDir, urls, database, anonymous,
+            dataDir, urls, database, anonymous, publicUrl, trustedProxy,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            Uri? publicAddress;
+            try
+            {
+                publicAddress = ServeOptions.ParsePublicUrl(parse.GetValue(publicUrl));
+            }
+            catch (ServeException e)
+            {
+                await stderr.WriteLineAsync("steward serve: " + e.Message).ConfigureAwait(false);
+                return 2;
+            }
+
             var options = new ServeOptions
             {
+                PublicUrl = publicAddress,
+                TrustedProxies = [.. (parse.GetValue(trustedProxy) ?? []).SelectMany(p => p.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
                 DataDir = parse.GetValue(dataDir)!,
                 Urls = parse.GetValue(urls)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Database = parse.GetValue(database),

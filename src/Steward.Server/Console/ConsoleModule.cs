@@ -44,6 +44,7 @@ internal static partial class ConsoleModule
         {
             options.Cookie.Name = AntiforgeryCookie;
             options.Cookie.SameSite = SameSiteMode.Strict;
+            // Secure on https requests (through a trusted proxy too); the session cookie follows the public URL as well.
             options.Cookie.SecurePolicy = Microsoft.AspNetCore.Http.CookieSecurePolicy.SameAsRequest;
             options.Cookie.HttpOnly = true;
         });

@@ -138,7 +138,7 @@ internal static class ConsoleSessions
     private static CookieOptions CookieOptions(HttpContext context) => new()
     {
         HttpOnly = true,
-        Secure = context.Request.IsHttps,
+        Secure = Hosting.PublicAddress.SecureCookies(context),
         SameSite = SameSiteMode.Strict,
         Path = "/",
         IsEssential = true,

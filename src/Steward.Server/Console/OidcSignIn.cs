@@ -82,7 +82,7 @@ internal static class OidcSignIn
         context.Response.Cookies.Append(StateCookie, sealedState, new CookieOptions
         {
             HttpOnly = true,
-            Secure = context.Request.IsHttps,
+            Secure = Hosting.PublicAddress.SecureCookies(context),
             // Lax: the identity provider's redirect back is a cross-site top-level navigation.
             SameSite = SameSiteMode.Lax,
             Path = "/console/oidc",
@@ -108,7 +108,7 @@ internal static class OidcSignIn
     {
         var cancellationToken = context.RequestAborted;
         var cookie = context.Request.Cookies[StateCookie];
-        context.Response.Cookies.Delete(StateCookie, new CookieOptions { Path = "/console/oidc", Secure = context.Request.IsHttps, HttpOnly = true, SameSite = SameSiteMode.Lax });
+        context.Response.Cookies.Delete(StateCookie, new CookieOptions { Path = "/console/oidc", Secure = Hosting.PublicAddress.SecureCookies(context), HttpOnly = true, SameSite = SameSiteMode.Lax });
         if (cookie is null || box.Open(StatePurpose, cookie) is not { } plain
             || JsonSerializer.Deserialize(plain, ServerJsonContext.Default.StringArray) is not [var org, var state, var nonce, var verifier, var returnUrl, var issuedText]
             || !long.TryParse(issuedText, System.Globalization.CultureInfo.InvariantCulture, out var issuedAt)
@@ -247,7 +247,7 @@ internal static class OidcSignIn
         }
     }
 
-    private static string RedirectUri(HttpContext context) => context.Request.Scheme + "://" + context.Request.Host + CallbackPath;
+    private static string RedirectUri(HttpContext context) => Hosting.PublicAddress.Origin(context) + CallbackPath;
 
     private static string Random() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 

@@ -55,6 +55,19 @@ public sealed record ServeOptions
     /// </summary>
     public bool AllowHttpLoopbackOidc { get; init; }
 
+    /// <summary>
+    /// The address people and tools use to reach this server, when it differs from where Kestrel listens (a reverse proxy
+    /// in front). When https, cookies are always <c>Secure</c>, and the OIDC redirect URI is built from it.
+    /// <c>--public-url</c> or <c>STEWARD_PUBLIC_URL</c>.
+    /// </summary>
+    public Uri? PublicUrl { get; init; }
+
+    /// <summary>
+    /// The reverse proxies (addresses or networks) whose <c>X-Forwarded-Proto</c> and <c>X-Forwarded-For</c> are believed;
+    /// empty believes no one. <c>--trusted-proxy</c> or <c>STEWARD_TRUSTED_PROXIES</c> (comma-separated).
+    /// </summary>
+    public IReadOnlyList<string> TrustedProxies { get; init; } = [];
+
     /// <summary>Where OpenTelemetry traces and metrics go (OTLP); null exports nothing. From <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>.</summary>
     public string? OtlpEndpoint { get; init; }
 
@@ -80,7 +93,28 @@ public sealed record ServeOptions
         Database = Database ?? (Environment.GetEnvironmentVariable(DatabaseVariable) is { Length: > 0 } database ? database : null),
         OtlpEndpoint = OtlpEndpoint ?? (Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } otlp ? otlp : null),
         OtlpProtocol = OtlpProtocol ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_PROTOCOL"),
+        PublicUrl = PublicUrl ?? ParsePublicUrl(Environment.GetEnvironmentVariable("STEWARD_PUBLIC_URL")),
+        TrustedProxies = TrustedProxies.Count > 0
+            ? TrustedProxies
+            : (Environment.GetEnvironmentVariable("STEWARD_TRUSTED_PROXIES") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
     };
+
+    /// <summary>The public URL, checked: an absolute http(s) URL without credentials, query or fragment; null when not set.</summary>
+    public static Uri? ParsePublicUrl(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp) ||
+            url.UserInfo.Length > 0 || url.Query.Length > 0 || url.Fragment.Length > 0)
+        {
+            throw new ServeException("--public-url", $"\"{text}\" is not the server's public URL; give the address people use, such as https://steward.example.com");
+        }
+
+        return url;
+    }
 
     private static bool IsTrue(string variable) =>
         Environment.GetEnvironmentVariable(variable) is { } value && (value == "1" || string.Equals(value, "true", StringComparison.OrdinalIgnoreCase));

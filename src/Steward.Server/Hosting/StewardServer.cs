@@ -61,8 +61,17 @@ public sealed class StewardServer : IAsyncDisposable
     public static async Task<int> RunAsync(ServeOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options = options.WithEnvironment();
         var messages = options.Messages ?? Console.Error;
+        try
+        {
+            options = options.WithEnvironment();
+        }
+        catch (ServeException e)
+        {
+            await messages.WriteLineAsync("steward serve: " + e.Message).ConfigureAwait(false);
+            return 2;
+        }
+
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         void OnSignal(PosixSignalContext context)
         {
@@ -137,6 +146,7 @@ public sealed class StewardServer : IAsyncDisposable
     public static async Task<StewardServer> StartAsync(ServeOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _ = PublicAddress.ParseProxies(options.TrustedProxies);
         var database = OpenDatabase(options);
         try
         {
@@ -186,7 +196,7 @@ public sealed class StewardServer : IAsyncDisposable
             await Policy.GovernanceModule.StartAsync(app.Services, cancellationToken).ConfigureAwait(false);
             await Models.ModelsModule.StartAsync(app.Services, cancellationToken).ConfigureAwait(false);
 
-            Configure(app);
+            Configure(app, options);
             try
             {
                 await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -242,8 +252,9 @@ public sealed class StewardServer : IAsyncDisposable
         await _database.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static void Configure(WebApplication app)
+    private static void Configure(WebApplication app, ServeOptions options)
     {
+        PublicAddress.Use(app, options);
         app.Use(async (context, next) =>
         {
             try
