@@ -68,6 +68,21 @@ public sealed class ServeTests
         AssertOneLineNaming("STEWARD_ADMIN_TOKEN", messages);
     }
 
+    [Theory]
+    [InlineData("aaaaaaaaaaaaaaaaaaaaaaaa", "it has 1 distinct character")]
+    [InlineData("abcdeabcdeabcdeabcdeabcde", "it has 5 distinct characters")]
+    [InlineData("abcdefghijkabcdefghijkabcdefghijk", "it repeats \"abcd…\" (11 characters)")]
+    public async Task A_bootstrap_token_that_is_easy_to_guess_exits_2_naming_the_variable_and_nothing_is_created(string token, string why)
+    {
+        var dataDir = Directory.CreateTempSubdirectory("steward-serve-test-").FullName;
+        var (code, messages) = await RunAsync(new ServeOptions { DataDir = dataDir, Urls = ["http://127.0.0.1:0"], BootstrapAdminToken = token });
+        Assert.Equal(2, code);
+        AssertOneLineNaming("STEWARD_ADMIN_TOKEN", messages);
+        Assert.Contains("too easy to guess: " + why, messages, StringComparison.Ordinal);
+        Assert.Contains("openssl rand -base64 32", messages, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, messages, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Steward_serve_starts_with_the_environment_token_and_stops_cleanly_on_SIGTERM()
     {

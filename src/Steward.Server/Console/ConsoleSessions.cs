@@ -7,8 +7,11 @@ using Steward.Server.Storage;
 
 namespace Steward.Server.AdminConsole;
 
-/// <summary>One organisation a console session is signed in to, with the admin token that signed it in (its id, never its value).</summary>
-internal sealed record SessionGrant(Organisation Organisation, Caller Caller);
+/// <summary>
+/// One organisation a console session is signed in to, with the admin token that signed it in (its id, never its value);
+/// <paramref name="NeverExpires"/> for a token without expiry (the bootstrap token), which the console asks to replace.
+/// </summary>
+internal sealed record SessionGrant(Organisation Organisation, Caller Caller, bool NeverExpires = false);
 
 /// <summary>A live console session: the organisations it is signed in to.</summary>
 internal sealed record ConsoleSession(string Hash, DateTimeOffset CreatedAt, IReadOnlyList<SessionGrant> Grants)
@@ -66,7 +69,7 @@ internal static class ConsoleSessions
 
         var grants = rows
             .Where(r => r.Revoked is null && r.Caller.Role == Roles.Admin && (r.Expires is null || Timestamps.Parse(r.Expires) > now))
-            .Select(r => new SessionGrant(r.Organisation, r.Caller))
+            .Select(r => new SessionGrant(r.Organisation, r.Caller, r.Expires is null))
             .ToList();
         if (grants.Count == 0)
         {

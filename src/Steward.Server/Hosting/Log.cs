@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Steward server stopping")]
     public static partial void Stopping(ILogger logger);
 
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{Count} admin token(s) that never expire are still valid (the bootstrap token is one): create named admin tokens with an expiry and revoke them")]
+    public static partial void TokensWithoutExpiry(ILogger logger, long count);
+
     [LoggerMessage(EventId = 1100, Level = LogLevel.Error, Message = "Unhandled error answering {Method} {Path}")]
     public static partial void Unhandled(ILogger logger, Exception exception, string method, string path);
 

@@ -68,6 +68,12 @@ public sealed record ServeOptions
     /// </summary>
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];
 
+    /// <summary>
+    /// Failed authentications (answers 401) allowed per client address and per token prefix, a minute (refilled evenly);
+    /// past them the address or prefix gets 429 until a permit is back. Default 30.
+    /// </summary>
+    public int FailedAuthenticationsPerMinute { get; init; } = 30;
+
     /// <summary>Where OpenTelemetry traces and metrics go (OTLP); null exports nothing. From <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>.</summary>
     public string? OtlpEndpoint { get; init; }
 

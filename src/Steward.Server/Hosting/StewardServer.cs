@@ -169,6 +169,7 @@ public sealed class StewardServer : IAsyncDisposable
                 builder.Services.AddSingleton(_ => telemetry);
             }
             builder.Services.AddSingleton<Readiness>();
+            builder.Services.AddSingleton<AuthenticationThrottle>();
             Policy.GovernanceModule.AddServices(builder.Services, options);
             Models.ModelsModule.AddServices(builder.Services, options);
             AdminConsole.ConsoleModule.AddServices(builder.Services);
@@ -224,6 +225,8 @@ public sealed class StewardServer : IAsyncDisposable
                 Log.Seeded(logger, DemoRegistry.Slug);
             }
 
+            await WarnOfTokensWithoutExpiryAsync(database, logger, cancellationToken).ConfigureAwait(false);
+
             app.Services.GetRequiredService<Readiness>().Ready = true;
             var urls = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
             Log.Listening(logger, string.Join(", ", urls), database.Description);
@@ -237,6 +240,19 @@ public sealed class StewardServer : IAsyncDisposable
         {
             await database.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>The bootstrap token never expires: every start says so until it is revoked (the console says it too).</summary>
+    private static async Task WarnOfTokensWithoutExpiryAsync(Database database, ILogger logger, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var count = Convert.ToInt64(await connection.ScalarAsync(
+            "SELECT COUNT(*) FROM api_tokens WHERE expires_at IS NULL AND revoked_at IS NULL AND role = 'admin'", null, cancellationToken).ConfigureAwait(false),
+            System.Globalization.CultureInfo.InvariantCulture);
+        if (count > 0)
+        {
+            Log.TokensWithoutExpiry(logger, count);
         }
     }
 
@@ -271,6 +287,8 @@ public sealed class StewardServer : IAsyncDisposable
                 await Problems.Result(StatusCodes.Status500InternalServerError, "Internal Server Error", "the server failed to answer; the error is in its log").ExecuteAsync(context).ConfigureAwait(false);
             }
         });
+
+        app.Use(AuthenticationThrottle.Middleware);
 
         // A change committed through this instance makes what it remembers from the database stale at once.
         app.Use(LocalChanges.AfterWrites);

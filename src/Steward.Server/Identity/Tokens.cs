@@ -21,6 +21,39 @@ public static class Tokens
     /// <summary>A token given through <c>STEWARD_ADMIN_TOKEN</c> must be at least this long.</summary>
     public const int MinimumLength = 24;
 
+    /// <summary>Fewest distinct characters a chosen token may have (a generated one has about 40).</summary>
+    public const int MinimumDistinctCharacters = 10;
+
+    /// <summary>
+    /// Why a token an administrator chose (<c>STEWARD_ADMIN_TOKEN</c>) is too easy to guess, or null: shorter than
+    /// <see cref="MinimumLength"/>, with spaces, with fewer than <see cref="MinimumDistinctCharacters"/> distinct characters
+    /// (24 × <c>a</c>, <c>abcabc…</c>), or one short piece repeated.
+    /// </summary>
+    public static string? Weakness(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (token.Length < MinimumLength || token.Any(char.IsWhiteSpace))
+        {
+            return $"the token must be at least {MinimumLength} characters without spaces";
+        }
+
+        var distinct = token.Distinct().Count();
+        if (distinct < MinimumDistinctCharacters)
+        {
+            return $"the token is too easy to guess: it has {distinct} distinct character{(distinct == 1 ? "" : "s")}, and at least {MinimumDistinctCharacters} are needed";
+        }
+
+        for (var period = 1; period <= token.Length / 2; period++)
+        {
+            if (token.Length % period == 0 && Enumerable.Range(period, token.Length - period).All(i => token[i] == token[i - period]))
+            {
+                return $"the token is too easy to guess: it repeats \"{token[..Math.Min(period, 4)]}…\" ({period} characters)";
+            }
+        }
+
+        return null;
+    }
+
     public static string Generate() => Prefix + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>The stored form: lowercase hex SHA-256 of the token's UTF-8 bytes.</summary>

@@ -23,9 +23,9 @@ internal static class FirstStart
 
     public static async Task<FirstStartResult> RunAsync(Database database, TimeProvider time, string? adminToken, CancellationToken cancellationToken)
     {
-        if (adminToken is not null && (adminToken.Length < Tokens.MinimumLength || adminToken.Any(char.IsWhiteSpace)))
+        if (adminToken is not null && Tokens.Weakness(adminToken) is { } weakness)
         {
-            throw new ServeException(ServeOptions.AdminTokenVariable, $"the token must be at least {Tokens.MinimumLength} characters without spaces; generate one with: openssl rand -base64 32");
+            throw new ServeException(ServeOptions.AdminTokenVariable, $"{weakness}; generate one with: openssl rand -base64 32");
         }
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);

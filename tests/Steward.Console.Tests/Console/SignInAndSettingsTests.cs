@@ -28,6 +28,24 @@ public sealed class SignInAndSettingsTests(ConsoleFixture fixture) : IClassFixtu
     }
 
     [ChromiumFact]
+    public async Task Signed_in_with_the_bootstrap_token_the_console_asks_to_replace_it_and_with_a_named_token_it_does_not()
+    {
+        var page = await fixture.NewPageAsync();
+        await ConsoleFixture.SignInAsync(page);
+        await Expect(page.Locator("#rotate-token")).ToContainTextAsync("of this session never");
+        await Expect(page.Locator("#rotate-token")).ToContainTextAsync("revoke this one");
+
+        using var api = fixture.Api();
+        using var created = await api.PostAsync("/api/v1/orgs/demo/tokens", new StringContent("""{"name":"alice (admin)","role":"admin","expiresInDays":30}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var named = System.Text.Json.Nodes.JsonNode.Parse(await created.Content.ReadAsStringAsync())!["token"]!.GetValue<string>();
+        var other = await fixture.NewPageAsync();
+        await ConsoleFixture.SignInAsync(other, named);
+        await Expect(other.GetByText("Signed in with the token “alice (admin)”")).ToBeVisibleAsync();
+        await Expect(other.Locator("#rotate-token")).ToHaveCountAsync(0);
+    }
+
+    [ChromiumFact]
     public async Task Signing_in_issues_a_new_session_so_a_session_cookie_planted_before_sign_in_gains_nothing()
     {
         // The attacker signs in to an organisation of their own and plants that session's cookie in the victim's browser.

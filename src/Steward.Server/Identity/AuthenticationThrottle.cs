@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Steward.Server.Hosting;
+
+namespace Steward.Server.Identity;
+
+/// <summary>
+/// Failed authentications are rate-limited, per client address and per token prefix (System.Threading.RateLimiting token
+/// buckets, partitioned): every answer 401 spends one permit of the caller's address and one of the first
+/// <see cref="PrefixLength"/> characters of the bearer token it presented; a bucket refills at
+/// <see cref="ServeOptions.FailedAuthenticationsPerMinute"/> a minute up to that many. While either bucket is empty every
+/// request of that address or prefix answers 429 with <c>Retry-After</c>, before any token is looked up, so a guesser
+/// gets that many tries a minute instead of thousands a second. Successful requests spend nothing. The address is the
+/// one a trusted proxy forwarded (<see cref="PublicAddress"/>), else the connection's. Per instance: several instances
+/// each allow the rate.
+/// </summary>
+internal sealed class AuthenticationThrottle : IDisposable
+{
+    /// <summary>How much of a presented token names its bucket: enough to tell tokens apart, far too little to use one.</summary>
+    public const int PrefixLength = 12;
+
+    private readonly PartitionedRateLimiter<string> _limiter;
+    private readonly int _perMinute;
+
+    public AuthenticationThrottle(ServeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _perMinute = Math.Max(1, options.FailedAuthenticationsPerMinute);
+        var replenish = TimeSpan.FromMinutes(1) / _perMinute;
+        _limiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = _perMinute,
+            TokensPerPeriod = 1,
+            ReplenishmentPeriod = replenish < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : replenish,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+    }
+
+    /// <summary>How long to wait before the next try (for <c>Retry-After</c>): one permit's refill time, in whole seconds.</summary>
+    public int RetryAfterSeconds => (int)Math.Ceiling(60.0 / _perMinute);
+
+    private static IEnumerable<string> Keys(HttpContext context)
+    {
+        yield return "address:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+        if (Authentication.PresentedToken(context) is { } token)
+        {
+            yield return "prefix:" + token[..Math.Min(PrefixLength, token.Length)];
+        }
+    }
+
+    /// <summary>The middleware: 429 while the caller's address or token prefix has no permit left; a 401 answer spends one of each.</summary>
+    public static async Task Middleware(HttpContext context, RequestDelegate next)
+    {
+        var throttle = context.RequestServices.GetRequiredService<AuthenticationThrottle>();
+        foreach (var key in Keys(context))
+        {
+            if (throttle._limiter.GetStatistics(key) is { CurrentAvailablePermits: <= 0 })
+            {
+                context.Response.Headers.RetryAfter = throttle.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                await Problems.Result(StatusCodes.Status429TooManyRequests, "Too Many Requests",
+                    $"too many failed authentications from this address or with this token; try again in {throttle.RetryAfterSeconds} s").ExecuteAsync(context).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        await next(context).ConfigureAwait(false);
+        if (context.Response.StatusCode == StatusCodes.Status401Unauthorized)
+        {
+            foreach (var key in Keys(context))
+            {
+                using var spent = throttle._limiter.AttemptAcquire(key, 1);
+            }
+        }
+    }
+
+    public void Dispose() => _limiter.Dispose();
+}
