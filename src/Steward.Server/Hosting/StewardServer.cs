@@ -137,6 +137,8 @@ public sealed class StewardServer : IAsyncDisposable
     public static async Task<StewardServer> StartAsync(ServeOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var allowPrivate = Core.Net.OutboundAllowList.Parse(options.OutboundAllowPrivate, out var allowError)
+            ?? throw new ServeException(ServeOptions.OutboundAllowPrivateVariable, allowError!);
         var database = OpenDatabase(options);
         try
         {
@@ -151,6 +153,7 @@ public sealed class StewardServer : IAsyncDisposable
             builder.Services.AddSingleton(database);
             builder.Services.AddSingleton(options.TimeProvider);
             builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton(new ServerOutbound(options, allowPrivate));
             builder.Services.AddSingleton<RegistryPageCache>();
             builder.Services.AddSingleton<RegistryRevisions>();
             if (Telemetry.Start(options.OtlpEndpoint, options.OtlpProtocol) is { } telemetry)
