@@ -23,6 +23,8 @@ internal sealed class ServerOutbound(ServeOptions options, OutboundAllowList all
     /// <summary>What a fetch of a URL someone gave says when it did not get an answer: the same for a refused or failed connection, a failed TLS handshake and the address policy, so that it cannot scan ports.</summary>
     public const string ConnectionFailed = "the connection failed or was refused (connect, TLS or address policy)";
 
+    private static readonly OutboundAddressPolicy Default = new();
+
     /// <summary>The policy for URLs given by a server administrator (<paramref name="serverAdministrator"/>) or an organisation admin; <paramref name="devLoopback"/> lets the latter reach loopback.</summary>
     public OutboundAddressPolicy Policy(bool serverAdministrator, string purpose, bool devLoopback = false, bool loopbackOnly = false) => new()
     {
@@ -34,8 +36,6 @@ internal sealed class ServerOutbound(ServeOptions options, OutboundAllowList all
         Purpose = serverAdministrator ? purpose : purpose + " of an organisation",
         Resolve = options.Resolve ?? Default.Resolve,
     };
-
-    private static readonly OutboundAddressPolicy Default = new();
 
     /// <summary>A handler whose connections pass <paramref name="policy"/>; no proxy, no redirects.</summary>
     public static SocketsHttpHandler Handler(OutboundAddressPolicy policy, TimeSpan connectTimeout, TimeSpan? pooledConnectionLifetime = null)
