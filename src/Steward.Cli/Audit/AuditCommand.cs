@@ -42,7 +42,7 @@ internal static class AuditCommand
                 return AgentOutput.Error(console, error!, ExitCodes.Unreadable);
             }
 
-            using var http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
+            using var http = handler is null ? OutboundHttp.Create("the Steward server", TimeSpan.FromSeconds(100), env.Variables) : new HttpClient(handler, disposeHandler: false);
             var (document, failure, exit) = await target.GetAsync(http, $"api/v1/orgs/{Uri.EscapeDataString(organisation)}/audit/verify", cancellationToken).ConfigureAwait(false);
             if (document is null)
             {

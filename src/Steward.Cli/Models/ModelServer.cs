@@ -36,7 +36,7 @@ internal sealed record ModelServer(Uri Root, string Token)
             return (null, AgentOutput.Error(console, error!, ExitCodes.Unreadable));
         }
 
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        using var http = OutboundHttp.Create("the Steward server", TimeSpan.FromSeconds(60), environment.Variables);
         var (document, failure, exit) = await target.GetAsync(http, path, cancellationToken).ConfigureAwait(false);
         return document is null ? (null, AgentOutput.Error(console, failure!, exit)) : (document, ExitCodes.Ok);
     }

@@ -44,7 +44,7 @@ internal static class DocumentSource
 
     private static async Task<Fetched> FetchAsync(Uri uri, long maxBytes, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var http = OutboundHttp.Create("documents", TimeSpan.FromSeconds(30));
         http.DefaultRequestHeaders.UserAgent.ParseAdd("steward/" + typeof(DocumentSource).Assembly.GetName().Version?.ToString(3));
         try
         {

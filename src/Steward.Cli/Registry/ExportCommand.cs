@@ -48,7 +48,7 @@ internal static class ExportCommand
                 parse.GetValue(account),
                 parse.GetValue(token) ?? Environment.GetEnvironmentVariable(TokenVariable),
                 parse.GetValue(output));
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            using var http = OutboundHttp.Create("the Steward server", TimeSpan.FromSeconds(60));
             return await RunAsync(request, http, stdout, stderr, cancellationToken).ConfigureAwait(false);
         });
         return command;

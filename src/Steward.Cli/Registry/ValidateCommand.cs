@@ -77,7 +77,7 @@ internal static class ValidateCommand
     {
         if (result.Failure is { } failure)
         {
-            console.MarkupLineInterpolated($"[red]unreadable[/]: {location}: {failure}");
+            console.MarkupLineInterpolated($"[red]unreadable[/]: {location}: {failure.ToString()}");
             return;
         }
 

@@ -68,7 +68,7 @@ internal static class OidcSignIn
         string authorizationEndpoint;
         try
         {
-            authorizationEndpoint = (await issuers.ConfigurationAsync(settings.Issuer, context.RequestAborted).ConfigureAwait(false)).AuthorizationEndpoint;
+            authorizationEndpoint = (await issuers.ConfigurationAsync(settings.OrganisationId, settings.Issuer, context.RequestAborted).ConfigureAwait(false)).AuthorizationEndpoint;
         }
         catch (OidcException)
         {
@@ -206,7 +206,7 @@ internal static class OidcSignIn
     /// <summary>The code for tokens at the issuer's token endpoint (client_secret_basic when there is a secret, else a public client with PKCE).</summary>
     private static async Task<string> RedeemAsync(HttpContext context, OidcIssuers issuers, SecretBox box, OidcSettings settings, string code, string verifier, CancellationToken cancellationToken)
     {
-        var configuration = await issuers.ConfigurationAsync(settings.Issuer, cancellationToken).ConfigureAwait(false);
+        var configuration = await issuers.ConfigurationAsync(settings.OrganisationId, settings.Issuer, cancellationToken).ConfigureAwait(false);
         var form = new List<KeyValuePair<string, string>>
         {
             new("grant_type", "authorization_code"),
@@ -230,7 +230,8 @@ internal static class OidcSignIn
         request.Content = new FormUrlEncodedContent(form);
         try
         {
-            using var response = await issuers.Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var http = await issuers.HttpAsync(settings.OrganisationId, cancellationToken).ConfigureAwait(false);
+            using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 throw new OidcException($"the token endpoint answered {(int)response.StatusCode}");

@@ -40,18 +40,36 @@ public sealed record ServeOptions
     /// </summary>
     public bool AllowAnonymousPublish { get; init; }
 
-    /// <summary>Registry imports from a URL may use plain http to a loopback address (tests and local mirrors). Off by default.</summary>
+    /// <summary>
+    /// Registry imports from a URL may use plain http to a loopback address (tests and local mirrors), and any
+    /// organisation's imports may reach loopback addresses. Off by default.
+    /// </summary>
     public bool AllowHttpLoopbackImport { get; init; }
 
     /// <summary>
-    /// Registry imports from a URL may reach link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10,
-    /// fd00:ec2::254, metadata.google.internal). Off by default; <c>STEWARD_IMPORT_ALLOW_LINK_LOCAL=true</c>.
+    /// The server's outbound requests (registry imports, OIDC discovery and keys, model upstreams) may reach link-local
+    /// and cloud metadata addresses (169.254.0.0/16, 100.100.100.200, fe80::/10, fd00:ec2::254, fd20:ce::254, their
+    /// IPv4-mapped, NAT64 and 6to4 forms, metadata.google.internal). Off by default; <c>STEWARD_IMPORT_ALLOW_LINK_LOCAL=true</c>.
     /// </summary>
     public bool AllowLinkLocalImport { get; init; }
 
+    /// <summary>The variable of <see cref="OutboundAllowPrivate"/>.</summary>
+    public const string OutboundAllowPrivateVariable = "STEWARD_OUTBOUND_ALLOW_PRIVATE";
+
     /// <summary>
-    /// An organisation's OIDC issuer may be plain http on a loopback address (tests with a local issuer). Off by default:
-    /// an issuer is https.
+    /// What URLs given by an organisation admin who is not a server administrator (registry imports, the organisation's
+    /// OIDC issuer) may reach among loopback and private addresses, which are otherwise refused: a comma-separated list of
+    /// CIDR ranges, addresses and exact host names, such as <c>10.1.0.0/16,registry.internal</c>. Never lifts the
+    /// link-local rule (<see cref="AllowLinkLocalImport"/>). From <c>STEWARD_OUTBOUND_ALLOW_PRIVATE</c>; checked at start.
+    /// </summary>
+    public string? OutboundAllowPrivate { get; init; }
+
+    /// <summary>Name resolution for the server's outbound connections; null for DNS. Tests give their own.</summary>
+    public Func<string, CancellationToken, Task<System.Net.IPAddress[]>>? Resolve { get; init; }
+
+    /// <summary>
+    /// An organisation's OIDC issuer may be plain http on a loopback address (tests with a local issuer), and any
+    /// organisation's issuer may be on a loopback address. Off by default: an issuer is https.
     /// </summary>
     public bool AllowHttpLoopbackOidc { get; init; }
 
@@ -89,13 +107,14 @@ public sealed record ServeOptions
         return Path.Combine(root, "steward");
     }
 
-    /// <summary>These options with what the environment adds: <c>STEWARD_ADMIN_TOKEN</c>, and <c>STEWARD_LOG_FORMAT=json</c>.</summary>
+    /// <summary>These options with what the environment adds: <c>STEWARD_ADMIN_TOKEN</c>, <c>STEWARD_LOG_FORMAT=json</c>, <c>STEWARD_OUTBOUND_ALLOW_PRIVATE</c>, ….</summary>
     public ServeOptions WithEnvironment() => this with
     {
         BootstrapAdminToken = BootstrapAdminToken ?? (Environment.GetEnvironmentVariable(AdminTokenVariable) is { Length: > 0 } token ? token : null),
         JsonLogs = JsonLogs || string.Equals(Environment.GetEnvironmentVariable("STEWARD_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase),
         AllowAnonymousPublish = AllowAnonymousPublish || IsTrue("STEWARD_ALLOW_ANONYMOUS_PUBLISH"),
         AllowLinkLocalImport = AllowLinkLocalImport || IsTrue("STEWARD_IMPORT_ALLOW_LINK_LOCAL"),
+        OutboundAllowPrivate = OutboundAllowPrivate ?? (Environment.GetEnvironmentVariable(OutboundAllowPrivateVariable) is { Length: > 0 } allow ? allow : null),
         Database = Database ?? (Environment.GetEnvironmentVariable(DatabaseVariable) is { Length: > 0 } database ? database : null),
         OtlpEndpoint = OtlpEndpoint ?? (Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } otlp ? otlp : null),
         OtlpProtocol = OtlpProtocol ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_PROTOCOL"),

@@ -147,6 +147,8 @@ public sealed class StewardServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _ = PublicAddress.ParseProxies(options.TrustedProxies);
+        var allowPrivate = Core.Net.OutboundAllowList.Parse(options.OutboundAllowPrivate, out var allowError)
+            ?? throw new ServeException(ServeOptions.OutboundAllowPrivateVariable, allowError!);
         var database = OpenDatabase(options);
         try
         {
@@ -161,6 +163,7 @@ public sealed class StewardServer : IAsyncDisposable
             builder.Services.AddSingleton(database);
             builder.Services.AddSingleton(options.TimeProvider);
             builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton(new ServerOutbound(options, allowPrivate));
             builder.Services.AddSingleton<RegistryPageCache>();
             builder.Services.AddSingleton<RegistryRevisions>();
             if (Telemetry.Start(options.OtlpEndpoint, options.OtlpProtocol) is { } telemetry)

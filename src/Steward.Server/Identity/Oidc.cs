@@ -10,6 +10,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
+using Microsoft.Extensions.Logging;
 using Steward.Server.Hosting;
 using Steward.Server.Storage;
 
@@ -128,7 +129,7 @@ internal sealed class SecretBox(byte[] keyEncryptionKey)
 /// cached), replaced when an ID token names a key id the cached JWKS does not have (the issuer rotated its keys) — at
 /// most once a minute per issuer, the first time at once. ID tokens are validated with <see cref="JsonWebTokenHandler"/>.
 /// </summary>
-internal sealed class OidcIssuers(ServeOptions options, TimeProvider time) : IDisposable
+internal sealed partial class OidcIssuers(ServeOptions options, TimeProvider time, Database database, ServerOutbound outbound, ILogger<OidcIssuers> logger) : IDisposable
 {
     public static readonly TimeSpan ForcedRefreshInterval = TimeSpan.FromMinutes(1);
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(2);
@@ -140,23 +141,49 @@ internal sealed class OidcIssuers(ServeOptions options, TimeProvider time) : IDi
         SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
     ];
 
-    private readonly ConcurrentDictionary<string, Entry> _issuers = new(StringComparer.Ordinal);
-    private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
-    {
-        Timeout = TimeSpan.FromSeconds(15),
-        MaxResponseContentBufferSize = 1024 * 1024,
-    };
+    private readonly ConcurrentDictionary<(string Issuer, bool ServerAdministrator), Entry> _issuers = new();
+
+    // The first organisation's issuer is the server administrators' (private addresses allowed); every other organisation's
+    // issuer, and what its discovery document names, may not reach loopback or private addresses outside the allow list.
+    private readonly HttpClient _serverHttp = Client(outbound.Policy(serverAdministrator: true, "OIDC requests"));
+    private readonly HttpClient _organisationHttp = Client(outbound.Policy(serverAdministrator: false, "OIDC requests", devLoopback: options.AllowHttpLoopbackOidc));
+    private string? _firstOrganisationId;
+
+    private static HttpClient Client(Core.Net.OutboundAddressPolicy policy) =>
+        new(ServerOutbound.Handler(policy, TimeSpan.FromSeconds(10), pooledConnectionLifetime: TimeSpan.FromMinutes(5)))
+        {
+            Timeout = TimeSpan.FromSeconds(15),
+            MaxResponseContentBufferSize = 1024 * 1024,
+        };
 
     private sealed record Entry(ConfigurationManager<OpenIdConnectConfiguration> Manager, DateTimeOffset? ForcedAt);
 
-    public HttpClient Http => _http;
+    /// <summary>Whether the organisation is the server's first (its admins are the server's administrators).</summary>
+    private async Task<bool> IsServerOrganisationAsync(string organisationId, CancellationToken cancellationToken)
+    {
+        if (_firstOrganisationId is null && await Organisations.Organisation.FirstAsync(database, cancellationToken).ConfigureAwait(false) is { } first)
+        {
+            _firstOrganisationId = first.Id;
+        }
 
-    /// <summary>Null when the issuer URL is acceptable: https, or http on a loopback address when the server allows it.</summary>
+        return string.Equals(_firstOrganisationId, organisationId, StringComparison.Ordinal);
+    }
+
+    /// <summary>The client for the organisation's requests to its issuer (the token endpoint included).</summary>
+    public async Task<HttpClient> HttpAsync(string organisationId, CancellationToken cancellationToken) =>
+        await IsServerOrganisationAsync(organisationId, cancellationToken).ConfigureAwait(false) ? _serverHttp : _organisationHttp;
+
+    /// <summary>Null when the issuer URL is acceptable: https, or http on a loopback address when the server allows it; never a literal link-local or metadata address.</summary>
     public string? CheckIssuer(string issuer)
     {
         if (!Uri.TryCreate(issuer, UriKind.Absolute, out var uri) || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
         {
             return "expected the issuer's URL (as its discovery document names it), such as https://example.okta.com/oauth2/default";
+        }
+
+        if (new Core.Net.OutboundAddressPolicy { AllowLinkLocal = options.AllowLinkLocalImport, Purpose = "OIDC requests" }.Refusal(uri) is { } refusal)
+        {
+            return refusal;
         }
 
         if (uri.Scheme == Uri.UriSchemeHttps)
@@ -172,11 +199,14 @@ internal sealed class OidcIssuers(ServeOptions options, TimeProvider time) : IDi
         return "an issuer must use https" + (IsLoopback(uri) && uri.Scheme == Uri.UriSchemeHttp ? " (plain http on a loopback address is allowed only when the server is started for tests)" : "");
     }
 
-    private static bool IsLoopback(Uri uri) => uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+    private static bool IsLoopback(Uri uri) => ServerOutbound.IsLoopback(uri);
 
-    private Entry NewEntry(string issuer, DateTimeOffset? forcedAt)
+    private Entry NewEntry(string issuer, bool serverAdministrator, DateTimeOffset? forcedAt)
     {
-        var retriever = new HttpDocumentRetriever(_http) { RequireHttps = !(options.AllowHttpLoopbackOidc && Uri.TryCreate(issuer, UriKind.Absolute, out var uri) && IsLoopback(uri)) };
+        var retriever = new HttpDocumentRetriever(serverAdministrator ? _serverHttp : _organisationHttp)
+        {
+            RequireHttps = !(options.AllowHttpLoopbackOidc && Uri.TryCreate(issuer, UriKind.Absolute, out var uri) && IsLoopback(uri)),
+        };
         var manager = new ConfigurationManager<OpenIdConnectConfiguration>(issuer.TrimEnd('/') + "/.well-known/openid-configuration", new OpenIdConnectConfigurationRetriever(), retriever)
         {
             AutomaticRefreshInterval = TimeSpan.FromHours(12),
@@ -184,15 +214,16 @@ internal sealed class OidcIssuers(ServeOptions options, TimeProvider time) : IDi
         return new Entry(manager, forcedAt);
     }
 
-    /// <summary>The issuer's discovery document (cached); its <c>issuer</c> must be the configured issuer.</summary>
-    public async Task<OpenIdConnectConfiguration> ConfigurationAsync(string issuer, CancellationToken cancellationToken)
+    /// <summary>The issuer's discovery document (cached) for the organisation; its <c>issuer</c> must be the configured issuer.</summary>
+    public async Task<OpenIdConnectConfiguration> ConfigurationAsync(string organisationId, string issuer, CancellationToken cancellationToken)
     {
         if (CheckIssuer(issuer) is { } refused)
         {
             throw new OidcException($"the issuer {issuer} is not usable: {refused}");
         }
 
-        var entry = _issuers.GetOrAdd(issuer, i => NewEntry(i, null));
+        var key = (issuer, await IsServerOrganisationAsync(organisationId, cancellationToken).ConfigureAwait(false));
+        var entry = _issuers.GetOrAdd(key, k => NewEntry(k.Issuer, k.ServerAdministrator, null));
         OpenIdConnectConfiguration configuration;
         try
         {
@@ -201,8 +232,11 @@ internal sealed class OidcIssuers(ServeOptions options, TimeProvider time) : IDi
         catch (InvalidOperationException e)
         {
             // A failed fetch is not cached: the next request tries again.
-            _issuers.TryRemove(new KeyValuePair<string, Entry>(issuer, entry));
-            throw new OidcException($"the discovery document of {issuer} cannot be read", e);
+            _issuers.TryRemove(new KeyValuePair<(string, bool), Entry>(key, entry));
+            DiscoveryFailed(logger, issuer, ServerOutbound.Describe(e));
+            throw new OidcException(ServerOutbound.IsConnectionFailure(e)
+                ? $"could not fetch the discovery document or the keys of {issuer}: {ServerOutbound.ConnectionFailed}"
+                : $"the discovery document of {issuer} cannot be read", e);
         }
 
         if (!string.Equals(configuration.Issuer, issuer, StringComparison.Ordinal))
@@ -212,6 +246,9 @@ internal sealed class OidcIssuers(ServeOptions options, TimeProvider time) : IDi
 
         return configuration;
     }
+
+    [LoggerMessage(EventId = 1260, Level = LogLevel.Warning, Message = "The discovery document or keys of the OIDC issuer {Issuer} could not be read: {Reason}")]
+    private static partial void DiscoveryFailed(ILogger logger, string issuer, string reason);
 
     /// <summary>
     /// Validates an ID token for <paramref name="settings"/>: signature (a key of the issuer's JWKS), issuer, audience (the
@@ -235,10 +272,10 @@ internal sealed class OidcIssuers(ServeOptions options, TimeProvider time) : IDi
             throw new OidcException($"the ID token's issuer \"{token.Issuer}\" is not this organisation's identity provider ({settings.Issuer})");
         }
 
-        var configuration = await ConfigurationAsync(settings.Issuer, cancellationToken).ConfigureAwait(false);
+        var configuration = await ConfigurationAsync(settings.OrganisationId, settings.Issuer, cancellationToken).ConfigureAwait(false);
         if (token.Kid is { Length: > 0 } kid && !configuration.SigningKeys.Any(k => k.KeyId == kid))
         {
-            configuration = await RefreshAsync(settings.Issuer, cancellationToken).ConfigureAwait(false);
+            configuration = await RefreshAsync(settings.OrganisationId, settings.Issuer, cancellationToken).ConfigureAwait(false);
         }
 
         var parameters = new TokenValidationParameters
@@ -282,17 +319,18 @@ internal sealed class OidcIssuers(ServeOptions options, TimeProvider time) : IDi
         return expires is { } exp && exp.ToUniversalTime() > now - ClockSkew && (notBefore is not { } nbf || nbf.ToUniversalTime() <= now + ClockSkew);
     }
 
-    private async Task<OpenIdConnectConfiguration> RefreshAsync(string issuer, CancellationToken cancellationToken)
+    private async Task<OpenIdConnectConfiguration> RefreshAsync(string organisationId, string issuer, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var current = _issuers.GetOrAdd(issuer, i => NewEntry(i, null));
+        var key = (issuer, await IsServerOrganisationAsync(organisationId, cancellationToken).ConfigureAwait(false));
+        var current = _issuers.GetOrAdd(key, k => NewEntry(k.Issuer, k.ServerAdministrator, null));
         if (current.ForcedAt is { } at && now - at < ForcedRefreshInterval)
         {
-            return await ConfigurationAsync(issuer, cancellationToken).ConfigureAwait(false);
+            return await ConfigurationAsync(organisationId, issuer, cancellationToken).ConfigureAwait(false);
         }
 
-        _issuers.TryUpdate(issuer, NewEntry(issuer, now), current);
-        return await ConfigurationAsync(issuer, cancellationToken).ConfigureAwait(false);
+        _issuers.TryUpdate(key, NewEntry(issuer, key.Item2, now), current);
+        return await ConfigurationAsync(organisationId, issuer, cancellationToken).ConfigureAwait(false);
     }
 
     private static IReadOnlyList<string> Groups(IEnumerable<Claim> claims, string groupsClaim) => claims
@@ -332,5 +370,9 @@ internal sealed class OidcIssuers(ServeOptions options, TimeProvider time) : IDi
     public static bool FixedTimeEquals(string a, string b) =>
         CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(a)), SHA256.HashData(Encoding.UTF8.GetBytes(b)));
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _serverHttp.Dispose();
+        _organisationHttp.Dispose();
+    }
 }

@@ -157,7 +157,7 @@ internal static class OidcApi
 
         try
         {
-            await issuers.ConfigurationAsync(issuer, cancellationToken).ConfigureAwait(false);
+            await issuers.ConfigurationAsync(Authentication.OrganisationOf(context).Id, issuer, cancellationToken).ConfigureAwait(false);
         }
         catch (OidcException e)
         {

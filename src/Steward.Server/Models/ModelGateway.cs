@@ -330,22 +330,27 @@ internal static partial class ModelGateway
     private static partial void UpstreamFailed(ILogger logger, string provider, string placement, string error);
 }
 
-/// <summary>The HTTP client the model endpoint talks to upstreams with: pooled connections, no redirects, no cookies, no decompression (bytes pass through unchanged).</summary>
-internal sealed class ModelHttp : IDisposable
+/// <summary>
+/// The HTTP client the model endpoint talks to upstreams with: pooled connections, no redirects, no cookies, no
+/// decompression (bytes pass through unchanged), no proxy. Upstreams are the server administrators' (private addresses
+/// allowed), never link-local or cloud metadata addresses unless the server allows them (<see cref="ServerOutbound"/>).
+/// </summary>
+internal sealed class ModelHttp(ServerOutbound outbound) : IDisposable
 {
-    public HttpClient Client { get; } = new(new SocketsHttpHandler
-    {
-        AllowAutoRedirect = false,
-        UseCookies = false,
-        AutomaticDecompression = System.Net.DecompressionMethods.None,
-        ConnectTimeout = TimeSpan.FromSeconds(15),
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
-        PooledConnectionLifetime = TimeSpan.FromMinutes(10),
-    })
+    public HttpClient Client { get; } = new(Handler(outbound))
     {
         // A streamed answer may take minutes; the client going away cancels it.
         Timeout = Timeout.InfiniteTimeSpan,
     };
+
+    private static SocketsHttpHandler Handler(ServerOutbound outbound)
+    {
+        var handler = ServerOutbound.Handler(outbound.Policy(serverAdministrator: true, "model upstreams"), TimeSpan.FromSeconds(15), pooledConnectionLifetime: TimeSpan.FromMinutes(10));
+        handler.UseCookies = false;
+        handler.AutomaticDecompression = System.Net.DecompressionMethods.None;
+        handler.PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90);
+        return handler;
+    }
 
     public void Dispose() => Client.Dispose();
 }

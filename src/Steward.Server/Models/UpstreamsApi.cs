@@ -41,7 +41,7 @@ internal static class UpstreamsApi
         return new JsonBytes(RegistryJson.Write(w => WriteViews(w, views)), StatusCodes.Status200OK);
     }
 
-    internal static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, ModelUpstreams upstreams, CancellationToken cancellationToken)
+    internal static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, ModelUpstreams upstreams, ServeOptions options, CancellationToken cancellationToken)
     {
         var (caller, first, refusal) = await ModelsAdminApi.InstallationAdminAsync(context, database, time, "configuring the model upstreams", cancellationToken).ConfigureAwait(false);
         if (refusal is not null)
@@ -62,7 +62,7 @@ internal static class UpstreamsApi
         }
 
         var problems = new List<ProblemItem>();
-        var entries = Read(form.Root, problems);
+        var entries = Read(form.Root, options, problems);
         if (problems.Count > 0)
         {
             return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity",
@@ -98,7 +98,7 @@ internal static class UpstreamsApi
 
     private sealed record Entry(string Provider, string Placement, string BaseUrl, bool KeyGiven, string? ApiKey);
 
-    private static List<Entry> Read(JsonElement root, List<ProblemItem> problems)
+    private static List<Entry> Read(JsonElement root, ServeOptions options, List<ProblemItem> problems)
     {
         var entries = new List<Entry>();
         if (!root.TryGetProperty("upstreams", out var list) || list.ValueKind != JsonValueKind.Array)
@@ -126,7 +126,7 @@ internal static class UpstreamsApi
             var placement = Name(item, "placement", at, "a geography such as \"US\" or \"EU\", \"global\", or \"*\" for any", problems);
             string? baseUrl = null;
             var urlProblem = item.TryGetProperty("baseUrl", out var urlElement) && urlElement.ValueKind == JsonValueKind.String
-                ? BaseUrlProblem(urlElement.GetString()!)
+                ? BaseUrlProblem(urlElement.GetString()!, options)
                 : "expected the upstream's base URL, such as https://api.anthropic.com/v1";
             if (urlProblem is null)
             {
@@ -180,7 +180,7 @@ internal static class UpstreamsApi
     }
 
     /// <summary>An absolute https URL without user information, query or fragment; plain http only to a loopback address.</summary>
-    private static string? BaseUrlProblem(string text)
+    private static string? BaseUrlProblem(string text, ServeOptions options)
     {
         if (text.Length > 2048 || !Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http"))
         {
@@ -190,6 +190,11 @@ internal static class UpstreamsApi
         if (uri.UserInfo.Length > 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0)
         {
             return "the base URL may not carry user information, a query or a fragment (the API key is configured separately)";
+        }
+
+        if (new Core.Net.OutboundAddressPolicy { AllowLinkLocal = options.AllowLinkLocalImport, Purpose = "model upstreams" }.Refusal(uri) is { } refusal)
+        {
+            return refusal + " (a server started with STEWARD_IMPORT_ALLOW_LINK_LOCAL=true allows it)";
         }
 
         if (uri.Scheme == "http" && !(uri.IsLoopback || IPAddress.TryParse(uri.Host, out var address) && IPAddress.IsLoopback(address)))

@@ -1,5 +1,6 @@
 using System.Net;
 using Steward.Core.Net;
+using Steward.Server.Hosting;
 
 namespace Steward.Server.Registry;
 
@@ -19,12 +20,29 @@ internal sealed class ImportRefusedException : Exception
     }
 }
 
+/// <summary>An answer of a registry that is not a page (a status other than 200, too many bytes): it connected and answered.</summary>
+internal sealed class ImportAnswerException : Exception
+{
+    public ImportAnswerException()
+    {
+    }
+
+    public ImportAnswerException(string message) : base(message)
+    {
+    }
+
+    public ImportAnswerException(string message, Exception inner) : base(message, inner)
+    {
+    }
+}
+
 /// <summary>
 /// Outbound fetches of registry imports. HTTPS only (plain http only to a loopback address, and only when the server
-/// option allows it); never to link-local or cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254,
-/// metadata.google.internal) unless the server option allows it: the shared <see cref="OutboundAddressPolicy"/>, checked
-/// when each connection is made, after name resolution, so a name that resolves to a refused address is refused too;
-/// redirects are not followed.
+/// option allows it); redirects are not followed. Connections pass <see cref="ServerOutbound"/>'s policy, checked when
+/// each connection is made, after name resolution, so a name that resolves to a refused address is refused too: never
+/// link-local or cloud metadata addresses (a literal one is refused before any fetch) unless the server option allows
+/// it, and for an organisation that is not the server's first, no loopback or private address outside the server's
+/// allow list.
 /// </summary>
 internal static class ImportFetcher
 {
@@ -52,7 +70,7 @@ internal static class ImportFetcher
 
         if (url.Scheme == Uri.UriSchemeHttp)
         {
-            if (!options.AllowHttpLoopbackImport || !(url.IsLoopback || (IPAddress.TryParse(url.Host.Trim('[', ']'), out var a) && IPAddress.IsLoopback(a))))
+            if (!options.AllowHttpLoopbackImport || !ServerOutbound.IsLoopback(url))
             {
                 throw new ImportRefusedException("expected an https:// URL: registries are imported over HTTPS only");
             }
@@ -63,36 +81,21 @@ internal static class ImportFetcher
         return false;
     }
 
-    /// <summary>169.254.0.0/16 (including 169.254.169.254), fe80::/10, fd00:ec2::254, and their IPv4-mapped forms.</summary>
+    /// <summary>169.254.0.0/16, 100.100.100.200, fe80::/10, fd00:ec2::254, fd20:ce::254, and their IPv4-mapped, NAT64 and 6to4 forms (<see cref="OutboundAddressPolicy.IsLinkLocalOrMetadata"/>).</summary>
     public static bool IsLinkLocalOrMetadata(IPAddress address) => OutboundAddressPolicy.IsLinkLocalOrMetadata(address);
 
-    /// <summary>A client whose every connection goes only to addresses the options allow (<see cref="OutboundAddressPolicy"/>).</summary>
-    public static HttpClient CreateClient(ServeOptions options, bool loopbackOnly)
+    /// <summary>A client whose every connection goes only to addresses the server allows for this importer (<see cref="ServerOutbound"/>).</summary>
+    public static HttpClient CreateClient(ServerOutbound outbound, ServeOptions options, bool serverAdministrator, bool loopbackOnly)
     {
+        ArgumentNullException.ThrowIfNull(outbound);
         ArgumentNullException.ThrowIfNull(options);
-        var policy = new OutboundAddressPolicy { AllowLinkLocal = options.AllowLinkLocalImport, LoopbackOnly = loopbackOnly, Purpose = "imports" };
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.All,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            UseProxy = false,
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                try
-                {
-                    return await policy.ConnectAsync(context, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OutboundRefusedException e)
-                {
-                    throw new ImportRefusedException(e.Message, e);
-                }
-            },
-        };
+        var policy = outbound.Policy(serverAdministrator, "imports", devLoopback: options.AllowHttpLoopbackImport, loopbackOnly: loopbackOnly);
+        var handler = ServerOutbound.Handler(policy, TimeSpan.FromSeconds(10));
+        handler.AutomaticDecompression = DecompressionMethods.All;
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
     }
 
-    /// <summary>GET a page: its bytes, or an exception naming what went wrong (status, size).</summary>
+    /// <summary>GET a page: its bytes; <see cref="ImportAnswerException"/> naming what was wrong with the answer (status, size); what <see cref="HttpClient"/> throws when there was none.</summary>
     public static async Task<byte[]> GetAsync(HttpClient client, Uri url, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
@@ -102,12 +105,12 @@ internal static class ImportFetcher
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.OK)
         {
-            throw new HttpRequestException($"{url} answered {(int)response.StatusCode} {response.ReasonPhrase}{((int)response.StatusCode is >= 300 and < 400 ? " (redirects are not followed: give the final URL)" : "")}");
+            throw new ImportAnswerException($"{url} answered {(int)response.StatusCode} {response.ReasonPhrase}{((int)response.StatusCode is >= 300 and < 400 ? " (redirects are not followed: give the final URL)" : "")}");
         }
 
         if (response.Content.Headers.ContentLength > MaxPageBytes)
         {
-            throw new HttpRequestException($"{url} answered more than {MaxPageBytes} bytes");
+            throw new ImportAnswerException($"{url} answered more than {MaxPageBytes} bytes");
         }
 
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -118,7 +121,7 @@ internal static class ImportFetcher
         {
             if (buffer.Length + read > MaxPageBytes)
             {
-                throw new HttpRequestException($"{url} answered more than {MaxPageBytes} bytes");
+                throw new ImportAnswerException($"{url} answered more than {MaxPageBytes} bytes");
             }
 
             buffer.Write(chunk, 0, read);

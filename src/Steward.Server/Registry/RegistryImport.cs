@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
 using Steward.Core.Json;
 using Steward.Core.Registry;
 using Steward.Core.Validation;
@@ -68,7 +69,7 @@ internal static partial class RegistryImport
         return "local." + (slug.Length == 0 ? "org" : slug);
     }
 
-    internal static async Task<IResult> ImportAsync(HttpContext context, Database database, TimeProvider time, ServeOptions options, CancellationToken cancellationToken)
+    internal static async Task<IResult> ImportAsync(HttpContext context, Database database, TimeProvider time, ServeOptions options, ServerOutbound outbound, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
@@ -133,15 +134,21 @@ internal static partial class RegistryImport
                 since = stored is string text ? Timestamps.Parse(text) : null;
             }
 
+            var first = await Organisation.FirstAsync(database, cancellationToken).ConfigureAwait(false);
             try
             {
-                using var client = ImportFetcher.CreateClient(options, loopbackOnly);
+                using var client = ImportFetcher.CreateClient(outbound, options, serverAdministrator: first?.Id == organisation.Id, loopbackOnly);
                 await FetchAllAsync(client, listUrl, since, @namespace, collected, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is HttpRequestException or ImportRefusedException or TaskCanceledException or InvalidDataException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException && !cancellationToken.IsCancellationRequested)
             {
-                var reason = e is HttpRequestException { InnerException: ImportRefusedException refused } ? refused.Message : e.Message;
-                return Problems.Result(StatusCodes.Status502BadGateway, "Bad Gateway", $"cannot import from {source}: {reason}; nothing was imported");
+                // Refused by the address policy, not connected, TLS failed, no answer: one message, so that a URL cannot probe ports; the log has the reason.
+                FetchFailed(loggers.CreateLogger("Steward.Server.Registry"), organisation.Slug, source, ServerOutbound.Describe(e));
+                return Problems.Result(StatusCodes.Status502BadGateway, "Bad Gateway", $"could not fetch {source}: {ServerOutbound.ConnectionFailed}; nothing was imported");
+            }
+            catch (Exception e) when (e is ImportAnswerException or InvalidDataException && !cancellationToken.IsCancellationRequested)
+            {
+                return Problems.Result(StatusCodes.Status502BadGateway, "Bad Gateway", $"cannot import from {source}: {e.Message}; nothing was imported");
             }
         }
         else
@@ -280,6 +287,9 @@ internal static partial class RegistryImport
             cursor = next;
         }
     }
+
+    [LoggerMessage(EventId = 1250, Level = LogLevel.Warning, Message = "A registry import of organisation {Organisation} from {Source} got no answer: {Reason}")]
+    private static partial void FetchFailed(ILogger logger, string organisation, string source, string reason);
 
     private static ReadFailure? Collect(byte[] bytes, string prefix, RegistryShape? shape, string @namespace, Collected collected) =>
         Collect(bytes, prefix, shape, @namespace, collected, out _);

@@ -53,6 +53,9 @@ internal sealed class LocalIssuer : IAsyncDisposable
 
     public int JwksRequests => _jwksRequests;
 
+    /// <summary>The <c>jwks_uri</c> the discovery document names; null for this issuer's own <c>/jwks</c>.</summary>
+    public string? JwksUri { get; set; }
+
     /// <summary>Whether a token request without client authentication is accepted for <see cref="ClientId"/> (a public client: PKCE, device flow).</summary>
     public bool PublicClient { get; set; } = true;
 
@@ -152,7 +155,7 @@ internal sealed class LocalIssuer : IAsyncDisposable
         ["issuer"] = Issuer,
         ["authorization_endpoint"] = Issuer + "/authorize",
         ["token_endpoint"] = Issuer + "/token",
-        ["jwks_uri"] = Issuer + "/jwks",
+        ["jwks_uri"] = JwksUri ?? Issuer + "/jwks",
         ["response_types_supported"] = new[] { "code" },
         ["subject_types_supported"] = new[] { "public" },
         ["id_token_signing_alg_values_supported"] = new[] { "RS256" },

@@ -36,15 +36,16 @@ public sealed class ModelGatewayTests
     }
 
     /// <summary>A server whose organisation controls models (EU only; Sonnet 4.6, Haiku 4.5 and Auto on), with the fake as the upstream of every placement.</summary>
-    private static async Task<Setup> StartAsync(string? policy = null)
+    private static async Task<Setup> StartAsync(string? policy = null, Func<ServeOptions, ServeOptions>? configure = null, string? upstreamHost = null)
     {
-        var server = await TestServer.StartAsync();
+        var server = await TestServer.StartAsync(configure ?? (o => o));
         var upstream = await FakeModelUpstream.StartAsync();
+        var apiBase = upstreamHost is null ? upstream.ApiBase : upstream.ApiBase.Replace("127.0.0.1", upstreamHost, StringComparison.Ordinal);
         await ModelTestData.PutPolicyAsync(server, policy ?? """
             {"controlEnabled": true, "states": {"claude-sonnet-4-6": true, "claude-haiku-4-5": true, "auto": true, "claude-opus-4-5": false},
              "defaultModel": "auto", "residency": {"scopes": ["regional"], "geographies": ["EU"]}}
             """);
-        await ModelTestData.PutUpstreamsAsync(server, $$"""{"upstreams": [{"provider": "anthropic", "placement": "*", "baseUrl": "{{upstream.ApiBase}}", "apiKey": "{{UpstreamKey}}"}]}""");
+        await ModelTestData.PutUpstreamsAsync(server, $$"""{"upstreams": [{"provider": "anthropic", "placement": "*", "baseUrl": "{{apiBase}}", "apiKey": "{{UpstreamKey}}"}]}""");
         return new Setup { Server = server, Upstream = upstream, Developer = await ModelTestData.AddDeveloperAsync(server) };
     }
 
@@ -297,5 +298,40 @@ public sealed class ModelGatewayTests
         using var chat = await client.PostAsync("/v1/chat/completions", Chat("claude-sonnet-4-6"));
         Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
         Assert.Equal("Bearer " + UpstreamKey, Assert.Single(setup.Upstream.Requests).Authorization);
+    }
+
+    [Theory]
+    [InlineData("https://169.254.169.254/v1")]
+    [InlineData("https://[64:ff9b::a9fe:a9fe]/v1")]
+    [InlineData("https://100.100.100.200/v1")]
+    [InlineData("https://[fd20:ce::254]/v1")]
+    [InlineData("https://metadata.google.internal/v1")]
+    public async Task An_upstream_at_a_link_local_or_metadata_address_is_refused_naming_the_base_url(string baseUrl)
+    {
+        await using var server = await TestServer.StartAsync();
+        using var admin = server.Client(TestServer.AdminToken);
+        using var response = await admin.PutAsync("/api/v1/models/upstreams", TestServer.Json($$"""{"upstreams": [{"provider": "anthropic", "placement": "*", "baseUrl": "{{baseUrl}}"}]}"""));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, text);
+        var problem = Assert.Single(JsonNode.Parse(text)!["errors"]!.AsArray())!;
+        Assert.Equal("body.upstreams[0].baseUrl", problem["location"]!.GetValue<string>());
+        Assert.Contains("cloud metadata", problem["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_upstream_whose_name_resolves_to_a_metadata_address_is_never_connected_to()
+    {
+        // The server's resolver answers 169.254.169.254 for "localhost": the fake upstream on 127.0.0.1 must get nothing.
+        string[] asked = [];
+        await using var setup = await StartAsync(
+            configure: o => o with { Resolve = (host, _) => { asked = [.. asked, host]; return Task.FromResult(new[] { IPAddress.Parse("169.254.169.254") }); } },
+            upstreamHost: "localhost");
+        using var client = setup.Client(setup.Developer);
+        using var response = await client.PostAsync("/v1/chat/completions", Chat("claude-sonnet-4-6"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadGateway, text);
+        Assert.Equal("upstream_unreachable", JsonNode.Parse(text)!["error"]!["code"]!.GetValue<string>());
+        Assert.Contains("localhost", asked);
+        Assert.Empty(setup.Upstream.Requests);
     }
 }
