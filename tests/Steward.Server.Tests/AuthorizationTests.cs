@@ -14,7 +14,9 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
 
         public async Task InitializeAsync()
         {
-            Server = await TestServer.StartAsync();
+            // The matrix presents a bad token to every endpoint from one address, far more than the 30 failed
+            // authentications a minute an address is allowed (AuthenticationThrottleTests covers that limit).
+            Server = await TestServer.StartAsync(o => o with { FailedAuthenticationsPerMinute = 100_000 });
             Developer = await Server.AddDemoDeveloperAsync();
             (OtherAdmin, OtherDeveloper) = await Server.AddOrganisationAsync("other");
         }
@@ -27,7 +29,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
     public static TheoryData<string, string> Matrix()
     {
         var data = new TheoryData<string, string>();
-        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "undelete", "deprecate", "import", "publish-token" })
+        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token" })
         {
             foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "other-developer", "admin" })
             {
@@ -67,6 +69,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
             "status" => await client.PatchAsync($"/api/v1/orgs/demo/registry/servers/{Uri.EscapeDataString(name)}/versions/1.0.0/status", TestServer.Json("""{"status":"deprecated"}""")),
             "edit" => await client.PutAsync(version, TestServer.Json(TestServer.ServerJson(name, "1.0.0", "edited"))),
             "delete" => await client.DeleteAsync(version),
+            "purge" => await client.DeleteAsync(version + "?purge=true"),
             "undelete" => await client.PostAsync(version + "/undelete", null),
             "deprecate" => await client.PostAsync(version + "/deprecate", null),
             "import" => await client.PostAsync("/api/v1/orgs/demo/registry/import", TestServer.Json("[" + TestServer.ServerJson(name, "2.0.0") + "]")),
@@ -93,6 +96,14 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
         {
             using var anonymous = server.Client();
             Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync($"/v0.1/servers/{Uri.EscapeDataString(name)}/versions/2.0.0")).StatusCode);
+        }
+
+        // A refused purge removed nothing; an admin's removed the version.
+        if (endpoint == "purge")
+        {
+            using var admin = server.Client(TestServer.AdminToken);
+            var after = await admin.GetAsync($"/v0.1/servers/{Uri.EscapeDataString(name)}/versions/1.0.0?include_deleted=true");
+            Assert.Equal(caller == "admin" ? HttpStatusCode.NotFound : HttpStatusCode.OK, after.StatusCode);
         }
     }
 

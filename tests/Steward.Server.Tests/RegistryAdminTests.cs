@@ -65,7 +65,8 @@ public sealed class RegistryAdminTests
 
         Assert.Equal("1.0.0", (await GetJsonAsync(reader, "/v0.1/servers/com.example.life%2Fserver/versions/latest"))["server"]!["version"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.NotFound, (await reader.GetAsync("/v0.1/servers/com.example.life%2Fserver/versions/2.0.0")).StatusCode);
-        var withDeleted = await GetJsonAsync(reader, "/v0.1/servers/com.example.life%2Fserver/versions/2.0.0?include_deleted=true");
+        Assert.Equal(HttpStatusCode.NotFound, (await reader.GetAsync("/v0.1/servers/com.example.life%2Fserver/versions/2.0.0?include_deleted=true")).StatusCode);
+        var withDeleted = await GetJsonAsync(admin, "/v0.1/servers/com.example.life%2Fserver/versions/2.0.0?include_deleted=true");
         Assert.Equal("deleted", withDeleted["_meta"]![Official]!["status"]!.GetValue<string>());
         using (var again = await admin.DeleteAsync(versions + "2.0.0"))
         {
@@ -257,7 +258,7 @@ public sealed class RegistryAdminTests
         Assert.Contains("updated_since=", query, StringComparison.Ordinal);
         Assert.Equal(1, incremental["updated"]!.GetValue<int>());
         Assert.Equal(0, incremental["created"]!.GetValue<int>());
-        var detail = await GetJsonAsync(reader, $"/v0.1/servers/{Uri.EscapeDataString(seedName)}/versions/{Uri.EscapeDataString(seedVersion)}?include_deleted=true");
+        var detail = await GetJsonAsync(admin, $"/v0.1/servers/{Uri.EscapeDataString(seedName)}/versions/{Uri.EscapeDataString(seedVersion)}?include_deleted=true");
         Assert.Equal("deleted", detail["_meta"]![Official]!["status"]!.GetValue<string>());
         using var latest = await reader.GetAsync($"/v0.1/servers/{Uri.EscapeDataString(seedName)}/versions/latest");
         if (latest.StatusCode == HttpStatusCode.OK)

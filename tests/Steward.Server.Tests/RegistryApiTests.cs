@@ -288,21 +288,23 @@ public sealed class RegistryApiTests(ServerFixture fixture) : IClassFixture<Serv
         Assert.Equal("1.5.0", now["server"]!["version"]!.GetValue<string>());
         Assert.True(now["_meta"]![Official]!["isLatest"]!.GetValue<bool>());
 
-        // Deleted versions are hidden by default and shown with include_deleted.
+        // Deleted versions are hidden by default and shown with include_deleted to the organisation's admins (never to anonymous readers).
+        using var admin = _server.Client(TestServer.AdminToken);
         var versions = "/v0.1/servers/" + Uri.EscapeDataString(name) + "/versions";
         Assert.Equal(2, (await JsonOf(await client.GetAsync(versions)))["servers"]!.AsArray().Count);
-        var all = (await JsonOf(await client.GetAsync(versions + "?include_deleted=true")))["servers"]!.AsArray();
+        Assert.Equal(2, (await JsonOf(await client.GetAsync(versions + "?include_deleted=true")))["servers"]!.AsArray().Count);
+        var all = (await JsonOf(await admin.GetAsync(versions + "?include_deleted=true")))["servers"]!.AsArray();
         Assert.Equal(3, all.Count);
         var deleted = all.Single(i => i!["server"]!["version"]!.GetValue<string>() == "2.0.0")!["_meta"]![Official]!;
         Assert.Equal("deleted", deleted["status"]!.GetValue<string>());
         Assert.Equal("withdrawn: broken build", deleted["statusMessage"]!.GetValue<string>());
         Assert.False(deleted["isLatest"]!.GetValue<bool>());
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v0.1/servers/" + Uri.EscapeDataString(name) + "/versions/2.0.0")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v0.1/servers/" + Uri.EscapeDataString(name) + "/versions/2.0.0?include_deleted=true")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/v0.1/servers/" + Uri.EscapeDataString(name) + "/versions/2.0.0?include_deleted=true")).StatusCode);
 
         var list = (await JsonOf(await client.GetAsync("/v0.1/servers?search=example.latest")))["servers"]!.AsArray();
         Assert.DoesNotContain(list, i => i!["server"]!["version"]!.GetValue<string>() == "2.0.0");
-        var withDeleted = (await JsonOf(await client.GetAsync("/v0.1/servers?search=example.latest&include_deleted=true")))["servers"]!.AsArray();
+        var withDeleted = (await JsonOf(await admin.GetAsync("/v0.1/servers?search=example.latest&include_deleted=true")))["servers"]!.AsArray();
         Assert.Contains(withDeleted, i => i!["server"]!["version"]!.GetValue<string>() == "2.0.0");
 
         // Undeleting makes 2.0.0 latest again.
@@ -321,7 +323,8 @@ public sealed class RegistryApiTests(ServerFixture fixture) : IClassFixture<Serv
 
         Assert.Empty((await JsonOf(await client.GetAsync("/v0.1/servers?search=example.since&updated_since=" + since)))["servers"]!.AsArray());
         await _server.SetStatusAsync(name, "1.0.0", "deleted");
-        var changed = (await JsonOf(await client.GetAsync("/v0.1/servers?search=example.since&updated_since=" + since)))["servers"]!.AsArray();
+        using var admin = _server.Client(TestServer.AdminToken);
+        var changed = (await JsonOf(await admin.GetAsync("/v0.1/servers?search=example.since&updated_since=" + since)))["servers"]!.AsArray();
         Assert.Equal("deleted", Assert.Single(changed)!["_meta"]![Official]!["status"]!.GetValue<string>());
     }
 

@@ -25,11 +25,20 @@ public enum ReadFailureKind
     Unreadable,
 }
 
-/// <summary>Why a document could not be read at all (as opposed to read and found invalid).</summary>
-public sealed record ReadFailure(ReadFailureKind Kind, string Message, long? Line = null, long? Column = null)
+/// <summary>
+/// Why a document could not be read at all (as opposed to read and found invalid). <see cref="Path"/> is the JSON path
+/// of the value at fault when one is known (<c>servers[0].name</c>; empty for the document itself).
+/// </summary>
+public sealed record ReadFailure(ReadFailureKind Kind, string Message, long? Line = null, long? Column = null, string? Path = null)
 {
-    public override string ToString() =>
-        Line is { } line ? $"{Message} (line {line}, column {Column})" : Message;
+    /// <summary>The path in <c>$</c> notation: <c>$.servers[0].name</c>, <c>$</c> for the document; null when not known.</summary>
+    public string? DollarPath => Path is null ? null : Path.Length == 0 ? "$" : Path[0] == '[' ? "$" + Path : "$." + Path;
+
+    public override string ToString()
+    {
+        var text = DollarPath is { } at ? $"{at}: {Message}" : Message;
+        return Line is { } line ? $"{text} (line {line}, column {Column})" : text;
+    }
 }
 
 /// <summary>
@@ -62,16 +71,9 @@ public static class StrictJson
             return Fail(new ReadFailure(ReadFailureKind.NotJson, "the document is empty; expected a JSON object or array"));
         }
 
-        if (!Utf8.IsValid(utf8.Span))
+        if (CheckText(utf8.Span, limits) is { } text)
         {
-            var offset = FirstInvalidUtf8(utf8.Span);
-            var (line, column) = Position(utf8.Span, offset);
-            return Fail(new ReadFailure(ReadFailureKind.NotJson, "the document is not valid UTF-8; save it as UTF-8", line, column));
-        }
-
-        if (HasSurrogateEscape(utf8.Span) && LoneSurrogate(utf8.Span, limits.MaxDepth) is { } lone)
-        {
-            return Fail(lone);
+            return Fail(text);
         }
 
         var options = new JsonDocumentOptions { MaxDepth = limits.MaxDepth, AllowDuplicateProperties = false };
@@ -213,34 +215,126 @@ public static class StrictJson
         return false;
     }
 
-    /// <summary>Finds a string whose escapes do not form valid UTF-16 (a lone surrogate), with its position.</summary>
-    private static ReadFailure? LoneSurrogate(ReadOnlySpan<byte> utf8, int maxDepth)
+    /// <summary>
+    /// Why the text of a JSON document is not Unicode, with the path of the string at fault: bytes that are not UTF-8,
+    /// or a <c>\u</c> escape that is a lone surrogate. Null when every string is Unicode (the syntax is not checked here).
+    /// Cheap when the text is fine (one vectorised UTF-8 check and a scan for <c>\uD8</c>…<c>\uDF</c>), so a body
+    /// passed on byte for byte can be checked without being parsed into a document.
+    /// </summary>
+    public static ReadFailure? CheckText(ReadOnlySpan<byte> utf8, JsonLimits? limits = null)
     {
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = maxDepth });
+        limits ??= JsonLimits.Default;
+        if (utf8.StartsWith(Utf8Bom))
+        {
+            utf8 = utf8[Utf8Bom.Length..];
+        }
+
+        var valid = Utf8.IsValid(utf8);
+        if (valid && !HasSurrogateEscape(utf8))
+        {
+            return null;
+        }
+
+        var found = NonUnicodeString(utf8, limits.MaxDepth);
+        if (valid && found is null)
+        {
+            return null;
+        }
+
+        if (!valid && found is not { InvalidUtf8: true })
+        {
+            // Outside any string (or beyond a syntax error): the position is all there is.
+            var (line, column) = Position(utf8, FirstInvalidUtf8(utf8));
+            return new ReadFailure(ReadFailureKind.NotJson, "the document is not valid UTF-8; save it as UTF-8", line, column);
+        }
+
+        var (l, c) = Position(utf8, found!.Offset);
+        var what = found.IsName ? "a property name" : "the string";
+        return found.InvalidUtf8
+            ? new ReadFailure(ReadFailureKind.NotJson, $"{what} is not valid UTF-8; send the text as UTF-8", l, c, found.Path)
+            : new ReadFailure(ReadFailureKind.NotJson, $"{what} holds a \\u escape that is not valid Unicode (a lone surrogate); remove or complete it", l, c, found.Path);
+    }
+
+    private sealed record NonUnicode(string Path, long Offset, bool IsName, bool InvalidUtf8);
+
+    /// <summary>The first string or property name that is not UTF-8 or holds a lone surrogate escape, with its path.</summary>
+    private static NonUnicode? NonUnicodeString(ReadOnlySpan<byte> utf8, int maxDepth)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = maxDepth, CommentHandling = JsonCommentHandling.Disallow });
+        var stack = new Stack<Frame>();
         try
         {
             while (reader.Read())
             {
-                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+                switch (reader.TokenType)
                 {
-                    try
+                    case JsonTokenType.PropertyName:
                     {
-                        _ = reader.GetString();
+                        var frame = stack.Peek();
+                        if (Bad(ref reader) is { } invalidUtf8)
+                        {
+                            return new NonUnicode(frame.Path, reader.TokenStartIndex, true, invalidUtf8);
+                        }
+
+                        frame.PendingName = reader.GetString();
+                        break;
                     }
-                    catch (InvalidOperationException)
+
+                    case JsonTokenType.StartObject:
+                    case JsonTokenType.StartArray:
+                        stack.Push(new Frame(reader.TokenType == JsonTokenType.StartObject, ChildPath(stack)));
+                        break;
+                    case JsonTokenType.EndObject:
+                    case JsonTokenType.EndArray:
+                        stack.Pop();
+                        break;
+                    case JsonTokenType.String:
                     {
-                        var (line, column) = Position(utf8, reader.TokenStartIndex);
-                        return new ReadFailure(ReadFailureKind.NotJson, "a string holds a \\u escape that is not valid Unicode (a lone surrogate); remove or complete it", line, column);
+                        var path = ChildPath(stack);
+                        if (Bad(ref reader) is { } invalidUtf8)
+                        {
+                            return new NonUnicode(path, reader.TokenStartIndex, false, invalidUtf8);
+                        }
+
+                        break;
                     }
+
+                    default:
+                        ChildPath(stack);
+                        break;
                 }
             }
         }
         catch (JsonException)
         {
-            // Syntax errors are reported by the parser with their own position.
+            // A syntax error: reported by the parser, with its own position.
         }
 
         return null;
+    }
+
+    /// <summary>Null when the current string token is Unicode; true when its bytes are not UTF-8; false when an escape is a lone surrogate.</summary>
+    private static bool? Bad(ref Utf8JsonReader reader)
+    {
+        if (!Utf8.IsValid(reader.ValueSpan))
+        {
+            return true;
+        }
+
+        if (!reader.ValueIsEscaped)
+        {
+            return null;
+        }
+
+        try
+        {
+            _ = reader.GetString();
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static int FirstInvalidUtf8(ReadOnlySpan<byte> utf8)

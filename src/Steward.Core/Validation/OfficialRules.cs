@@ -585,6 +585,7 @@ internal static partial class OfficialRules
 
     private static void ValidateInputValues(Input input, string path, List<Problem> problems)
     {
+        ValidateSecret(input, path, problems);
         if (input.Format is { } format && !InputFormats.All.Contains(format, StringComparer.Ordinal))
         {
             problems.Add(Problem.Error(JsonPath.Field(path, "format"), "input.format", $"the format \"{format}\" is not supported",
@@ -607,6 +608,23 @@ internal static partial class OfficialRules
             problems.Add(Problem.Warning(JsonPath.Field(path, "value"), "input.choice", $"the value \"{value}\" is not one of the choices ({string.Join(", ", choices)})",
                 "make the value one of the choices, or add it to them"));
         }
+    }
+
+    /// <summary>
+    /// A secret (<c>isSecret: true</c>) must not carry its value in the document: a registry serves server.json to
+    /// everyone who reads it. A <c>value</c> that is a template of <c>{variables}</c> (<c>Bearer {token}</c>) is the
+    /// way to say where the secret goes; a <c>default</c>, or a <c>value</c> with no variable in it, publishes it.
+    /// </summary>
+    private static void ValidateSecret(Input input, string path, List<Problem> problems)
+    {
+        if (!SecretValues.Publishes(input, out var field))
+        {
+            return;
+        }
+
+        problems.Add(Problem.Error(JsonPath.Field(path, field), SecretValues.Rule,
+            $"a secret (isSecret: true) has a {field}; the registry would publish it to everyone who reads this server.json",
+            $"use a {{placeholder}} variable or drop the {field}; secrets are supplied by the developer"));
     }
 
     // ---- transports -------------------------------------------------------------------------------------------

@@ -61,14 +61,14 @@ internal static partial class ToolCallsApi
         }
 
         JsonElement root;
-        try
+        using (var document = RequestJson.Parse(body, out var refused, maxDepth: 64))
         {
-            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            if (document is null)
+            {
+                return refused!;
+            }
+
             root = document.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            return Problems.BadRequest("the body is not JSON: " + e.Message);
         }
 
         if (root.ValueKind != JsonValueKind.Array || root.GetArrayLength() is 0 or > MaxEvents)

@@ -50,6 +50,9 @@ public sealed class StewardServer : IAsyncDisposable
 
     internal Database Database => _database;
 
+    /// <summary>The running server's services (tests reach the import gate through them).</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>Where the data lives (a file path, or PostgreSQL host/port/database).</summary>
     public string DatabaseDescription => _database.Description;
 
@@ -166,6 +169,7 @@ public sealed class StewardServer : IAsyncDisposable
             builder.Services.AddSingleton(new ServerOutbound(options, allowPrivate));
             builder.Services.AddSingleton<RegistryPageCache>();
             builder.Services.AddSingleton<RegistryRevisions>();
+            builder.Services.AddSingleton<ImportGate>();
             if (Telemetry.Start(options.OtlpEndpoint, options.OtlpProtocol) is { } telemetry)
             {
                 // Owned (and so flushed and disposed at shutdown) by the container.

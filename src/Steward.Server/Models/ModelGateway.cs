@@ -131,6 +131,14 @@ internal static partial class ModelGateway
             return;
         }
 
+        // The body goes upstream byte for byte: it is checked, not parsed and written again.
+        if (RequestJson.CheckText(body) is { } notUnicode)
+        {
+            await Error(api, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_request",
+                $"The body is not acceptable JSON: {notUnicode}.").ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         if (ModelField.Find(body) is not { } field)
         {
             await Error(api, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_request",

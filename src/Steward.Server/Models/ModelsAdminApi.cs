@@ -89,6 +89,11 @@ internal static class ModelsAdminApi
             return RequestBodies.TooLarge(MaxCatalogBytes);
         }
 
+        if (RequestJson.CheckText(body) is { } notUnicode)
+        {
+            return RequestJson.Refused(notUnicode);
+        }
+
         var read = ModelCatalogReader.Read(body);
         if (!read.IsValid)
         {

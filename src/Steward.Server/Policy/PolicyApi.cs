@@ -411,14 +411,14 @@ internal sealed class JsonForm
     public static JsonForm Parse(byte[] body, IReadOnlyCollection<string> known)
     {
         JsonElement root;
-        try
+        using (var document = RequestJson.Parse(body, out var refused))
         {
-            using var document = JsonDocument.Parse(body);
+            if (document is null)
+            {
+                return new JsonForm(default, refused);
+            }
+
             root = document.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            return new JsonForm(default, Problems.BadRequest("the body is not JSON: " + e.Message));
         }
 
         if (root.ValueKind != JsonValueKind.Object)

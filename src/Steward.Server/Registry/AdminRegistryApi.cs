@@ -153,7 +153,8 @@ internal static class AdminRegistryApi
 
     /// <summary>
     /// <c>DELETE /api/v1/orgs/{org}/registry/servers/{name}/versions/{version}</c>: a soft delete (status deleted; the row
-    /// stays, hidden unless <c>include_deleted=true</c>), latest recomputed. Deleting a deleted version changes nothing (200).
+    /// stays, shown only to the organisation's admins with <c>include_deleted=true</c>), latest recomputed. Deleting a
+    /// deleted version changes nothing (200). With <c>?purge=true</c>, a hard delete (<see cref="PurgeAsync"/>).
     /// </summary>
     internal static async Task<IResult> DeleteAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -163,7 +164,71 @@ internal static class AdminRegistryApi
             return Problems.Result(StatusCodes.Status404NotFound, "Not Found", "use DELETE /api/v1/orgs/{org}/registry/servers/{serverName}/versions/{version} (an exact version)");
         }
 
+        var purge = false;
+        if (context.Request.Query["purge"].ToString() is { Length: > 0 } purgeText && !bool.TryParse(purgeText, out purge))
+        {
+            return Problems.Query("purge", "expected true or false", purgeText);
+        }
+
+        if (purge)
+        {
+            return await PurgeAsync(context, database, time, path.Name, version, cancellationToken).ConfigureAwait(false);
+        }
+
         return await ChangeStatusAsync(context, database, time, path.Name, version, ServerStatuses.Deleted, null, "registry.delete", unchangedIsError: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>DELETE …/versions/{version}?purge=true</c>: removes the version for good (for a secret published by mistake):
+    /// the row and its server.json are deleted (on SQLite with <c>secure_delete</c>, so the freed pages are zeroed), latest
+    /// is recomputed, and an audit row <c>registry.purge</c> records who removed which version and the SHA-256 of what
+    /// was removed, never the content. 200 with <c>{name, version, purged: true}</c>; 404 when the version does not exist.
+    /// It cannot be undone; copies already read by mirrors and hosts are not reached.
+    /// </summary>
+    private static async Task<IResult> PurgeAsync(HttpContext context, Database database, TimeProvider time, string name, string version, CancellationToken cancellationToken)
+    {
+        var caller = Authentication.CallerOf(context);
+        var organisation = Authentication.OrganisationOf(context);
+        var now = Timestamps.Now(time);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (database.Dialect == Dialect.Sqlite)
+        {
+            await connection.ExecuteAsync("PRAGMA secure_delete = ON", null, cancellationToken).ConfigureAwait(false);
+        }
+
+        await using (var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false))
+        {
+            await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+            var before = await Publishing.FindAsync(connection, transaction, organisation.Id, name, version, cancellationToken).ConfigureAwait(false);
+            if (before is null)
+            {
+                return Problems.ServerNotFound(name);
+            }
+
+            await connection.ExecuteAsync("DELETE FROM registry_entries WHERE organisation_id = @org AND name = @name AND version = @version",
+                transaction, cancellationToken, ("org", organisation.Id), ("name", name), ("version", version)).ConfigureAwait(false);
+            await Publishing.RecomputeLatestAsync(connection, transaction, organisation.Id, name, now, cancellationToken).ConfigureAwait(false);
+            var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisation.Id, now, cancellationToken).ConfigureAwait(false);
+            await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "registry.purge", Publishing.Subject(before),
+                RegistryJson.AuditView(before), null, revision, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (database.Dialect == Dialect.Sqlite)
+        {
+            // The old pages may still sit in the write-ahead log: fold it into the file and empty it.
+            await connection.ExecuteAsync("PRAGMA wal_checkpoint(TRUNCATE)", null, cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync("PRAGMA secure_delete = OFF", null, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new JsonBytes(RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("name", name);
+            w.WriteString("version", version);
+            w.WriteBoolean("purged", true);
+            w.WriteEndObject();
+        }), StatusCodes.Status200OK);
     }
 
     /// <summary>
@@ -193,9 +258,15 @@ internal static class AdminRegistryApi
         string? message = null;
         if (body.Length > 0)
         {
+            using var document = RequestJson.Parse(body, out var refused);
+            if (document is null)
+            {
+                return refused!;
+            }
+
             try
             {
-                message = JsonSerializer.Deserialize(body, ServerJsonContext.Default.StatusUpdateRequest)?.StatusMessage;
+                message = document.RootElement.Deserialize(ServerJsonContext.Default.StatusUpdateRequest)?.StatusMessage;
             }
             catch (JsonException e)
             {
@@ -248,9 +319,15 @@ internal static class AdminRegistryApi
         status = null;
         message = null;
         StatusUpdateRequest? request;
+        using var document = RequestJson.Parse(body, out var refused);
+        if (document is null)
+        {
+            return refused;
+        }
+
         try
         {
-            request = JsonSerializer.Deserialize(body, ServerJsonContext.Default.StatusUpdateRequest);
+            request = document.RootElement.Deserialize(ServerJsonContext.Default.StatusUpdateRequest);
         }
         catch (JsonException e)
         {

@@ -113,20 +113,9 @@ internal static class ImportFetcher
             throw new ImportAnswerException($"{url} answered more than {MaxPageBytes} bytes");
         }
 
+        // Read once into one array, and never past the limit: the page is parsed only once it is known to be within it.
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[64 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > MaxPageBytes)
-            {
-                throw new ImportAnswerException($"{url} answered more than {MaxPageBytes} bytes");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
+        return await RequestBodies.ReadAsync(stream, response.Content.Headers.ContentLength, MaxPageBytes, cancellationToken).ConfigureAwait(false)
+            ?? throw new ImportAnswerException($"{url} answered more than {MaxPageBytes} bytes");
     }
 }

@@ -107,7 +107,12 @@ internal static partial class PublishTokens
         var problems = new List<ProblemItem>();
         try
         {
-            using var document = JsonDocument.Parse(body);
+            using var document = RequestJson.Parse(body, out var refused);
+            if (document is null)
+            {
+                return refused!;
+            }
+
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
@@ -150,7 +155,7 @@ internal static partial class PublishTokens
                 problems.Add(new ProblemItem { Location = "body.namespaces", Message = "expected an array of 1 to 100 name patterns such as \"com.acme/*\"" });
             }
 
-            if (root.TryGetProperty("expiresInDays", out var d) && !(d.TryGetInt32(out days) && days is >= 1 and <= MaxLifetimeDays))
+            if (root.TryGetProperty("expiresInDays", out var d) && !(d.ValueKind == JsonValueKind.Number && d.TryGetInt32(out days) && days is >= 1 and <= MaxLifetimeDays))
             {
                 problems.Add(new ProblemItem { Location = "body.expiresInDays", Message = $"expected an integer from 1 to {MaxLifetimeDays}", Value = d.GetRawText() });
             }

@@ -110,6 +110,11 @@ internal static class PublisherApi
             return RequestBodies.TooLarge(RequestBodies.MaxBytes);
         }
 
+        if (RequestJson.CheckText(body) is { } notUnicode)
+        {
+            return RequestJson.Refused(notUnicode);
+        }
+
         var loaded = RegistryLoader.Load(body, RegistryShape.ServerJson);
         if (loaded.Failure is { } failure)
         {
@@ -158,7 +163,7 @@ internal static class PublisherApi
             var loaded = RegistryLoader.Load(body, RegistryShape.ServerJson);
             if (loaded.Failure is { } failure)
             {
-                issues.Add(("json", "", failure.ToString(), "error", "json." + failure.Kind.ToString().ToLowerInvariant()));
+                issues.Add(("json", failure.Path ?? "", failure.ToString(), "error", "json." + failure.Kind.ToString().ToLowerInvariant()));
             }
 
             foreach (var problem in loaded.Problems)

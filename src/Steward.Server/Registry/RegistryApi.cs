@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Core.Json;
 using Steward.Core.Registry;
+using Microsoft.Extensions.DependencyInjection;
 using Steward.Server.Hosting;
+using Steward.Server.Identity;
 using Steward.Server.Organisations;
 using Steward.Server.Storage;
 
@@ -110,7 +112,9 @@ internal static partial class RegistryApi
             return OrganisationNotFound(context);
         }
 
-        var key = CacheKey(context, "servers");
+        // Deleted versions are for the organisation's admins only: a version is deleted because it should not be read.
+        var seesDeleted = (includeDeleted == true || since is not null) && await MaySeeDeletedAsync(context, database, organisation.Id, cancellationToken).ConfigureAwait(false);
+        var key = CacheKey(context, seesDeleted ? "servers\nadmin" : "servers");
         if (cache.Find(organisation.Id, organisation.Revision, key) is { } cached)
         {
             return Cached(context, cached);
@@ -119,7 +123,7 @@ internal static partial class RegistryApi
         await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         var sql = new StringBuilder($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org");
         var parameters = new List<(string, object?)> { ("org", organisation.Id) };
-        if (!(includeDeleted == true || since is not null))
+        if (!seesDeleted)
         {
             sql.Append(" AND status <> 'deleted'");
         }
@@ -201,7 +205,8 @@ internal static partial class RegistryApi
             return OrganisationNotFound(context);
         }
 
-        var key = CacheKey(context, "server\n" + path.Name + "\n" + string.Join('\n', path.Rest));
+        includeDeleted = includeDeleted && await MaySeeDeletedAsync(context, database, organisation.Id, cancellationToken).ConfigureAwait(false);
+        var key = CacheKey(context, (includeDeleted ? "server-admin\n" : "server\n") + path.Name + "\n" + string.Join('\n', path.Rest));
         if (cache.Find(organisation.Id, organisation.Revision, key) is { } cached)
         {
             return Cached(context, cached);
@@ -224,6 +229,17 @@ internal static partial class RegistryApi
             : await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name AND version = @version{deleted}",
                 null, StoredEntry.Read, cancellationToken, ("org", organisation.Id), ("name", path.Name), ("version", version)).ConfigureAwait(false);
         return rows.Count == 0 ? Problems.ServerNotFound(path.Name) : Cached(context, cache.Add(organisation.Id, organisation.Revision, key, RegistryJson.Item(rows[0])));
+    }
+
+    /// <summary>
+    /// Whether this request may see deleted versions: only an admin of the registry's organisation (an admin bearer
+    /// token, or the console's signed-in admin). Anyone else asking with <c>include_deleted</c> is answered without them.
+    /// </summary>
+    private static async Task<bool> MaySeeDeletedAsync(HttpContext context, Database database, string organisationId, CancellationToken cancellationToken)
+    {
+        var caller = context.Items[typeof(Caller)] as Caller
+            ?? await Authentication.AuthenticateAsync(context, database, context.RequestServices.GetRequiredService<TimeProvider>(), cancellationToken).ConfigureAwait(false);
+        return caller is { Role: Roles.Admin } && caller.OrganisationId == organisationId;
     }
 
     private static bool TryParseBool(string text, out bool value)

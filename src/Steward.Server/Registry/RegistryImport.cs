@@ -33,7 +33,8 @@ namespace Steward.Server.Registry;
 /// </remarks>
 internal static partial class RegistryImport
 {
-    public const long MaxBodyBytes = 64L * 1024 * 1024;
+    /// <summary>The largest import body: Core's limit for one document (20 MiB), checked before the body is parsed.</summary>
+    public const int MaxBodyBytes = (int)JsonLimits.DefaultMaxBytes;
     public const int PageLimit = 100;
     public const int MaxPages = 1000;
 
@@ -41,10 +42,14 @@ internal static partial class RegistryImport
 
     private sealed record Skipped(string Path, string? Name, string? Version, string Reason, IReadOnlyList<Problem> Problems);
 
+    /// <summary>An entry imported with a change and why: a secret value published upstream, removed here.</summary>
+    private sealed record Warned(string Path, string Name, string Version, IReadOnlyList<Problem> Problems);
+
     private sealed class Collected
     {
         public List<Candidate> Candidates { get; } = [];
         public List<Skipped> Skipped { get; } = [];
+        public List<Warned> Warnings { get; } = [];
         public List<Problem> DocumentProblems { get; } = [];
         public HashSet<(string, string)> Seen { get; } = [];
         public DateTimeOffset? MaxUpdatedAt { get; set; }
@@ -69,11 +74,43 @@ internal static partial class RegistryImport
         return "local." + (slug.Length == 0 ? "org" : slug);
     }
 
-    internal static async Task<IResult> ImportAsync(HttpContext context, Database database, TimeProvider time, ServeOptions options, ServerOutbound outbound, ILoggerFactory loggers, CancellationToken cancellationToken)
+    internal static async Task<IResult> ImportAsync(HttpContext context, Database database, TimeProvider time, ServeOptions options, ServerOutbound outbound, ILoggerFactory loggers, ImportGate gate, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(gate);
+        if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            // Refused before a byte is read.
+            return TooLarge();
+        }
+
+        if (!gate.TryEnter())
+        {
+            context.Response.Headers.RetryAfter = ImportGate.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Imports busy",
+                $"{ImportGate.Concurrent} imports are already running on this server instance (at most {ImportGate.Concurrent} run at a time); nothing was imported: retry in {ImportGate.RetryAfterSeconds} seconds");
+        }
+
+        try
+        {
+            return await ImportOneAsync(context, database, time, options, outbound, loggers, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Exit();
+        }
+    }
+
+    private static IResult TooLarge() =>
+        Problems.Result(StatusCodes.Status413PayloadTooLarge, "Content Too Large",
+            $"the import body is over the limit of {MaxBodyBytes} bytes (20 MiB); nothing was imported: split the document, or import the registry by its URL ({{\"url\": \"https://…\"}})");
+
+    private static async Task<IResult> ImportOneAsync(HttpContext context, Database database, TimeProvider time, ServeOptions options, ServerOutbound outbound, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            limit.MaxRequestBodySize = MaxBodyBytes;
+            // Kestrel's own limit a little above this one, so that this one answers (413 naming it).
+            limit.MaxRequestBodySize = MaxBodyBytes + 64L * 1024;
         }
 
         var query = context.Request.Query;
@@ -95,10 +132,15 @@ internal static partial class RegistryImport
             @namespace = requested;
         }
 
-        var body = await RequestBodies.ReadAsync(context.Request, (int)MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
         if (body is null)
         {
-            return RequestBodies.TooLarge((int)MaxBodyBytes);
+            return TooLarge();
+        }
+
+        if (RequestJson.CheckText(body) is { } notUnicode)
+        {
+            return RequestJson.Refused(notUnicode);
         }
 
         var now = Timestamps.Now(time);
@@ -214,22 +256,46 @@ internal static partial class RegistryImport
         }
     }
 
-    /// <summary>The body <c>{"url": "…"}</c> (an object with a url and no servers or name): the URL; else null.</summary>
+    /// <summary>
+    /// The body <c>{"url": "…"}</c> (an object with a url and no servers or name): the URL; else null. Read with a
+    /// forward-only reader over the top level, so a large document is not parsed twice.
+    /// </summary>
     private static string? UrlOf(byte[] body)
     {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = JsonLimits.DefaultMaxDepth });
+        string? url = null;
         try
         {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-            return root.ValueKind == JsonValueKind.Object && root.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.String &&
-                   !root.TryGetProperty("servers", out _) && !root.TryGetProperty("name", out _)
-                ? url.GetString()
-                : null;
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("servers"u8) || reader.ValueTextEquals("name"u8))
+                {
+                    return null;
+                }
+
+                var isUrl = reader.ValueTextEquals("url"u8);
+                reader.Read();
+                if (isUrl && reader.TokenType == JsonTokenType.String)
+                {
+                    url = reader.GetString();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
         }
         catch (JsonException)
         {
             return null;
         }
+
+        return url;
     }
 
     /// <summary>A registry's list endpoint: the URL as given when it already ends in <c>/servers</c>, else <c>{url}/v0.1/servers</c>.</summary>
@@ -268,7 +334,7 @@ internal static partial class RegistryImport
             }
 
             var bytes = await ImportFetcher.GetAsync(client, new Uri(listUrl.AbsoluteUri + query), cancellationToken).ConfigureAwait(false);
-            var failure = Collect(bytes, $"pages[{page}]", RegistryShape.RegistryApiPage, @namespace, collected, out var next);
+            var failure = Collect(bytes, $"pages[{page}]", RegistryShape.RegistryApiPage, @namespace, collected, stripSecrets: true, out var next);
             if (failure is not null)
             {
                 throw new InvalidDataException($"page {page + 1} is not a Registry API page: {failure}");
@@ -292,10 +358,15 @@ internal static partial class RegistryImport
     private static partial void FetchFailed(ILogger logger, string organisation, string source, string reason);
 
     private static ReadFailure? Collect(byte[] bytes, string prefix, RegistryShape? shape, string @namespace, Collected collected) =>
-        Collect(bytes, prefix, shape, @namespace, collected, out _);
+        Collect(bytes, prefix, shape, @namespace, collected, stripSecrets: false, out _);
 
-    /// <summary>Reads and validates one document, sorting its entries into candidates and skipped ones (paths prefixed with <paramref name="prefix"/>).</summary>
-    private static ReadFailure? Collect(byte[] bytes, string prefix, RegistryShape? shape, string @namespace, Collected collected, out string? nextCursor)
+    /// <summary>
+    /// Reads and validates one document, sorting its entries into candidates and skipped ones (paths prefixed with
+    /// <paramref name="prefix"/>). With <paramref name="stripSecrets"/> (a registry fetched by URL), a secret value the
+    /// upstream publishes is removed and the entry imported with a warning, so that one such entry does not stop a mirror;
+    /// otherwise it is an error like any other.
+    /// </summary>
+    private static ReadFailure? Collect(byte[] bytes, string prefix, RegistryShape? shape, string @namespace, Collected collected, bool stripSecrets, out string? nextCursor)
     {
         nextCursor = null;
         var loaded = RegistryLoader.Load(bytes, shape);
@@ -317,6 +388,15 @@ internal static partial class RegistryImport
             claimed.UnionWith(mine);
             var server = entry.Server;
             var path = Join(prefix, item);
+            if (stripSecrets && mine.Count > 0 && mine.TrueForAll(p => p.Rule == SecretValues.Rule))
+            {
+                server = SecretValues.Strip(server);
+                collected.Warnings.Add(new Warned(path, server.Name, server.Version, mine.Select(p => Problem.Warning(Join(prefix, p.Path), SecretValues.Rule,
+                    "a secret (isSecret: true) had its value published upstream; it was removed on import and is not served here",
+                    "ask the upstream publisher to use a {placeholder} variable; secrets are supplied by the developer")).ToList()));
+                mine.Clear();
+            }
+
             if (mine.Count > 0)
             {
                 collected.Skipped.Add(new Skipped(path, server.Name, server.Version, "invalid", mine.Select(p => p with { Path = Join(prefix, p.Path) }).ToList()));
@@ -490,6 +570,18 @@ internal static partial class RegistryImport
             }
 
             w.WriteEndArray();
+            w.WriteStartArray("warnings");
+            foreach (var warned in collected.Warnings)
+            {
+                w.WriteStartObject();
+                w.WriteString("path", warned.Path);
+                w.WriteString("name", warned.Name);
+                w.WriteString("version", warned.Version);
+                WriteProblems(w, "problems", warned.Problems);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
             if (collected.DocumentProblems.Count > 0)
             {
                 WriteProblems(w, "errors", collected.DocumentProblems);
@@ -520,4 +612,24 @@ internal static partial class RegistryImport
 
         w.WriteEndArray();
     }
+}
+
+/// <summary>
+/// How many imports run at once on this server instance: two. An import holds its document (up to 20 MiB) and
+/// every entry it read in memory until it commits; a third is answered 503 with <c>Retry-After</c> at once rather
+/// than queued, so that imports cannot pile up and exhaust memory.
+/// </summary>
+internal sealed class ImportGate : IDisposable
+{
+    public const int Concurrent = 2;
+    public const int RetryAfterSeconds = 10;
+
+    private readonly SemaphoreSlim _slots = new(Concurrent, Concurrent);
+
+    /// <summary>Takes a slot without waiting: false when every slot is taken.</summary>
+    public bool TryEnter() => _slots.Wait(0);
+
+    public void Exit() => _slots.Release();
+
+    public void Dispose() => _slots.Dispose();
 }
