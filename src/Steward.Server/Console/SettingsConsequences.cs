@@ -89,7 +89,7 @@ internal static class SettingsConsequences
             [
                 after.MaxOfflineAgeSeconds is { } max
                     ? $"A client that cannot reach this server keeps its last verified policy for at most {Duration(max)}; after that MCP is disabled on that machine (fail closed) until it syncs."
-                    : "A client that cannot reach this server keeps its last verified policy in force with no time limit.",
+                    : "A client that cannot reach this server keeps its last verified policy for at most 7 days (the default, or twice the sync interval when that is longer); after that MCP is disabled on that machine (fail closed) until it syncs.",
             ]));
         }
 

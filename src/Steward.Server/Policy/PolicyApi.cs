@@ -125,21 +125,29 @@ internal static class PolicyApi
     internal static long IssuedAt(long windowSeconds, DateTimeOffset now) => now.ToUnixTimeSeconds() / windowSeconds * windowSeconds;
 
     /// <summary>The length of a bundle window: the sync interval, or half the validity when that is shorter.</summary>
-    internal static long WindowSeconds(ProfileSettings settings)
-    {
-        var validity = settings.MaxOfflineAgeSeconds ?? (2 * settings.SyncIntervalSeconds);
-        return Math.Max(1, Math.Min(settings.SyncIntervalSeconds, validity / 2));
-    }
+    internal static long WindowSeconds(ProfileSettings settings) => Math.Max(1, Math.Min(settings.SyncIntervalSeconds, ValiditySeconds(settings) / 2));
+
+    /// <summary>The maximum offline age when none is set in the profile: 7 days, as <c>steward login</c> promises.</summary>
+    internal const long DefaultMaxOfflineAgeSeconds = 7L * 24 * 3600;
+
+    /// <summary>
+    /// How long a client may go on with a bundle without hearing from the server: the profile's maximum offline age, else
+    /// 7 days (or twice the sync interval when that is longer, so that a client always syncs before its bundle expires).
+    /// Not tied to the sync interval otherwise: a short interval does not make bundles expire between two syncs.
+    /// </summary>
+    internal static long ValiditySeconds(ProfileSettings settings) =>
+        settings.MaxOfflineAgeSeconds ?? Math.Max(DefaultMaxOfflineAgeSeconds, 2 * settings.SyncIntervalSeconds);
 
     /// <summary>
     /// The bundle's payload. Its times are aligned to a window (the sync interval, or half the validity when that is
-    /// shorter), so that every request and every instance in one window produce the same bytes, hence the same ETag,
-    /// and a bundle fetched at any moment stays valid for at least half its validity.
+    /// shorter), so that every request and every instance in one window produce the same bytes, hence the same ETag.
+    /// <c>exp</c> is the end of that window plus the validity (<see cref="ValiditySeconds"/>), so a bundle fetched at any
+    /// moment stays valid offline for at least the maximum offline age, and for at most one window more.
     /// </summary>
     internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry> entries, DateTimeOffset now, Action<Utf8JsonWriter>? models = null)
     {
         var settings = effective.Settings;
-        var validity = settings.MaxOfflineAgeSeconds ?? (2 * settings.SyncIntervalSeconds);
+        var validity = WindowSeconds(settings) + ValiditySeconds(settings);
         var issuedAt = IssuedAt(settings, now);
         return RegistryJson.Write(w =>
         {

@@ -33,7 +33,8 @@ public sealed class PolicyBundleEndpointTests
         Assert.Equal(JsonValueKind.Array, payload.GetProperty("models").ValueKind);
         Assert.False(string.IsNullOrEmpty(payload.GetProperty("revision").GetString()));
         var iat = payload.GetProperty("iat").GetInt64();
-        Assert.Equal(iat + (2 * 86400), payload.GetProperty("exp").GetInt64());
+        // No maximum offline age in the profile: valid for the end of the daily window plus the default 7 days.
+        Assert.Equal(iat + 86400 + (7 * 86400), payload.GetProperty("exp").GetInt64());
         Assert.True(iat <= server.Time.GetUtcNow().ToUnixTimeSeconds());
 
         // The registry inside is a Registry API page of the latest active versions: Core reads it.
@@ -94,8 +95,8 @@ public sealed class PolicyBundleEndpointTests
         Assert.False(profile.GetProperty("mcpEnabled").GetBoolean());
         Assert.False(profile.GetProperty("webToolsEnabled").GetBoolean());
         Assert.Equal(0, payload.GetProperty("registry").GetProperty("servers").GetArrayLength());
-        // The expiry is the maximum offline age when one is set.
-        Assert.Equal(payload.GetProperty("iat").GetInt64() + 7200, payload.GetProperty("exp").GetInt64());
+        // The expiry is the end of the window (half the validity, as it is shorter than the sync interval) plus the maximum offline age.
+        Assert.Equal(payload.GetProperty("iat").GetInt64() + 3600 + 7200, payload.GetProperty("exp").GetInt64());
 
         var (other, otherJws) = await server.BundleAsync(platform);
         other.Dispose();
