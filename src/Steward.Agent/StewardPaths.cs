@@ -20,6 +20,9 @@ public sealed record StewardPaths(string ConfigDirectory)
     /// <summary>The last verified policy (registry and settings), written atomically, 0600.</summary>
     public string PolicyCache => Path.Combine(ConfigDirectory, "policy-cache.json");
 
+    /// <summary>What this machine last applied from its Steward server (the newest bundle's revision and issued-at, a refused token), 0600.</summary>
+    public string PolicyApplied => Path.Combine(ConfigDirectory, "policy-applied.json");
+
     /// <summary>Secrets the developer typed at <c>steward mcp add</c> (0600), referenced from mcp.json as <c>${VAR}</c>.</summary>
     public string SecretsFile => Path.Combine(ConfigDirectory, "secrets.json");
 

@@ -58,9 +58,15 @@ public sealed partial class PolicyFeed : IAsyncDisposable
         feed.background.Add(Task.Run(() => sync.RunAsync(feed.stop.Token)));
         // The cache is only ever replaced by a rename (PolicyCache.Write), so names are watched, not writes: the directory
         // also holds audit.jsonl, and watching writes would wake the watcher on every audited tool call.
-        if (Watch(paths.PolicyCache, () => feed.CacheChanged(paths), NotifyFilters.FileName) is { } watcher)
+        if (Watch(paths.PolicyCache, () => feed.CacheChanged(sync, paths), NotifyFilters.FileName) is { } watcher)
         {
             feed.owned.Add(watcher);
+        }
+
+        // A `steward sync` in another process that finds the token refused records it there (the cache is not rewritten).
+        if (Watch(paths.PolicyApplied, () => feed.CacheChanged(sync, paths), NotifyFilters.FileName) is { } marks)
+        {
+            feed.owned.Add(marks);
         }
 
         return feed;
@@ -93,13 +99,24 @@ public sealed partial class PolicyFeed : IAsyncDisposable
         }
     }
 
-    private void CacheChanged(StewardPaths paths)
+    /// <summary>Raised when the cache was replaced by a bundle older than the one applied, and ignored (for tests and diagnostics).</summary>
+    public event EventHandler? OlderCacheIgnored;
+
+    private void CacheChanged(PolicySync sync, StewardPaths paths)
     {
         PolicyState fresh;
         try
         {
             // Construction only reads and verifies the cache (and the source file): no fetch, no write, so no loop with our own syncs.
-            using var reader = new PolicySync(paths, logger: logger);
+            using var reader = new PolicySync(paths, sync.Time, logger: logger);
+            if (reader.CacheOlderThanApplied)
+            {
+                // A restored older copy: the policy this gateway applied is newer, and stays.
+                LogOlderCacheIgnored(logger);
+                OlderCacheIgnored?.Invoke(this, EventArgs.Empty);
+                return;
+            }
+
             fresh = reader.Current;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
@@ -200,6 +217,9 @@ public sealed partial class PolicyFeed : IAsyncDisposable
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "The policy cache was rewritten by another steward process; applying it")]
     private static partial void LogCacheChanged(ILogger logger);
+
+    [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "The policy cache was replaced by a bundle older than the one this gateway applied; it is ignored and the policy in force stays")]
+    private static partial void LogOlderCacheIgnored(ILogger logger);
 
     [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "The policy cache could not be read: {Message}")]
     private static partial void LogCacheUnreadable(ILogger logger, string message);

@@ -10,6 +10,7 @@ namespace Steward.Agent.Sources;
 public sealed record LoginRequest(string? ServerUrl, string? Registry, string? Token, bool AllowHttp, TimeSpan MaxOfflineAge, string WorkingDirectory, string? KeyThumbprint = null);
 
 /// <summary>What <c>steward login</c> did, or why it did nothing (the previous source and cache are then untouched).</summary>
+/// <param name="ExpiresBeforeOfflineAge">When the signed bundle expires before the maximum offline age is reached: then, not the offline age, ends it offline.</param>
 public sealed record LoginResult(
     string? Error,
     string? Kind = null,
@@ -22,7 +23,8 @@ public sealed record LoginResult(
     string? KeyThumbprint = null,
     DateTimeOffset? ExpiresAt = null,
     int? Models = null,
-    string? DefaultModel = null)
+    string? DefaultModel = null,
+    DateTimeOffset? ExpiresBeforeOfflineAge = null)
 {
     public bool Succeeded => Error is null;
 }
@@ -156,6 +158,8 @@ public static class Login
         var final = (repinned ?? candidate) with { Subject = bundle.Content.Subject };
         SourceStore.Save(paths, final, token, time);
         PolicyCache.Write(paths, new CachedPolicy(final.Kind, final.Location, bundle.Content.Revision, document.ETag, now, RegistryShape.RegistryApiPage, [], compact));
+        // A new login starts the machine's record afresh: this bundle, fetched just now, is the newest applied; no refused token.
+        AppliedMark.Update(paths, _ => new AppliedMark(final.Location, final.Subject, bundle.Content.Revision, bundle.Verification.IssuedAt?.ToUnixTimeSeconds() ?? 0));
         var snapshot = SignedPolicy.Snapshot(final, bundle, now);
         var notes = new List<string>();
         if (!bundle.Content.McpEnabled)
@@ -175,7 +179,9 @@ public static class Login
 
         return new LoginResult(null, PolicySource.KindName(final.Kind), final.Location, RegistryChanges.Latest(bundle.Entries).Count, bundle.Warnings,
             bundle.Content.Revision, Durations.Format(snapshot.MaxOfflineAge ?? final.MaxOfflineAge), notes.Count == 0 ? null : string.Join("; ", notes),
-            final.PinnedKey, bundle.Verification.ExpiresAt, bundle.Content.Models.Available.Count, bundle.Content.Models.Default);
+            final.PinnedKey, bundle.Verification.ExpiresAt, bundle.Content.Models.Available.Count, bundle.Content.Models.Default,
+            // The bundle's exp ends it sooner than the offline age (a --max-offline-age longer than the server's validity): say so.
+            bundle.Verification.ExpiresAt is { } expires && expires < now + (snapshot.MaxOfflineAge ?? final.MaxOfflineAge) ? expires : null);
     }
 
     private static (PolicySource? Source, string? Error) ServerSource(string url, LoginRequest request)

@@ -33,7 +33,12 @@ public abstract record FetchOutcome
     /// </summary>
     public sealed record Fetched(byte[] Document, RegistryShape? Shape, string? ETag) : FetchOutcome;
 
-    public sealed record Failed(FetchFailureKind Kind, string Message) : FetchOutcome;
+    /// <param name="Status">The HTTP status the source answered with, when it answered (401 and 403 refuse the token).</param>
+    public sealed record Failed(FetchFailureKind Kind, string Message, int? Status = null) : FetchOutcome
+    {
+        /// <summary>The source refused the token: 401 (unknown, expired or revoked) or 403.</summary>
+        public bool TokenRefused => Status is 401 or 403;
+    }
 }
 
 /// <summary>
@@ -373,7 +378,7 @@ public sealed partial class PolicyFetcher : IDisposable
                         404 => "; check the URL",
                         _ => "",
                     };
-                    return Fail(kind, $"{url} answered {status} {response.ReasonPhrase}{why}");
+                    return new Response.Failure(new FetchOutcome.Failed(kind, $"{url} answered {status} {response.ReasonPhrase}{why}", status));
                 }
 
                 if (response.Content.Headers.ContentLength is { } declared && declared > maxBytes)

@@ -64,6 +64,10 @@ public sealed partial class PolicySync : IDisposable
     private volatile Held? held;
     private string? whyNoSnapshot;
     private bool lastAttemptFailed;
+    private volatile string? tokenRefused;
+    private readonly Lock announceGate = new();
+    private PolicyState announced;
+    private ITimer? deadlineTimer;
 
     /// <summary>The verified snapshot and what the cache needs to be rewritten on a 304.</summary>
     private sealed record Held(PolicySnapshot Snapshot, CachedPolicy Cached);
@@ -79,6 +83,7 @@ public sealed partial class PolicySync : IDisposable
         this.logger = logger ?? NullLogger.Instance;
         sourceLoad = SourceStore.Load(paths);
         LoadCache();
+        announced = Current;
     }
 
     /// <summary>Raised after a sync (or the passing of time seen by a sync) changes what is in force.</summary>
@@ -92,8 +97,23 @@ public sealed partial class PolicySync : IDisposable
     /// <summary>What is in force now: the verified snapshot (stale when the last sync failed or it is older than its interval), or MCP disabled with why.</summary>
     public PolicyState Current => StateAt(time.GetUtcNow());
 
+    /// <summary>The clock this instance reads (another reader of the same files should read the same one).</summary>
+    public TimeProvider Time => time;
+
+    /// <summary>
+    /// The cache holds a bundle older than one this machine already applied (a restored copy): it was refused at load, and
+    /// a process that holds a newer policy should keep it.
+    /// </summary>
+    public bool CacheOlderThanApplied { get; private set; }
+
     public void Dispose()
     {
+        lock (announceGate)
+        {
+            deadlineTimer?.Dispose();
+            deadlineTimer = null;
+        }
+
         gate.Dispose();
         if (ownsFetcher)
         {
@@ -106,10 +126,8 @@ public sealed partial class PolicySync : IDisposable
     {
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         SyncResult result;
-        PolicyState before;
         try
         {
-            before = Current;
             result = await SyncLockedAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -117,17 +135,109 @@ public sealed partial class PolicySync : IDisposable
             gate.Release();
         }
 
-        if (!SameState(before, result.State))
-        {
-            StateChanged?.Invoke(this, new PolicyStateChangedEventArgs(result.State, result.Changes));
-        }
-
+        // Against what was last announced, not what held before this sync: a bundle that expired since (with no sync to
+        // see it) is a change too.
+        Announce(result.State, result.Changes);
+        ArmDeadline();
         return result;
     }
 
-    /// <summary>Syncs now, then again at the snapshot's interval (sooner after a failure) until cancelled. For the gateway.</summary>
+    /// <summary>
+    /// Until disposed, raises <see cref="StateChanged"/> when the passing of time alone ends what is in force — the
+    /// bundle's <c>exp</c>, or the maximum offline age since the server last confirmed it — on a timer of the
+    /// <see cref="TimeProvider"/>, without waiting for the next sync. <see cref="RunAsync"/> watches while it runs.
+    /// </summary>
+    public IDisposable WatchDeadlines()
+    {
+        var timer = time.CreateTimer(_ => DeadlinePassed(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        lock (announceGate)
+        {
+            deadlineTimer?.Dispose();
+            deadlineTimer = timer;
+        }
+
+        ArmDeadline();
+        return new DeadlineWatch(this, timer);
+    }
+
+    private sealed class DeadlineWatch(PolicySync owner, ITimer timer) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (owner.announceGate)
+            {
+                if (ReferenceEquals(owner.deadlineTimer, timer))
+                {
+                    owner.deadlineTimer = null;
+                }
+            }
+
+            timer.Dispose();
+        }
+    }
+
+    /// <summary>The longest a deadline timer is set for at once (timers take at most about 49 days); it is set again when it fires.</summary>
+    private static readonly TimeSpan LongestTimer = TimeSpan.FromDays(30);
+
+    private void DeadlinePassed()
+    {
+        var state = Current;
+        if (state is PolicyState.Disabled disabled)
+        {
+            LogDeadlinePassed(logger, disabled.Reason);
+        }
+
+        Announce(state, RegistryChanges.None);
+        ArmDeadline();
+    }
+
+    private void ArmDeadline()
+    {
+        var now = time.GetUtcNow();
+        DateTimeOffset? next = null;
+        if (tokenRefused is null && held?.Snapshot is { } snapshot)
+        {
+            foreach (var deadline in new[] { snapshot.ExpiresAt, snapshot.FetchedAt + snapshot.MaxOfflineAge + TimeSpan.FromTicks(1) })
+            {
+                if (deadline is { } at && at > now && (next is null || at < next))
+                {
+                    next = at;
+                }
+            }
+        }
+
+        lock (announceGate)
+        {
+            if (deadlineTimer is not { } timer)
+            {
+                return;
+            }
+
+            var due = next is { } at2 ? at2 - now : Timeout.InfiniteTimeSpan;
+            timer.Change(due > LongestTimer ? LongestTimer : due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>Raises <see cref="StateChanged"/> when <paramref name="state"/> differs from the state last announced.</summary>
+    private void Announce(PolicyState state, RegistryChanges changes)
+    {
+        lock (announceGate)
+        {
+            if (SameState(announced, state))
+            {
+                return;
+            }
+
+            announced = state;
+        }
+
+        StateChanged?.Invoke(this, new PolicyStateChangedEventArgs(state, changes));
+    }
+
+    /// <summary>Syncs now, then again at the snapshot's interval (sooner after a failure) until cancelled, watching the deadlines meanwhile. For the gateway.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        using var watch = WatchDeadlines();
         while (!cancellationToken.IsCancellationRequested)
         {
             var result = await SyncAsync(cancellationToken).ConfigureAwait(false);
@@ -228,11 +338,15 @@ public sealed partial class PolicySync : IDisposable
             case FetchOutcome.NotModified notModified when previous is not null && etag is not null:
                 Confirm(previous, notModified.ETag, now);
                 lastAttemptFailed = false;
+                ClearTokenRefusal(source);
                 LogUnchanged(logger, previous.Snapshot.Revision);
                 return Result(SyncOutcome.Unchanged, $"policy unchanged at revision {previous.Snapshot.Revision} ({source.Describe()} answered 304 Not Modified){Bind(source, previous.Snapshot.Subject)}");
 
             case FetchOutcome.NotModified:
                 return Failure(SyncOutcome.Rejected, $"{source.Describe()} answered 304 Not Modified, but no bundle in force was named", source);
+
+            case FetchOutcome.Failed { TokenRefused: true } refused:
+                return TokenRefusedBy(source, refused, now);
 
             case FetchOutcome.Failed failed:
                 return Failure(failed.Kind == FetchFailureKind.Unreachable ? SyncOutcome.Unreachable : SyncOutcome.Rejected, failed.Message, source);
@@ -265,6 +379,29 @@ public sealed partial class PolicySync : IDisposable
             note = $"; the server rotated its signing key: the new key {bundle.Verification.Kid} is endorsed by the pinned key and is now pinned";
         }
 
+        // Revisions only move forward: a bundle older than one this machine already applied is refused, whatever its signature.
+        var issuedAt = bundle.Verification.IssuedAt?.ToUnixTimeSeconds() ?? 0;
+        AppliedMark? mark;
+        try
+        {
+            mark = AppliedMark.Update(paths, current =>
+                current is not null && current.AppliesTo(source.Location, source.Subject ?? bundle.Content.Subject) && current.IsNewerThan(bundle.Content.Revision, issuedAt)
+                    ? null
+                    : new AppliedMark(source.Location, bundle.Content.Subject, bundle.Content.Revision, issuedAt));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Failure(SyncOutcome.Rejected, $"the policy bundle from {source.Describe()} was not applied: {paths.PolicyApplied} cannot be written ({e.Message})", source);
+        }
+
+        if (mark is null || mark.Revision != bundle.Content.Revision || mark.IssuedAt != issuedAt)
+        {
+            var applied = mark?.Describe() ?? "unknown";
+            return Failure(SyncOutcome.Rejected,
+                $"the policy bundle from {source.Describe()} was refused: the bundle is older than the one this machine already applied ({applied}; this one is revision {bundle.Content.Revision} issued at {SignedPolicy.Time(DateTimeOffset.FromUnixTimeSeconds(issuedAt))}); nothing changed", source);
+        }
+
+        tokenRefused = null;
         note += Bind(source, bundle.Content.Subject);
         source = sourceLoad.Source ?? source;
 
@@ -329,8 +466,52 @@ public sealed partial class PolicySync : IDisposable
         }
 
         LogFailed(logger, source.Describe(), message);
-        var kept = held is not null ? "; the previous policy stays in force" : "";
+        var kept = held is not null && tokenRefused is null ? "; the previous policy stays in force" : "";
         return Result(outcome, message + kept, null, problems);
+    }
+
+    /// <summary>
+    /// The server answered 401 or 403 to the token: it was revoked, expired or is no longer allowed. The policy held is no
+    /// longer in force (MCP disabled with the reason), in this process and, through the mark on disk, in every other.
+    /// </summary>
+    private SyncResult TokenRefusedBy(PolicySource source, FetchOutcome.Failed refused, DateTimeOffset now)
+    {
+        var reason = $"{source.Describe()} refused this machine's token ({(refused.Status == 401 ? "401: it is unknown, expired or revoked" : "403: it may not read the policy")})";
+        tokenRefused = reason;
+        LogTokenRefused(logger, source.Describe(), refused.Status ?? 0);
+        var warning = "";
+        try
+        {
+            AppliedMark.Update(paths, current => current is not null && current.AppliesTo(source.Location, source.Subject)
+                ? current with { TokenRefused = reason, RefusedAt = now }
+                : new AppliedMark(source.Location, source.Subject, null, null, reason, now));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            warning = $" (other steward processes are not told: {paths.PolicyApplied} cannot be written: {e.Message})";
+        }
+
+        return Failure(SyncOutcome.Rejected, $"{refused.Message}; MCP is disabled until a sync succeeds with a valid token{warning}", source);
+    }
+
+    private void ClearTokenRefusal(PolicySource source)
+    {
+        if (tokenRefused is null)
+        {
+            return;
+        }
+
+        tokenRefused = null;
+        try
+        {
+            AppliedMark.Update(paths, current => current is { TokenRefused: not null } && current.AppliesTo(source.Location, source.Subject)
+                ? current with { TokenRefused = null, RefusedAt = null }
+                : null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogCacheWriteFailed(logger, e.Message);
+        }
     }
 
     private void Confirm(Held previous, string? etag, DateTimeOffset now)
@@ -413,6 +594,26 @@ public sealed partial class PolicySync : IDisposable
             return;
         }
 
+        var mark = AppliedMark.Read(paths, out var unreadable);
+        if (unreadable is not null)
+        {
+            LogCacheRejected(logger, unreadable + "; the applied revision is not checked");
+        }
+
+        if (mark is not null && mark.AppliesTo(source.Location, source.Subject ?? bundle.Content.Subject))
+        {
+            tokenRefused = mark.TokenRefused;
+            var issuedAt = bundle.Verification.IssuedAt?.ToUnixTimeSeconds() ?? 0;
+            if (mark.IsNewerThan(bundle.Content.Revision, issuedAt))
+            {
+                CacheOlderThanApplied = true;
+                whyNoSnapshot = $"the policy cache was refused: the bundle is older than the one this machine already applied ({mark.Describe()}; the cache holds revision " +
+                                $"{bundle.Content.Revision} issued at {SignedPolicy.Time(DateTimeOffset.FromUnixTimeSeconds(issuedAt))}); nothing changed";
+                LogCacheRejected(logger, whyNoSnapshot);
+                return;
+            }
+        }
+
         held = new Held(SignedPolicy.Snapshot(source, bundle, cached.ConfirmedAt), cached);
     }
 
@@ -432,6 +633,13 @@ public sealed partial class PolicySync : IDisposable
             return new PolicyState.Disabled(
                 "no verified policy: " + (sourceLoad.Error ?? "no policy source is set"),
                 "run `steward login --registry <url-or-path>` or `steward login <steward-server-url>`");
+        }
+
+        if (tokenRefused is { } refused)
+        {
+            return new PolicyState.Disabled(
+                $"no verified policy: {refused}",
+                $"run `steward login {source.Location}` with a valid token (STEWARD_TOKEN or --token), or ask your Steward administrator why it was refused");
         }
 
         var whatToDo = $"run `steward sync` when {source.Describe()} is reachable, or `steward login …` to use another source";
@@ -487,6 +695,12 @@ public sealed partial class PolicySync : IDisposable
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "The policy cache could not be written: {Reason}")]
     private static partial void LogCacheWriteFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "{Source} refused this machine's token ({Status}); MCP is disabled")]
+    private static partial void LogTokenRefused(ILogger logger, string source, int status);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "The policy in force ended without a sync: {Reason}")]
+    private static partial void LogDeadlinePassed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "The Steward server's new signing key {Kid} is endorsed by a pinned key; it is now pinned")]
     private static partial void LogRepinned(ILogger logger, string kid);

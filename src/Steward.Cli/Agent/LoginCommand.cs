@@ -148,7 +148,14 @@ internal static class LoginCommand
                 console.MarkupLineInterpolated($"  revision {result.Revision}, signed bundle valid until {result.ExpiresAt?.UtcDateTime:yyyy-MM-dd HH:mm} UTC; {result.Models} available model{(result.Models == 1 ? "" : "s")}{(result.DefaultModel is { } model ? $", default {model}" : "")}");
             }
 
-            console.MarkupLineInterpolated($"  policy cached; it stays in force for {result.MaxOfflineAge} if the source cannot be reached");
+            if (result.ExpiresBeforeOfflineAge is { } expires)
+            {
+                console.MarkupLineInterpolated($"  policy cached; it stays in force until {expires.UtcDateTime:yyyy-MM-dd HH:mm} UTC (when the signed bundle expires, before the maximum offline age of {result.MaxOfflineAge}) if the source cannot be reached");
+            }
+            else
+            {
+                console.MarkupLineInterpolated($"  policy cached; it stays in force for {result.MaxOfflineAge} if the source cannot be reached");
+            }
             if (result.Note is { } note)
             {
                 console.MarkupLineInterpolated($"  [yellow]note[/]: {note}");

@@ -86,6 +86,29 @@ internal sealed class StewardServerHost : IAsyncDisposable
         return (string)JsonNode.Parse(created)!["token"]!;
     }
 
+    /// <summary>A developer token of a new account, with its id (to revoke it).</summary>
+    public async Task<(string Token, string Id)> DeveloperTokenWithIdAsync(string account = "platform")
+    {
+        using var admin = Client();
+        await SendAsync(admin, HttpMethod.Post, "api/v1/orgs/demo/accounts", $$"""{"slug":"{{account}}","name":"{{account}}"}""", HttpStatusCode.Created);
+        var created = JsonNode.Parse(await SendAsync(admin, HttpMethod.Post, "api/v1/orgs/demo/tokens", $$"""{"name":"developer","role":"developer","account":"{{account}}"}""", HttpStatusCode.Created))!;
+        return ((string)created["token"]!, (string)created["id"]!);
+    }
+
+    /// <summary>Revokes a token of the demo organisation (it answers 401 from then on).</summary>
+    public async Task RevokeTokenAsync(string id)
+    {
+        using var admin = Client();
+        await SendAsync(admin, HttpMethod.Delete, $"api/v1/orgs/demo/tokens/{id}", "", HttpStatusCode.NoContent);
+    }
+
+    /// <summary>Deletes a published version (soft delete: it leaves the bundle).</summary>
+    public async Task DeleteVersionAsync(string name, string version)
+    {
+        using var admin = Client();
+        await SendAsync(admin, HttpMethod.Delete, $"api/v1/orgs/demo/registry/servers/{name}/versions/{version}", "", HttpStatusCode.OK);
+    }
+
     /// <summary>A new organisation made through the API by the server administrator: its first admin token.</summary>
     public async Task<string> OrganisationAsync(string slug)
     {
