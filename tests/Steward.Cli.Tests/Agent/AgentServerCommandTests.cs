@@ -74,4 +74,27 @@ public class AgentServerCommandTests
         Assert.Equal("claude-haiku-4-5", models.GetProperty("default").GetProperty("to").GetString());
         Assert.Equal(0, report.RootElement.GetProperty("added").GetArrayLength());
     }
+
+    [Fact]
+    public async Task After_the_server_refuses_the_token_sync_says_so_and_mcp_status_shows_mcp_disabled_with_the_reason()
+    {
+        var time = new ManualTime(DateTimeOffset.UtcNow);
+        await using var server = await StewardServerHost.StartAsync(time);
+        var (token, id) = await server.DeveloperTokenWithIdAsync();
+        using var config = new TempConfig();
+        var login = await Run(config, time, "login", server.BaseUrl, "--token", token, "--allow-http");
+        Assert.Equal(0, login.ExitCode);
+        Assert.Contains("it stays in force for 7d if the source cannot be reached", login.Stdout);
+        await server.RevokeTokenAsync(id);
+
+        var sync = await Run(config, time, "sync");
+        var status = await Run(config, time, "mcp", "status");
+
+        Assert.NotEqual(0, sync.ExitCode);
+        Assert.Contains("answered 401", sync.Stdout + sync.Stderr);
+        Assert.Contains("MCP is disabled until a sync succeeds with a valid token", sync.Stdout + sync.Stderr);
+        Assert.DoesNotContain("previous policy stays in force", sync.Stdout + sync.Stderr);
+        Assert.Contains("refused this machine's token (401: it is unknown, expired or revoked)", status.Stdout);
+        Assert.Contains($"steward login {server.BaseUrl}", status.Stdout);
+    }
 }
