@@ -132,7 +132,7 @@ internal static class SettingsConsequences
         _ => "external (" + settings.RegistryUrl + ")",
     };
 
-    public static string Offline(long? seconds) => seconds is { } s ? Duration(s) : "no limit";
+    public static string Offline(long? seconds) => seconds is { } s ? Duration(s) : "default (7 days)";
 
     public static string Duration(long seconds) =>
         seconds == 86400 ? "24 h"
