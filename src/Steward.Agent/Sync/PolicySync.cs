@@ -213,7 +213,7 @@ public sealed partial class PolicySync : IDisposable
                 return;
             }
 
-            var due = next is { } at2 ? at2 - now : Timeout.InfiniteTimeSpan;
+            var due = next is { } when ? when - now : Timeout.InfiniteTimeSpan;
             timer.Change(due > LongestTimer ? LongestTimer : due, Timeout.InfiniteTimeSpan);
         }
     }
