@@ -68,6 +68,9 @@ internal sealed class GovernanceServer : IAsyncDisposable
     /// <summary>Another organisation made through <c>POST /api/v1/orgs</c>, with an account "team", its first admin token and a developer token of "team".</summary>
     public Task<(string Admin, string Developer)> AddOrganisationAsync(string slug) => TestServer.AddOrganisationAsync(Client, AdminToken, slug);
 
+    public Task<string> AccountUrlAsync(string organisationSlug, string accountSlug, string which) =>
+        TestServer.AccountUrlAsync(Client, organisationSlug, accountSlug, which, AdminToken);
+
     public HttpClient Client(string? token = null)
     {
         var client = new HttpClient { BaseAddress = Server.BaseUrl };
