@@ -180,6 +180,7 @@ public sealed class StewardServer : IAsyncDisposable
             Policy.GovernanceModule.AddServices(builder.Services, options);
             Models.ModelsModule.AddServices(builder.Services, options);
             AdminConsole.ConsoleModule.AddServices(builder.Services);
+            builder.Services.AddHostedService<AuditMaintenance>();
             Identity.OidcApi.AddServices(builder.Services, options);
             builder.Services.AddSingleton<IHostLifetime, HostedLifetime>();
             builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
@@ -333,6 +334,7 @@ public sealed class StewardServer : IAsyncDisposable
         AuditApi.Map(app, organisation);
         Organisations.OrganisationsApi.Map(app);
         ToolCallsApi.Map(app, organisation);
+        ToolCallRetention.Map(organisation);
         Policy.GovernanceModule.Map(app, organisation);
         Models.ModelsModule.Map(app, organisation);
         Identity.OidcApi.Map(app, organisation);
