@@ -29,7 +29,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
     public static TheoryData<string, string> Matrix()
     {
         var data = new TheoryData<string, string>();
-        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token" })
+        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token", "retention", "set-retention" })
         {
             foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "other-developer", "admin" })
             {
@@ -75,6 +75,8 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
             "import" => await client.PostAsync("/api/v1/orgs/demo/registry/import", TestServer.Json("[" + TestServer.ServerJson(name, "2.0.0") + "]")),
             "publish-token" => await client.PostAsync("/api/v1/orgs/demo/registry/publish-tokens", TestServer.Json("""{"name":"ci","namespaces":["com.example.authz/*"]}""")),
             "tool-calls" => await client.GetAsync("/api/v1/orgs/demo/audit/tool-calls"),
+            "retention" => await client.GetAsync("/api/v1/orgs/demo/audit/retention"),
+            "set-retention" => await client.PutAsync("/api/v1/orgs/demo/audit/retention", TestServer.Json("""{"toolCallDays":120}""")),
             _ => await client.GetAsync("/api/v1/orgs/demo/audit"),
         };
 

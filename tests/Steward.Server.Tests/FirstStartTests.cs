@@ -9,6 +9,23 @@ namespace Steward.Server.Tests;
 public sealed class FirstStartTests
 {
     [Fact]
+    public async Task The_consoles_data_protection_keys_are_kept_in_the_data_directory_readable_by_its_owner_only()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = server.Client();
+
+        using var page = await client.GetAsync("/console/sign-in");
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var keys = Path.Combine(server.DataDir, "data-protection-keys");
+        Assert.NotEmpty(Directory.GetFiles(keys, "key-*.xml"));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(keys));
+        }
+    }
+
+    [Fact]
     public async Task The_first_start_seeds_the_demo_organisation_once_and_the_second_start_seeds_nothing()
     {
         await using var server = await TestServer.StartAsync(adminToken: null);

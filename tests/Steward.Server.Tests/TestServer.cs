@@ -117,6 +117,18 @@ internal sealed class TestServer : IAsyncDisposable
             ("id", Tokens.NewId("acc")), ("org", organisation!.Id), ("slug", accountSlug), ("at", Timestamps.ToText(DateTimeOffset.UtcNow)));
     }
 
+    /// <summary>An account's anonymous URL (<c>registry</c> or <c>kiro</c>), as <c>GET …/accounts</c> gives it to an admin.</summary>
+    public Task<string> AccountUrlAsync(string organisationSlug, string accountSlug, string which, string token = AdminToken) =>
+        AccountUrlAsync(Client, organisationSlug, accountSlug, which, token);
+
+    public static async Task<string> AccountUrlAsync(Func<string?, HttpClient> clients, string organisationSlug, string accountSlug, string which, string token = AdminToken)
+    {
+        ArgumentNullException.ThrowIfNull(clients);
+        using var client = clients(token);
+        var accounts = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync($"/api/v1/orgs/{organisationSlug}/accounts"))!["accounts"]!.AsArray();
+        return (string)accounts.Single(a => (string)a!["slug"]! == accountSlug)!["urls"]![which]!;
+    }
+
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     /// <summary>A minimal valid server.json.</summary>

@@ -9,8 +9,12 @@ namespace Steward.Agent.Gateway;
 /// </summary>
 public sealed class GatewayLogging : ILoggerFactory
 {
+    /// <summary>How long a line waits for another steward process to finish its line before it is written anyway.</summary>
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(1);
+
     private readonly TextWriter? stderr;
-    private readonly StreamWriter? file;
+    private readonly FileStream? file;
+    private readonly string? lockPath;
     private readonly LogLevel minimum;
     private readonly Lock gate = new();
 
@@ -23,13 +27,14 @@ public sealed class GatewayLogging : ILoggerFactory
             try
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logFile))!);
-                var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete };
+                var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete, BufferSize = 0 };
                 if (!OperatingSystem.IsWindows())
                 {
                     options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
                 }
 
-                file = new StreamWriter(new FileStream(logFile, options)) { AutoFlush = true };
+                file = new FileStream(logFile, options);
+                lockPath = logFile + ".lock";
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -45,6 +50,12 @@ public sealed class GatewayLogging : ILoggerFactory
 
     public void Dispose() => file?.Dispose();
 
+    /// <summary>
+    /// One line to stderr and to the log file. Hosts start several gateways at once (one per server), all appending to
+    /// one file: each line is written whole, in one write at the file's current end, under the lock every steward
+    /// process shares for this file (<see cref="Files.FileLock"/>), so lines of different processes never overwrite or
+    /// interleave. A lock not had within a second does not hold the gateway up: the line is then written without it.
+    /// </summary>
     private void Write(string line)
     {
         lock (gate)
@@ -52,12 +63,30 @@ public sealed class GatewayLogging : ILoggerFactory
             try
             {
                 stderr?.WriteLine(line);
-                file?.WriteLine(line);
+                if (file is not null)
+                {
+                    var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+                    using var held = TryLock();
+                    file.Seek(0, SeekOrigin.End);
+                    file.Write(bytes);
+                }
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException)
             {
                 // Logging never takes the gateway down.
             }
+        }
+    }
+
+    private FileStream? TryLock()
+    {
+        try
+        {
+            return Files.FileLock.Acquire(lockPath!, LockWait);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 

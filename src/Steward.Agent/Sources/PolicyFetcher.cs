@@ -87,7 +87,8 @@ public sealed partial class PolicyFetcher : IDisposable
     public async Task<FetchOutcome> FetchStewardServerAsync(PolicySource source, string? token, string? etag, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var response = await GetAsync(new Uri(PolicyUrl(source.Location)), source.AllowHttp, token, etag, cancellationToken, PolicyMediaType).ConfigureAwait(false);
+        // A bundle is refused over PolicyBundle.MaxLength before any parsing; the download stops there too.
+        var response = await GetAsync(new Uri(PolicyUrl(source.Location)), source.AllowHttp, token, etag, cancellationToken, PolicyMediaType, Core.Policy.PolicyBundle.MaxLength).ConfigureAwait(false);
         return response switch
         {
             Response.Failure failure => failure.Outcome,
@@ -320,8 +321,9 @@ public sealed partial class PolicyFetcher : IDisposable
         public sealed record Failure(FetchOutcome.Failed Outcome) : Response;
     }
 
-    private async Task<Response> GetAsync(Uri start, bool allowHttp, string? token, string? etag, CancellationToken cancellationToken, string? accept = null)
+    private async Task<Response> GetAsync(Uri start, bool allowHttp, string? token, string? etag, CancellationToken cancellationToken, string? accept = null, long? limit = null)
     {
+        var maxBytes = Math.Min(limit ?? this.maxBytes, this.maxBytes);
         var origin = start.GetLeftPart(UriPartial.Authority);
         var url = start;
         for (var hop = 0; ; hop++)
@@ -386,7 +388,7 @@ public sealed partial class PolicyFetcher : IDisposable
                     return Fail(FetchFailureKind.Refused, $"{url} sent {declared:N0} bytes, over the limit of {maxBytes:N0} bytes");
                 }
 
-                var bytes = await ReadLimitedAsync(response, cancellationToken).ConfigureAwait(false);
+                var bytes = await ReadLimitedAsync(response, maxBytes, cancellationToken).ConfigureAwait(false);
                 if (bytes is null)
                 {
                     return Fail(FetchFailureKind.Refused, $"{url} sent more than {maxBytes:N0} bytes, the limit");
@@ -412,7 +414,7 @@ public sealed partial class PolicyFetcher : IDisposable
 
     private static Response.Failure Fail(FetchFailureKind kind, string message) => new(new FetchOutcome.Failed(kind, message));
 
-    private async Task<byte[]?> ReadLimitedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<byte[]?> ReadLimitedAsync(HttpResponseMessage response, long maxBytes, CancellationToken cancellationToken)
     {
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         using var buffer = new MemoryStream();

@@ -97,6 +97,9 @@ public static class LaunchRules
     public const string NoRunner = "launch.no-runner";
     public const string UnsafeUrlValue = "launch.unsafe-url-value";
     public const string InvalidUrl = "launch.invalid-url";
+
+    /// <summary>A remote whose URL variables, once filled in, make it plain http or point it at this machine.</summary>
+    public const string RemoteOrigin = "launch.remote-origin";
     public const string UnresolvedVariable = "launch.unresolved-variable";
     public const string UnsafeHeader = "launch.unsafe-header";
 

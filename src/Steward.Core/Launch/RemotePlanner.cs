@@ -40,6 +40,17 @@ public static class RemotePlanner
             remote.Headers, inputs.Headers, path, "headers", InputKind.Header, StringComparer.OrdinalIgnoreCase);
         CheckHeaders(headers, path, resolver);
 
+        // The validator refuses a remote that is plain http or on this machine as written; the values filled in for its
+        // variables may not make it so either (a whole-host variable given 127.0.0.1).
+        if (url is not null && remote.Url.Contains('{', StringComparison.Ordinal) && Uri.TryCreate(url, UriKind.Absolute, out var resolved) &&
+            (resolved.Scheme != Uri.UriSchemeHttps || Validation.UrlTemplates.IsLocalHost(resolved) ||
+             (System.Net.IPAddress.TryParse(resolved.Host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address))))
+        {
+            resolver.Problems.Add(new InputProblem(LaunchRules.RemoteOrigin, JsonPath.Field(path, "url"), InputKind.Variable, null,
+                $"the values given make the remote URL {url} {(resolved.Scheme != Uri.UriSchemeHttps ? "plain http" : "point at this machine")}; a remote is reached over https at a host that is not this machine",
+                "give values that keep the URL https and away from localhost, or ask your administrator for a package of this server to run locally"));
+        }
+
         if (resolver.Problems.Count > 0 || url is null)
         {
             return new RemoteResult(null, [.. resolver.Problems]);

@@ -720,6 +720,13 @@ internal static partial class OfficialRules
             problems.Add(Problem.Error(urlPath, "remote.url-required", "the remote has no url",
                 "give the remote's https:// endpoint"));
         }
+        else if (UrlTemplates.SchemeVariable(remote.Url) is { } scheme)
+        {
+            // A developer's value would choose plain http, which the rule below exists to refuse. (A variable for the
+            // host is allowed; the launch planner refuses values that point the remote at this machine.)
+            problems.Add(Problem.Error(urlPath, "remote.url-variable-scheme", $"the remote url \"{remote.Url}\" takes its scheme from {{{scheme}}}; a variable cannot choose between https and plain http",
+                "write the scheme out, such as \"https://{host}/mcp\"; a variable may stand for the host, the port or a path segment"));
+        }
         else if (!UrlTemplates.IsHttpUrl(remote.Url, out var uri))
         {
             problems.Add(Problem.Error(urlPath, "remote.url-invalid", $"the remote url \"{remote.Url}\" is not a valid URL",

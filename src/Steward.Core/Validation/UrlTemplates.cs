@@ -83,6 +83,22 @@ public static partial class UrlTemplates
         return true;
     }
 
+    /// <summary>
+    /// The variable that chooses a URL's scheme (<c>{scheme}://…</c>, <c>http{s}://…</c>, or a leading <c>{baseUrl}</c> that
+    /// stands for the whole origin); null when the scheme is written out.
+    /// </summary>
+    public static string? SchemeVariable(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        var match = SchemePart().Match(url);
+        if (match.Success)
+        {
+            return Template().Match(match.Groups[1].Value) is { Success: true } inScheme ? inScheme.Groups[1].Value : null;
+        }
+
+        return LeadingBase().Match(url) is { Success: true } leading ? leading.Value.Trim('{', '}') : null;
+    }
+
     /// <summary>localhost, 127.0.0.1, ::1 or a name under <c>.localhost</c>.</summary>
     public static bool IsLocalHost(Uri uri)
     {
@@ -101,6 +117,9 @@ public static partial class UrlTemplates
 
     [GeneratedRegex(@"^\{[a-zA-Z_][a-zA-Z0-9_]*\}", RegexOptions.CultureInvariant)]
     private static partial Regex LeadingBase();
+
+    [GeneratedRegex(@"^([^:/?#]*)://", RegexOptions.CultureInvariant)]
+    private static partial Regex SchemePart();
 
     [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9+.-]*:", RegexOptions.CultureInvariant)]
     private static partial Regex SchemePrefix();

@@ -112,7 +112,7 @@ internal static partial class ConsoleModule
         }
 
         var answer = await ConsoleApi.CallAsync(context, grant.Caller, grant.Organisation,
-            c => ProfilesApi.ListAccountsAsync(c, database, c.RequestAborted)).ConfigureAwait(false);
+            c => ProfilesApi.ListAccountsAsync(c, database, c.RequestServices.GetRequiredService<Identity.SecretBox>(), c.RequestAborted)).ConfigureAwait(false);
         var accounts = (answer.Json?["accounts"]?.AsArray() ?? [])
             .Select(a => new ConsoleAccount(a!["slug"]!.GetValue<string>(), a["name"]!.GetValue<string>(), a["hasProfile"]?.GetValue<bool>() ?? false))
             .ToList();

@@ -100,8 +100,11 @@ internal static class ExportsApi
         return ETags.Json(context, body);
     }
 
-    /// <summary>The Kiro file without a token, for Kiro clients; 404 for an unknown organisation or account.</summary>
-    internal static async Task<IResult> PublicKiroAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    /// <summary>
+    /// The Kiro file without a token, for Kiro clients; 404 for an unknown organisation, and one 404 for an account URL
+    /// that is not the account's keyed one (<see cref="AccountUrls"/>), whether or not the account exists.
+    /// </summary>
+    internal static async Task<IResult> PublicKiroAsync(HttpContext context, Database database, SecretBox box, CancellationToken cancellationToken)
     {
         var slug = context.GetRouteValue("org") as string ?? "";
         var organisation = await Organisation.FindAsync(database, slug, cancellationToken).ConfigureAwait(false);
@@ -110,7 +113,19 @@ internal static class ExportsApi
             return Problems.Result(StatusCodes.Status404NotFound, "Organisation not found", $"there is no registry for \"{slug}\"");
         }
 
-        var built = await BuildAsync(context, database, organisation, context.GetRouteValue("account") as string ?? "", cancellationToken, ExportFormats.Kiro).ConfigureAwait(false);
+        var accountSlug = "";
+        if (context.GetRouteValue("account") is string segment)
+        {
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (await AccountUrls.ResolveAsync(connection, box, organisation.Id, segment, cancellationToken).ConfigureAwait(false) is not { } account)
+            {
+                return AccountUrlNotFound();
+            }
+
+            accountSlug = account.Slug;
+        }
+
+        var built = await BuildAsync(context, database, organisation, accountSlug, cancellationToken, ExportFormats.Kiro).ConfigureAwait(false);
         if (built.Problem is { } problem)
         {
             return problem;
@@ -119,6 +134,11 @@ internal static class ExportsApi
         context.Response.Headers[SkippedHeader] = built.Result!.Skipped.Count.ToString(CultureInfo.InvariantCulture);
         return ETags.Json(context, built.Result.Document);
     }
+
+    /// <summary>The same answer for a bare slug, a wrong key and an account that does not exist.</summary>
+    internal static IResult AccountUrlNotFound() =>
+        Problems.Result(StatusCodes.Status404NotFound, "Not Found",
+            "there is no registry at this address; an account's URLs are shown on the console's Exports page and by GET /api/v1/orgs/{org}/accounts");
 
     private sealed record Built(string Format, string Revision, ExportResult? Result, IResult? Problem);
 

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -177,9 +178,15 @@ public sealed class StewardServer : IAsyncDisposable
             }
             builder.Services.AddSingleton<Readiness>();
             builder.Services.AddSingleton<AuthenticationThrottle>();
+            // The console's antiforgery and OIDC-state keys live in the data directory (0700), never in the current
+            // directory or a HOME that may not exist.
+            builder.Services.AddDataProtection()
+                .SetApplicationName("steward")
+                .PersistKeysToFileSystem(PrivateDirectory(Path.Combine(Path.GetFullPath(options.DataDir), DataProtectionDirectory)));
             Policy.GovernanceModule.AddServices(builder.Services, options);
             Models.ModelsModule.AddServices(builder.Services, options);
             AdminConsole.ConsoleModule.AddServices(builder.Services);
+            builder.Services.AddHostedService<AuditMaintenance>();
             Identity.OidcApi.AddServices(builder.Services, options);
             builder.Services.AddSingleton<IHostLifetime, HostedLifetime>();
             builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
@@ -333,6 +340,7 @@ public sealed class StewardServer : IAsyncDisposable
         AuditApi.Map(app, organisation);
         Organisations.OrganisationsApi.Map(app);
         ToolCallsApi.Map(app, organisation);
+        ToolCallRetention.Map(organisation);
         Policy.GovernanceModule.Map(app, organisation);
         Models.ModelsModule.Map(app, organisation);
         Identity.OidcApi.Map(app, organisation);
@@ -468,6 +476,23 @@ public sealed class StewardServer : IAsyncDisposable
         }
 
         return null;
+    }
+
+    /// <summary>Where the console's data-protection keys are kept, inside the data directory.</summary>
+    internal const string DataProtectionDirectory = "data-protection-keys";
+
+    private static DirectoryInfo PrivateDirectory(string path)
+    {
+        try
+        {
+            return OperatingSystem.IsWindows()
+                ? Directory.CreateDirectory(path)
+                : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ServeException("--data-dir", $"cannot keep the console's keys in {path}: {(e is UnauthorizedAccessException ? "permission denied" : "the directory cannot be created")}", e);
+        }
     }
 
     /// <summary>Creates an empty file readable and writable by its owner only (0600), before SQLite opens it.</summary>

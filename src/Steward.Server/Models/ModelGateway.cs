@@ -27,7 +27,7 @@ internal enum ModelApi
 /// The enforcing model endpoint, OpenAI- and Anthropic-compatible: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c>,
 /// <c>POST /v1/messages</c> (and <c>/v1/messages/count_tokens</c>). It authenticates the developer (a Steward token as <c>Authorization: Bearer</c> or
 /// <c>x-api-key</c>), resolves the requested model with the evaluator (alias, Auto, provider id), and either refuses
-/// (403 <c>model_access_denied</c> with the reason code, never what is allowed, and an audit row) or sends the request to
+/// (403 <c>model_access_denied</c> with the reason code, never what is allowed, and an audit row, aggregated per token and reason by <see cref="ModelRefusals"/>) or sends the request to
 /// the upstream configured for the model's provider and placement with <c>model</c> rewritten to the provider's id and
 /// the upstream's key, and streams the answer back byte for byte as it arrives.
 /// </summary>
@@ -43,13 +43,13 @@ internal static partial class ModelGateway
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/models", ListAsync);
-        app.MapPost("/v1/chat/completions", (HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ILoggerFactory loggers) =>
-            ProxyAsync(context, ModelApi.OpenAi, database, time, catalogs, upstreams, http, loggers));
-        app.MapPost("/v1/messages", (HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ILoggerFactory loggers) =>
-            ProxyAsync(context, ModelApi.Anthropic, database, time, catalogs, upstreams, http, loggers));
+        app.MapPost("/v1/chat/completions", (HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ModelRefusals refusals, ILoggerFactory loggers) =>
+            ProxyAsync(context, ModelApi.OpenAi, database, time, catalogs, upstreams, http, refusals, loggers));
+        app.MapPost("/v1/messages", (HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ModelRefusals refusals, ILoggerFactory loggers) =>
+            ProxyAsync(context, ModelApi.Anthropic, database, time, catalogs, upstreams, http, refusals, loggers));
         // Claude Code counts tokens before it sends; the count names a model too, so it is decided the same way.
-        app.MapPost("/v1/messages/count_tokens", (HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ILoggerFactory loggers) =>
-            ProxyAsync(context, ModelApi.Anthropic, database, time, catalogs, upstreams, http, loggers, "/messages/count_tokens"));
+        app.MapPost("/v1/messages/count_tokens", (HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ModelRefusals refusals, ILoggerFactory loggers) =>
+            ProxyAsync(context, ModelApi.Anthropic, database, time, catalogs, upstreams, http, refusals, loggers, "/messages/count_tokens"));
     }
 
     /// <summary>The available models: OpenAI's list shape, or Anthropic's when the request carries <c>anthropic-version</c>.</summary>
@@ -106,7 +106,7 @@ internal static partial class ModelGateway
         }), StatusCodes.Status200OK);
     }
 
-    internal static async Task ProxyAsync(HttpContext context, ModelApi api, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ILoggerFactory loggers, string? upstreamPath = null)
+    internal static async Task ProxyAsync(HttpContext context, ModelApi api, Database database, TimeProvider time, ModelCatalogStore catalogs, ModelUpstreams upstreams, ModelHttp http, ModelRefusals refusals, ILoggerFactory loggers, string? upstreamPath = null)
     {
         upstreamPath ??= api == ModelApi.Anthropic ? "/messages" : "/chat/completions";
         var cancellationToken = context.RequestAborted;
@@ -149,7 +149,8 @@ internal static partial class ModelGateway
         var decision = scope.Evaluator().Decide(field.Value);
         if (decision is ModelDecision.Denied denied)
         {
-            await AuditRefusalAsync(database, time, scope, upstreamPath, denied).ConfigureAwait(false);
+            // Recorded (or counted, see ModelRefusals) even when the client has gone away meanwhile; a failed write still refuses.
+            await refusals.RecordAsync(scope, "/v1" + upstreamPath, denied).ConfigureAwait(false);
             Denied(loggers.CreateLogger("Steward.Server.Models"), scope.Who.Caller.TokenId, denied.Reason);
             await Error(api, StatusCodes.Status403Forbidden, api == ModelApi.Anthropic ? "permission_error" : "model_access_denied", denied.Reason,
                 $"The requested model '{Printable(field.Value)}' is not available for your account.").ExecuteAsync(context).ConfigureAwait(false);
@@ -256,38 +257,6 @@ internal static partial class ModelGateway
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-    }
-
-    /// <summary>
-    /// An audit row for a refused request: who, what was asked for, the reason and the policy revision; never the prompt.
-    /// Written even when the client has gone away meanwhile.
-    /// </summary>
-    private static async Task AuditRefusalAsync(Database database, TimeProvider time, ModelScope scope, string upstreamPath, ModelDecision.Denied denied)
-    {
-        var requested = Printable(denied.Requested);
-        var detail = Encoding.UTF8.GetString(RegistryJson.Write(w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("requested", requested);
-            w.WriteString("reason", denied.Reason);
-            w.WriteString("endpoint", "/v1" + upstreamPath);
-            WriteNullable(w, "account", scope.Who.AccountSlug);
-            w.WriteStartArray("groups");
-            foreach (var group in scope.Who.Groups)
-            {
-                w.WriteStringValue(group);
-            }
-
-            w.WriteEndArray();
-            w.WriteString("policyRevision", scope.Revision);
-            w.WriteEndObject();
-        }));
-        var now = Timestamps.Now(time);
-        await using var connection = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, CancellationToken.None).ConfigureAwait(false);
-        await AuditLog.WriteAsync(connection, transaction, scope.Who.Caller.OrganisationId, now, scope.Who.Caller.Actor, "model.access-denied", "model:" + requested,
-            null, detail, null, CancellationToken.None).ConfigureAwait(false);
-        await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>The provider's error shape: OpenAI <c>{"error": {...}}</c>, Anthropic <c>{"type": "error", "error": {...}}</c>.</summary>

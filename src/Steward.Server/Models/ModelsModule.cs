@@ -16,6 +16,7 @@ internal static class ModelsModule
         services.AddSingleton<ModelCatalogStore>();
         services.AddSingleton(new ModelUpstreams(sealingKey));
         services.AddSingleton<ModelHttp>();
+        services.AddSingleton<ModelRefusals>();
     }
 
     /// <summary>After the migrations: the shipped catalog is stored on first start.</summary>

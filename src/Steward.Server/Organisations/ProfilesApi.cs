@@ -175,7 +175,11 @@ internal static partial class ProfilesApi
         return Results.NoContent();
     }
 
-    internal static async Task<IResult> ListAccountsAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>GET …/accounts</c>: each account with whether it has its own profile and its anonymous URLs (the keyed ones of
+    /// <see cref="AccountUrls"/>, as paths under the server's origin).
+    /// </summary>
+    internal static async Task<IResult> ListAccountsAsync(HttpContext context, Database database, Identity.SecretBox box, CancellationToken cancellationToken)
     {
         var organisation = Authentication.OrganisationOf(context);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -190,6 +194,11 @@ internal static partial class ProfilesApi
             {
                 WriteAccount(w, account);
                 w.WriteBoolean("hasProfile", hasProfile);
+                var segment = Uri.EscapeDataString(AccountUrls.Segment(box, account));
+                w.WriteStartObject("urls");
+                w.WriteString("registry", $"/o/{organisation.Slug}/a/{segment}/registry");
+                w.WriteString("kiro", $"/o/{organisation.Slug}/a/{segment}/kiro/registry.json");
+                w.WriteEndObject();
                 w.WriteEndObject();
             }
 

@@ -12,7 +12,7 @@ namespace Steward.Server.Registry;
 /// and only while nothing changed through this instance, so that an answer already cached costs no SQL: a change made
 /// here is in the next answer, one made through another instance within the lifetime.
 /// </summary>
-internal sealed class RegistryRevisions(Database database, TimeProvider time, LocalChanges changes)
+internal sealed class RegistryRevisions(Database database, TimeProvider time, LocalChanges changes, Identity.SecretBox box)
 {
     internal const int MaxEntries = 10_000;
 
@@ -44,8 +44,8 @@ internal sealed class RegistryRevisions(Database database, TimeProvider time, Lo
             return null;
         }
 
-        if (account is not null &&
-            await connection.ScalarAsync("SELECT 1 FROM accounts WHERE organisation_id = @org AND slug = @slug", null, cancellationToken, ("org", rows[0].Item1), ("slug", account)).ConfigureAwait(false) is null)
+        // An account's anonymous base URL names it with its key (Organisations.AccountUrls): a bare or unknown slug is not found.
+        if (account is not null && await Organisations.AccountUrls.ResolveAsync(connection, box, rows[0].Item1, account, cancellationToken).ConfigureAwait(false) is null)
         {
             return null;
         }

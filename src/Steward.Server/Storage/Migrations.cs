@@ -291,6 +291,50 @@ internal static class Migrations
         [
             "ALTER TABLE profiles ADD COLUMN audit_tool_arguments BOOLEAN NOT NULL DEFAULT FALSE",
         ]),
+        new(10, "tool-call event retention: the setting, the pruning watermark, deletes only below it",
+        [
+            """
+            CREATE TABLE tool_call_retention (
+                organisation_id TEXT PRIMARY KEY REFERENCES organisations (id),
+                days INTEGER NULL CHECK (days IS NULL OR (days >= 1 AND days <= 3650)),
+                pruned_before {ordered} NULL,
+                pruned_at {ordered} NULL,
+                updated_at {ordered} NOT NULL
+            )
+            """,
+            "CREATE INDEX tool_call_events_received ON tool_call_events (organisation_id, received_at)",
+        ])
+        {
+            // An event may be deleted only when it was received before its organisation's pruning watermark, which
+            // the pruner moves in the transaction that deletes; every other DELETE (and every UPDATE) is still refused.
+            SqliteOnly =
+            [
+                "DROP TRIGGER tool_call_events_no_delete",
+                """
+                CREATE TRIGGER tool_call_events_no_delete BEFORE DELETE ON tool_call_events
+                WHEN NOT EXISTS (SELECT 1 FROM tool_call_retention r WHERE r.organisation_id = OLD.organisation_id AND r.pruned_before IS NOT NULL AND OLD.received_at < r.pruned_before)
+                BEGIN SELECT RAISE(ABORT, 'tool-call events are append-only: only events received before the retention cutoff may be deleted'); END
+                """,
+            ],
+            PostgresOnly =
+            [
+                "DROP TRIGGER tool_call_events_no_change ON tool_call_events",
+                "CREATE TRIGGER tool_call_events_no_update BEFORE UPDATE ON tool_call_events FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+                """
+                CREATE FUNCTION tool_call_events_prune_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF EXISTS (SELECT 1 FROM tool_call_retention r WHERE r.organisation_id = OLD.organisation_id AND r.pruned_before IS NOT NULL AND OLD.received_at < r.pruned_before) THEN
+                        RETURN OLD;
+                    END IF;
+                    RAISE EXCEPTION 'tool-call events are append-only: only events received before the retention cutoff may be deleted';
+                END $$
+                """,
+                "CREATE TRIGGER tool_call_events_no_delete BEFORE DELETE ON tool_call_events FOR EACH ROW EXECUTE FUNCTION tool_call_events_prune_only()",
+                // TRUNCATE fires no row trigger: refuse it on both append-only tables.
+                "CREATE TRIGGER tool_call_events_no_truncate BEFORE TRUNCATE ON tool_call_events FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
+                "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
+            ],
+        },
     ];
 
     public static int Latest => All[^1].Version;

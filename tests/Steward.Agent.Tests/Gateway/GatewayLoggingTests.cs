@@ -33,4 +33,38 @@ public sealed class GatewayLoggingTests
         Assert.EndsWith("warn Gateway[0] first\\nsecond third\\r\\nfourth", line, StringComparison.Ordinal);
         Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
     }
+
+    [Fact]
+    public void Gateways_writing_one_log_file_at_once_never_tear_each_others_lines()
+    {
+        // Each GatewayLogging opens the file on its own, as each gateway process does (its own offset, its own buffer).
+        var path = Path.Combine(Path.GetTempPath(), "steward-log-" + Guid.NewGuid().ToString("N")[..12], "steward.log");
+        const int writers = 4;
+        const int lines = 1500;
+        var loggings = Enumerable.Range(0, writers).Select(_ => new GatewayLogging(stderr: null, path)).ToList();
+        using var start = new Barrier(writers);
+        var threads = loggings.Select((logging, w) => new Thread(() =>
+        {
+            var logger = logging.CreateLogger("Steward.Gateway");
+            start.SignalAndWait();
+            for (var i = 0; i < lines; i++)
+            {
+                Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "writer {Writer} line {Line} {Padding}", w, i, new string((char)('a' + w), 64));
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        loggings.ForEach(l => l.Dispose());
+
+        var written = File.ReadAllLines(path);
+        Assert.Equal(writers * lines, written.Length);
+        for (var w = 0; w < writers; w++)
+        {
+            var mine = written.Where(l => l.Contains($"writer {w} line ", StringComparison.Ordinal)).ToList();
+            Assert.Equal(lines, mine.Count);
+            Assert.All(mine, l => Assert.EndsWith(" " + new string((char)('a' + w), 64), l, StringComparison.Ordinal));
+        }
+
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+    }
 }

@@ -451,6 +451,27 @@ public sealed class SignedPolicyTests
     }
 
     [Fact]
+    public async Task A_bundle_over_16_MiB_is_refused_while_it_downloads_and_the_previous_policy_stays()
+    {
+        var time = Clock();
+        await using var server = await StewardServerHost.StartAsync(time);
+        await using var proxy = await PolicyProxy.StartAsync(server.BaseUrl);
+        var token = await server.DeveloperTokenAsync();
+        using var config = new TempConfig();
+        Assert.True((await LoginAsync(config, proxy.BaseUrl, token, time)).Succeeded);
+        await server.PublishAsync("io.example/beta", "1.0.0");
+        proxy.RewriteBundle = jws => jws + new string('A', PolicyBundle.MaxLength);
+        using var sync = Sync(config, time);
+
+        var result = await sync.SyncAsync(CancellationToken.None);
+
+        Assert.Equal(SyncOutcome.Rejected, result.Outcome);
+        Assert.Contains($"{PolicyBundle.MaxLength:N0} bytes", result.Message);
+        Assert.DoesNotContain("20,971,520", result.Message);
+        Assert.Contains("previous policy stays in force", result.Message);
+    }
+
+    [Fact]
     public void A_Steward_server_source_without_a_pinned_key_asks_for_a_new_login()
     {
         using var config = new TempConfig();

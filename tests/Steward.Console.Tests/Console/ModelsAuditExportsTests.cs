@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -134,6 +135,10 @@ public sealed class ModelsAuditExportsTests(ConsoleFixture fixture) : IClassFixt
         await Expect(page.GetByText("This account has no profile of its own")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "Exports", Exact = true }).ClickAsync();
         var origin = fixture.BaseUrl.GetLeftPart(UriPartial.Authority);
-        await Expect(page.Locator("#url-kiro")).ToHaveTextAsync(origin + "/o/demo/a/platform/kiro/registry.json");
+        // The account's anonymous URL carries its key, so that the URL does not tell who has an account.
+        await Expect(page.Locator("#url-kiro")).ToHaveTextAsync(new Regex("^" + Regex.Escape(origin + "/o/demo/a/platform~") + "[A-Za-z0-9_-]{22}/kiro/registry.json$"));
+        var kiroUrl = await page.Locator("#url-kiro").TextContentAsync();
+        using var anonymous = new HttpClient();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await anonymous.GetAsync(kiroUrl)).StatusCode);
     }
 }

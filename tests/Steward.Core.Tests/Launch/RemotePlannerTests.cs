@@ -51,6 +51,23 @@ public class RemotePlannerTests
         Assert.Equal(LaunchRules.UnsafeUrlValue, Assert.Single(result.Problems).Rule);
     }
 
+    [Theory]
+    [InlineData("127.0.0.1", "point at this machine")]
+    [InlineData("localhost", "point at this machine")]
+    [InlineData("app.localhost", "point at this machine")]
+    public void Host_values_that_point_a_remote_at_this_machine_are_refused(string host, string why)
+    {
+        var remote = Examples.Read("{\"name\":\"io.github.a/b\",\"description\":\"d\",\"version\":\"1.0.0\",\"remotes\":[{\"type\":\"streamable-http\",\"url\":\"https://{host}:{port}/mcp\",\"variables\":{\"host\":{},\"port\":{\"default\":\"8443\"}}}]}").Remotes![0];
+
+        var result = RemotePlanner.Plan(remote, LaunchInputs.Empty.WithVariable("host", host));
+
+        Assert.False(result.Succeeded);
+        var problem = Assert.Single(result.Problems);
+        Assert.Equal(LaunchRules.RemoteOrigin, problem.Rule);
+        Assert.Equal("url", problem.Path);
+        Assert.Contains(why, problem.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_host_variable_takes_its_default()
     {

@@ -68,6 +68,34 @@ public class RemoteAndDocumentRulesTests
         Check.Remote($"\"type\":\"streamable-http\",\"url\":{Check.Q(url)}").HasError("remote.url-localhost", "remotes[0].url");
     }
 
+    [Theory]
+    [InlineData("{scheme}://127.0.0.1:{port}/mcp", "remote.url-variable-scheme", "scheme")]
+    [InlineData("{protocol}://mcp.example.com/mcp", "remote.url-variable-scheme", "protocol")]
+    [InlineData("http{s}://mcp.example.com/mcp", "remote.url-variable-scheme", "s")]
+    [InlineData("{baseUrl}/mcp", "remote.url-variable-scheme", "baseUrl")]
+    [InlineData("{baseUrl}", "remote.url-variable-scheme", "baseUrl")]
+    public void A_remote_whose_scheme_is_a_variable_is_refused_since_a_value_could_make_it_plain_http(string url, string rule, string variable)
+    {
+        var problems = Check.Remote($"\"type\":\"streamable-http\",\"url\":{Check.Q(url)},\"variables\":{{\"{variable}\":{{}},\"port\":{{}}}}");
+
+        var error = problems.Single(rule);
+        Assert.Equal("remotes[0].url", error.Path);
+        Assert.Contains("{" + variable + "}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("write", error.Hint, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("https://{tenant}.mcp.example.com/mcp")]
+    [InlineData("https://{tenant}:{port}/mcp")]
+    [InlineData("https://mcp.example.com:{port}/mcp")]
+    [InlineData("https://mcp.example.com/mcp/{tenant}")]
+    public void A_remote_with_a_variable_for_the_host_the_port_or_the_path_is_accepted(string url)
+    {
+        var problems = Check.Remote($"\"type\":\"streamable-http\",\"url\":{Check.Q(url)},\"variables\":{{\"tenant\":{{}},\"port\":{{}}}}");
+
+        Assert.DoesNotContain(problems, p => p.Rule.StartsWith("remote.url", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void A_plain_http_localhost_remote_breaks_both_rules()
     {

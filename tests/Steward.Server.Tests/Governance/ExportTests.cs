@@ -124,12 +124,43 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
         using var notModified = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
 
-        // An account whose profile turns MCP off gets an empty file; an unknown organisation or account is 404.
-        var (offline, offlineBody) = await GetAsync("/o/demo/a/offline/kiro/registry.json", null);
+        // An account whose profile turns MCP off gets an empty file at its keyed URL; an unknown organisation or account is 404.
+        var offlineUrl = await fixture.Server.AccountUrlAsync("demo", "offline", "kiro");
+        Assert.Matches("^/o/demo/a/offline~[A-Za-z0-9_-]{22}/kiro/registry.json$", offlineUrl);
+        var (offline, offlineBody) = await GetAsync(offlineUrl, null);
         offline.Dispose();
         Assert.Equal("""{"servers":[]}""", offlineBody);
         Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("/o/nobody/kiro/registry.json", null)).Response.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("/o/demo/a/nobody/kiro/registry.json", null)).Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_anonymous_account_urls_do_not_tell_whether_an_account_exists()
+    {
+        var keyed = await fixture.Server.AccountUrlAsync("demo", "offline", "kiro");
+        var key = keyed.Split('~')[1].Split('/')[0];
+        var answers = new List<(HttpStatusCode, string)>();
+        foreach (var path in new[]
+        {
+            "/o/demo/a/offline/kiro/registry.json",                       // an account that exists, by its bare slug
+            "/o/demo/a/nobody/kiro/registry.json",                        // one that does not
+            "/o/demo/a/offline~AAAAAAAAAAAAAAAAAAAAAA/kiro/registry.json", // the right slug with a wrong key
+            $"/o/demo/a/nobody~{key}/kiro/registry.json",                 // another account's key
+            "/o/demo/a/offline/registry/v0.1/servers",
+            "/o/demo/a/nobody/registry/v0.1/servers",
+        })
+        {
+            var (response, body) = await GetAsync(path, null);
+            response.Dispose();
+            answers.Add((response.StatusCode, body));
+        }
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.NotFound, a.Item1));
+        Assert.Single(answers.Take(4).Select(a => a.Item2).Distinct());
+        Assert.Single(answers.Skip(4).Select(a => a.Item2).Distinct());
+        var (registry, _) = await GetAsync(await fixture.Server.AccountUrlAsync("demo", "offline", "registry") + "/v0.1/servers", null);
+        Assert.Equal(HttpStatusCode.OK, registry.StatusCode);
+        registry.Dispose();
     }
 
     [Fact]

@@ -10,7 +10,10 @@ using Steward.Server.Storage;
 
 namespace Steward.Server.Tests.Governance;
 
-/// <summary>A clock the test moves by hand.</summary>
+/// <summary>
+/// A clock the test moves by hand. Its timers never fire: the server's periodic work (audit maintenance) does not run
+/// behind a test's back, and a test runs it on demand.
+/// </summary>
 internal sealed class ManualTime(DateTimeOffset start) : TimeProvider
 {
     private DateTimeOffset _now = start;
@@ -18,6 +21,19 @@ internal sealed class ManualTime(DateTimeOffset start) : TimeProvider
     public override DateTimeOffset GetUtcNow() => _now;
 
     public void Advance(TimeSpan by) => _now += by;
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new Stopped();
+
+    private sealed class Stopped : ITimer
+    {
+        public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+        public void Dispose()
+        {
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
 }
 
 /// <summary>A real server (Kestrel on 127.0.0.1, a SQLite file) on a manual clock, with helpers that go through the admin API.</summary>
@@ -67,6 +83,9 @@ internal sealed class GovernanceServer : IAsyncDisposable
 
     /// <summary>Another organisation made through <c>POST /api/v1/orgs</c>, with an account "team", its first admin token and a developer token of "team".</summary>
     public Task<(string Admin, string Developer)> AddOrganisationAsync(string slug) => TestServer.AddOrganisationAsync(Client, AdminToken, slug);
+
+    public Task<string> AccountUrlAsync(string organisationSlug, string accountSlug, string which) =>
+        TestServer.AccountUrlAsync(Client, organisationSlug, accountSlug, which, AdminToken);
 
     public HttpClient Client(string? token = null)
     {
