@@ -21,8 +21,14 @@ internal sealed class AuthenticationThrottle : IDisposable
     /// <summary>How much of a presented token names its bucket: enough to tell tokens apart, far too little to use one.</summary>
     public const int PrefixLength = 12;
 
+    /// <summary>At most this many addresses and prefixes with recent failures are tracked; past it the record starts afresh.</summary>
+    private const int MaxTracked = 100_000;
+
     private readonly PartitionedRateLimiter<string> _limiter;
     private readonly int _perMinute;
+
+    /// <summary>The keys that failed lately: only these are looked up in the limiter, so a good request costs one dictionary probe per key.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _failing = new(StringComparer.Ordinal);
 
     public AuthenticationThrottle(ServeOptions options)
     {
@@ -57,7 +63,7 @@ internal sealed class AuthenticationThrottle : IDisposable
         var throttle = context.RequestServices.GetRequiredService<AuthenticationThrottle>();
         foreach (var key in Keys(context))
         {
-            if (throttle._limiter.GetStatistics(key) is { CurrentAvailablePermits: <= 0 })
+            if (throttle.Blocked(key))
             {
                 context.Response.Headers.RetryAfter = throttle.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
                 await Problems.Result(StatusCodes.Status429TooManyRequests, "Too Many Requests",
@@ -71,9 +77,32 @@ internal sealed class AuthenticationThrottle : IDisposable
         {
             foreach (var key in Keys(context))
             {
+                if (throttle._failing.Count >= MaxTracked)
+                {
+                    throttle._failing.Clear();
+                }
+
+                throttle._failing[key] = 0;
                 using var spent = throttle._limiter.AttemptAcquire(key, 1);
             }
         }
+    }
+
+    /// <summary>Whether <paramref name="key"/> has no permit left; a key whose bucket has filled again is forgotten.</summary>
+    private bool Blocked(string key)
+    {
+        if (!_failing.ContainsKey(key))
+        {
+            return false;
+        }
+
+        var available = _limiter.GetStatistics(key)?.CurrentAvailablePermits ?? _perMinute;
+        if (available >= _perMinute)
+        {
+            _failing.TryRemove(key, out _);
+        }
+
+        return available <= 0;
     }
 
     public void Dispose() => _limiter.Dispose();
