@@ -38,6 +38,13 @@ public sealed class ToolPins
     public const string MetaKey = "io.steward/tool-pins";
 
     private static readonly Lock FileGate = new();
+
+    /// <summary>
+    /// Gateways of one user (one per server in the per-server shape) read and extend the same pin file: each
+    /// read-modify-write holds the lock every steward process shares for it, so no process loses another's pins or
+    /// reads a file being replaced.
+    /// </summary>
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(10);
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public ToolPins(string path)
@@ -96,6 +103,7 @@ public sealed class ToolPins
         else
         {
             lock (FileGate)
+            using (Files.FileLock.Acquire(Path + ".lock", LockWait))
             {
                 var all = Load(Path);
                 var key = Key(spec.RegistryName, spec.Version);
@@ -153,6 +161,7 @@ public sealed class ToolPins
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(server);
         lock (FileGate)
+        using (Files.FileLock.Acquire(path + ".lock", LockWait))
         {
             if (!File.Exists(path))
             {
@@ -201,27 +210,7 @@ public sealed class ToolPins
         }
     }
 
-    private static void Save(string path, JsonObject all)
-    {
-        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        var temporary = path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temporary, options))
-        {
-            stream.Write(Encoding.UTF8.GetBytes(all.ToJsonString(Indented)));
-        }
-
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-
-        File.Move(temporary, path, overwrite: true);
-    }
+    /// <summary>Written whole under a name of its own, then moved over the file (0600): a reader never sees half a file.</summary>
+    private static void Save(string path, JsonObject all) =>
+        Files.PrivateFiles.WriteAtomic(path, Encoding.UTF8.GetBytes(all.ToJsonString(Indented)));
 }
