@@ -143,6 +143,9 @@ public sealed class FailClosedGatewayTests
         await server.PublishAsync("io.example/alpha", "1.0.0");
         Assert.Equal(SyncOutcome.Updated, (await sync.SyncAsync(CancellationToken.None)).Outcome);
         var newer = Assert.IsType<PolicyState.Active>(sync.Current).Snapshot.Revision;
+        // The feed syncs at once in the background; with the server reachable, that sync's own rewrite of the cache could
+        // land right after the restore and replace it before the watcher reads it. With the server gone it writes nothing.
+        await server.StopAsync();
         var ignored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var feed = PolicyFeed.FollowSync(harness.Gateway, sync, config.Paths, log);
         feed.OlderCacheIgnored += (_, _) => ignored.TrySetResult();
