@@ -21,7 +21,8 @@ internal sealed class LocalChanges
     public void Changed() => Interlocked.Increment(ref _generation);
 
     /// <summary>
-    /// Middleware: after any request that may change state (not GET, HEAD or OPTIONS) has been handled, <see cref="Changed"/>.
+    /// Middleware: when any request that may change state (not GET, HEAD or OPTIONS) starts its answer and when it has been
+    /// handled, <see cref="Changed"/>.
     /// The model endpoints (<c>/v1/…</c>) and the gateways' tool-call uploads change nothing remembered and are left out, so
     /// that traffic does not empty the memories.
     /// </summary>
@@ -37,13 +38,22 @@ internal sealed class LocalChanges
             return;
         }
 
+        // Raised before the answer starts (the handler has committed by then), so that a client that sends its next
+        // request as soon as it reads this answer is already served from the database; and again at the end, for an
+        // answer that never started.
+        var changes = context.RequestServices.GetRequiredService<LocalChanges>();
+        context.Response.OnStarting(() =>
+        {
+            changes.Changed();
+            return Task.CompletedTask;
+        });
         try
         {
             await next(context).ConfigureAwait(false);
         }
         finally
         {
-            context.RequestServices.GetRequiredService<LocalChanges>().Changed();
+            changes.Changed();
         }
     }
 }
