@@ -38,16 +38,7 @@ public static class SourceAddress
         return null;
     }
 
-    public static bool IsLoopback(Uri uri)
-    {
-        ArgumentNullException.ThrowIfNull(uri);
-        if (string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            return true;
-        }
-
-        return IPAddress.TryParse(uri.IdnHost.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address);
-    }
+    public static bool IsLoopback(Uri uri) => Core.Net.OutboundAddressPolicy.IsLoopback(uri);
 
     /// <summary>The URL without user information, for messages.</summary>
     public static string Redacted(Uri uri)

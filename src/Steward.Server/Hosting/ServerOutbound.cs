@@ -75,11 +75,4 @@ internal sealed class ServerOutbound(ServeOptions options, OutboundAllowList all
         var inner = exception.GetBaseException();
         return inner == exception ? $"{exception.GetType().Name}: {exception.Message}" : $"{exception.GetType().Name}: {exception.Message} ({inner.GetType().Name}: {inner.Message})";
     }
-
-    /// <summary>Whether the URL's host is a loopback address or <c>localhost</c>.</summary>
-    public static bool IsLoopback(Uri uri)
-    {
-        ArgumentNullException.ThrowIfNull(uri);
-        return uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
-    }
 }

@@ -206,7 +206,7 @@ internal sealed partial class OidcIssuers(ServeOptions options, TimeProvider tim
         return "an issuer must use https" + (IsLoopback(uri) && uri.Scheme == Uri.UriSchemeHttp ? " (plain http on a loopback address is allowed only when the server is started for tests)" : "");
     }
 
-    private static bool IsLoopback(Uri uri) => ServerOutbound.IsLoopback(uri);
+    private static bool IsLoopback(Uri uri) => Core.Net.OutboundAddressPolicy.IsLoopback(uri);
 
     private Entry NewEntry(string issuer, bool serverAdministrator, DateTimeOffset? forcedAt)
     {

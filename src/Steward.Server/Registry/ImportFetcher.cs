@@ -70,7 +70,7 @@ internal static class ImportFetcher
 
         if (url.Scheme == Uri.UriSchemeHttp)
         {
-            if (!options.AllowHttpLoopbackImport || !ServerOutbound.IsLoopback(url))
+            if (!options.AllowHttpLoopbackImport || !OutboundAddressPolicy.IsLoopback(url))
             {
                 throw new ImportRefusedException("expected an https:// URL: registries are imported over HTTPS only");
             }
