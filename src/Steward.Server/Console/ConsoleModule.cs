@@ -22,7 +22,8 @@ internal sealed record ConsoleUser(ConsoleSession Session, SessionGrant Grant, I
     public string Base => "/o/" + Uri.EscapeDataString(Organisation.Slug) + "/console";
 }
 
-internal sealed record ConsoleAccount(string Slug, string Name, bool HasProfile);
+/// <param name="RegistryPath">The account's anonymous Registry API base and <paramref name="KiroPath"/> its Kiro file, as the listing gives them (keyed: Organisations.AccountUrls).</param>
+internal sealed record ConsoleAccount(string Slug, string Name, bool HasProfile, string RegistryPath, string KiroPath);
 
 /// <summary>
 /// The admin console: server-rendered Razor components (static rendering, enhanced forms) under <c>/o/{org}/console</c>,
@@ -114,7 +115,8 @@ internal static partial class ConsoleModule
         var answer = await ConsoleApi.CallAsync(context, grant.Caller, grant.Organisation,
             c => ProfilesApi.ListAccountsAsync(c, database, c.RequestServices.GetRequiredService<Identity.SecretBox>(), c.RequestAborted)).ConfigureAwait(false);
         var accounts = (answer.Json?["accounts"]?.AsArray() ?? [])
-            .Select(a => new ConsoleAccount(a!["slug"]!.GetValue<string>(), a["name"]!.GetValue<string>(), a["hasProfile"]?.GetValue<bool>() ?? false))
+            .Select(a => new ConsoleAccount(a!["slug"]!.GetValue<string>(), a["name"]!.GetValue<string>(), a["hasProfile"]?.GetValue<bool>() ?? false,
+                a["urls"]!["registry"]!.GetValue<string>(), a["urls"]!["kiro"]!.GetValue<string>()))
             .ToList();
         var chosen = context.Request.Query["account"].ToString() is { Length: > 0 } accountSlug ? accounts.FirstOrDefault(a => a.Slug == accountSlug) : null;
         context.Items[typeof(ConsoleUser)] = new ConsoleUser(session, grant, accounts, chosen);
