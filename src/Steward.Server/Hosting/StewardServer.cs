@@ -385,6 +385,9 @@ public sealed class StewardServer : IAsyncDisposable
         logging.SetMinimumLevel(options.LogLevel);
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // The data-protection keys sit in <data-dir>/data-protection-keys (0700), beside the key encryption key that would
+        // encrypt them: ASP.NET's "No XML encryptor configured" warning at every first start would add worry, not safety.
+        logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
         // A failure to start is reported once, as one line naming the option, by StewardServer.RunAsync.
         logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         if (options.JsonLogs)
