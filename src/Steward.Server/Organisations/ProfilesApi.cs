@@ -32,10 +32,12 @@ internal static partial class ProfilesApi
     {
         organisation.MapGet("/profile", GetOrganisationProfileAsync);
         organisation.MapPut("/profile", PutOrganisationProfileAsync);
+        organisation.MapPatch("/profile", PutOrganisationProfileAsync);
         organisation.MapGet("/accounts", ListAccountsAsync);
         organisation.MapPost("/accounts", CreateAccountAsync);
         organisation.MapGet("/accounts/{account}/profile", GetAccountProfileAsync);
         organisation.MapPut("/accounts/{account}/profile", PutAccountProfileAsync);
+        organisation.MapPatch("/accounts/{account}/profile", PutAccountProfileAsync);
         organisation.MapDelete("/accounts/{account}/profile", DeleteAccountProfileAsync);
     }
 
@@ -73,8 +75,10 @@ internal static partial class ProfilesApi
         await PutAsync(context, database, time, context.GetRouteValue("account") as string ?? "", cancellationToken).ConfigureAwait(false);
 
     /// <summary>
-    /// <c>PUT</c> replaces the profile's settings: a field left out takes its default (MCP and web tools on, hosted
-    /// registry, 24 h sync, no maximum offline age, model control off, tool-call argument values not audited). An account profile is created by its first PUT.
+    /// <c>PUT</c> (or <c>PATCH</c>) sets the fields the body names and leaves every other field as it is — never a
+    /// silent reset to a default. An account profile is created by its first write, starting from what the account had
+    /// until then: the organisation's settings. <c>registryUrl</c> left out is kept while the mode stays external and
+    /// dropped when the body moves the mode away from it.
     /// </summary>
     private static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, string? accountSlug, CancellationToken cancellationToken)
     {
@@ -90,13 +94,6 @@ internal static partial class ProfilesApi
             return problem;
         }
 
-        var parsed = ParseSettings(form.Root);
-        if (parsed.Problem is { } invalid)
-        {
-            return invalid;
-        }
-
-        var settings = parsed.Settings!;
         var caller = Authentication.CallerOf(context);
         var organisation = Authentication.OrganisationOf(context);
         var now = Timestamps.Now(time);
@@ -115,6 +112,16 @@ internal static partial class ProfilesApi
 
         var subject = account is null ? "profile:organisation" : "profile:account/" + account.Slug;
         var before = await Profiles.FindAsync(connection, transaction, organisation.Id, account?.Id, cancellationToken).ConfigureAwait(false);
+        var baseline = before?.Settings
+            ?? (await Profiles.FindAsync(connection, transaction, organisation.Id, null, cancellationToken).ConfigureAwait(false))?.Settings
+            ?? ProfileSettings.Default;
+        var parsed = ParseSettings(form.Root, baseline);
+        if (parsed.Problem is { } invalid)
+        {
+            return invalid;
+        }
+
+        var settings = parsed.Settings!;
         if (before is not null && before.Settings == settings)
         {
             return new JsonBytes(View(organisation, account, before), StatusCodes.Status200OK);
@@ -336,10 +343,12 @@ internal static partial class ProfilesApi
         yield return ("at", p.UpdatedAt);
     }
 
-    /// <summary>The settings in a PUT body, or the first problem, naming its field.</summary>
-    internal static (ProfileSettings? Settings, IResult? Problem) ParseSettings(JsonElement root)
+    /// <summary>
+    /// The settings a body asks for over <paramref name="defaults"/> (the profile as it is: a field left out keeps
+    /// its value), or the first problem, naming its field.
+    /// </summary>
+    internal static (ProfileSettings? Settings, IResult? Problem) ParseSettings(JsonElement root, ProfileSettings defaults)
     {
-        var defaults = ProfileSettings.Default;
         IResult? problem = null;
         bool Bool(string field, bool fallback)
         {
@@ -377,8 +386,10 @@ internal static partial class ProfilesApi
             mode = modeElement.GetString()!;
         }
 
-        string? url = null;
-        if (root.TryGetProperty("registryUrl", out var urlElement) && urlElement.ValueKind != JsonValueKind.Null)
+        // Left out, the URL stays with an external registry and goes with any other mode.
+        var urlGiven = root.TryGetProperty("registryUrl", out var urlElement);
+        var url = !urlGiven && mode == RegistryModes.External ? defaults.RegistryUrl : null;
+        if (urlGiven && urlElement.ValueKind != JsonValueKind.Null)
         {
             if (urlElement.ValueKind != JsonValueKind.String || urlElement.GetString()!.Length > 2048 ||
                 !Uri.TryCreate(urlElement.GetString(), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.UserInfo.Length > 0 || uri.Fragment.Length > 0)
@@ -408,8 +419,15 @@ internal static partial class ProfilesApi
             }
         }
 
-        long? offline = null;
-        if (root.TryGetProperty("maxOfflineAgeSeconds", out var offlineElement) && offlineElement.ValueKind != JsonValueKind.Null)
+        var offlineGiven = root.TryGetProperty("maxOfflineAgeSeconds", out var offlineElement);
+        var offline = offlineGiven ? null : defaults.MaxOfflineAgeSeconds;
+        if (!offlineGiven && offline is { } kept && kept < sync)
+        {
+            return (null, JsonForm.Invalid("maxOfflineAgeSeconds",
+                $"the profile's maximum offline age ({kept} s) would be shorter than the new sync interval ({sync} s): set maxOfflineAgeSeconds too (null, or at least the sync interval)", null));
+        }
+
+        if (offlineGiven && offlineElement.ValueKind != JsonValueKind.Null)
         {
             if (!JsonForm.TryInteger(offlineElement, out var value) || value < sync || value > MaxOfflineAgeSeconds)
             {
@@ -421,7 +439,11 @@ internal static partial class ProfilesApi
             offline = value;
         }
 
-        return (new ProfileSettings(mcp, web, mode, url, sync, offline, models, auditArguments), null);
+        return (defaults with
+        {
+            McpEnabled = mcp, WebToolsEnabled = web, RegistryMode = mode, RegistryUrl = url, SyncIntervalSeconds = sync,
+            MaxOfflineAgeSeconds = offline, ModelControlEnabled = models, AuditToolArguments = auditArguments,
+        }, null);
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]

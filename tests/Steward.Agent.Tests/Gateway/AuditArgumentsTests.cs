@@ -50,7 +50,7 @@ public sealed class AuditArgumentsTests
             });
 
             // The admin turns it off; the next sync brings the new bundle and the gateway records no values from then on.
-            await server.PutProfileAsync("{}");
+            await server.PutProfileAsync("""{"auditToolArguments":false}""");
             var synced = await sync.SyncAsync(CancellationToken.None);
             Assert.True(synced.Succeeded, synced.Message);
             Assert.False(Assert.IsType<PolicyState.Active>(sync.Current).Snapshot.AuditArguments);

@@ -169,7 +169,7 @@ public sealed class FailClosedSyncTests
         Assert.Null(login.ExpiresBeforeOfflineAge);
 
         // A login that asks for longer than the server's validity is told the bundle's expiry ends it first.
-        await server.PutProfileAsync("""{"syncIntervalSeconds":3600}""");
+        await server.PutProfileAsync("""{"syncIntervalSeconds":3600,"maxOfflineAgeSeconds":null}""");
         using var longer = new TempConfig();
         var thirty = await LoginAsync(longer, server.BaseUrl, StewardServerHost.AdminToken, time, TimeSpan.FromDays(30));
         Assert.Equal(thirty.ExpiresAt, thirty.ExpiresBeforeOfflineAge);

@@ -51,7 +51,7 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
         Assert.Equal((long)after["revision"]!, (long)row["revision"]!);
 
         // Put back what the other tests expect.
-        using var reset = await admin.PutAsync("/api/v1/orgs/demo/profile", GovernanceServer.Json("{}"));
+        using var reset = await admin.PutAsync("/api/v1/orgs/demo/profile", GovernanceServer.Json("""{"webToolsEnabled":true,"syncIntervalSeconds":86400}"""));
         Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
     }
 
@@ -77,8 +77,10 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
         Assert.False((bool)row["before"]!["auditToolArguments"]!);
         Assert.True((bool)row["after"]!["auditToolArguments"]!);
 
-        // A PUT that leaves the field out turns it off again (PUT replaces the settings).
-        using var reset = await admin.PutAsync("/api/v1/orgs/demo/accounts/auditors/profile", GovernanceServer.Json("{}"));
+        // A write that leaves the field out keeps it; turning it off is said in so many words.
+        using var unchanged = await admin.PutAsync("/api/v1/orgs/demo/accounts/auditors/profile", GovernanceServer.Json("""{"mcpEnabled":true}"""));
+        Assert.True((bool)(await JsonAsync(unchanged))["auditToolArguments"]!);
+        using var reset = await admin.PutAsync("/api/v1/orgs/demo/accounts/auditors/profile", GovernanceServer.Json("""{"auditToolArguments":false}"""));
         Assert.False((bool)(await JsonAsync(reset))["auditToolArguments"]!);
     }
 
@@ -107,6 +109,56 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
         var audit = (await admin.GetStringAsync("/api/v1/orgs/demo/audit?limit=500"));
         Assert.Contains("\"action\":\"profile.delete\",\"object\":\"profile:account/research\"", audit, StringComparison.Ordinal);
         Assert.Contains("\"action\":\"account.create\",\"object\":\"account:research\"", audit, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_partial_write_changes_only_the_fields_it_names_and_a_new_account_profile_starts_from_the_organisations()
+    {
+        using var admin = Admin();
+        await fixture.Server.CreateAccountAsync("partial");
+        var organisation = await JsonAsync(await admin.GetAsync("/api/v1/orgs/demo/profile"));
+
+        // Created by a body that names one field: everything else is what the account had, the organisation's settings.
+        using var created = await admin.PutAsync("/api/v1/orgs/demo/accounts/partial/profile", GovernanceServer.Json("""{"syncIntervalSeconds":60,"modelControlEnabled":true}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var first = await JsonAsync(created);
+        Assert.Equal((bool)organisation["webToolsEnabled"]!, (bool)first["webToolsEnabled"]!);
+        Assert.Equal((string)organisation["registryMode"]!, (string)first["registryMode"]!);
+
+        // PUT and PATCH with one field leave the others as they are: no reset of the interval or of model control.
+        using var put = await admin.PutAsync("/api/v1/orgs/demo/accounts/partial/profile", GovernanceServer.Json("""{"webToolsEnabled":false}"""));
+        var afterPut = await JsonAsync(put);
+        Assert.False((bool)afterPut["webToolsEnabled"]!);
+        Assert.Equal(60, (long)afterPut["syncIntervalSeconds"]!);
+        Assert.True((bool)afterPut["modelControlEnabled"]!);
+
+        using var patch = await admin.PatchAsync("/api/v1/orgs/demo/accounts/partial/profile", GovernanceServer.Json("""{"mcpEnabled":false}"""));
+        Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
+        var afterPatch = await JsonAsync(patch);
+        Assert.False((bool)afterPatch["mcpEnabled"]!);
+        Assert.False((bool)afterPatch["webToolsEnabled"]!);
+        Assert.Equal(60, (long)afterPatch["syncIntervalSeconds"]!);
+        Assert.True((bool)afterPatch["modelControlEnabled"]!);
+        Assert.Equal((long)afterPut["revision"]! + 1, (long)afterPatch["revision"]!);
+
+        // An empty body changes nothing and raises no revision.
+        using var empty = await admin.PutAsync("/api/v1/orgs/demo/accounts/partial/profile", GovernanceServer.Json("{}"));
+        Assert.Equal((long)afterPatch["revision"]!, (long)(await JsonAsync(empty))["revision"]!);
+
+        // A kept maximum offline age shorter than a new interval is refused, naming the field to set as well.
+        using var offline = await admin.PatchAsync("/api/v1/orgs/demo/accounts/partial/profile", GovernanceServer.Json("""{"maxOfflineAgeSeconds":3600}"""));
+        Assert.Equal(HttpStatusCode.OK, offline.StatusCode);
+        using var longer = await admin.PatchAsync("/api/v1/orgs/demo/accounts/partial/profile", GovernanceServer.Json("""{"syncIntervalSeconds":7200}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, longer.StatusCode);
+        Assert.Equal("body.maxOfflineAgeSeconds", (string)(await JsonAsync(longer))["errors"]![0]!["location"]!);
+
+        // The external registry's URL stays while the mode stays, and goes with the mode.
+        using var external = await admin.PatchAsync("/api/v1/orgs/demo/accounts/partial/profile", GovernanceServer.Json("""{"registryMode":"external","registryUrl":"https://registry.example.com/r.json"}"""));
+        using var keep = await admin.PatchAsync("/api/v1/orgs/demo/accounts/partial/profile", GovernanceServer.Json("""{"webToolsEnabled":true}"""));
+        Assert.Equal("https://registry.example.com/r.json", (string)(await JsonAsync(keep))["registryUrl"]!);
+        using var hosted = await admin.PatchAsync("/api/v1/orgs/demo/accounts/partial/profile", GovernanceServer.Json("""{"registryMode":"hosted"}"""));
+        Assert.Equal(HttpStatusCode.OK, hosted.StatusCode);
+        Assert.Null((await JsonAsync(hosted))["registryUrl"]);
     }
 
     [Theory]
@@ -239,7 +291,7 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
     public static TheoryData<string, string> Matrix()
     {
         var data = new TheoryData<string, string>();
-        foreach (var endpoint in new[] { "get-profile", "put-profile", "list-accounts", "create-account", "get-account-profile", "put-account-profile", "delete-account-profile", "create-token", "list-tokens", "revoke-token" })
+        foreach (var endpoint in new[] { "get-profile", "put-profile", "patch-profile", "list-accounts", "create-account", "get-account-profile", "put-account-profile", "patch-account-profile", "delete-account-profile", "create-token", "list-tokens", "revoke-token" })
         {
             foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "admin" })
             {
@@ -273,10 +325,12 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
         {
             "get-profile" => await client.GetAsync("/api/v1/orgs/demo/profile"),
             "put-profile" => await client.PutAsync("/api/v1/orgs/demo/profile", GovernanceServer.Json("{}")),
+            "patch-profile" => await client.PatchAsync("/api/v1/orgs/demo/profile", GovernanceServer.Json("{}")),
             "list-accounts" => await client.GetAsync("/api/v1/orgs/demo/accounts"),
             "create-account" => await client.PostAsync("/api/v1/orgs/demo/accounts", GovernanceServer.Json($$"""{"slug":"new-{{n}}"}""")),
             "get-account-profile" => await client.GetAsync($"/api/v1/orgs/demo/accounts/{account}/profile"),
             "put-account-profile" => await client.PutAsync($"/api/v1/orgs/demo/accounts/{account}/profile", GovernanceServer.Json("""{"mcpEnabled":false}""")),
+            "patch-account-profile" => await client.PatchAsync($"/api/v1/orgs/demo/accounts/{account}/profile", GovernanceServer.Json("""{"mcpEnabled":false}""")),
             "delete-account-profile" => await client.DeleteAsync($"/api/v1/orgs/demo/accounts/{account}/profile"),
             "create-token" => await client.PostAsync("/api/v1/orgs/demo/tokens", GovernanceServer.Json($$"""{"name":"m","role":"developer","account":"{{account}}"}""")),
             "list-tokens" => await client.GetAsync("/api/v1/orgs/demo/tokens"),
