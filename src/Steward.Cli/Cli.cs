@@ -59,8 +59,16 @@ public static class Cli
 
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter stdout, CancellationToken cancellationToken)
     {
-        var root = Build(console, stdout, Invoked(args));
+        var invoked = Invoked(args);
+        var root = Build(console, stdout, invoked);
         var configuration = new InvocationConfiguration { Output = stdout, Error = Console.Error, EnableDefaultExceptionHandler = false };
+        if (invoked == "gateway")
+        {
+            // The gateway handles SIGINT and SIGTERM itself and stops in order (GatewayCommand); the command line's own
+            // handler would end the process after two seconds with 130 or 143, its last calls unsent.
+            configuration.ProcessTerminationTimeout = null;
+        }
+
         return await root.Parse(args).InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -97,3 +97,15 @@ internal sealed class NodeFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A theory that needs <see cref="NodePackages"/>: skipped with the reason when they are missing, except under CI.</summary>
+internal sealed class NodeTheoryAttribute : TheoryAttribute
+{
+    public NodeTheoryAttribute()
+    {
+        if (NodePackages.MissingReason is { } reason && !NodePackages.InCi)
+        {
+            Skip = reason;
+        }
+    }
+}

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Steward.Agent;
 using Steward.Agent.Gateway;
 using Steward.Agent.Servers;
@@ -33,7 +34,21 @@ internal static class GatewayCommand
             server, policy, http,
         };
         command.SetAction(async (parse, cancellationToken) =>
-            await RunAsync(parse.GetValue(server), parse.GetValue(policy), parse.GetValue(http), stderr, cancellationToken).ConfigureAwait(false));
+        {
+            // Hosts stop a stdio server with a signal, not by closing stdin (Claude Code: SIGINT; Copilot: SIGTERM, then
+            // SIGKILL). The gateway takes both for itself (Cli leaves them to it) so that it stops in order: upstreams
+            // stopped, every audited call spooled and sent within a short bound, then exit 0.
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            void Stop(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stopping.Cancel();
+            }
+
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            return await RunAsync(parse.GetValue(server), parse.GetValue(policy), parse.GetValue(http), stderr, stopping.Token).ConfigureAwait(false);
+        });
         return command;
     }
 

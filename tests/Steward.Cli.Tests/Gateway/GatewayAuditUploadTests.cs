@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -64,5 +65,91 @@ public sealed class GatewayAuditUploadTests
         Assert.False(File.Exists(Path.Combine(dir, "audit-spool.jsonl")), "the spool is empty once the server has every call");
         Assert.Single(File.ReadAllLines(Path.Combine(dir, "audit.jsonl")));
         Assert.DoesNotContain(token, File.ReadAllText(Path.Combine(dir, "steward.log")), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Hosts stop stdio servers with a signal, not by closing stdin: Claude Code sends SIGINT, Copilot SIGTERM (then
+    /// SIGKILL). A call answered just before must still reach the admin: the gateway spools what it has, sends it within
+    /// a short bound, and exits 0.
+    /// </summary>
+    [NodeTheory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task A_call_answered_just_before_the_host_stops_the_gateway_with_a_signal_reaches_the_admins_audit(string signal)
+    {
+        NodePackages.Require();
+        await using var server = await StewardServerHost.StartAsync(new ManualTime(DateTimeOffset.UtcNow));
+        var token = await server.DeveloperTokenAsync("platform");
+        var dir = Path.Combine(Path.GetTempPath(), "steward-gwsignal-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dir);
+        var login = await AgentCliRunner.RunProcessAsync(dir, NodePackages.Root!, "login", server.BaseUrl, "--token", token, "--allow-http");
+        Assert.True(login.ExitCode == 0, login.Stdout + login.Stderr);
+        var spec = $"{NodePackages.ServerEverything}@{NodePackages.ServerEverythingVersion}";
+        File.WriteAllText(Path.Combine(dir, "mcp.json"), $$"""{ "mcpServers": { "everything": { "command": "npx", "args": ["-y", "{{spec}}"] } } }""");
+
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = NodePackages.Root,
+        };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "steward.dll"), "gateway", "--server", "everything" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["STEWARD_CONFIG_DIR"] = dir;
+        start.Environment.Remove("STEWARD_TOKEN");
+        start.Environment["PATH"] = NodePackages.PathWith();
+        start.Environment["npm_config_offline"] = "true";
+        using var gateway = Process.Start(start)!;
+        var stderr = gateway.StandardError.ReadToEndAsync();
+        try
+        {
+            async Task<JsonNode> AnswerAsync(int id)
+            {
+                while (await gateway.StandardOutput.ReadLineAsync().WaitAsync(Guard) is { } line)
+                {
+                    if (JsonNode.Parse(line) is JsonObject message && message["id"] is { } got && (int)got == id)
+                    {
+                        return message;
+                    }
+                }
+
+                throw new InvalidOperationException("the gateway closed its output: " + await stderr);
+            }
+
+            await gateway.StandardInput.WriteLineAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"signal-host","version":"1.0.0"}}}""");
+            await gateway.StandardInput.FlushAsync();
+            await AnswerAsync(1);
+            await gateway.StandardInput.WriteLineAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+            await gateway.StandardInput.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"message":"last words"}}}""");
+            await gateway.StandardInput.FlushAsync();
+            var echo = await AnswerAsync(2);
+            Assert.Equal("Echo: last words", (string)echo["result"]!["content"]![0]!["text"]!);
+
+            // The host keeps stdin open and signals, as Claude Code and Copilot do.
+            using (var kill = Process.Start("kill", ["-" + signal, gateway.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            await gateway.WaitForExitAsync().WaitAsync(Guard);
+        }
+        finally
+        {
+            if (!gateway.HasExited)
+            {
+                gateway.Kill(entireProcessTree: true);
+            }
+        }
+
+        Assert.True(gateway.ExitCode == 0, $"exit {gateway.ExitCode}: {await stderr}");
+        var call = Assert.Single(JsonNode.Parse(await server.Client().GetStringAsync("api/v1/orgs/demo/audit/tool-calls"))!["toolCalls"]!.AsArray())!;
+        Assert.Equal(("everything", "echo", "allow", "ok"), ((string)call["server"]!, (string)call["tool"]!, (string)call["decision"]!, (string)call["outcome"]!));
+        Assert.False(File.Exists(Path.Combine(dir, "audit-spool.jsonl")), "the spool is empty once the server has every call");
+        Assert.Single(File.ReadAllLines(Path.Combine(dir, "audit.jsonl")));
     }
 }
