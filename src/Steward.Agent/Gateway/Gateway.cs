@@ -97,6 +97,8 @@ public sealed class Gateway : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Regex> templateRegexes = new(StringComparer.Ordinal);
     private readonly McpServerOptions serverOptions;
 
+    private MergedMcpConfig config;
+    private PolicyState? policy;
     private ImmutableArray<Upstream> upstreams = [];
     private DecisionTable decisions = DecisionTable.None;
     private bool auditArguments;
@@ -112,6 +114,7 @@ public sealed class Gateway : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         this.options = options;
+        config = options.Config;
         this.loggerFactory = loggerFactory;
         logger = loggerFactory.CreateLogger("Steward.Gateway");
         audit = new AuditLog(options.AuditLogPath) { Uploader = options.AuditUploader };
@@ -163,6 +166,41 @@ public sealed class Gateway : IAsyncDisposable
         await applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            policy = state;
+            await ApplyAsync(state, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            applyGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The developer's configuration changed (<c>steward mcp add</c>, <c>remove</c>, <c>disable</c>, a hand edit of a
+    /// <c>mcp.json</c>): the policy in force is applied again over it, so exactly the servers whose launch changed are
+    /// stopped, started or relaunched, and the others keep running (with their new tool settings).
+    /// </summary>
+    public async Task ApplyConfigAsync(MergedMcpConfig merged, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(merged);
+        await applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            config = merged;
+            if (policy is { } state)
+            {
+                await ApplyAsync(state, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            applyGate.Release();
+        }
+    }
+
+    private async Task ApplyAsync(PolicyState state, CancellationToken cancellationToken)
+    {
+        {
             var notice = state switch
             {
                 PolicyState.Disabled d => $"MCP is disabled: {d.Reason} {d.WhatToDo}",
@@ -190,7 +228,7 @@ public sealed class Gateway : IAsyncDisposable
             }
 
             var snapshot = active.Snapshot;
-            var (run, refused) = UpstreamPlanner.Plan(snapshot, options.Config, options.Server);
+            var (run, refused) = UpstreamPlanner.Plan(snapshot, config, options.Server);
             GatewayLog.PolicyApplied(logger, snapshot.Revision, run.Length, refused.Length);
             foreach (var refusal in refused)
             {
@@ -204,6 +242,11 @@ public sealed class Gateway : IAsyncDisposable
             var wanted = run.ToDictionary(s => s.Name, StringComparer.Ordinal);
             var keep = current.Where(u => wanted.TryGetValue(u.Name, out var s) && s.Identity == u.Spec.Identity).ToList();
             var stop = current.Where(u => !keep.Contains(u)).ToList();
+            foreach (var kept in keep)
+            {
+                kept.Spec = wanted[kept.Name];
+            }
+
             upstreams = [.. keep];
             foreach (var upstream in stop)
             {
@@ -266,10 +309,6 @@ public sealed class Gateway : IAsyncDisposable
             {
                 await NotifyListsChangedAsync(cancellationToken).ConfigureAwait(false);
             }
-        }
-        finally
-        {
-            applyGate.Release();
         }
     }
 

@@ -42,7 +42,11 @@ internal sealed class Upstream : IAsyncDisposable
         this.logger = logger;
     }
 
-    public UpstreamSpec Spec { get; }
+    /// <summary>
+    /// What this upstream runs. Replaced (never its identity) when the configuration changes what the gateway decides
+    /// for it — disabled or auto-approved tools, the call timeout — so such an edit needs no relaunch.
+    /// </summary>
+    public UpstreamSpec Spec { get; internal set; }
 
     public string Name => Spec.Name;
 

@@ -47,6 +47,74 @@ public static class McpConfigFiles
         return (new ConfigFile(scope, path, read.Config!, true), null);
     }
 
+    /// <summary>
+    /// What the gateway runs over: the user's <c>mcp.json</c> and the workspace's nearest <c>.steward/mcp.json</c> above
+    /// <paramref name="workingDirectory"/>, merged (the workspace's entries over the user's). A file that cannot be read or
+    /// is invalid is an error naming it and every problem, and nothing is merged: the caller keeps what it had.
+    /// </summary>
+    public static (MergedMcpConfig? Config, string? Error) LoadMerged(StewardPaths paths, string workingDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var files = new List<ScopedConfig>();
+        foreach (var (scope, path) in new[] { (ConfigScope.User, paths.UserMcpConfig), (ConfigScope.Workspace, StewardPaths.FindWorkspaceMcpConfig(workingDirectory)) })
+        {
+            byte[]? bytes;
+            try
+            {
+                bytes = path is null ? null : PrivateFiles.ReadIfExists(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return (null, $"{path} cannot be read: {e.Message}");
+            }
+
+            if (bytes is null)
+            {
+                continue;
+            }
+
+            var read = McpConfigReader.Read(bytes, JsonLimits.Default);
+            if (!read.IsValid || read.Config is null)
+            {
+                return (null, $"{path} is invalid: " +
+                              string.Join("; ", read.Problems.Select(p => p.ToString()).DefaultIfEmpty(read.Failure?.ToString() ?? "unreadable")));
+            }
+
+            files.Add(new ScopedConfig(scope, path!, read.Config));
+        }
+
+        return (McpConfigMerge.Merge(files), null);
+    }
+
+    /// <summary>
+    /// The files <see cref="LoadMerged"/> reads, with their bytes (null: absent), so that a watcher can tell whether
+    /// anything it would merge changed.
+    /// </summary>
+    public static string Fingerprint(StewardPaths paths, string workingDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var text = new System.Text.StringBuilder();
+        foreach (var path in new[] { paths.UserMcpConfig, StewardPaths.FindWorkspaceMcpConfig(workingDirectory) })
+        {
+            text.Append(path).Append('\u001f');
+            try
+            {
+                if (path is not null && PrivateFiles.ReadIfExists(path) is { } bytes)
+                {
+                    text.Append(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)));
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                text.Append("unreadable:").Append(e.Message);
+            }
+
+            text.Append('\u001e');
+        }
+
+        return text.ToString();
+    }
+
     /// <summary>Writes the file atomically with mode 0600 (its directory 0700 when Steward creates it).</summary>
     public static void Save(string path, McpConfig config)
     {

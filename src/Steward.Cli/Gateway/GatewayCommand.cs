@@ -61,23 +61,13 @@ internal static class GatewayCommand
         }
 
         var paths = StewardPaths.FromEnvironment();
-        var files = new List<ScopedConfig>();
-        foreach (var (scope, path) in new[] { (ConfigScope.User, paths.UserMcpConfig), (ConfigScope.Workspace, StewardPaths.FindWorkspaceMcpConfig(Environment.CurrentDirectory)) })
+        var workingDirectory = Environment.CurrentDirectory;
+        var loaded = McpConfigFiles.Fingerprint(paths, workingDirectory);
+        var (merged, error) = McpConfigFiles.LoadMerged(paths, workingDirectory);
+        if (merged is null)
         {
-            if (path is null || !File.Exists(path))
-            {
-                continue;
-            }
-
-            var read = McpConfigReader.Read(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false));
-            if (!read.IsValid || read.Config is null)
-            {
-                await stderr.WriteLineAsync($"steward gateway: {path} is invalid: " +
-                                            string.Join("; ", read.Problems.Select(p => p.ToString()).DefaultIfEmpty(read.Failure?.ToString() ?? "unreadable"))).ConfigureAwait(false);
-                return ExitCodes.Invalid;
-            }
-
-            files.Add(new ScopedConfig(scope, path, read.Config));
+            await stderr.WriteLineAsync($"steward gateway: {error}").ConfigureAwait(false);
+            return ExitCodes.Invalid;
         }
 
         using var logging = new GatewayLogging(stderr, paths.LogFile);
@@ -90,7 +80,7 @@ internal static class GatewayCommand
 #pragma warning restore CA2007
         var gateway = new Agent.Gateway.Gateway(new GatewayOptions
         {
-            Config = McpConfigMerge.Merge(files),
+            Config = merged,
             Server = serverName,
             AuditLogPath = paths.AuditLog,
             PinsPath = paths.PinsFile,
@@ -101,7 +91,9 @@ internal static class GatewayCommand
         {
             using var sync = policyPath is null ? new PolicySync(paths, logger: logging.CreateLogger("Steward.Sync")) : null;
             var feed = sync is not null ? PolicyFeed.FollowSync(gateway, sync, paths, logger) : PolicyFeed.FollowFile(gateway, policyPath!, logger);
+            var following = ConfigFeed.Follow(gateway, paths, workingDirectory, loaded, logging.CreateLogger("Steward.Config"));
             await using (feed.ConfigureAwait(false))
+            await using (following.ConfigureAwait(false))
             {
                 if (httpPort is { } port)
                 {

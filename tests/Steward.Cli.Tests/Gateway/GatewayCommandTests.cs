@@ -115,6 +115,100 @@ public sealed class GatewayCommandTests
         }
     }
 
+    /// <summary>
+    /// The seed's first incident step is "disable the server in your configuration": a running gateway follows the
+    /// developer's mcp.json — <c>steward mcp disable</c>, <c>remove</c>, a hand edit — stopping, starting or relaunching
+    /// exactly the servers concerned, with no host restart; an invalid edit changes nothing.
+    /// </summary>
+    [NodeFact]
+    public async Task A_running_gateway_follows_mcp_json_edits_and_touches_only_the_servers_concerned()
+    {
+        var (dir, policy) = Setup();
+        var spec = $"{NodePackages.ServerEverything}@{NodePackages.ServerEverythingVersion}";
+        string Entry(string name) => $$""" "{{name}}": { "command": "npx", "args": ["-y", "{{spec}}"] } """;
+        var mcpJson = Path.Combine(dir, "mcp.json");
+        File.WriteAllText(mcpJson, $$"""{ "mcpServers": { {{Entry("alpha")}}, {{Entry("beta")}} } }""");
+        using var changed = new SemaphoreSlim(0);
+        await using var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Name = "steward-gateway",
+            Command = "dotnet",
+            Arguments = [Steward, "gateway", "--policy", policy],
+            WorkingDirectory = NodePackages.Root,
+            EnvironmentVariables = Environment(dir),
+        }), new McpClientOptions
+        {
+            Handlers = new McpClientHandlers
+            {
+                NotificationHandlers = [new(NotificationMethods.ToolListChangedNotification, (_, _) =>
+                {
+                    changed.Release();
+                    return ValueTask.CompletedTask;
+                })],
+            },
+        }).WaitAsync(Guard);
+
+        async Task<List<string>> ToolsAsync() => [.. (await client.ListToolsAsync()).Select(t => t.Name)];
+        async Task UntilAsync(Func<List<string>, bool> done, string what)
+        {
+            var waited = Stopwatch.StartNew();
+            while (!done(await ToolsAsync()))
+            {
+                Assert.True(waited.Elapsed < Guard, what);
+                await changed.WaitAsync(TimeSpan.FromMilliseconds(500));
+            }
+        }
+
+        var first = await ToolsAsync();
+        Assert.Contains("alpha__echo", first);
+        Assert.Contains("beta__echo", first);
+
+        // `steward mcp disable beta`, run while the gateway runs: beta stops, alpha keeps running untouched.
+        var disabled = await AgentCommands.AgentCliRunner.RunProcessAsync(dir, NodePackages.Root!, "mcp", "disable", "beta");
+        Assert.True(disabled.ExitCode == 0, disabled.Stdout + disabled.Stderr);
+        await UntilAsync(t => !t.Any(n => n.StartsWith("beta__", StringComparison.Ordinal)), "beta still listed after `steward mcp disable beta`");
+        var echo = await client.CallToolAsync("alpha__echo", new Dictionary<string, object?> { ["message"] = "still here" });
+        Assert.Equal("Echo: still here", string.Concat(echo.Content.OfType<TextContentBlock>().Select(b => b.Text)));
+
+        // A hand edit (in place, as an editor saves) adds gamma: it starts, and alpha is not relaunched.
+        File.WriteAllText(mcpJson, File.ReadAllText(mcpJson).Replace("\"mcpServers\": {", "\"mcpServers\": { " + Entry("gamma") + ",", StringComparison.Ordinal));
+        await UntilAsync(t => t.Contains("gamma__echo"), "gamma not listed after it was added to mcp.json");
+
+        // A half-saved file is refused with its problem in the log, and every server keeps running.
+        var good = File.ReadAllText(mcpJson);
+        File.WriteAllText(mcpJson, good[..(good.Length / 2)]);
+        var log = Path.Combine(dir, "steward.log");
+        var seen = Stopwatch.StartNew();
+        while (!File.ReadAllText(log).Contains("keep running as configured before", StringComparison.Ordinal))
+        {
+            Assert.True(seen.Elapsed < Guard, "no warning for the invalid mcp.json");
+            await Task.Delay(200);
+        }
+
+        Assert.Contains("gamma__echo", await ToolsAsync());
+        File.WriteAllText(mcpJson, good);
+
+        // `steward mcp remove gamma`: gone.
+        var removed = await AgentCommands.AgentCliRunner.RunProcessAsync(dir, NodePackages.Root!, "mcp", "remove", "gamma");
+        Assert.True(removed.ExitCode == 0, removed.Stdout + removed.Stderr);
+        await UntilAsync(t => !t.Contains("gamma__echo") && t.Contains("alpha__echo"), "gamma still listed after `steward mcp remove gamma`");
+
+        var text = File.ReadAllText(log);
+        Assert.Equal(1, CountOf(text, "Starting \"alpha\""));
+        Assert.Equal(1, CountOf(text, "Starting \"gamma\""));
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + what.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
     [NodeFact]
     public async Task The_mcp_inspector_cli_on_node_22_lists_and_calls_tools_through_the_gateway()
     {
