@@ -621,7 +621,15 @@ public sealed class Gateway : IAsyncDisposable
         }
 
         var started = Stopwatch.GetTimestamp();
-        var blocked = await PinCheckAsync(upstream, await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        var listed = await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false);
+        if (!Listed(listed, tool))
+        {
+            // Listed = callable, both ways: a tool the server never listed is not governed by anything the admin saw.
+            Audit(upstream, tool, "unlisted", "the server does not list this tool", started, "refused", call);
+            throw new McpProtocolException($"Unknown tool: '{name}' (\"{upstream.Name}\" does not list a tool \"{tool}\")", McpErrorCode.InvalidParams);
+        }
+
+        var blocked = await PinCheckAsync(upstream, listed, cancellationToken).ConfigureAwait(false);
         if (blocked.TryGetValue(tool, out var mismatch))
         {
             Audit(upstream, tool, "pin_mismatch", mismatch.Message, started, "refused", call);
@@ -732,7 +740,7 @@ public sealed class Gateway : IAsyncDisposable
         var started = Stopwatch.GetTimestamp();
         var tools = await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false);
         var decision = Decide(upstream, tool);
-        if (decision.Verdict != ToolVerdict.Allow || (await PinCheckAsync(upstream, tools, cancellationToken).ConfigureAwait(false)).ContainsKey(tool))
+        if (decision.Verdict != ToolVerdict.Allow || !Listed(tools, tool) || (await PinCheckAsync(upstream, tools, cancellationToken).ConfigureAwait(false)).ContainsKey(tool))
         {
             await next(context, cancellationToken).ConfigureAwait(false);
             return;
@@ -838,6 +846,19 @@ public sealed class Gateway : IAsyncDisposable
         auditArguments && parameters["arguments"] is JsonObject arguments
             ? arguments.Deserialize((JsonTypeInfo<IDictionary<string, JsonElement>>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, JsonElement>)))
             : null;
+
+    private static bool Listed(IReadOnlyList<Tool> tools, string tool)
+    {
+        foreach (var listed in tools)
+        {
+            if (string.Equals(listed.Name, tool, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The upstream's tools without those its pins block.</summary>
     private async ValueTask<IReadOnlyList<Tool>> PinnedToolsAsync(Upstream upstream, CancellationToken cancellationToken)

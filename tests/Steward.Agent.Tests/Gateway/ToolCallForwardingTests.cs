@@ -132,6 +132,34 @@ public sealed class ToolCallForwardingTests
         Assert.True(JsonlChain.Verify(reader).Intact);
     }
 
+    /// <summary>
+    /// Listed = callable, both ways: this server answers a call to any name, but only the tools it lists may be called
+    /// through the gateway. A call to another name never reaches it, is answered as an unknown tool and is audited.
+    /// </summary>
+    [NodeTheory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_tool_the_server_never_listed_is_refused_as_unknown_and_audited_without_reaching_it(bool perServer)
+    {
+        var directory = GatewayHarness.TempDirectory();
+        var script = Path.Combine(directory, "fwd-server.cjs");
+        File.WriteAllText(script, ServerScript);
+        var entry = Shims.Entry("uvx", ["fwd-test==1.0.0"], Path.Combine(directory, "uvx.argv"));
+        entry = entry with { Env = [.. entry.Env ?? [], new("STEWARD_SHIM_SCRIPT", script)], Timeout = 20_000 };
+        await using var harness = await GatewayHarness.StartAsync(Fixtures.Config(("fwd", entry)), Fixtures.Policy([Fixtures.Pypi("fwd", "fwd-test", "1.0.0")]),
+            server: perServer ? "fwd" : null, directory: directory);
+        var prefix = perServer ? "" : "fwd__";
+
+        var unknown = await Assert.ThrowsAsync<McpProtocolException>(() => harness.Client.CallToolAsync(prefix + "hidden-admin").AsTask().WaitAsync(Guard));
+        Assert.Equal(McpErrorCode.InvalidParams, unknown.ErrorCode);
+        // The gateway answered (this server would have answered any name with a result, not an error).
+        Assert.Contains("Unknown tool", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("does not list a tool \"hidden-admin\"", unknown.Message, StringComparison.Ordinal);
+        var line = JsonDocument.Parse(File.ReadAllLines(harness.AuditLog)[0]).RootElement;
+        Assert.Equal(("hidden-admin", "unlisted", "refused"),
+            (line.GetProperty("tool").GetString(), line.GetProperty("decision").GetString(), line.GetProperty("outcome").GetString()));
+    }
+
     [NodeFact]
     public async Task A_call_past_the_entry_timeout_is_answered_with_an_error_and_audited_as_a_timeout()
     {
