@@ -182,7 +182,7 @@ internal static partial class ToolCallsApi
 
         if (Text(item, "decision") is not { } decision || !Word().IsMatch(decision))
         {
-            return (null, Invalid($"{at}.decision", "expected the gateway's decision (allow, ask-approved, ask-declined, ask-unavailable, deny, disabled, pin_mismatch)", Raw(item, "decision")));
+            return (null, Invalid($"{at}.decision", "expected the gateway's decision (allow, ask-approved, ask-declined, ask-unavailable, deny, disabled, pin_mismatch, unlisted)", Raw(item, "decision")));
         }
 
         if (Text(item, "because") is not { Length: <= 1000 } because)
