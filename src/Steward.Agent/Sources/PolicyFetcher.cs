@@ -399,7 +399,8 @@ public sealed partial class PolicyFetcher : IDisposable
             catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
             {
                 return Fail(FetchFailureKind.Unreachable,
-                    $"the TLS certificate of {url.Host} was not accepted ({e.InnerException.Message}); Steward accepts only certificates signed by a trusted CA");
+                    $"the TLS certificate of {url.Host} was not accepted ({e.InnerException.Message}); Steward accepts only certificates signed by a trusted CA" +
+                    (Core.Net.OutboundTrust.FromEnvironment()?.Error is { } trustError ? $" ({trustError})" : $" (a private CA is added with {Core.Net.OutboundTrust.Variable}=<PEM file>)"));
             }
             catch (HttpRequestException e)
             {

@@ -97,11 +97,20 @@ internal static class PolicyApi
         var cacheKey = new BundleKey(organisation.Id, organisation.Slug, account?.Id, account?.Slug, effective.Revision, issuedAt, kid, modelsJson);
         async Task<SignedBundle> SignAsync()
         {
-            IReadOnlyList<StoredEntry> entries = [];
+            IReadOnlyList<StoredEntry>? entries = [];
             if (effective.Settings.McpEnabled && effective.Settings.RegistryMode == RegistryModes.Hosted)
             {
                 await using var reader = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 entries = await AdmittedEntries.LoadAsync(reader, organisation.Id, CancellationToken.None).ConfigureAwait(false);
+            }
+            else if (effective.Settings.RegistryMode == RegistryModes.External)
+            {
+                // The last good copy of the external registry, read as the hosted one is; none fetched yet: no registry (nothing admitted).
+                await using var reader = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+                var state = await ExternalRegistries.FindAsync(reader, null, effective.Profile.Id, CancellationToken.None).ConfigureAwait(false);
+                entries = state?.FetchedAt is null ? null
+                    : effective.Settings.McpEnabled ? await AdmittedEntries.LoadAsync(reader, RegistrySource.External(effective.Profile.Id), CancellationToken.None).ConfigureAwait(false)
+                    : [];
             }
 
             var signingInput = PolicyBundle.SigningInput(Payload(effective, entries, now, models), kid);
@@ -144,7 +153,8 @@ internal static class PolicyApi
     /// <c>exp</c> is the end of that window plus the validity (<see cref="ValiditySeconds"/>), so a bundle fetched at any
     /// moment stays valid offline for at least the maximum offline age, and for at most one window more.
     /// </summary>
-    internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry> entries, DateTimeOffset now, Action<Utf8JsonWriter>? models = null)
+    /// <param name="entries">What the registry admits; null for an external registry the server has no good copy of yet (<c>registry</c> is then null).</param>
+    internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry>? entries, DateTimeOffset now, Action<Utf8JsonWriter>? models = null)
     {
         var settings = effective.Settings;
         var validity = WindowSeconds(settings) + ValiditySeconds(settings);
@@ -170,7 +180,7 @@ internal static class PolicyApi
             w.WriteString("scope", effective.AccountProfile is null ? "organisation" : "account");
             settings.WriteTo(w);
             w.WriteEndObject();
-            if (settings.RegistryMode == RegistryModes.Hosted)
+            if (settings.RegistryMode is RegistryModes.Hosted or RegistryModes.External && entries is not null)
             {
                 w.WriteStartObject("registry");
                 w.WriteStartArray("servers");
