@@ -125,7 +125,8 @@ internal static partial class ExternalRegistries
         }
 
         previous = await FindAsync(writer, transaction, profile.Id, cancellationToken).ConfigureAwait(false);
-        var subject = profile.AccountId is null ? "profile:organisation" : "profile:account/" + (await Profiles.FindAccountByIdAsync(writer, profile.AccountId, cancellationToken).ConfigureAwait(false))?.Slug;
+        var subject = profile.AccountId is null ? "profile:organisation"
+            : "profile:account/" + await writer.ScalarAsync("SELECT slug FROM accounts WHERE id = @id", transaction, cancellationToken, ("id", profile.AccountId)).ConfigureAwait(false);
         var state = previous ?? Empty(profile, url);
         var changed = false;
         if (fetched.Candidates is { } candidates)
