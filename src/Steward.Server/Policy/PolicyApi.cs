@@ -54,14 +54,24 @@ internal static class PolicyApi
             return Authentication.Unauthorized(context);
         }
 
-        context.Response.Headers.ETag = bundle.ETag;
-        context.Response.Headers.CacheControl = "private, no-cache";
-        if (ETags.Matches(context.Request.Headers.IfNoneMatch.ToString(), bundle.ETag))
+        // Compressed once per content (and kept with it), each coding with its own strong ETag; sent only when smaller.
+        var coding = BundleEncodings.Choose(context.Request.Headers.AcceptEncoding.ToString());
+        var body = coding is null ? bundle.Jws : bundle.Encoded(coding);
+        if (ReferenceEquals(body, bundle.Jws))
         {
+            coding = null;
+        }
+
+        context.Response.Headers.ETag = BundleEncodings.ETagOf(bundle.ETag, coding);
+        context.Response.Headers.CacheControl = "private, no-cache";
+        BundleEncodings.Describe(context.Response, coding);
+        if (BundleEncodings.Matches(context.Request.Headers.IfNoneMatch.ToString(), bundle.ETag))
+        {
+            context.Response.Headers.ContentEncoding = default;
             return Results.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        return Results.Bytes(bundle.Jws, PolicyBundle.MediaType);
+        return Results.Bytes(body, PolicyBundle.MediaType);
     }
 
     /// <summary>Checks the token and reads what the bundle depends on; the signed bundle (from <see cref="BundleCache"/> or signed now), or null for a token that is not valid.</summary>
@@ -299,8 +309,17 @@ internal static class PolicyApi
 /// <summary>What a bundle's bytes depend on: the organisation and account, the profile revision (which every registry change raises), the window, the signing key and the models.</summary>
 internal sealed record BundleKey(string OrganisationId, string OrganisationSlug, string? AccountId, string? AccountSlug, string Revision, long IssuedAt, string Kid, string ModelsJson);
 
-/// <summary>A signed bundle: its ETag and the compact JWS as sent.</summary>
-internal sealed record SignedBundle(string ETag, byte[] Jws);
+/// <summary>A signed bundle: its ETag and the compact JWS as sent; its Brotli and gzip codings made on first use and kept with it.</summary>
+internal sealed record SignedBundle(string ETag, byte[] Jws)
+{
+    private readonly Lazy<byte[]> _brotli = new(() => Smaller(Jws, BundleEncodings.Encode(Jws, BundleEncodings.Brotli)), LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Lazy<byte[]> _gzip = new(() => Smaller(Jws, BundleEncodings.Encode(Jws, BundleEncodings.Gzip)), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The bytes in <paramref name="coding"/> (<c>br</c> or <c>gzip</c>), or <see cref="Jws"/> itself when coding does not make them smaller.</summary>
+    public byte[] Encoded(string coding) => coding == BundleEncodings.Brotli ? _brotli.Value : _gzip.Value;
+
+    private static byte[] Smaller(byte[] plain, byte[] encoded) => encoded.Length < plain.Length ? encoded : plain;
+}
 
 /// <summary>
 /// Signed bundles by what they depend on (<see cref="BundleKey"/>): a request for content already signed on this instance,
