@@ -93,6 +93,31 @@ public sealed class ExternalRegistryTests : IDisposable
         Assert.Equal(revision, (string)Payload(await server.Client(developer).GetStringAsync("/api/v1/policy"))["revision"]!);
     }
 
+    [PostgresFact]
+    public async Task On_PostgreSQL_a_new_copy_replaces_the_last_one_and_an_unreadable_document_leaves_it_in_force()
+    {
+        await using var registry = await HttpsRegistry.StartAsync(_ca.Server);
+        registry.Document = Kiro("alpha", "beta");
+        await using var database = await TestPostgres.CreateAsync("steward_external_");
+        await using var server = await TestServer.StartAsync(o => o with { OutboundCaFile = _ca.CaFile, Database = database.ConnectionString });
+        var developer = await server.AddDemoDeveloperAsync();
+        using var admin = server.Client(TestServer.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(admin, HttpMethod.Put, "/api/v1/orgs/demo/profile", $$"""{"registryMode":"external","registryUrl":"{{registry.Url}}"}""")).Status);
+        var first = await SendAsync(admin, HttpMethod.Post, "/api/v1/orgs/demo/profile/registry-sync");
+        Assert.True(first.Status == HttpStatusCode.OK, first.Body.ToJsonString());
+        Assert.Equal(["local.demo/alpha", "local.demo/beta"], await BundleNamesAsync(server, developer));
+
+        registry.Document = Kiro("beta", "gamma");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(admin, HttpMethod.Post, "/api/v1/orgs/demo/profile/registry-sync")).Status);
+        Assert.Equal(["local.demo/beta", "local.demo/gamma"], await BundleNamesAsync(server, developer));
+        Assert.Equal(["local.demo/beta", "local.demo/gamma"], await RegistryNamesAsync(server));
+
+        registry.Document = "{\"servers\": [";
+        var invalid = await SendAsync(admin, HttpMethod.Post, "/api/v1/orgs/demo/profile/registry-sync");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, invalid.Status);
+        Assert.Equal(["local.demo/beta", "local.demo/gamma"], await RegistryNamesAsync(server));
+    }
+
     [Fact]
     public async Task A_registry_that_becomes_malformed_or_unreachable_leaves_the_last_good_copy_in_force_audited_with_its_problems_by_path()
     {
