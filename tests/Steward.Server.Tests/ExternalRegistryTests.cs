@@ -185,6 +185,39 @@ public sealed class ExternalRegistryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_certificate_of_the_trusted_CA_for_another_name_is_still_refused()
+    {
+        await using var registry = await HttpsRegistry.StartAsync(_ca.Server);
+        registry.Document = Kiro("alpha");
+        // registry.wrong.test resolves to 127.0.0.1, where the certificate names 127.0.0.1 and localhost only.
+        await using var server = await TestServer.StartAsync(o => o with
+        {
+            OutboundCaFile = _ca.CaFile,
+            Resolve = (_, _) => Task.FromResult(new[] { IPAddress.Loopback }),
+        });
+        using var admin = server.Client(TestServer.AdminToken);
+        var url = registry.Url.Replace("127.0.0.1", "registry.wrong.test", StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(admin, HttpMethod.Put, "/api/v1/orgs/demo/profile", $$"""{"registryMode":"external","registryUrl":"{{url}}"}""")).Status);
+        var refused = await SendAsync(admin, HttpMethod.Post, "/api/v1/orgs/demo/profile/registry-sync");
+        Assert.Equal(HttpStatusCode.BadGateway, refused.Status);
+        Assert.Equal("unreachable", (string)refused.Body["lastAttempt"]!["outcome"]!);
+        Assert.Empty(registry.Requests);
+    }
+
+    [Fact]
+    public async Task A_CA_file_that_cannot_be_read_stops_the_server_at_start_naming_the_variable()
+    {
+        var missing = Path.Combine(_dir, "no-such-ca.pem");
+        var refused = await Assert.ThrowsAsync<ServeException>(() => TestServer.StartAsync(o => o with { OutboundCaFile = missing }));
+        Assert.Equal(Core.Net.OutboundTrust.Variable, refused.Option);
+        Assert.Contains(missing, refused.Message, StringComparison.Ordinal);
+        var empty = Path.Combine(_dir, "empty.pem");
+        File.WriteAllText(empty, "not a certificate\n");
+        refused = await Assert.ThrowsAsync<ServeException>(() => TestServer.StartAsync(o => o with { OutboundCaFile = empty }));
+        Assert.Contains("holds no PEM certificate", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Setting_a_profile_to_an_external_registry_fetches_it_without_being_asked_and_an_account_profile_has_its_own_copy()
     {
         await using var registry = await HttpsRegistry.StartAsync(_ca.Server);
