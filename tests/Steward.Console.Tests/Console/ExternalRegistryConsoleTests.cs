@@ -42,5 +42,12 @@ public sealed class ExternalRegistryConsoleTests(ConsoleFixture fixture) : IClas
         await Expect(panel.GetByRole(AriaRole.Status)).ToContainTextAsync("Refreshed:");
         await Expect(panel).ToContainTextAsync("In force: 2 server versions");
         await Expect(panel.GetByRole(AriaRole.Table)).ToHaveCountAsync(0);
+
+        // Without script the button is a plain form post.
+        var plain = await fixture.NewPageAsync(javaScript: false);
+        await ConsoleFixture.SignInAsync(plain);
+        var plainPanel = plain.GetByRole(AriaRole.Region, new() { Name = "External registry" });
+        await plainPanel.GetByRole(AriaRole.Button, new() { Name = "Refresh now" }).ClickAsync();
+        await Expect(plainPanel.GetByRole(AriaRole.Status)).ToContainTextAsync("Refreshed: the registry is unchanged.");
     }
 }
