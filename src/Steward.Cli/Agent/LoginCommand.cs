@@ -161,6 +161,11 @@ internal static class LoginCommand
             }
 
             console.MarkupLineInterpolated($"[green]logged in[/]: {result.Source} ({result.Kind}), {result.Servers} approved server{(result.Servers == 1 ? "" : "s")}{(result.Warnings > 0 ? $", {result.Warnings} warnings" : "")}");
+            if (parse.GetValue(registry) is not null)
+            {
+                console.MarkupLineInterpolated($"  a running gateway fetches it again every {Durations.Format(syncInterval ?? PolicySource.DefaultSyncInterval)} (If-None-Match; change it with --interval)");
+            }
+
             if (issuer is not null && exchanged is not null)
             {
                 console.MarkupLineInterpolated($"  signed in at {issuer} as account {exchanged.Account}; the Steward token is valid until {exchanged.ExpiresAt?.UtcDateTime:yyyy-MM-dd HH:mm} UTC (then run steward login again)");

@@ -143,6 +143,7 @@ public sealed class GatewayExternalRegistryTests : IDisposable
 
         var login = await AgentCliRunner.RunProcessAsync(config, NodePackages.Root!, trust, "login", "--registry", registry.Url, "--interval", "5s");
         Assert.True(login.ExitCode == 0, login.Stdout + login.Stderr);
+        Assert.Contains("fetches it again every 5s", login.Stdout, StringComparison.Ordinal);
         WriteMcpJson(config);
         using var changed = new SemaphoreSlim(0);
         await using var client = await GatewayAsync(config, changed, new Dictionary<string, string?>(trust));
