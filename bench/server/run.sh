@@ -4,7 +4,8 @@
 #      10,000-version registry (the 2025-12-18 snapshot replicated), at 64 connections, on SQLite and on PostgreSQL;
 #  (b) nginx serving the same bytes as static files: the baseline;
 #  (c) the signed policy bundle GET /api/v1/policy (developer token), 200 and 304 (If-None-Match), against nginx
-#      serving the same bundle bytes as a static file with its own ETag (target: >= 50% of nginx's rate);
+#      serving the same bundle bytes as a static file with its own ETag (target: >= 50% of nginx's rate); then the
+#      bundle in Brotli and gzip against nginx's brotli_static/gzip_static serving the same compressed bytes (target: >= nginx);
 #  (d) two steward instances on one PostgreSQL: identical answers, then both loaded at once (combined rate).
 # Usage: bench/server/run.sh [duration-seconds]   (default 15; STEWARD_BENCH_SQLITE_ONLY=1 stops after SQLite and nginx). Needs wrk, nginx, python3 and, for PostgreSQL, either
 # STEWARD_BENCH_POSTGRES (a connection string whose user may create databases) or root with Debian's postgresql.
@@ -154,6 +155,36 @@ import re, sys
 rates = [float(m) for m in re.findall(r"(\d+) req/s", open(sys.argv[1]).read())]
 print(f"ratio to nginx: 200 {rates[0] / rates[1]:.0%}   304 {rates[2] / rates[3]:.0%}   (target >= 50%)")
 EOF
+  bench_policy_compressed "$label" "$origin" "$developer"
+}
+
+# bench_policy_compressed <label> <origin> <developer token>: the bundle in Brotli and in gzip (Accept-Encoding), against
+# nginx serving the very same compressed bytes (brotli_static, gzip_static). Target: 200 rate >= nginx's.
+bench_policy_compressed() {
+  local label=$1 origin=$2 developer=$3 coding file size
+  local out="$work/policy-compressed.txt"; : >"$out"
+  local plain; plain=$(wc -c <"$work/nginx/www/policy.jws")
+  for coding in br gzip; do
+    file="$work/nginx/www/policy.jws.$([ "$coding" = gzip ] && echo gz || echo br)"
+    curl -fsS -H "Authorization: Bearer $developer" -H "Accept-Encoding: $coding" -D "$work/policy-$coding.headers" "$origin/api/v1/policy" >"$file"
+    tr -d '\r' <"$work/policy-$coding.headers" | grep -qi "^content-encoding: $coding" || { say "policy: steward did not answer $coding"; exit 1; }
+    if [ "$coding" = br ] && [ "$nginx_brotli" != 1 ]; then
+      say "nginx has no brotli_static module (apt-get install libnginx-mod-http-brotli-static): br measured on steward only"
+    elif ! cmp -s <(curl -fsS -H "Accept-Encoding: $coding" "http://127.0.0.1:$nginx_port/policy.jws") "$file"; then
+      say "policy: nginx does not serve the same $coding bytes"; exit 1
+    fi
+    size=$(wc -c <"$file")
+    echo "-- policy bundle in $coding: $size bytes ($(python3 -c "print(f'{$size/$plain:.1%}')") of $plain)"
+    wrk_headers "$work/policy-$coding.lua" "Authorization: Bearer $developer" "Accept-Encoding: $coding"
+    wrk_headers "$work/nginx-$coding.lua" "Accept-Encoding: $coding"
+    { run_wrk "$label policy 200 $coding" "$origin/api/v1/policy" -s "$work/policy-$coding.lua"; echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg)"; } | tee -a "$out"
+    { run_wrk "nginx ${coding}_static policy.jws 200" "http://127.0.0.1:$nginx_port/policy.jws" -s "$work/nginx-$coding.lua"; echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg)"; } | tee -a "$out"
+  done
+  python3 - "$out" <<'EOF'
+import re, sys
+rates = [float(m) for m in re.findall(r"(\d+) req/s", open(sys.argv[1]).read())]
+print(f"ratio to nginx (same compressed bytes): 200 br {rates[0] / rates[1]:.0%}   200 gzip {rates[2] / rates[3]:.0%}   (target >= 100%)")
+EOF
 }
 
 echo "== steward on SQLite (10,000 versions; $connections connections, ${duration}s each) =="
@@ -169,7 +200,11 @@ curl -fsS "$sqlite_origin$list_path" >"$work/nginx/www/list.json"
 curl -fsS "$sqlite_origin$detail_path" >"$work/nginx/www/detail.json"
 nginx_port=$(free_port)
 nginx_conf="$work/nginx/nginx.conf"
+nginx_brotli=0
+brotli_module=/usr/lib/nginx/modules/ngx_http_brotli_static_module.so
+[ -f "$brotli_module" ] && nginx_brotli=1
 cat >"$nginx_conf" <<EOF
+$([ "$nginx_brotli" = 1 ] && echo "load_module $brotli_module;")
 worker_processes auto;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/logs/error.log warn;
@@ -184,7 +219,7 @@ http {
     default_type application/json;
     location = /list.json { root $work/nginx/www; etag on; }
     location = /detail.json { root $work/nginx/www; etag on; }
-    location = /policy.jws { root $work/nginx/www; etag on; default_type application/jose; }
+    location = /policy.jws { root $work/nginx/www; etag on; default_type application/jose; gzip_static on; $([ "$nginx_brotli" = 1 ] && echo "brotli_static on;") }
   }
 }
 EOF

@@ -7,7 +7,9 @@ namespace Steward.Agent.Sources;
 
 /// <summary>What <c>steward login</c> was asked: a Steward server URL, or a registry URL or path (exactly one).</summary>
 /// <param name="KeyThumbprint">For a Steward server: the thumbprint (<c>kid</c>) of the key to pin; login refuses when the server does not publish it.</param>
-public sealed record LoginRequest(string? ServerUrl, string? Registry, string? Token, bool AllowHttp, TimeSpan MaxOfflineAge, string WorkingDirectory, string? KeyThumbprint = null);
+/// <param name="SyncInterval">For a registry source: how often a running gateway fetches it again (null: 24 hours).</param>
+public sealed record LoginRequest(string? ServerUrl, string? Registry, string? Token, bool AllowHttp, TimeSpan MaxOfflineAge, string WorkingDirectory, string? KeyThumbprint = null,
+    TimeSpan? SyncInterval = null);
 
 /// <summary>What <c>steward login</c> did, or why it did nothing (the previous source and cache are then untouched).</summary>
 /// <param name="ExpiresBeforeOfflineAge">When the signed bundle expires before the maximum offline age is reached: then, not the offline age, ends it offline.</param>
@@ -216,7 +218,7 @@ public static class Login
 
             var (kind, location, error) = await fetcher.DetectAsync(uri, request.AllowHttp, cancellationToken).ConfigureAwait(false);
             return kind is { } found
-                ? (new PolicySource { Kind = found, Location = location, AllowHttp = request.AllowHttp, MaxOfflineAge = request.MaxOfflineAge }, null)
+                ? (new PolicySource { Kind = found, Location = location, AllowHttp = request.AllowHttp, MaxOfflineAge = request.MaxOfflineAge, SyncInterval = request.SyncInterval ?? PolicySource.DefaultSyncInterval }, null)
                 : (null, error + "; nothing was changed");
         }
 
@@ -236,6 +238,6 @@ public static class Login
             return (null, $"--registry {registry}: {path} does not exist; give an https URL or the path of a local registry file");
         }
 
-        return (new PolicySource { Kind = SourceKind.LocalFile, Location = path, MaxOfflineAge = request.MaxOfflineAge }, null);
+        return (new PolicySource { Kind = SourceKind.LocalFile, Location = path, MaxOfflineAge = request.MaxOfflineAge, SyncInterval = request.SyncInterval ?? PolicySource.DefaultSyncInterval }, null);
     }
 }

@@ -56,7 +56,7 @@ public sealed partial class PolicyFetcher : IDisposable
 
     public PolicyFetcher(HttpMessageHandler? handler = null, long maxBytes = JsonLimits.DefaultMaxBytes, TimeSpan? timeout = null)
     {
-        http = new HttpClient(handler ?? Steward.Core.Net.OutboundAddressPolicy.FromEnvironment(purpose: "policy sources").CreateHandler())
+        http = new HttpClient(handler ?? DefaultHandler())
         {
             Timeout = timeout ?? TimeSpan.FromSeconds(30),
         };
@@ -66,6 +66,17 @@ public sealed partial class PolicyFetcher : IDisposable
     }
 
     public void Dispose() => http.Dispose();
+
+    /// <summary>
+    /// Connections through the outbound address policy; answers in Brotli or gzip are accepted and decoded (a Steward
+    /// server's bundle is about a tenth of its size so). The size limits apply to the decoded bytes.
+    /// </summary>
+    private static SocketsHttpHandler DefaultHandler()
+    {
+        var handler = Steward.Core.Net.OutboundAddressPolicy.FromEnvironment(purpose: "policy sources").CreateHandler();
+        handler.AutomaticDecompression = DecompressionMethods.Brotli | DecompressionMethods.GZip;
+        return handler;
+    }
 
     public Task<FetchOutcome> FetchAsync(PolicySource source, string? token, string? etag, CancellationToken cancellationToken)
     {
@@ -399,7 +410,8 @@ public sealed partial class PolicyFetcher : IDisposable
             catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
             {
                 return Fail(FetchFailureKind.Unreachable,
-                    $"the TLS certificate of {url.Host} was not accepted ({e.InnerException.Message}); Steward accepts only certificates signed by a trusted CA");
+                    $"the TLS certificate of {url.Host} was not accepted ({e.InnerException.Message}); Steward accepts only certificates signed by a trusted CA" +
+                    (Core.Net.OutboundTrust.FromEnvironment()?.Error is { } trustError ? $" ({trustError})" : $" (a private CA is added with {Core.Net.OutboundTrust.Variable}=<PEM file>)"));
             }
             catch (HttpRequestException e)
             {

@@ -29,6 +29,14 @@ public sealed record PolicySource
     /// <summary>Plain http was allowed at login (only ever for a loopback address).</summary>
     public bool AllowHttp { get; init; }
 
+    /// <summary>
+    /// How often a running gateway fetches a registry source again (conditional on its ETag): <c>steward login --registry
+    /// … --interval</c>, 24 hours by default. A Steward server's profile sets its own interval in the bundle.
+    /// </summary>
+    public TimeSpan SyncInterval { get; init; } = DefaultSyncInterval;
+
+    public static TimeSpan DefaultSyncInterval { get; } = TimeSpan.FromHours(24);
+
     /// <summary>How long the last verified policy stays in force when the source cannot be reached.</summary>
     public TimeSpan MaxOfflineAge { get; init; } = DefaultMaxOfflineAge;
 

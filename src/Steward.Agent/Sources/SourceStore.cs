@@ -17,7 +17,8 @@ public sealed record SourceFileDocument(
     string? PinnedKey,
     DateTimeOffset SavedAt,
     IReadOnlyList<PinnedKeyDocument>? PinnedKeys = null,
-    string? Subject = null);
+    string? Subject = null,
+    string? SyncInterval = null);
 
 /// <summary>A pinned key in <c>source.json</c>: an EC P-256 JWK whose <c>kid</c> is its RFC 7638 thumbprint.</summary>
 public sealed record PinnedKeyDocument(string Kty, string Crv, string X, string Y, string Kid, DateTimeOffset? TrustedUntil = null);
@@ -66,7 +67,8 @@ public static class SourceStore
             ? null
             : source.PinnedKeys.Select(k => new PinnedKeyDocument(EcPublicJwk.KeyType, EcPublicJwk.Curve, k.Jwk.X, k.Jwk.Y, k.Jwk.Kid, k.TrustedUntil)).ToList();
         var document = new SourceFileDocument(
-            PolicySource.KindName(source.Kind), source.Location, source.AllowHttp, Durations.Format(source.MaxOfflineAge), source.PinnedKey, time.GetUtcNow(), pins, source.Subject);
+            PolicySource.KindName(source.Kind), source.Location, source.AllowHttp, Durations.Format(source.MaxOfflineAge), source.PinnedKey, time.GetUtcNow(), pins, source.Subject,
+            source.Kind == SourceKind.StewardServer ? null : Durations.Format(source.SyncInterval));
         var bytes = JsonSerializer.SerializeToUtf8Bytes(document, AgentJsonContext.Default.SourceFileDocument);
         PrivateFiles.WriteAtomic(paths.SourceFile, bytes);
     }
@@ -105,6 +107,13 @@ public static class SourceStore
             return new SourceLoad(null, $"{paths.SourceFile} is damaged; run `steward login` again to set the policy source");
         }
 
+        // Absent in files written before the setting (and for a Steward server, whose profile sets it): every 24 hours.
+        var syncInterval = PolicySource.DefaultSyncInterval;
+        if (document.SyncInterval is not null && !Durations.TryParse(document.SyncInterval, out syncInterval))
+        {
+            return new SourceLoad(null, $"{paths.SourceFile} is damaged; run `steward login` again to set the policy source");
+        }
+
         var pins = new List<PinnedKey>();
         foreach (var pin in document.PinnedKeys ?? [])
         {
@@ -134,6 +143,7 @@ public static class SourceStore
             Location = document.Location,
             AllowHttp = document.AllowHttp,
             MaxOfflineAge = maxOfflineAge,
+            SyncInterval = syncInterval,
             PinnedKeys = pins,
             Subject = document.Subject is { Length: > 0 } subject ? subject : null,
         }, null);

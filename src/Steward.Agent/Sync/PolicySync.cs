@@ -624,6 +624,7 @@ public sealed partial class PolicySync : IDisposable
         FetchedAt = cached.ConfirmedAt,
         Registry = entries,
         MaxOfflineAge = source.MaxOfflineAge,
+        SyncInterval = source.SyncInterval,
     };
 
     private PolicyState StateAt(DateTimeOffset now)

@@ -332,14 +332,16 @@ public static class SignedPolicy
         };
     }
 
-    /// <summary>A note for the developer when the profile's registry mode is one this agent does not apply (no server is then admitted).</summary>
+    /// <summary>A note for the developer when the bundle admits no server because of its registry mode (no allowlist applied, or an external registry not fetched yet).</summary>
     public static string? RegistryModeNote(BundleContent content)
     {
         ArgumentNullException.ThrowIfNull(content);
         return content.RegistryMode switch
         {
             "hosted" => null,
-            "external" => $"the profile's registry is the external registry {content.RegistryUrl}, which this version of steward does not read from a Steward server bundle yet; no server is admitted",
+            // The server fetches the external registry and signs its last good copy into the bundle, as a hosted one.
+            "external" when content.Registry is not null => null,
+            "external" => $"the profile's registry is the external registry {content.RegistryUrl}, which the Steward server has not fetched successfully yet; no server is admitted until it has (your administrator sees why on the console's Settings page)",
             _ => $"the profile's registry mode is \"{content.RegistryMode}\" (no allowlist), which this version of steward does not apply yet; no server is admitted",
         };
     }

@@ -15,6 +15,9 @@ namespace Steward.Cli.AgentCommands;
 /// </summary>
 internal static class LoginCommand
 {
+    /// <summary>The shortest <c>--interval</c>: a registry is not fetched more often than this.</summary>
+    internal static readonly TimeSpan MinimumInterval = TimeSpan.FromSeconds(5);
+
     public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null, TextWriter? stderr = null)
     {
         var server = new Argument<string?>("steward-server-url") { Description = "A Steward server (https). Its token comes from STEWARD_TOKEN or --token, or from a sign-in with --oidc or --device.", Arity = ArgumentArity.ZeroOrOne };
@@ -43,10 +46,14 @@ internal static class LoginCommand
             Description = "How long --oidc and --device wait for the sign-in (90s, 10m); the device code's own expiry also ends it.",
             DefaultValueFactory = _ => "10m",
         };
+        var interval = new Option<string?>("--interval")
+        {
+            Description = "With --registry: how often a running gateway fetches the registry again, conditional on its ETag (90s, 30m, 24h; default 24h). A Steward server's profile sets its own.",
+        };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var command = new Command("login", "Set where policy comes from: a Steward server, a registry URL, or a local registry file.")
         {
-            server, registry, token, allowHttp, maxOfflineAge, keyThumbprint, oidcIdToken, organisation, oidc, device, noBrowser, oidcTimeout, json,
+            server, registry, token, allowHttp, maxOfflineAge, keyThumbprint, oidcIdToken, organisation, oidc, device, noBrowser, oidcTimeout, interval, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -54,6 +61,22 @@ internal static class LoginCommand
             if (!Durations.TryParse(parse.GetValue(maxOfflineAge), out var age))
             {
                 return AgentOutput.Error(console, $"--max-offline-age {parse.GetValue(maxOfflineAge)}: expected a duration such as 90m, 36h or 7d");
+            }
+
+            TimeSpan? syncInterval = null;
+            if (parse.GetValue(interval) is { } intervalText)
+            {
+                if (parse.GetValue(registry) is null)
+                {
+                    return AgentOutput.Error(console, "--interval is for a registry source (--registry): a Steward server's profile sets how often its developers sync; nothing was changed");
+                }
+
+                if (!Durations.TryParse(intervalText, out var parsedInterval) || parsedInterval < MinimumInterval)
+                {
+                    return AgentOutput.Error(console, $"--interval {intervalText}: expected a duration of at least {Durations.Format(MinimumInterval)}, such as 30m, 6h or 24h; nothing was changed");
+                }
+
+                syncInterval = parsedInterval;
             }
 
             using var fetcher = new PolicyFetcher();
@@ -114,7 +137,8 @@ internal static class LoginCommand
                 parse.GetValue(allowHttp),
                 age,
                 env.WorkingDirectory,
-                parse.GetValue(keyThumbprint));
+                parse.GetValue(keyThumbprint),
+                syncInterval);
             LoginResult result;
             try
             {
@@ -137,6 +161,11 @@ internal static class LoginCommand
             }
 
             console.MarkupLineInterpolated($"[green]logged in[/]: {result.Source} ({result.Kind}), {result.Servers} approved server{(result.Servers == 1 ? "" : "s")}{(result.Warnings > 0 ? $", {result.Warnings} warnings" : "")}");
+            if (parse.GetValue(registry) is not null)
+            {
+                console.MarkupLineInterpolated($"  a running gateway fetches it again every {Durations.Format(syncInterval ?? PolicySource.DefaultSyncInterval)} (If-None-Match; change it with --interval)");
+            }
+
             if (issuer is not null && exchanged is not null)
             {
                 console.MarkupLineInterpolated($"  signed in at {issuer} as account {exchanged.Account}; the Steward token is valid until {exchanged.ExpiresAt?.UtcDateTime:yyyy-MM-dd HH:mm} UTC (then run steward login again)");

@@ -69,13 +69,16 @@ public sealed class OutboundAddressPolicy
     /// <summary>Name resolution; tests give their own.</summary>
     public Func<string, CancellationToken, Task<IPAddress[]>> Resolve { get; init; } = (host, cancellationToken) => Dns.GetHostAddressesAsync(host, cancellationToken);
 
+    /// <summary>Certificate authorities trusted in addition to the platform's (<see cref="OutboundTrust"/>); null for the platform's only.</summary>
+    public OutboundTrust? Trust { get; init; }
+
     public static OutboundAddressPolicy Default { get; } = new();
 
     /// <summary>The policy for the agent: link-local allowed only when <see cref="AllowVariable"/> is <c>1</c> or <c>true</c>.</summary>
     public static OutboundAddressPolicy FromEnvironment(Func<string, string?>? environment = null, string purpose = "outbound requests")
     {
         var value = (environment ?? Environment.GetEnvironmentVariable)(AllowVariable);
-        return new OutboundAddressPolicy { AllowLinkLocal = value is "1" or "true", Purpose = purpose };
+        return new OutboundAddressPolicy { AllowLinkLocal = value is "1" or "true", Purpose = purpose, Trust = OutboundTrust.FromEnvironment(environment) };
     }
 
     /// <summary>
@@ -243,11 +246,16 @@ public sealed class OutboundAddressPolicy
     /// re-checking each hop). A proxy from the environment (<c>HTTPS_PROXY</c>) is used unless <paramref name="useProxy"/>
     /// is false; then the policy checks the proxy's address, not the target's: server-side clients pass false.
     /// </summary>
-    public SocketsHttpHandler CreateHandler(TimeSpan? connectTimeout = null, bool useProxy = true) => new()
+    public SocketsHttpHandler CreateHandler(TimeSpan? connectTimeout = null, bool useProxy = true)
     {
-        AllowAutoRedirect = false,
-        UseProxy = useProxy,
-        ConnectTimeout = connectTimeout ?? TimeSpan.FromSeconds(10),
-        ConnectCallback = ConnectAsync,
-    };
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseProxy = useProxy,
+            ConnectTimeout = connectTimeout ?? TimeSpan.FromSeconds(10),
+            ConnectCallback = ConnectAsync,
+        };
+        Trust?.Apply(handler);
+        return handler;
+    }
 }

@@ -69,8 +69,9 @@ internal static class SettingsConsequences
                 ]),
                 _ => new Consequence("MCP registry", change,
                 [
-                    $"Developers' clients of {scope} read their allowlist from {after.RegistryUrl} {within}; a server that is not in that registry is stopped.",
-                    "The exports of this server are refused for this profile (its registry is not the one hosted here): give hosts that URL instead.",
+                    $"This server fetches {after.RegistryUrl} at once and then every sync interval; developers of {scope} receive its last good copy {within}, and a server that is not in it is stopped.",
+                    "Until a good copy has been fetched no server is admitted; a copy that fails validation is refused whole and the last good one stays in force (shown here after saving).",
+                    "The exports, this server's Registry API for the profile and the signed bundle are made from that copy.",
                 ]),
             });
         }

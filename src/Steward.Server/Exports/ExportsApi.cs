@@ -163,14 +163,15 @@ internal static class ExportsApi
         }
 
         var effective = await Profiles.EffectiveAsync(connection, organisation, account, cancellationToken).ConfigureAwait(false);
-        if (effective.Settings.RegistryMode == RegistryModes.External)
+        var source = RegistrySource.Of(effective);
+        if (source.IsExternal && await ExternalRegistries.FindAsync(connection, null, effective.Profile.Id, cancellationToken).ConfigureAwait(false) is not { FetchedAt: not null })
         {
-            return new Built(format, effective.Revision, null, Problems.Result(StatusCodes.Status409Conflict, "Registry is external",
-                $"this profile's registry is external ({effective.Settings.RegistryUrl}); exports are made from the registry this server hosts"));
+            return new Built(format, effective.Revision, null, Problems.Result(StatusCodes.Status409Conflict, "External registry not fetched yet",
+                $"this profile's registry is external ({effective.Settings.RegistryUrl}) and this server has no good copy of it yet; see its state with GET /api/v1/orgs/{{org}}/profile/registry-sync, fetch it with POST"));
         }
 
-        var admitted = (await AdmittedEntries.LoadAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false)).Select(Read).ToList();
-        var revoked = (await AdmittedEntries.LoadRevokedAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false)).Select(Read).ToList();
+        var admitted = (await AdmittedEntries.LoadAsync(connection, source, cancellationToken).ConfigureAwait(false)).Select(Read).ToList();
+        var revoked = (await AdmittedEntries.LoadRevokedAsync(connection, source, cancellationToken).ConfigureAwait(false)).Select(Read).ToList();
         return new Built(format, effective.Revision, Exporters.Build(format, admitted, revoked, effective.Settings), null);
     }
 

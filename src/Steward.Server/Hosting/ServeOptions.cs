@@ -64,6 +64,14 @@ public sealed record ServeOptions
     /// </summary>
     public string? OutboundAllowPrivate { get; init; }
 
+    /// <summary>
+    /// A PEM file of certificate authorities the server's outbound clients (external registries, imports, OIDC, model
+    /// upstreams) trust in addition to the platform's: an organisation's private CA, or a test CA. Never disables
+    /// validation: a certificate must still chain to a trusted CA and match its host. From <c>STEWARD_OUTBOUND_CA_FILE</c>;
+    /// checked at start.
+    /// </summary>
+    public string? OutboundCaFile { get; init; }
+
     /// <summary>Name resolution for the server's outbound connections; null for DNS. Tests give their own.</summary>
     public Func<string, CancellationToken, Task<System.Net.IPAddress[]>>? Resolve { get; init; }
 
@@ -114,6 +122,7 @@ public sealed record ServeOptions
         JsonLogs = JsonLogs || string.Equals(Environment.GetEnvironmentVariable("STEWARD_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase),
         AllowAnonymousPublish = AllowAnonymousPublish || IsTrue("STEWARD_ALLOW_ANONYMOUS_PUBLISH"),
         AllowLinkLocalImport = AllowLinkLocalImport || IsTrue("STEWARD_IMPORT_ALLOW_LINK_LOCAL"),
+        OutboundCaFile = OutboundCaFile ?? (Environment.GetEnvironmentVariable(Core.Net.OutboundTrust.Variable) is { Length: > 0 } caFile ? caFile : null),
         OutboundAllowPrivate = OutboundAllowPrivate ?? (Environment.GetEnvironmentVariable(OutboundAllowPrivateVariable) is { Length: > 0 } allow ? allow : null),
         Database = Database ?? (Environment.GetEnvironmentVariable(DatabaseVariable) is { Length: > 0 } database ? database : null),
         OtlpEndpoint = OtlpEndpoint ?? (Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } otlp ? otlp : null),

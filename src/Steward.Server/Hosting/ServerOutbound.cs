@@ -17,8 +17,9 @@ namespace Steward.Server.Hosting;
 /// <item>URLs of a server administrator (the first organisation's imports and OIDC issuer, the model upstreams): private
 /// addresses too — they run the machine.</item>
 /// </list>
+/// Certificates are validated against the platform's CAs and those of <see cref="ServeOptions.OutboundCaFile"/>.
 /// </summary>
-internal sealed class ServerOutbound(ServeOptions options, OutboundAllowList allowPrivate)
+internal sealed class ServerOutbound(ServeOptions options, OutboundAllowList allowPrivate, OutboundTrust? trust = null)
 {
     /// <summary>What a fetch of a URL someone gave says when it did not get an answer: the same for a refused or failed connection, a failed TLS handshake and the address policy, so that it cannot scan ports.</summary>
     public const string ConnectionFailed = "the connection failed or was refused (connect, TLS or address policy)";
@@ -35,6 +36,7 @@ internal sealed class ServerOutbound(ServeOptions options, OutboundAllowList all
         AllowPrivate = allowPrivate,
         Purpose = serverAdministrator ? purpose : purpose + " of an organisation",
         Resolve = options.Resolve ?? Default.Resolve,
+        Trust = trust,
     };
 
     /// <summary>A handler whose connections pass <paramref name="policy"/>; no proxy, no redirects.</summary>

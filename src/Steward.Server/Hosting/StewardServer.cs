@@ -153,6 +153,12 @@ public sealed class StewardServer : IAsyncDisposable
         _ = PublicAddress.ParseProxies(options.TrustedProxies);
         var allowPrivate = Core.Net.OutboundAllowList.Parse(options.OutboundAllowPrivate, out var allowError)
             ?? throw new ServeException(ServeOptions.OutboundAllowPrivateVariable, allowError!);
+        Core.Net.OutboundTrust? trust = null;
+        if (options.OutboundCaFile is { } caFile)
+        {
+            trust = Core.Net.OutboundTrust.Load(caFile, out var trustError) ?? throw new ServeException(Core.Net.OutboundTrust.Variable, trustError!);
+        }
+
         var database = OpenDatabase(options);
         try
         {
@@ -167,7 +173,7 @@ public sealed class StewardServer : IAsyncDisposable
             builder.Services.AddSingleton(database);
             builder.Services.AddSingleton(options.TimeProvider);
             builder.Services.AddSingleton(options);
-            builder.Services.AddSingleton(new ServerOutbound(options, allowPrivate));
+            builder.Services.AddSingleton(new ServerOutbound(options, allowPrivate, trust));
             builder.Services.AddSingleton<RegistryPageCache>();
             builder.Services.AddSingleton<RegistryRevisions>();
             builder.Services.AddSingleton<ImportGate>();
@@ -187,6 +193,8 @@ public sealed class StewardServer : IAsyncDisposable
             Models.ModelsModule.AddServices(builder.Services, options);
             AdminConsole.ConsoleModule.AddServices(builder.Services);
             builder.Services.AddHostedService<AuditMaintenance>();
+            builder.Services.AddSingleton<ExternalRegistrySync>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<ExternalRegistrySync>());
             Identity.OidcApi.AddServices(builder.Services, options);
             builder.Services.AddSingleton<IHostLifetime, HostedLifetime>();
             builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
@@ -337,6 +345,7 @@ public sealed class StewardServer : IAsyncDisposable
         PublisherApi.Map(app);
         var organisation = app.MapGroup("/api/v1/orgs/{org}").AddEndpointFilter(Authentication.RequireOrganisationAdmin);
         AdminRegistryApi.Map(organisation);
+        ExternalRegistrySync.Map(organisation);
         AuditApi.Map(app, organisation);
         Organisations.OrganisationsApi.Map(app);
         ToolCallsApi.Map(app, organisation);

@@ -147,9 +147,22 @@ internal static partial class ProfilesApi
                 transaction, cancellationToken, [.. Parameters(after)]).ConfigureAwait(false);
         }
 
+        // A copy of another URL (or of a registry no longer external) is never served: it goes with the change.
+        var externalChanged = before is not null && (before.Settings.RegistryMode != settings.RegistryMode || before.Settings.RegistryUrl != settings.RegistryUrl);
+        if (externalChanged)
+        {
+            await ExternalRegistries.ForgetAsync(connection, transaction, before!.Id, cancellationToken).ConfigureAwait(false);
+        }
+
         await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, before is null ? "profile.create" : "profile.update", subject,
             before?.AuditView(), after.AuditView(), after.Revision, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (settings.RegistryMode == RegistryModes.External && (before is null || externalChanged))
+        {
+            // Fetched now rather than at the next tick; the admin sees the outcome at GET …/profile/registry-sync.
+            (context.RequestServices.GetService(typeof(ExternalRegistrySync)) as ExternalRegistrySync)?.Kick();
+        }
+
         return new JsonBytes(View(organisation, account, after), before is null ? StatusCodes.Status201Created : StatusCodes.Status200OK);
     }
 

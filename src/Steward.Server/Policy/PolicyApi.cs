@@ -54,14 +54,24 @@ internal static class PolicyApi
             return Authentication.Unauthorized(context);
         }
 
-        context.Response.Headers.ETag = bundle.ETag;
-        context.Response.Headers.CacheControl = "private, no-cache";
-        if (ETags.Matches(context.Request.Headers.IfNoneMatch.ToString(), bundle.ETag))
+        // Compressed once per content (and kept with it), each coding with its own strong ETag; sent only when smaller.
+        var coding = BundleEncodings.Choose(context.Request.Headers.AcceptEncoding.ToString());
+        var body = coding is null ? bundle.Jws : bundle.Encoded(coding);
+        if (ReferenceEquals(body, bundle.Jws))
         {
+            coding = null;
+        }
+
+        context.Response.Headers.ETag = BundleEncodings.ETagOf(bundle.ETag, coding);
+        context.Response.Headers.CacheControl = "private, no-cache";
+        BundleEncodings.Describe(context.Response, coding);
+        if (BundleEncodings.Matches(context.Request.Headers.IfNoneMatch.ToString(), bundle.ETag))
+        {
+            context.Response.Headers.ContentEncoding = default;
             return Results.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        return Results.Bytes(bundle.Jws, PolicyBundle.MediaType);
+        return Results.Bytes(body, PolicyBundle.MediaType);
     }
 
     /// <summary>Checks the token and reads what the bundle depends on; the signed bundle (from <see cref="BundleCache"/> or signed now), or null for a token that is not valid.</summary>
@@ -97,11 +107,20 @@ internal static class PolicyApi
         var cacheKey = new BundleKey(organisation.Id, organisation.Slug, account?.Id, account?.Slug, effective.Revision, issuedAt, kid, modelsJson);
         async Task<SignedBundle> SignAsync()
         {
-            IReadOnlyList<StoredEntry> entries = [];
+            IReadOnlyList<StoredEntry>? entries = [];
             if (effective.Settings.McpEnabled && effective.Settings.RegistryMode == RegistryModes.Hosted)
             {
                 await using var reader = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 entries = await AdmittedEntries.LoadAsync(reader, organisation.Id, CancellationToken.None).ConfigureAwait(false);
+            }
+            else if (effective.Settings.RegistryMode == RegistryModes.External)
+            {
+                // The last good copy of the external registry, read as the hosted one is; none fetched yet: no registry (nothing admitted).
+                await using var reader = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+                var state = await ExternalRegistries.FindAsync(reader, null, effective.Profile.Id, CancellationToken.None).ConfigureAwait(false);
+                entries = state?.FetchedAt is null ? null
+                    : effective.Settings.McpEnabled ? await AdmittedEntries.LoadAsync(reader, RegistrySource.External(effective.Profile.Id), CancellationToken.None).ConfigureAwait(false)
+                    : [];
             }
 
             var signingInput = PolicyBundle.SigningInput(Payload(effective, entries, now, models), kid);
@@ -144,7 +163,8 @@ internal static class PolicyApi
     /// <c>exp</c> is the end of that window plus the validity (<see cref="ValiditySeconds"/>), so a bundle fetched at any
     /// moment stays valid offline for at least the maximum offline age, and for at most one window more.
     /// </summary>
-    internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry> entries, DateTimeOffset now, Action<Utf8JsonWriter>? models = null)
+    /// <param name="entries">What the registry admits; null for an external registry the server has no good copy of yet (<c>registry</c> is then null).</param>
+    internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry>? entries, DateTimeOffset now, Action<Utf8JsonWriter>? models = null)
     {
         var settings = effective.Settings;
         var validity = WindowSeconds(settings) + ValiditySeconds(settings);
@@ -170,7 +190,7 @@ internal static class PolicyApi
             w.WriteString("scope", effective.AccountProfile is null ? "organisation" : "account");
             settings.WriteTo(w);
             w.WriteEndObject();
-            if (settings.RegistryMode == RegistryModes.Hosted)
+            if (settings.RegistryMode is RegistryModes.Hosted or RegistryModes.External && entries is not null)
             {
                 w.WriteStartObject("registry");
                 w.WriteStartArray("servers");
@@ -289,8 +309,17 @@ internal static class PolicyApi
 /// <summary>What a bundle's bytes depend on: the organisation and account, the profile revision (which every registry change raises), the window, the signing key and the models.</summary>
 internal sealed record BundleKey(string OrganisationId, string OrganisationSlug, string? AccountId, string? AccountSlug, string Revision, long IssuedAt, string Kid, string ModelsJson);
 
-/// <summary>A signed bundle: its ETag and the compact JWS as sent.</summary>
-internal sealed record SignedBundle(string ETag, byte[] Jws);
+/// <summary>A signed bundle: its ETag and the compact JWS as sent; its Brotli and gzip codings made on first use and kept with it.</summary>
+internal sealed record SignedBundle(string ETag, byte[] Jws)
+{
+    private readonly Lazy<byte[]> _brotli = new(() => Smaller(Jws, BundleEncodings.Encode(Jws, BundleEncodings.Brotli)), LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Lazy<byte[]> _gzip = new(() => Smaller(Jws, BundleEncodings.Encode(Jws, BundleEncodings.Gzip)), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The bytes in <paramref name="coding"/> (<c>br</c> or <c>gzip</c>), or <see cref="Jws"/> itself when coding does not make them smaller.</summary>
+    public byte[] Encoded(string coding) => coding == BundleEncodings.Brotli ? _brotli.Value : _gzip.Value;
+
+    private static byte[] Smaller(byte[] plain, byte[] encoded) => encoded.Length < plain.Length ? encoded : plain;
+}
 
 /// <summary>
 /// Signed bundles by what they depend on (<see cref="BundleKey"/>): a request for content already signed on this instance,

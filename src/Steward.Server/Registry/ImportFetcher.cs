@@ -96,13 +96,30 @@ internal static class ImportFetcher
     }
 
     /// <summary>GET a page: its bytes; <see cref="ImportAnswerException"/> naming what was wrong with the answer (status, size); what <see cref="HttpClient"/> throws when there was none.</summary>
-    public static async Task<byte[]> GetAsync(HttpClient client, Uri url, CancellationToken cancellationToken)
+    public static async Task<byte[]> GetAsync(HttpClient client, Uri url, CancellationToken cancellationToken) =>
+        (await GetConditionalAsync(client, url, null, cancellationToken).ConfigureAwait(false)).Bytes!;
+
+    /// <summary>
+    /// GET a document, conditional on <paramref name="etag"/> when given: its bytes and ETag, or (on 304) no bytes.
+    /// Failures as <see cref="GetAsync"/>.
+    /// </summary>
+    public static async Task<(byte[]? Bytes, string? ETag)> GetConditionalAsync(HttpClient client, Uri url, string? etag, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Accept.ParseAdd("application/json");
         request.Headers.UserAgent.ParseAdd("steward-registry-import/0.1");
+        if (etag is not null && System.Net.Http.Headers.EntityTagHeaderValue.TryParse(etag, out var tag))
+        {
+            request.Headers.IfNoneMatch.Add(tag);
+        }
+
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if (etag is not null && response.StatusCode == HttpStatusCode.NotModified)
+        {
+            return (null, response.Headers.ETag?.ToString() ?? etag);
+        }
+
         if (response.StatusCode != HttpStatusCode.OK)
         {
             throw new ImportAnswerException($"{url} answered {(int)response.StatusCode} {response.ReasonPhrase}{((int)response.StatusCode is >= 300 and < 400 ? " (redirects are not followed: give the final URL)" : "")}");
@@ -115,7 +132,8 @@ internal static class ImportFetcher
 
         // Read once into one array, and never past the limit: the page is parsed only once it is known to be within it.
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        return await RequestBodies.ReadAsync(stream, response.Content.Headers.ContentLength, MaxPageBytes, cancellationToken).ConfigureAwait(false)
+        var bytes = await RequestBodies.ReadAsync(stream, response.Content.Headers.ContentLength, MaxPageBytes, cancellationToken).ConfigureAwait(false)
             ?? throw new ImportAnswerException($"{url} answered more than {MaxPageBytes} bytes");
+        return (bytes, response.Headers.ETag?.ToString());
     }
 }

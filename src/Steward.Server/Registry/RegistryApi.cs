@@ -113,16 +113,16 @@ internal static partial class RegistryApi
         }
 
         // Deleted versions are for the organisation's admins only: a version is deleted because it should not be read.
-        var seesDeleted = (includeDeleted == true || since is not null) && await MaySeeDeletedAsync(context, database, organisation.Id, cancellationToken).ConfigureAwait(false);
+        var seesDeleted = (includeDeleted == true || since is not null) && await MaySeeDeletedAsync(context, database, organisation.OrganisationId, cancellationToken).ConfigureAwait(false);
         var key = CacheKey(context, seesDeleted ? "servers\nadmin" : "servers");
-        if (cache.Find(organisation.Id, organisation.Revision, key) is { } cached)
+        if (cache.Find(organisation.Source.CacheId, organisation.Revision, key) is { } cached)
         {
             return Cached(context, cached);
         }
 
         await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        var sql = new StringBuilder($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org");
-        var parameters = new List<(string, object?)> { ("org", organisation.Id) };
+        var sql = new StringBuilder($"SELECT {StoredEntry.Columns} FROM {organisation.Source.From}");
+        var parameters = new List<(string, object?)> { ("org", organisation.Source.Key) };
         if (!seesDeleted)
         {
             sql.Append(" AND status <> 'deleted'");
@@ -181,7 +181,7 @@ internal static partial class RegistryApi
             nextCursor = rows[^1].Name + ":" + rows[^1].Version;
         }
 
-        return Cached(context, cache.Add(organisation.Id, organisation.Revision, key, RegistryJson.List(rows, nextCursor)));
+        return Cached(context, cache.Add(organisation.Source.CacheId, organisation.Revision, key, RegistryJson.List(rows, nextCursor)));
     }
 
     /// <summary><c>GET /servers/{name}/versions</c> and <c>GET /servers/{name}/versions/{version|latest}</c>.</summary>
@@ -205,9 +205,10 @@ internal static partial class RegistryApi
             return OrganisationNotFound(context);
         }
 
-        includeDeleted = includeDeleted && await MaySeeDeletedAsync(context, database, organisation.Id, cancellationToken).ConfigureAwait(false);
+        includeDeleted = includeDeleted && await MaySeeDeletedAsync(context, database, organisation.OrganisationId, cancellationToken).ConfigureAwait(false);
+        var source = organisation.Source;
         var key = CacheKey(context, (includeDeleted ? "server-admin\n" : "server\n") + path.Name + "\n" + string.Join('\n', path.Rest));
-        if (cache.Find(organisation.Id, organisation.Revision, key) is { } cached)
+        if (cache.Find(source.CacheId, organisation.Revision, key) is { } cached)
         {
             return Cached(context, cached);
         }
@@ -217,18 +218,18 @@ internal static partial class RegistryApi
         if (path.IsVersionList)
         {
             var versions = await connection.QueryAsync(
-                $"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name{deleted} ORDER BY published_at DESC, version DESC",
-                null, StoredEntry.Read, cancellationToken, ("org", organisation.Id), ("name", path.Name)).ConfigureAwait(false);
-            return versions.Count == 0 ? Problems.ServerNotFound(path.Name) : Cached(context, cache.Add(organisation.Id, organisation.Revision, key, RegistryJson.List(versions, null)));
+                $"SELECT {StoredEntry.Columns} FROM {source.From} AND name = @name{deleted} ORDER BY published_at DESC, version DESC",
+                null, StoredEntry.Read, cancellationToken, ("org", source.Key), ("name", path.Name)).ConfigureAwait(false);
+            return versions.Count == 0 ? Problems.ServerNotFound(path.Name) : Cached(context, cache.Add(source.CacheId, organisation.Revision, key, RegistryJson.List(versions, null)));
         }
 
         var version = path.Version!;
         var rows = version == ServerVersions.Latest
-            ? await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name AND is_latest{deleted}",
-                null, StoredEntry.Read, cancellationToken, ("org", organisation.Id), ("name", path.Name)).ConfigureAwait(false)
-            : await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name AND version = @version{deleted}",
-                null, StoredEntry.Read, cancellationToken, ("org", organisation.Id), ("name", path.Name), ("version", version)).ConfigureAwait(false);
-        return rows.Count == 0 ? Problems.ServerNotFound(path.Name) : Cached(context, cache.Add(organisation.Id, organisation.Revision, key, RegistryJson.Item(rows[0])));
+            ? await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM {source.From} AND name = @name AND is_latest{deleted}",
+                null, StoredEntry.Read, cancellationToken, ("org", source.Key), ("name", path.Name)).ConfigureAwait(false)
+            : await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM {source.From} AND name = @name AND version = @version{deleted}",
+                null, StoredEntry.Read, cancellationToken, ("org", source.Key), ("name", path.Name), ("version", version)).ConfigureAwait(false);
+        return rows.Count == 0 ? Problems.ServerNotFound(path.Name) : Cached(context, cache.Add(source.CacheId, organisation.Revision, key, RegistryJson.Item(rows[0])));
     }
 
     /// <summary>

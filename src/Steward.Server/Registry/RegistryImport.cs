@@ -38,14 +38,14 @@ internal static partial class RegistryImport
     public const int PageLimit = 100;
     public const int MaxPages = 1000;
 
-    private sealed record Candidate(string Path, ServerDetail Server, string Json, OfficialMeta? Official);
+    internal sealed record Candidate(string Path, ServerDetail Server, string Json, OfficialMeta? Official);
 
-    private sealed record Skipped(string Path, string? Name, string? Version, string Reason, IReadOnlyList<Problem> Problems);
+    internal sealed record Skipped(string Path, string? Name, string? Version, string Reason, IReadOnlyList<Problem> Problems);
 
     /// <summary>An entry imported with a change and why: a secret value published upstream, removed here.</summary>
-    private sealed record Warned(string Path, string Name, string Version, IReadOnlyList<Problem> Problems);
+    internal sealed record Warned(string Path, string Name, string Version, IReadOnlyList<Problem> Problems);
 
-    private sealed class Collected
+    internal sealed class Collected
     {
         public List<Candidate> Candidates { get; } = [];
         public List<Skipped> Skipped { get; } = [];
@@ -366,7 +366,7 @@ internal static partial class RegistryImport
     /// upstream publishes is removed and the entry imported with a warning, so that one such entry does not stop a mirror;
     /// otherwise it is an error like any other.
     /// </summary>
-    private static ReadFailure? Collect(byte[] bytes, string prefix, RegistryShape? shape, string @namespace, Collected collected, bool stripSecrets, out string? nextCursor)
+    internal static ReadFailure? Collect(byte[] bytes, string prefix, RegistryShape? shape, string @namespace, Collected collected, bool stripSecrets, out string? nextCursor)
     {
         nextCursor = null;
         var loaded = RegistryLoader.Load(bytes, shape);
@@ -592,7 +592,7 @@ internal static partial class RegistryImport
         return new JsonBytes(json, status);
     }
 
-    private static void WriteProblems(Utf8JsonWriter w, string property, IEnumerable<Problem> problems)
+    internal static void WriteProblems(Utf8JsonWriter w, string property, IEnumerable<Problem> problems)
     {
         w.WriteStartArray(property);
         foreach (var problem in problems)

@@ -16,12 +16,16 @@ internal sealed class RegistryRevisions(Database database, TimeProvider time, Lo
 {
     internal const int MaxEntries = 10_000;
 
-    private sealed record Remembered(string Id, long Revision, long Generation, DateTimeOffset Until);
+    private sealed record Remembered(ResolvedRegistry Registry, long Generation, DateTimeOffset Until);
 
     private readonly ConcurrentDictionary<string, Remembered> _byBase = new(StringComparer.Ordinal);
 
-    /// <summary>The organisation the request's registry base URL serves (the first one at the root) and its revision; null when there is none.</summary>
-    public async Task<(string Id, long Revision)?> ResolveAsync(HttpContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// The organisation the request's registry base URL serves (the first one at the root), the registry it reads (the
+    /// hosted one, or the external copy when the profile behind the URL — the account's, else the organisation's — is
+    /// external) and that registry's revision; null when there is none.
+    /// </summary>
+    public async Task<ResolvedRegistry?> ResolveAsync(HttpContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         var slug = context.GetRouteValue("org") as string;
@@ -30,32 +34,53 @@ internal sealed class RegistryRevisions(Database database, TimeProvider time, Lo
         var now = time.GetUtcNow();
         if (_byBase.TryGetValue(key, out var known) && known.Generation == changes.Generation && now < known.Until)
         {
-            return (known.Id, known.Revision);
+            return known.Registry;
         }
 
         var generation = changes.Generation;
         await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        const string select = "SELECT o.id, p.revision FROM organisations o JOIN profiles p ON p.organisation_id = o.id AND p.account_id IS NULL";
+        const string select = "SELECT o.id, p.revision, p.id, p.registry_mode FROM organisations o JOIN profiles p ON p.organisation_id = o.id AND p.account_id IS NULL";
+        static (string, long, string, string) Map(System.Data.Common.DbDataReader r) => (r.GetString(0), r.Int64(1), r.GetString(2), r.GetString(3));
         var rows = slug is null
-            ? await connection.QueryAsync(select + " ORDER BY o.created_at, o.id LIMIT 1", null, r => (r.GetString(0), r.Int64(1)), cancellationToken).ConfigureAwait(false)
-            : await connection.QueryAsync(select + " WHERE o.slug = @slug", null, r => (r.GetString(0), r.Int64(1)), cancellationToken, ("slug", slug)).ConfigureAwait(false);
+            ? await connection.QueryAsync(select + " ORDER BY o.created_at, o.id LIMIT 1", null, Map, cancellationToken).ConfigureAwait(false)
+            : await connection.QueryAsync(select + " WHERE o.slug = @slug", null, Map, cancellationToken, ("slug", slug)).ConfigureAwait(false);
         if (rows.Count != 1)
         {
             return null;
         }
 
-        // An account's anonymous base URL names it with its key (Organisations.AccountUrls): a bare or unknown slug is not found.
-        if (account is not null && await Organisations.AccountUrls.ResolveAsync(connection, box, rows[0].Item1, account, cancellationToken).ConfigureAwait(false) is null)
+        var (organisationId, revision, profileId, mode) = rows[0];
+        if (account is not null)
         {
-            return null;
+            // An account's anonymous base URL names it with its key (Organisations.AccountUrls): a bare or unknown slug is not found.
+            if (await Organisations.AccountUrls.ResolveAsync(connection, box, organisationId, account, cancellationToken).ConfigureAwait(false) is not { } found)
+            {
+                return null;
+            }
+
+            var own = await connection.QueryAsync("SELECT revision, id, registry_mode FROM profiles WHERE organisation_id = @org AND account_id = @account", null,
+                r => (r.Int64(0), r.GetString(1), r.GetString(2)), cancellationToken, ("org", organisationId), ("account", found.Id)).ConfigureAwait(false);
+            if (own.Count == 1 && own[0].Item3 == Organisations.RegistryModes.External)
+            {
+                (revision, profileId, mode) = own[0];
+            }
+            else if (own.Count == 1)
+            {
+                mode = own[0].Item3;
+            }
         }
 
+        var resolved = new ResolvedRegistry(organisationId, revision,
+            mode == Organisations.RegistryModes.External ? RegistrySource.External(profileId) : RegistrySource.Hosted(organisationId));
         if (_byBase.Count >= MaxEntries)
         {
             _byBase.Clear();
         }
 
-        _byBase[key] = new Remembered(rows[0].Item1, rows[0].Item2, generation, now + LocalChanges.Lifetime);
-        return rows[0];
+        _byBase[key] = new Remembered(resolved, generation, now + LocalChanges.Lifetime);
+        return resolved;
     }
 }
+
+/// <summary>What a registry base URL serves: its organisation, the rows it reads and their revision (the key of cached answers, with <see cref="RegistrySource.CacheId"/>).</summary>
+internal sealed record ResolvedRegistry(string OrganisationId, long Revision, RegistrySource Source);

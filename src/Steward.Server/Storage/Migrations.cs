@@ -335,6 +335,42 @@ internal static class Migrations
                 "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
             ],
         },
+        new(11, "external registries of profiles: the last good copy, its ETag and the last attempt",
+        [
+            """
+            CREATE TABLE external_registries (
+                profile_id TEXT PRIMARY KEY REFERENCES profiles (id) ON DELETE CASCADE,
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                url TEXT NOT NULL,
+                good_url TEXT NULL,
+                etag TEXT NULL,
+                shape TEXT NULL,
+                content_hash TEXT NULL,
+                entries BIGINT NOT NULL DEFAULT 0,
+                fetched_at {ordered} NULL,
+                confirmed_at {ordered} NULL,
+                attempted_at {ordered} NULL,
+                outcome TEXT NULL,
+                failure TEXT NULL,
+                problems_json TEXT NULL
+            )
+            """,
+            """
+            CREATE TABLE external_registry_entries (
+                profile_id TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+                name {ordered} NOT NULL,
+                version {ordered} NOT NULL,
+                server_json TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('active', 'deprecated', 'deleted')),
+                status_message TEXT NULL,
+                status_changed_at {ordered} NOT NULL,
+                published_at {ordered} NOT NULL,
+                updated_at {ordered} NOT NULL,
+                is_latest BOOLEAN NOT NULL,
+                PRIMARY KEY (profile_id, name, version)
+            )
+            """,
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

@@ -34,7 +34,8 @@ internal sealed class StewardServerHost : IAsyncDisposable
     public string BaseUrl { get; }
 
     /// <param name="port">0: any free port; a fixed port lets the server be stopped and started again at the same address.</param>
-    public static async Task<StewardServerHost> StartAsync(TimeProvider time, int port = 0)
+    /// <param name="configure">Options changed from these defaults (a CA file for the server's outbound clients, …).</param>
+    public static async Task<StewardServerHost> StartAsync(TimeProvider time, int port = 0, Func<ServeOptions, ServeOptions>? configure = null)
     {
         var root = Directory.CreateTempSubdirectory("steward-agent-server-").FullName;
         var options = new ServeOptions
@@ -47,6 +48,7 @@ internal sealed class StewardServerHost : IAsyncDisposable
             TimeProvider = time,
             AllowHttpLoopbackOidc = true,
         };
+        options = configure?.Invoke(options) ?? options;
         var server = await StewardServer.StartAsync(options, CancellationToken.None);
         return new StewardServerHost(root, options, server);
     }

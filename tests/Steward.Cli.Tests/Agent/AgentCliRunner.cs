@@ -32,7 +32,11 @@ internal static class AgentCliRunner
     }
 
     /// <summary>The built <c>steward</c> as a child process with its own configuration directory and working directory.</summary>
-    public static async Task<CliRunner.Outcome> RunProcessAsync(string configDirectory, string workingDirectory, params string[] args)
+    public static Task<CliRunner.Outcome> RunProcessAsync(string configDirectory, string workingDirectory, params string[] args) =>
+        RunProcessAsync(configDirectory, workingDirectory, new Dictionary<string, string?>(), args);
+
+    /// <summary>As <see cref="RunProcessAsync(string, string, string[])"/>, with these environment variables set (null removes one).</summary>
+    public static async Task<CliRunner.Outcome> RunProcessAsync(string configDirectory, string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "steward.dll");
         var start = new ProcessStartInfo("dotnet")
@@ -44,6 +48,11 @@ internal static class AgentCliRunner
             WorkingDirectory = workingDirectory,
         };
         start.Environment[StewardPaths.ConfigDirectoryVariable] = configDirectory;
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(dll);
         foreach (var arg in args)
         {

@@ -55,6 +55,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     public Uri BaseUrl => Server.BaseUrl;
 
+    /// <summary>A test CA the server's outbound clients trust (given explicitly), for HTTPS registries on 127.0.0.1.</summary>
+    internal Steward.Tests.Tls.TestCa Ca { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         if (!File.Exists(ChromiumFactAttribute.Chromium) && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
@@ -63,8 +66,10 @@ public sealed class ConsoleFixture : IAsyncLifetime
         }
 
         _root = Directory.CreateTempSubdirectory("steward-console-test-").FullName;
+        Ca = Steward.Tests.Tls.TestCa.Create(Path.Combine(_root, "ca"));
         Server = await StewardServer.StartAsync(new ServeOptions
         {
+            OutboundCaFile = Ca.CaFile,
             DataDir = Path.Combine(_root, "data"),
             Urls = ["http://127.0.0.1:0"],
             BootstrapAdminToken = AdminToken,
@@ -196,6 +201,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
         }
 
         Playwright?.Dispose();
+        Ca?.Dispose();
         if (Server is not null)
         {
             await Server.StopAsync(CancellationToken.None);
