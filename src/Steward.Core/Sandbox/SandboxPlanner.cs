@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Steward.Core.Validation;
 
@@ -425,4 +426,80 @@ public sealed record SandboxPolicy(SandboxProfile? Default, ImmutableDictionary<
     /// <summary>The profile for a registry entry; <see cref="SandboxProfile.Off"/> when neither it nor the default has one.</summary>
     public SandboxProfile For(string registryName) =>
         Servers.TryGetValue(registryName, out var own) ? own : Default ?? SandboxProfile.Off;
+}
+
+/// <summary>The <c>sandbox</c> section of a policy bundle: <c>{"default": profile | null, "servers": {"name": profile}}</c>.</summary>
+public static class SandboxPolicyJson
+{
+    public static void Write(Utf8JsonWriter w, SandboxPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(policy);
+        w.WriteStartObject();
+        w.WritePropertyName("default");
+        if (policy.Default is { } profile)
+        {
+            profile.WriteTo(w);
+        }
+        else
+        {
+            w.WriteNullValue();
+        }
+
+        w.WriteStartObject("servers");
+        foreach (var (name, server) in policy.Servers.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            w.WritePropertyName(name);
+            server.WriteTo(w);
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>Reads the section; null with the problems when any profile in it is invalid.</summary>
+    public static (SandboxPolicy? Policy, ImmutableArray<Problem> Problems) Parse(JsonElement section)
+    {
+        if (section.ValueKind == JsonValueKind.Null)
+        {
+            return (SandboxPolicy.None, []);
+        }
+
+        if (section.ValueKind != JsonValueKind.Object)
+        {
+            return (null, [Problem.Error("sandbox", SandboxRules.Codes.Invalid, "the sandbox section is not an object", "")]);
+        }
+
+        var problems = new List<Problem>();
+        SandboxProfile? defaultProfile = null;
+        if (section.TryGetProperty("default", out var d) && d.ValueKind != JsonValueKind.Null)
+        {
+            var (profile, found) = SandboxRules.Parse(d, "sandbox.default");
+            problems.AddRange(found);
+            defaultProfile = profile;
+        }
+
+        var servers = ImmutableDictionary.CreateBuilder<string, SandboxProfile>(StringComparer.Ordinal);
+        if (section.TryGetProperty("servers", out var s))
+        {
+            if (s.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add(Problem.Error("sandbox.servers", SandboxRules.Codes.Invalid, "expected an object of profiles by server name", ""));
+            }
+            else
+            {
+                foreach (var property in s.EnumerateObject())
+                {
+                    var (profile, found) = SandboxRules.Parse(property.Value, Json.JsonPath.Field("sandbox.servers", property.Name));
+                    problems.AddRange(found);
+                    if (profile is not null)
+                    {
+                        servers[property.Name] = profile;
+                    }
+                }
+            }
+        }
+
+        return problems.Count > 0 ? (null, [.. problems]) : (new SandboxPolicy(defaultProfile, servers.ToImmutable()), []);
+    }
 }

@@ -335,6 +335,19 @@ internal static class Migrations
                 "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
             ],
         },
+        new(12, "sandbox profiles: per registry entry, organisation and account defaults",
+        [
+            """
+            CREATE TABLE sandbox_profiles (
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                subject {ordered} NOT NULL,
+                account_id TEXT NULL REFERENCES accounts (id),
+                profile_json TEXT NOT NULL,
+                updated_at {ordered} NOT NULL,
+                PRIMARY KEY (organisation_id, subject)
+            )
+            """,
+        ]),
     ];
 
     public static int Latest => All[^1].Version;
