@@ -45,8 +45,12 @@ function connect(host, port, viaProxy) {
       socket.off("data", onData);
       const status = head.split(" ")[1];
       if (status !== "200") {
-        finish(`refused: proxy ${status} ${head.slice(end + 4).trim()}`);
-        socket.destroy();
+        const length = Number(/content-length: *(\d+)/i.exec(head.slice(0, end))?.[1] ?? 0);
+        const body = () => head.slice(end + 4);
+        const report = () => { finish(`refused: proxy ${status} ${body().trim()}`); socket.destroy(); };
+        if (Buffer.byteLength(body(), "latin1") >= length) { report(); return; }
+        socket.on("data", (more) => { head += more.toString("latin1"); if (Buffer.byteLength(body(), "latin1") >= length) report(); });
+        socket.on("end", report);
         return;
       }
       ping(socket, finish);

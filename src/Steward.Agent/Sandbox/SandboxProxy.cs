@@ -280,8 +280,7 @@ public sealed partial class SandboxProxy : IAsyncDisposable
     {
         var body = Encoding.UTF8.GetBytes(message + "\n");
         var head = $"HTTP/1.1 {status.ToString(CultureInfo.InvariantCulture)} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length.ToString(CultureInfo.InvariantCulture)}\r\nConnection: close\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head)).ConfigureAwait(false);
-        await stream.WriteAsync(body).ConfigureAwait(false);
+        await stream.WriteAsync((byte[])[.. Encoding.ASCII.GetBytes(head), .. body]).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
