@@ -29,7 +29,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
     public static TheoryData<string, string> Matrix()
     {
         var data = new TheoryData<string, string>();
-        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token", "retention", "set-retention" })
+        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token", "retention", "set-retention", "sandbox", "set-sandbox" })
         {
             foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "other-developer", "admin" })
             {
@@ -77,6 +77,8 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
             "tool-calls" => await client.GetAsync("/api/v1/orgs/demo/audit/tool-calls"),
             "retention" => await client.GetAsync("/api/v1/orgs/demo/audit/retention"),
             "set-retention" => await client.PutAsync("/api/v1/orgs/demo/audit/retention", TestServer.Json("""{"toolCallDays":120}""")),
+            "sandbox" => await client.GetAsync("/api/v1/orgs/demo/sandbox"),
+            "set-sandbox" => await client.PutAsync($"/api/v1/orgs/demo/sandbox/servers/{name}", TestServer.Json("""{"mode":"on"}""")),
             _ => await client.GetAsync("/api/v1/orgs/demo/audit"),
         };
 
@@ -85,7 +87,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
             "anonymous" or "bad-token" => HttpStatusCode.Unauthorized,
             "developer" => HttpStatusCode.Forbidden,
             "other-admin" or "other-developer" => HttpStatusCode.NotFound,
-            _ => endpoint is "publish" or "publish-token" ? HttpStatusCode.Created : HttpStatusCode.OK,
+            _ => endpoint is "publish" or "publish-token" or "set-sandbox" ? HttpStatusCode.Created : HttpStatusCode.OK,
         };
         Assert.True(expected == response.StatusCode, $"{endpoint} as {caller}: expected {(int)expected}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         if (expected == HttpStatusCode.Unauthorized)
