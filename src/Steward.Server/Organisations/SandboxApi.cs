@@ -32,9 +32,17 @@ internal static class SandboxApi
         organisation.MapDelete("/sandbox/default", (HttpContext c, Database d, TimeProvider t, CancellationToken ct) => DeleteAsync(c, d, t, Target.Default, ct));
         organisation.MapPut("/accounts/{account}/sandbox", (HttpContext c, Database d, TimeProvider t, CancellationToken ct) => PutAsync(c, d, t, Target.Account, ct));
         organisation.MapDelete("/accounts/{account}/sandbox", (HttpContext c, Database d, TimeProvider t, CancellationToken ct) => DeleteAsync(c, d, t, Target.Account, ct));
-        organisation.MapPut("/sandbox/servers/{**name}", (HttpContext c, Database d, TimeProvider t, CancellationToken ct) => PutAsync(c, d, t, Target.Server, ct));
-        organisation.MapDelete("/sandbox/servers/{**name}", (HttpContext c, Database d, TimeProvider t, CancellationToken ct) => DeleteAsync(c, d, t, Target.Server, ct));
+        organisation.MapPut("/sandbox/servers/{**name}", PutServerAsync);
+        organisation.MapDelete("/sandbox/servers/{**name}", DeleteServerAsync);
     }
+
+    /// <summary><c>PUT …/sandbox/servers/{name}</c>: the entry's profile (201 created, 200 replaced or unchanged; 422 with every problem; 404 for a name the registry does not have).</summary>
+    internal static Task<IResult> PutServerAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken) =>
+        PutAsync(context, database, time, Target.Server, cancellationToken);
+
+    /// <summary><c>DELETE …/sandbox/servers/{name}</c>: the entry goes back to the default profile (204; 404 when it had none).</summary>
+    internal static Task<IResult> DeleteServerAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken) =>
+        DeleteAsync(context, database, time, Target.Server, cancellationToken);
 
     private enum Target
     {
