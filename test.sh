@@ -3,7 +3,8 @@
 #  - PostgreSQL from Debian's package, started privately on 127.0.0.1 for the run (root only; elsewhere the
 #    PostgreSQL tests skip and say why, unless CI=true, where they fail);
 #  - the npm packages the end-to-end tests drive (real MCP servers and clients), from tests/node's lockfile;
-#  - Debian's chromium, which the console's Playwright tests drive (root only; elsewhere they skip and say why).
+#  - Debian's chromium, which the console's Playwright tests drive (root only; elsewhere they skip and say why);
+#  - Debian's bubblewrap, inside which the sandbox tests run real MCP servers (root only; elsewhere they skip and say why).
 # Extra arguments go to `dotnet test` (for example: ./test.sh --filter FullyQualifiedName~Registry).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -58,8 +59,14 @@ install_chromium() {
   apt_install chromium || say "chromium is missing and cannot be installed (not root): the console's browser tests will skip"
 }
 
+install_bubblewrap() {
+  [ -x /usr/bin/bwrap ] && return 0
+  apt_install bubblewrap || say "bubblewrap is missing and cannot be installed (not root): the sandbox tests will skip"
+}
+
 start_postgres
 install_node_packages
 install_chromium
+install_bubblewrap
 
 dotnet test "${STEWARD_TEST_TARGET:-Steward.slnx}" "$@"

@@ -8,6 +8,12 @@ public static class Program
     {
         try
         {
+            // Inside a server's sandbox, before anything else is built: it must start fast and leave stdin and stdout to the server.
+            if (args is [Agent.Sandbox.SandboxBridge.CommandName, ..])
+            {
+                return await SandboxBridgeCommand.RunAsync(args[1..]).ConfigureAwait(false);
+            }
+
             return await Cli.RunAsync(args, CreateConsole(), Console.Out, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)

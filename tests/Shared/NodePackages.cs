@@ -109,3 +109,32 @@ internal sealed class NodeTheoryAttribute : TheoryAttribute
         }
     }
 }
+
+/// <summary>
+/// A test that runs real servers inside bubblewrap: skipped with the reason when bwrap or the npm packages are missing,
+/// except under CI, where it runs and fails.
+/// </summary>
+internal sealed class SandboxFactAttribute : FactAttribute
+{
+    public const string Bwrap = "/usr/bin/bwrap";
+
+    public SandboxFactAttribute()
+    {
+        if (NodePackages.InCi)
+        {
+            return;
+        }
+
+        if (NodePackages.MissingReason is { } reason)
+        {
+            Skip = reason;
+        }
+        else if (!File.Exists(Bwrap))
+        {
+            Skip = "bubblewrap is not installed (apt-get install bubblewrap; test.sh installs it)";
+        }
+    }
+
+    /// <summary>tests/node/sandbox-probe.mjs: the stdio server that tries what a sandbox refuses.</summary>
+    public static string ProbeScript => Path.Combine(NodePackages.Root ?? "tests/node", "sandbox-probe.mjs");
+}

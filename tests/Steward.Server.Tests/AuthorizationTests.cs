@@ -29,7 +29,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
     public static TheoryData<string, string> Matrix()
     {
         var data = new TheoryData<string, string>();
-        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token", "retention", "set-retention", "registry-sync", "registry-refresh" })
+        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token", "retention", "set-retention", "registry-sync", "registry-refresh", "sandbox", "set-sandbox" })
         {
             foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "other-developer", "admin" })
             {
@@ -80,6 +80,8 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
             "registry-sync" => await client.GetAsync("/api/v1/orgs/demo/profile/registry-sync"),
             // The demo profile's registry is hosted: an admin's refresh is answered 409 (nothing to fetch).
             "registry-refresh" => await client.PostAsync("/api/v1/orgs/demo/profile/registry-sync", null),
+            "sandbox" => await client.GetAsync("/api/v1/orgs/demo/sandbox"),
+            "set-sandbox" => await client.PutAsync($"/api/v1/orgs/demo/sandbox/servers/{name}", TestServer.Json("""{"mode":"on"}""")),
             _ => await client.GetAsync("/api/v1/orgs/demo/audit"),
         };
 
@@ -88,7 +90,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
             "anonymous" or "bad-token" => HttpStatusCode.Unauthorized,
             "developer" => HttpStatusCode.Forbidden,
             "other-admin" or "other-developer" => HttpStatusCode.NotFound,
-            _ => endpoint is "publish" or "publish-token" ? HttpStatusCode.Created : endpoint is "registry-refresh" ? HttpStatusCode.Conflict : HttpStatusCode.OK,
+            _ => endpoint is "publish" or "publish-token" or "set-sandbox" ? HttpStatusCode.Created : endpoint is "registry-refresh" ? HttpStatusCode.Conflict : HttpStatusCode.OK,
         };
         Assert.True(expected == response.StatusCode, $"{endpoint} as {caller}: expected {(int)expected}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         if (expected == HttpStatusCode.Unauthorized)

@@ -43,6 +43,9 @@ public sealed record GatewayOptions
     /// <summary>Sends each audited call to the Steward server too (null: the audit log is local only). Owned by the caller.</summary>
     public AuditUploader? AuditUploader { get; init; }
 
+    /// <summary>What sandboxed launches need: the bridge command (<c>steward sandbox-bridge</c>) and the configuration directory to hide.</summary>
+    public Sandbox.SandboxHost SandboxHost { get; init; } = new();
+
     /// <summary>How long an upstream may take to start and complete its handshake (the entry's <c>timeout</c> overrides it).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -55,6 +58,9 @@ public sealed record GatewayStatus(
     string? Notice)
 {
     public static GatewayStatus Empty { get; } = new([], [], [], null);
+
+    /// <summary>Each running server's sandbox (by configured name): enforced by what, with what it may touch, or why not.</summary>
+    public ImmutableDictionary<string, Sandbox.SandboxStatus> Sandboxes { get; init; } = ImmutableDictionary<string, Sandbox.SandboxStatus>.Empty;
 }
 
 /// <summary>
@@ -293,7 +299,10 @@ public sealed class Gateway : IAsyncDisposable
                 perServerNotice = why is null ? $"\"{options.Server}\" is not running." : $"\"{why.Name}\" is not served: {why.Message}";
             }
 
-            Volatile.Write(ref status, new GatewayStatus([.. assembled.Select(u => u.Name)], refused, failed.ToImmutable(), perServerNotice));
+            Volatile.Write(ref status, new GatewayStatus([.. assembled.Select(u => u.Name)], refused, failed.ToImmutable(), perServerNotice)
+            {
+                Sandboxes = assembled.ToImmutableDictionary(u => u.Name, u => u.SandboxStatus, StringComparer.Ordinal),
+            });
             serverOptions.ServerInstructions = perServerNotice ?? Instructions(refused, failed.ToImmutable());
             foreach (var failure in failed)
             {
@@ -328,7 +337,7 @@ public sealed class Gateway : IAsyncDisposable
         var timeout = spec.Config.Timeout is { } ms and > 0 ? TimeSpan.FromMilliseconds(ms) : options.StartTimeout;
         try
         {
-            var upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient, outbound, cancellationToken)
+            var upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient, outbound, cancellationToken, options.SandboxHost)
                 .ConfigureAwait(false);
             if (hostLoggingLevel is { } level && upstream.Capabilities.Logging is not null)
             {

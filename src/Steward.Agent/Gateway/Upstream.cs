@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using Steward.Agent.Sandbox;
 using Steward.Core.Config;
 using Steward.Core.Net;
 
@@ -35,12 +36,18 @@ internal sealed class Upstream : IAsyncDisposable
     private IReadOnlyList<Resource>? resources;
     private IReadOnlyList<ResourceTemplate>? templates;
 
-    private Upstream(UpstreamSpec spec, McpClient client, ILogger logger)
+    private readonly SandboxedLaunch? sandbox;
+
+    private Upstream(UpstreamSpec spec, McpClient client, ILogger logger, SandboxedLaunch? sandbox)
     {
         Spec = spec;
         Client = client;
         this.logger = logger;
+        this.sandbox = sandbox;
     }
+
+    /// <summary>The server's sandbox as it runs (off for remotes).</summary>
+    public SandboxStatus SandboxStatus => sandbox?.Status ?? SandboxStatus.None;
 
     /// <summary>
     /// What this upstream runs. Replaced (never its identity) when the configuration changes what the gateway decides
@@ -58,11 +65,12 @@ internal sealed class Upstream : IAsyncDisposable
 
     /// <summary>Starts (or connects to) the server and completes the MCP handshake; throws <see cref="UpstreamStartException"/> with a message safe to show.</summary>
     public static async Task<Upstream> StartAsync(UpstreamSpec spec, McpClientOptions options, Func<string, string?> lookup, string? workingDirectory,
-        ILoggerFactory loggerFactory, HttpClient httpClient, OutboundAddressPolicy outbound, CancellationToken cancellationToken)
+        ILoggerFactory loggerFactory, HttpClient httpClient, OutboundAddressPolicy outbound, CancellationToken cancellationToken, SandboxHost? sandboxHost = null)
     {
         var logger = loggerFactory.CreateLogger("Steward.Gateway");
         var watch = Stopwatch.StartNew();
         IClientTransport transport;
+        SandboxedLaunch? sandbox = null;
         if (spec.Local is { } local)
         {
             var args = new List<string>(local.Args.Length);
@@ -84,11 +92,13 @@ internal sealed class Upstream : IAsyncDisposable
             }
 
             GatewayLog.StartingLocal(logger, spec.Name, spec.RegistryName, spec.Version, local.Command, Redacted(local.Args));
+            // The server's sandbox: the launch wrapped in bubblewrap (or docker flags, or sandbox-exec); mode on throws here when it cannot be made.
+            sandbox = SandboxLauncher.Wrap(spec.Name, spec.Sandbox, local.Command, args, environment, environment, workingDirectory, sandboxHost ?? new SandboxHost(), logger);
             transport = new StdioClientTransport(new StdioClientTransportOptions
             {
                 Name = spec.Name,
-                Command = local.Command,
-                Arguments = args,
+                Command = sandbox.Command,
+                Arguments = [.. sandbox.Args],
                 WorkingDirectory = workingDirectory,
                 EnvironmentVariables = environment,
                 InheritEnvironmentVariables = false,
@@ -149,15 +159,25 @@ internal sealed class Upstream : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            await DisposeSandboxAsync(sandbox).ConfigureAwait(false);
             throw;
         }
         catch (Exception e)
         {
+            await DisposeSandboxAsync(sandbox).ConfigureAwait(false);
             throw new UpstreamStartException(Describe(e));
         }
 
         GatewayLog.Started(logger, spec.Name, client.ServerInfo?.Name ?? "?", client.ServerInfo?.Version ?? "?", watch.ElapsedMilliseconds);
-        return new Upstream(spec, client, logger);
+        return new Upstream(spec, client, logger, sandbox);
+    }
+
+    private static async ValueTask DisposeSandboxAsync(SandboxedLaunch? sandbox)
+    {
+        if (sandbox is not null)
+        {
+            await sandbox.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private static string Describe(Exception e)
@@ -324,6 +344,8 @@ internal sealed class Upstream : IAsyncDisposable
         {
             GatewayLog.StartFailed(logger, Name, "while stopping: " + e.Message);
         }
+
+        await DisposeSandboxAsync(sandbox).ConfigureAwait(false);
     }
 }
 

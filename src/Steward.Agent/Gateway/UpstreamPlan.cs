@@ -6,6 +6,7 @@ using Steward.Core.Admission;
 using Steward.Core.Config;
 using Steward.Core.Launch;
 using Steward.Core.Registry;
+using Steward.Core.Sandbox;
 
 namespace Steward.Agent.Gateway;
 
@@ -24,9 +25,13 @@ public sealed record UpstreamSpec(string Name, string RegistryName, string Versi
     /// <summary>The administrator's tool pins from the registry entry (<see cref="Gateway.ToolPins.MetaKey"/>), or null.</summary>
     public JsonElement? AdminToolPins { get; init; }
 
-    public string Identity { get; } = string.Join('\u001f', new[] { RegistryName, Version }
+    /// <summary>The sandbox the administrator set for this entry (or the default); <see cref="SandboxProfile.Off"/> for remotes.</summary>
+    public SandboxProfile Sandbox { get; init; } = SandboxProfile.Off;
+
+    public string Identity => string.Join('\u001f', new[] { RegistryName, Version }
         .Concat(Local is null ? [] : [Local.Command, .. Local.Args, .. Local.Environment.Select(p => p.Key + "=" + p.Value)])
-        .Concat(Remote is null ? [] : [Remote.Transport, Remote.Url, .. Remote.Headers.Select(p => p.Key + ":" + p.Value)]));
+        .Concat(Remote is null ? [] : [Remote.Transport, Remote.Url, .. Remote.Headers.Select(p => p.Key + ":" + p.Value)])
+        .Append(Sandbox.ToJson()));
 }
 
 /// <summary>A configured server the gateway will not run, with a stable reason code and a message without secret values.</summary>
@@ -105,6 +110,11 @@ public static class UpstreamPlanner
 
             if (spec is not null)
             {
+                if (spec.Local is not null)
+                {
+                    spec = spec with { Sandbox = snapshot.Sandbox.For(spec.RegistryName) };
+                }
+
                 run.Add(spec);
             }
             else if (refusal is not null)

@@ -1,3 +1,4 @@
+using Steward.Core.Sandbox;
 using Steward.Core.Registry;
 
 namespace Steward.Agent.Policy;
@@ -61,6 +62,9 @@ public sealed record PolicySnapshot
 
     /// <summary>The models this developer may use, from a Steward server's bundle; null when the source does not govern models.</summary>
     public PolicyModels? Models { get; init; }
+
+    /// <summary>The sandbox profiles of the registry's entries and the default, from a Steward server's bundle; none otherwise.</summary>
+    public SandboxPolicy Sandbox { get; init; } = SandboxPolicy.None;
 
     /// <summary>Whose profile this is, as the Steward server names it (<c>organisation</c> or <c>organisation/a/account</c>); null for registry sources.</summary>
     public string? Subject { get; init; }

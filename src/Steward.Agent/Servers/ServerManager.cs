@@ -454,7 +454,12 @@ public sealed class ServerManager
         }
 
         var described = Describe(decision);
-        return new ServerStatus(name, scope, file, kind, true, described.Decision, described.Reason, described.Message, described.RegistryName, described.Version);
+        return new ServerStatus(name, scope, file, kind, true, described.Decision, described.Reason, described.Message, described.RegistryName, described.Version)
+        {
+            Sandbox = described.Decision != "blocked" && !config.IsRemote && described.RegistryName is { } registryName
+                ? Sandbox.SandboxLauncher.Availability(Snapshot.Sandbox.For(registryName), decision is AdmissionDecision.Allowed { Plan: { } plan } ? plan.Command : config.Command)
+                : null,
+        };
     }
 
     private static (string Decision, string? Reason, string Message, string? RegistryName, string? Version) Describe(AdmissionDecision decision) => decision switch

@@ -42,7 +42,11 @@ public sealed record ServerStatus(
     string? Reason,
     string Message,
     string? RegistryName,
-    string? Version);
+    string? Version)
+{
+    /// <summary>For an admitted local server: its sandbox on this machine (enforced by what, with what it may touch, or why not); null otherwise.</summary>
+    public string? Sandbox { get; init; }
+}
 
 /// <summary>The answer of <c>steward mcp list|status</c>.</summary>
 public sealed record StatusReport(PolicyStatus Policy, IReadOnlyList<ServerStatus> Servers);

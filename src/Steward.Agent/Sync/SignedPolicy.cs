@@ -23,7 +23,8 @@ public sealed record BundleContent(
     TimeSpan? MaxOfflineAge,
     byte[]? Registry,
     PolicyModels Models,
-    bool AuditToolArguments = false)
+    bool AuditToolArguments = false,
+    Core.Sandbox.SandboxPolicy? Sandbox = null)
 {
     /// <summary>The payload's content, or null and why it is not a Steward policy payload.</summary>
     public static BundleContent? Parse(byte[] payload, out string? error)
@@ -95,6 +96,21 @@ public sealed record BundleContent(
             return null;
         }
 
+        // Absent in bundles from servers older than sandboxes: no server is sandboxed. An invalid one refuses the whole
+        // bundle, as any other part does: a sandbox read wrongly would let a server touch what it must not.
+        var sandbox = Core.Sandbox.SandboxPolicy.None;
+        if (root.TryGetProperty("sandbox", out var sandboxElement))
+        {
+            var (read, problems) = Core.Sandbox.SandboxPolicyJson.Parse(sandboxElement);
+            if (read is null)
+            {
+                error = "its sandbox section is invalid: " + string.Join("; ", problems.Select(p => p.ToString()));
+                return null;
+            }
+
+            sandbox = read;
+        }
+
         error = null;
         return new BundleContent(
             revisionText,
@@ -107,7 +123,8 @@ public sealed record BundleContent(
             maxOfflineAge,
             registry,
             models,
-            auditToolArguments);
+            auditToolArguments,
+            sandbox);
     }
 
     private static PolicyModels? ReadModels(JsonElement root, out string? error)
@@ -329,6 +346,7 @@ public static class SignedPolicy
             Models = content.Models,
             Subject = content.Subject,
             AuditArguments = content.AuditToolArguments,
+            Sandbox = content.Sandbox ?? Core.Sandbox.SandboxPolicy.None,
         };
     }
 

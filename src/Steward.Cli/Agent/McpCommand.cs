@@ -95,6 +95,10 @@ internal static class McpCommand
                 {
                     console.MarkupLineInterpolated($"[bold]{s.Name}[/] ({s.Kind}, {s.Scope}: {s.File})");
                     console.MarkupLine($"  {Decision(s)}: {Markup.Escape(s.Message)}");
+                    if (s.Sandbox is { } sandbox)
+                    {
+                        console.MarkupLine($"  sandbox: {Markup.Escape(sandbox)}");
+                    }
                 }
 
                 return ExitCodes.Ok;

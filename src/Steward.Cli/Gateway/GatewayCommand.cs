@@ -86,6 +86,11 @@ internal static class GatewayCommand
             PinsPath = paths.PinsFile,
             Lookup = SecretLookup(paths, logger),
             AuditUploader = uploader,
+            SandboxHost = new Agent.Sandbox.SandboxHost
+            {
+                Bridge = Agent.Sandbox.SandboxBridge.SelfCommand(System.Reflection.Assembly.GetEntryAssembly()?.Location),
+                ConfigDirectory = paths.ConfigDirectory,
+            },
         }, logging);
         await using (gateway.ConfigureAwait(false))
         {

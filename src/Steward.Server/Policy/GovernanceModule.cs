@@ -48,6 +48,7 @@ internal static partial class GovernanceModule
         PolicyApi.Map(app);
         ExportsApi.Map(app, app.MapGroup("/api/v1/orgs/{org}/exports").AddEndpointFilter(Authentication.RequireOrganisationMember));
         ProfilesApi.Map(organisationAdmin);
+        SandboxApi.Map(organisationAdmin);
         TokensApi.Map(organisationAdmin);
     }
 

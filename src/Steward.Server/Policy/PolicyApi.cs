@@ -108,22 +108,22 @@ internal static class PolicyApi
         async Task<SignedBundle> SignAsync()
         {
             IReadOnlyList<StoredEntry>? entries = [];
+            await using var reader = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
             if (effective.Settings.McpEnabled && effective.Settings.RegistryMode == RegistryModes.Hosted)
             {
-                await using var reader = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 entries = await AdmittedEntries.LoadAsync(reader, organisation.Id, CancellationToken.None).ConfigureAwait(false);
             }
             else if (effective.Settings.RegistryMode == RegistryModes.External)
             {
                 // The last good copy of the external registry, read as the hosted one is; none fetched yet: no registry (nothing admitted).
-                await using var reader = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 var state = await ExternalRegistries.FindAsync(reader, null, effective.Profile.Id, CancellationToken.None).ConfigureAwait(false);
                 entries = state?.FetchedAt is null ? null
                     : effective.Settings.McpEnabled ? await AdmittedEntries.LoadAsync(reader, RegistrySource.External(effective.Profile.Id), CancellationToken.None).ConfigureAwait(false)
                     : [];
             }
 
-            var signingInput = PolicyBundle.SigningInput(Payload(effective, entries, now, models), kid);
+            var sandbox = await SandboxApi.PolicyForAsync(reader, organisation.Id, account?.Id, CancellationToken.None).ConfigureAwait(false);
+            var signingInput = PolicyBundle.SigningInput(Payload(effective, entries, now, models, sandbox), kid);
             return new SignedBundle(ETags.Of(Encoding.ASCII.GetBytes(signingInput)), Encoding.ASCII.GetBytes(PolicyBundle.SignInput(signingInput, key)));
         }
 
@@ -164,7 +164,8 @@ internal static class PolicyApi
     /// moment stays valid offline for at least the maximum offline age, and for at most one window more.
     /// </summary>
     /// <param name="entries">What the registry admits; null for an external registry the server has no good copy of yet (<c>registry</c> is then null).</param>
-    internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry>? entries, DateTimeOffset now, Action<Utf8JsonWriter>? models = null)
+    internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry>? entries, DateTimeOffset now, Action<Utf8JsonWriter>? models = null,
+        Core.Sandbox.SandboxPolicy? sandbox = null)
     {
         var settings = effective.Settings;
         var validity = WindowSeconds(settings) + ValiditySeconds(settings);
@@ -213,6 +214,9 @@ internal static class PolicyApi
             w.WriteStartArray("models");
             models?.Invoke(w);
             w.WriteEndArray();
+            // What each local server may touch on the developer's machine (docs/sandbox.md); the gateway enforces it.
+            w.WritePropertyName("sandbox");
+            Core.Sandbox.SandboxPolicyJson.Write(w, sandbox ?? Core.Sandbox.SandboxPolicy.None);
             w.WriteEndObject();
         });
     }

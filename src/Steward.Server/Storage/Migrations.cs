@@ -371,6 +371,19 @@ internal static class Migrations
             )
             """,
         ]),
+        new(12, "sandbox profiles: per registry entry, organisation and account defaults",
+        [
+            """
+            CREATE TABLE sandbox_profiles (
+                organisation_id TEXT NOT NULL REFERENCES organisations (id),
+                subject {ordered} NOT NULL,
+                account_id TEXT NULL REFERENCES accounts (id),
+                profile_json TEXT NOT NULL,
+                updated_at {ordered} NOT NULL,
+                PRIMARY KEY (organisation_id, subject)
+            )
+            """,
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

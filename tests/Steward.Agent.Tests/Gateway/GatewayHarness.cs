@@ -37,7 +37,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
     public string AuditLog => Path.Combine(Directory, "audit.jsonl");
 
     public static async Task<GatewayHarness> StartAsync(McpConfig config, PolicyState policy, string? server = null, McpClientOptions? clientOptions = null,
-        string? directory = null, AuditUploader? uploader = null)
+        string? directory = null, AuditUploader? uploader = null, Agent.Sandbox.SandboxHost? sandboxHost = null)
     {
         NodePackages.Require();
         directory ??= TempDirectory();
@@ -49,6 +49,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
             WorkingDirectory = NodePackages.Root,
             StartTimeout = TimeSpan.FromSeconds(60),
             AuditUploader = uploader,
+            SandboxHost = sandboxHost ?? new Agent.Sandbox.SandboxHost(),
         }, NullLoggerFactory.Instance);
         var harness = new GatewayHarness(directory, gateway);
         var toServer = new Pipe();

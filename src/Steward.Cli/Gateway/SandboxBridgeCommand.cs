@@ -1,0 +1,24 @@
+using System.Globalization;
+using Steward.Agent.Sandbox;
+
+namespace Steward.Cli;
+
+/// <summary>
+/// <c>steward sandbox-bridge --port N --socket PATH -- command args…</c>: not for people (hidden from help). The gateway
+/// runs it as the first process inside a server's sandbox (see <see cref="SandboxBridge"/>).
+/// </summary>
+internal static class SandboxBridgeCommand
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var separator = Array.IndexOf(args, "--");
+        if (separator < 0 || args[..separator] is not ["--port", var portText, "--socket", var socket] ||
+            !int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            await Console.Error.WriteLineAsync("steward sandbox-bridge: usage: steward sandbox-bridge --port N --socket PATH -- command [args…] (run by the gateway inside a sandbox)").ConfigureAwait(false);
+            return ExitCodes.Unreadable;
+        }
+
+        return await SandboxBridge.RunAsync(port, socket, args[(separator + 1)..], Console.Error, CancellationToken.None).ConfigureAwait(false);
+    }
+}
