@@ -24,6 +24,8 @@ internal static partial class GovernanceModule
         services.AddSingleton<BundleCache>();
         services.AddSingleton<LocalChanges>();
         services.AddSingleton<BundleResolutions>();
+        services.AddSingleton<PolicyChannels>();
+        services.AddHostedService<ChangeListener>();
     }
 
     /// <summary>After the migrations: the first signing key on first start; a start whose key encryption key cannot open the keys fails.</summary>

@@ -29,6 +29,7 @@ internal static class PolicyApi
     {
         app.MapGet("/api/v1/policy", BundleAsync);
         app.MapGet("/api/v1/policy/keys", KeysAsync);
+        app.MapGet(PolicyEvents.Path, PolicyEvents.HoldAsync);
         app.MapPost("/api/v1/admin/keys/rotate", RotateAsync);
     }
 
@@ -45,10 +46,7 @@ internal static class PolicyApi
             return Authentication.Unauthorized(context);
         }
 
-        var tokenHash = Tokens.Hash(token);
-        var now = time.GetUtcNow();
-        var bundle = resolutions.Find(tokenHash, now)
-            ?? await ResolveAsync(context, database, time, keys, cache, resolutions, tokenHash, now, cancellationToken).ConfigureAwait(false);
+        var bundle = await CurrentAsync(context, database, time, keys, cache, resolutions, Tokens.Hash(token), cancellationToken).ConfigureAwait(false);
         if (bundle is null)
         {
             return Authentication.Unauthorized(context);
@@ -62,6 +60,15 @@ internal static class PolicyApi
         }
 
         return Results.Bytes(bundle.Jws, PolicyBundle.MediaType);
+    }
+
+    /// <summary>What the bundle endpoint would answer the token with hash <paramref name="tokenHash"/> now: the signed bundle, or null for a token that is not valid.</summary>
+    internal static async Task<SignedBundle?> CurrentAsync(HttpContext context, Database database, TimeProvider time, SigningKeys keys, BundleCache cache, BundleResolutions resolutions,
+        string tokenHash, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        return resolutions.Find(tokenHash, now)
+            ?? await ResolveAsync(context, database, time, keys, cache, resolutions, tokenHash, now, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Checks the token and reads what the bundle depends on; the signed bundle (from <see cref="BundleCache"/> or signed now), or null for a token that is not valid.</summary>
@@ -105,7 +112,7 @@ internal static class PolicyApi
             }
 
             var signingInput = PolicyBundle.SigningInput(Payload(effective, entries, now, models), kid);
-            return new SignedBundle(ETags.Of(Encoding.ASCII.GetBytes(signingInput)), Encoding.ASCII.GetBytes(PolicyBundle.SignInput(signingInput, key)));
+            return new SignedBundle(ETags.Of(Encoding.ASCII.GetBytes(signingInput)), Encoding.ASCII.GetBytes(PolicyBundle.SignInput(signingInput, key)), effective.Revision);
         }
 
         // A profile that is not stored has no revision that registry changes raise: never kept.
@@ -289,8 +296,8 @@ internal static class PolicyApi
 /// <summary>What a bundle's bytes depend on: the organisation and account, the profile revision (which every registry change raises), the window, the signing key and the models.</summary>
 internal sealed record BundleKey(string OrganisationId, string OrganisationSlug, string? AccountId, string? AccountSlug, string Revision, long IssuedAt, string Kid, string ModelsJson);
 
-/// <summary>A signed bundle: its ETag and the compact JWS as sent.</summary>
-internal sealed record SignedBundle(string ETag, byte[] Jws);
+/// <summary>A signed bundle: its ETag, the compact JWS as sent, and the revision it carries.</summary>
+internal sealed record SignedBundle(string ETag, byte[] Jws, string Revision = "");
 
 /// <summary>
 /// Signed bundles by what they depend on (<see cref="BundleKey"/>): a request for content already signed on this instance,
