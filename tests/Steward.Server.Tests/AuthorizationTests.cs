@@ -29,7 +29,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
     public static TheoryData<string, string> Matrix()
     {
         var data = new TheoryData<string, string>();
-        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token", "retention", "set-retention" })
+        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token", "retention", "set-retention", "emergency-stop", "lift-emergency-stop" })
         {
             foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "other-developer", "admin" })
             {
@@ -77,6 +77,8 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
             "tool-calls" => await client.GetAsync("/api/v1/orgs/demo/audit/tool-calls"),
             "retention" => await client.GetAsync("/api/v1/orgs/demo/audit/retention"),
             "set-retention" => await client.PutAsync("/api/v1/orgs/demo/audit/retention", TestServer.Json("""{"toolCallDays":120}""")),
+            "emergency-stop" => await client.GetAsync("/api/v1/orgs/demo/emergency-stop"),
+            "lift-emergency-stop" => await client.DeleteAsync("/api/v1/orgs/demo/emergency-stop"),
             _ => await client.GetAsync("/api/v1/orgs/demo/audit"),
         };
 

@@ -84,7 +84,7 @@ public sealed class ServerManager
 
         if (!Snapshot!.McpEnabled)
         {
-            return (null, $"cannot add \"{name}\": MCP is disabled by the profile");
+            return (null, $"cannot add \"{name}\": {Snapshot.McpOffReason}");
         }
 
         if (Evaluator!.Latest(name) is not { } server)
@@ -440,7 +440,7 @@ public sealed class ServerManager
 
         if (!Snapshot!.McpEnabled)
         {
-            return new ServerStatus(name, scope, file, kind, !config.IsDisabled, "blocked", "mcp_disabled", "MCP is disabled by the profile", null, null);
+            return new ServerStatus(name, scope, file, kind, !config.IsDisabled, "blocked", "mcp_disabled", Snapshot.McpOffReason, null, null);
         }
 
         var decision = known ?? Evaluator!.Evaluate(name, config);

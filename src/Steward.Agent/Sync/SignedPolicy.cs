@@ -23,7 +23,8 @@ public sealed record BundleContent(
     TimeSpan? MaxOfflineAge,
     byte[]? Registry,
     PolicyModels Models,
-    bool AuditToolArguments = false)
+    bool AuditToolArguments = false,
+    string? EmergencyStop = null)
 {
     /// <summary>The payload's content, or null and why it is not a Steward policy payload.</summary>
     public static BundleContent? Parse(byte[] payload, out string? error)
@@ -77,6 +78,23 @@ public sealed record BundleContent(
             auditToolArguments = auditElement.GetBoolean();
         }
 
+        // The organisation's emergency stop (absent when none is in force): the admin's words, shown to the developer.
+        string? emergencyStop = null;
+        if (profile.TryGetProperty("emergencyStop", out var stopElement) && stopElement.ValueKind != JsonValueKind.Null)
+        {
+            if (stopElement.ValueKind != JsonValueKind.Object || !stopElement.TryGetProperty("reason", out var stopReason) || stopReason.ValueKind != JsonValueKind.String)
+            {
+                error = "its profile's emergencyStop has no reason";
+                return null;
+            }
+
+            emergencyStop = stopReason.GetString();
+            if (stopElement.TryGetProperty("since", out var since) && since.ValueKind == JsonValueKind.String)
+            {
+                emergencyStop += " (since " + since.GetString() + ")";
+            }
+        }
+
         byte[]? registry = null;
         if (root.TryGetProperty("registry", out var registryElement) && registryElement.ValueKind != JsonValueKind.Null)
         {
@@ -107,7 +125,8 @@ public sealed record BundleContent(
             maxOfflineAge,
             registry,
             models,
-            auditToolArguments);
+            auditToolArguments,
+            emergencyStop);
     }
 
     private static PolicyModels? ReadModels(JsonElement root, out string? error)
@@ -329,6 +348,7 @@ public static class SignedPolicy
             Models = content.Models,
             Subject = content.Subject,
             AuditArguments = content.AuditToolArguments,
+            EmergencyStop = content.EmergencyStop,
         };
     }
 

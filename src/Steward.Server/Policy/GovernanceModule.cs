@@ -50,6 +50,7 @@ internal static partial class GovernanceModule
         PolicyApi.Map(app);
         ExportsApi.Map(app, app.MapGroup("/api/v1/orgs/{org}/exports").AddEndpointFilter(Authentication.RequireOrganisationMember));
         ProfilesApi.Map(organisationAdmin);
+        EmergencyStops.Map(organisationAdmin);
         TokensApi.Map(organisationAdmin);
     }
 

@@ -176,6 +176,15 @@ internal static class PolicyApi
             w.WriteStartObject("profile");
             w.WriteString("scope", effective.AccountProfile is null ? "organisation" : "account");
             settings.WriteTo(w);
+            if (effective.Stop is { } stop)
+            {
+                // Why MCP is off, in the admin's words, for the developer's `steward mcp status` and the gateway's log.
+                w.WriteStartObject("emergencyStop");
+                w.WriteString("reason", stop.Reason);
+                w.WriteString("since", stop.Since);
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
             if (settings.RegistryMode == RegistryModes.Hosted)
             {
