@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using Steward.Agent;
 using Steward.Agent.Gateway;
 using Steward.Agent.Policy;
 using Steward.Agent.Sources;
@@ -39,6 +40,7 @@ public sealed class PushChannelTests
         }
 
         public PolicySync Sync { get; }
+        public StewardPaths Paths => config.Paths;
         public GatewayHarness Harness { get; }
         public PolicyFeed Feed { get; }
         public TaskCompletionSource Opened { get; }
@@ -174,6 +176,53 @@ public sealed class PushChannelTests
         Assert.Contains(gateway.Log.Messages, m => m.Contains("is open again", StringComparison.Ordinal));
         Assert.IsType<PolicyState.Disabled>(gateway.Sync.Current);
     }
+
+    [NodeFact]
+    public async Task The_emergency_stop_reaches_a_running_gateway_of_an_account_with_its_own_profile_with_the_admins_reason_and_lifting_it_starts_the_server_again()
+    {
+        await using var server = await StewardServerHost.StartAsync(TimeProvider.System);
+        await server.PutProfileAsync(OneDayInterval);
+        var token = await server.DeveloperTokenAsync("payments");
+        using var admin = server.Client();
+        // The account's own profile keeps MCP on: only the organisation-wide stop can turn it off for this developer.
+        using (var own = await admin.PutAsync("api/v1/orgs/demo/accounts/payments/profile", Json("""{"syncIntervalSeconds":86400,"mcpEnabled":true}""")))
+        {
+            Assert.True(own.IsSuccessStatusCode, await own.Content.ReadAsStringAsync());
+        }
+
+        await using var gateway = await Following.StartAsync(server.BaseUrl, token);
+        Assert.Contains("echo", await gateway.ToolsAsync());
+        var upstreams = UpstreamProcesses.Everything();
+
+        using (var stop = await admin.PutAsync("api/v1/orgs/demo/emergency-stop", Json("""{"reason":"incident INC-42: MCP stopped while we investigate"}""")))
+        {
+            Assert.True(stop.IsSuccessStatusCode, await stop.Content.ReadAsStringAsync());
+        }
+
+        foreach (var process in upstreams)
+        {
+            await process.WaitForExitAsync().WaitAsync(Guard);
+        }
+
+        await gateway.UntilToolsAsync(tools => tools.Count == 0);
+        var disabled = Assert.IsType<PolicyState.Disabled>(gateway.Sync.Current);
+        Assert.Contains("emergency stop: incident INC-42: MCP stopped while we investigate", disabled.Reason);
+        await UntilAsync(() => gateway.Harness.Gateway.Status.Notice?.Contains("INC-42", StringComparison.Ordinal) == true);
+        // What `steward mcp status` and `steward mcp add` read, in their own process.
+        using (var status = new PolicySync(gateway.Paths, TimeProvider.System, environment: _ => null))
+        {
+            Assert.Contains("INC-42", Assert.IsType<PolicyState.Disabled>(status.Current).Reason);
+        }
+
+        using (var lift = await admin.DeleteAsync("api/v1/orgs/demo/emergency-stop"))
+        {
+            Assert.True(lift.IsSuccessStatusCode, await lift.Content.ReadAsStringAsync());
+        }
+
+        await gateway.UntilToolsAsync(tools => tools.Contains("echo"));
+    }
+
+    private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
     [NodePostgresFact]
     public async Task A_change_committed_through_one_instance_reaches_a_gateway_holding_the_channel_of_another_instance_on_the_same_PostgreSQL()
