@@ -62,6 +62,9 @@ public sealed record PolicySnapshot
     /// <summary>The models this developer may use, from a Steward server's bundle; null when the source does not govern models.</summary>
     public PolicyModels? Models { get; init; }
 
+    /// <summary>Versions the admin deprecated or deleted, with their status message: never admitted, only to say why a server is refused (<see cref="WithdrawnEntries"/>).</summary>
+    public IReadOnlyList<RegistryEntry> Withdrawn { get; init; } = [];
+
     /// <summary>The organisation's emergency stop in force, in the admin's words (MCP is then off); null when there is none.</summary>
     public string? EmergencyStop { get; init; }
 

@@ -89,6 +89,11 @@ public sealed class ServerManager
 
         if (Evaluator!.Latest(name) is not { } server)
         {
+            if (WithdrawnEntries.ForName(Snapshot!, name) is { } withdrawn)
+            {
+                return (null, $"cannot add \"{name}\": {withdrawn}");
+            }
+
             return (null, $"\"{name}\" is not an approved server in the registry from {Snapshot.Source}; only approved servers can be added (see `steward mcp add` without a name for the list)");
         }
 
@@ -443,7 +448,7 @@ public sealed class ServerManager
             return new ServerStatus(name, scope, file, kind, !config.IsDisabled, "blocked", "mcp_disabled", Snapshot.McpOffReason, null, null);
         }
 
-        var decision = known ?? Evaluator!.Evaluate(name, config);
+        var decision = known ?? WithdrawnEntries.Explain(Snapshot!, name, config, Evaluator!.Evaluate(name, config));
         if (decision is AdmissionDecision.Blocked { ReasonCode: AdmissionReasons.Disabled })
         {
             var wouldBe = Describe(Evaluator!.Evaluate(name, config with { Disabled = null }));

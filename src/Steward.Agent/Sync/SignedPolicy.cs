@@ -24,7 +24,8 @@ public sealed record BundleContent(
     byte[]? Registry,
     PolicyModels Models,
     bool AuditToolArguments = false,
-    string? EmergencyStop = null)
+    string? EmergencyStop = null,
+    byte[]? Withdrawn = null)
 {
     /// <summary>The payload's content, or null and why it is not a Steward policy payload.</summary>
     public static BundleContent? Parse(byte[] payload, out string? error)
@@ -107,6 +108,11 @@ public sealed record BundleContent(
             registry = Encoding.UTF8.GetBytes(registryElement.GetRawText());
         }
 
+        // Deprecated and deleted versions with the admin's message (absent from older servers and when there are none).
+        byte[]? withdrawn = root.TryGetProperty("withdrawn", out var withdrawnElement) && withdrawnElement.ValueKind == JsonValueKind.Object
+            ? Encoding.UTF8.GetBytes(withdrawnElement.GetRawText())
+            : null;
+
         var models = ReadModels(root, out error);
         if (models is null)
         {
@@ -126,7 +132,8 @@ public sealed record BundleContent(
             registry,
             models,
             auditToolArguments,
-            emergencyStop);
+            emergencyStop,
+            withdrawn);
     }
 
     private static PolicyModels? ReadModels(JsonElement root, out string? error)
@@ -206,7 +213,11 @@ public sealed record BundleContent(
 
 /// <summary>A bundle that verified: the compact JWS, its times and key, its content and its admitted entries.</summary>
 /// <param name="Expired">The signature verifies but <c>exp</c> has passed: authentic, and no longer in force.</param>
-public sealed record VerifiedBundle(string Compact, PolicyVerification Verification, BundleContent Content, IReadOnlyList<RegistryEntry> Entries, int Warnings, bool Expired);
+public sealed record VerifiedBundle(string Compact, PolicyVerification Verification, BundleContent Content, IReadOnlyList<RegistryEntry> Entries, int Warnings, bool Expired)
+{
+    /// <summary>The versions the admin deprecated or deleted, with their status message (never admitted; for messages).</summary>
+    public IReadOnlyList<RegistryEntry> Withdrawn { get; init; } = [];
+}
 
 /// <summary>Opening a bundle: verified, or refused with why (and the problems of an invalid registry), or signed by a key that is not pinned.</summary>
 public sealed record BundleCheck(VerifiedBundle? Bundle, string? Error, IReadOnlyList<Problem> Problems, string? UnknownKid)
@@ -289,7 +300,14 @@ public static class SignedPolicy
             warnings = loaded.Problems.Count(p => !p.IsError);
         }
 
-        return new BundleCheck(new VerifiedBundle(compact, verification, content, entries, warnings, expired), null, [], null);
+        // Only ever used for messages: a withdrawn list that does not load is left out rather than refusing the policy.
+        IReadOnlyList<RegistryEntry> withdrawn = [];
+        if (content.Withdrawn is { } withdrawnPage && RegistryLoader.Load(withdrawnPage, RegistryShape.RegistryApiPage) is { IsValid: true } loadedWithdrawn)
+        {
+            withdrawn = loadedWithdrawn.Document!.Entries;
+        }
+
+        return new BundleCheck(new VerifiedBundle(compact, verification, content, entries, warnings, expired) { Withdrawn = withdrawn }, null, [], null);
     }
 
     /// <summary>
@@ -349,6 +367,7 @@ public static class SignedPolicy
             Subject = content.Subject,
             AuditArguments = content.AuditToolArguments,
             EmergencyStop = content.EmergencyStop,
+            Withdrawn = bundle.Withdrawn,
         };
     }
 

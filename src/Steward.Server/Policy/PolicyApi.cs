@@ -105,13 +105,15 @@ internal static class PolicyApi
         async Task<SignedBundle> SignAsync()
         {
             IReadOnlyList<StoredEntry> entries = [];
+            IReadOnlyList<StoredEntry> withdrawn = [];
             if (effective.Settings.McpEnabled && effective.Settings.RegistryMode == RegistryModes.Hosted)
             {
                 await using var reader = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 entries = await AdmittedEntries.LoadAsync(reader, organisation.Id, CancellationToken.None).ConfigureAwait(false);
+                withdrawn = await AdmittedEntries.LoadWithdrawnAsync(reader, organisation.Id, CancellationToken.None).ConfigureAwait(false);
             }
 
-            var signingInput = PolicyBundle.SigningInput(Payload(effective, entries, now, models), kid);
+            var signingInput = PolicyBundle.SigningInput(Payload(effective, entries, now, models, withdrawn), kid);
             return new SignedBundle(ETags.Of(Encoding.ASCII.GetBytes(signingInput)), Encoding.ASCII.GetBytes(PolicyBundle.SignInput(signingInput, key)), effective.Revision);
         }
 
@@ -151,7 +153,8 @@ internal static class PolicyApi
     /// <c>exp</c> is the end of that window plus the validity (<see cref="ValiditySeconds"/>), so a bundle fetched at any
     /// moment stays valid offline for at least the maximum offline age, and for at most one window more.
     /// </summary>
-    internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry> entries, DateTimeOffset now, Action<Utf8JsonWriter>? models = null)
+    internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry> entries, DateTimeOffset now, Action<Utf8JsonWriter>? models = null,
+        IReadOnlyList<StoredEntry>? withdrawn = null)
     {
         var settings = effective.Settings;
         var validity = WindowSeconds(settings) + ValiditySeconds(settings);
@@ -209,6 +212,25 @@ internal static class PolicyApi
             w.WriteStartArray("models");
             models?.Invoke(w);
             w.WriteEndArray();
+            if (withdrawn is { Count: > 0 })
+            {
+                // Versions an admin deprecated or deleted, with the status and message in their _meta: never admitted (the
+                // agent does not run them), only so that a developer who runs one is told the admin's words ("incident
+                // INC-42 …") instead of "not in the registry". A Registry API page, like the registry.
+                w.WriteStartObject("withdrawn");
+                w.WriteStartArray("servers");
+                foreach (var entry in withdrawn)
+                {
+                    RegistryJson.WriteItem(w, entry);
+                }
+
+                w.WriteEndArray();
+                w.WriteStartObject("metadata");
+                w.WriteNumber("count", withdrawn.Count);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
         });
     }

@@ -222,6 +222,39 @@ public sealed class PushChannelTests
         await gateway.UntilToolsAsync(tools => tools.Contains("echo"));
     }
 
+    [NodeFact]
+    public async Task The_admins_deletion_message_reaches_the_gateways_refusal_steward_mcp_status_and_steward_mcp_add_instead_of_not_in_the_registry()
+    {
+        await using var server = await StewardServerHost.StartAsync(TimeProvider.System);
+        await server.PutProfileAsync(OneDayInterval);
+        await using var gateway = await Following.StartAsync(server.BaseUrl, await server.DeveloperTokenAsync());
+        Assert.Contains("echo", await gateway.ToolsAsync());
+
+        using var admin = server.Client();
+        var status = $"api/v1/orgs/demo/registry/servers/{Uri.EscapeDataString(EverythingEntry)}/versions/{NodePackages.ServerEverythingVersion}/status";
+        using (var deleted = await admin.PatchAsync(status, Json("""{"status":"deleted","statusMessage":"incident INC-42: do not use until the fix ships"}""")))
+        {
+            Assert.True(deleted.IsSuccessStatusCode, await deleted.Content.ReadAsStringAsync());
+        }
+
+        await gateway.UntilToolsAsync(tools => tools.Count == 0);
+        var refusal = Assert.Single(gateway.Harness.Gateway.Status.Refused, r => r.Name == Fixtures.EverythingName);
+        Assert.Contains("was deleted by your organisation's Steward administrator: incident INC-42: do not use until the fix ships", refusal.Message);
+
+        // `steward mcp status` and `steward mcp add` read the same synced policy in their own process.
+        File.WriteAllText(gateway.Paths.UserMcpConfig, $$"""
+            { "mcpServers": { "{{Fixtures.EverythingName}}": { "command": "npx", "args": ["-y", "{{NodePackages.ServerEverything}}@{{NodePackages.ServerEverythingVersion}}"] } } }
+            """);
+        using var reader = new PolicySync(gateway.Paths, TimeProvider.System, environment: _ => null);
+        var manager = new Agent.Servers.ServerManager(gateway.Paths, gateway.Harness.Directory, reader.Current);
+        var (report, error) = manager.Status();
+        Assert.Null(error);
+        var line = Assert.Single(report!.Servers, s => s.Name == Fixtures.EverythingName);
+        Assert.Contains("INC-42", line.Message);
+        var (_, refused) = manager.Resolve(EverythingEntry);
+        Assert.Contains("was deleted by your organisation's Steward administrator: incident INC-42", refused);
+    }
+
     private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
     [NodePostgresFact]
