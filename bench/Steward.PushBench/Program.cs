@@ -119,19 +119,22 @@ try
     using var admin = new HttpClient { BaseAddress = new Uri(first + "/") };
     admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
     (await admin.PutAsync("api/v1/orgs/demo/profile", Json("""{"syncIntervalSeconds":259200}"""))).EnsureSuccessStatusCode();
+    (await admin.PostAsync("api/v1/orgs/demo/accounts", Json("""{"slug":"bench","name":"bench"}"""))).EnsureSuccessStatusCode();
     var tokens = new List<string>();
     for (var i = 0; i < holders + gatewayCount; i++)
     {
-        var created = await admin.PostAsync("api/v1/orgs/demo/tokens", Json($$"""{"name":"bench-{{i}}","role":"developer"}"""));
+        var created = await admin.PostAsync("api/v1/orgs/demo/tokens", Json($$"""{"name":"bench-{{i}}","role":"developer","account":"bench"}"""));
         created.EnsureSuccessStatusCode();
         tokens.Add((string)JsonNode.Parse(await created.Content.ReadAsStringAsync())!["token"]!);
     }
 
     // The real gateways: steward login (pinning the published key), then `steward gateway --server everything` under the SDK client.
     var kid = (string)JsonNode.Parse(await admin.GetStringAsync("api/v1/policy/keys"))!["keys"]![0]!["kid"]!;
-    var gateways = new List<(McpClient Client, Process Upstream)>();
+    // Each gateway's upstream: the server-everything processes (npm exec, its shell, node) that appeared when it started.
+    var gateways = new List<(McpClient Client, List<Process> Upstream)>();
     for (var g = 0; g < gatewayCount; g++)
     {
+        var existing = EverythingProcesses();
         var config = Directory.CreateDirectory(Path.Combine(work, "gateway-" + g)).FullName;
         var everything = $"@modelcontextprotocol/server-everything@2026.8.31";
         File.WriteAllText(Path.Combine(config, "mcp.json"), $$"""{ "mcpServers": { "everything": { "command": "npx", "args": ["-y", "{{everything}}"] } } }""");
@@ -171,40 +174,36 @@ try
             throw new InvalidOperationException("the gateway serves no echo tool");
         }
 
-        gateways.Add((client, FindUpstream(config)));
+        var upstream = EverythingProcesses().Except(existing).Select(Process.GetProcessById).ToList();
+        if (upstream.Count == 0)
+        {
+            throw new InvalidOperationException("the gateway's upstream process was not found");
+        }
+
+        gateways.Add((client, upstream));
     }
 
-    Process FindUpstream(string config)
+    static HashSet<int> EverythingProcesses()
     {
-        // The upstream is a descendant of the gateway whose environment names this gateway's config directory.
-        for (var attempt = 0; attempt < 100; attempt++)
+        var found = new HashSet<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            if (int.TryParse(Path.GetFileName(dir), out var pid))
             {
-                if (!int.TryParse(Path.GetFileName(dir), out var pid))
-                {
-                    continue;
-                }
-
                 try
                 {
-                    var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
-                    var environ = File.ReadAllText(Path.Combine(dir, "environ"));
-                    if (cmdline.Contains("server-everything", StringComparison.Ordinal) && cmdline.StartsWith("node", StringComparison.Ordinal)
-                        && environ.Contains("STEWARD_CONFIG_DIR=" + config + "\0", StringComparison.Ordinal))
+                    if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains("server-everything", StringComparison.Ordinal))
                     {
-                        return Process.GetProcessById(pid);
+                        found.Add(pid);
                     }
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                 }
             }
-
-            Thread.Sleep(100);
         }
 
-        throw new InvalidOperationException("the gateway's upstream process was not found");
+        return found;
     }
 
     async Task<List<List<double>>> RunAsync(int count, int roundCount, bool deleteAtEnd, string label)
@@ -272,7 +271,7 @@ try
             {
                 upstreamExits.AddRange(gateways.Select(g => Task.Run(async () =>
                 {
-                    await g.Upstream.WaitForExitAsync();
+                    await Task.WhenAll(g.Upstream.Select(p => p.WaitForExitAsync()));
                     return clock.Elapsed.TotalMilliseconds - start;
                 })));
                 var path = $"api/v1/orgs/demo/registry/servers/{Uri.EscapeDataString(Entry)}/versions/2026.8.31/status";
