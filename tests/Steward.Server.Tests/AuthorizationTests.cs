@@ -29,7 +29,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
     public static TheoryData<string, string> Matrix()
     {
         var data = new TheoryData<string, string>();
-        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token", "retention", "set-retention", "registry-sync", "registry-refresh", "sandbox", "set-sandbox" })
+        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token", "retention", "set-retention", "registry-sync", "registry-refresh", "sandbox", "set-sandbox", "emergency-stop", "lift-emergency-stop" })
         {
             foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "other-developer", "admin" })
             {
@@ -82,6 +82,8 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
             "registry-refresh" => await client.PostAsync("/api/v1/orgs/demo/profile/registry-sync", null),
             "sandbox" => await client.GetAsync("/api/v1/orgs/demo/sandbox"),
             "set-sandbox" => await client.PutAsync($"/api/v1/orgs/demo/sandbox/servers/{name}", TestServer.Json("""{"mode":"on"}""")),
+            "emergency-stop" => await client.GetAsync("/api/v1/orgs/demo/emergency-stop"),
+            "lift-emergency-stop" => await client.DeleteAsync("/api/v1/orgs/demo/emergency-stop"),
             _ => await client.GetAsync("/api/v1/orgs/demo/audit"),
         };
 

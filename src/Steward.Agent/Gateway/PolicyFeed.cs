@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Steward.Agent.Policy;
+using Steward.Agent.Sources;
 using Steward.Agent.Sync;
 
 namespace Steward.Agent.Gateway;
@@ -42,7 +43,8 @@ public sealed partial class PolicyFeed : IAsyncDisposable
 
     /// <summary>
     /// The synced policy: the verified cache in force now first, then every <see cref="PolicySync.StateChanged"/>,
-    /// with <see cref="PolicySync.RunAsync"/> syncing at start and on the profile's interval. A <c>steward sync</c> run in
+    /// with <see cref="PolicySync.RunAsync"/> syncing at start and on the profile's interval, and, for a Steward server,
+    /// whenever its change channel announces a change (<see cref="PolicySync.FollowChangesAsync"/>). A <c>steward sync</c> run in
     /// another process rewrites the cache; the feed sees the file change, loads the verified cache again (read only) and
     /// applies it when its revision or state differs from what is in force.
     /// </summary>
@@ -56,6 +58,11 @@ public sealed partial class PolicyFeed : IAsyncDisposable
         feed.Offer(sync.Current);
         sync.StateChanged += (_, e) => feed.Offer(e.State);
         feed.background.Add(Task.Run(() => sync.RunAsync(feed.stop.Token)));
+        // A Steward server's change channel: a change reaches this gateway in seconds, by the same sync and the same
+        // StateChanged as the interval's; the interval stays the fallback while the channel cannot be held.
+        var channel = new PolicyChannel();
+        feed.owned.Add(channel);
+        feed.background.Add(Task.Run(() => sync.FollowChangesAsync(channel, feed.stop.Token)));
         // The cache is only ever replaced by a rename (PolicyCache.Write), so names are watched, not writes: the directory
         // also holds audit.jsonl, and watching writes would wake the watcher on every audited tool call.
         if (Watch(paths.PolicyCache, () => feed.CacheChanged(sync, paths), NotifyFilters.FileName) is { } watcher)

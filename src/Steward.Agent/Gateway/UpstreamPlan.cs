@@ -74,7 +74,7 @@ public static class UpstreamPlanner
             }
 
             found = true;
-            var decision = evaluator.Evaluate(server.Name, server.Config);
+            var decision = WithdrawnEntries.Explain(snapshot, server.Name, server.Config, evaluator.Evaluate(server.Name, server.Config));
             var (spec, refusal) = decision switch
             {
                 AdmissionDecision.Blocked b => (null, new UpstreamRefusal(b.ConfiguredName, b.ReasonCode, b.Message)),

@@ -65,6 +65,16 @@ public sealed record PolicySnapshot
 
     /// <summary>The sandbox profiles of the registry's entries and the default, from a Steward server's bundle; none otherwise.</summary>
     public SandboxPolicy Sandbox { get; init; } = SandboxPolicy.None;
+    /// <summary>Versions the admin deprecated or deleted, with their status message: never admitted, only to say why a server is refused (<see cref="WithdrawnEntries"/>).</summary>
+    public IReadOnlyList<RegistryEntry> Withdrawn { get; init; } = [];
+
+    /// <summary>The organisation's emergency stop in force, in the admin's words (MCP is then off); null when there is none.</summary>
+    public string? EmergencyStop { get; init; }
+
+    /// <summary>Why MCP is off, for the developer: the emergency stop's words, or the profile.</summary>
+    public string McpOffReason => EmergencyStop is { } stop
+        ? $"MCP is stopped by the organisation's emergency stop: {stop}"
+        : "MCP is disabled by the profile";
 
     /// <summary>Whose profile this is, as the Steward server names it (<c>organisation</c> or <c>organisation/a/account</c>); null for registry sources.</summary>
     public string? Subject { get; init; }

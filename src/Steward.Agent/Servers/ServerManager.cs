@@ -84,11 +84,16 @@ public sealed class ServerManager
 
         if (!Snapshot!.McpEnabled)
         {
-            return (null, $"cannot add \"{name}\": MCP is disabled by the profile");
+            return (null, $"cannot add \"{name}\": {Snapshot.McpOffReason}");
         }
 
         if (Evaluator!.Latest(name) is not { } server)
         {
+            if (WithdrawnEntries.ForName(Snapshot!, name) is { } withdrawn)
+            {
+                return (null, $"cannot add \"{name}\": {withdrawn}");
+            }
+
             return (null, $"\"{name}\" is not an approved server in the registry from {Snapshot.Source}; only approved servers can be added (see `steward mcp add` without a name for the list)");
         }
 
@@ -440,10 +445,10 @@ public sealed class ServerManager
 
         if (!Snapshot!.McpEnabled)
         {
-            return new ServerStatus(name, scope, file, kind, !config.IsDisabled, "blocked", "mcp_disabled", "MCP is disabled by the profile", null, null);
+            return new ServerStatus(name, scope, file, kind, !config.IsDisabled, "blocked", "mcp_disabled", Snapshot.McpOffReason, null, null);
         }
 
-        var decision = known ?? Evaluator!.Evaluate(name, config);
+        var decision = known ?? WithdrawnEntries.Explain(Snapshot!, name, config, Evaluator!.Evaluate(name, config));
         if (decision is AdmissionDecision.Blocked { ReasonCode: AdmissionReasons.Disabled })
         {
             var wouldBe = Describe(Evaluator!.Evaluate(name, config with { Disabled = null }));

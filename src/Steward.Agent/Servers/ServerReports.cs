@@ -21,7 +21,7 @@ public sealed record PolicyStatus(
             active.Snapshot.Revision,
             active.Snapshot.FetchedAt,
             approved,
-            active.Snapshot.McpEnabled ? null : "MCP is disabled by the profile",
+            active.Snapshot.McpEnabled ? null : active.Snapshot.McpOffReason,
             null),
         PolicyState.Disabled disabled => new PolicyStatus("disabled", null, null, null, null, disabled.Reason, disabled.WhatToDo),
         _ => throw new ArgumentOutOfRangeException(nameof(state)),

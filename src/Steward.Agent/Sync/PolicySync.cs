@@ -667,7 +667,10 @@ public sealed partial class PolicySync : IDisposable
 
         if (!snapshot.McpEnabled)
         {
-            return new PolicyState.Disabled(
+            return snapshot.EmergencyStop is not null
+                ? new PolicyState.Disabled($"{snapshot.McpOffReason}, on {source.Describe()} (revision {snapshot.Revision})",
+                    "it ends when your Steward administrator lifts the emergency stop; the gateway starts the servers again by itself")
+                : new PolicyState.Disabled(
                 $"MCP is disabled by the profile{(snapshot.Subject is { } subject ? " of " + subject : "")} on {source.Describe()} (revision {snapshot.Revision})",
                 "ask your Steward administrator to turn MCP on in your profile, then run `steward sync`");
         }

@@ -24,7 +24,9 @@ public sealed record BundleContent(
     byte[]? Registry,
     PolicyModels Models,
     bool AuditToolArguments = false,
-    Core.Sandbox.SandboxPolicy? Sandbox = null)
+    Core.Sandbox.SandboxPolicy? Sandbox = null,
+    string? EmergencyStop = null,
+    byte[]? Withdrawn = null)
 {
     /// <summary>The payload's content, or null and why it is not a Steward policy payload.</summary>
     public static BundleContent? Parse(byte[] payload, out string? error)
@@ -78,6 +80,23 @@ public sealed record BundleContent(
             auditToolArguments = auditElement.GetBoolean();
         }
 
+        // The organisation's emergency stop (absent when none is in force): the admin's words, shown to the developer.
+        string? emergencyStop = null;
+        if (profile.TryGetProperty("emergencyStop", out var stopElement) && stopElement.ValueKind != JsonValueKind.Null)
+        {
+            if (stopElement.ValueKind != JsonValueKind.Object || !stopElement.TryGetProperty("reason", out var stopReason) || stopReason.ValueKind != JsonValueKind.String)
+            {
+                error = "its profile's emergencyStop has no reason";
+                return null;
+            }
+
+            emergencyStop = stopReason.GetString();
+            if (stopElement.TryGetProperty("since", out var since) && since.ValueKind == JsonValueKind.String)
+            {
+                emergencyStop += " (since " + since.GetString() + ")";
+            }
+        }
+
         byte[]? registry = null;
         if (root.TryGetProperty("registry", out var registryElement) && registryElement.ValueKind != JsonValueKind.Null)
         {
@@ -89,6 +108,11 @@ public sealed record BundleContent(
 
             registry = Encoding.UTF8.GetBytes(registryElement.GetRawText());
         }
+
+        // Deprecated and deleted versions with the admin's message (absent from older servers and when there are none).
+        byte[]? withdrawn = root.TryGetProperty("withdrawn", out var withdrawnElement) && withdrawnElement.ValueKind == JsonValueKind.Object
+            ? Encoding.UTF8.GetBytes(withdrawnElement.GetRawText())
+            : null;
 
         var models = ReadModels(root, out error);
         if (models is null)
@@ -124,7 +148,9 @@ public sealed record BundleContent(
             registry,
             models,
             auditToolArguments,
-            sandbox);
+            sandbox,
+            emergencyStop,
+            withdrawn);
     }
 
     private static PolicyModels? ReadModels(JsonElement root, out string? error)
@@ -204,7 +230,11 @@ public sealed record BundleContent(
 
 /// <summary>A bundle that verified: the compact JWS, its times and key, its content and its admitted entries.</summary>
 /// <param name="Expired">The signature verifies but <c>exp</c> has passed: authentic, and no longer in force.</param>
-public sealed record VerifiedBundle(string Compact, PolicyVerification Verification, BundleContent Content, IReadOnlyList<RegistryEntry> Entries, int Warnings, bool Expired);
+public sealed record VerifiedBundle(string Compact, PolicyVerification Verification, BundleContent Content, IReadOnlyList<RegistryEntry> Entries, int Warnings, bool Expired)
+{
+    /// <summary>The versions the admin deprecated or deleted, with their status message (never admitted; for messages).</summary>
+    public IReadOnlyList<RegistryEntry> Withdrawn { get; init; } = [];
+}
 
 /// <summary>Opening a bundle: verified, or refused with why (and the problems of an invalid registry), or signed by a key that is not pinned.</summary>
 public sealed record BundleCheck(VerifiedBundle? Bundle, string? Error, IReadOnlyList<Problem> Problems, string? UnknownKid)
@@ -287,7 +317,14 @@ public static class SignedPolicy
             warnings = loaded.Problems.Count(p => !p.IsError);
         }
 
-        return new BundleCheck(new VerifiedBundle(compact, verification, content, entries, warnings, expired), null, [], null);
+        // Only ever used for messages: a withdrawn list that does not load is left out rather than refusing the policy.
+        IReadOnlyList<RegistryEntry> withdrawn = [];
+        if (content.Withdrawn is { } withdrawnPage && RegistryLoader.Load(withdrawnPage, RegistryShape.RegistryApiPage) is { IsValid: true } loadedWithdrawn)
+        {
+            withdrawn = loadedWithdrawn.Document!.Entries;
+        }
+
+        return new BundleCheck(new VerifiedBundle(compact, verification, content, entries, warnings, expired) { Withdrawn = withdrawn }, null, [], null);
     }
 
     /// <summary>
@@ -347,6 +384,8 @@ public static class SignedPolicy
             Subject = content.Subject,
             AuditArguments = content.AuditToolArguments,
             Sandbox = content.Sandbox ?? Core.Sandbox.SandboxPolicy.None,
+            EmergencyStop = content.EmergencyStop,
+            Withdrawn = bundle.Withdrawn,
         };
     }
 

@@ -24,6 +24,13 @@ internal static class AuditLog
         if (connection is NpgsqlConnection)
         {
             await connection.ExecuteAsync("SELECT id FROM organisations WHERE id = @org FOR UPDATE", transaction, cancellationToken, ("org", organisationId)).ConfigureAwait(false);
+            if (!ChangesNothingServed(action))
+            {
+                // Every admin change writes its audit row in its own transaction: the one place every instance hears of it.
+                // PostgreSQL delivers the notification on commit, never for a change rolled back (Policy/ChangeListener).
+                await connection.ExecuteAsync("SELECT pg_notify(@channel, @org)", transaction, cancellationToken,
+                    ("channel", Policy.ChangeListener.Channel), ("org", organisationId)).ConfigureAwait(false);
+            }
         }
 
         var previous = await connection.ScalarAsync(
@@ -41,6 +48,10 @@ internal static class AuditLog
             throw new InvalidOperationException("the audit row was not written");
         }
     }
+
+    /// <summary>Rows that record what happened (refusals, sign-ins, pruning), not a change to anything a gateway or host is served.</summary>
+    private static bool ChangesNothingServed(string action) =>
+        action is "model.request.refused" or "model.access-denied" or "console.sign-in" or "console.sign-in-refused" or "tool-calls.pruned" or "token.oidc-exchange";
 
     /// <summary>
     /// The canonical JSON a row's hash covers: every column but <c>id</c> and the hashes, <c>before</c> and <c>after</c>

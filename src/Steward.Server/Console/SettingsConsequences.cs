@@ -8,27 +8,45 @@ internal sealed record Consequence(string Setting, string Change, IReadOnlyList<
 
 /// <summary>
 /// What a change of the shared settings will do, said before it is saved. The words follow what the code does: clients
-/// apply a new policy at their next sync (within the current interval), the exports follow the profile (docs/exports.md).
+/// apply a new policy at their next sync (within the current interval) or, a running gateway holding the change channel,
+/// within seconds; the exports follow the profile (docs/exports.md). A switch of the organisation's profile does not reach
+/// an account with a profile of its own, and the sentences say so (only the emergency stop reaches every account).
 /// </summary>
 internal static class SettingsConsequences
 {
-    public static IReadOnlyList<Consequence> Describe(ProfileSettings before, ProfileSettings after, int approvedServers, string scope)
+    /// <param name="ownProfiles">
+    /// For the organisation's profile: the accounts with a profile of their own, which supersedes it for them — no switch
+    /// of the organisation's profile reaches them, and every sentence says so. Empty for an account's profile.
+    /// </param>
+    /// <param name="stopped">The organisation's emergency stop is engaged: MCP stays off for every account whatever this profile says.</param>
+    public static IReadOnlyList<Consequence> Describe(ProfileSettings before, ProfileSettings after, int approvedServers, string scope, IReadOnlyList<string>? ownProfiles = null, bool stopped = false)
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
-        var within = $"at their next sync (within {Duration(before.SyncIntervalSeconds)}, the current sync interval)";
+        var within = $"at their next sync (within {Duration(before.SyncIntervalSeconds)}, the current sync interval; a running gateway that holds this server's change channel within seconds)";
+        if (ownProfiles is { Count: > 0 })
+        {
+            var names = string.Join(", ", ownProfiles.Take(5)) + (ownProfiles.Count > 5 ? $" and {ownProfiles.Count - 5} more" : "");
+            scope = $"{scope} except the {Plural(ownProfiles.Count, "account")} with a profile of their own ({names}), which keep their own settings";
+        }
+
         var list = new List<Consequence>();
         if (before.McpEnabled != after.McpEnabled)
         {
             list.Add(after.McpEnabled
                 ? new Consequence("Model Context Protocol (MCP)", "off → on",
                 [
-                    $"Developers of {scope} may run approved MCP servers again {within}.",
+                    stopped
+                        ? $"The emergency stop is engaged: MCP stays off for every account of the organisation until it is lifted; then developers of {scope} may run approved MCP servers again."
+                        : $"Developers of {scope} may run approved MCP servers again {within}.",
                     "The Kiro file, Claude Code managed-mcp.json and the Claude Code / Copilot / Cursor allowlists list the approved servers again.",
                 ])
                 : new Consequence("Model Context Protocol (MCP)", "on → off",
                 [
                     $"MCP off: every developer's gateway in {scope} stops all MCP servers {within}, and steward mcp add is refused.",
+                    .. ownProfiles is { Count: > 0 }
+                        ? (string[])["To stop MCP for every account at once, whatever their own profiles say, use the emergency stop on this page."]
+                        : [],
                     "The Kiro file becomes {\"servers\":[]} (Kiro stops every server it runs).",
                     "Claude Code exports will contain an empty mcpServers (managed-mcp.json), which turns MCP off in Claude Code.",
                     "Claude Code and Copilot managed settings allow no server (allowedMcpServers: []); the Cursor allowlists become empty.",

@@ -15,10 +15,29 @@ internal sealed class LocalChanges
     public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(1);
 
     private long _generation;
+    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public long Generation => Interlocked.Read(ref _generation);
 
-    public void Changed() => Interlocked.Increment(ref _generation);
+    /// <summary>
+    /// A change was committed: through this instance (the middleware, the console), or through another instance on the same
+    /// PostgreSQL database (<c>Policy/ChangeListener</c>, woken by the NOTIFY of the change's transaction). Wakes every
+    /// <see cref="NextAsync"/> waiter: the held policy channels.
+    /// </summary>
+    public void Changed()
+    {
+        Interlocked.Increment(ref _generation);
+        Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>Completes as soon as <see cref="Generation"/> is no longer <paramref name="seen"/> (at once when it already moved).</summary>
+    public Task NextAsync(long seen)
+    {
+        // Read the waiter before the generation: a change between the two reads has either completed this waiter or moved
+        // the generation, so none is missed.
+        var next = Volatile.Read(ref _next);
+        return Generation != seen ? Task.CompletedTask : next.Task;
+    }
 
     /// <summary>
     /// Middleware: when any request that may change state (not GET, HEAD or OPTIONS) starts its answer and when it has been

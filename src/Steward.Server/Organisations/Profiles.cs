@@ -97,7 +97,10 @@ public sealed record EffectiveProfile(Organisation Organisation, Account? Accoun
 {
     public StoredProfile Profile => AccountProfile ?? OrganisationProfile;
 
-    public ProfileSettings Settings => Profile.Settings;
+    /// <summary>The organisation's emergency stop, when one is in force: MCP is then off whatever the profile says.</summary>
+    public EmergencyStop? Stop { get; init; }
+
+    public ProfileSettings Settings => Stop is null ? Profile.Settings : Profile.Settings with { McpEnabled = false };
 
     /// <summary>
     /// A revision id that changes whenever what a client receives may change: the organisation profile's revision (which
@@ -152,8 +155,17 @@ internal static class Profiles
         var organisationProfile = await FindAsync(connection, null, organisation.Id, null, cancellationToken).ConfigureAwait(false)
             ?? new StoredProfile("", organisation.Id, null, ProfileSettings.Default, 0, "");
         var accountProfile = account is null ? null : await FindAsync(connection, null, organisation.Id, account.Id, cancellationToken).ConfigureAwait(false);
-        return new EffectiveProfile(organisation, account, organisationProfile, accountProfile);
+        return new EffectiveProfile(organisation, account, organisationProfile, accountProfile)
+        {
+            Stop = await EmergencyStops.FindAsync(connection, null, organisation.Id, cancellationToken).ConfigureAwait(false),
+        };
     }
+
+    /// <summary>The slugs of the organisation's accounts that have a profile of their own (it supersedes the organisation's for them).</summary>
+    public static async Task<IReadOnlyList<string>> AccountsWithOwnProfileAsync(DbConnection connection, string organisationId, CancellationToken cancellationToken) =>
+        await connection.QueryAsync(
+            "SELECT a.slug FROM profiles p JOIN accounts a ON a.id = p.account_id WHERE p.organisation_id = @org AND p.account_id IS NOT NULL ORDER BY a.slug",
+            null, r => r.GetString(0), cancellationToken, ("org", organisationId)).ConfigureAwait(false);
 
     public static async Task<Organisation?> FindOrganisationByIdAsync(DbConnection connection, string id, CancellationToken cancellationToken)
     {

@@ -22,6 +22,21 @@ internal static class AdmittedEntries
             .OrderBy(e => e.Name, StringComparer.Ordinal)];
     }
 
+    /// <summary>
+    /// Versions an administrator deprecated or deleted and that no active version of the same name and version replaces,
+    /// newest status change first, at most <see cref="MaxWithdrawn"/>: the bundle carries them so the agent can say why.
+    /// </summary>
+    public static async Task<IReadOnlyList<StoredEntry>> LoadWithdrawnAsync(DbConnection connection, string organisationId, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync(
+            $"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND status IN ('deprecated', 'deleted') ORDER BY status_changed_at DESC, name, version LIMIT {MaxWithdrawn}",
+            null, StoredEntry.Read, cancellationToken, ("org", organisationId)).ConfigureAwait(false);
+        return [.. rows.OrderBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.Version, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The most withdrawn versions a bundle names (the newest changes): an incident's message must not make the bundle unbounded.</summary>
+    public const int MaxWithdrawn = 200;
+
     /// <summary>Versions an administrator deleted (revoked), for deny lists: each names exactly what ran (a pinned argv or a URL).</summary>
     public static async Task<IReadOnlyList<StoredEntry>> LoadRevokedAsync(DbConnection connection, RegistrySource source, CancellationToken cancellationToken)
     {

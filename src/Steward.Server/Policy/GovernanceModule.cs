@@ -24,6 +24,8 @@ internal static partial class GovernanceModule
         services.AddSingleton<BundleCache>();
         services.AddSingleton<LocalChanges>();
         services.AddSingleton<BundleResolutions>();
+        services.AddSingleton<PolicyChannels>();
+        services.AddHostedService<ChangeListener>();
     }
 
     /// <summary>After the migrations: the first signing key on first start; a start whose key encryption key cannot open the keys fails.</summary>
@@ -49,6 +51,7 @@ internal static partial class GovernanceModule
         ExportsApi.Map(app, app.MapGroup("/api/v1/orgs/{org}/exports").AddEndpointFilter(Authentication.RequireOrganisationMember));
         ProfilesApi.Map(organisationAdmin);
         SandboxApi.Map(organisationAdmin);
+        EmergencyStops.Map(organisationAdmin);
         TokensApi.Map(organisationAdmin);
     }
 

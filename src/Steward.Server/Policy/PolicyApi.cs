@@ -29,6 +29,7 @@ internal static class PolicyApi
     {
         app.MapGet("/api/v1/policy", BundleAsync);
         app.MapGet("/api/v1/policy/keys", KeysAsync);
+        app.MapGet(PolicyEvents.Path, PolicyEvents.HoldAsync);
         app.MapPost("/api/v1/admin/keys/rotate", RotateAsync);
     }
 
@@ -45,10 +46,7 @@ internal static class PolicyApi
             return Authentication.Unauthorized(context);
         }
 
-        var tokenHash = Tokens.Hash(token);
-        var now = time.GetUtcNow();
-        var bundle = resolutions.Find(tokenHash, now)
-            ?? await ResolveAsync(context, database, time, keys, cache, resolutions, tokenHash, now, cancellationToken).ConfigureAwait(false);
+        var bundle = await CurrentAsync(context, database, time, keys, cache, resolutions, Tokens.Hash(token), cancellationToken).ConfigureAwait(false);
         if (bundle is null)
         {
             return Authentication.Unauthorized(context);
@@ -72,6 +70,15 @@ internal static class PolicyApi
         }
 
         return Results.Bytes(body, PolicyBundle.MediaType);
+    }
+
+    /// <summary>What the bundle endpoint would answer the token with hash <paramref name="tokenHash"/> now: the signed bundle, or null for a token that is not valid.</summary>
+    internal static async Task<SignedBundle?> CurrentAsync(HttpContext context, Database database, TimeProvider time, SigningKeys keys, BundleCache cache, BundleResolutions resolutions,
+        string tokenHash, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        return resolutions.Find(tokenHash, now)
+            ?? await ResolveAsync(context, database, time, keys, cache, resolutions, tokenHash, now, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Checks the token and reads what the bundle depends on; the signed bundle (from <see cref="BundleCache"/> or signed now), or null for a token that is not valid.</summary>
@@ -109,9 +116,11 @@ internal static class PolicyApi
         {
             IReadOnlyList<StoredEntry>? entries = [];
             await using var reader = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+            IReadOnlyList<StoredEntry> withdrawn = [];
             if (effective.Settings.McpEnabled && effective.Settings.RegistryMode == RegistryModes.Hosted)
             {
                 entries = await AdmittedEntries.LoadAsync(reader, organisation.Id, CancellationToken.None).ConfigureAwait(false);
+                withdrawn = await AdmittedEntries.LoadWithdrawnAsync(reader, organisation.Id, CancellationToken.None).ConfigureAwait(false);
             }
             else if (effective.Settings.RegistryMode == RegistryModes.External)
             {
@@ -123,8 +132,8 @@ internal static class PolicyApi
             }
 
             var sandbox = await SandboxApi.PolicyForAsync(reader, organisation.Id, account?.Id, CancellationToken.None).ConfigureAwait(false);
-            var signingInput = PolicyBundle.SigningInput(Payload(effective, entries, now, models, sandbox), kid);
-            return new SignedBundle(ETags.Of(Encoding.ASCII.GetBytes(signingInput)), Encoding.ASCII.GetBytes(PolicyBundle.SignInput(signingInput, key)));
+            var signingInput = PolicyBundle.SigningInput(Payload(effective, entries, now, models, sandbox, withdrawn), kid);
+            return new SignedBundle(ETags.Of(Encoding.ASCII.GetBytes(signingInput)), Encoding.ASCII.GetBytes(PolicyBundle.SignInput(signingInput, key)), effective.Revision);
         }
 
         // A profile that is not stored has no revision that registry changes raise: never kept.
@@ -165,7 +174,7 @@ internal static class PolicyApi
     /// </summary>
     /// <param name="entries">What the registry admits; null for an external registry the server has no good copy of yet (<c>registry</c> is then null).</param>
     internal static byte[] Payload(EffectiveProfile effective, IReadOnlyList<StoredEntry>? entries, DateTimeOffset now, Action<Utf8JsonWriter>? models = null,
-        Core.Sandbox.SandboxPolicy? sandbox = null)
+        Core.Sandbox.SandboxPolicy? sandbox = null, IReadOnlyList<StoredEntry>? withdrawn = null)
     {
         var settings = effective.Settings;
         var validity = WindowSeconds(settings) + ValiditySeconds(settings);
@@ -190,6 +199,15 @@ internal static class PolicyApi
             w.WriteStartObject("profile");
             w.WriteString("scope", effective.AccountProfile is null ? "organisation" : "account");
             settings.WriteTo(w);
+            if (effective.Stop is { } stop)
+            {
+                // Why MCP is off, in the admin's words, for the developer's `steward mcp status` and the gateway's log.
+                w.WriteStartObject("emergencyStop");
+                w.WriteString("reason", stop.Reason);
+                w.WriteString("since", stop.Since);
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
             if (settings.RegistryMode is RegistryModes.Hosted or RegistryModes.External && entries is not null)
             {
@@ -217,6 +235,25 @@ internal static class PolicyApi
             // What each local server may touch on the developer's machine (docs/sandbox.md); the gateway enforces it.
             w.WritePropertyName("sandbox");
             Core.Sandbox.SandboxPolicyJson.Write(w, sandbox ?? Core.Sandbox.SandboxPolicy.None);
+            if (withdrawn is { Count: > 0 })
+            {
+                // Versions an admin deprecated or deleted, with the status and message in their _meta: never admitted (the
+                // agent does not run them), only so that a developer who runs one is told the admin's words ("incident
+                // INC-42 …") instead of "not in the registry". A Registry API page, like the registry.
+                w.WriteStartObject("withdrawn");
+                w.WriteStartArray("servers");
+                foreach (var entry in withdrawn)
+                {
+                    RegistryJson.WriteItem(w, entry);
+                }
+
+                w.WriteEndArray();
+                w.WriteStartObject("metadata");
+                w.WriteNumber("count", withdrawn.Count);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
         });
     }
@@ -313,8 +350,8 @@ internal static class PolicyApi
 /// <summary>What a bundle's bytes depend on: the organisation and account, the profile revision (which every registry change raises), the window, the signing key and the models.</summary>
 internal sealed record BundleKey(string OrganisationId, string OrganisationSlug, string? AccountId, string? AccountSlug, string Revision, long IssuedAt, string Kid, string ModelsJson);
 
-/// <summary>A signed bundle: its ETag and the compact JWS as sent; its Brotli and gzip codings made on first use and kept with it.</summary>
-internal sealed record SignedBundle(string ETag, byte[] Jws)
+/// <summary>A signed bundle: its ETag, the compact JWS as sent and the revision it carries; its Brotli and gzip codings made on first use and kept with it.</summary>
+internal sealed record SignedBundle(string ETag, byte[] Jws, string Revision = "")
 {
     private readonly Lazy<byte[]> _brotli = new(() => Smaller(Jws, BundleEncodings.Encode(Jws, BundleEncodings.Brotli)), LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly Lazy<byte[]> _gzip = new(() => Smaller(Jws, BundleEncodings.Encode(Jws, BundleEncodings.Gzip)), LazyThreadSafetyMode.ExecutionAndPublication);

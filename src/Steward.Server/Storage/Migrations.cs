@@ -384,6 +384,17 @@ internal static class Migrations
             )
             """,
         ]),
+        new(13, "organisation emergency stop: MCP off for every account until lifted",
+        [
+            """
+            CREATE TABLE emergency_stops (
+                organisation_id TEXT PRIMARY KEY REFERENCES organisations (id),
+                reason TEXT NOT NULL,
+                stopped_at {ordered} NOT NULL,
+                stopped_by TEXT NOT NULL
+            )
+            """,
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

@@ -34,15 +34,29 @@ internal sealed class StewardServerHost : IAsyncDisposable
     public string BaseUrl { get; }
 
     /// <param name="port">0: any free port; a fixed port lets the server be stopped and started again at the same address.</param>
+    /// <param name="database">A PostgreSQL connection string (null: SQLite in the data directory).</param>
+    /// <param name="beside">Another instance on the same PostgreSQL database: this one shares its key encryption key, as a deployment's instances must.</param>
     /// <param name="configure">Options changed from these defaults (a CA file for the server's outbound clients, …).</param>
-    public static async Task<StewardServerHost> StartAsync(TimeProvider time, int port = 0, Func<ServeOptions, ServeOptions>? configure = null)
+    public static async Task<StewardServerHost> StartAsync(TimeProvider time, int port = 0, string? database = null, StewardServerHost? beside = null,
+        Func<ServeOptions, ServeOptions>? configure = null)
     {
         var root = Directory.CreateTempSubdirectory("steward-agent-server-").FullName;
+        if (beside is not null)
+        {
+            Directory.CreateDirectory(Path.Combine(root, "data"));
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(Path.Combine(root, "data"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            File.Copy(Path.Combine(beside.options.DataDir, "signing-keys.kek"), Path.Combine(root, "data", "signing-keys.kek"));
+        }
+
         var options = new ServeOptions
         {
             DataDir = Path.Combine(root, "data"),
             Urls = [$"http://127.0.0.1:{port}"],
-            BootstrapAdminToken = AdminToken,
+            Database = database,
+            BootstrapAdminToken = beside is null ? AdminToken : null,
             Messages = new StringWriter(),
             LogLevel = LogLevel.Warning,
             TimeProvider = time,
@@ -66,6 +80,25 @@ internal sealed class StewardServerHost : IAsyncDisposable
     {
         Assert.Null(server);
         server = await StewardServer.StartAsync(options with { Urls = [BaseUrl] }, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Starts the stopped server on another free port (same data directory), lets <paramref name="change"/> make changes
+    /// through it, and stops it again: changes committed while nothing listened at the usual address.
+    /// </summary>
+    public async Task WhileAwayAsync(Func<StewardServerHost, Task> change)
+    {
+        Assert.Null(server);
+        var elsewhere = await StewardServer.StartAsync(options with { Urls = ["http://127.0.0.1:0"] }, CancellationToken.None);
+        var away = new StewardServerHost(root, options, elsewhere);
+        try
+        {
+            await change(away);
+        }
+        finally
+        {
+            await away.StopAsync();
+        }
     }
 
     public HttpClient Client(string? token = AdminToken)
