@@ -635,7 +635,8 @@ public sealed class Gateway : IAsyncDisposable
         {
             // Listed = callable, both ways: a tool the server never listed is not governed by anything the admin saw.
             Audit(upstream, tool, "unlisted", "the server does not list this tool", started, "refused", call);
-            throw new McpProtocolException($"Unknown tool: '{name}' (\"{upstream.Name}\" does not list a tool \"{tool}\")", McpErrorCode.InvalidParams);
+            // Answered as SDK servers answer an unknown tool (a result with isError), so a host sees what the server itself would say.
+            return Refusal($"MCP error -32602: Unknown tool: '{name}' (\"{upstream.Name}\" does not list a tool \"{tool}\")");
         }
 
         var blocked = await PinCheckAsync(upstream, listed, cancellationToken).ConfigureAwait(false);

@@ -150,11 +150,13 @@ public sealed class ToolCallForwardingTests
             server: perServer ? "fwd" : null, directory: directory);
         var prefix = perServer ? "" : "fwd__";
 
-        var unknown = await Assert.ThrowsAsync<McpProtocolException>(() => harness.Client.CallToolAsync(prefix + "hidden-admin").AsTask().WaitAsync(Guard));
-        Assert.Equal(McpErrorCode.InvalidParams, unknown.ErrorCode);
-        // The gateway answered (this server would have answered any name with a result, not an error).
-        Assert.Contains("Unknown tool", unknown.Message, StringComparison.Ordinal);
-        Assert.Contains("does not list a tool \"hidden-admin\"", unknown.Message, StringComparison.Ordinal);
+        // Answered by the gateway as an SDK server answers an unknown tool: a result with isError (this server would
+        // have answered the name with its state, not an error).
+        var unknown = await harness.Client.CallToolAsync(prefix + "hidden-admin").AsTask().WaitAsync(Guard);
+        Assert.True(unknown.IsError);
+        var text = Assert.IsType<TextContentBlock>(unknown.Content[0]).Text;
+        Assert.Contains("Unknown tool", text, StringComparison.Ordinal);
+        Assert.Contains("does not list a tool \"hidden-admin\"", text, StringComparison.Ordinal);
         var line = JsonDocument.Parse(File.ReadAllLines(harness.AuditLog)[0]).RootElement;
         Assert.Equal(("hidden-admin", "unlisted", "refused"),
             (line.GetProperty("tool").GetString(), line.GetProperty("decision").GetString(), line.GetProperty("outcome").GetString()));
