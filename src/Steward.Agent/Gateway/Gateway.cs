@@ -79,13 +79,10 @@ public sealed record GatewayStatus(
 /// reported without holding up the others. List requests wait for an apply in progress.</description></item>
 /// </list>
 /// </remarks>
-public sealed class Gateway : IAsyncDisposable
+public sealed partial class Gateway : IAsyncDisposable
 {
     /// <summary>Between a server's name and a tool's or prompt's name in the aggregated shape.</summary>
     public const string Separator = "__";
-
-    /// <summary>The protocol revision the gateway speaks on both sides.</summary>
-    public const string ProtocolVersion = "2025-11-25";
 
     private const string ApprovalField = "approve";
 
@@ -337,8 +334,20 @@ public sealed class Gateway : IAsyncDisposable
         var timeout = spec.Config.Timeout is { } ms and > 0 ? TimeSpan.FromMilliseconds(ms) : options.StartTimeout;
         try
         {
-            var upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient, outbound, cancellationToken, options.SandboxHost)
-                .ConfigureAwait(false);
+            Upstream upstream;
+            try
+            {
+                upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, LatestRevision), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
+                    outbound, cancellationToken, options.SandboxHost).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is UpstreamStartException or McpException && OlderRevision(e.Message) is { } older)
+            {
+                // The server answered an older revision the SDK speaks: it is started again in that revision, as it asked.
+                GatewayLog.OlderRevision(logger, spec.Name, older);
+                upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, older), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
+                    outbound, cancellationToken, options.SandboxHost).ConfigureAwait(false);
+            }
+
             if (hostLoggingLevel is { } level && upstream.Capabilities.Logging is not null)
             {
                 await upstream.Client.SetLoggingLevelAsync(level, null, cancellationToken).ConfigureAwait(false);
@@ -384,7 +393,23 @@ public sealed class Gateway : IAsyncDisposable
         await Task.WhenAll(stopping.Select(u => u.DisposeAsync().AsTask())).ConfigureAwait(false);
     }
 
-    private McpClientOptions UpstreamOptions(UpstreamSpec spec, TimeSpan timeout)
+    /// <summary>The newest revision the gateway asks an upstream for; an upstream may answer an older one (<see cref="OlderRevisions"/>).</summary>
+    public const string LatestRevision = "2025-11-25";
+
+    /// <summary>Older revisions an upstream may answer, in which it is then spoken to.</summary>
+    public static IReadOnlyList<string> OlderRevisions { get; } = ["2025-06-18", "2025-03-26", "2024-11-05"];
+
+    /// <summary>The older revision in the SDK's refusal of a server's answer ("… Expected 2025-11-25, got 2025-06-18"), or null.</summary>
+    internal static string? OlderRevision(string message)
+    {
+        var match = RevisionMismatch().Match(message);
+        return match.Success ? OlderRevisions.FirstOrDefault(r => r == match.Groups["got"].Value) : null;
+    }
+
+    [GeneratedRegex(@"protocol version mismatch\. Expected [0-9-]+, got (?<got>[0-9]{4}-[0-9]{2}-[0-9]{2})", RegexOptions.CultureInvariant)]
+    private static partial Regex RevisionMismatch();
+
+    private McpClientOptions UpstreamOptions(UpstreamSpec spec, TimeSpan timeout, string revision)
     {
         var server = Volatile.Read(ref host);
         var hostCapabilities = server?.ClientCapabilities;
@@ -428,7 +453,8 @@ public sealed class Gateway : IAsyncDisposable
             ClientInfo = server?.ClientInfo is { } info
                 ? new Implementation { Name = info.Name, Version = info.Version, Title = info.Title }
                 : new Implementation { Name = "steward-gateway", Version = GatewayVersion },
-            ProtocolVersion = ProtocolVersion,
+            // Pinned: the SDK's default would try the stateless 2026-07-28 revision first, which the gateway does not bridge yet.
+            ProtocolVersion = revision,
             InitializationTimeout = timeout,
             Capabilities = capabilities,
             Handlers = handlers,
@@ -447,7 +473,6 @@ public sealed class Gateway : IAsyncDisposable
             Title = options.Server is null ? "Steward gateway" : $"{options.Server} (through Steward)",
             Version = GatewayVersion,
         },
-        ProtocolVersion = ProtocolVersion,
         Capabilities = new ServerCapabilities
         {
             Tools = new ToolsCapability { ListChanged = true },
@@ -480,10 +505,22 @@ public sealed class Gateway : IAsyncDisposable
         Filters = new McpServerFilters { Message = new McpMessageFilters { IncomingFilters = [ToolCallFilter], OutgoingFilters = [UpstreamErrors.Unwrap] } },
     };
 
-    private McpMessageHandler ToolCallFilter(McpMessageHandler next) => (context, cancellationToken) =>
-        context.JsonRpcMessage is JsonRpcRequest { Method: RequestMethods.ToolsCall } request
-            ? ForwardToolCallAsync(context, request, next, cancellationToken)
-            : next(context, cancellationToken);
+    private McpMessageHandler ToolCallFilter(McpMessageHandler next) => (context, cancellationToken) => context.JsonRpcMessage switch
+    {
+        JsonRpcRequest { Method: RequestMethods.ToolsCall } request => ForwardToolCallAsync(context, request, next, cancellationToken),
+        // The stateless 2026-07-28 revision is not served yet: its server/discover is refused, and a client then falls
+        // back to initialize in a revision the gateway speaks (the revision's rule for clients: fall back on any error).
+        JsonRpcRequest { Method: RequestMethods.ServerDiscover } discover => context.Server.SendMessageAsync(new JsonRpcError
+        {
+            Id = discover.Id,
+            Error = new JsonRpcErrorDetail
+            {
+                Code = (int)McpErrorCode.MethodNotFound,
+                Message = "Steward's gateway speaks MCP revisions 2024-11-05 to 2025-11-25: start the session with initialize",
+            },
+        }, cancellationToken),
+        _ => next(context, cancellationToken),
+    };
 
     private async ValueTask HostInitializedAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
     {

@@ -52,4 +52,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(15, LogLevel.Error, "The audit log could not be written: {Message}")]
     public static partial void AuditFailed(ILogger logger, string message);
+
+    [LoggerMessage(16, LogLevel.Information, "\"{Name}\" speaks MCP revision {Revision}; starting it again in that revision")]
+    public static partial void OlderRevision(ILogger logger, string name, string revision);
 }
