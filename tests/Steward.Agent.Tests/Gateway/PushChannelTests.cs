@@ -135,7 +135,7 @@ public sealed class PushChannelTests
         await gateway.UntilToolsAsync(tools => tools.Count == 0);
         Assert.Contains("MCP is disabled by the profile", Assert.IsType<PolicyState.Disabled>(gateway.Sync.Current).Reason);
 
-        await server.PutProfileAsync(OneDayInterval);
+        await server.PutProfileAsync("""{"syncIntervalSeconds":86400,"mcpEnabled":true}""");
         await gateway.UntilToolsAsync(tools => tools.Contains("echo"));
 
         var refused = new TaskCompletionSource<ChannelEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
