@@ -1,0 +1,35 @@
+using System.Text.RegularExpressions;
+using Steward.Tests.Tls;
+
+namespace Steward.Cli.Tests;
+
+/// <summary>
+/// What a user reads when the platform reports a failure: the runtime's own sentence, never the resource key that
+/// stands for it in a trimmed build (<c>net_ssl_io_cert_chain_validation</c>, <c>TaskCanceledException_ctor_DefaultMessage</c>).
+/// </summary>
+public sealed partial class ErrorTextTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("steward-errortext-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    [Fact]
+    public async Task An_untrusted_certificate_is_described_in_words_by_the_real_cli()
+    {
+        using var ca = TestCa.Create(directory);
+        await using var registry = await HttpsRegistry.StartAsync(ca.Server);
+
+        // The child process runs with steward's own runtimeconfig.json, where resource keys would be switched on.
+        var outcome = await CliRunner.RunProcessAsync("registry", "validate", registry.Url);
+
+        Assert.Equal(2, outcome.ExitCode);
+        var said = outcome.Stdout + outcome.Stderr;
+        Assert.Contains(registry.Url, said, StringComparison.Ordinal);
+        Assert.Contains("SSL", said, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotMatch(ResourceKey(), said);
+    }
+
+    // Resource keys are identifiers with underscores (net_ssl_…, Type_ctor_…); Steward's sentences never contain one.
+    [GeneratedRegex(@"\b[A-Za-z]+_[A-Za-z]+_[A-Za-z_]+\b")]
+    private static partial Regex ResourceKey();
+}
