@@ -69,6 +69,35 @@ public static class Cli
             configuration.ProcessTerminationTimeout = null;
         }
 
-        return await root.Parse(args).InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // A command line that does not parse is a usage error: exit 2 with each problem on its own line, as the
+            // docs promise for bad options, rather than the parser's exit 1 that means "refused".
+            foreach (var error in parsed.Errors)
+            {
+                await Console.Error.WriteLineAsync("steward: " + error.Message).ConfigureAwait(false);
+            }
+
+            await Console.Error.WriteLineAsync($"Run '{string.Join(' ', ["steward", .. Path(parsed.CommandResult)])} --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.Unreadable;
+        }
+
+        return await parsed.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The subcommands from the root to <paramref name="result"/>, the root itself left out.</summary>
+    private static IEnumerable<string> Path(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new Stack<string>();
+        for (System.CommandLine.Parsing.SymbolResult? at = result; at is not null; at = at.Parent)
+        {
+            if (at is System.CommandLine.Parsing.CommandResult { Parent: not null } command)
+            {
+                names.Push(command.Command.Name);
+            }
+        }
+
+        return names;
     }
 }

@@ -29,6 +29,19 @@ public sealed partial class ErrorTextTests : IDisposable
         Assert.DoesNotMatch(ResourceKey(), said);
     }
 
+    [Theory]
+    [InlineData("--format", "nope")]
+    [InlineData("--no-such-option", "x")]
+    public async Task A_command_line_that_does_not_parse_exits_2_naming_the_problem_and_where_help_is(string option, string value)
+    {
+        var outcome = await CliRunner.RunProcessAsync("registry", "export", option, value);
+
+        Assert.Equal(ExitCodes.Unreadable, outcome.ExitCode);
+        Assert.Contains(option == "--format" ? "nope" : option, outcome.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Run 'steward registry export --help' for usage.", outcome.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotMatch(ResourceKey(), outcome.Stderr);
+    }
+
     // Resource keys are identifiers with underscores (net_ssl_…, Type_ctor_…); Steward's sentences never contain one.
     [GeneratedRegex(@"\b[A-Za-z]+_[A-Za-z]+_[A-Za-z_]+\b")]
     private static partial Regex ResourceKey();
