@@ -46,6 +46,18 @@ public sealed class OrganisationsApiTests
         var demoAudit = await administrator.GetStringAsync("/api/v1/orgs/demo/audit?action=organisation.create");
         Assert.Contains("organisation:acme", demoAudit, StringComparison.Ordinal);
 
+        // Filtered by the object and by the actor, exactly as the rows spell them.
+        var byObject = JsonNode.Parse(await acme.GetStringAsync("/api/v1/orgs/acme/audit?object=organisation:acme"))!["audit"]!.AsArray();
+        Assert.Equal(["organisation.create"], byObject.Select(r => (string)r!["action"]!));
+        var tokenRow = JsonNode.Parse(await acme.GetStringAsync("/api/v1/orgs/acme/audit?action=token.create"))!["audit"]!.AsArray().Single()!;
+        var byTokenObject = JsonNode.Parse(await acme.GetStringAsync("/api/v1/orgs/acme/audit?object=" + Uri.EscapeDataString((string)tokenRow["object"]!)))!["audit"]!.AsArray();
+        Assert.Equal(["token.create"], byTokenObject.Select(r => (string)r!["action"]!));
+        var actor = (string)tokenRow["actor"]!;
+        var byActor = JsonNode.Parse(await acme.GetStringAsync("/api/v1/orgs/acme/audit?limit=500&actor=" + Uri.EscapeDataString(actor)))!["audit"]!.AsArray();
+        Assert.NotEmpty(byActor);
+        Assert.All(byActor, r => Assert.Equal(actor, (string)r!["actor"]!));
+        Assert.Empty(JsonNode.Parse(await acme.GetStringAsync("/api/v1/orgs/acme/audit?object=server:nothing-by-this-name"))!["audit"]!.AsArray());
+
         // Listed for the server administrator with every other organisation; for acme's admin, acme alone.
         var listed = JsonNode.Parse(await administrator.GetStringAsync("/api/v1/orgs"))!["organisations"]!.AsArray().Select(o => (string)o!["slug"]!).ToList();
         Assert.Equal(["acme", "demo"], listed);

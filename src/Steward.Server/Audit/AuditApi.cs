@@ -95,10 +95,14 @@ internal static class AuditApi
             parameters.Add(("before", b));
         }
 
-        if (query["action"].ToString() is { Length: > 0 } action)
+        // Exact matches: the object names one thing (`token:…`, `server:…`), the actor one caller, as the rows spell them.
+        foreach (var (name, column) in (ReadOnlySpan<(string, string)>)[("action", "a.action"), ("object", "a.object"), ("actor", "a.actor")])
         {
-            sql.Append(" AND a.action = @action");
-            parameters.Add(("action", action));
+            if (query[name].ToString() is { Length: > 0 } value)
+            {
+                sql.Append(" AND ").Append(column).Append(" = @").Append(name);
+                parameters.Add((name, value));
+            }
         }
 
         sql.Append(" ORDER BY a.id DESC LIMIT @take");
