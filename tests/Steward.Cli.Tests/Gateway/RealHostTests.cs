@@ -82,7 +82,7 @@ public sealed class RealHostTests : IDisposable
     /// installed copy offline) with HOME and the Steward config directory of this test, in a private mount namespace
     /// where <c>/etc/claude-code</c> and <c>/etc/gemini-cli</c> are this test's folders.
     /// </summary>
-    private async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyList<string> argv, bool sandboxed = true)
+    private async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyList<string> argv, bool sandboxed = true, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(sandboxed ? SandboxFactAttribute.Bwrap : argv[0] == "steward" ? Path.Combine(Bin, "steward") : argv[0])
         {
@@ -115,6 +115,11 @@ public sealed class RealHostTests : IDisposable
         start.Environment["CI"] = "true"; // hosts: no interactive prompts, no update checks
         start.Environment["DISABLE_AUTOUPDATER"] = "1";
         start.Environment.Remove("GEMINI_CLI_SYSTEM_SETTINGS_PATH"); // the system file is the one in /etc
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         using var process = Process.Start(start)!;
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -204,6 +209,34 @@ public sealed class RealHostTests : IDisposable
         Assert.Contains($"{Name}: steward gateway --server {Name} - ✔ Connected", list.Output);
         Assert.DoesNotContain("direct:", list.Output);
         AssertNoWarningAbout(list.Output);
+    }
+
+    [HostFact("claude")]
+    public async Task A_claude_code_session_offers_the_gateways_tools_to_the_model_and_its_call_is_answered_and_audited()
+    {
+        await SetUpAsync();
+        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-mcp.json"), Export(ExportFormats.ClaudeManagedMcp, ExportOptions.Default));
+        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-settings.json"), Export(ExportFormats.ClaudeSettings, ExportOptions.Default));
+        await using var model = new FakeAnthropic();
+        var serverTools = "mcp__" + Flat.Replace('.', '_');
+
+        var session = await RunAsync(["claude", "-p", "Say hello through the echo tool.", "--allowedTools", serverTools], environment: new Dictionary<string, string>
+        {
+            ["ANTHROPIC_BASE_URL"] = model.Url,
+            ["ANTHROPIC_API_KEY"] = "sk-ant-loopback-stand-in",
+            // MCP servers connected before the first request, and their tools offered directly (not behind tool search).
+            ["MCP_CONNECTION_NONBLOCKING"] = "false",
+            ["ENABLE_TOOL_SEARCH"] = "false",
+        });
+
+        Assert.True(session.ExitCode == 0, session.Output);
+        var requests = model.Requests.ToList();
+        Assert.Contains(requests, r => r.Tools.Contains(serverTools + "__echo") && r.Tools.Contains(serverTools + "__get-sum"));
+        // The model's call went through the gateway to server-everything and its answer came back to the model.
+        Assert.Contains(requests, r => r.ToolResults.Any(t => t.Contains("Echo: " + FakeAnthropic.Message, StringComparison.Ordinal)));
+        Assert.Contains("done", session.Output);
+        var audit = File.ReadAllLines(Path.Combine(ConfigDir, "audit.jsonl"));
+        Assert.Contains(audit, l => l.Contains($"\"server\":\"{Name}\"", StringComparison.Ordinal) && l.Contains("\"tool\":\"echo\"", StringComparison.Ordinal) && l.Contains("\"decision\":\"allow\"", StringComparison.Ordinal));
     }
 
     [HostFact("gemini")]
