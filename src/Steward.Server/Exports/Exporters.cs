@@ -131,6 +131,46 @@ public static partial class Exporters
         return result;
     }
 
+    /// <summary>Last segments that say nothing alone (<c>com.notion/mcp</c>): the namespace's last label goes before them.</summary>
+    private static readonly HashSet<string> GenericNames = new(StringComparer.OrdinalIgnoreCase) { "mcp", "server", "mcp-server", "mcpserver" };
+
+    /// <summary>
+    /// Server keys for hosts' server lists (Claude Code, Gemini CLI), short because hosts build tool names from them and
+    /// cut those at 64 characters (<c>mcp__&lt;key&gt;__&lt;tool&gt;</c>; Gemini warns "Truncating MCP tool name"): the
+    /// name's last segment (<c>io.github.modelcontextprotocol/server-everything</c> → <c>server-everything</c>), with the
+    /// namespace's last label before a generic one (<c>com.notion/mcp</c> → <c>notion-mcp</c>), characters outside
+    /// <c>[a-zA-Z0-9_-]</c> as <c>-</c>. Names whose short form is taken by another keep their <see cref="FlatNames"/>
+    /// form, so the result depends only on the set of names. Permission rules for these hosts use the same keys.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> HostNames(IEnumerable<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var distinct = names.Distinct(StringComparer.Ordinal).ToList();
+        var flat = FlatNames(distinct);
+        var shortNames = distinct.ToDictionary(n => n, Short, StringComparer.Ordinal);
+        var counts = shortNames.Values.GroupBy(v => v, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Count(), StringComparer.OrdinalIgnoreCase);
+        return distinct.ToDictionary(n => n, n =>
+        {
+            var key = shortNames[n];
+            var taken = counts[key] > 1 || distinct.Any(other => other != n && string.Equals(flat[other], key, StringComparison.OrdinalIgnoreCase));
+            return taken ? flat[n] : key;
+        }, StringComparer.Ordinal);
+
+        static string Short(string name)
+        {
+            var slash = name.LastIndexOf('/');
+            var last = slash >= 0 ? name[(slash + 1)..] : name;
+            if (slash > 0 && GenericNames.Contains(last))
+            {
+                var ns = name[..slash];
+                last = ns[(ns.LastIndexOf('.') + 1)..] + "-" + last;
+            }
+
+            var cleaned = NotToolName().Replace(last, "-");
+            return cleaned.Length == 0 ? NotToolName().Replace(name, "-") : Truncate(cleaned, 40);
+        }
+    }
+
     // ---------------------------------------------------------------- Kiro
 
     /// <summary>
@@ -535,7 +575,7 @@ public static partial class Exporters
     /// </summary>
     private static List<HostServer> Servers(IReadOnlyList<ServerDetail> admitted, ExportOptions options, List<SkippedEntry> skipped, List<string> notes)
     {
-        var names = FlatNames(admitted.Select(s => s.Name));
+        var names = HostNames(admitted.Select(s => s.Name));
         var servers = new List<HostServer>();
         foreach (var server in admitted)
         {
@@ -1029,4 +1069,7 @@ public static partial class Exporters
 
     [GeneratedRegex("[^a-zA-Z0-9._-]", RegexOptions.CultureInvariant)]
     private static partial Regex NotKiro();
+
+    [GeneratedRegex("[^a-zA-Z0-9_-]", RegexOptions.CultureInvariant)]
+    private static partial Regex NotToolName();
 }

@@ -169,13 +169,13 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
         var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/claude-managed-mcp?mode=direct", fixture.Developer);
         using var _ = response;
         var servers = JsonNode.Parse(body)!["mcpServers"]!.AsObject();
-        var everything = servers["io.github.modelcontextprotocol.server-everything"]!;
+        var everything = servers["server-everything"]!;
         Assert.Equal("stdio", (string)everything["type"]!);
         Assert.Equal("npx", (string)everything["command"]!);
         Assert.Equal(["-y", "@modelcontextprotocol/server-everything@2026.8.31"], everything["args"]!.AsArray().Select(a => (string)a!));
-        Assert.Equal("uvx", (string)servers["io.github.modelcontextprotocol.server-fetch"]!["command"]!);
-        Assert.Equal("http", (string)servers["com.notion.mcp"]!["type"]!);
-        Assert.Equal("https://mcp.notion.com/mcp", (string)servers["com.notion.mcp"]!["url"]!);
+        Assert.Equal("uvx", (string)servers["server-fetch"]!["command"]!);
+        Assert.Equal("http", (string)servers["notion-mcp"]!["type"]!);
+        Assert.Equal("https://mcp.notion.com/mcp", (string)servers["notion-mcp"]!["url"]!);
         Assert.False(servers.ContainsKey("io.github.modelcontextprotocol.server-filesystem"));
 
         var (off, offBody) = await GetAsync("/api/v1/orgs/demo/exports/claude-managed-mcp?account=offline", GovernanceServer.AdminToken);
@@ -227,13 +227,13 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
         var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/claude-managed-mcp", fixture.Developer);
         response.Dispose();
         var servers = JsonNode.Parse(body)!["mcpServers"]!.AsObject();
-        var entry = servers["io.github.modelcontextprotocol.server-everything"]!;
+        var entry = servers["server-everything"]!;
         Assert.Equal("stdio", (string)entry["type"]!);
         Assert.Equal("steward", (string)entry["command"]!);
         Assert.Equal(gatewayArgv[1..], entry["args"]!.AsArray().Select(a => (string)a!));
         // Every admitted entry goes through the gateway, remotes and entries needing inputs included; no upstream is started directly.
-        Assert.Equal("steward", (string)servers["com.notion.mcp"]!["command"]!);
-        Assert.Equal("steward", (string)servers["io.github.modelcontextprotocol.server-filesystem"]!["command"]!);
+        Assert.Equal("steward", (string)servers["notion-mcp"]!["command"]!);
+        Assert.Equal("steward", (string)servers["server-filesystem"]!["command"]!);
         Assert.All(servers, s => Assert.Equal("steward", (string)s.Value!["command"]!));
 
         foreach (var format in new[] { "claude-settings", "copilot" })
@@ -253,7 +253,7 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
         var (gemini, geminiBody) = await GetAsync("/api/v1/orgs/demo/exports/gemini", fixture.Developer);
         gemini.Dispose();
         var geminiSettings = JsonNode.Parse(geminiBody)!;
-        Assert.Equal("steward", (string)geminiSettings["mcpServers"]!["io.github.modelcontextprotocol.server-everything"]!["command"]!);
+        Assert.Equal("steward", (string)geminiSettings["mcpServers"]!["server-everything"]!["command"]!);
         Assert.Equal(geminiSettings["mcpServers"]!.AsObject().Select(p => p.Key).Order(), geminiSettings["mcp"]!["allowed"]!.AsArray().Select(n => (string)n!).Order());
 
         var (cursor, cursorBody) = await GetAsync("/api/v1/orgs/demo/exports/cursor", fixture.Developer);
@@ -276,7 +276,7 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
             argv.Select(x => (string)x!).SequenceEqual(["/opt/steward/bin/steward", "gateway", "--server", "io.github.modelcontextprotocol/server-everything"]));
         var (windows, windowsBody) = await GetAsync("/api/v1/orgs/demo/exports/claude-managed-mcp?command=" + Uri.EscapeDataString(@"C:\Program Files\Steward\steward.exe"), fixture.Developer);
         windows.Dispose();
-        Assert.Equal(@"C:\Program Files\Steward\steward.exe", (string)JsonNode.Parse(windowsBody)!["mcpServers"]!["io.github.modelcontextprotocol.server-everything"]!["command"]!);
+        Assert.Equal(@"C:\Program Files\Steward\steward.exe", (string)JsonNode.Parse(windowsBody)!["mcpServers"]!["server-everything"]!["command"]!);
 
         foreach (var (query, field) in new[]
                  {
@@ -303,10 +303,10 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
         var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/gemini?mode=direct", fixture.Developer);
         response.Dispose();
         var settings = JsonNode.Parse(body)!;
-        var everything = settings["mcpServers"]!["io.github.modelcontextprotocol.server-everything"]!;
+        var everything = settings["mcpServers"]!["server-everything"]!;
         Assert.Equal("npx", (string)everything["command"]!);
-        Assert.Equal("https://mcp.notion.com/mcp", (string)settings["mcpServers"]!["com.notion.mcp"]!["httpUrl"]!);
-        Assert.Contains("com.notion.mcp", settings["mcp"]!["allowed"]!.AsArray().Select(n => (string)n!));
+        Assert.Equal("https://mcp.notion.com/mcp", (string)settings["mcpServers"]!["notion-mcp"]!["httpUrl"]!);
+        Assert.Contains("notion-mcp", settings["mcp"]!["allowed"]!.AsArray().Select(n => (string)n!));
         Assert.Null(settings["admin"]);
 
         var (off, offBody) = await GetAsync("/api/v1/orgs/demo/exports/gemini?account=offline", GovernanceServer.AdminToken);
@@ -377,6 +377,24 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
         Assert.StartsWith("io.github.acme.tool-", flat["io.github.acme/tool"], StringComparison.Ordinal);
         Assert.StartsWith("io.github.acme.tool-", flat["io.github/acme.tool"], StringComparison.Ordinal);
         Assert.All(flat.Values, v => Assert.Matches("^[a-zA-Z0-9._-]+$", v));
+    }
+
+    [Fact]
+    public void Host_names_are_short_unique_and_fall_back_to_flat_names_when_the_short_form_is_taken()
+    {
+        string[] names = ["io.github.modelcontextprotocol/server-everything", "com.notion/mcp", "io.github.a/tool", "io.github.b/tool", "com.example/x.y"];
+        var keys = Exporters.HostNames(names);
+        var reversed = Exporters.HostNames(names.Reverse());
+
+        Assert.Equal("server-everything", keys["io.github.modelcontextprotocol/server-everything"]);
+        Assert.Equal("notion-mcp", keys["com.notion/mcp"]);
+        Assert.Equal("io.github.a.tool", keys["io.github.a/tool"]);
+        Assert.Equal("io.github.b.tool", keys["io.github.b/tool"]);
+        Assert.Equal("x-y", keys["com.example/x.y"]);
+        Assert.Equal(names.Length, keys.Values.Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.All(names, n => Assert.Equal(keys[n], reversed[n]));
+        // Claude Code's longest server-everything tool name stays within the 64 characters hosts keep.
+        Assert.True(("mcp__" + keys[names[0]] + "__trigger-long-running-operation").Length <= 64);
     }
 
     [Fact]
