@@ -13,6 +13,7 @@ namespace Steward.Cli.Tests.Gateway;
 /// in a private mount namespace (bubblewrap with a tmpfs over <c>/etc</c> that re-binds every real entry but the host's
 /// folder), never in this machine's <c>/etc</c>; HOME is a temp directory; <c>steward</c> on PATH is this build.
 /// </summary>
+[Collection(RealHostCollection.Name)]
 public sealed class RealHostTests : IDisposable
 {
     private const string Name = "io.github.modelcontextprotocol/server-everything";
@@ -114,6 +115,7 @@ public sealed class RealHostTests : IDisposable
         start.Environment["npm_config_offline"] = "true";
         start.Environment["CI"] = "true"; // hosts: no interactive prompts, no update checks
         start.Environment["DISABLE_AUTOUPDATER"] = "1";
+        start.Environment["MCP_TIMEOUT"] = "120000"; // Claude Code: a loaded CI machine starts `dotnet steward.dll` slowly
         start.Environment.Remove("GEMINI_CLI_SYSTEM_SETTINGS_PATH"); // the system file is the one in /etc
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
@@ -308,6 +310,13 @@ public sealed class RealHostTests : IDisposable
         Assert.Contains($"✓ {Name}: steward gateway --server {Name} (stdio) - Connected", list.Output);
         AssertNoWarningAbout(list.Output);
     }
+}
+
+/// <summary>The hosts are heavy (a Bun binary, Node, the gateway and server-everything each): one at a time, apart from other tests.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RealHostCollection
+{
+    public const string Name = "real hosts";
 }
 
 /// <summary>
