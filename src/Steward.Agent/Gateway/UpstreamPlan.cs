@@ -65,15 +65,10 @@ public static class UpstreamPlanner
         var evaluator = new AdmissionEvaluator(snapshot.Registry);
         var run = ImmutableArray.CreateBuilder<UpstreamSpec>();
         var refused = ImmutableArray.CreateBuilder<UpstreamRefusal>();
-        var found = false;
-        foreach (var server in config.Servers)
+        var servers = onlyServer is null ? config.Servers : Selected(config, evaluator, onlyServer);
+        var found = !servers.IsEmpty;
+        foreach (var server in servers)
         {
-            if (onlyServer is not null && server.Name != onlyServer)
-            {
-                continue;
-            }
-
-            found = true;
             var decision = WithdrawnEntries.Explain(snapshot, server.Name, server.Config, evaluator.Evaluate(server.Name, server.Config));
             var (spec, refusal) = decision switch
             {
@@ -130,6 +125,40 @@ public static class UpstreamPlanner
         }
 
         return (run.ToImmutable(), refused.ToImmutable());
+    }
+
+    /// <summary>
+    /// What <c>--server &lt;name&gt;</c> serves: the entry configured under that name; else the configured entry that
+    /// runs the registry server of that name (so that a host file listing <c>steward gateway --server
+    /// io.github.acme/tool</c>, as the admin's exports and <c>steward mcp export-host</c> write it, finds an entry the
+    /// developer added under a short local name); else, when the registry has a server of that name, that server as a
+    /// <c>{"type": "registry"}</c> entry (what a managed host file pushed to the machine asks for). Nothing otherwise.
+    /// </summary>
+    internal static ImmutableArray<EffectiveServer> Selected(MergedMcpConfig config, AdmissionEvaluator evaluator, string name)
+    {
+        if (config.Find(name) is { } configured)
+        {
+            return [configured];
+        }
+
+        foreach (var server in config.Servers)
+        {
+            var registryName = evaluator.Evaluate(server.Name, server.Config) switch
+            {
+                AdmissionDecision.Allowed a => a.RegistryName,
+                AdmissionDecision.Relaunch r => r.RegistryName,
+                _ => null,
+            };
+            if (registryName == name)
+            {
+                return [server];
+            }
+        }
+
+        var implicitEntry = new McpServerConfig { Type = McpServerTypes.Registry };
+        return evaluator.Evaluate(name, implicitEntry) is AdmissionDecision.Blocked { ReasonCode: AdmissionReasons.NotInRegistry }
+            ? []
+            : [new EffectiveServer(name, implicitEntry, new ConfigOrigin(ConfigScope.Agent, "steward gateway --server"), [])];
     }
 
     /// <summary>

@@ -9,10 +9,12 @@ using Steward.Cli.AgentCommands;
 namespace Steward.Cli.Gateway;
 
 /// <summary>
-/// <c>steward mcp export-host --host claude|vscode|cursor|kiro [--output file]</c>: writes the host's MCP configuration
-/// with one per-server gateway entry (<c>steward gateway --server &lt;name&gt;</c>) for each configured, enabled server
-/// the policy admits, so that the host's own per-server settings and tool permissions keep working. Other entries of the
-/// file are kept; written atomically, 0600.
+/// <c>steward mcp export-host --host claude|vscode|cursor|kiro|gemini [--output file] [--command steward]</c>: writes the
+/// host's MCP configuration with one per-server gateway entry (<c>steward gateway --server &lt;registry name&gt;</c>) for
+/// each configured, enabled server the policy admits, so that the host's own per-server settings and tool permissions
+/// keep working. The command is stable (<c>steward</c>, found on PATH, unless <c>--command</c> names another), never this
+/// machine's own path, so that it is the argv the admin's allowlists admit (<c>?mode=gateway</c> exports). Other entries
+/// of the file are kept; written atomically, 0600.
 /// </summary>
 internal static class ExportHostCommand
 {
@@ -25,6 +27,7 @@ internal static class ExportHostCommand
         ["vscode"] = new("VS Code", Path.Combine(".vscode", "mcp.json"), "servers", TypeStdio: true),
         ["cursor"] = new("Cursor", Path.Combine(".cursor", "mcp.json"), "mcpServers", TypeStdio: false),
         ["kiro"] = new("Kiro", Path.Combine(".kiro", "settings", "mcp.json"), "mcpServers", TypeStdio: false),
+        ["gemini"] = new("Gemini CLI", Path.Combine(".gemini", "settings.json"), "mcpServers", TypeStdio: false),
     };
 
     public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
@@ -33,16 +36,27 @@ internal static class ExportHostCommand
         host.AcceptOnlyFromAmong([.. Hosts.Keys]);
         var output = new Option<string?>("--output")
         {
-            Description = "The file to write (default: the host's workspace file: .mcp.json, .vscode/mcp.json, .cursor/mcp.json, .kiro/settings/mcp.json).",
+            Description = "The file to write (default: the host's workspace file: .mcp.json, .vscode/mcp.json, .cursor/mcp.json, .kiro/settings/mcp.json, .gemini/settings.json).",
+        };
+        var gatewayCommand = new Option<string>("--command")
+        {
+            Description = "The program the host starts: steward (default, found on PATH) or an absolute path; the same your administrator's gateway-mode exports name.",
+            DefaultValueFactory = _ => DefaultCommand,
         };
         var command = new Command("export-host", "Write a host's MCP configuration with one `steward gateway --server <name>` entry per approved, configured server.")
         {
-            host, output,
+            host, output, gatewayCommand,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
             var format = Hosts[parse.GetValue(host)!];
+            var program = parse.GetValue(gatewayCommand)!;
+            if (CommandProblem(program) is { } commandProblem)
+            {
+                return AgentOutput.Error(console, "--command: " + commandProblem);
+            }
+
             var path = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(env.WorkingDirectory, format.DefaultPath), env.WorkingDirectory);
             var (report, error) = McpCommand.Manager(env).Status();
             if (report is null)
@@ -50,8 +64,13 @@ internal static class ExportHostCommand
                 return AgentOutput.Error(console, error!);
             }
 
-            var exported = report.Servers.Where(s => s.Enabled && s.Decision is "allowed" or "relaunch").Select(s => s.Name).Distinct(StringComparer.Ordinal).ToList();
+            var admitted = report.Servers.Where(s => s.Enabled && s.Decision is "allowed" or "relaunch").DistinctBy(s => s.Name, StringComparer.Ordinal).ToList();
+            var exported = admitted.Select(s => s.Name).ToList();
             var skipped = report.Servers.Where(s => !exported.Contains(s.Name, StringComparer.Ordinal)).ToList();
+            // The gateway is named by the registry name (what the admin's allowlists admit) unless two entries run the
+            // same registry server, when each keeps its own configured name.
+            var byRegistry = admitted.Where(s => s.RegistryName is not null).GroupBy(s => s.RegistryName!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            string GatewayName(Steward.Agent.Servers.ServerStatus s) => s.RegistryName is { } r && byRegistry[r] == 1 ? r : s.Name;
 
             JsonObject root;
             try
@@ -73,8 +92,7 @@ internal static class ExportHostCommand
                 root[format.ServersKey] = servers = [];
             }
 
-            var (command, prefix) = StewardCommand();
-            foreach (var name in exported)
+            foreach (var status in admitted)
             {
                 var entry = new JsonObject();
                 if (format.TypeStdio)
@@ -82,9 +100,9 @@ internal static class ExportHostCommand
                     entry["type"] = "stdio";
                 }
 
-                entry["command"] = command;
-                entry["args"] = new JsonArray([.. prefix.Select(a => (JsonNode)a), "gateway", "--server", name]);
-                servers[name] = entry;
+                entry["command"] = program;
+                entry["args"] = new JsonArray("gateway", "--server", GatewayName(status));
+                servers[status.Name] = entry;
             }
 
             try
@@ -104,6 +122,11 @@ internal static class ExportHostCommand
                 await stdout.WriteLineAsync($"not exported: {s.Name} ({(s.Enabled ? s.Reason ?? s.Decision : "disabled")})").ConfigureAwait(false);
             }
 
+            if (exported.Count > 0 && !Path.IsPathRooted(program) && ResolveOnPath(program, env) is null)
+            {
+                await stdout.WriteLineAsync($"note: \"{program}\" is not on PATH here, so the host cannot start the gateway; put steward on PATH (docs/exports.md) or give --command <absolute path>").ConfigureAwait(false);
+            }
+
             return ExitCodes.Ok;
         });
         return command;
@@ -121,15 +144,37 @@ internal static class ExportHostCommand
         return node as JsonObject ?? throw new InvalidDataException("the top level is not a JSON object");
     }
 
-    /// <summary>How a host starts this steward: the published executable, or <c>dotnet steward.dll</c> when run that way.</summary>
-    internal static (string Command, string[] Prefix) StewardCommand()
+    /// <summary>The command every machine's hosts start for the gateway unless told otherwise: <c>steward</c>, on PATH.</summary>
+    internal const string DefaultCommand = "steward";
+
+    /// <summary>A bare name (found on PATH) or an absolute path; a relative path would depend on the host's working directory.</summary>
+    internal static string? CommandProblem(string command)
     {
-        var process = Environment.ProcessPath ?? "steward";
-        if (Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        if (command.Length == 0 || command.Trim() != command || command.Any(char.IsControl))
         {
-            return (process, [typeof(ExportHostCommand).Assembly.Location]);
+            return "give the program the host starts, a name on PATH (steward) or an absolute path, without control characters or surrounding spaces";
         }
 
-        return (process, []);
+        var bare = !command.Contains('/', StringComparison.Ordinal) && !command.Contains('\\', StringComparison.Ordinal);
+        return bare || Path.IsPathRooted(command) ? null : $"\"{command}\" is a relative path, which depends on the host's working directory; give a name on PATH (steward) or an absolute path";
+    }
+
+    private static string? ResolveOnPath(string name, AgentEnvironment env)
+    {
+        var path = env.Variables("PATH") ?? "";
+        string[] suffixes = OperatingSystem.IsWindows() ? ["", ".exe", ".cmd"] : [""];
+        foreach (var dir in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            foreach (var suffix in suffixes)
+            {
+                var candidate = Path.Combine(dir, name + suffix);
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return null;
     }
 }

@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace Steward.Cli.Registry;
 
 /// <summary>
-/// <c>steward registry export --format kiro|claude|claude-settings|copilot|cursor</c>: fetches the export from a Steward
+/// <c>steward registry export --format kiro|claude|claude-settings|copilot|cursor|gemini [--mode gateway|direct] [--command path]</c>: fetches the export from a Steward
 /// server and writes it to <c>--output</c> (or standard output); what the format could not express goes to standard
 /// error. Exit 0 written (even with entries left out, which are listed), 1 refused by the server, 2 unreachable or bad options.
 /// </summary>
@@ -24,11 +24,15 @@ internal static class ExportCommand
         ["claude-settings"] = "claude-settings",
         ["copilot"] = "copilot",
         ["cursor"] = "cursor",
+        ["gemini"] = "gemini",
     };
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var format = new Option<string>("--format") { Description = "kiro (registry file), claude (managed-mcp.json), claude-settings (managed settings allow/deny lists), copilot (managed-settings.json), cursor (allowlist).", Required = true };
+        var format = new Option<string>("--format") { Description = "kiro (registry file), claude (managed-mcp.json), claude-settings (managed settings allow/deny lists), copilot (managed-settings.json), cursor (allowlist), gemini (Gemini CLI system settings).", Required = true };
+        var mode = new Option<string?>("--mode") { Description = "gateway (default; servers start as `steward gateway --server <name>`) or direct (the upstream's own command or URL, for machines without Steward). Kiro has only direct." };
+        mode.AcceptOnlyFromAmong("gateway", "direct");
+        var gatewayCommand = new Option<string?>("--command") { Description = "In gateway mode, the program hosts start: steward on PATH (default) or an absolute path." };
         format.AcceptOnlyFromAmong([.. Formats.Keys]);
         var server = new Option<string?>("--server") { Description = $"The Steward server URL (default: ${ServerVariable})." };
         var organisation = new Option<string?>("--org") { Description = $"The organisation (default: ${OrganisationVariable})." };
@@ -37,7 +41,7 @@ internal static class ExportCommand
         var output = new Option<string?>("--output") { Description = "Write the document to this file instead of standard output." };
         var command = new Command("export", "Export the organisation's registry in a host's own format (Kiro, Claude Code, GitHub Copilot, Cursor).")
         {
-            format, server, organisation, account, token, output,
+            format, server, organisation, account, token, output, mode, gatewayCommand,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -47,14 +51,16 @@ internal static class ExportCommand
                 parse.GetValue(organisation) ?? Environment.GetEnvironmentVariable(OrganisationVariable),
                 parse.GetValue(account),
                 parse.GetValue(token) ?? Environment.GetEnvironmentVariable(TokenVariable),
-                parse.GetValue(output));
+                parse.GetValue(output),
+                parse.GetValue(mode),
+                parse.GetValue(gatewayCommand));
             using var http = OutboundHttp.Create("the Steward server", TimeSpan.FromSeconds(60));
             return await RunAsync(request, http, stdout, stderr, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    internal sealed record Request(string Format, string? Server, string? Organisation, string? Account, string? Token, string? Output);
+    internal sealed record Request(string Format, string? Server, string? Organisation, string? Account, string? Token, string? Output, string? Mode = null, string? Command = null);
 
     internal static async Task<int> RunAsync(Request request, HttpClient http, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
@@ -90,7 +96,23 @@ internal static class ExportCommand
         }
 
         var path = $"api/v1/orgs/{Uri.EscapeDataString(request.Organisation)}/exports/{exportName}";
-        var query = request.Account is { Length: > 0 } account ? "?account=" + Uri.EscapeDataString(account) : "";
+        var parameters = new List<string>();
+        if (request.Account is { Length: > 0 } account)
+        {
+            parameters.Add("account=" + Uri.EscapeDataString(account));
+        }
+
+        if (request.Mode is { Length: > 0 } exportMode)
+        {
+            parameters.Add("mode=" + Uri.EscapeDataString(exportMode));
+        }
+
+        if (request.Command is { Length: > 0 } commandPath)
+        {
+            parameters.Add("command=" + Uri.EscapeDataString(commandPath));
+        }
+
+        var query = parameters.Count > 0 ? "?" + string.Join('&', parameters) : "";
         var root = new Uri(baseUri.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/");
         byte[] document;
         string report;

@@ -184,6 +184,7 @@ internal static partial class ConsoleModule
         ExportFormats.ClaudeSettings => "claude-managed-settings",
         ExportFormats.Copilot => "managed-settings",
         ExportFormats.Cursor => "cursor-allowlist",
+        ExportFormats.Gemini => "gemini-settings",
         _ => format,
     }) + (account is null ? "" : "." + account) + ".json";
 }

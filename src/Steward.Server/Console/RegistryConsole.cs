@@ -23,6 +23,7 @@ internal static class RegistryConsole
         (ExportFormats.ClaudeSettings, "Claude Code managed settings"),
         (ExportFormats.Copilot, "GitHub Copilot managed-settings.json"),
         (ExportFormats.Cursor, "Cursor allowlist"),
+        (ExportFormats.Gemini, "Gemini CLI system settings.json"),
     ];
 
     /// <summary>The route value <c>path</c> of the admin registry routes for a version (and an action after it).</summary>

@@ -23,8 +23,60 @@ public static class ExportFormats
     public const string ClaudeSettings = "claude-settings";
     public const string Copilot = "copilot";
     public const string Cursor = "cursor";
+    public const string Gemini = "gemini";
 
-    public static readonly IReadOnlyList<string> All = [Kiro, ClaudeManagedMcp, ClaudeSettings, Copilot, Cursor];
+    public static readonly IReadOnlyList<string> All = [Kiro, ClaudeManagedMcp, ClaudeSettings, Copilot, Cursor, Gemini];
+
+    /// <summary>The formats that list commands, and so have a gateway mode (Kiro's registry file names packages, not commands).</summary>
+    public static bool HasGatewayMode(string format) => format != Kiro;
+}
+
+/// <summary>
+/// How an export's servers are started. <see cref="Gateway"/> (the default): each server is
+/// <c>&lt;command&gt; gateway --server &lt;name&gt;</c>, so the host runs Steward's gateway, which starts the approved
+/// upstream and enforces the policy at run time, and the allowlists admit exactly those argv. <see cref="Direct"/>: the
+/// upstream's own argv or URL, for machines without Steward installed.
+/// </summary>
+public static class ExportModes
+{
+    public const string Gateway = "gateway";
+    public const string Direct = "direct";
+
+    /// <summary>The command hosts start in gateway mode unless the admin gives another: <c>steward</c>, found on PATH.</summary>
+    public const string DefaultCommand = "steward";
+
+    public const int CommandLimit = 1024;
+
+    /// <summary>
+    /// Why <paramref name="command"/> cannot be the gateway's command, or null: a bare program name (found on PATH) or
+    /// an absolute path (<c>/usr/local/bin/steward</c>, <c>C:\Program Files\Steward\steward.exe</c>), without control
+    /// characters; a relative path would depend on the host's working directory.
+    /// </summary>
+    public static string? CommandProblem(string command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (command.Length == 0 || command.Length > CommandLimit || command.Trim() != command || command.Any(char.IsControl))
+        {
+            return $"command: give the program hosts start for Steward's gateway, a name on PATH (steward) or an absolute path, at most {CommandLimit} characters, without control characters or surrounding spaces";
+        }
+
+        var bare = !command.Contains('/', StringComparison.Ordinal) && !command.Contains('\\', StringComparison.Ordinal);
+        var absolute = command.StartsWith('/') || (command.Length > 2 && char.IsAsciiLetter(command[0]) && command[1] == ':' && command[2] is '\\' or '/');
+        return bare || absolute ? null : $"command: \"{command}\" is a relative path, which depends on the host's working directory; give a name on PATH (steward) or an absolute path";
+    }
+}
+
+/// <summary>The mode of an export and, in gateway mode, the command hosts start.</summary>
+public sealed record ExportOptions(string Mode, string Command)
+{
+    public static ExportOptions Default { get; } = new(ExportModes.Gateway, ExportModes.DefaultCommand);
+
+    public static ExportOptions DirectMode { get; } = new(ExportModes.Direct, ExportModes.DefaultCommand);
+
+    public bool IsGateway => Mode == ExportModes.Gateway;
+
+    /// <summary>The argv a host runs for <paramref name="name"/> through the gateway.</summary>
+    public string[] GatewayArgv(string name) => [Command, "gateway", "--server", name];
 }
 
 /// <summary>
@@ -36,15 +88,20 @@ public static partial class Exporters
     public const int KiroTextLimit = 100;
     public const int KiroNameLimit = 200;
 
-    public static ExportResult Build(string format, IReadOnlyList<ServerDetail> admitted, IReadOnlyList<ServerDetail> revoked, ProfileSettings settings) => format switch
+    public static ExportResult Build(string format, IReadOnlyList<ServerDetail> admitted, IReadOnlyList<ServerDetail> revoked, ProfileSettings settings, ExportOptions? options = null)
     {
-        ExportFormats.Kiro => Kiro(admitted, settings),
-        ExportFormats.ClaudeManagedMcp => ClaudeManagedMcp(admitted, settings),
-        ExportFormats.ClaudeSettings => ManagedSettings(admitted, revoked, settings, claude: true),
-        ExportFormats.Copilot => ManagedSettings(admitted, revoked, settings, claude: false),
-        ExportFormats.Cursor => Cursor(admitted, settings),
-        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown export format"),
-    };
+        options ??= ExportOptions.Default;
+        return format switch
+        {
+            ExportFormats.Kiro => Kiro(admitted, settings),
+            ExportFormats.ClaudeManagedMcp => ClaudeManagedMcp(admitted, settings, options),
+            ExportFormats.ClaudeSettings => ManagedSettings(admitted, revoked, settings, claude: true, options),
+            ExportFormats.Copilot => ManagedSettings(admitted, revoked, settings, claude: false, options),
+            ExportFormats.Cursor => Cursor(admitted, settings, options),
+            ExportFormats.Gemini => Gemini(admitted, settings, options),
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown export format"),
+        };
+    }
 
     /// <summary>
     /// Flat names for hosts whose server names have no slash (Kiro: <c>^[a-zA-Z0-9._-]+$</c>): the slash becomes a dot
@@ -72,6 +129,46 @@ public static partial class Exporters
         }
 
         return result;
+    }
+
+    /// <summary>Last segments that say nothing alone (<c>com.notion/mcp</c>): the namespace's last label goes before them.</summary>
+    private static readonly HashSet<string> GenericNames = new(StringComparer.OrdinalIgnoreCase) { "mcp", "server", "mcp-server", "mcpserver" };
+
+    /// <summary>
+    /// Server keys for hosts' server lists (Claude Code, Gemini CLI), short because hosts build tool names from them and
+    /// cut those at 64 characters (<c>mcp__&lt;key&gt;__&lt;tool&gt;</c>; Gemini warns "Truncating MCP tool name"): the
+    /// name's last segment (<c>io.github.modelcontextprotocol/server-everything</c> → <c>server-everything</c>), with the
+    /// namespace's last label before a generic one (<c>com.notion/mcp</c> → <c>notion-mcp</c>), characters outside
+    /// <c>[a-zA-Z0-9_-]</c> as <c>-</c>. Names whose short form is taken by another keep their <see cref="FlatNames"/>
+    /// form, so the result depends only on the set of names. Permission rules for these hosts use the same keys.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> HostNames(IEnumerable<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var distinct = names.Distinct(StringComparer.Ordinal).ToList();
+        var flat = FlatNames(distinct);
+        var shortNames = distinct.ToDictionary(n => n, Short, StringComparer.Ordinal);
+        var counts = shortNames.Values.GroupBy(v => v, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Count(), StringComparer.OrdinalIgnoreCase);
+        return distinct.ToDictionary(n => n, n =>
+        {
+            var key = shortNames[n];
+            var taken = counts[key] > 1 || distinct.Any(other => other != n && string.Equals(flat[other], key, StringComparison.OrdinalIgnoreCase));
+            return taken ? flat[n] : key;
+        }, StringComparer.Ordinal);
+
+        static string Short(string name)
+        {
+            var slash = name.LastIndexOf('/');
+            var last = slash >= 0 ? name[(slash + 1)..] : name;
+            if (slash > 0 && GenericNames.Contains(last))
+            {
+                var ns = name[..slash];
+                last = ns[(ns.LastIndexOf('.') + 1)..] + "-" + last;
+            }
+
+            var cleaned = NotToolName().Replace(last, "-");
+            return cleaned.Length == 0 ? NotToolName().Replace(name, "-") : Truncate(cleaned, 40);
+        }
     }
 
     // ---------------------------------------------------------------- Kiro
@@ -413,14 +510,17 @@ public static partial class Exporters
     // ---------------------------------------------------------------- Claude Code managed-mcp.json
 
     /// <summary>
-    /// Claude Code's <c>managed-mcp.json</c>: <c>{"mcpServers": {name: {"type":"stdio","command","args","env"} | {"type":"http"|"sse","url","headers"}}}</c>,
-    /// from the first package the launch planner can plan without user input, else the first remote. A secret environment
-    /// variable becomes a <c>${NAME}</c> reference that Claude Code expands from the user's environment. MCP off: <c>{"mcpServers": {}}</c>.
+    /// Claude Code's <c>managed-mcp.json</c>: <c>{"mcpServers": {name: {...}}}</c>. Gateway mode: every admitted entry as
+    /// <c>{"type":"stdio","command":"steward","args":["gateway","--server",registry name]}</c>. Direct mode:
+    /// <c>{"type":"stdio","command","args","env"} | {"type":"http"|"sse","url","headers"}</c> from the first package the
+    /// launch planner can plan without user input, else the first remote; a secret environment variable becomes a
+    /// <c>${NAME}</c> reference that Claude Code expands from the user's environment. MCP off: <c>{"mcpServers": {}}</c>.
     /// </summary>
-    public static ExportResult ClaudeManagedMcp(IReadOnlyList<ServerDetail> admitted, ProfileSettings settings)
+    public static ExportResult ClaudeManagedMcp(IReadOnlyList<ServerDetail> admitted, ProfileSettings settings, ExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(admitted);
         ArgumentNullException.ThrowIfNull(settings);
+        options ??= ExportOptions.DirectMode;
         var notes = new List<string>();
         var skipped = new List<SkippedEntry>();
         if (!settings.McpEnabled)
@@ -429,64 +529,31 @@ public static partial class Exporters
             admitted = [];
         }
 
-        var names = FlatNames(admitted.Select(s => s.Name));
-        var servers = new List<(string Name, LaunchPlan? Local, RemotePlan? Remote)>();
-        foreach (var server in admitted)
-        {
-            var reasons = new List<string>();
-            var (local, remote) = FirstPlan(server, reasons);
-            if (local is null && remote is null)
-            {
-                skipped.Add(new SkippedEntry(server.Name, server.Version, reasons));
-                continue;
-            }
-
-            servers.Add((names[server.Name], local, remote));
-        }
-
+        var servers = Servers(admitted, options, skipped, notes);
         var document = RegistryJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartObject("mcpServers");
-            foreach (var (name, local, remote) in servers)
+            foreach (var server in servers)
             {
-                w.WriteStartObject(name);
-                if (local is not null)
+                w.WriteStartObject(server.Key);
+                if (server.Gateway is { } argv)
                 {
                     w.WriteString("type", "stdio");
-                    w.WriteString("command", local.Command);
-                    w.WriteStartArray("args");
-                    foreach (var arg in local.Args)
-                    {
-                        w.WriteStringValue(arg);
-                    }
-
-                    w.WriteEndArray();
-                    if (local.Environment.Count > 0)
-                    {
-                        w.WriteStartObject("env");
-                        foreach (var (key, value) in local.Environment.OrderBy(p => p.Key, StringComparer.Ordinal))
-                        {
-                            w.WriteString(key, local.SecretEnvironmentNames.Contains(key) ? "${" + key + "}" : value);
-                        }
-
-                        w.WriteEndObject();
-                    }
+                    WriteCommand(w, argv);
+                }
+                else if (server.Local is { } local)
+                {
+                    w.WriteString("type", "stdio");
+                    WriteCommand(w, [local.Command, .. local.Args]);
+                    WriteEnvironment(w, "env", local);
                 }
                 else
                 {
-                    w.WriteString("type", remote!.Type == TransportTypes.Sse ? "sse" : "http");
+                    var remote = server.Remote!;
+                    w.WriteString("type", remote.Type == TransportTypes.Sse ? "sse" : "http");
                     w.WriteString("url", remote.Url);
-                    if (remote.Headers.Count > 0)
-                    {
-                        w.WriteStartObject("headers");
-                        foreach (var (key, value) in remote.Headers.OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
-                        {
-                            w.WriteString(key, value);
-                        }
-
-                        w.WriteEndObject();
-                    }
+                    WriteHeaders(w, remote);
                 }
 
                 w.WriteEndObject();
@@ -496,6 +563,89 @@ public static partial class Exporters
             w.WriteEndObject();
         });
         return new ExportResult(document, skipped, notes, servers.Count);
+    }
+
+    /// <summary>One server of a host's server list: under its flat name, the gateway's argv, or else the upstream's plan.</summary>
+    private sealed record HostServer(string Key, string Name, string[]? Gateway, LaunchPlan? Local, RemotePlan? Remote);
+
+    /// <summary>
+    /// The servers a host's server list holds. Gateway mode: every admitted entry (the gateway plans it at run time, with
+    /// the inputs the developer gave <c>steward mcp add</c>; one that needs inputs is noted). Direct mode: the entries
+    /// with a package or remote that plans without user input; the others are skipped with every reason.
+    /// </summary>
+    private static List<HostServer> Servers(IReadOnlyList<ServerDetail> admitted, ExportOptions options, List<SkippedEntry> skipped, List<string> notes)
+    {
+        var names = HostNames(admitted.Select(s => s.Name));
+        var servers = new List<HostServer>();
+        foreach (var server in admitted)
+        {
+            var reasons = new List<string>();
+            var (local, remote) = FirstPlan(server, reasons);
+            if (options.IsGateway)
+            {
+                if (local is null && remote is null)
+                {
+                    notes.Add($"{server.Name}@{server.Version}: the gateway serves it only once the developer gives its inputs with `steward mcp add {server.Name}`; {string.Join("; ", reasons)}");
+                }
+
+                servers.Add(new HostServer(names[server.Name], server.Name, options.GatewayArgv(server.Name), null, null));
+                continue;
+            }
+
+            if (local is null && remote is null)
+            {
+                skipped.Add(new SkippedEntry(server.Name, server.Version, reasons));
+                continue;
+            }
+
+            servers.Add(new HostServer(names[server.Name], server.Name, null, local, remote));
+        }
+
+        return servers;
+    }
+
+    private static void WriteCommand(Utf8JsonWriter w, IReadOnlyList<string> argv)
+    {
+        w.WriteString("command", argv[0]);
+        w.WriteStartArray("args");
+        foreach (var arg in argv.Skip(1))
+        {
+            w.WriteStringValue(arg);
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static void WriteEnvironment(Utf8JsonWriter w, string property, LaunchPlan local)
+    {
+        if (local.Environment.Count == 0)
+        {
+            return;
+        }
+
+        w.WriteStartObject(property);
+        foreach (var (key, value) in local.Environment.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            w.WriteString(key, local.SecretEnvironmentNames.Contains(key) ? "${" + key + "}" : value);
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static void WriteHeaders(Utf8JsonWriter w, RemotePlan remote)
+    {
+        if (remote.Headers.Count == 0)
+        {
+            return;
+        }
+
+        w.WriteStartObject("headers");
+        foreach (var (key, value) in remote.Headers.OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
+        {
+            w.WriteString(key, value);
+        }
+
+        w.WriteEndObject();
     }
 
     /// <summary>The first package that plans without user input and without a secret argument, else the first remote that does.</summary>
@@ -605,17 +755,21 @@ public static partial class Exporters
     }
 
     /// <summary>
-    /// Claude Code managed settings and GitHub Copilot's <c>managed-settings.json</c>: <c>allowedMcpServers</c> with a
-    /// <c>serverCommand</c> per plannable package and a <c>serverUrl</c> per remote of each admitted entry,
-    /// <c>deniedMcpServers</c> with those of deleted (revoked) versions. MCP off: <c>allowedMcpServers: []</c>. Registry
-    /// mode none: no <c>allowedMcpServers</c> (nothing is restricted). Claude Code only: web tools off adds
+    /// Claude Code managed settings and GitHub Copilot's <c>managed-settings.json</c>. Gateway mode:
+    /// <c>allowedMcpServers</c> admits exactly <c>{"serverCommand": ["steward","gateway","--server",name]}</c> per
+    /// admitted entry (no upstream argv or URL, so only the gateway may start a server). Direct mode: a
+    /// <c>serverCommand</c> per plannable package and a <c>serverUrl</c> per remote of each admitted entry. Both:
+    /// <c>deniedMcpServers</c> with the upstream matchers of deleted (revoked) versions (and, in gateway mode, the
+    /// gateway argv of a revoked name with no admitted version). MCP off: <c>allowedMcpServers: []</c>. Registry mode
+    /// none: no <c>allowedMcpServers</c> (nothing is restricted). Claude Code only: web tools off adds
     /// <c>permissions.deny: ["WebFetch", "WebSearch"]</c>.
     /// </summary>
-    public static ExportResult ManagedSettings(IReadOnlyList<ServerDetail> admitted, IReadOnlyList<ServerDetail> revoked, ProfileSettings settings, bool claude)
+    public static ExportResult ManagedSettings(IReadOnlyList<ServerDetail> admitted, IReadOnlyList<ServerDetail> revoked, ProfileSettings settings, bool claude, ExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(admitted);
         ArgumentNullException.ThrowIfNull(revoked);
         ArgumentNullException.ThrowIfNull(settings);
+        options ??= ExportOptions.DirectMode;
         var notes = new List<string>();
         var skipped = new List<SkippedEntry>();
         var allowCommands = new List<string[]>();
@@ -635,7 +789,7 @@ public static partial class Exporters
             foreach (var server in admitted)
             {
                 var reasons = new List<string>();
-                var (commands, urls) = Matchers(server, reasons);
+                var (commands, urls) = options.IsGateway ? ([options.GatewayArgv(server.Name)], []) : Matchers(server, reasons);
                 if (commands.Count + urls.Count == 0)
                 {
                     skipped.Add(new SkippedEntry(server.Name, server.Version, reasons));
@@ -658,6 +812,11 @@ public static partial class Exporters
         foreach (var server in revoked)
         {
             var (commands, urls) = Matchers(server, []);
+            if (options.IsGateway && !admitted.Any(a => a.Name == server.Name))
+            {
+                commands.Add(options.GatewayArgv(server.Name));
+            }
+
             denyCommands.AddRange(commands.Where(c => !allowCommands.Any(a => a.SequenceEqual(c, StringComparer.Ordinal))));
             denyUrls.AddRange(urls.Where(u => !allowUrls.Contains(u, StringComparer.Ordinal)));
         }
@@ -726,12 +885,14 @@ public static partial class Exporters
     /// Cursor's team allowlist, as <c>{"mcpAllowlistCommands": [...], "mcpAllowlistUrls": [...]}</c>: a command entry is
     /// <c>*</c> then the argv joined by spaces (Cursor matches the full command string and usually resolves <c>npx</c>
     /// to an absolute path, hence the leading <c>*</c>); a URL entry is the remote URL with <c>*</c> for each variable.
-    /// MCP off: both lists empty.
+    /// MCP off: both lists empty. Gateway mode: one command per admitted entry, <c>steward gateway --server name</c> (with
+    /// the leading <c>*</c> only for a bare command, which Cursor resolves on PATH), and no URL.
     /// </summary>
-    public static ExportResult Cursor(IReadOnlyList<ServerDetail> admitted, ProfileSettings settings)
+    public static ExportResult Cursor(IReadOnlyList<ServerDetail> admitted, ProfileSettings settings, ExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(admitted);
         ArgumentNullException.ThrowIfNull(settings);
+        options ??= ExportOptions.DirectMode;
         var notes = new List<string>();
         var skipped = new List<SkippedEntry>();
         var commands = new List<string>();
@@ -746,6 +907,15 @@ public static partial class Exporters
         foreach (var server in admitted)
         {
             var reasons = new List<string>();
+            if (options.IsGateway)
+            {
+                var argv = options.GatewayArgv(server.Name);
+                var bare = ExportModes.CommandProblem(options.Command) is null && !options.Command.Contains('/', StringComparison.Ordinal) && !options.Command.Contains('\\', StringComparison.Ordinal);
+                commands.Add((bare ? "*" : "") + string.Join(' ', argv));
+                exported++;
+                continue;
+            }
+
             var (argvs, patterns) = Matchers(server, reasons);
             if (argvs.Count + patterns.Count == 0)
             {
@@ -785,6 +955,100 @@ public static partial class Exporters
         return new ExportResult(document, skipped, notes, exported);
     }
 
+    // ---------------------------------------------------------------- Gemini CLI
+
+    /// <summary>
+    /// Gemini CLI's system settings (<c>/etc/gemini-cli/settings.json</c>): <c>mcpServers</c> under flat names and
+    /// <c>mcp.allowed</c> naming exactly those servers. Gemini matches <c>mcp.allowed</c> by name only; what stops a
+    /// user's server that reuses an allowed name with another command is that system settings override the user's and
+    /// the workspace's entry of the same name (and, in gateway mode, that the gateway runs only what the policy admits).
+    /// Gateway mode: <c>{"command":"steward","args":["gateway","--server",name]}</c> per admitted entry. Direct mode: the
+    /// planner's <c>command</c>/<c>args</c>/<c>env</c>, else <c>httpUrl</c> (streamable HTTP) or <c>url</c> (SSE) with
+    /// <c>headers</c>. MCP off: no server and <c>admin.mcp.enabled: false</c>.
+    /// </summary>
+    public static ExportResult Gemini(IReadOnlyList<ServerDetail> admitted, ProfileSettings settings, ExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(admitted);
+        ArgumentNullException.ThrowIfNull(settings);
+        options ??= ExportOptions.DirectMode;
+        var notes = new List<string>();
+        var skipped = new List<SkippedEntry>();
+        if (!settings.McpEnabled)
+        {
+            notes.Add("MCP is disabled in this profile: no server, and admin.mcp.enabled is false");
+            admitted = [];
+        }
+
+        if (!settings.WebToolsEnabled)
+        {
+            notes.Add("web tools are off in this profile; the gateway refuses web-tool servers, but Gemini's own web tools are switched off with tools.exclude by the admin");
+        }
+
+        var servers = Servers(admitted, options, skipped, notes);
+        if (settings.McpEnabled && settings.RegistryMode == RegistryModes.None)
+        {
+            notes.Add("registry mode is none: mcp.allowed is left out, so Gemini allows every server");
+        }
+        else if (settings.McpEnabled && servers.Count == 0)
+        {
+            notes.Add("no server can be listed: admin.mcp.enabled is false, as an empty mcp.allowed would allow every server");
+        }
+
+        var document = RegistryJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("mcpServers");
+            foreach (var server in servers)
+            {
+                w.WriteStartObject(server.Key);
+                if (server.Gateway is { } argv)
+                {
+                    WriteCommand(w, argv);
+                }
+                else if (server.Local is { } local)
+                {
+                    WriteCommand(w, [local.Command, .. local.Args]);
+                    WriteEnvironment(w, "env", local);
+                }
+                else
+                {
+                    var remote = server.Remote!;
+                    w.WriteString(remote.Type == TransportTypes.Sse ? "url" : "httpUrl", remote.Url);
+                    WriteHeaders(w, remote);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+            if (settings.RegistryMode != RegistryModes.None || !settings.McpEnabled)
+            {
+                // An empty mcp.allowed restricts nothing in Gemini; with no server to allow, MCP is switched off below.
+                w.WriteStartObject("mcp");
+                w.WriteStartArray("allowed");
+                foreach (var server in servers)
+                {
+                    w.WriteStringValue(server.Key);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            if (servers.Count == 0)
+            {
+                w.WriteStartObject("admin");
+                w.WriteStartObject("mcp");
+                w.WriteBoolean("enabled", false);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+        });
+        return new ExportResult(document, skipped, notes, servers.Count);
+    }
+
     private static string Shorten(string text, int limit)
     {
         if (text.Length <= limit)
@@ -805,4 +1069,7 @@ public static partial class Exporters
 
     [GeneratedRegex("[^a-zA-Z0-9._-]", RegexOptions.CultureInvariant)]
     private static partial Regex NotKiro();
+
+    [GeneratedRegex("[^a-zA-Z0-9_-]", RegexOptions.CultureInvariant)]
+    private static partial Regex NotToolName();
 }

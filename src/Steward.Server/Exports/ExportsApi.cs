@@ -70,6 +70,15 @@ internal static class ExportsApi
             }
 
             w.WriteString("revision", built.Revision);
+            if (built.Options is { } options)
+            {
+                w.WriteString("mode", options.Mode);
+                if (options.IsGateway)
+                {
+                    w.WriteString("command", options.Command);
+                }
+            }
+
             w.WriteNumber("exported", result.Exported);
             w.WriteStartArray("skipped");
             foreach (var entry in result.Skipped)
@@ -140,7 +149,50 @@ internal static class ExportsApi
         Problems.Result(StatusCodes.Status404NotFound, "Not Found",
             "there is no registry at this address; an account's URLs are shown on the console's Exports page and by GET /api/v1/orgs/{org}/accounts");
 
-    private sealed record Built(string Format, string Revision, ExportResult? Result, IResult? Problem);
+    private sealed record Built(string Format, string Revision, ExportResult? Result, IResult? Problem, ExportOptions? Options = null);
+
+    /// <summary>
+    /// <c>?mode=gateway|direct</c> (default gateway; Kiro's registry file has only the direct mode) and, in gateway mode,
+    /// <c>?command=</c> the program hosts start (default <c>steward</c> on PATH, else an absolute path).
+    /// </summary>
+    internal static (ExportOptions? Options, IResult? Problem) OptionsOf(HttpContext context, string format)
+    {
+        var mode = context.Request.Query["mode"].ToString();
+        var command = context.Request.Query["command"].ToString();
+        if (mode.Length == 0)
+        {
+            mode = ExportFormats.HasGatewayMode(format) ? ExportModes.Gateway : ExportModes.Direct;
+        }
+
+        if (mode is not (ExportModes.Gateway or ExportModes.Direct))
+        {
+            return (null, Problems.Result(StatusCodes.Status400BadRequest, "Unknown export mode",
+                $"mode: \"{mode}\" is not a mode; give gateway (servers started as `steward gateway --server <name>`) or direct (the upstream's own command or URL)"));
+        }
+
+        if (mode == ExportModes.Gateway && !ExportFormats.HasGatewayMode(format))
+        {
+            return (null, Problems.Result(StatusCodes.Status400BadRequest, "No gateway mode for this format",
+                $"mode: the {format} file lists packages, not commands, so it has only the direct mode; leave mode out or give mode=direct"));
+        }
+
+        if (command.Length > 0 && mode != ExportModes.Gateway)
+        {
+            return (null, Problems.Result(StatusCodes.Status400BadRequest, "command needs the gateway mode",
+                "command: the gateway's command is used only with mode=gateway; leave command out or give mode=gateway"));
+        }
+
+        if (command.Length == 0)
+        {
+            command = ExportModes.DefaultCommand;
+        }
+        else if (ExportModes.CommandProblem(command) is { } problem)
+        {
+            return (null, Problems.Result(StatusCodes.Status400BadRequest, "Bad gateway command", problem));
+        }
+
+        return (new ExportOptions(mode, command), null);
+    }
 
     private static async Task<Built> BuildAsync(HttpContext context, Database database, Organisation organisation, string accountSlug, CancellationToken cancellationToken, string? format = null)
     {
@@ -149,6 +201,12 @@ internal static class ExportsApi
         {
             return new Built(format, "", null, Problems.Result(StatusCodes.Status404NotFound, "Not Found",
                 $"there is no export \"{format}\"; the formats are {string.Join(", ", ExportFormats.All)}"));
+        }
+
+        var (options, optionsProblem) = OptionsOf(context, format);
+        if (optionsProblem is not null)
+        {
+            return new Built(format, "", null, optionsProblem);
         }
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -172,7 +230,7 @@ internal static class ExportsApi
 
         var admitted = (await AdmittedEntries.LoadAsync(connection, source, cancellationToken).ConfigureAwait(false)).Select(Read).ToList();
         var revoked = (await AdmittedEntries.LoadRevokedAsync(connection, source, cancellationToken).ConfigureAwait(false)).Select(Read).ToList();
-        return new Built(format, effective.Revision, Exporters.Build(format, admitted, revoked, effective.Settings), null);
+        return new Built(format, effective.Revision, Exporters.Build(format, admitted, revoked, effective.Settings, options), null, options);
     }
 
     private static ServerDetail Read(StoredEntry entry) =>

@@ -16,6 +16,7 @@ public sealed class ExportHostAndLogsTests
     [InlineData("vscode", ".vscode/mcp.json", "servers", true)]
     [InlineData("cursor", ".cursor/mcp.json", "mcpServers", false)]
     [InlineData("kiro", ".kiro/settings/mcp.json", "mcpServers", false)]
+    [InlineData("gemini", ".gemini/settings.json", "mcpServers", false)]
     public async Task Export_host_writes_one_gateway_entry_per_approved_enabled_server_keeping_the_other_entries(string host, string file, string key, bool typed)
     {
         using var fixture = await PolicyFixture.CreateAsync();
@@ -50,9 +51,9 @@ public sealed class ExportHostAndLogsTests
         Assert.False(servers.TryGetProperty("rogue", out _));
         Assert.False(servers.TryGetProperty("io.acme/files", out _));
         var entry = servers.GetProperty("io.acme/old");
-        var (command, prefix) = ExportHostCommand.StewardCommand();
-        Assert.Equal(command, entry.GetProperty("command").GetString());
-        Assert.Equal([.. prefix, "gateway", "--server", "io.acme/old"], entry.GetProperty("args").EnumerateArray().Select(a => a.GetString()!).ToArray());
+        // The stable command every machine's allowlist can name, not this machine's path to steward.
+        Assert.Equal("steward", entry.GetProperty("command").GetString());
+        Assert.Equal(["gateway", "--server", "io.acme/old"], entry.GetProperty("args").EnumerateArray().Select(a => a.GetString()!).ToArray());
         Assert.Equal(typed, entry.TryGetProperty("type", out var type));
         if (typed)
         {
@@ -79,6 +80,26 @@ public sealed class ExportHostAndLogsTests
         Assert.Equal("--server", json.RootElement.GetProperty("mcpServers").GetProperty("io.acme/old").GetProperty("args").EnumerateArray().Reverse().Skip(1).First().GetString());
         var unknown = await Run(fixture, "mcp", "export-host", "--host", "emacs");
         Assert.NotEqual(0, unknown.ExitCode);
+    }
+
+    [Fact]
+    public async Task Export_host_names_the_registry_server_for_a_short_local_name_and_takes_an_absolute_command()
+    {
+        using var fixture = await PolicyFixture.CreateAsync();
+        fixture.Config.Write("config/mcp.json", """{"mcpServers": {"old": {"command": "npx", "args": ["-y", "@acme/old@1.0.0"]}}}""");
+        var output = Path.Combine(fixture.Config.Root, "out", "claude.json");
+
+        var export = await Run(fixture, "mcp", "export-host", "--host", "claude", "--output", output, "--command", "/opt/steward/bin/steward");
+
+        Assert.True(export.ExitCode == 0, export.Stdout);
+        var entry = JsonDocument.Parse(File.ReadAllText(output)).RootElement.GetProperty("mcpServers").GetProperty("old");
+        Assert.Equal("/opt/steward/bin/steward", entry.GetProperty("command").GetString());
+        Assert.Equal(["gateway", "--server", "io.acme/old"], entry.GetProperty("args").EnumerateArray().Select(a => a.GetString()!).ToArray());
+
+        var relative = await Run(fixture, "mcp", "export-host", "--host", "claude", "--output", output, "--command", "bin/steward");
+        Assert.NotEqual(0, relative.ExitCode);
+        Assert.Contains("--command: \"bin/steward\" is a relative path", relative.Stdout + relative.Stderr);
+        Assert.Equal("/opt/steward/bin/steward", JsonDocument.Parse(File.ReadAllText(output)).RootElement.GetProperty("mcpServers").GetProperty("old").GetProperty("command").GetString());
     }
 
     [Fact]

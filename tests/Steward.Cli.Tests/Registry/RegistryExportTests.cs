@@ -32,12 +32,12 @@ public sealed class RegistryExportTests : IAsyncLifetime
         Directory.Delete(_root, recursive: true);
     }
 
-    private async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string format, string? output = null, string? token = AdminToken, string org = "demo")
+    private async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string format, string? output = null, string? token = AdminToken, string org = "demo", string? mode = null, string? command = null)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         using var http = new HttpClient();
-        var exit = await ExportCommand.RunAsync(new ExportCommand.Request(format, _server.BaseUrl.ToString(), org, null, token, output), http, stdout, stderr, CancellationToken.None);
+        var exit = await ExportCommand.RunAsync(new ExportCommand.Request(format, _server.BaseUrl.ToString(), org, null, token, output, mode, command), http, stdout, stderr, CancellationToken.None);
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
@@ -59,10 +59,24 @@ public sealed class RegistryExportTests : IAsyncLifetime
     [Fact]
     public async Task The_claude_export_goes_to_stdout_when_no_output_is_given()
     {
-        var (exit, stdout, _) = await RunAsync("claude");
+        var (exit, stdout, _) = await RunAsync("claude", mode: "direct");
         Assert.Equal(ExitCodes.Ok, exit);
         Assert.Contains("\"mcpServers\"", stdout, StringComparison.Ordinal);
         Assert.Contains("@modelcontextprotocol/server-everything@2026.8.31", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_gateway_mode_is_the_default_and_takes_the_admins_command()
+    {
+        var (exit, stdout, _) = await RunAsync("gemini");
+        Assert.Equal(ExitCodes.Ok, exit);
+        Assert.Contains("\"command\":\"steward\",\"args\":[\"gateway\",\"--server\",\"io.github.modelcontextprotocol/server-everything\"]", stdout, StringComparison.Ordinal);
+        var (withPath, settings, _) = await RunAsync("claude-settings", command: "/opt/steward/steward");
+        Assert.Equal(ExitCodes.Ok, withPath);
+        Assert.Contains("[\"/opt/steward/steward\",\"gateway\",\"--server\",", settings, StringComparison.Ordinal);
+        var (relative, _, stderr) = await RunAsync("claude-settings", command: "steward/bin");
+        Assert.Equal(ExitCodes.Invalid, relative);
+        Assert.Contains("relative path", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -166,16 +166,16 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
     [Fact]
     public async Task Claude_managed_mcp_has_the_launch_planners_argv_for_packages_and_http_for_remotes()
     {
-        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/claude-managed-mcp", fixture.Developer);
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/claude-managed-mcp?mode=direct", fixture.Developer);
         using var _ = response;
         var servers = JsonNode.Parse(body)!["mcpServers"]!.AsObject();
-        var everything = servers["io.github.modelcontextprotocol.server-everything"]!;
+        var everything = servers["server-everything"]!;
         Assert.Equal("stdio", (string)everything["type"]!);
         Assert.Equal("npx", (string)everything["command"]!);
         Assert.Equal(["-y", "@modelcontextprotocol/server-everything@2026.8.31"], everything["args"]!.AsArray().Select(a => (string)a!));
-        Assert.Equal("uvx", (string)servers["io.github.modelcontextprotocol.server-fetch"]!["command"]!);
-        Assert.Equal("http", (string)servers["com.notion.mcp"]!["type"]!);
-        Assert.Equal("https://mcp.notion.com/mcp", (string)servers["com.notion.mcp"]!["url"]!);
+        Assert.Equal("uvx", (string)servers["server-fetch"]!["command"]!);
+        Assert.Equal("http", (string)servers["notion-mcp"]!["type"]!);
+        Assert.Equal("https://mcp.notion.com/mcp", (string)servers["notion-mcp"]!["url"]!);
         Assert.False(servers.ContainsKey("io.github.modelcontextprotocol.server-filesystem"));
 
         var (off, offBody) = await GetAsync("/api/v1/orgs/demo/exports/claude-managed-mcp?account=offline", GovernanceServer.AdminToken);
@@ -186,7 +186,7 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
     [Fact]
     public async Task Claude_settings_allow_exact_argv_and_url_patterns_deny_revoked_versions_and_deny_web_tools_when_they_are_off()
     {
-        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/claude-settings", fixture.Developer);
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/claude-settings?mode=direct", fixture.Developer);
         using var _ = response;
         var settings = JsonNode.Parse(body)!;
         var allowed = settings["allowedMcpServers"]!.AsArray();
@@ -214,15 +214,112 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
         Assert.Empty(settings["allowedMcpServers"]!.AsArray());
         Assert.NotNull(settings["deniedMcpServers"]);
         Assert.Null(settings["permissions"]);
-        var (full, fullBody) = await GetAsync("/api/v1/orgs/demo/exports/copilot", fixture.Developer);
+        var (full, fullBody) = await GetAsync("/api/v1/orgs/demo/exports/copilot?mode=direct", fixture.Developer);
         full.Dispose();
         Assert.Contains(JsonNode.Parse(fullBody)!["allowedMcpServers"]!.AsArray(), a => (string?)a!["serverUrl"] == "https://mcp.notion.com/mcp");
     }
 
     [Fact]
+    public async Task Gateway_mode_is_the_default_and_every_host_file_starts_the_gateway_under_the_stable_command()
+    {
+        const string everything = "io.github.modelcontextprotocol/server-everything";
+        string[] gatewayArgv = ["steward", "gateway", "--server", everything];
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/claude-managed-mcp", fixture.Developer);
+        response.Dispose();
+        var servers = JsonNode.Parse(body)!["mcpServers"]!.AsObject();
+        var entry = servers["server-everything"]!;
+        Assert.Equal("stdio", (string)entry["type"]!);
+        Assert.Equal("steward", (string)entry["command"]!);
+        Assert.Equal(gatewayArgv[1..], entry["args"]!.AsArray().Select(a => (string)a!));
+        // Every admitted entry goes through the gateway, remotes and entries needing inputs included; no upstream is started directly.
+        Assert.Equal("steward", (string)servers["notion-mcp"]!["command"]!);
+        Assert.Equal("steward", (string)servers["server-filesystem"]!["command"]!);
+        Assert.All(servers, s => Assert.Equal("steward", (string)s.Value!["command"]!));
+
+        foreach (var format in new[] { "claude-settings", "copilot" })
+        {
+            var (settingsResponse, settingsBody) = await GetAsync($"/api/v1/orgs/demo/exports/{format}", fixture.Developer);
+            settingsResponse.Dispose();
+            var settings = JsonNode.Parse(settingsBody)!;
+            var allowed = settings["allowedMcpServers"]!.AsArray();
+            Assert.Contains(allowed, a => a!["serverCommand"] is JsonArray argv && argv.Select(x => (string)x!).SequenceEqual(gatewayArgv));
+            // Exactly the gateway's argv: no upstream argv and no URL, so a host cannot start the upstream without Steward.
+            Assert.All(allowed, a => Assert.Equal("steward", (string)a!["serverCommand"]![0]!));
+            Assert.Equal(servers.Count, allowed.Count);
+            var denied = settings["deniedMcpServers"]!.AsArray();
+            Assert.Contains(denied, a => a!["serverCommand"] is JsonArray argv && argv.Select(x => (string)x!).SequenceEqual(["npx", "-y", "@example/test@1.0.0"]));
+        }
+
+        var (gemini, geminiBody) = await GetAsync("/api/v1/orgs/demo/exports/gemini", fixture.Developer);
+        gemini.Dispose();
+        var geminiSettings = JsonNode.Parse(geminiBody)!;
+        Assert.Equal("steward", (string)geminiSettings["mcpServers"]!["server-everything"]!["command"]!);
+        Assert.Equal(geminiSettings["mcpServers"]!.AsObject().Select(p => p.Key).Order(), geminiSettings["mcp"]!["allowed"]!.AsArray().Select(n => (string)n!).Order());
+
+        var (cursor, cursorBody) = await GetAsync("/api/v1/orgs/demo/exports/cursor", fixture.Developer);
+        cursor.Dispose();
+        Assert.Contains("*steward gateway --server " + everything, JsonNode.Parse(cursorBody)!["mcpAllowlistCommands"]!.AsArray().Select(c => (string)c!));
+        Assert.Empty(JsonNode.Parse(cursorBody)!["mcpAllowlistUrls"]!.AsArray());
+
+        var (report, reportBody) = await GetAsync("/api/v1/orgs/demo/exports/claude-settings/report", fixture.Developer);
+        report.Dispose();
+        Assert.Equal("gateway", (string)JsonNode.Parse(reportBody)!["mode"]!);
+        Assert.Equal("steward", (string)JsonNode.Parse(reportBody)!["command"]!);
+    }
+
+    [Fact]
+    public async Task An_admin_sets_the_gateway_command_and_a_bad_mode_or_command_is_a_400_naming_it()
+    {
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/claude-settings?command=" + Uri.EscapeDataString("/opt/steward/bin/steward"), fixture.Developer);
+        response.Dispose();
+        Assert.Contains(JsonNode.Parse(body)!["allowedMcpServers"]!.AsArray(), a => a!["serverCommand"] is JsonArray argv &&
+            argv.Select(x => (string)x!).SequenceEqual(["/opt/steward/bin/steward", "gateway", "--server", "io.github.modelcontextprotocol/server-everything"]));
+        var (windows, windowsBody) = await GetAsync("/api/v1/orgs/demo/exports/claude-managed-mcp?command=" + Uri.EscapeDataString(@"C:\Program Files\Steward\steward.exe"), fixture.Developer);
+        windows.Dispose();
+        Assert.Equal(@"C:\Program Files\Steward\steward.exe", (string)JsonNode.Parse(windowsBody)!["mcpServers"]!["server-everything"]!["command"]!);
+
+        foreach (var (query, field) in new[]
+                 {
+                     ("claude-settings?mode=proxy", "is not a mode; give gateway"),
+                     ("claude-settings?command=bin/steward", "is a relative path"),
+                     ("claude-settings?mode=direct&command=/opt/steward", "is used only with mode=gateway"),
+                     ("kiro?mode=gateway", "mode: the kiro file lists packages"),
+                 })
+        {
+            var (bad, badBody) = await GetAsync("/api/v1/orgs/demo/exports/" + query, fixture.Developer);
+            using var _ = bad;
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains(field, badBody);
+        }
+
+        var (kiro, _) = await GetAsync("/api/v1/orgs/demo/exports/kiro?mode=direct", fixture.Developer);
+        using var kiroResponse = kiro;
+        Assert.Equal(HttpStatusCode.OK, kiro.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_gemini_export_in_direct_mode_has_commands_and_http_urls_and_mcp_off_turns_mcp_off()
+    {
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/gemini?mode=direct", fixture.Developer);
+        response.Dispose();
+        var settings = JsonNode.Parse(body)!;
+        var everything = settings["mcpServers"]!["server-everything"]!;
+        Assert.Equal("npx", (string)everything["command"]!);
+        Assert.Equal("https://mcp.notion.com/mcp", (string)settings["mcpServers"]!["notion-mcp"]!["httpUrl"]!);
+        Assert.Contains("notion-mcp", settings["mcp"]!["allowed"]!.AsArray().Select(n => (string)n!));
+        Assert.Null(settings["admin"]);
+
+        var (off, offBody) = await GetAsync("/api/v1/orgs/demo/exports/gemini?account=offline", GovernanceServer.AdminToken);
+        off.Dispose();
+        var offSettings = JsonNode.Parse(offBody)!;
+        Assert.Empty(offSettings["mcpServers"]!.AsObject());
+        Assert.False((bool)offSettings["admin"]!["mcp"]!["enabled"]!);
+    }
+
+    [Fact]
     public async Task Cursor_gets_command_strings_with_a_leading_wildcard_and_url_patterns()
     {
-        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/cursor", fixture.Developer);
+        var (response, body) = await GetAsync("/api/v1/orgs/demo/exports/cursor?mode=direct", fixture.Developer);
         using var _ = response;
         var cursor = JsonNode.Parse(body)!;
         var commands = cursor["mcpAllowlistCommands"]!.AsArray().Select(c => (string)c!).ToList();
@@ -280,6 +377,24 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
         Assert.StartsWith("io.github.acme.tool-", flat["io.github.acme/tool"], StringComparison.Ordinal);
         Assert.StartsWith("io.github.acme.tool-", flat["io.github/acme.tool"], StringComparison.Ordinal);
         Assert.All(flat.Values, v => Assert.Matches("^[a-zA-Z0-9._-]+$", v));
+    }
+
+    [Fact]
+    public void Host_names_are_short_unique_and_fall_back_to_flat_names_when_the_short_form_is_taken()
+    {
+        string[] names = ["io.github.modelcontextprotocol/server-everything", "com.notion/mcp", "io.github.a/tool", "io.github.b/tool", "com.example/x.y"];
+        var keys = Exporters.HostNames(names);
+        var reversed = Exporters.HostNames(names.Reverse());
+
+        Assert.Equal("server-everything", keys["io.github.modelcontextprotocol/server-everything"]);
+        Assert.Equal("notion-mcp", keys["com.notion/mcp"]);
+        Assert.Equal("io.github.a.tool", keys["io.github.a/tool"]);
+        Assert.Equal("io.github.b.tool", keys["io.github.b/tool"]);
+        Assert.Equal("x-y", keys["com.example/x.y"]);
+        Assert.Equal(names.Length, keys.Values.Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.All(names, n => Assert.Equal(keys[n], reversed[n]));
+        // Claude Code's longest server-everything tool name stays within the 64 characters hosts keep.
+        Assert.True(("mcp__" + keys[names[0]] + "__trigger-long-running-operation").Length <= 64);
     }
 
     [Fact]
