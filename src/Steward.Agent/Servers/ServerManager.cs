@@ -197,7 +197,12 @@ public sealed class ServerManager
             anyArgumentOrVariable |= declared.Kind is InputKind.Argument or InputKind.Variable;
         }
 
-        var problems = Plan(target, inputs);
+        var problems = Plan(target, target.IsRemote ? inputs.WithHeaders(request.Headers) : inputs.WithEnvironment(request.Environment));
+        if (problems.FirstOrDefault(p => p.Rule == LaunchRules.FixedValue) is { } fixedValue)
+        {
+            return new AddResult($"{(target.IsRemote ? "--header" : "--env")} {fixedValue.Key}: {fixedValue.Message} — {fixedValue.Hint}", []);
+        }
+
         var missing = MissingInputs(target, request.Inputs.Concat(request.SecretReferences).Select(p => p.Key));
         if (missing.Count > 0)
         {
