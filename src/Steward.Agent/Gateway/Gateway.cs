@@ -11,6 +11,7 @@ using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using Steward.Agent.Policy;
+using Steward.Core.Admission;
 using Steward.Core.Config;
 using Steward.Core.Net;
 
@@ -231,7 +232,7 @@ public sealed partial class Gateway : IAsyncDisposable
             }
 
             var snapshot = active.Snapshot;
-            var (run, refused) = UpstreamPlanner.Plan(snapshot, config, options.Server);
+            var (run, refused) = AdmissionPlanner.Plan(snapshot.Admission, LocalRunners.Detect(options.Lookup("PATH")), config, options.Server);
             GatewayLog.PolicyApplied(logger, snapshot.Revision, run.Length, refused.Length);
             foreach (var refusal in refused)
             {

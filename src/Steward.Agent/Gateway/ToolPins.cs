@@ -1,3 +1,4 @@
+using Steward.Core.Admission;
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Text;
@@ -35,7 +36,7 @@ public sealed class ToolPins
     public const string FileName = "pins.json";
 
     /// <summary>The registry <c>_meta</c> key holding the administrator's pins.</summary>
-    public const string MetaKey = "io.steward/tool-pins";
+    public const string MetaKey = AdmissionPlanner.ToolPinsMetaKey;
 
     private static readonly Lock FileGate = new();
 
@@ -71,19 +72,7 @@ public sealed class ToolPins
     }
 
     /// <summary>The administrator's pins of a registry entry (an object of tool name to hash), or null.</summary>
-    public static JsonElement? AdminPinsOf(ServerDetail server)
-    {
-        ArgumentNullException.ThrowIfNull(server);
-        foreach (var block in new[] { server.PublisherProvided, server.Meta })
-        {
-            if (block is { ValueKind: JsonValueKind.Object } meta && meta.TryGetProperty(MetaKey, out var pins) && pins.ValueKind == JsonValueKind.Object)
-            {
-                return pins.Clone();
-            }
-        }
-
-        return null;
-    }
+    public static JsonElement? AdminPinsOf(ServerDetail server) => AdmissionPlanner.AdminPinsOf(server);
 
     /// <summary>
     /// Checks <paramref name="tools"/> of <paramref name="spec"/> against its pins and returns the blocked tools; with no
