@@ -261,6 +261,9 @@ public sealed class ServerManager
 
         var merged = McpConfigMerge.Merge(files.Select(f => new ScopedConfig(f.Scope, f.Path, f.Config)));
         var servers = merged.Servers.Select(s => StatusOf(s.Name, s.Config, McpConfigFiles.ScopeName(s.Origin.Scope), s.Origin.Path, null)).ToList();
+        // The aliases the aggregated gateway gives the servers it runs (the same set, so the same aliases).
+        var aliases = ServerAliases.For(servers.Where(s => s.Enabled && s.Decision != "blocked").Select(s => s.Name));
+        servers = [.. servers.Select(s => aliases.TryGetValue(s.Name, out var alias) ? s with { Alias = alias } : s)];
         return (new StatusReport(PolicyStatus.Of(policy, Snapshot is null ? null : Approved().Count), servers), null);
     }
 
