@@ -92,7 +92,8 @@ public sealed record PolicySnapshot
     };
 
     /// <summary>What Core's admission decides against (<see cref="AdmissionPlanner"/>): one answer for the gateway and the CLI.</summary>
-    public AdmissionPolicy Admission => admission ??= new AdmissionPolicy
+    /// <remarks>Made on each read, never cached: a <c>with</c> copy of the snapshot would carry a cached one along.</remarks>
+    public AdmissionPolicy Admission => new()
     {
         Registry = Registry,
         Withdrawn = Withdrawn,
@@ -101,8 +102,6 @@ public sealed record PolicySnapshot
         AllowLoopbackHttp = AllowLoopbackHttp,
         Sandbox = Sandbox,
     };
-
-    private AdmissionPolicy? admission;
 }
 
 /// <summary>One model the developer may use, as the Steward server's bundle lists it.</summary>
