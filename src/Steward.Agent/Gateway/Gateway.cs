@@ -11,6 +11,7 @@ using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using Steward.Agent.Policy;
+using Steward.Core.Admission;
 using Steward.Core.Config;
 using Steward.Core.Net;
 
@@ -81,8 +82,8 @@ public sealed record GatewayStatus(
 /// </remarks>
 public sealed partial class Gateway : IAsyncDisposable
 {
-    /// <summary>Between a server's name and a tool's or prompt's name in the aggregated shape.</summary>
-    public const string Separator = "__";
+    /// <summary>Between a server's alias (<see cref="ServerAliases"/>) and a tool's or prompt's name in the aggregated shape.</summary>
+    public const string Separator = ServerAliases.Separator;
 
     private const string ApprovalField = "approve";
 
@@ -103,6 +104,12 @@ public sealed partial class Gateway : IAsyncDisposable
     private MergedMcpConfig config;
     private PolicyState? policy;
     private ImmutableArray<Upstream> upstreams = [];
+
+    /// <summary>Configured name → alias of every admitted server (<see cref="ServerAliases"/>), replaced with the policy.</summary>
+    private volatile IReadOnlyDictionary<string, string> aliases = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Exposed names that are not <c>alias__name</c> as written (a name cut to fit, with its hash) → the upstream's own name.</summary>
+    private readonly ConcurrentDictionary<(string Alias, string Exposed), string> reshaped = new();
     private DecisionTable decisions = DecisionTable.None;
     private bool auditArguments;
     private GatewayStatus status = GatewayStatus.Empty;
@@ -231,7 +238,7 @@ public sealed partial class Gateway : IAsyncDisposable
             }
 
             var snapshot = active.Snapshot;
-            var (run, refused) = UpstreamPlanner.Plan(snapshot, config, options.Server);
+            var (run, refused) = AdmissionPlanner.Plan(snapshot.Admission, LocalRunners.Detect(options.Lookup("PATH")), config, options.Server);
             GatewayLog.PolicyApplied(logger, snapshot.Revision, run.Length, refused.Length);
             foreach (var refusal in refused)
             {
@@ -243,6 +250,7 @@ public sealed partial class Gateway : IAsyncDisposable
 
             var current = upstreams;
             var wanted = run.ToDictionary(s => s.Name, StringComparer.Ordinal);
+            aliases = ServerAliases.For(run.Select(s => s.Name));
             var keep = current.Where(u => wanted.TryGetValue(u.Name, out var s) && s.Identity == u.Spec.Identity).ToList();
             var stop = current.Where(u => !keep.Contains(u)).ToList();
             foreach (var kept in keep)
@@ -571,9 +579,26 @@ public sealed partial class Gateway : IAsyncDisposable
                 : decided.GetOrAdd((upstream, tool), rules.Decide(upstream.Name, upstream.Spec.RegistryName, tool, upstream.Spec.Config.DisabledTools, upstream.Spec.Config.AutoApprove));
     }
 
-    private string Exposed(Upstream upstream, string name) => PerServer ? name : upstream.Name + Separator + name;
+    private string AliasOf(Upstream upstream) => aliases.TryGetValue(upstream.Name, out var alias) ? alias : ServerAliases.Alias(upstream.Name);
 
-    /// <summary>The upstream and its own name for an exposed tool or prompt name.</summary>
+    private string Exposed(Upstream upstream, string name)
+    {
+        if (PerServer)
+        {
+            return name;
+        }
+
+        var alias = AliasOf(upstream);
+        var exposed = ServerAliases.Exposed(alias, name);
+        if (!exposed.AsSpan(alias.Length + Separator.Length).SequenceEqual(name))
+        {
+            reshaped[(alias, exposed)] = name;
+        }
+
+        return exposed;
+    }
+
+    /// <summary>The upstream and its own name for an exposed tool or prompt name: the alias ends at the first <c>__</c>.</summary>
     private (Upstream Upstream, string Name)? Route(string exposed)
     {
         var current = upstreams;
@@ -582,19 +607,20 @@ public sealed partial class Gateway : IAsyncDisposable
             return current.IsEmpty ? null : (current[0], exposed);
         }
 
-        Upstream? best = null;
+        if (ServerAliases.Split(exposed) is not var (alias, rest))
+        {
+            return null;
+        }
+
         foreach (var upstream in current)
         {
-            if (exposed.Length > upstream.Name.Length + Separator.Length &&
-                exposed.StartsWith(upstream.Name, StringComparison.Ordinal) &&
-                exposed.AsSpan(upstream.Name.Length).StartsWith(Separator, StringComparison.Ordinal) &&
-                (best is null || upstream.Name.Length > best.Name.Length))
+            if (AliasOf(upstream) == alias)
             {
-                best = upstream;
+                return (upstream, reshaped.TryGetValue((alias, exposed), out var original) ? original : rest);
             }
         }
 
-        return best is null ? null : (best, exposed[(best.Name.Length + Separator.Length)..]);
+        return null;
     }
 
     private async Task<IReadOnlyList<T>> SafeListAsync<T>(Upstream upstream, string what, Func<Upstream, CancellationToken, ValueTask<IReadOnlyList<T>>> list,

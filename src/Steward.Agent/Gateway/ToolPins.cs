@@ -1,3 +1,4 @@
+using Steward.Core.Admission;
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Text;
@@ -35,7 +36,7 @@ public sealed class ToolPins
     public const string FileName = "pins.json";
 
     /// <summary>The registry <c>_meta</c> key holding the administrator's pins.</summary>
-    public const string MetaKey = "io.steward/tool-pins";
+    public const string MetaKey = AdmissionPlanner.ToolPinsMetaKey;
 
     private static readonly Lock FileGate = new();
 
@@ -71,33 +72,27 @@ public sealed class ToolPins
     }
 
     /// <summary>The administrator's pins of a registry entry (an object of tool name to hash), or null.</summary>
-    public static JsonElement? AdminPinsOf(ServerDetail server)
-    {
-        ArgumentNullException.ThrowIfNull(server);
-        foreach (var block in new[] { server.PublisherProvided, server.Meta })
-        {
-            if (block is { ValueKind: JsonValueKind.Object } meta && meta.TryGetProperty(MetaKey, out var pins) && pins.ValueKind == JsonValueKind.Object)
-            {
-                return pins.Clone();
-            }
-        }
-
-        return null;
-    }
+    public static JsonElement? AdminPinsOf(ServerDetail server) => AdmissionPlanner.AdminPinsOf(server);
 
     /// <summary>
-    /// Checks <paramref name="tools"/> of <paramref name="spec"/> against its pins and returns the blocked tools; with no
-    /// pin yet (and none from the administrator) the listing is approved and pinned.
+    /// Checks <paramref name="tools"/> of <paramref name="spec"/> against its pins and returns the blocked tools. A pin
+    /// holds what the server defines, not what one host's listing shows: servers list some tools only to hosts that
+    /// declare a capability (server-everything's <c>get-roots-list</c> with roots, <c>trigger-sampling-request</c> with
+    /// sampling), so a pinned tool absent from a listing, or a listed tool not pinned yet, is not a mismatch. Only a
+    /// pinned tool whose definition (name, description, input schema) changed is. Local pins grow: a tool first seen
+    /// later is pinned then (trust on first sight, per tool). The administrator's pins are read only; which tools may
+    /// be called at all is what tool rules decide.
     /// </summary>
     public ImmutableArray<PinMismatch> Check(UpstreamSpec spec, IReadOnlyList<Tool> tools)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(tools);
         var hashes = tools.GroupBy(t => t.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => HashOf(g.First()), StringComparer.Ordinal);
-        Dictionary<string, string>? pinned;
-        if (spec.AdminToolPins is { ValueKind: JsonValueKind.Object } admin)
+        Dictionary<string, string> pinned;
+        var admin = spec.AdminToolPins is { ValueKind: JsonValueKind.Object };
+        if (admin)
         {
-            pinned = admin.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String)
+            pinned = spec.AdminToolPins!.Value.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String)
                 .ToDictionary(p => p.Name, p => p.Value.GetString()!.ToLowerInvariant(), StringComparer.Ordinal);
         }
         else
@@ -107,29 +102,35 @@ public sealed class ToolPins
             {
                 var all = Load(Path);
                 var key = Key(spec.RegistryName, spec.Version);
-                if (all[key] is JsonObject entry && entry["tools"] is JsonObject recorded)
+                if (all[key] is not JsonObject entry || entry["tools"] is not JsonObject recorded)
                 {
-                    pinned = recorded.Where(p => p.Value is JsonValue v && v.TryGetValue(out string? _))
-                        .ToDictionary(p => p.Key, p => p.Value!.GetValue<string>(), StringComparer.Ordinal);
-                }
-                else
-                {
-                    var toolsObject = new JsonObject();
-                    foreach (var (name, hash) in hashes.OrderBy(p => p.Key, StringComparer.Ordinal))
-                    {
-                        toolsObject[name] = hash;
-                    }
-
-                    all[key] = new JsonObject
+                    recorded = [];
+                    all[key] = entry = new JsonObject
                     {
                         ["server"] = spec.Name,
                         ["registryName"] = spec.RegistryName,
                         ["version"] = spec.Version,
                         ["pinnedAt"] = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-                        ["tools"] = toolsObject,
+                        ["tools"] = recorded,
                     };
+                }
+
+                pinned = recorded.Where(p => p.Value is JsonValue v && v.TryGetValue(out string? _))
+                    .ToDictionary(p => p.Key, p => p.Value!.GetValue<string>(), StringComparer.Ordinal);
+                var added = false;
+                foreach (var (name, hash) in hashes.OrderBy(p => p.Key, StringComparer.Ordinal))
+                {
+                    if (!pinned.ContainsKey(name))
+                    {
+                        recorded[name] = hash;
+                        pinned[name] = hash;
+                        added = true;
+                    }
+                }
+
+                if (added)
+                {
                     Save(Path, all);
-                    return [];
                 }
             }
         }
@@ -137,15 +138,11 @@ public sealed class ToolPins
         var blocked = ImmutableArray.CreateBuilder<PinMismatch>();
         foreach (var (name, hash) in hashes.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            if (!pinned.TryGetValue(name, out var expected))
+            if (pinned.TryGetValue(name, out var expected) && !string.Equals(expected, hash, StringComparison.Ordinal))
             {
-                blocked.Add(new PinMismatch(name, hash,
-                    $"the tool \"{name}\" of \"{spec.Name}\" was not among its approved tools (it was added since {spec.RegistryName} {spec.Version} was approved); ask your administrator to re-approve"));
-            }
-            else if (!string.Equals(expected, hash, StringComparison.Ordinal))
-            {
-                blocked.Add(new PinMismatch(name, hash,
-                    $"the definition of tool \"{name}\" of \"{spec.Name}\" changed since it was approved; ask your administrator to re-approve"));
+                blocked.Add(new PinMismatch(name, hash, admin
+                    ? $"the definition of tool \"{name}\" of \"{spec.Name}\" differs from the one your administrator pinned for {spec.RegistryName} {spec.Version} (administrator's pins); ask your administrator to re-approve it"
+                    : $"the definition of tool \"{name}\" of \"{spec.Name}\" changed since it was pinned on this machine (local pins); if you expected the change, run `steward mcp repin {spec.Name}`"));
             }
         }
 

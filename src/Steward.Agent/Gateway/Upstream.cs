@@ -1,3 +1,4 @@
+using Steward.Core.Admission;
 using System.Collections.Immutable;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;

@@ -1,3 +1,4 @@
+using Steward.Core.Admission;
 using Steward.Core.Sandbox;
 using Steward.Core.Registry;
 
@@ -65,7 +66,7 @@ public sealed record PolicySnapshot
 
     /// <summary>The sandbox profiles of the registry's entries and the default, from a Steward server's bundle; none otherwise.</summary>
     public SandboxPolicy Sandbox { get; init; } = SandboxPolicy.None;
-    /// <summary>Versions the admin deprecated or deleted, with their status message: never admitted, only to say why a server is refused (<see cref="WithdrawnEntries"/>).</summary>
+    /// <summary>Versions the admin deprecated or deleted, with their status message: never admitted, only to say why a server is refused (<see cref="Steward.Core.Admission.WithdrawnEntries"/>).</summary>
     public IReadOnlyList<RegistryEntry> Withdrawn { get; init; } = [];
 
     /// <summary>The organisation's emergency stop in force, in the admin's words (MCP is then off); null when there is none.</summary>
@@ -78,6 +79,29 @@ public sealed record PolicySnapshot
 
     /// <summary>Whose profile this is, as the Steward server names it (<c>organisation</c> or <c>organisation/a/account</c>); null for registry sources.</summary>
     public string? Subject { get; init; }
+
+    /// <summary>Which profile decided the settings: <c>organisation</c> or <c>account</c> (the bundle's <c>profile.scope</c>); null for other sources.</summary>
+    public string? ProfileScope { get; init; }
+
+    /// <summary>The profile that decided, in the developer's words.</summary>
+    public string DecidingProfile => ProfileScope switch
+    {
+        "account" => "your account's profile",
+        "organisation" => "your organisation's profile",
+        _ => Source.StartsWith("http", StringComparison.OrdinalIgnoreCase) ? "your organisation's profile" : $"the policy file {Source}",
+    };
+
+    /// <summary>What Core's admission decides against (<see cref="AdmissionPlanner"/>): one answer for the gateway and the CLI.</summary>
+    /// <remarks>Made on each read, never cached: a <c>with</c> copy of the snapshot would carry a cached one along.</remarks>
+    public AdmissionPolicy Admission => new()
+    {
+        Registry = Registry,
+        Withdrawn = Withdrawn,
+        WebToolsEnabled = WebToolsEnabled,
+        WebToolsDecidedBy = DecidingProfile,
+        AllowLoopbackHttp = AllowLoopbackHttp,
+        Sandbox = Sandbox,
+    };
 }
 
 /// <summary>One model the developer may use, as the Steward server's bundle lists it.</summary>

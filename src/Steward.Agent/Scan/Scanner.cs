@@ -22,6 +22,9 @@ public sealed record ScanOptions(
 {
     /// <summary>This Steward's executable: an entry that launches its gateway is governed by it.</summary>
     public string? StewardExecutable { get; init; } = Environment.ProcessPath;
+
+    /// <summary>What this machine has (runners on PATH); detected when not given.</summary>
+    public Core.Admission.LocalFacts? Facts { get; init; }
 }
 
 /// <summary>
@@ -82,7 +85,7 @@ public static partial class Scanner
         var files = new List<ScannedFile>();
         var servers = new List<ScannedServer>();
         var findings = new List<ScanFinding>();
-        var evaluator = options.Policy is { } policy ? new AdmissionEvaluator(policy.Registry) : null;
+        var evaluator = options.Policy is { } policy ? new AdmissionPlanner(policy.Admission, options.Facts ?? LocalRunners.Detect()) : null;
         var secrets = LoadSecrets(options.Paths);
         var names = new VariableNames(options.Variables);
         foreach (var target in Targets(options.Home, options.Workspace, options.Paths))
@@ -96,7 +99,7 @@ public static partial class Scanner
         return new ScanReport(files, servers, findings, note);
     }
 
-    private static void ScanFile(ScanTarget target, ScanOptions options, AdmissionEvaluator? evaluator, SecretStore? secrets, VariableNames names,
+    private static void ScanFile(ScanTarget target, ScanOptions options, AdmissionPlanner? evaluator, SecretStore? secrets, VariableNames names,
         List<ScannedFile> files, List<ScannedServer> servers, List<ScanFinding> findings)
     {
         var path = target.Path;
@@ -194,7 +197,7 @@ public static partial class Scanner
     }
 
     private static void ScanServers(ScanTarget target, JsonElement container, IReadOnlyList<string> serversPath, McpConfig? kiro, byte[] bytes,
-        ScanOptions options, AdmissionEvaluator? evaluator, SecretStore? secrets, VariableNames names, List<ScannedServer> servers, List<ScanFinding> findings)
+        ScanOptions options, AdmissionPlanner? evaluator, SecretStore? secrets, VariableNames names, List<ScannedServer> servers, List<ScanFinding> findings)
     {
         var key = serversPath[^1];
         if (!container.TryGetProperty(key, out var map) || map.ValueKind != JsonValueKind.Object)
@@ -341,7 +344,7 @@ public static partial class Scanner
     }
 
     private static ScannedServer Admission(Where where, McpServerConfig? config, IReadOnlyList<string> entryPath, IReadOnlyList<string> serversPath,
-        ScanOptions options, AdmissionEvaluator? evaluator, List<ScanFinding> findings)
+        ScanOptions options, AdmissionPlanner? evaluator, List<ScanFinding> findings)
     {
         var host = where.Target.Host;
         var jsonPath = entryPath.Aggregate("", JsonPath.Field);
@@ -392,7 +395,17 @@ public static partial class Scanner
             return Server("not-identifiable", "other_gateway", elsewhere);
         }
 
-        var decision = evaluator.Evaluate(where.Server, config);
+        var answer = evaluator.Decide(where.Server, config);
+        if (answer.Refusal is { } refusal && answer.Decision is not AdmissionDecision.Blocked)
+        {
+            // Identified as an approved server, and still refused (web tools off, plain http, a runner missing here):
+            // what the gateway would say. Not a shadow server, so no finding to disable it.
+            return Server(disabled ? "disabled" : "not-admitted", refusal.ReasonCode,
+                $"\"{where.Server}\" is not admitted: {refusal.Message}{(disabled ? " (disabled in the file)" : "")}",
+                answer.Decision is AdmissionDecision.Allowed a ? a.RegistryName : (answer.Decision as AdmissionDecision.Relaunch)?.RegistryName);
+        }
+
+        var decision = answer.Decision;
         switch (decision)
         {
             case AdmissionDecision.Allowed allowed:

@@ -36,7 +36,7 @@ public sealed record AddTarget(ServerDetail Server, Package? Package, RemoteTran
         var package = server.Packages?.FirstOrDefault(p => Runners.Command(p) is not null);
         if (package is not null)
         {
-            return new AddTarget(server, package, null, InputsOf(package));
+            return new AddTarget(server, package, null, InputsOf(OciCommand.Normalize(package).Package));
         }
 
         var remote = server.Remotes?.FirstOrDefault(r => RemotePlanner.IsRemoteType(r.Type));

@@ -32,10 +32,13 @@ public sealed class ServerManager
     private readonly StewardPaths paths;
     private readonly string workingDirectory;
     private readonly PolicyState policy;
-    private AdmissionEvaluator? evaluator;
+    private readonly LocalFacts facts;
+    private AdmissionPlanner? planner;
 
-    public ServerManager(StewardPaths paths, string workingDirectory, PolicyState policy)
+    /// <param name="facts">What this machine has (runners on PATH); detected when not given.</param>
+    public ServerManager(StewardPaths paths, string workingDirectory, PolicyState policy, LocalFacts? facts = null)
     {
+        this.facts = facts ?? LocalRunners.Detect();
         ArgumentNullException.ThrowIfNull(paths);
         ArgumentNullException.ThrowIfNull(workingDirectory);
         ArgumentNullException.ThrowIfNull(policy);
@@ -48,7 +51,10 @@ public sealed class ServerManager
 
     private PolicySnapshot? Snapshot => policy is PolicyState.Active active ? active.Snapshot : null;
 
-    private AdmissionEvaluator? Evaluator => Snapshot is { } snapshot ? evaluator ??= new AdmissionEvaluator(snapshot.Registry) : null;
+    /// <summary>Core's one admission answer, against the policy in force and this machine's facts.</summary>
+    private AdmissionPlanner? Planner => Snapshot is { } snapshot ? planner ??= new AdmissionPlanner(snapshot.Admission, facts) : null;
+
+    private AdmissionEvaluator? Evaluator => Planner?.Evaluator;
 
     /// <summary>The approved servers at their latest version, in registry order (what the picker offers).</summary>
     public IReadOnlyList<ApprovedServer> Approved()
@@ -89,7 +95,7 @@ public sealed class ServerManager
 
         if (Evaluator!.Latest(name) is not { } server)
         {
-            if (WithdrawnEntries.ForName(Snapshot!, name) is { } withdrawn)
+            if (WithdrawnEntries.ForName(Snapshot!.Withdrawn, name) is { } withdrawn)
             {
                 return (null, $"cannot add \"{name}\": {withdrawn}");
             }
@@ -197,7 +203,12 @@ public sealed class ServerManager
             anyArgumentOrVariable |= declared.Kind is InputKind.Argument or InputKind.Variable;
         }
 
-        var problems = Plan(target, inputs);
+        var problems = Plan(target, target.IsRemote ? inputs.WithHeaders(request.Headers) : inputs.WithEnvironment(request.Environment));
+        if (problems.FirstOrDefault(p => p.Rule == LaunchRules.FixedValue) is { } fixedValue)
+        {
+            return new AddResult($"{(target.IsRemote ? "--header" : "--env")} {fixedValue.Key}: {fixedValue.Message} — {fixedValue.Hint}", []);
+        }
+
         var missing = MissingInputs(target, request.Inputs.Concat(request.SecretReferences).Select(p => p.Key));
         if (missing.Count > 0)
         {
@@ -215,10 +226,10 @@ public sealed class ServerManager
         var config = anyArgumentOrVariable
             ? ConcreteEntry(target, inputs, request)
             : RegistryEntry(inputs, request);
-        if (Evaluator!.Evaluate(request.Name, config) is not AdmissionDecision.Allowed decision)
+        var decision = Planner!.Decide(request.Name, config);
+        if (decision.Refusal is { } refusal)
         {
-            var refused = Evaluator.Evaluate(request.Name, config);
-            return new AddResult($"\"{request.Name}\" would not be admitted as configured: {Describe(refused).Message}", []);
+            return new AddResult($"\"{request.Name}\" would not be admitted as configured: {refusal.Message} [{refusal.ReasonCode}]", []);
         }
 
         if (secrets.Count > 0)
@@ -250,6 +261,9 @@ public sealed class ServerManager
 
         var merged = McpConfigMerge.Merge(files.Select(f => new ScopedConfig(f.Scope, f.Path, f.Config)));
         var servers = merged.Servers.Select(s => StatusOf(s.Name, s.Config, McpConfigFiles.ScopeName(s.Origin.Scope), s.Origin.Path, null)).ToList();
+        // The aliases the aggregated gateway gives the servers it runs (the same set, so the same aliases).
+        var aliases = ServerAliases.For(servers.Where(s => s.Enabled && s.Decision != "blocked").Select(s => s.Name));
+        servers = [.. servers.Select(s => aliases.TryGetValue(s.Name, out var alias) ? s with { Alias = alias } : s)];
         return (new StatusReport(PolicyStatus.Of(policy, Snapshot is null ? null : Approved().Count), servers), null);
     }
 
@@ -435,7 +449,7 @@ public sealed class ServerManager
         return (candidates[^1], null);
     }
 
-    private ServerStatus StatusOf(string name, McpServerConfig config, string scope, string file, AdmissionDecision? known)
+    private ServerStatus StatusOf(string name, McpServerConfig config, string scope, string file, AdmissionAnswer? known)
     {
         var kind = config.IsRegistry ? "registry" : config.IsRemote ? "remote" : "local";
         if (policy is PolicyState.Disabled disabled)
@@ -448,37 +462,38 @@ public sealed class ServerManager
             return new ServerStatus(name, scope, file, kind, !config.IsDisabled, "blocked", "mcp_disabled", Snapshot.McpOffReason, null, null);
         }
 
-        var decision = known ?? WithdrawnEntries.Explain(Snapshot!, name, config, Evaluator!.Evaluate(name, config));
-        if (decision is AdmissionDecision.Blocked { ReasonCode: AdmissionReasons.Disabled })
+        var answer = known ?? Planner!.Decide(name, config);
+        if (answer.Decision is AdmissionDecision.Blocked { ReasonCode: AdmissionReasons.Disabled })
         {
-            var wouldBe = Describe(Evaluator!.Evaluate(name, config with { Disabled = null }));
+            var wouldBe = Describe(Planner!.Decide(name, config with { Disabled = null }));
             var message = wouldBe.Decision == "blocked"
                 ? $"disabled; and not admitted if enabled: {wouldBe.Message} [{wouldBe.Reason}]"
                 : $"disabled; admitted if enabled ({wouldBe.Message})";
             return new ServerStatus(name, scope, file, kind, false, "blocked", AdmissionReasons.Disabled, message, wouldBe.RegistryName, wouldBe.Version);
         }
 
-        var described = Describe(decision);
+        var described = Describe(answer);
         return new ServerStatus(name, scope, file, kind, true, described.Decision, described.Reason, described.Message, described.RegistryName, described.Version)
         {
-            Sandbox = described.Decision != "blocked" && !config.IsRemote && described.RegistryName is { } registryName
-                ? Sandbox.SandboxLauncher.Availability(Snapshot.Sandbox.For(registryName), decision is AdmissionDecision.Allowed { Plan: { } plan } ? plan.Command : config.Command)
+            Sandbox = described.Decision != "blocked" && answer.Run?.Local is { } local
+                ? Sandbox.SandboxLauncher.Availability(answer.Run.Sandbox, local.Command)
                 : null,
         };
     }
 
-    private static (string Decision, string? Reason, string Message, string? RegistryName, string? Version) Describe(AdmissionDecision decision) => decision switch
+    /// <summary>The answer as list and status show it: the planner's refusal when there is one, else admission's decision.</summary>
+    private static (string Decision, string? Reason, string Message, string? RegistryName, string? Version) Describe(AdmissionAnswer answer) => answer switch
     {
-        AdmissionDecision.Allowed allowed => ("allowed", null,
+        { Refusal: { } refusal } => ("blocked", refusal.ReasonCode, refusal.Message, null, null),
+        { Decision: AdmissionDecision.Allowed allowed } => ("allowed", null,
             allowed.Renamed
                 ? $"runs the approved \"{allowed.RegistryName}\" {allowed.Version} (configured under another name)"
                 : $"runs the approved \"{allowed.RegistryName}\" {allowed.Version}",
             allowed.RegistryName, allowed.Version),
-        AdmissionDecision.Relaunch relaunch => ("relaunch", null,
+        { Decision: AdmissionDecision.Relaunch relaunch } => ("relaunch", null,
             $"runs \"{relaunch.RegistryName}\" {relaunch.FromVersion}; the registry's latest is {relaunch.Version}, which is what the gateway runs",
             relaunch.RegistryName, relaunch.Version),
-        AdmissionDecision.Blocked blocked => ("blocked", blocked.ReasonCode, blocked.Message, null, null),
-        _ => throw new ArgumentOutOfRangeException(nameof(decision)),
+        _ => throw new ArgumentOutOfRangeException(nameof(answer)),
     };
 
     private static ImmutableArray<InputProblem> Plan(AddTarget target, LaunchInputs inputs) =>

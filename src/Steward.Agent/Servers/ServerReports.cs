@@ -46,6 +46,9 @@ public sealed record ServerStatus(
 {
     /// <summary>For an admitted local server: its sandbox on this machine (enforced by what, with what it may touch, or why not); null otherwise.</summary>
     public string? Sandbox { get; init; }
+
+    /// <summary>For a server the gateway runs: the prefix of its tools and prompts in the aggregated shape (<c>alias__tool</c>, see <see cref="Steward.Core.Admission.ServerAliases"/>).</summary>
+    public string? Alias { get; init; }
 }
 
 /// <summary>The answer of <c>steward mcp list|status</c>.</summary>

@@ -28,6 +28,9 @@ public sealed record BundleContent(
     string? EmergencyStop = null,
     byte[]? Withdrawn = null)
 {
+    /// <summary>Which profile decided the settings (<c>profile.scope</c>: <c>organisation</c> or <c>account</c>).</summary>
+    public string? ProfileScope { get; init; }
+
     /// <summary>The payload's content, or null and why it is not a Steward policy payload.</summary>
     public static BundleContent? Parse(byte[] payload, out string? error)
     {
@@ -150,7 +153,10 @@ public sealed record BundleContent(
             auditToolArguments,
             sandbox,
             emergencyStop,
-            withdrawn);
+            withdrawn)
+        {
+            ProfileScope = profile.TryGetProperty("scope", out var scope) && scope.ValueKind == JsonValueKind.String ? scope.GetString() : null,
+        };
     }
 
     private static PolicyModels? ReadModels(JsonElement root, out string? error)
@@ -382,6 +388,7 @@ public static class SignedPolicy
             ExpiresAt = bundle.Verification.ExpiresAt,
             Models = content.Models,
             Subject = content.Subject,
+            ProfileScope = content.ProfileScope,
             AuditArguments = content.AuditToolArguments,
             Sandbox = content.Sandbox ?? Core.Sandbox.SandboxPolicy.None,
             EmergencyStop = content.EmergencyStop,

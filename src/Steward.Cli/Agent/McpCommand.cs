@@ -95,6 +95,10 @@ internal static class McpCommand
                 {
                     console.MarkupLineInterpolated($"[bold]{s.Name}[/] ({s.Kind}, {s.Scope}: {s.File})");
                     console.MarkupLine($"  {Decision(s)}: {Markup.Escape(s.Message)}");
+                    if (s.Alias is { } alias)
+                    {
+                        console.MarkupLine($"  alias: {Markup.Escape(alias)} (its tools are {Markup.Escape(alias)}__<tool> through `steward gateway`)");
+                    }
                     if (s.Sandbox is { } sandbox)
                     {
                         console.MarkupLine($"  sandbox: {Markup.Escape(sandbox)}");
@@ -104,10 +108,10 @@ internal static class McpCommand
                 return ExitCodes.Ok;
             }
 
-            var table = new Table().Border(TableBorder.Simple).AddColumns("name", "scope", "kind", "decision", "why");
+            var table = new Table().Border(TableBorder.Simple).AddColumns("name", "alias", "scope", "kind", "decision", "why");
             foreach (var s in report.Servers)
             {
-                table.AddRow(Markup.Escape(s.Name), s.Scope, s.Kind, Decision(s), Markup.Escape(s.Message));
+                table.AddRow(Markup.Escape(s.Name), Markup.Escape(s.Alias ?? "-"), s.Scope, s.Kind, Decision(s), Markup.Escape(s.Message));
             }
 
             console.Write(table);

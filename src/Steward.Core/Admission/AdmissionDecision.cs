@@ -37,6 +37,8 @@ public static class AdmissionReasons
     public const string InputsMissing = "inputs_missing";
     /// <summary>A <c>"type": "registry"</c> entry whose registry server has nothing Steward can run or connect to.</summary>
     public const string NoRunnableTransport = "no_runnable_transport";
+    /// <summary>The configuration's <c>env</c> (or headers) changes a variable the registry entry fixes: registry parameters are read-only.</summary>
+    public const string EnvironmentFixed = "environment_fixed";
     /// <summary>The configured server has neither a command nor a URL.</summary>
     public const string InvalidConfig = "invalid_config";
 }

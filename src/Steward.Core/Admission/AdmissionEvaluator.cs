@@ -300,6 +300,11 @@ public sealed class AdmissionEvaluator
             }
         }
 
+        if (exact is not null && FixedEnvironment(configuredName, exact.Server.Name, exact.Package, config) is { } fixedEnvironment)
+        {
+            return fixedEnvironment;
+        }
+
         if (exact is not null)
         {
             return ReferenceEquals(exact.Version, exact.Server.Latest)
@@ -336,6 +341,40 @@ public sealed class AdmissionEvaluator
         }
 
         return NameOnly(configuredName, local: true);
+    }
+
+    /// <summary>
+    /// Registry parameters are read-only in the environment too: the configuration's <c>env</c> may not give a variable
+    /// the package fixes (a <c>value</c>) another value. Variables the package leaves to the user, declares as inputs or
+    /// does not name are the developer's.
+    /// </summary>
+    private static AdmissionDecision.Blocked? FixedEnvironment(string configuredName, string registryName, Package package, McpServerConfig config)
+    {
+        if (config.Env is not { Length: > 0 } env)
+        {
+            return null;
+        }
+
+        var normalized = OciCommand.Normalize(package).Package;
+        foreach (var (name, value) in env)
+        {
+            var declared = normalized.EnvironmentVariables?.FirstOrDefault(v => v.Name == name);
+            if (declared?.Value is not { } fixedValue)
+            {
+                continue;
+            }
+
+            var probe = LaunchPlanner.Plan(normalized, LaunchInputs.Empty.WithEnvironment(name, value));
+            if (probe.Problems.Any(p => p.Rule == LaunchRules.FixedValue && p.Key == name) ||
+                (declared.Variables is not { Count: > 0 } && fixedValue != value))
+            {
+                return new AdmissionDecision.Blocked(configuredName, AdmissionReasons.EnvironmentFixed,
+                    $"\"{configuredName}\" sets {name} in its env, but the registry's \"{registryName}\" fixes {name}; registry parameters are read-only: " +
+                    $"remove {name} from \"env\" (or from --env), or ask your administrator to declare it as an input");
+            }
+        }
+
+        return null;
     }
 
     private static string Describe(string? version) => version is null ? "it unpinned" : "version " + version;
@@ -510,6 +549,12 @@ public sealed class AdmissionEvaluator
             }
 
             var result = LaunchPlanner.Plan(packages[i], inputs, Json.JsonPath.Index("packages", i));
+            if (result.Problems.FirstOrDefault(p => p.Rule == LaunchRules.FixedValue) is { } fixedValue)
+            {
+                return new AdmissionDecision.Blocked(configuredName, AdmissionReasons.EnvironmentFixed,
+                    $"\"{configuredName}\" sets {fixedValue.Key} in its env, but the registry's \"{server.Name}\" fixes {fixedValue.Key}; {fixedValue.Hint}");
+            }
+
             return result.Plan is { } plan
                 ? new AdmissionDecision.Allowed(configuredName, latest) { Package = packages[i], Plan = plan }
                 : InputsMissing(configuredName, result.Problems);

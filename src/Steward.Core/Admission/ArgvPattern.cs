@@ -172,6 +172,7 @@ internal sealed class ArgvPattern
     /// <summary>The pattern of a package, or null when Steward has no runner for its type.</summary>
     public static ArgvPattern? For(Package package)
     {
+        package = OciCommand.Normalize(package).Package;
         var command = Runners.Command(package);
         if (command is null)
         {

@@ -179,7 +179,18 @@ internal sealed class InputResolver(LaunchInputs inputs)
         foreach (var input in declared ?? [])
         {
             var itemPath = JsonPath.Index(JsonPath.Field(path, field), i++);
-            if (userMap.TryGetValue(input.Name, out var mine))
+            if (userMap.TryGetValue(input.Name, out var mine) && input.Value is not null && !Same(input, mine))
+            {
+                // Registry parameters are read-only: a value the entry fixes is not the developer's to change.
+                Problems.Add(new InputProblem(LaunchRules.FixedValue, itemPath, kind, input.Name,
+                    $"{(kind == InputKind.Header ? "the header " : "")}{input.Name} is fixed by the registry entry; registry parameters are read-only",
+                    kind == InputKind.Header
+                        ? $"remove {input.Name} from --header (or from \"headers\" in mcp.json), or ask your administrator to declare it as an input"
+                        : $"remove {input.Name} from --env (or from \"env\" in mcp.json), or ask your administrator to declare it as an input"));
+                continue;
+            }
+
+            if (userMap.TryGetValue(input.Name, out mine))
             {
                 if (!EnvReferencesIn(mine))
                 {
@@ -235,6 +246,19 @@ internal sealed class InputResolver(LaunchInputs inputs)
         }
 
         return (values.ToImmutable(), secrets.ToImmutable());
+    }
+
+    /// <summary>The user's value is the entry's own fixed value (as <c>mcp add</c> writes it out): not an override.</summary>
+    private bool Same(KeyValueInput input, string value)
+    {
+        if (input.Variables is not { Count: > 0 })
+        {
+            return value == input.Value;
+        }
+
+        var probe = new InputResolver(Inputs);
+        var expanded = probe.Expand(input.Value!, input.Secret, repeated: false, probe.ResolveVariables(input.Variables, ""), "");
+        return probe.Problems.Count == 0 && expanded is [var single] && single.Value == value;
     }
 
     private static bool EnvReferencesIn(string value) => value.Contains('$', StringComparison.Ordinal);

@@ -106,6 +106,9 @@ public static class LaunchRules
     /// <summary>A package identifier that begins with <c>-</c>: the runner would read it as one of its own options.</summary>
     public const string IdentifierOption = "launch.identifier-option";
 
+    /// <summary>A user's environment variable or header that the registry entry fixes (registry parameters are read-only).</summary>
+    public const string FixedValue = "launch.fixed-value";
+
     /// <summary>A user's value for a runtime argument that begins with <c>-</c>: it would become an option of the runner.</summary>
     public const string ValueOption = "launch.value-option";
 }

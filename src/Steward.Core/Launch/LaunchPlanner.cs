@@ -37,6 +37,8 @@ public static class LaunchPlanner
     {
         ArgumentNullException.ThrowIfNull(package);
         ArgumentNullException.ThrowIfNull(inputs);
+        var (normalized, forwarded) = OciCommand.Normalize(package);
+        package = normalized;
         var resolver = new InputResolver(inputs);
 
         var command = Runners.Command(package);
@@ -103,7 +105,7 @@ public static class LaunchPlanner
             case RegistryTypes.Oci:
                 args.AddRange(["run", "-i", "--rm"]);
                 Add(runtime.Elements);
-                foreach (var name in OrderedNames(package, inputs, environment))
+                foreach (var name in OrderedNames(package, inputs, environment, forwarded))
                 {
                     args.AddRange(["-e", name]);
                 }
@@ -237,13 +239,16 @@ public static class LaunchPlanner
         (package.RuntimeArguments ?? []).Concat(package.PackageArguments ?? [])
             .Any(a => (a.IsNamed ? a.Name : a.ValueHint) == key);
 
-    /// <summary>The environment names in a stable order: the entry's, in declaration order, then the user's others.</summary>
-    private static IEnumerable<string> OrderedNames(Package package, LaunchInputs inputs, ImmutableDictionary<string, string> environment)
+    /// <summary>
+    /// The environment names in a stable order: the entry's, in declaration order, then the user's others. A name the
+    /// publisher's command forwards (<see cref="OciCommand"/>) is passed even without a value, as that command would.
+    /// </summary>
+    private static IEnumerable<string> OrderedNames(Package package, LaunchInputs inputs, ImmutableDictionary<string, string> environment, ImmutableArray<string> forwarded)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var variable in package.EnvironmentVariables ?? [])
         {
-            if (environment.ContainsKey(variable.Name) && seen.Add(variable.Name))
+            if ((environment.ContainsKey(variable.Name) || forwarded.Contains(variable.Name)) && seen.Add(variable.Name))
             {
                 yield return variable.Name;
             }

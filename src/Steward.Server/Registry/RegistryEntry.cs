@@ -32,12 +32,12 @@ internal static class RegistryJson
 
     /// <summary>
     /// The stored form of a server.json: Core's model written compactly (unknown fields dropped, as the official registry
-    /// does), with only the publisher-provided block of <c>_meta</c> kept.
+    /// does), with the server.json's <c>_meta</c> kept but for the registry-owned key (<see cref="KeptMeta"/>).
     /// </summary>
     public static string Canonical(ServerDetail server)
     {
         ArgumentNullException.ThrowIfNull(server);
-        var kept = server with { Meta = PublisherOnly(server) };
+        var kept = server with { Meta = KeptMeta(server) };
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, Compact))
         {
@@ -47,25 +47,47 @@ internal static class RegistryJson
         return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static JsonElement? PublisherOnly(ServerDetail server)
+    /// <summary>
+    /// The server.json's own <c>_meta</c>, every key kept (the publisher-provided block and marks such as
+    /// <c>io.steward/web-tool</c> and <c>io.steward/tool-pins</c> that admission reads) except the registry's own
+    /// <c>io.modelcontextprotocol.registry/official</c>, which only the registry writes, beside the server.
+    /// </summary>
+    private static JsonElement? KeptMeta(ServerDetail server)
     {
-        if (server.PublisherProvided is not { } block)
+        if (server.Meta is not { ValueKind: JsonValueKind.Object } meta)
         {
             return null;
         }
 
         using var buffer = new MemoryStream();
+        var any = false;
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            writer.WritePropertyName(MetaKeys.PublisherProvided);
-            block.WriteTo(writer);
+            foreach (var property in meta.EnumerateObject())
+            {
+                if (property.NameEquals(OfficialKey))
+                {
+                    continue;
+                }
+
+                property.WriteTo(writer);
+                any = true;
+            }
+
             writer.WriteEndObject();
+        }
+
+        if (!any)
+        {
+            return null;
         }
 
         using var document = JsonDocument.Parse(buffer.ToArray());
         return document.RootElement.Clone();
     }
+
+    private const string OfficialKey = MetaKeys.Official;
 
     public static byte[] Item(StoredEntry entry) => Write(w => WriteItem(w, entry));
 

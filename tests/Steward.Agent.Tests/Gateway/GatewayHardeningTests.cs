@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -166,7 +167,7 @@ public sealed class GatewayHardeningTests
         {
             Assert.Equal(["stable"], (await second.Client.ListToolsAsync()).Select(t => t.Name));
             var refused = await Assert.ThrowsAsync<McpProtocolException>(() => second.Client.CallToolAsync("shifty").AsTask());
-            Assert.Contains("the definition of tool \"shifty\" of \"pin\" changed since it was approved; ask your administrator to re-approve", refused.Message);
+            Assert.Contains("the definition of tool \"shifty\" of \"pin\" changed since it was pinned on this machine (local pins); if you expected the change, run `steward mcp repin pin`", refused.Message);
             Assert.Equal("called stable", ServerEverythingThroughGatewayTests.Text(await second.Client.CallToolAsync("stable")));
             await WaitForAsync(() => { lock (logs) { return logs.Any(l => l.Contains("the definition of tool \"shifty\"", StringComparison.Ordinal)); } });
         }
@@ -219,10 +220,58 @@ public sealed class GatewayHardeningTests
         await using (var changed = await GatewayHarness.StartAsync(PinServer(directory, "1.0.0", "v2").Config, Fixtures.Policy([entry]), server: "pin", directory: directory))
         {
             Assert.Equal(["stable"], (await changed.Client.ListToolsAsync()).Select(t => t.Name));
+            var refused = await Assert.ThrowsAsync<McpProtocolException>(() => changed.Client.CallToolAsync("shifty").AsTask());
+            Assert.Contains("(administrator's pins); ask your administrator to re-approve it", refused.Message, StringComparison.Ordinal);
         }
 
         Assert.False(File.Exists(Path.Combine(directory, ToolPins.FileName)));
     }
+
+#pragma warning disable MCP9005 // roots and sampling are current features of the 2025-11-25 revision the gateway speaks
+    [NodeFact]
+    public async Task Hosts_with_different_capabilities_share_one_pin_set_without_tripping_it()
+    {
+        // server-everything lists get-roots-list (and trigger-sampling-request) only to a host that declares roots
+        // (sampling). One pin set, three sessions: a plain host, a host with roots and sampling, a plain host again.
+        var directory = GatewayHarness.TempDirectory();
+        var policy = Fixtures.Policy([Fixtures.EverythingNpm()]);
+        var config = Fixtures.Config((Fixtures.EverythingName, Fixtures.EverythingConfig()));
+        var capable = new McpClientOptions
+        {
+            Handlers = new McpClientHandlers
+            {
+                RootsHandler = (_, _) => ValueTask.FromResult(new ListRootsResult { Roots = [new Root { Uri = "file:///work/project", Name = "project" }] }),
+                SamplingHandler = (_, _, _) => ValueTask.FromResult(new CreateMessageResult { Model = "m", Role = Role.Assistant, Content = [new TextContentBlock { Text = "ok" }] }),
+            },
+        };
+
+        List<string> plain;
+        await using (var first = await GatewayHarness.StartAsync(config, policy, server: Fixtures.EverythingName, directory: directory))
+        {
+            plain = [.. (await first.Client.ListToolsAsync()).Select(t => t.Name)];
+        }
+
+        await using (var second = await GatewayHarness.StartAsync(config, policy, server: Fixtures.EverythingName, clientOptions: capable, directory: directory))
+        {
+            var names = (await second.Client.ListToolsAsync()).Select(t => t.Name).ToList();
+            Assert.Contains("get-roots-list", names);
+            Assert.Superset(plain.ToHashSet(), names.ToHashSet());
+            Assert.Contains("file:///work/project", ServerEverythingThroughGatewayTests.Text(await second.Client.CallToolAsync("get-roots-list")));
+        }
+
+        var pinned = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, ToolPins.FileName)))!.AsObject().Single().Value!["tools"]!.AsObject();
+        Assert.Contains("get-roots-list", pinned.Select(p => p.Key));
+
+        await using (var third = await GatewayHarness.StartAsync(config, policy, server: Fixtures.EverythingName, directory: directory))
+        {
+            Assert.Equal(plain.Order(StringComparer.Ordinal), (await third.Client.ListToolsAsync()).Select(t => t.Name).Order(StringComparer.Ordinal));
+            Assert.Equal("Echo: still", ServerEverythingThroughGatewayTests.Text(await third.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "still" })));
+        }
+
+        var audit = File.ReadAllLines(Path.Combine(directory, "audit.jsonl"));
+        Assert.DoesNotContain(audit, l => l.Contains("pin_mismatch", StringComparison.Ordinal));
+    }
+#pragma warning restore MCP9005
 
     private static async Task WaitForAsync(Func<bool> condition)
     {

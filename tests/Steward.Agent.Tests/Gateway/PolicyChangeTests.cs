@@ -136,7 +136,7 @@ public sealed class PolicyChangeTests
         var directory = GatewayHarness.TempDirectory();
         var web = Path.Combine(directory, "web.argv");
         var other = Path.Combine(directory, "other.argv");
-        var mark = JsonSerializer.SerializeToElement(new Dictionary<string, bool> { [UpstreamPlanner.WebToolMetaKey] = true });
+        var mark = JsonSerializer.SerializeToElement(new Dictionary<string, bool> { [AdmissionPlanner.WebToolMetaKey] = true });
         await using var harness = await GatewayHarness.StartAsync(
             Fixtures.Config(("web", Shims.Entry("uvx", ["web-search==1.0.0"], web)), ("other", Shims.Entry("uvx", ["other-server==1.0.0"], other))),
             Fixtures.Policy([Fixtures.Pypi("web", "web-search", "1.0.0", mark), Fixtures.Pypi("other", "other-server", "1.0.0")], webTools: false));

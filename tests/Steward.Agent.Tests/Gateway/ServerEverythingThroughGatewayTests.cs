@@ -102,6 +102,37 @@ public sealed class ServerEverythingThroughGatewayTests
     }
 
     [NodeFact]
+    public async Task Servers_with_long_or_separator_names_get_short_aliases_and_every_exposed_name_is_one_a_host_accepts()
+    {
+        // The official name (80-character tool names with / and . before aliases) and a name holding the separator.
+        const string official = "io.github.modelcontextprotocol/server-everything";
+        const string tricky = "everything__a";
+        var registry = new[] { official, tricky }.Select(n => Fixtures.EverythingNpm() with { Name = n }).ToList();
+        await using var harness = await GatewayHarness.StartAsync(
+            Fixtures.Config((official, Fixtures.EverythingConfig()), (tricky, Fixtures.EverythingConfig()), (Fixtures.EverythingName, Fixtures.EverythingConfig())),
+            Fixtures.Policy([.. registry, Fixtures.EverythingNpm()]));
+
+        var names = (await harness.Client.ListToolsAsync()).Select(t => t.Name).ToList();
+        Assert.All(names, n => Assert.Matches("^[a-zA-Z0-9_-]{1,64}$", n));
+        Assert.Equal(names.Count, names.Distinct().Count());
+        var aliases = Steward.Core.Admission.ServerAliases.For([official, tricky, Fixtures.EverythingName]);
+        Assert.Equal("everything", aliases[Fixtures.EverythingName]);
+        Assert.StartsWith("server-everything-", aliases[official], StringComparison.Ordinal);
+        Assert.Contains(aliases[official] + "__trigger-long-running-operation", names);
+        Assert.DoesNotContain(aliases[tricky], "_", StringComparison.Ordinal);
+
+        // Each alias reaches its own server: the first "__" always ends the alias.
+        foreach (var alias in aliases.Values)
+        {
+            Assert.Equal("Echo: " + alias, Text(await harness.Client.CallToolAsync(alias + "__echo", new Dictionary<string, object?> { ["message"] = alias })));
+        }
+
+        var prompts = (await harness.Client.ListPromptsAsync()).Select(p => p.Name).ToList();
+        Assert.Contains(aliases[official] + "__simple-prompt", prompts);
+        Assert.Contains(harness.Gateway.Status.Running, n => n == official);
+    }
+
+    [NodeFact]
     public async Task An_upstream_error_reaches_the_host_with_the_code_and_message_the_upstream_sent()
     {
         // What server-everything answers directly, over stdio, to a request it refuses.

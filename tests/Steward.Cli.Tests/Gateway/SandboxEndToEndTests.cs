@@ -67,7 +67,9 @@ public sealed class SandboxEndToEndTests
         File.WriteAllText(Path.Combine(config, "mcp.json"),
             $$"""{ "mcpServers": { "probe": { "command": "uvx", "args": ["sandbox-probe==1.0.0"], "env": { "STEWARD_SHIM_SCRIPT": "{{SandboxFactAttribute.ProbeScript}}" } } } }""");
 
-        var status = await AgentCliRunner.RunProcessAsync(config, NodePackages.Root!, "mcp", "status", "probe");
+        // uvx (the stand-in) is on this machine's PATH, as the gateway below sees it: otherwise status says runner_missing.
+        var status = await AgentCliRunner.RunProcessAsync(config, NodePackages.Root!,
+            new Dictionary<string, string?> { ["PATH"] = bin + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH") }, "mcp", "status", "probe");
         Assert.True(status.ExitCode == 0, status.Stdout + status.Stderr);
         Assert.Contains("sandbox: will be enforced by bubblewrap", status.Stdout, StringComparison.Ordinal);
         Assert.Contains($"only 127.0.0.1:{allowed.Port}", status.Stdout, StringComparison.Ordinal);

@@ -219,13 +219,15 @@ public class AdmissionEvaluatorTests
     }
 
     [Fact]
-    public void A_registry_entry_runs_the_registrys_latest_plan_with_the_users_env_on_top()
+    public void A_registry_entry_runs_the_registrys_latest_plan_with_the_users_other_env_added()
     {
-        var config = new McpServerConfig { Type = McpServerTypes.Registry, Env = [new("ENV_VAR", "${MINE}"), new("EXTRA", "1")] };
+        var config = new McpServerConfig { Type = McpServerTypes.Registry, Env = [new("MINE", "${MINE}"), new("EXTRA", "1")] };
         var decision = Assert.IsType<AdmissionDecision.Allowed>(Evaluate("my-local-server", config));
         Assert.Equal(["npx", "-y", "-q", "@acme/my-server", "start"], decision.Plan!.Argv.ToArray());
-        Assert.Equal("${MINE}", decision.Plan.Environment["ENV_VAR"]);
+        Assert.Equal("ENV_VAR_VALUE", decision.Plan.Environment["ENV_VAR"]);
+        Assert.Equal("${MINE}", decision.Plan.Environment["MINE"]);
         Assert.Equal("1", decision.Plan.Environment["EXTRA"]);
+        AssertBlocked(AdmissionReasons.EnvironmentFixed, Evaluate("my-local-server", config with { Env = [new("ENV_VAR", "${MINE}")] }));
     }
 
     [Fact]

@@ -166,13 +166,16 @@ public class LaunchPlannerTests
     }
 
     [Fact]
-    public void The_user_environment_wins_per_key_and_adds_new_keys()
+    public void The_user_environment_adds_new_keys_and_cannot_change_a_fixed_one()
     {
         var kiro = Examples.Kiro().Single(s => s.Name == "my-local-server");
-        var plan = PlanOf(kiro.Packages![0], LaunchInputs.Empty.WithEnvironment("ENV_VAR", "mine").WithEnvironment("GITHUB_TOKEN", "${GITHUB_TOKEN}"));
-        Assert.Equal("mine", plan.Environment["ENV_VAR"]);
+        var plan = PlanOf(kiro.Packages![0], LaunchInputs.Empty.WithEnvironment("GITHUB_TOKEN", "${GITHUB_TOKEN}"));
+        Assert.Equal("ENV_VAR_VALUE", plan.Environment["ENV_VAR"]);
         Assert.Equal("${GITHUB_TOKEN}", plan.Environment["GITHUB_TOKEN"]);
         Assert.Contains("GITHUB_TOKEN", plan.SecretEnvironmentNames);
+
+        var refused = LaunchPlanner.Plan(kiro.Packages![0], LaunchInputs.Empty.WithEnvironment("ENV_VAR", "mine"));
+        Assert.Equal(LaunchRules.FixedValue, Assert.Single(refused.Problems).Rule);
     }
 
     [Theory]

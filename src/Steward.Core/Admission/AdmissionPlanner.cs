@@ -1,14 +1,12 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Text.Json;
-using Steward.Agent.Policy;
-using Steward.Core.Admission;
 using Steward.Core.Config;
 using Steward.Core.Launch;
 using Steward.Core.Registry;
 using Steward.Core.Sandbox;
 
-namespace Steward.Agent.Gateway;
+namespace Steward.Core.Admission;
 
 /// <summary>A local server to start: argv (never a shell) and the environment to add, both unexpanded until launch.</summary>
 public sealed record LocalLaunch(string Command, ImmutableArray<string> Args, ImmutableArray<KeyValuePair<string, string>> Environment);
@@ -22,7 +20,7 @@ public sealed record RemoteLaunch(string Transport, string Url, ImmutableArray<K
 /// </summary>
 public sealed record UpstreamSpec(string Name, string RegistryName, string Version, McpServerConfig Config, LocalLaunch? Local, RemoteLaunch? Remote)
 {
-    /// <summary>The administrator's tool pins from the registry entry (<see cref="Gateway.ToolPins.MetaKey"/>), or null.</summary>
+    /// <summary>The administrator's tool pins from the registry entry (<see cref="AdmissionPlanner.ToolPinsMetaKey"/>), or null.</summary>
     public JsonElement? AdminToolPins { get; init; }
 
     /// <summary>The sandbox the administrator set for this entry (or the default); <see cref="SandboxProfile.Off"/> for remotes.</summary>
@@ -37,7 +35,7 @@ public sealed record UpstreamSpec(string Name, string RegistryName, string Versi
 /// <summary>A configured server the gateway will not run, with a stable reason code and a message without secret values.</summary>
 public sealed record UpstreamRefusal(string Name, string ReasonCode, string Message);
 
-/// <summary>Reason codes the gateway adds to <see cref="AdmissionReasons"/>.</summary>
+/// <summary>Reason codes the planner adds to <see cref="AdmissionReasons"/>, after admission by what runs.</summary>
 public static class GatewayReasons
 {
     /// <summary>The profile disables web tools and the registry marks this server as one.</summary>
@@ -46,73 +44,102 @@ public static class GatewayReasons
     public const string PlainHttp = "plain_http";
     /// <summary>A newer registry version must run, but Steward cannot build its launch.</summary>
     public const string RelaunchImpossible = "relaunch_impossible";
+    /// <summary>The runner the server needs (npx, uvx, docker, podman, dnx) is not installed on this machine.</summary>
+    public const string RunnerMissing = "runner_missing";
 }
 
 /// <summary>
-/// Turns the policy and the merged configuration into what to run and what to refuse: admission by
-/// <see cref="AdmissionEvaluator"/>, then the gateway's own rules (web tools, plain http).
+/// The policy admission is decided against, as Core sees it: the registry (and withdrawn versions, to say why), the
+/// profile's switches, and the sandbox profiles. The agent makes one from its verified policy snapshot.
 /// </summary>
-public static class UpstreamPlanner
+public sealed record AdmissionPolicy
 {
-    /// <summary>The registry <c>_meta</c> key an administrator sets to <c>true</c> to mark a server as a web tool.</summary>
+    public required IReadOnlyList<RegistryEntry> Registry { get; init; }
+
+    /// <summary>Versions the admin deprecated or deleted (never admitted; their status message explains a refusal).</summary>
+    public IReadOnlyList<RegistryEntry> Withdrawn { get; init; } = [];
+
+    public bool WebToolsEnabled { get; init; } = true;
+
+    /// <summary>Who turned web tools off, for the message: "your organisation's profile", "your account's profile", "the policy file".</summary>
+    public string WebToolsDecidedBy { get; init; } = "your organisation's profile";
+
+    public bool AllowLoopbackHttp { get; init; }
+
+    public SandboxPolicy Sandbox { get; init; } = SandboxPolicy.None;
+}
+
+/// <summary>
+/// What admission needs to know about this machine, found by the caller (Core does no I/O): which runner programs are
+/// on <c>PATH</c>. Null <see cref="InstalledRunners"/>: not known (a server deciding for many machines), never refused for it.
+/// </summary>
+public sealed record LocalFacts(IReadOnlySet<string>? InstalledRunners)
+{
+    public static LocalFacts Unknown { get; } = new((IReadOnlySet<string>?)null);
+
+    /// <summary>The runner programs detection looks for.</summary>
+    public static IReadOnlyList<string> RunnerPrograms { get; } = [Runners.Npx, Runners.Uvx, Runners.Docker, Runners.Podman, Runners.Dnx];
+
+    public bool IsMissing(string command) => InstalledRunners is { } installed && RunnerPrograms.Contains(command) && !installed.Contains(command);
+}
+
+/// <summary>The one answer for one configured server: the admission decision, and what runs (or why not).</summary>
+/// <param name="Decision">Admission by what runs (<see cref="AdmissionEvaluator"/>, withdrawn versions explained).</param>
+/// <param name="Run">What to run when admitted; null when refused.</param>
+/// <param name="Refusal">Why not, when refused: admission's reason, or one the planner adds (<see cref="GatewayReasons"/>).</param>
+public sealed record AdmissionAnswer(string Name, AdmissionDecision Decision, UpstreamSpec? Run, UpstreamRefusal? Refusal)
+{
+    public bool Admitted => Run is not null;
+}
+
+/// <summary>
+/// Turns the policy, the local facts and the merged configuration into what to run and what to refuse: admission by
+/// <see cref="AdmissionEvaluator"/>, then the rules that do not depend on what runs (web tools off, plain http, a
+/// missing runner) and the administrator's tool pins. The gateway, <c>steward mcp list/status/add</c>,
+/// <c>steward scan</c> and <c>steward mcp export-host</c> all ask <see cref="Decide"/>, so they give one answer.
+/// </summary>
+public sealed class AdmissionPlanner
+{
+    /// <summary>The registry <c>_meta</c> key an administrator (or publisher) sets to <c>true</c> to mark a server as a web tool.</summary>
     public const string WebToolMetaKey = "io.steward/web-tool";
 
-    public static (ImmutableArray<UpstreamSpec> Run, ImmutableArray<UpstreamRefusal> Refused) Plan(
-        PolicySnapshot snapshot, MergedMcpConfig config, string? onlyServer)
+    /// <summary>The registry <c>_meta</c> key of the administrator's tool pins.</summary>
+    public const string ToolPinsMetaKey = "io.steward/tool-pins";
+
+    private readonly AdmissionPolicy policy;
+    private readonly LocalFacts facts;
+    private readonly AdmissionEvaluator evaluator;
+
+    public AdmissionPlanner(AdmissionPolicy policy, LocalFacts facts)
     {
-        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(facts);
+        this.policy = policy;
+        this.facts = facts;
+        evaluator = new AdmissionEvaluator(policy.Registry);
+    }
+
+    public AdmissionEvaluator Evaluator => evaluator;
+
+    public static (ImmutableArray<UpstreamSpec> Run, ImmutableArray<UpstreamRefusal> Refused) Plan(
+        AdmissionPolicy policy, LocalFacts facts, MergedMcpConfig config, string? onlyServer) =>
+        new AdmissionPlanner(policy, facts).Plan(config, onlyServer);
+
+    public (ImmutableArray<UpstreamSpec> Run, ImmutableArray<UpstreamRefusal> Refused) Plan(MergedMcpConfig config, string? onlyServer)
+    {
         ArgumentNullException.ThrowIfNull(config);
-        var evaluator = new AdmissionEvaluator(snapshot.Registry);
         var run = ImmutableArray.CreateBuilder<UpstreamSpec>();
         var refused = ImmutableArray.CreateBuilder<UpstreamRefusal>();
         var servers = onlyServer is null ? config.Servers : Selected(config, evaluator, onlyServer);
         var found = !servers.IsEmpty;
         foreach (var server in servers)
         {
-            var decision = WithdrawnEntries.Explain(snapshot, server.Name, server.Config, evaluator.Evaluate(server.Name, server.Config));
-            var (spec, refusal) = decision switch
+            var answer = Decide(server.Name, server.Config);
+            if (answer.Run is { } spec)
             {
-                AdmissionDecision.Blocked b => (null, new UpstreamRefusal(b.ConfiguredName, b.ReasonCode, b.Message)),
-                AdmissionDecision.Allowed a => FromAllowed(a, server.Config),
-                AdmissionDecision.Relaunch r => FromRelaunch(r, server.Config),
-                _ => (null, new UpstreamRefusal(server.Name, AdmissionReasons.InvalidConfig, "unknown admission decision")),
-            };
-
-            if (spec is not null)
-            {
-                var detail = decision switch
-                {
-                    AdmissionDecision.Allowed a => a.Server,
-                    AdmissionDecision.Relaunch r => r.Server,
-                    _ => null,
-                };
-                if (!snapshot.WebToolsEnabled && detail is not null && IsWebTool(detail))
-                {
-                    refusal = new UpstreamRefusal(server.Name, GatewayReasons.WebToolsDisabled,
-                        $"\"{server.Name}\" is a web tool, and web tools are disabled by your organisation's profile");
-                    spec = null;
-                }
-                else if (spec.Remote is { } remote && PlainHttpRefusal(server.Name, remote.Url, snapshot.AllowLoopbackHttp) is { } plain)
-                {
-                    refusal = plain;
-                    spec = null;
-                }
-                else if (detail is not null && ToolPins.AdminPinsOf(detail) is { } adminPins)
-                {
-                    spec = spec with { AdminToolPins = adminPins };
-                }
-            }
-
-            if (spec is not null)
-            {
-                if (spec.Local is not null)
-                {
-                    spec = spec with { Sandbox = snapshot.Sandbox.For(spec.RegistryName) };
-                }
-
                 run.Add(spec);
             }
-            else if (refusal is not null)
+            else if (answer.Refusal is { } refusal)
             {
                 refused.Add(refusal);
             }
@@ -125,6 +152,84 @@ public static class UpstreamPlanner
         }
 
         return (run.ToImmutable(), refused.ToImmutable());
+    }
+
+    /// <summary>The answer for one configured server.</summary>
+    public AdmissionAnswer Decide(string name, McpServerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(config);
+        var decision = WithdrawnEntries.Explain(policy.Withdrawn, name, config, evaluator.Evaluate(name, config));
+        var (spec, refusal) = decision switch
+        {
+            AdmissionDecision.Blocked b => (null, new UpstreamRefusal(b.ConfiguredName, b.ReasonCode, b.Message)),
+            AdmissionDecision.Allowed a => FromAllowed(a, config),
+            AdmissionDecision.Relaunch r => FromRelaunch(r, config),
+            _ => (null, new UpstreamRefusal(name, AdmissionReasons.InvalidConfig, "unknown admission decision")),
+        };
+
+        if (spec is not null)
+        {
+            var detail = decision switch
+            {
+                AdmissionDecision.Allowed a => a.Server,
+                AdmissionDecision.Relaunch r => r.Server,
+                _ => null,
+            };
+            if (!policy.WebToolsEnabled && detail is not null && IsWebTool(detail))
+            {
+                refusal = new UpstreamRefusal(name, GatewayReasons.WebToolsDisabled,
+                    $"\"{name}\" is a web tool, and web tools are disabled by {policy.WebToolsDecidedBy}");
+                spec = null;
+            }
+            else if (spec.Remote is { } remote && PlainHttpRefusal(name, remote.Url, policy.AllowLoopbackHttp) is { } plain)
+            {
+                refusal = plain;
+                spec = null;
+            }
+            else if (spec.Local is { } local && facts.IsMissing(local.Command))
+            {
+                refusal = new UpstreamRefusal(name, GatewayReasons.RunnerMissing, $"\"{name}\": {MissingRunner(local.Command)}");
+                spec = null;
+            }
+            else if (detail is not null && AdminPinsOf(detail) is { } adminPins)
+            {
+                spec = spec with { AdminToolPins = adminPins };
+            }
+        }
+
+        if (spec?.Local is not null)
+        {
+            spec = spec with { Sandbox = policy.Sandbox.For(spec.RegistryName) };
+        }
+
+        return new AdmissionAnswer(name, decision, spec, spec is null ? refusal : null);
+    }
+
+    /// <summary>What to tell a developer whose machine lacks a runner: what to install, or whom to ask.</summary>
+    public static string MissingRunner(string command) => command switch
+    {
+        Runners.Npx => "npx is not installed: install Node.js (https://nodejs.org/), which includes npx, or ask your administrator for another package of this server",
+        Runners.Uvx => "uvx is not installed: install uv (https://docs.astral.sh/uv/) or ask your administrator for another package of this server",
+        Runners.Docker => "docker is not installed: install Docker (https://docs.docker.com/get-started/get-docker/) or ask your administrator for another package of this server",
+        Runners.Podman => "podman is not installed: install Podman (https://podman.io/docs/installation) or ask your administrator for another package of this server",
+        Runners.Dnx => "dnx is not installed: install the .NET 10 SDK (https://dotnet.microsoft.com/download), which includes dnx, or ask your administrator for another package of this server",
+        _ => $"{command} is not installed",
+    };
+
+    /// <summary>The administrator's tool pins in the entry's <c>_meta</c> (or its publisher-provided block), or null.</summary>
+    public static JsonElement? AdminPinsOf(ServerDetail server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        foreach (var block in new[] { server.PublisherProvided, server.Meta })
+        {
+            if (block is { ValueKind: JsonValueKind.Object } meta && meta.TryGetProperty(ToolPinsMetaKey, out var pins) && pins.ValueKind == JsonValueKind.Object)
+            {
+                return pins.Clone();
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -162,23 +267,27 @@ public static class UpstreamPlanner
     }
 
     /// <summary>
-    /// A web tool: the administrator's mark (<c>_meta["io.steward/web-tool"]: true</c>), or the publisher's category
-    /// (<c>category: "web"</c> or <c>categories</c> holding <c>"web"</c>, in <c>_meta</c> or its publisher-provided block).
+    /// A web tool: the mark <c>"io.steward/web-tool": true</c> or the category (<c>category: "web"</c> or
+    /// <c>categories</c> holding <c>"web"</c>), in the entry's <c>_meta</c> (the administrator's) or in its
+    /// publisher-provided block (the publisher's).
     /// </summary>
     public static bool IsWebTool(ServerDetail server)
     {
         ArgumentNullException.ThrowIfNull(server);
-        if (server.Meta is not { ValueKind: JsonValueKind.Object } meta)
+        foreach (var block in new[] { server.Meta, server.PublisherProvided })
         {
-            return false;
+            if (block is not { ValueKind: JsonValueKind.Object } meta)
+            {
+                continue;
+            }
+
+            if ((meta.TryGetProperty(WebToolMetaKey, out var mark) && mark.ValueKind == JsonValueKind.True) || HasWebCategory(meta))
+            {
+                return true;
+            }
         }
 
-        if (meta.TryGetProperty(WebToolMetaKey, out var mark) && mark.ValueKind == JsonValueKind.True)
-        {
-            return true;
-        }
-
-        return HasWebCategory(meta) || (server.PublisherProvided is { ValueKind: JsonValueKind.Object } publisher && HasWebCategory(publisher));
+        return false;
     }
 
     private static bool HasWebCategory(JsonElement block)
