@@ -13,6 +13,7 @@ using ModelContextProtocol.Server;
 using Steward.Agent.Policy;
 using Steward.Core.Config;
 using Steward.Core.Net;
+using Steward.Core.Policy;
 
 // The gateway speaks the 2025-11-25 revision, where logging is a current feature; MCP9005 flags its deprecation in 2026-07-28.
 #pragma warning disable MCP9005
@@ -555,6 +556,12 @@ public sealed partial class Gateway : IAsyncDisposable
 
     private ToolDecision Decide(Upstream upstream, string tool) => decisions.Decide(upstream, tool);
 
+    private static string PolicyOf(ToolDecision decision) =>
+        decision.Rule?.Origin == ToolRuleOrigin.LocalFile ? "the local policy file" : "your organisation's policy";
+
+    /// <summary>The administrator's reason for the rule that decided, as a clause (": …"), or nothing.</summary>
+    private static string ReasonOf(ToolDecision decision) => decision.Rule?.Reason is { } reason ? ": " + reason.TrimEnd('.') : "";
+
     /// <summary>
     /// The decisions of one policy, computed once per (upstream, tool) and kept until the next policy replaces the table:
     /// <c>tools/list</c> fills it, and a call finds its decision there without matching the rules again.
@@ -690,7 +697,7 @@ public sealed partial class Gateway : IAsyncDisposable
             case ToolVerdict.Deny:
                 Audit(upstream, tool, "deny", decision.Because, started, "refused", call);
                 throw new McpProtocolException(
-                    $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is denied by your organisation's policy ({decision.Because}).", McpErrorCode.InvalidParams);
+                    $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is denied by {PolicyOf(decision)} ({decision.Because}){ReasonOf(decision)}.", McpErrorCode.InvalidParams);
             case ToolVerdict.Disabled:
                 Audit(upstream, tool, "disabled", decision.Because, started, "refused", call);
                 throw new McpProtocolException(
@@ -707,7 +714,7 @@ public sealed partial class Gateway : IAsyncDisposable
 
                 var answer = await server.ElicitAsync(new ElicitRequestParams
                 {
-                    Message = $"Allow the tool \"{tool}\" of the MCP server \"{upstream.Name}\" to run? Your organisation's policy asks you to approve it.",
+                    Message = $"Allow the tool \"{tool}\" of the MCP server \"{upstream.Name}\" to run? Your organisation's policy asks you to approve it{ReasonOf(decision)}.",
                     RequestedSchema = new ElicitRequestParams.RequestSchema
                     {
                         Properties = new Dictionary<string, ElicitRequestParams.PrimitiveSchemaDefinition>
