@@ -36,15 +36,32 @@ public static partial class Exporters
     public const int KiroTextLimit = 100;
     public const int KiroNameLimit = 200;
 
-    public static ExportResult Build(string format, IReadOnlyList<ServerDetail> admitted, IReadOnlyList<ServerDetail> revoked, ProfileSettings settings) => format switch
+    public static ExportResult Build(string format, IReadOnlyList<ServerDetail> admitted, IReadOnlyList<ServerDetail> revoked, ProfileSettings settings)
     {
-        ExportFormats.Kiro => Kiro(admitted, settings),
-        ExportFormats.ClaudeManagedMcp => ClaudeManagedMcp(admitted, settings),
-        ExportFormats.ClaudeSettings => ManagedSettings(admitted, revoked, settings, claude: true),
-        ExportFormats.Copilot => ManagedSettings(admitted, revoked, settings, claude: false),
-        ExportFormats.Cursor => Cursor(admitted, settings),
-        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown export format"),
-    };
+        ArgumentNullException.ThrowIfNull(settings);
+        var result = format switch
+        {
+            ExportFormats.Kiro => Kiro(admitted, settings),
+            ExportFormats.ClaudeManagedMcp => ClaudeManagedMcp(admitted, settings),
+            ExportFormats.ClaudeSettings => ManagedSettings(admitted, revoked, settings, claude: true),
+            ExportFormats.Copilot => ManagedSettings(admitted, revoked, settings, claude: false),
+            ExportFormats.Cursor => Cursor(admitted, settings),
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown export format"),
+        };
+
+        // The tool rules every format's report accounts for: Claude Code settings carry those it can express.
+        var rules = settings.ToolRules;
+        var unexpressed = format == ExportFormats.ClaudeSettings
+            ? ToolRulePermissions.ForClaude(rules).NotExpressed
+            : ToolRulePermissions.NotExpressible(rules, format switch
+            {
+                ExportFormats.Kiro => "Kiro",
+                ExportFormats.Copilot => "GitHub Copilot",
+                ExportFormats.Cursor => "Cursor",
+                _ => "Claude Code's managed-mcp.json",
+            });
+        return unexpressed.Count == 0 ? result : result with { Notes = [.. result.Notes, .. unexpressed] };
+    }
 
     /// <summary>
     /// Flat names for hosts whose server names have no slash (Kiro: <c>^[a-zA-Z0-9._-]+$</c>): the slash becomes a dot
@@ -609,7 +626,8 @@ public static partial class Exporters
     /// <c>serverCommand</c> per plannable package and a <c>serverUrl</c> per remote of each admitted entry,
     /// <c>deniedMcpServers</c> with those of deleted (revoked) versions. MCP off: <c>allowedMcpServers: []</c>. Registry
     /// mode none: no <c>allowedMcpServers</c> (nothing is restricted). Claude Code only: web tools off adds
-    /// <c>permissions.deny: ["WebFetch", "WebSearch"]</c>.
+    /// <c>permissions.deny: ["WebFetch", "WebSearch"]</c>, and the profile's deny and ask tool rules that name one tool or a
+    /// whole server go to <c>permissions.deny</c> / <c>permissions.ask</c> (<see cref="ToolRulePermissions"/>).
     /// </summary>
     public static ExportResult ManagedSettings(IReadOnlyList<ServerDetail> admitted, IReadOnlyList<ServerDetail> revoked, ProfileSettings settings, bool claude)
     {
@@ -671,13 +689,31 @@ public static partial class Exporters
             }
 
             WriteMatchers(w, "deniedMcpServers", Distinct(denyCommands), denyUrls.Distinct(StringComparer.Ordinal));
-            if (claude && !settings.WebToolsEnabled)
+            var toolRules = claude ? ToolRulePermissions.ForClaude(settings.ToolRules) : null;
+            List<string> deny = claude && !settings.WebToolsEnabled ? ["WebFetch", "WebSearch"] : [];
+            deny.AddRange(toolRules?.Deny ?? []);
+            var ask = toolRules?.Ask ?? [];
+            if (deny.Count + ask.Count > 0)
             {
                 w.WriteStartObject("permissions");
-                w.WriteStartArray("deny");
-                w.WriteStringValue("WebFetch");
-                w.WriteStringValue("WebSearch");
-                w.WriteEndArray();
+                if (deny.Count > 0)
+                {
+                    w.WriteStartArray("deny");
+                    deny.ForEach(w.WriteStringValue);
+                    w.WriteEndArray();
+                }
+
+                if (ask.Count > 0)
+                {
+                    w.WriteStartArray("ask");
+                    foreach (var rule in ask)
+                    {
+                        w.WriteStringValue(rule);
+                    }
+
+                    w.WriteEndArray();
+                }
+
                 w.WriteEndObject();
             }
 
