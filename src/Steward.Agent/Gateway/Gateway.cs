@@ -217,6 +217,7 @@ public sealed partial class Gateway : IAsyncDisposable
                 var (reason, what) = state is PolicyState.Disabled dd ? (dd.Reason, dd.WhatToDo) : (notice, "");
                 GatewayLog.McpDisabled(logger, reason, what);
                 decisions = DecisionTable.None;
+                appliedRules = [];
                 var stopping = upstreams;
                 upstreams = [];
                 Volatile.Write(ref status, new GatewayStatus([], [], [], notice));
@@ -239,6 +240,9 @@ public sealed partial class Gateway : IAsyncDisposable
                 GatewayLog.Refused(logger, refusal.Name, refusal.ReasonCode, refusal.Message);
             }
 
+            // Rules that change what is listed must reach the host even when every upstream keeps running.
+            var rulesChanged = !appliedRules.SequenceEqual(snapshot.ToolRules);
+            appliedRules = snapshot.ToolRules;
             decisions = new DecisionTable(new ToolDecisions(snapshot.ToolRules));
             auditArguments = snapshot.AuditArguments;
 
@@ -312,12 +316,15 @@ public sealed partial class Gateway : IAsyncDisposable
                 await NoticeToHostAsync(perServerNotice, cancellationToken).ConfigureAwait(false);
             }
 
-            if (stop.Count > 0 || started.Count > 0)
+            if (stop.Count > 0 || started.Count > 0 || rulesChanged)
             {
                 await NotifyListsChangedAsync(cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>The tool rules of the policy applied last (to tell the host when they change what it may list).</summary>
+    private IReadOnlyList<ToolRule> appliedRules = [];
 
     private static string? Instructions(ImmutableArray<UpstreamRefusal> refused, ImmutableArray<UpstreamRefusal> failed)
     {
