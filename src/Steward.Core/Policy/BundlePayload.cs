@@ -45,7 +45,7 @@ public sealed record BundlePayload(string? Subject, long? IssuedAt, long? Expire
 {
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>The registry as a Registry API page (UTF-8 JSON, written as it is); null writes <c>"registry": null</c> (no allowlist, or none fetched yet).</summary>
+    /// <summary>The registry as a Registry API page (UTF-8 JSON, written as it is); null (or empty) writes <c>"registry": null</c> (no allowlist, or none fetched yet).</summary>
     public ReadOnlyMemory<byte>? Registry { get; init; }
 
     /// <summary>The models listing, a JSON array written as it is.</summary>
@@ -136,7 +136,8 @@ public sealed record BundlePayload(string? Subject, long? IssuedAt, long? Expire
 
         w.WriteEndObject();
         w.WritePropertyName("registry");
-        if (Registry is { } registry)
+        // Empty memory (a null byte[] converted) is no registry, as null is: never an empty raw value.
+        if (Registry is { IsEmpty: false } registry)
         {
             w.WriteRawValue(registry.Span, skipInputValidation: true);
         }

@@ -191,7 +191,8 @@ internal static class PolicyApi
                 EmergencyStop = effective.Stop is { } stop ? new BundleEmergencyStop(stop.Reason, stop.Since) : null,
             })
         {
-            Registry = settings.RegistryMode is RegistryModes.Hosted or RegistryModes.External && entries is not null ? Page(entries) : null,
+            // Typed as nullable on purpose: a null byte[] would convert to an empty (not absent) memory.
+            Registry = settings.RegistryMode is RegistryModes.Hosted or RegistryModes.External && entries is not null ? (ReadOnlyMemory<byte>?)Page(entries) : null,
             Models = RegistryJson.Write(w =>
             {
                 w.WriteStartArray();
@@ -199,7 +200,7 @@ internal static class PolicyApi
                 w.WriteEndArray();
             }),
             Sandbox = sandbox ?? Core.Sandbox.SandboxPolicy.None,
-            Withdrawn = withdrawn is { Count: > 0 } ? Page(withdrawn) : null,
+            Withdrawn = withdrawn is { Count: > 0 } ? (ReadOnlyMemory<byte>?)Page(withdrawn) : null,
         }.ToUtf8();
     }
 

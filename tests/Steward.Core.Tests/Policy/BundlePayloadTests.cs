@@ -139,4 +139,15 @@ public sealed class BundlePayloadTests
         using var document = JsonDocument.Parse(buffer.WrittenMemory);
         Assert.Equal(rules, ToolRuleList.Read(document.RootElement).Rules);
     }
+
+    [Fact]
+    public void A_registry_given_as_a_null_array_is_written_as_no_registry()
+    {
+        byte[]? none = null;
+        var payload = new BundlePayload("demo", 1, 2, "1", "demo", null, new BundleProfile("organisation", true, true, "external", "https://r.example", 60, null))
+        {
+            Registry = none,
+        };
+        Assert.Contains("\"registry\":null", Encoding.UTF8.GetString(payload.ToUtf8()), StringComparison.Ordinal);
+    }
 }
