@@ -11,6 +11,7 @@ namespace Steward.Cli;
     WriteIndented = true)]
 [JsonSerializable(typeof(ValidationReport))]
 [JsonSerializable(typeof(Models.ModelChoice))]
+[JsonSerializable(typeof(Steward.Agent.Policy.ToolExplanation))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>Output for people and scripts alike: quotes and non-ASCII text written as themselves, not \u escapes.</summary>

@@ -29,7 +29,7 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
     public static TheoryData<string, string> Matrix()
     {
         var data = new TheoryData<string, string>();
-        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token", "retention", "set-retention", "registry-sync", "registry-refresh", "sandbox", "set-sandbox", "emergency-stop", "lift-emergency-stop" })
+        foreach (var endpoint in new[] { "publish", "status", "audit", "tool-calls", "edit", "delete", "purge", "undelete", "deprecate", "import", "publish-token", "retention", "set-retention", "registry-sync", "registry-refresh", "sandbox", "set-sandbox", "emergency-stop", "lift-emergency-stop", "set-tool-rules" })
         {
             foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "other-developer", "admin" })
             {
@@ -84,6 +84,8 @@ public sealed class AuthorizationTests(AuthorizationTests.Fixture fixture) : ICl
             "set-sandbox" => await client.PutAsync($"/api/v1/orgs/demo/sandbox/servers/{name}", TestServer.Json("""{"mode":"on"}""")),
             "emergency-stop" => await client.GetAsync("/api/v1/orgs/demo/emergency-stop"),
             "lift-emergency-stop" => await client.DeleteAsync("/api/v1/orgs/demo/emergency-stop"),
+            // Tool rules are a field of the profile: its PATCH is their endpoint.
+            "set-tool-rules" => await client.PatchAsync("/api/v1/orgs/demo/profile", TestServer.Json("""{"toolRules":[{"pattern":"com.example.authz/*","effect":"ask"}]}""")),
             _ => await client.GetAsync("/api/v1/orgs/demo/audit"),
         };
 

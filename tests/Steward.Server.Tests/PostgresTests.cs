@@ -145,3 +145,33 @@ public sealed class PostgresTests
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
     }
 }
+
+/// <summary>Tool rules stored on PostgreSQL: written by one instance, read back in order (and in the bundle) from the other.</summary>
+public sealed class PostgresToolRulesTests
+{
+    [PostgresFact]
+    public async Task Tool_rules_written_through_one_instance_are_read_in_order_by_the_other_and_validated_the_same()
+    {
+        await using var database = await TestPostgres.CreateAsync("steward_test_rules_", pooling: false);
+        var (firstInstance, secondInstance) = await database.StartTwoInstancesAsync();
+        await using var first = firstInstance;
+        await using var second = secondInstance;
+        using var a = new HttpClient { BaseAddress = first.BaseUrl };
+        a.DefaultRequestHeaders.Authorization = new("Bearer", TestServer.AdminToken);
+        using var b = new HttpClient { BaseAddress = second.BaseUrl };
+        b.DefaultRequestHeaders.Authorization = new("Bearer", TestServer.AdminToken);
+        const string rules = """{"toolRules":[{"pattern":"io.example/fs/delete","effect":"deny","reason":"ünïcode reason: no deletes"},{"pattern":"io.example/fs/*","effect":"ask"}]}""";
+        using (var put = await a.PatchAsync("/api/v1/orgs/demo/profile", TestServer.Json(rules)))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        var read = JsonNode.Parse(await b.GetStringAsync("/api/v1/orgs/demo/profile"))!["toolRules"]!.AsArray();
+        Assert.Equal(["io.example/fs/delete", "io.example/fs/*"], read.Select(r => (string)r!["pattern"]!));
+        Assert.Equal("ünïcode reason: no deletes", (string)read[0]!["reason"]!);
+
+        using var refused = await b.PatchAsync("/api/v1/orgs/demo/profile", TestServer.Json("""{"toolRules":[{"pattern":"","effect":"deny"}]}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Equal(2, JsonNode.Parse(await a.GetStringAsync("/api/v1/orgs/demo/profile"))!["toolRules"]!.AsArray().Count);
+    }
+}

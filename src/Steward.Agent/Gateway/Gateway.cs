@@ -14,6 +14,7 @@ using Steward.Agent.Policy;
 using Steward.Core.Admission;
 using Steward.Core.Config;
 using Steward.Core.Net;
+using Steward.Core.Policy;
 
 // The gateway speaks the 2025-11-25 revision, where logging is a current feature; MCP9005 flags its deprecation in 2026-07-28.
 #pragma warning disable MCP9005
@@ -223,6 +224,7 @@ public sealed partial class Gateway : IAsyncDisposable
                 var (reason, what) = state is PolicyState.Disabled dd ? (dd.Reason, dd.WhatToDo) : (notice, "");
                 GatewayLog.McpDisabled(logger, reason, what);
                 decisions = DecisionTable.None;
+                appliedRules = [];
                 var stopping = upstreams;
                 upstreams = [];
                 Volatile.Write(ref status, new GatewayStatus([], [], [], notice));
@@ -245,6 +247,9 @@ public sealed partial class Gateway : IAsyncDisposable
                 GatewayLog.Refused(logger, refusal.Name, refusal.ReasonCode, refusal.Message);
             }
 
+            // Rules that change what is listed must reach the host even when every upstream keeps running.
+            var rulesChanged = !appliedRules.SequenceEqual(snapshot.ToolRules);
+            appliedRules = snapshot.ToolRules;
             decisions = new DecisionTable(new ToolDecisions(snapshot.ToolRules));
             auditArguments = snapshot.AuditArguments;
 
@@ -319,12 +324,15 @@ public sealed partial class Gateway : IAsyncDisposable
                 await NoticeToHostAsync(perServerNotice, cancellationToken).ConfigureAwait(false);
             }
 
-            if (stop.Count > 0 || started.Count > 0)
+            if (stop.Count > 0 || started.Count > 0 || rulesChanged)
             {
                 await NotifyListsChangedAsync(cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>The tool rules of the policy applied last (to tell the host when they change what it may list).</summary>
+    private IReadOnlyList<ToolRule> appliedRules = [];
 
     private static string? Instructions(ImmutableArray<UpstreamRefusal> refused, ImmutableArray<UpstreamRefusal> failed)
     {
@@ -563,6 +571,12 @@ public sealed partial class Gateway : IAsyncDisposable
 
     private ToolDecision Decide(Upstream upstream, string tool) => decisions.Decide(upstream, tool);
 
+    private static string PolicyOf(ToolDecision decision) =>
+        decision.Rule?.Origin == ToolRuleOrigin.LocalFile ? "the local policy file" : "your organisation's policy";
+
+    /// <summary>The administrator's reason for the rule that decided, as a clause (": …"), or nothing.</summary>
+    private static string ReasonOf(ToolDecision decision) => decision.Rule?.Reason is { } reason ? ": " + reason.TrimEnd('.') : "";
+
     /// <summary>
     /// The decisions of one policy, computed once per (upstream, tool) and kept until the next policy replaces the table:
     /// <c>tools/list</c> fills it, and a call finds its decision there without matching the rules again.
@@ -716,7 +730,7 @@ public sealed partial class Gateway : IAsyncDisposable
             case ToolVerdict.Deny:
                 Audit(upstream, tool, "deny", decision.Because, started, "refused", call);
                 throw new McpProtocolException(
-                    $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is denied by your organisation's policy ({decision.Because}).", McpErrorCode.InvalidParams);
+                    $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is denied by {PolicyOf(decision)} ({decision.Because}){ReasonOf(decision)}.", McpErrorCode.InvalidParams);
             case ToolVerdict.Disabled:
                 Audit(upstream, tool, "disabled", decision.Because, started, "refused", call);
                 throw new McpProtocolException(
@@ -733,7 +747,7 @@ public sealed partial class Gateway : IAsyncDisposable
 
                 var answer = await server.ElicitAsync(new ElicitRequestParams
                 {
-                    Message = $"Allow the tool \"{tool}\" of the MCP server \"{upstream.Name}\" to run? Your organisation's policy asks you to approve it.",
+                    Message = $"Allow the tool \"{tool}\" of the MCP server \"{upstream.Name}\" to run? Your organisation's policy asks you to approve it{ReasonOf(decision)}.",
                     RequestedSchema = new ElicitRequestParams.RequestSchema
                     {
                         Properties = new Dictionary<string, ElicitRequestParams.PrimitiveSchemaDefinition>

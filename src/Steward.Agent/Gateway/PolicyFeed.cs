@@ -48,14 +48,24 @@ public sealed partial class PolicyFeed : IAsyncDisposable
     /// another process rewrites the cache; the feed sees the file change, loads the verified cache again (read only) and
     /// applies it when its revision or state differs from what is in force.
     /// </summary>
-    public static PolicyFeed FollowSync(Gateway gateway, PolicySync sync, StewardPaths paths, ILogger logger)
+    /// <param name="localRulesPath">
+    /// A local policy file whose <c>toolRules</c> apply on top of the profile's (<see cref="WithLocalRules"/>); re-read
+    /// when it changes. Its registry and switches are not used: the server's signed policy decides what runs.
+    /// </param>
+    public static PolicyFeed FollowSync(Gateway gateway, PolicySync sync, StewardPaths paths, ILogger logger, string? localRulesPath = null)
     {
         ArgumentNullException.ThrowIfNull(gateway);
         ArgumentNullException.ThrowIfNull(sync);
         ArgumentNullException.ThrowIfNull(paths);
         ArgumentNullException.ThrowIfNull(logger);
-        var feed = new PolicyFeed(gateway, logger);
+        var feed = new PolicyFeed(gateway, logger) { localRules = localRulesPath };
         feed.Offer(sync.Current);
+        if (localRulesPath is not null &&
+            Watch(localRulesPath, () => feed.ReofferSynced(), NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size) is { } rulesWatcher)
+        {
+            feed.owned.Add(rulesWatcher);
+        }
+
         sync.StateChanged += (_, e) => feed.Offer(e.State);
         feed.background.Add(Task.Run(() => sync.RunAsync(feed.stop.Token)));
         // A Steward server's change channel: a change reaches this gateway in seconds, by the same sync and the same
@@ -102,8 +112,45 @@ public sealed partial class PolicyFeed : IAsyncDisposable
         lock (gate)
         {
             lastOffered = state;
-            pending.Writer.TryWrite(state);
+            var applying = localRules is { } path ? WithLocalRules(state, PolicyFile.Load(path)) : state;
+            pending.Writer.TryWrite(applying);
         }
+    }
+
+    private string? localRules;
+
+    private void ReofferSynced()
+    {
+        PolicyState? last;
+        lock (gate)
+        {
+            last = lastOffered;
+        }
+
+        if (last is not null)
+        {
+            Offer(last);
+        }
+    }
+
+    /// <summary>
+    /// The synced policy with a local policy file's tool rules added after the profile's: both apply, and since deny
+    /// wins whatever the order, the file can deny or ask for more but never allow what the profile denies. The profile
+    /// decides everything else (registry, switches). A file that does not load keeps MCP off, as it does on its own.
+    /// </summary>
+    public static PolicyState WithLocalRules(PolicyState synced, PolicyState file)
+    {
+        ArgumentNullException.ThrowIfNull(synced);
+        ArgumentNullException.ThrowIfNull(file);
+        return (synced, file) switch
+        {
+            (PolicyState.Active active, PolicyState.Active local) => active with
+            {
+                Snapshot = active.Snapshot with { ToolRules = [.. active.Snapshot.ToolRules, .. local.Snapshot.ToolRules] },
+            },
+            (PolicyState.Active, PolicyState.Disabled broken) => broken,
+            _ => synced,
+        };
     }
 
     /// <summary>Raised when the cache was replaced by a bundle older than the one applied, and ignored (for tests and diagnostics).</summary>

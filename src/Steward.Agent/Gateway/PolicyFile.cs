@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Steward.Agent.Policy;
+using Steward.Core.Policy;
 using Steward.Core.Registry;
 
 namespace Steward.Agent.Gateway;
@@ -7,9 +8,11 @@ namespace Steward.Agent.Gateway;
 /// <summary>
 /// A policy kept in a local file, for machines without a Steward server (air-gapped) and for tests:
 /// <c>{"registry": &lt;registry document&gt; | "registryFile": "&lt;path&gt;", "mcpEnabled", "webToolsEnabled",
-/// "toolRules": [{"pattern": "server/tool", "effect": "allow|ask|deny"}], "auditArguments", "allowLoopbackHttp"}</c>.
+/// "toolRules": [{"pattern": "server/tool", "effect": "allow|ask|deny", "reason"?: "…"}], "auditArguments", "allowLoopbackHttp"}</c>.
 /// The registry is any shape <see cref="RegistryLoader"/> reads (Kiro file, Registry API page, server.json list).
-/// A file that cannot be read or is invalid gives <see cref="PolicyState.Disabled"/> (fail closed) naming the problem.
+/// On a machine logged in to a Steward server, a gateway given the file follows the server's signed policy and adds only
+/// the file's <c>toolRules</c> to the profile's (deny wins; see docs/gateway.md): a file the developer controls never
+/// widens what the administrator admits. A file that cannot be read or is invalid gives <see cref="PolicyState.Disabled"/> (fail closed) naming the problem.
 /// </summary>
 public static class PolicyFile
 {
@@ -57,22 +60,16 @@ public static class PolicyFile
                 return Invalid(path, "its registry is invalid" + (first is null ? "" : ": " + first));
             }
 
-            var rules = new List<ToolRule>();
-            if (root.TryGetProperty("toolRules", out var ruleArray) && ruleArray.ValueKind == JsonValueKind.Array)
+            IReadOnlyList<ToolRule> rules = [];
+            if (root.TryGetProperty("toolRules", out var ruleArray))
             {
-                var i = 0;
-                foreach (var rule in ruleArray.EnumerateArray())
+                var (read, problem) = ToolRuleList.Read(ruleArray, lenientEffectCase: true);
+                if (read is null)
                 {
-                    if (rule.ValueKind != JsonValueKind.Object || !rule.TryGetProperty("pattern", out var pattern) || pattern.ValueKind != JsonValueKind.String ||
-                        !rule.TryGetProperty("effect", out var effect) || effect.ValueKind != JsonValueKind.String ||
-                        !Enum.TryParse<ToolRuleEffect>(effect.GetString(), ignoreCase: true, out var parsed))
-                    {
-                        return Invalid(path, $"toolRules[{i}] needs \"pattern\" and an \"effect\" of allow, ask or deny");
-                    }
-
-                    rules.Add(new ToolRule(pattern.GetString()!, parsed));
-                    i++;
+                    return Invalid(path, problem!.ToString());
                 }
+
+                rules = [.. read.Select(r => r with { Origin = ToolRuleOrigin.LocalFile })];
             }
 
             var snapshot = new PolicySnapshot

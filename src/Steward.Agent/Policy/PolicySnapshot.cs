@@ -1,18 +1,9 @@
 using Steward.Core.Admission;
 using Steward.Core.Sandbox;
+using Steward.Core.Policy;
 using Steward.Core.Registry;
 
 namespace Steward.Agent.Policy;
-
-/// <summary>A tool rule from the administrator: allow, ask or deny for a <c>server/tool</c> glob. Deny wins.</summary>
-public sealed record ToolRule(string Pattern, ToolRuleEffect Effect);
-
-public enum ToolRuleEffect
-{
-    Allow,
-    Ask,
-    Deny,
-}
 
 /// <summary>
 /// The policy in force on this machine: verified, immutable, swapped whole at each sync. Everything the agent,
@@ -43,7 +34,10 @@ public sealed record PolicySnapshot
     /// <summary>How long this snapshot stays in force when the source cannot be reached. Null: no limit.</summary>
     public TimeSpan? MaxOfflineAge { get; init; }
 
-    /// <summary>Administrator tool rules (allow / ask / deny with globs on <c>server/tool</c>).</summary>
+    /// <summary>
+    /// Tool rules (allow / ask / deny with globs on <c>server/tool</c>): the profile's from the signed bundle, a local
+    /// policy file's, or both (a gateway given <c>--policy</c> on a machine logged in to a Steward server); deny wins.
+    /// </summary>
     public IReadOnlyList<ToolRule> ToolRules { get; init; } = [];
 
     /// <summary>

@@ -11,7 +11,10 @@ using Steward.Core.Validation;
 
 namespace Steward.Agent.Sync;
 
-/// <summary>The settings and lists a Steward server's bundle payload carries (see docs/policy-bundle.md).</summary>
+/// <summary>
+/// The settings and lists a Steward server's bundle payload carries (see docs/policy-bundle.md), as the agent uses them:
+/// read by Core's <see cref="BundlePayload"/>, the one definition of the payload the server writes too.
+/// </summary>
 public sealed record BundleContent(
     string Revision,
     string? Subject,
@@ -31,148 +34,62 @@ public sealed record BundleContent(
     /// <summary>Which profile decided the settings (<c>profile.scope</c>: <c>organisation</c> or <c>account</c>).</summary>
     public string? ProfileScope { get; init; }
 
+    /// <summary>The profile's tool rules, in order (deny wins); none in bundles from servers older than them.</summary>
+    public IReadOnlyList<ToolRule> ToolRules { get; init; } = [];
+
+    /// <summary>The registry as loaded and validated from the payload's own document (parsed once); null without a registry.</summary>
+    public LoadResult? LoadedRegistry { get; init; }
+
+    /// <summary>The withdrawn list, loaded likewise; null when absent.</summary>
+    public LoadResult? LoadedWithdrawn { get; init; }
+
     /// <summary>The payload's content, or null and why it is not a Steward policy payload.</summary>
     public static BundleContent? Parse(byte[] payload, out string? error)
     {
         ArgumentNullException.ThrowIfNull(payload);
-        var parsed = StrictJson.Parse(payload);
-        using var document = parsed.Document;
-        if (document is null || document.RootElement.ValueKind != JsonValueKind.Object)
+        var reading = BundlePayload.Read(payload);
+        if (reading.Payload is not { } read)
         {
-            error = "its payload is not a JSON object";
+            error = reading.Error;
             return null;
         }
 
-        var root = document.RootElement;
-        if (!root.TryGetProperty("revision", out var revision) || revision.ValueKind != JsonValueKind.String || revision.GetString() is not { Length: > 0 } revisionText)
-        {
-            error = "its payload has no revision";
-            return null;
-        }
-
-        if (!root.TryGetProperty("profile", out var profile) || profile.ValueKind != JsonValueKind.Object)
-        {
-            error = "its payload has no profile";
-            return null;
-        }
-
-        if (!TryBoolean(profile, "mcpEnabled", out var mcpEnabled) || !TryBoolean(profile, "webToolsEnabled", out var webToolsEnabled) ||
-            !profile.TryGetProperty("registryMode", out var mode) || mode.ValueKind != JsonValueKind.String ||
-            !TrySeconds(profile, "syncIntervalSeconds", out var syncInterval) || syncInterval is null)
-        {
-            error = "its profile lacks mcpEnabled, webToolsEnabled, registryMode or syncIntervalSeconds";
-            return null;
-        }
-
-        if (!TrySeconds(profile, "maxOfflineAgeSeconds", out var maxOfflineAge))
-        {
-            error = "its profile's maxOfflineAgeSeconds is not a positive whole number of seconds";
-            return null;
-        }
-
-        // Absent in bundles from servers older than this setting: argument values are then not recorded.
-        var auditToolArguments = false;
-        if (profile.TryGetProperty("auditToolArguments", out var auditElement))
-        {
-            if (auditElement.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-            {
-                error = "its profile's auditToolArguments is not true or false";
-                return null;
-            }
-
-            auditToolArguments = auditElement.GetBoolean();
-        }
-
-        // The organisation's emergency stop (absent when none is in force): the admin's words, shown to the developer.
-        string? emergencyStop = null;
-        if (profile.TryGetProperty("emergencyStop", out var stopElement) && stopElement.ValueKind != JsonValueKind.Null)
-        {
-            if (stopElement.ValueKind != JsonValueKind.Object || !stopElement.TryGetProperty("reason", out var stopReason) || stopReason.ValueKind != JsonValueKind.String)
-            {
-                error = "its profile's emergencyStop has no reason";
-                return null;
-            }
-
-            emergencyStop = stopReason.GetString();
-            if (stopElement.TryGetProperty("since", out var since) && since.ValueKind == JsonValueKind.String)
-            {
-                emergencyStop += " (since " + since.GetString() + ")";
-            }
-        }
-
-        byte[]? registry = null;
-        if (root.TryGetProperty("registry", out var registryElement) && registryElement.ValueKind != JsonValueKind.Null)
-        {
-            if (registryElement.ValueKind != JsonValueKind.Object)
-            {
-                error = "its registry is neither null nor a Registry API page";
-                return null;
-            }
-
-            registry = Encoding.UTF8.GetBytes(registryElement.GetRawText());
-        }
-
-        // Deprecated and deleted versions with the admin's message (absent from older servers and when there are none).
-        byte[]? withdrawn = root.TryGetProperty("withdrawn", out var withdrawnElement) && withdrawnElement.ValueKind == JsonValueKind.Object
-            ? Encoding.UTF8.GetBytes(withdrawnElement.GetRawText())
-            : null;
-
-        var models = ReadModels(root, out error);
+        var models = ReadModels(read.Models, out error);
         if (models is null)
         {
             return null;
         }
 
-        // Absent in bundles from servers older than sandboxes: no server is sandboxed. An invalid one refuses the whole
-        // bundle, as any other part does: a sandbox read wrongly would let a server touch what it must not.
-        var sandbox = Core.Sandbox.SandboxPolicy.None;
-        if (root.TryGetProperty("sandbox", out var sandboxElement))
-        {
-            var (read, problems) = Core.Sandbox.SandboxPolicyJson.Parse(sandboxElement);
-            if (read is null)
-            {
-                error = "its sandbox section is invalid: " + string.Join("; ", problems.Select(p => p.ToString()));
-                return null;
-            }
-
-            sandbox = read;
-        }
-
-        error = null;
+        var profile = read.Profile;
+        var emergencyStop = profile.EmergencyStop is { } stop ? stop.Reason + (stop.Since is { } since ? " (since " + since + ")" : "") : null;
         return new BundleContent(
-            revisionText,
-            root.TryGetProperty("sub", out var sub) && sub.ValueKind == JsonValueKind.String ? sub.GetString() : null,
-            mcpEnabled,
-            webToolsEnabled,
-            mode.GetString()!,
-            profile.TryGetProperty("registryUrl", out var url) && url.ValueKind == JsonValueKind.String ? url.GetString() : null,
-            syncInterval.Value,
-            maxOfflineAge,
-            registry,
+            read.Revision,
+            read.Subject,
+            profile.McpEnabled,
+            profile.WebToolsEnabled,
+            profile.RegistryMode,
+            profile.RegistryUrl,
+            TimeSpan.FromSeconds(profile.SyncIntervalSeconds),
+            profile.MaxOfflineAgeSeconds is { } max ? TimeSpan.FromSeconds(max) : null,
+            read.Registry?.ToArray(),
             models,
-            auditToolArguments,
-            sandbox,
+            profile.AuditToolArguments,
+            read.Sandbox,
             emergencyStop,
-            withdrawn)
+            read.Withdrawn?.ToArray())
         {
-            ProfileScope = profile.TryGetProperty("scope", out var scope) && scope.ValueKind == JsonValueKind.String ? scope.GetString() : null,
+            ProfileScope = profile.Scope,
+            ToolRules = profile.ToolRules,
+            LoadedRegistry = reading.Registry,
+            LoadedWithdrawn = reading.Withdrawn,
         };
     }
 
-    private static PolicyModels? ReadModels(JsonElement root, out string? error)
+    private static PolicyModels? ReadModels(ReadOnlyMemory<byte> listing, out string? error)
     {
         error = null;
-        if (!root.TryGetProperty("models", out var models) || models.ValueKind == JsonValueKind.Null)
-        {
-            return PolicyModels.None;
-        }
-
-        if (models.ValueKind != JsonValueKind.Array)
-        {
-            error = "its models is not an array";
-            return null;
-        }
-
+        using var document = JsonDocument.Parse(listing);
+        var models = document.RootElement;
         var available = new List<AvailableModel>();
         string? defaultModel = null;
         foreach (var model in models.EnumerateArray())
@@ -195,43 +112,11 @@ public sealed record BundleContent(
             }
         }
 
-        // The notice of a default that stands in for an unavailable one, when the server sends it.
-        var fallback = root.TryGetProperty("defaultFallback", out var notice) && notice.ValueKind == JsonValueKind.Object ? Text(notice, "message") : null;
-        return new PolicyModels(available, defaultModel, fallback);
+        return new PolicyModels(available, defaultModel);
     }
 
     private static string? Text(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static bool TryBoolean(JsonElement element, string name, out bool value)
-    {
-        value = false;
-        if (!element.TryGetProperty(name, out var property) || property.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-        {
-            return false;
-        }
-
-        value = property.GetBoolean();
-        return true;
-    }
-
-    /// <summary>A duration in whole seconds: absent or null gives null (and true); anything but a positive integer, false.</summary>
-    private static bool TrySeconds(JsonElement element, string name, out TimeSpan? value)
-    {
-        value = null;
-        if (!element.TryGetProperty(name, out var property) || property.ValueKind == JsonValueKind.Null)
-        {
-            return true;
-        }
-
-        if (property.ValueKind != JsonValueKind.Number || !property.TryGetInt64(out var seconds) || seconds <= 0 || seconds > 100L * 365 * 24 * 3600)
-        {
-            return false;
-        }
-
-        value = TimeSpan.FromSeconds(seconds);
-        return true;
-    }
 }
 
 /// <summary>A bundle that verified: the compact JWS, its times and key, its content and its admitted entries.</summary>
@@ -307,9 +192,8 @@ public static class SignedPolicy
 
         IReadOnlyList<RegistryEntry> entries = [];
         var warnings = 0;
-        if (content.Registry is { } registry)
+        if (content.LoadedRegistry is { } loaded)
         {
-            var loaded = RegistryLoader.Load(registry, RegistryShape.RegistryApiPage);
             if (!loaded.IsValid)
             {
                 var problems = loaded.Problems.Where(p => p.IsError).ToList();
@@ -325,7 +209,7 @@ public static class SignedPolicy
 
         // Only ever used for messages: a withdrawn list that does not load is left out rather than refusing the policy.
         IReadOnlyList<RegistryEntry> withdrawn = [];
-        if (content.Withdrawn is { } withdrawnPage && RegistryLoader.Load(withdrawnPage, RegistryShape.RegistryApiPage) is { IsValid: true } loadedWithdrawn)
+        if (content.LoadedWithdrawn is { IsValid: true } loadedWithdrawn)
         {
             withdrawn = loadedWithdrawn.Document!.Entries;
         }
@@ -393,6 +277,7 @@ public static class SignedPolicy
             Sandbox = content.Sandbox ?? Core.Sandbox.SandboxPolicy.None,
             EmergencyStop = content.EmergencyStop,
             Withdrawn = bundle.Withdrawn,
+            ToolRules = content.ToolRules,
         };
     }
 

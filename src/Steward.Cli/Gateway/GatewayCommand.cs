@@ -23,7 +23,7 @@ internal static class GatewayCommand
         };
         var policy = new Option<string?>("--policy")
         {
-            Description = "Read the policy from this local file instead of the synced one (air-gapped machines); re-applied when the file changes.",
+            Description = "Read the policy from this local file (air-gapped machines); re-applied when the file changes. On a machine logged in to a Steward server, only the file's toolRules are used, added to the profile's (deny wins).",
         };
         var http = new Option<int?>("--http")
         {
@@ -73,8 +73,12 @@ internal static class GatewayCommand
         using var logging = new GatewayLogging(stderr, paths.LogFile);
         var logger = logging.CreateLogger("Steward.Gateway");
 
-        // Tool calls go to the Steward server too when it is the policy source (not with a local --policy file).
-        var uploader = policyPath is null && AuditUploader.OptionsForSource(paths) is { } upload ? new AuditUploader(upload, logging.CreateLogger("Steward.AuditUpload")) : null;
+        // Logged in to a Steward server, the server's signed policy is followed even with --policy: the file then only adds
+        // its tool rules (a file the developer controls never widens what the administrator admits). Tool calls go to the
+        // server whenever it is the policy source.
+        var loggedIn = Agent.Sources.SourceStore.Load(paths).Source is { Kind: Agent.Sources.SourceKind.StewardServer };
+        var followSync = policyPath is null || loggedIn;
+        var uploader = followSync && AuditUploader.OptionsForSource(paths) is { } upload ? new AuditUploader(upload, logging.CreateLogger("Steward.AuditUpload")) : null;
 #pragma warning disable CA2007 // No synchronisation context in the CLI; ConfigureAwait has no form for a null disposable.
         await using var uploading = uploader;
 #pragma warning restore CA2007
@@ -94,8 +98,8 @@ internal static class GatewayCommand
         }, logging);
         await using (gateway.ConfigureAwait(false))
         {
-            using var sync = policyPath is null ? new PolicySync(paths, logger: logging.CreateLogger("Steward.Sync")) : null;
-            var feed = sync is not null ? PolicyFeed.FollowSync(gateway, sync, paths, logger) : PolicyFeed.FollowFile(gateway, policyPath!, logger);
+            using var sync = followSync ? new PolicySync(paths, logger: logging.CreateLogger("Steward.Sync")) : null;
+            var feed = sync is not null ? PolicyFeed.FollowSync(gateway, sync, paths, logger, policyPath) : PolicyFeed.FollowFile(gateway, policyPath!, logger);
             var following = ConfigFeed.Follow(gateway, paths, workingDirectory, loaded, logging.CreateLogger("Steward.Config"));
             await using (feed.ConfigureAwait(false))
             await using (following.ConfigureAwait(false))

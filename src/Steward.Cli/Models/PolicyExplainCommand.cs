@@ -12,12 +12,13 @@ namespace Steward.Cli.Models;
 /// </summary>
 internal static class PolicyExplainCommand
 {
-    /// <summary>The <c>policy</c> command with <c>explain model</c>.</summary>
+    /// <summary>The <c>policy</c> command with <c>explain model</c> and <c>explain tool</c>.</summary>
     public static Command CreatePolicy(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
     {
         var policy = new Command("policy", "Show and explain the policy that applies to you.");
         var explain = new Command("explain", "Explain which rule decides something.");
         explain.Subcommands.Add(Model(console, stdout, environment));
+        explain.Subcommands.Add(PolicyExplainToolCommand.Create(console, stdout, environment));
         policy.Subcommands.Add(explain);
         return policy;
     }

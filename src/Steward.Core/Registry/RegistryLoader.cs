@@ -26,6 +26,27 @@ public static class RegistryLoader
     }
 
     /// <summary>
+    /// A document already parsed as part of a larger one (the registry inside a policy bundle): read and validated
+    /// from its element, without turning it back into text and parsing it again.
+    /// </summary>
+    public static LoadResult Load(System.Text.Json.JsonElement root, RegistryShape shape, ValidationOptions? options = null)
+    {
+        if (DocumentLimits.Default.CheckRegistry(root) is { } over)
+        {
+            return new LoadResult(null, [], over);
+        }
+
+        var read = RegistryReader.Read(root, shape, []);
+        if (!read.IsReadable)
+        {
+            return new LoadResult(null, read.Problems, read.Failure);
+        }
+
+        var validation = RegistryValidator.Validate(read.Document!, options);
+        return new LoadResult(read.Document, OnePerField(read.Problems, validation), null);
+    }
+
+    /// <summary>
     /// The reader and the validator may both see a missing field (the reader: absent; the validator: empty). Say it
     /// once: a field of the wrong type keeps the reader's problem (the validator only saw a placeholder), a missing
     /// field keeps the validator's more specific one.

@@ -90,8 +90,9 @@ public static partial class Exporters
 
     public static ExportResult Build(string format, IReadOnlyList<ServerDetail> admitted, IReadOnlyList<ServerDetail> revoked, ProfileSettings settings, ExportOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         options ??= ExportOptions.Default;
-        return format switch
+        var result = format switch
         {
             ExportFormats.Kiro => Kiro(admitted, settings),
             ExportFormats.ClaudeManagedMcp => ClaudeManagedMcp(admitted, settings, options),
@@ -101,6 +102,20 @@ public static partial class Exporters
             ExportFormats.Gemini => Gemini(admitted, settings, options),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown export format"),
         };
+
+        // The tool rules every format's report accounts for: Claude Code settings carry those it can express.
+        var rules = settings.ToolRules;
+        var unexpressed = format == ExportFormats.ClaudeSettings
+            ? ToolRulePermissions.ForClaude(rules, HostNames(admitted.Select(s => s.Name))).NotExpressed
+            : ToolRulePermissions.NotExpressible(rules, format switch
+            {
+                ExportFormats.Kiro => "Kiro",
+                ExportFormats.Copilot => "GitHub Copilot",
+                ExportFormats.Cursor => "Cursor",
+                ExportFormats.Gemini => "Gemini CLI",
+                _ => "Claude Code's managed-mcp.json",
+            });
+        return unexpressed.Count == 0 ? result : result with { Notes = [.. result.Notes, .. unexpressed] };
     }
 
     /// <summary>
@@ -762,7 +777,8 @@ public static partial class Exporters
     /// <c>deniedMcpServers</c> with the upstream matchers of deleted (revoked) versions (and, in gateway mode, the
     /// gateway argv of a revoked name with no admitted version). MCP off: <c>allowedMcpServers: []</c>. Registry mode
     /// none: no <c>allowedMcpServers</c> (nothing is restricted). Claude Code only: web tools off adds
-    /// <c>permissions.deny: ["WebFetch", "WebSearch"]</c>.
+    /// <c>permissions.deny: ["WebFetch", "WebSearch"]</c>, and the profile's deny and ask tool rules that name one tool or
+    /// a whole server go to <c>permissions.deny</c> / <c>permissions.ask</c> (<see cref="ToolRulePermissions"/>).
     /// </summary>
     public static ExportResult ManagedSettings(IReadOnlyList<ServerDetail> admitted, IReadOnlyList<ServerDetail> revoked, ProfileSettings settings, bool claude, ExportOptions? options = null)
     {
@@ -830,13 +846,31 @@ public static partial class Exporters
             }
 
             WriteMatchers(w, "deniedMcpServers", Distinct(denyCommands), denyUrls.Distinct(StringComparer.Ordinal));
-            if (claude && !settings.WebToolsEnabled)
+            var toolRules = claude ? ToolRulePermissions.ForClaude(settings.ToolRules, HostNames(admitted.Select(s => s.Name))) : null;
+            List<string> deny = claude && !settings.WebToolsEnabled ? ["WebFetch", "WebSearch"] : [];
+            deny.AddRange(toolRules?.Deny ?? []);
+            var ask = toolRules?.Ask ?? [];
+            if (deny.Count + ask.Count > 0)
             {
                 w.WriteStartObject("permissions");
-                w.WriteStartArray("deny");
-                w.WriteStringValue("WebFetch");
-                w.WriteStringValue("WebSearch");
-                w.WriteEndArray();
+                if (deny.Count > 0)
+                {
+                    w.WriteStartArray("deny");
+                    deny.ForEach(w.WriteStringValue);
+                    w.WriteEndArray();
+                }
+
+                if (ask.Count > 0)
+                {
+                    w.WriteStartArray("ask");
+                    foreach (var rule in ask)
+                    {
+                        w.WriteStringValue(rule);
+                    }
+
+                    w.WriteEndArray();
+                }
+
                 w.WriteEndObject();
             }
 

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
+using Steward.Core.Policy;
 using Steward.Server.Registry;
 using Steward.Server.Storage;
 
@@ -27,9 +28,35 @@ public sealed record ProfileSettings(
     long SyncIntervalSeconds,
     long? MaxOfflineAgeSeconds,
     bool ModelControlEnabled,
-    bool AuditToolArguments = false)
+    bool AuditToolArguments = false,
+    string ToolRulesJson = "[]")
 {
     public const long DefaultSyncIntervalSeconds = 24 * 3600;
+
+    /// <summary>
+    /// The profile's tool rules, in order (<c>{pattern, effect, reason?}</c>, deny wins). Kept as their canonical JSON
+    /// (<see cref="ToolRulesJson"/>) so that two settings with the same rules are equal and a write that changes nothing is
+    /// recognised as such.
+    /// </summary>
+    public IReadOnlyList<ToolRule> ToolRules => ToolRulesJson == "[]" ? [] : ReadRules(ToolRulesJson);
+
+    /// <summary>The canonical JSON of <paramref name="rules"/> as stored and compared.</summary>
+    public static string RulesJson(IReadOnlyList<ToolRule> rules) =>
+        System.Text.Encoding.UTF8.GetString(RegistryJson.Write(w => ToolRule.WriteList(w, rules)));
+
+    private static IReadOnlyList<ToolRule> ReadRules(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        // Stored only after validation; a row edited by hand into something invalid denies nothing rather than failing every bundle.
+        return ToolRuleList.Read(document.RootElement).Rules ?? [];
+    }
+
+    /// <summary>The settings as the bundle's profile writes them (<paramref name="scope"/>: organisation or account).</summary>
+    public BundleProfile ToBundle(string scope) =>
+        new(scope, McpEnabled, WebToolsEnabled, RegistryMode, RegistryUrl, SyncIntervalSeconds, MaxOfflineAgeSeconds, ModelControlEnabled, AuditToolArguments)
+        {
+            ToolRules = ToolRules,
+        };
 
     public static ProfileSettings Default { get; } = new(true, true, RegistryModes.Hosted, null, DefaultSyncIntervalSeconds, null, false);
 
@@ -60,17 +87,19 @@ public sealed record ProfileSettings(
 
         w.WriteBoolean("modelControlEnabled", ModelControlEnabled);
         w.WriteBoolean("auditToolArguments", AuditToolArguments);
+        w.WritePropertyName("toolRules");
+        w.WriteRawValue(ToolRulesJson, skipInputValidation: true);
     }
 }
 
 /// <summary>A stored profile: the organisation's (<see cref="AccountId"/> null) or an account's.</summary>
 public sealed record StoredProfile(string Id, string OrganisationId, string? AccountId, ProfileSettings Settings, long Revision, string UpdatedAt)
 {
-    public const string Columns = "id, organisation_id, account_id, mcp_enabled, web_tools_enabled, registry_mode, registry_url, sync_interval_seconds, max_offline_seconds, model_control_enabled, audit_tool_arguments, revision, updated_at";
+    public const string Columns = "id, organisation_id, account_id, mcp_enabled, web_tools_enabled, registry_mode, registry_url, sync_interval_seconds, max_offline_seconds, model_control_enabled, audit_tool_arguments, revision, updated_at, tool_rules";
 
     public static StoredProfile Read(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.NullableString(2),
-        new ProfileSettings(r.Boolean(3), r.Boolean(4), r.GetString(5), r.NullableString(6), r.Int64(7), r.NullableInt64(8), r.Boolean(9), r.Boolean(10)),
+        new ProfileSettings(r.Boolean(3), r.Boolean(4), r.GetString(5), r.NullableString(6), r.Int64(7), r.NullableInt64(8), r.Boolean(9), r.Boolean(10), r.GetString(13)),
         r.Int64(11), r.GetString(12));
 
     /// <summary>The audit's view of a profile: its settings and revision.</summary>

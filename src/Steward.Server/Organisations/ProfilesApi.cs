@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Steward.Core.Policy;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
 using Steward.Server.Identity;
@@ -26,7 +27,7 @@ internal static partial class ProfilesApi
     public const long MaxOfflineAgeSeconds = 365L * 24 * 3600;
 
     private static readonly string[] ProfileFields =
-        ["mcpEnabled", "webToolsEnabled", "registryMode", "registryUrl", "syncIntervalSeconds", "maxOfflineAgeSeconds", "modelControlEnabled", "auditToolArguments"];
+        ["mcpEnabled", "webToolsEnabled", "registryMode", "registryUrl", "syncIntervalSeconds", "maxOfflineAgeSeconds", "modelControlEnabled", "auditToolArguments", "toolRules"];
 
     public static void Map(RouteGroupBuilder organisation)
     {
@@ -136,14 +137,14 @@ internal static partial class ProfilesApi
             var revision = (last is null ? 0 : Convert.ToInt64(last, CultureInfo.InvariantCulture)) + 1;
             after = new StoredProfile(Tokens.NewId("prf"), organisation.Id, account?.Id, settings, revision, Timestamps.ToText(now));
             await connection.ExecuteAsync(
-                $"INSERT INTO profiles ({StoredProfile.Columns}) VALUES (@id, @org, @account, @mcp, @web, @mode, @url, @sync, @offline, @models, @auditArguments, @revision, @at)",
+                $"INSERT INTO profiles ({StoredProfile.Columns}) VALUES (@id, @org, @account, @mcp, @web, @mode, @url, @sync, @offline, @models, @auditArguments, @revision, @at, @toolRules)",
                 transaction, cancellationToken, [.. Parameters(after)]).ConfigureAwait(false);
         }
         else
         {
             after = before with { Settings = settings, Revision = before.Revision + 1, UpdatedAt = Timestamps.ToText(now) };
             await connection.ExecuteAsync(
-                "UPDATE profiles SET mcp_enabled = @mcp, web_tools_enabled = @web, registry_mode = @mode, registry_url = @url, sync_interval_seconds = @sync, max_offline_seconds = @offline, model_control_enabled = @models, audit_tool_arguments = @auditArguments, revision = @revision, updated_at = @at WHERE id = @id",
+                "UPDATE profiles SET mcp_enabled = @mcp, web_tools_enabled = @web, registry_mode = @mode, registry_url = @url, sync_interval_seconds = @sync, max_offline_seconds = @offline, model_control_enabled = @models, audit_tool_arguments = @auditArguments, tool_rules = @toolRules, revision = @revision, updated_at = @at WHERE id = @id",
                 transaction, cancellationToken, [.. Parameters(after)]).ConfigureAwait(false);
         }
 
@@ -354,6 +355,7 @@ internal static partial class ProfilesApi
         yield return ("auditArguments", p.Settings.AuditToolArguments);
         yield return ("revision", p.Revision);
         yield return ("at", p.UpdatedAt);
+        yield return ("toolRules", p.Settings.ToolRulesJson);
     }
 
     /// <summary>
@@ -452,12 +454,30 @@ internal static partial class ProfilesApi
             offline = value;
         }
 
+        var toolRules = defaults.ToolRulesJson;
+        if (root.TryGetProperty("toolRules", out var rulesElement))
+        {
+            var (rules, ruleProblem) = ToolRuleList.Read(rulesElement);
+            if (rules is null)
+            {
+                return (null, RuleProblem(ruleProblem!));
+            }
+
+            toolRules = ProfileSettings.RulesJson(rules);
+        }
+
         return (defaults with
         {
+            ToolRulesJson = toolRules,
             McpEnabled = mcp, WebToolsEnabled = web, RegistryMode = mode, RegistryUrl = url, SyncIntervalSeconds = sync,
             MaxOfflineAgeSeconds = offline, ModelControlEnabled = models, AuditToolArguments = auditArguments,
         }, null);
     }
+
+    /// <summary>A 422 naming the rule's field as a JSON path (<c>$.toolRules[2].pattern: …</c>).</summary>
+    internal static IResult RuleProblem(ToolRuleProblem problem) =>
+        Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", problem.ToString(),
+            [new ProblemItem { Location = "body." + problem.Path.TrimStart('$', '.'), Message = problem.Message, Value = problem.Value }]);
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
     internal static partial Regex Slug();

@@ -179,84 +179,47 @@ internal static class PolicyApi
         var settings = effective.Settings;
         var validity = WindowSeconds(settings) + ValiditySeconds(settings);
         var issuedAt = IssuedAt(settings, now);
-        return RegistryJson.Write(w =>
+        return new BundlePayload(
+            effective.Account is { } a ? $"{effective.Organisation.Slug}/a/{a.Slug}" : effective.Organisation.Slug,
+            issuedAt,
+            issuedAt + validity,
+            effective.Revision,
+            effective.Organisation.Slug,
+            effective.Account?.Slug,
+            settings.ToBundle(effective.AccountProfile is null ? "organisation" : "account") with
+            {
+                EmergencyStop = effective.Stop is { } stop ? new BundleEmergencyStop(stop.Reason, stop.Since) : null,
+            })
         {
-            w.WriteStartObject();
-            w.WriteString("sub", effective.Account is { } a ? $"{effective.Organisation.Slug}/a/{a.Slug}" : effective.Organisation.Slug);
-            w.WriteNumber("iat", issuedAt);
-            w.WriteNumber("exp", issuedAt + validity);
-            w.WriteString("revision", effective.Revision);
-            w.WriteString("organisation", effective.Organisation.Slug);
-            if (effective.Account is { } account)
+            // Typed as nullable on purpose: a null byte[] would convert to an empty (not absent) memory.
+            Registry = settings.RegistryMode is RegistryModes.Hosted or RegistryModes.External && entries is not null ? (ReadOnlyMemory<byte>?)Page(entries) : null,
+            Models = RegistryJson.Write(w =>
             {
-                w.WriteString("account", account.Slug);
-            }
-            else
-            {
-                w.WriteNull("account");
-            }
-
-            w.WriteStartObject("profile");
-            w.WriteString("scope", effective.AccountProfile is null ? "organisation" : "account");
-            settings.WriteTo(w);
-            if (effective.Stop is { } stop)
-            {
-                // Why MCP is off, in the admin's words, for the developer's `steward mcp status` and the gateway's log.
-                w.WriteStartObject("emergencyStop");
-                w.WriteString("reason", stop.Reason);
-                w.WriteString("since", stop.Since);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndObject();
-            if (settings.RegistryMode is RegistryModes.Hosted or RegistryModes.External && entries is not null)
-            {
-                w.WriteStartObject("registry");
-                w.WriteStartArray("servers");
-                foreach (var entry in entries)
-                {
-                    RegistryJson.WriteItem(w, entry);
-                }
-
+                w.WriteStartArray();
+                models?.Invoke(w);
                 w.WriteEndArray();
-                w.WriteStartObject("metadata");
-                w.WriteNumber("count", entries.Count);
-                w.WriteEndObject();
-                w.WriteEndObject();
-            }
-            else
-            {
-                w.WriteNull("registry");
-            }
-
-            w.WriteStartArray("models");
-            models?.Invoke(w);
-            w.WriteEndArray();
-            // What each local server may touch on the developer's machine (docs/sandbox.md); the gateway enforces it.
-            w.WritePropertyName("sandbox");
-            Core.Sandbox.SandboxPolicyJson.Write(w, sandbox ?? Core.Sandbox.SandboxPolicy.None);
-            if (withdrawn is { Count: > 0 })
-            {
-                // Versions an admin deprecated or deleted, with the status and message in their _meta: never admitted (the
-                // agent does not run them), only so that a developer who runs one is told the admin's words ("incident
-                // INC-42 …") instead of "not in the registry". A Registry API page, like the registry.
-                w.WriteStartObject("withdrawn");
-                w.WriteStartArray("servers");
-                foreach (var entry in withdrawn)
-                {
-                    RegistryJson.WriteItem(w, entry);
-                }
-
-                w.WriteEndArray();
-                w.WriteStartObject("metadata");
-                w.WriteNumber("count", withdrawn.Count);
-                w.WriteEndObject();
-                w.WriteEndObject();
-            }
-
-            w.WriteEndObject();
-        });
+            }),
+            Sandbox = sandbox ?? Core.Sandbox.SandboxPolicy.None,
+            Withdrawn = withdrawn is { Count: > 0 } ? (ReadOnlyMemory<byte>?)Page(withdrawn) : null,
+        }.ToUtf8();
     }
+
+    /// <summary>A Registry API page of <paramref name="entries"/>, without a cursor (the bundle carries every admitted entry).</summary>
+    private static byte[] Page(IReadOnlyList<StoredEntry> entries) => RegistryJson.Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("servers");
+        foreach (var entry in entries)
+        {
+            RegistryJson.WriteItem(w, entry);
+        }
+
+        w.WriteEndArray();
+        w.WriteStartObject("metadata");
+        w.WriteNumber("count", entries.Count);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    });
 
     /// <summary><c>GET /api/v1/policy/keys</c>: the JWK Set (active key first) and the endorsements of each successor key by its predecessor.</summary>
     internal static async Task<IResult> KeysAsync(HttpContext context, SigningKeys keys, TimeProvider time, CancellationToken cancellationToken)

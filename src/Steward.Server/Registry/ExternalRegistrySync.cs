@@ -89,7 +89,7 @@ internal sealed partial class ExternalRegistrySync(Database database, ServerOutb
         var rows = await connection.QueryAsync(
             $"SELECT {string.Join(", ", StoredProfile.Columns.Split(", ").Select(c => "p." + c))}, o.slug, o.name, e.attempted_at, e.outcome, e.url " +
             "FROM profiles p JOIN organisations o ON o.id = p.organisation_id LEFT JOIN external_registries e ON e.profile_id = p.id WHERE p.registry_mode = 'external'",
-            null, r => (Profile: StoredProfile.Read(r), Slug: r.GetString(13), Name: r.GetString(14), AttemptedAt: r.NullableString(15), Outcome: r.NullableString(16), Url: r.NullableString(17)),
+            null, r => (Profile: StoredProfile.Read(r), Slug: r.GetString(14), Name: r.GetString(15), AttemptedAt: r.NullableString(16), Outcome: r.NullableString(17), Url: r.NullableString(18)),
             cancellationToken).ConfigureAwait(false);
         var due = new List<(Organisation, StoredProfile)>();
         foreach (var row in rows)

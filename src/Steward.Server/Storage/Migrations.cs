@@ -395,6 +395,10 @@ internal static class Migrations
             )
             """,
         ]),
+        new(14, "tool rules of profiles: an ordered JSON list of {pattern, effect, reason}",
+        [
+            "ALTER TABLE profiles ADD COLUMN tool_rules TEXT NOT NULL DEFAULT '[]'",
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

@@ -9,6 +9,7 @@ using ModelContextProtocol.Server;
 using Steward.Agent.Gateway;
 using Steward.Agent.Policy;
 using Steward.Core.Config;
+using Steward.Core.Policy;
 using Steward.Core.Registry;
 
 namespace Steward.Agent.Tests.Gateway;

@@ -4,6 +4,7 @@ using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using Steward.Agent.Gateway;
 using Steward.Agent.Policy;
+using Steward.Core.Policy;
 
 namespace Steward.Agent.Tests.Gateway;
 
