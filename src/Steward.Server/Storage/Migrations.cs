@@ -395,6 +395,10 @@ internal static class Migrations
             )
             """,
         ]),
+        new(17, "deleted accounts: kept as tombstones so their tokens, tool calls and audit rows keep their account",
+        [
+            "ALTER TABLE accounts ADD COLUMN deleted_at TEXT NULL",
+        ]),
     ];
 
     public static int Latest => All[^1].Version;
