@@ -58,7 +58,7 @@ public sealed class AccountsAndTokensTests(ConsoleFixture fixture) : IClassFixtu
         }
 
         // Shown once: the list never has it again.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Tokens", Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Console" }).GetByRole(AriaRole.Link, new() { Name = "Tokens", Exact = true }).ClickAsync();
         Assert.DoesNotContain(token, await page.ContentAsync(), StringComparison.Ordinal);
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Copy the token “alice's laptop” now" })).ToHaveCountAsync(0);
 
@@ -133,6 +133,12 @@ public sealed class AccountsAndTokensTests(ConsoleFixture fixture) : IClassFixtu
     [ChromiumFact]
     public async Task Bad_account_and_token_input_is_refused_beside_its_field_and_nothing_is_made()
     {
+        using (var api = fixture.Api())
+        using (var made = await api.PostAsync("/api/v1/orgs/demo/accounts", ConsoleFixture.Json("""{"slug":"checks"}""")))
+        {
+            Assert.Equal(HttpStatusCode.Created, made.StatusCode);
+        }
+
         var page = await fixture.NewPageAsync(javaScript: false);
         await ConsoleFixture.SignInAsync(page);
         await page.GotoAsync("/o/demo/console/accounts");
@@ -149,14 +155,15 @@ public sealed class AccountsAndTokensTests(ConsoleFixture fixture) : IClassFixtu
         await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("The token was not created");
 
         await page.GetByLabel("Name", new() { Exact = true }).FillAsync("too long");
+        await page.GetByLabel("Account", new() { Exact = true }).SelectOptionAsync("checks");
         await page.GetByLabel("Expires in (days)").FillAsync("5000");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create token" }).ClickAsync();
         await Expect(page.Locator("#expiresInDays-error")).ToContainTextAsync("expected whole days from 1 to 730");
         await Expect(page.GetByLabel("Expires in (days)")).ToHaveValueAsync("5000");
         await Expect(page.Locator("#new-token")).ToHaveCountAsync(0);
 
-        using var api = fixture.Api();
-        var tokens = JsonNode.Parse(await api.GetStringAsync("/api/v1/orgs/demo/tokens"))!["tokens"]!.AsArray();
+        using var admin = fixture.Api();
+        var tokens = JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/tokens"))!["tokens"]!.AsArray();
         Assert.DoesNotContain(tokens, t => t!["name"]!.GetValue<string>() is "no account" or "too long");
     }
 
