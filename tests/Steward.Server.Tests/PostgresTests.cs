@@ -102,6 +102,45 @@ public sealed class PostgresTests
         Assert.True(payload["profile"]!["auditToolArguments"]!.GetValue<bool>());
     }
 
+    [PostgresFact]
+    public async Task Tokens_and_publish_tokens_created_at_once_on_two_instances_are_all_made_none_refused_by_a_deadlock()
+    {
+        await using var database = await TestPostgres.CreateAsync("steward_test_");
+        var (firstInstance, secondInstance) = await database.StartTwoInstancesAsync();
+        await using var first = firstInstance;
+        await using var second = secondInstance;
+        using var one = new HttpClient { BaseAddress = first.BaseUrl };
+        using var two = new HttpClient { BaseAddress = second.BaseUrl };
+        foreach (var client in new[] { one, two })
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", TestServer.AdminToken);
+        }
+
+        using (var account = await one.PostAsync("/api/v1/orgs/demo/accounts", TestServer.Json("""{"slug":"crowd","name":"Crowd"}""")))
+        {
+            Assert.Equal(HttpStatusCode.Created, account.StatusCode);
+        }
+
+        // Each creation inserts a row that references the organisation, then appends to its audit chain under the
+        // organisation's row lock: two at once used to deadlock (40P01, answered 500).
+        const int Each = 12;
+        var requests = Enumerable.Range(0, Each * 2).Select(async i =>
+        {
+            var client = i % 2 == 0 ? one : two;
+            using var response = i % 4 < 3
+                ? await client.PostAsync("/api/v1/orgs/demo/tokens", TestServer.Json($$"""{"name":"laptop {{i}}","role":"developer","account":"crowd"}"""))
+                : await client.PostAsync("/api/v1/orgs/demo/registry/publish-tokens", TestServer.Json($$"""{"name":"ci {{i}}","namespaces":["io.github.crowd{{i}}/*"]}"""));
+            return (i, response.StatusCode, await response.Content.ReadAsStringAsync());
+        }).ToList();
+        var answers = await Task.WhenAll(requests);
+        Assert.All(answers, a => Assert.True(a.StatusCode == HttpStatusCode.Created, $"request {a.i}: {(int)a.StatusCode} {a.Item3}"));
+
+        var tokens = JsonNode.Parse(await one.GetStringAsync("/api/v1/orgs/demo/tokens"))!["tokens"]!.AsArray();
+        Assert.Equal(answers.Count(a => a.i % 4 < 3), tokens.Count(t => t!["name"]!.GetValue<string>().StartsWith("laptop ", StringComparison.Ordinal)));
+        var verify = JsonNode.Parse(await one.GetStringAsync("/api/v1/orgs/demo/audit/verify"))!;
+        Assert.True(verify["intact"]!.GetValue<bool>(), verify.ToJsonString());
+    }
+
     private static byte[] Base64UrlDecode(string text) => System.Buffers.Text.Base64Url.DecodeFromChars(text);
 
     [PostgresFact]

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
@@ -7,20 +6,6 @@ using Steward.Agent.Files;
 using Steward.Core.Audit;
 
 namespace Steward.Agent.Gateway;
-
-/// <summary>One tool call as the audit log records it.</summary>
-/// <param name="Decision">allow, ask-approved, ask-declined, ask-unavailable, deny, disabled.</param>
-/// <param name="Outcome">ok, error (the tool reported an error), failed (the call failed), refused, cancelled, timeout.</param>
-/// <param name="Arguments">The argument values, only when the policy enables it, secret-named values redacted (<see cref="ArgumentRedaction"/>); otherwise null.</param>
-public readonly record struct AuditEvent(
-    DateTimeOffset Time,
-    string Server,
-    string Tool,
-    string Decision,
-    string Because,
-    double DurationMs,
-    string Outcome,
-    IDictionary<string, JsonElement>? Arguments);
 
 /// <summary>
 /// The local audit log: one JSON object a line, appended, the file created 0600. Audit is not logging: a write that
@@ -74,12 +59,10 @@ public sealed class AuditLog : IDisposable
     /// <summary>Where each line written is also queued for the Steward server (null: the log is local only).</summary>
     public AuditUploader? Uploader { get; init; }
 
-    public void Append(in AuditEvent entry)
+    public void Append(in ToolCallEvent entry)
     {
         ArgumentNullException.ThrowIfNull(entry.Server);
         ArgumentNullException.ThrowIfNull(entry.Tool);
-        Span<char> time = stackalloc char[32];
-        entry.Time.UtcDateTime.TryFormat(time, out var timeLength, "yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
         lock (gate)
         {
             buffer.ResetWrittenCount();
@@ -92,11 +75,8 @@ public sealed class AuditLog : IDisposable
                 writer.Reset(buffer);
             }
 
-            writer.WriteStartObject();
-            writer.WriteString("time", time[..timeLength]);
-            WriteFields(writer, entry);
-
-            writer.WriteEndObject();
+            // The line is the wire form of the event without its id (Core's ToolCallWire): what the server reads.
+            ToolCallWire.Write(writer, null, entry);
             writer.Flush();
             var record = Encoding.UTF8.GetString(buffer.WrittenSpan);
             stream ??= Open();
@@ -261,28 +241,6 @@ public sealed class AuditLog : IDisposable
     }
 
     /// <summary>An event's fields after its time, as the audit line and the upload to the server both write them.</summary>
-    internal static void WriteFields(Utf8JsonWriter writer, in AuditEvent entry)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteString("server", entry.Server);
-        writer.WriteString("tool", entry.Tool);
-        writer.WriteString("decision", entry.Decision);
-        writer.WriteString("because", entry.Because);
-        writer.WriteNumber("durationMs", Math.Round(entry.DurationMs, 3));
-        writer.WriteString("outcome", entry.Outcome);
-        if (entry.Arguments is { } arguments)
-        {
-            writer.WriteStartObject("arguments");
-            foreach (var (name, value) in arguments)
-            {
-                writer.WritePropertyName(name);
-                value.WriteTo(writer);
-            }
-
-            writer.WriteEndObject();
-        }
-    }
-
     public void Dispose()
     {
         lock (gate)

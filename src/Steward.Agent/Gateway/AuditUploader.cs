@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Steward.Agent.Sources;
+using Steward.Core.Audit;
 
 namespace Steward.Agent.Gateway;
 
@@ -78,7 +79,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
     private readonly AuditSpool spool;
     private readonly Uri endpoint;
     private readonly HttpClient http;
-    private readonly Channel<(string Id, AuditEvent Event)> queue;
+    private readonly Channel<(string Id, ToolCallEvent Event)> queue;
     private readonly CancellationTokenSource stop = new();
     private readonly Task worker;
     private readonly List<SpooledEvent> unspooled = [];
@@ -101,7 +102,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
             Timeout = TimeSpan.FromSeconds(30),
         };
         http.DefaultRequestHeaders.UserAgent.ParseAdd("steward/" + typeof(AuditUploader).Assembly.GetName().Version?.ToString(3));
-        queue = Channel.CreateBounded<(string, AuditEvent)>(new BoundedChannelOptions(options.MaxQueuedEvents)
+        queue = Channel.CreateBounded<(string, ToolCallEvent)>(new BoundedChannelOptions(options.MaxQueuedEvents)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
@@ -137,7 +138,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
     public string SpoolPath => spool.Path;
 
     /// <summary>Queues one audited tool call. Never waits: when the in-memory queue is full the event is not uploaded (the local audit log has it).</summary>
-    public void Enqueue(in AuditEvent entry)
+    public void Enqueue(in ToolCallEvent entry)
     {
         if (!queue.Writer.TryWrite((Guid.CreateVersion7().ToString(), entry)))
         {
@@ -508,21 +509,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
     }
 
     /// <summary>An event as the server reads it (docs/gateway.md): the fields of the audit log line, and its id.</summary>
-    internal static string Line(string id, in AuditEvent entry)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("id", id);
-            writer.WriteString("time", entry.Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
-            AuditLog.WriteFields(writer, entry);
-
-            writer.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    internal static string Line(string id, in ToolCallEvent entry) => ToolCallWire.ToText(id, entry);
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 

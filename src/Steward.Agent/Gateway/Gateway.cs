@@ -12,6 +12,7 @@ using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using Steward.Agent.Policy;
 using Steward.Core.Admission;
+using Steward.Core.Audit;
 using Steward.Core.Config;
 using Steward.Core.Net;
 using Steward.Core.Policy;
@@ -996,7 +997,7 @@ public sealed partial class Gateway : IAsyncDisposable
             GatewayLog.ToolCall(logger, upstream.Name, mismatch.Tool, "pin_mismatch", mismatch.Message, "blocked", 0);
             try
             {
-                audit.Append(new AuditEvent(DateTimeOffset.UtcNow, upstream.Name, mismatch.Tool, "pin_mismatch", mismatch.Message, 0, "blocked", null));
+                audit.Append(new ToolCallEvent(DateTimeOffset.UtcNow, upstream.Name, mismatch.Tool, "pin_mismatch", mismatch.Message, 0, "blocked", null));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -1025,7 +1026,7 @@ public sealed partial class Gateway : IAsyncDisposable
         try
         {
             // Arguments are here only when the policy records them; secret-named values are redacted first.
-            audit.Append(new AuditEvent(DateTimeOffset.UtcNow, upstream.Name, tool, decision, because, elapsed, outcome, ArgumentRedaction.Redact(arguments)));
+            audit.Append(new ToolCallEvent(DateTimeOffset.UtcNow, upstream.Name, tool, decision, because, elapsed, outcome, ArgumentRedaction.Redact(arguments)));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

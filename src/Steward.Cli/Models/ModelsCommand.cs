@@ -4,6 +4,7 @@ using System.Text.Json;
 using Spectre.Console;
 using Steward.Agent.Files;
 using Steward.Cli.AgentCommands;
+using Steward.Core.Models;
 
 namespace Steward.Cli.Models;
 
@@ -49,14 +50,25 @@ internal static class ModelsCommand
                     return ExitCodes.Ok;
                 }
 
-                Render(console, document.RootElement, parse.GetValue(all));
+                ModelsListing listing;
+                try
+                {
+                    listing = ModelListingWire.Read(document.RootElement);
+                }
+                catch (ModelListingException e)
+                {
+                    console.MarkupLineInterpolated($"[red]error[/]: the server's model listing is not one this steward reads ({e.Message}); update steward or ask your administrator which version the server expects");
+                    return ExitCodes.Unreadable;
+                }
+
+                Render(console, listing, parse.GetValue(all));
                 return ExitCodes.Ok;
             }
         });
         return command;
     }
 
-    private static void Render(IAnsiConsole console, JsonElement root, bool all)
+    private static void Render(IAnsiConsole console, ModelsListing listing, bool all)
     {
         var table = new Table().Border(TableBorder.Simple);
         table.AddColumn("");
@@ -65,24 +77,21 @@ internal static class ModelsCommand
         table.AddColumn("Status");
         table.AddColumn("Inference");
         table.AddColumn(all ? "Available" : "Runs in");
-        var count = 0;
-        foreach (var model in root.GetProperty("models").EnumerateArray())
+        foreach (var model in listing.Models)
         {
-            count++;
-            var available = model.GetProperty("available").GetBoolean();
-            var where = available
-                ? (model.TryGetProperty("resolvesTo", out var resolved) ? $"→ {resolved.GetString()} " : "") + (model.GetProperty("placement").GetString() is { Length: > 0 } p ? p : "-")
-                : model.GetProperty("reason").GetString()!;
+            var where = model.Available
+                ? (model.ResolvesTo is { } resolved ? $"→ {resolved} " : "") + (model.Placement is { Length: > 0 } p ? p : "-")
+                : model.Reason ?? "unavailable";
             table.AddRow(
-                model.GetProperty("default").GetBoolean() ? "*" : "",
-                Markup.Escape(model.GetProperty("id").GetString()!),
-                Markup.Escape(model.GetProperty("displayName").GetString()!),
-                Markup.Escape(model.GetProperty("status").GetString()!),
-                Markup.Escape(model.GetProperty("scope").GetString() ?? "auto"),
-                available ? Markup.Escape(all ? "yes (" + where + ")" : where) : $"[red]no: {Markup.Escape(where)}[/]");
+                model.IsDefault ? "*" : "",
+                Markup.Escape(model.Id),
+                Markup.Escape(model.DisplayName),
+                Markup.Escape(model.Status),
+                Markup.Escape(model.Scope ?? "auto"),
+                model.Available ? Markup.Escape(all ? "yes (" + where + ")" : where) : $"[red]no: {Markup.Escape(where)}[/]");
         }
 
-        if (count == 0)
+        if (listing.Models.Count == 0)
         {
             console.MarkupLine("no model is available to you; ask your Steward administrator");
         }
@@ -92,9 +101,9 @@ internal static class ModelsCommand
             console.MarkupLine("* the default model");
         }
 
-        if (root.TryGetProperty("defaultFallback", out var fallback) && fallback.ValueKind == JsonValueKind.Object)
+        if (listing.DefaultFallback is { } fallback)
         {
-            console.MarkupLineInterpolated($"[yellow]note[/]: {fallback.GetProperty("message").GetString()}");
+            console.MarkupLineInterpolated($"[yellow]note[/]: {fallback.Message}");
         }
     }
 

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Steward.Core.Audit;
 using Steward.Core.Json;
 using Steward.Server.Hosting;
 using Steward.Server.Identity;
@@ -30,9 +30,7 @@ internal static partial class ToolCallsApi
     public const int MaxEvents = 500;
 
     /// <summary>How far in the future an event's time may be (a gateway's clock a little ahead).</summary>
-    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromDays(1);
-
-    private static readonly string[] Fields = ["id", "time", "server", "tool", "decision", "because", "durationMs", "outcome", "arguments"];
+    public static readonly TimeSpan MaxClockSkew = ToolCallWire.MaxClockSkew;
 
     public static void Map(IEndpointRouteBuilder app, RouteGroupBuilder organisation)
     {
@@ -141,103 +139,24 @@ internal static partial class ToolCallsApi
         }), StatusCodes.Status200OK);
     }
 
-    /// <summary>One event, or a 422 naming its first bad field.</summary>
+    /// <summary>One event, read by the gateway's own contract (Core's <see cref="ToolCallWire"/>), or a 422 naming its first bad field.</summary>
     private static (ToolCall? Call, IResult? Problem) Read(JsonElement item, string at, DateTimeOffset now)
     {
-        if (item.ValueKind != JsonValueKind.Object)
+        var (id, entry, problem) = ToolCallWire.Read(item, at, now);
+        if (problem is not null)
         {
-            return (null, Invalid(at, "expected a tool-call event object", item.ValueKind.ToString()));
+            return (null, Invalid(problem.Location, problem.Message, problem.Value));
         }
 
-        foreach (var member in item.EnumerateObject())
-        {
-            if (!Fields.Contains(member.Name, StringComparer.Ordinal))
-            {
-                var hint = member.Name is "organisation" or "organization" or "account" or "user" or "token"
-                    ? "unknown field; the organisation, account and user are those of the bearer token"
-                    : $"unknown field; expected one of {string.Join(", ", Fields)}";
-                return (null, Invalid($"{at}.{member.Name}", hint, null));
-            }
-        }
-
-        if (Text(item, "id") is not { } id || !EventId().IsMatch(id))
-        {
-            return (null, Invalid($"{at}.id", "expected the event's id: 1 to 64 letters, digits, '.', '_', ':' or '-' (a UUID), the same on every retry", Raw(item, "id")));
-        }
-
-        if (Text(item, "time") is not { } timeText || !Rfc3339.TryParse(timeText, out var when) || when > now + MaxClockSkew)
-        {
-            return (null, Invalid($"{at}.time", "expected the RFC 3339 time of the call, not more than a day ahead of the server's clock", Raw(item, "time")));
-        }
-
-        if (Text(item, "server") is not { Length: > 0 and <= 200 } server)
-        {
-            return (null, Invalid($"{at}.server", "expected the configured server's name, 1 to 200 characters", Raw(item, "server")));
-        }
-
-        if (Text(item, "tool") is not { Length: > 0 and <= 200 } tool)
-        {
-            return (null, Invalid($"{at}.tool", "expected the tool's name, 1 to 200 characters", Raw(item, "tool")));
-        }
-
-        if (Text(item, "decision") is not { } decision || !Word().IsMatch(decision))
-        {
-            return (null, Invalid($"{at}.decision", "expected the gateway's decision (allow, ask-approved, ask-declined, ask-unavailable, deny, disabled, pin_mismatch, unlisted)", Raw(item, "decision")));
-        }
-
-        if (Text(item, "because") is not { Length: <= 1000 } because)
-        {
-            return (null, Invalid($"{at}.because", "expected the reason for the decision, a string of at most 1000 characters", Raw(item, "because")));
-        }
-
-        if (!item.TryGetProperty("durationMs", out var durationElement) || durationElement.ValueKind != JsonValueKind.Number ||
-            !durationElement.TryGetDouble(out var duration) || duration is < 0 or > 1e9)
-        {
-            return (null, Invalid($"{at}.durationMs", "expected the call's duration in milliseconds, a number from 0 to 1000000000", Raw(item, "durationMs")));
-        }
-
-        if (Text(item, "outcome") is not { } outcome || !Word().IsMatch(outcome))
-        {
-            return (null, Invalid($"{at}.outcome", "expected the call's outcome (ok, error, failed, refused, cancelled, timeout, blocked)", Raw(item, "outcome")));
-        }
-
-        string? arguments = null;
-        if (item.TryGetProperty("arguments", out var argumentsElement) && argumentsElement.ValueKind != JsonValueKind.Null)
-        {
-            if (argumentsElement.ValueKind != JsonValueKind.Object)
-            {
-                return (null, Invalid($"{at}.arguments", "expected the call's arguments as an object, or null (sent only when the profile records argument values)", Raw(item, "arguments")));
-            }
-
-            arguments = argumentsElement.GetRawText();
-        }
-
-        return (new ToolCall(id, Timestamps.ToText(when), server, tool, decision, because, Math.Round(duration, 3), outcome, arguments), null);
-    }
-
-    private static string? Text(JsonElement item, string name) =>
-        item.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static string? Raw(JsonElement item, string name)
-    {
-        if (!item.TryGetProperty(name, out var value))
-        {
-            return null;
-        }
-
-        var text = value.GetRawText();
-        return text.Length > 200 ? text[..200] + "…" : text;
+        return (new ToolCall(id!, Timestamps.ToText(entry.Time), entry.Server, entry.Tool, entry.Decision, entry.Because, entry.DurationMs, entry.Outcome,
+            entry.Arguments is { } arguments ? ToolCallWire.ArgumentsText(arguments) : null), null);
     }
 
     private static IResult Invalid(string location, string message, string? value) =>
         Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", $"{location}: {message}",
             [new ProblemItem { Location = location, Message = message, Value = value }]);
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}$", RegexOptions.CultureInvariant)]
-    private static partial Regex EventId();
 
-    [GeneratedRegex("^[a-z][a-z0-9_-]{0,39}$", RegexOptions.CultureInvariant)]
-    private static partial Regex Word();
 
     /// <summary>
     /// <c>GET …/audit/tool-calls</c>: newest received first; filters <c>server</c>, <c>tool</c>, <c>decision</c>,

@@ -139,6 +139,9 @@ internal static class Authentication
     public static async Task<string> CreateTokenAsync(DbConnection connection, DbTransaction transaction, string organisationId, string? accountId, string role, string name, string token, DateTimeOffset now, DateTimeOffset? expires, CancellationToken cancellationToken)
     {
         var id = Tokens.NewId("tok");
+        // The organisation's lock first, the lock the audit row of this transaction takes: in the other order two
+        // creations at once deadlock (each insert's foreign key holds a share lock on the organisation's row).
+        await Database.LockOrganisationOfAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
             "INSERT INTO api_tokens (id, organisation_id, account_id, role, name, token_hash, created_at, expires_at) VALUES (@id, @org, @account, @role, @name, @hash, @at, @expires)",
             transaction, cancellationToken,

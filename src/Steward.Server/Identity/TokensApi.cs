@@ -185,6 +185,24 @@ internal static class TokensApi
         return Results.NoContent();
     }
 
+    /// <summary>Revokes every live token of an account (its deletion), each with its own audit row; returns how many.</summary>
+    internal static async Task<int> RevokeAccountTokensAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string organisationId, string accountId,
+        string actor, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync(
+            "SELECT t.id, t.name, t.role, a.slug, t.created_at, t.expires_at, t.revoked_at FROM api_tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE t.organisation_id = @org AND t.account_id = @account AND t.revoked_at IS NULL ORDER BY t.id",
+            transaction, r => new TokenRow(r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.NullableString(5), r.NullableString(6)),
+            cancellationToken, ("org", organisationId), ("account", accountId)).ConfigureAwait(false);
+        foreach (var before in rows)
+        {
+            var after = before with { RevokedAt = Timestamps.ToText(now) };
+            await connection.ExecuteAsync("UPDATE api_tokens SET revoked_at = @at WHERE id = @id", transaction, cancellationToken, ("at", after.RevokedAt), ("id", before.Id)).ConfigureAwait(false);
+            await AuditLog.WriteAsync(connection, transaction, organisationId, now, actor, "token.revoke", "token:" + before.Id, AuditView(before), AuditView(after), null, cancellationToken).ConfigureAwait(false);
+        }
+
+        return rows.Count;
+    }
+
     private static async Task<List<TokenRow>> Rows(System.Data.Common.DbConnection connection, string organisationId, string? id, CancellationToken cancellationToken, System.Data.Common.DbTransaction? transaction = null) =>
         await connection.QueryAsync(
             "SELECT t.id, t.name, t.role, a.slug, t.created_at, t.expires_at, t.revoked_at FROM api_tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE t.organisation_id = @org" +

@@ -38,15 +38,9 @@ internal static class DeveloperModelsApi
         }
 
         var listing = scope.Evaluator().List();
-        var body = RegistryJson.Write(w =>
-        {
-            w.WriteStartObject();
-            WriteWho(w, scope);
-            w.WriteBoolean("controlEnabled", scope.Effective.Policy.ControlEnabled);
-            ModelListingJson.WriteDefault(w, listing);
-            ModelListingJson.WriteModels(w, "models", listing, all == "true");
-            w.WriteEndObject();
-        });
+        // The listing contract is Core's (ModelListingWire): steward models list reads it with the same code.
+        var body = RegistryJson.Write(w => ModelListingWire.Write(w, new ModelsListing(scope.Who.OrganisationSlug, scope.Who.AccountSlug, [.. scope.Who.Groups], scope.Revision,
+            scope.Effective.Policy.ControlEnabled, listing.DefaultModel, ModelListingJson.Fallback(listing), ModelListingJson.Listed(listing, all == "true"))));
         context.Response.Headers.CacheControl = "private, no-cache";
         return ETags.Json(context, body);
     }

@@ -27,131 +27,43 @@ internal static class ModelListingJson
         w.WriteEndArray();
     }
 
-    public static void WriteModel(Utf8JsonWriter w, ModelAvailability availability, bool isDefault, ModelAvailabilityPolicy? configured)
+    public static void WriteModel(Utf8JsonWriter w, ModelAvailability availability, bool isDefault, ModelAvailabilityPolicy? configured) =>
+        ModelListingWire.WriteModel(w, Listed(availability, isDefault, configured));
+
+    /// <summary>A model as the listing contract (Core's <see cref="ModelListingWire"/>) carries it.</summary>
+    public static ListedModel Listed(ModelAvailability availability, bool isDefault, ModelAvailabilityPolicy? configured)
     {
+        ArgumentNullException.ThrowIfNull(availability);
         var model = availability.Model;
-        w.WriteStartObject();
-        w.WriteString("id", model.Id);
-        w.WriteString("displayName", model.DisplayName);
-        w.WriteString("description", model.Description);
-        w.WriteString("provider", model.Provider);
-        w.WriteString("status", ModelExplainer.StatusName(model.Status));
-        if (model.IsAuto)
-        {
-            w.WriteNull("scope");
-        }
-        else
-        {
-            w.WriteString("scope", ModelExplainer.ScopeName(model.Scope));
-        }
+        string? state = configured is null ? null
+            : !configured.ControlEnabled ? "uncontrolled"
+            : configured.States.TryGetValue(model.Id, out var enabled) ? (enabled ? "enabled" : "disabled")
+            : "new";
+        var concrete = availability.ResolvedTo ?? model;
+        return new ListedModel(model.Id, model.DisplayName, model.Description, model.Provider, ModelExplainer.StatusName(model.Status),
+            model.IsAuto ? null : ModelExplainer.ScopeName(model.Scope), [.. model.Geographies], [.. model.Aliases], model.OpenWeights, state,
+            availability.Available, availability.Reason, isDefault,
+            Placement: availability.Available ? availability.Placement : null,
+            ProviderModelId: availability.Available ? concrete.ProviderModelIds.GetValueOrDefault(availability.Placement ?? "") : null,
+            ResolvesTo: availability.Available ? availability.ResolvedTo?.Id : null,
+            Successor: model.SuccessorId,
+            RetiresOn: model.RetiresOn?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+    }
 
-        w.WriteStartArray("geographies");
-        foreach (var geography in model.Geographies)
-        {
-            w.WriteStringValue(geography);
-        }
-
-        w.WriteEndArray();
-        w.WriteStartArray("aliases");
-        foreach (var alias in model.Aliases)
-        {
-            w.WriteStringValue(alias);
-        }
-
-        w.WriteEndArray();
-        w.WriteBoolean("openWeights", model.OpenWeights);
-        if (configured is not null)
-        {
-            if (!configured.ControlEnabled)
-            {
-                w.WriteString("state", "uncontrolled");
-            }
-            else if (configured.States.TryGetValue(model.Id, out var enabled))
-            {
-                w.WriteString("state", enabled ? "enabled" : "disabled");
-            }
-            else
-            {
-                w.WriteString("state", "new");
-            }
-        }
-
-        w.WriteBoolean("available", availability.Available);
-        if (availability.Reason is null)
-        {
-            w.WriteNull("reason");
-        }
-        else
-        {
-            w.WriteString("reason", availability.Reason);
-        }
-
-        w.WriteBoolean("default", isDefault);
-        if (availability.Available)
-        {
-            var concrete = availability.ResolvedTo ?? model;
-            w.WriteString("placement", availability.Placement);
-            if (concrete.ProviderModelIds.GetValueOrDefault(availability.Placement ?? "") is { } providerId)
-            {
-                w.WriteString("providerModelId", providerId);
-            }
-            else
-            {
-                w.WriteNull("providerModelId");
-            }
-
-            if (availability.ResolvedTo is { } resolved)
-            {
-                w.WriteString("resolvesTo", resolved.Id);
-            }
-        }
-
-        if (model.SuccessorId is { } successor)
-        {
-            w.WriteString("successor", successor);
-        }
-
-        if (model.RetiresOn is { } retires)
-        {
-            w.WriteString("retiresOn", retires.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        }
-
-        w.WriteEndObject();
+    /// <summary>The models of a listing as the contract carries them: the available ones, or (<paramref name="all"/>) every one.</summary>
+    public static List<ListedModel> Listed(ModelListing listing, bool all, ModelAvailabilityPolicy? configured = null)
+    {
+        ArgumentNullException.ThrowIfNull(listing);
+        return [.. listing.Models.Where(a => all || a.Available)
+            .Select(a => Listed(a, a.Available && string.Equals(a.Model.Id, listing.DefaultModel, StringComparison.OrdinalIgnoreCase), configured))];
     }
 
     /// <summary>The default and, when the configured default is unavailable, what stands in and why (clients tell the developer).</summary>
-    public static void WriteDefault(Utf8JsonWriter w, ModelListing listing)
-    {
-        if (listing.DefaultModel is null)
-        {
-            w.WriteNull("defaultModel");
-        }
-        else
-        {
-            w.WriteString("defaultModel", listing.DefaultModel);
-        }
+    public static void WriteDefault(Utf8JsonWriter w, ModelListing listing) =>
+        ModelListingWire.WriteDefault(w, listing.DefaultModel, Fallback(listing));
 
-        if (listing.Fallback is not { } fallback)
-        {
-            w.WriteNull("defaultFallback");
-            return;
-        }
-
-        w.WriteStartObject("defaultFallback");
-        w.WriteString("requested", fallback.Requested);
-        if (fallback.Actual is null)
-        {
-            w.WriteNull("actual");
-        }
-        else
-        {
-            w.WriteString("actual", fallback.Actual);
-        }
-
-        w.WriteString("reason", fallback.Reason);
-        w.WriteString("message", FallbackMessage(fallback));
-        w.WriteEndObject();
-    }
+    public static ListedFallback? Fallback(ModelListing listing) =>
+        listing.Fallback is { } fallback ? new ListedFallback(fallback.Requested, fallback.Actual, fallback.Reason, FallbackMessage(fallback)) : null;
 
     public static string FallbackMessage(DefaultFallback fallback) => fallback.Actual is null
         ? $"The default model '{fallback.Requested}' is not available ({fallback.Reason}) and no other model is available."

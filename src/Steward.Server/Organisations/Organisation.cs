@@ -26,7 +26,7 @@ public sealed record Organisation(string Id, string Slug, string Name)
     {
         ArgumentNullException.ThrowIfNull(database);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var found = await connection.ScalarAsync("SELECT 1 FROM accounts WHERE organisation_id = @org AND slug = @slug", null, cancellationToken,
+        var found = await connection.ScalarAsync("SELECT 1 FROM accounts WHERE organisation_id = @org AND slug = @slug AND deleted_at IS NULL", null, cancellationToken,
             ("org", Id), ("slug", accountSlug)).ConfigureAwait(false);
         return found is not null;
     }

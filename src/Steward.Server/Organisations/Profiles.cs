@@ -152,7 +152,7 @@ internal static class Profiles
 
     public static async Task<Account?> FindAccountAsync(DbConnection connection, DbTransaction? transaction, string organisationId, string slug, CancellationToken cancellationToken)
     {
-        var rows = await connection.QueryAsync($"SELECT {Account.Columns} FROM accounts WHERE organisation_id = @org AND slug = @slug", transaction,
+        var rows = await connection.QueryAsync($"SELECT {Account.Columns} FROM accounts WHERE organisation_id = @org AND slug = @slug AND deleted_at IS NULL", transaction,
             Account.Read, cancellationToken, ("org", organisationId), ("slug", slug)).ConfigureAwait(false);
         return rows.Count == 1 ? rows[0] : null;
     }

@@ -36,6 +36,8 @@ internal static partial class ProfilesApi
         organisation.MapPatch("/profile", PutOrganisationProfileAsync);
         organisation.MapGet("/accounts", ListAccountsAsync);
         organisation.MapPost("/accounts", CreateAccountAsync);
+        organisation.MapPatch("/accounts/{account}", RenameAccountAsync);
+        organisation.MapDelete("/accounts/{account}", DeleteAccountAsync);
         organisation.MapGet("/accounts/{account}/profile", GetAccountProfileAsync);
         organisation.MapPut("/accounts/{account}/profile", PutAccountProfileAsync);
         organisation.MapPatch("/accounts/{account}/profile", PutAccountProfileAsync);
@@ -205,7 +207,7 @@ internal static partial class ProfilesApi
         var organisation = Authentication.OrganisationOf(context);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var accounts = await connection.QueryAsync(
-            "SELECT a.id, a.organisation_id, a.slug, a.name, a.created_at, p.id FROM accounts a LEFT JOIN profiles p ON p.account_id = a.id WHERE a.organisation_id = @org ORDER BY a.slug",
+            "SELECT a.id, a.organisation_id, a.slug, a.name, a.created_at, p.id FROM accounts a LEFT JOIN profiles p ON p.account_id = a.id WHERE a.organisation_id = @org AND a.deleted_at IS NULL ORDER BY a.slug",
             null, r => (Account: Account.Read(r), HasProfile: !r.IsDBNull(5)), cancellationToken, ("org", organisation.Id)).ConfigureAwait(false);
         return new JsonBytes(RegistryJson.Write(w =>
         {
@@ -299,6 +301,111 @@ internal static partial class ProfilesApi
         context.Response.Headers.Location = $"/api/v1/orgs/{organisation.Slug}/accounts/{slug}/profile";
         return new JsonBytes(view, StatusCodes.Status201Created);
     }
+
+    /// <summary>
+    /// <c>PATCH …/accounts/{account}</c> with <c>{"name": "Platform team"}</c>: renames the account (its display name;
+    /// the slug is its identifier in URLs, tokens and exports, and does not change). 200 with the account; 404 when none.
+    /// </summary>
+    internal static async Task<IResult> RenameAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var slug = context.GetRouteValue("account") as string ?? "";
+        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return RequestBodies.TooLarge(MaxBodyBytes);
+        }
+
+        var form = JsonForm.Parse(body, ["name"]);
+        if (form.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        if (!form.Root.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String || nameElement.GetString()!.Trim() is not { Length: > 0 and <= 200 } name)
+        {
+            return JsonForm.Invalid("name", "expected a string of 1 to 200 characters: the account's new name (its slug stays)", nameElement.ValueKind == JsonValueKind.Undefined ? null : nameElement.GetRawText());
+        }
+
+        var caller = Authentication.CallerOf(context);
+        var organisation = Authentication.OrganisationOf(context);
+        var now = Timestamps.Now(time);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        var before = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, slug, cancellationToken).ConfigureAwait(false);
+        if (before is null)
+        {
+            return AccountNotFound(slug);
+        }
+
+        var after = before with { Name = name };
+        var view = AccountView(after);
+        if (before.Name == name)
+        {
+            return new JsonBytes(view, StatusCodes.Status200OK);
+        }
+
+        await connection.ExecuteAsync("UPDATE accounts SET name = @name WHERE id = @id", transaction, cancellationToken, ("name", name), ("id", before.Id)).ConfigureAwait(false);
+        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "account.rename", "account:" + slug,
+            System.Text.Encoding.UTF8.GetString(AccountView(before)), System.Text.Encoding.UTF8.GetString(view), null, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new JsonBytes(view, StatusCodes.Status200OK);
+    }
+
+    /// <summary>
+    /// <c>DELETE …/accounts/{account}</c>: deletes the account in one transaction — revokes its tokens (its developers
+    /// get 401 from their next request), removes its own profile and sandbox default (each audited as it would be on its
+    /// own), and keeps the account as a tombstone (<c>deleted_at</c>, its slug moved aside) so its tool calls and audit
+    /// rows keep saying whose they were and the slug can be given to a new account. 204; 404 when none.
+    /// </summary>
+    internal static async Task<IResult> DeleteAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var slug = context.GetRouteValue("account") as string ?? "";
+        var caller = Authentication.CallerOf(context);
+        var organisation = Authentication.OrganisationOf(context);
+        var now = Timestamps.Now(time);
+        var at = Timestamps.ToText(now);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        var account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, slug, cancellationToken).ConfigureAwait(false);
+        if (account is null)
+        {
+            return AccountNotFound(slug);
+        }
+
+        var revoked = await TokensApi.RevokeAccountTokensAsync(connection, transaction, organisation.Id, account.Id, caller.Actor, now, cancellationToken).ConfigureAwait(false);
+        if (await Profiles.FindAsync(connection, transaction, organisation.Id, account.Id, cancellationToken).ConfigureAwait(false) is { } profile)
+        {
+            await ExternalRegistries.ForgetAsync(connection, transaction, profile.Id, cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync("DELETE FROM profiles WHERE id = @id", transaction, cancellationToken, ("id", profile.Id)).ConfigureAwait(false);
+            await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "profile.delete", "profile:account/" + account.Slug,
+                profile.AuditView(), null, profile.Revision + 1, cancellationToken).ConfigureAwait(false);
+        }
+
+        await connection.ExecuteAsync("DELETE FROM sandbox_profiles WHERE organisation_id = @org AND account_id = @account", transaction, cancellationToken,
+            ("org", organisation.Id), ("account", account.Id)).ConfigureAwait(false);
+
+        // '_' is never in a slug, so the tombstone's slug cannot meet a live one, and the old slug is free again.
+        await connection.ExecuteAsync("UPDATE accounts SET slug = @tombstone, deleted_at = @at WHERE id = @id", transaction, cancellationToken,
+            ("tombstone", account.Slug + "_deleted_" + account.Id), ("at", at), ("id", account.Id)).ConfigureAwait(false);
+        var before = RegistryJson.Write(w =>
+        {
+            WriteAccount(w, account);
+            w.WriteNumber("tokensRevoked", revoked);
+            w.WriteEndObject();
+        });
+        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "account.delete", "account:" + account.Slug,
+            System.Text.Encoding.UTF8.GetString(before), null, null, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return Results.NoContent();
+    }
+
+    private static byte[] AccountView(Account account) => RegistryJson.Write(w =>
+    {
+        WriteAccount(w, account);
+        w.WriteEndObject();
+    });
 
     private static async Task<bool> AccountExistsAsync(Database database, string organisationId, string slug, CancellationToken cancellationToken)
     {

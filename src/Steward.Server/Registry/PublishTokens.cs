@@ -69,6 +69,8 @@ internal static partial class PublishTokens
     {
         var id = Tokens.NewId("ptk");
         var token = Tokens.Generate();
+        // Before the insert, as for API tokens (Authentication.CreateTokenAsync): the audit row's lock in the other order deadlocks.
+        await Database.LockOrganisationOfAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
             "INSERT INTO registry_publish_tokens (id, organisation_id, name, token_hash, namespaces, created_at, expires_at) VALUES (@id, @org, @name, @hash, @namespaces, @at, @expires)",
             transaction, cancellationToken, ("id", id), ("org", organisationId), ("name", name), ("hash", Tokens.Hash(token)),

@@ -116,6 +116,20 @@ public sealed class Database : IAsyncDisposable
             : await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// <see cref="LockOrganisationAsync(DbConnection, DbTransaction, string, CancellationToken)"/> for code that has the
+    /// connection but not the database. Take it before inserting a row that references the organisation when the
+    /// transaction then writes an audit row: the insert's foreign key holds a share lock on the organisation's row, and
+    /// two such transactions each waiting to upgrade theirs to the audit chain's lock deadlock on PostgreSQL (40P01).
+    /// </summary>
+    public static async Task LockOrganisationOfAsync(DbConnection connection, DbTransaction transaction, string organisationId, CancellationToken cancellationToken)
+    {
+        if (connection is NpgsqlConnection)
+        {
+            await connection.ExecuteAsync("SELECT id FROM organisations WHERE id = @id FOR UPDATE", transaction, cancellationToken, ("id", organisationId)).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Serialises writers of one organisation's data (PostgreSQL row lock; SQLite already has one writer at a time).</summary>
     public async Task LockOrganisationAsync(DbConnection connection, DbTransaction transaction, string organisationId, CancellationToken cancellationToken)
     {

@@ -399,6 +399,10 @@ internal static class Migrations
         [
             "ALTER TABLE profiles ADD COLUMN tool_rules TEXT NOT NULL DEFAULT '[]'",
         ]),
+        new(15, "deleted accounts: kept as tombstones so their tokens, tool calls and audit rows keep their account",
+        [
+            "ALTER TABLE accounts ADD COLUMN deleted_at TEXT NULL",
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

@@ -104,7 +104,7 @@ public sealed class AuditLogConcurrencyTests(ITestOutputHelper output)
                         start.SignalAndWait();
                         for (var n = 0; n < Lines; n++)
                         {
-                            log.Append(new AuditEvent(DateTimeOffset.UtcNow, server, $"t{thread}-{n}", "allow", "default", 0.5, "ok", null));
+                            log.Append(new ToolCallEvent(DateTimeOffset.UtcNow, server, $"t{thread}-{n}", "allow", "default", 0.5, "ok", null));
                         }
                     }));
                 }
@@ -186,7 +186,7 @@ public sealed class AuditLogConcurrencyTests(ITestOutputHelper output)
         AssertOneChainWithEveryLineOnce(path, [("first", "tool-0"), ("first", "tool-1"), ("second", "tool-0")]);
     }
 
-    private static AuditEvent Event(string server, int n) => new(DateTimeOffset.UtcNow, server, $"tool-{n}", "allow", "default", 0.5, "ok", null);
+    private static ToolCallEvent Event(string server, int n) => new(DateTimeOffset.UtcNow, server, $"tool-{n}", "allow", "default", 0.5, "ok", null);
 
     private static (string, string) ServerAndTool(string line)
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Steward.Agent.Gateway;
 using Steward.Agent.Sources;
 using Steward.Agent.Tests.Support;
+using Steward.Core.Audit;
 
 namespace Steward.Agent.Tests.Gateway;
 
@@ -60,7 +61,7 @@ public sealed class AuditUploadTests
             MaxBackoff = TimeSpan.FromMilliseconds(400),
         };
 
-    private static AuditEvent Call(string tool, IDictionary<string, JsonElement>? arguments = null, string server = "everything") =>
+    private static ToolCallEvent Call(string tool, IDictionary<string, JsonElement>? arguments = null, string server = "everything") =>
         new(DateTimeOffset.UtcNow, server, tool, "allow", "no rule", 3.25, "ok", arguments);
 
     private static async Task Until(Func<bool> condition, string what)

@@ -1,4 +1,5 @@
 using Steward.Agent.Gateway;
+using Steward.Core.Audit;
 
 namespace Steward.Agent.Tests.Support;
 
@@ -34,7 +35,7 @@ internal static class AuditWriterProcess
         {
             for (var n = t; n < lines; n += 2)
             {
-                log.Append(new AuditEvent(DateTimeOffset.UtcNow, writer, $"t{t}-{n}", "allow", "default", 0.5, "ok", null));
+                log.Append(new ToolCallEvent(DateTimeOffset.UtcNow, writer, $"t{t}-{n}", "allow", "default", 0.5, "ok", null));
             }
         })).ToList();
         threads.ForEach(t => t.Start());

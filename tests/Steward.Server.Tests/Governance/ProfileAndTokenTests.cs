@@ -245,6 +245,75 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
     }
 
     [Fact]
+    public async Task An_account_is_renamed_and_deleted_its_tokens_revoked_its_history_kept_and_its_slug_free_again()
+    {
+        var server = fixture.Server;
+        await server.CreateAccountAsync("short-lived");
+        await server.PutProfileAsync("/api/v1/orgs/demo/accounts/short-lived/profile", """{"webToolsEnabled":false}""");
+        var (token, tokenId) = await server.CreateTokenAsync("developer", "short-lived");
+        using (var gateway = server.Client(token))
+        {
+            var at = server.Time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+            using var posted = await gateway.PostAsync("/api/v1/audit/tool-calls", GovernanceServer.Json($$"""
+                [{"id":"{{Guid.NewGuid()}}","time":"{{at}}","server":"everything","tool":"echo","decision":"allow","because":"default","durationMs":1,"outcome":"ok"}]
+                """));
+            Assert.True(posted.IsSuccessStatusCode, await posted.Content.ReadAsStringAsync());
+        }
+
+        using var admin = Admin();
+        using (var invalid = await admin.PatchAsync("/api/v1/orgs/demo/accounts/short-lived", GovernanceServer.Json("""{"name":"  "}""")))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, invalid.StatusCode);
+            Assert.Contains("name", await invalid.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var unknown = await admin.PatchAsync("/api/v1/orgs/demo/accounts/short-lived", GovernanceServer.Json("""{"name":"x","slug":"other"}""")))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, unknown.StatusCode);
+        }
+
+        using (var renamed = await admin.PatchAsync("/api/v1/orgs/demo/accounts/short-lived", GovernanceServer.Json("""{"name":"Short-lived team"}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, renamed.StatusCode);
+            var body = await JsonAsync(renamed);
+            Assert.Equal("short-lived", (string)body["slug"]!);
+            Assert.Equal("Short-lived team", (string)body["name"]!);
+        }
+
+        var accounts = JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/accounts"))!["accounts"]!.AsArray();
+        Assert.Equal("Short-lived team", (string)accounts.Single(a => (string)a!["slug"]! == "short-lived")!["name"]!);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/api/v1/orgs/demo/accounts/short-lived")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync("/api/v1/orgs/demo/accounts/short-lived")).StatusCode);
+        var (refused, _) = await server.BundleAsync(token);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        refused.Dispose();
+        accounts = JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/accounts"))!["accounts"]!.AsArray();
+        Assert.DoesNotContain(accounts, a => ((string)a!["slug"]!).StartsWith("short-lived", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/v1/orgs/demo/accounts/short-lived/profile")).StatusCode);
+        using (var tokenForGone = await admin.PostAsync("/api/v1/orgs/demo/tokens", GovernanceServer.Json("""{"name":"late","role":"developer","account":"short-lived"}""")))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, tokenForGone.StatusCode);
+        }
+
+        var listed = JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/tokens"))!["tokens"]!.AsArray().Single(t => (string)t!["id"]! == tokenId)!;
+        Assert.Equal("revoked", (string)listed["status"]!);
+        // The tool call the account's developer made is still there.
+        var calls = await admin.GetStringAsync("/api/v1/orgs/demo/audit/tool-calls");
+        Assert.Contains(tokenId, calls, StringComparison.Ordinal);
+
+        var audit = JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/audit?limit=500"))!["audit"]!.AsArray();
+        Assert.Contains(audit, r => (string)r!["action"]! == "account.rename" && (string)r["before"]!["name"]! == "Account short-lived" && (string)r["after"]!["name"]! == "Short-lived team");
+        Assert.Contains(audit, r => (string)r!["action"]! == "token.revoke" && (string)r["object"]! == "token:" + tokenId);
+        Assert.Contains(audit, r => (string)r!["action"]! == "profile.delete" && (string)r["object"]! == "profile:account/short-lived");
+        Assert.Contains(audit, r => (string)r!["action"]! == "account.delete" && (string)r["object"]! == "account:short-lived" && (long)r["before"]!["tokensRevoked"]! == 1);
+
+        // A new account may take the slug; it starts with no profile and no tokens.
+        await server.CreateAccountAsync("short-lived");
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/v1/orgs/demo/accounts/short-lived/profile")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_token_answers_401_once_it_expires()
     {
         await using var server = await GovernanceServer.StartAsync();
@@ -291,7 +360,7 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
     public static TheoryData<string, string> Matrix()
     {
         var data = new TheoryData<string, string>();
-        foreach (var endpoint in new[] { "get-profile", "put-profile", "patch-profile", "list-accounts", "create-account", "get-account-profile", "put-account-profile", "patch-account-profile", "delete-account-profile", "create-token", "list-tokens", "revoke-token" })
+        foreach (var endpoint in new[] { "get-profile", "put-profile", "patch-profile", "list-accounts", "create-account", "get-account-profile", "put-account-profile", "patch-account-profile", "delete-account-profile", "rename-account", "delete-account", "create-token", "list-tokens", "revoke-token" })
         {
             foreach (var caller in new[] { "anonymous", "bad-token", "developer", "other-admin", "admin" })
             {
@@ -332,6 +401,8 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
             "put-account-profile" => await client.PutAsync($"/api/v1/orgs/demo/accounts/{account}/profile", GovernanceServer.Json("""{"mcpEnabled":false}""")),
             "patch-account-profile" => await client.PatchAsync($"/api/v1/orgs/demo/accounts/{account}/profile", GovernanceServer.Json("""{"mcpEnabled":false}""")),
             "delete-account-profile" => await client.DeleteAsync($"/api/v1/orgs/demo/accounts/{account}/profile"),
+            "rename-account" => await client.PatchAsync($"/api/v1/orgs/demo/accounts/{account}", GovernanceServer.Json("""{"name":"Renamed"}""")),
+            "delete-account" => await client.DeleteAsync($"/api/v1/orgs/demo/accounts/{account}"),
             "create-token" => await client.PostAsync("/api/v1/orgs/demo/tokens", GovernanceServer.Json($$"""{"name":"m","role":"developer","account":"{{account}}"}""")),
             "list-tokens" => await client.GetAsync("/api/v1/orgs/demo/tokens"),
             _ => await client.DeleteAsync($"/api/v1/orgs/demo/tokens/{tokenId}"),
@@ -344,7 +415,7 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
             _ => endpoint switch
             {
                 "create-account" or "create-token" => HttpStatusCode.Created,
-                "delete-account-profile" or "revoke-token" => HttpStatusCode.NoContent,
+                "delete-account-profile" or "delete-account" or "revoke-token" => HttpStatusCode.NoContent,
                 _ => HttpStatusCode.OK,
             },
         };
@@ -355,7 +426,7 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
         }
 
         // What was refused changed nothing: the account's profile is as it was.
-        if (caller != "admin" && endpoint is "put-account-profile" or "delete-account-profile")
+        if (caller != "admin" && endpoint is "put-account-profile" or "delete-account-profile" or "rename-account" or "delete-account")
         {
             using var admin = Admin();
             var profile = JsonNode.Parse(await admin.GetStringAsync($"/api/v1/orgs/demo/accounts/{account}/profile"))!;

@@ -54,6 +54,38 @@ public sealed class DeveloperModelsApiTests
     }
 
     [Fact]
+    public async Task What_the_listing_endpoint_writes_is_exactly_what_the_client_reads()
+    {
+        await using var server = await TestServer.StartAsync();
+        await ModelTestData.PutPolicyAsync(server, """{"controlEnabled": true, "states": {"claude-sonnet-4-6": true, "claude-opus-4-5": true}, "defaultModel": "claude-opus-4-5"}""");
+        using (var admin = server.Client(TestServer.AdminToken))
+        {
+            using var groups = await admin.PutAsync("/api/v1/orgs/demo/models/groups", TestServer.Json("""{"rules": [{"group": "contractors", "effect": "deny", "models": ["claude-opus-*"]}]}"""));
+            Assert.Equal(HttpStatusCode.OK, groups.StatusCode);
+        }
+
+        using var client = server.Client(await ModelTestData.AddDeveloperAsync(server, null, "contractors"));
+        foreach (var path in new[] { "/api/v1/models", "/api/v1/models?all=true" })
+        {
+            var body = await client.GetStringAsync(path);
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            // steward models list reads the body with Core's reader; written again it is the same JSON, so nothing the
+            // server said is lost or misread on the way.
+            var listing = Steward.Core.Models.ModelListingWire.Read(document.RootElement);
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+            {
+                Steward.Core.Models.ModelListingWire.Write(writer, listing);
+            }
+
+            var again = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(body), JsonNode.Parse(again)), $"the server wrote\n{body}\nthe client read\n{again}");
+            Assert.NotEmpty(listing.Models);
+            Assert.NotNull(listing.DefaultFallback);
+        }
+    }
+
+    [Fact]
     public async Task Explain_names_the_rule_that_decided_with_its_facts()
     {
         await using var server = await TestServer.StartAsync();
