@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Steward.Agent.Gateway;
+using Steward.Core.Audit;
 
 namespace Steward.Bench;
 
@@ -65,5 +66,5 @@ public class AuditLogBenchmarks
         }
     });
 
-    private static AuditEvent Line() => new(DateTimeOffset.UtcNow, "everything", "echo", "allow", "default", 0.412, "ok", null);
+    private static ToolCallEvent Line() => new(DateTimeOffset.UtcNow, "everything", "echo", "allow", "default", 0.412, "ok", null);
 }

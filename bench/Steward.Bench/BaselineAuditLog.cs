@@ -28,7 +28,7 @@ internal sealed class BaselineAuditLog : IDisposable
 
     public string Path => path;
 
-    public void Append(in AuditEvent entry)
+    public void Append(in ToolCallEvent entry)
     {
         ArgumentNullException.ThrowIfNull(entry.Server);
         ArgumentNullException.ThrowIfNull(entry.Tool);
