@@ -100,6 +100,12 @@ public sealed partial class Gateway : IAsyncDisposable
     private readonly HttpClient httpClient;
     private readonly SemaphoreSlim applyGate = new(1, 1);
     private readonly TaskCompletionSource hostReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Set once the first policy has been applied: until then a host's first lists would be empty.</summary>
+    private readonly TaskCompletionSource firstPolicyApplied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>How long a host's request waits for the first policy before it is answered with what there is.</summary>
+    private static readonly TimeSpan FirstPolicyWait = TimeSpan.FromSeconds(60);
     private readonly ConcurrentDictionary<string, Regex> templateRegexes = new(StringComparer.Ordinal);
     private readonly McpServerOptions serverOptions;
 
@@ -183,6 +189,7 @@ public sealed partial class Gateway : IAsyncDisposable
         }
         finally
         {
+            firstPolicyApplied.TrySetResult();
             applyGate.Release();
         }
     }
@@ -566,6 +573,20 @@ public sealed partial class Gateway : IAsyncDisposable
     /// <summary>Waits for an apply in progress, so a list never shows a half-started set of servers.</summary>
     private async ValueTask SettledAsync(CancellationToken cancellationToken)
     {
+        // A host that lists right after initialize, before the policy feed's first state was applied (a slow disk, a
+        // loaded machine), would get empty lists, and a host in one-shot mode (claude -p) never asks again.
+        if (!firstPolicyApplied.Task.IsCompleted)
+        {
+            try
+            {
+                await firstPolicyApplied.Task.WaitAsync(FirstPolicyWait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Answer with what there is; the list-changed notification follows when the policy arrives.
+            }
+        }
+
         await applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         applyGate.Release();
     }

@@ -58,8 +58,12 @@ public sealed class RegistryTests(ConsoleFixture fixture) : IClassFixture<Consol
         var kiro = page.GetByRole(AriaRole.Region, new() { Name = "Kiro registry file" });
         await Expect(kiro).ToContainTextAsync("Cannot be expressed in the Kiro file, because:");
         await Expect(kiro).ToContainTextAsync("tenant");
-        await Expect(page.GetByRole(AriaRole.Region, new() { Name = "GitHub Copilot managed-settings.json" })).ToContainTextAsync("\"serverUrl\": \"https://*.tickets.example.com/mcp\"");
-        await Expect(page.GetByRole(AriaRole.Region, new() { Name = "Cursor allowlist" })).ToContainTextAsync("https://*.tickets.example.com/mcp");
+        // Gateway mode, the exports' default: the allowlists admit the gateway's argv for the entry, not the remote's URL.
+        var copilot = page.GetByRole(AriaRole.Region, new() { Name = "GitHub Copilot managed-settings.json" });
+        await Expect(copilot).ToContainTextAsync("\"--server\",");
+        await Expect(copilot).ToContainTextAsync("\"com.example/tickets\"");
+        await Expect(copilot).Not.ToContainTextAsync("tickets.example.com");
+        await Expect(page.GetByRole(AriaRole.Region, new() { Name = "Cursor allowlist" })).ToContainTextAsync("gateway --server com.example/tickets");
         await ConsoleFixture.ScreenshotAsync(page, "console-registry-entry");
 
         await page.GetByLabel("Deprecation message (optional)").FillAsync("use 3.0.0");

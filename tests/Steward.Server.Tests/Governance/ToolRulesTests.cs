@@ -155,16 +155,17 @@ public sealed class ToolRulesTests
             """);
         using var client = server.Client(developer);
         var settings = JsonNode.Parse(await client.GetStringAsync("/api/v1/orgs/demo/exports/claude-settings"))!;
-        Assert.Equal(["WebFetch", "WebSearch", "mcp__io_github_modelcontextprotocol_server-everything__get-env"],
+        // Under the short key managed-mcp.json lists the server by, and under the registry name export-host's entries keep.
+        Assert.Equal(["WebFetch", "WebSearch", "mcp__server-everything__get-env", "mcp__io_github_modelcontextprotocol_server-everything__get-env"],
             settings["permissions"]!["deny"]!.AsArray().Select(d => (string)d!));
-        Assert.Equal(["mcp__io_github_modelcontextprotocol_server-filesystem"], settings["permissions"]!["ask"]!.AsArray().Select(d => (string)d!));
+        Assert.Equal(["mcp__server-filesystem", "mcp__io_github_modelcontextprotocol_server-filesystem"], settings["permissions"]!["ask"]!.AsArray().Select(d => (string)d!));
 
         var report = JsonNode.Parse(await client.GetStringAsync("/api/v1/orgs/demo/exports/claude-settings/report"))!["notes"]!.AsArray().Select(n => (string)n!).ToList();
         Assert.Contains(report, n => n.StartsWith("tool rule deny */trigger-*:", StringComparison.Ordinal) && n.Contains("not a glob", StringComparison.Ordinal));
         Assert.Contains(report, n => n.StartsWith("tool rule allow *:", StringComparison.Ordinal));
         Assert.DoesNotContain(report, n => n.Contains("get-env", StringComparison.Ordinal));
 
-        foreach (var format in new[] { "kiro", "copilot", "cursor", "claude-managed-mcp" })
+        foreach (var format in new[] { "kiro", "copilot", "cursor", "claude-managed-mcp", "gemini" })
         {
             var notes = JsonNode.Parse(await client.GetStringAsync($"/api/v1/orgs/demo/exports/{format}/report"))!["notes"]!.AsArray().Select(n => (string)n!).ToList();
             Assert.Equal(4, notes.Count(n => n.StartsWith("tool rule ", StringComparison.Ordinal) && n.Contains("enforced by steward gateway only", StringComparison.Ordinal)));
