@@ -40,8 +40,9 @@ start_postgres() {
   runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdata/data" -l "$pgdata/log" -w \
     -o "-p $port -k $pgdata -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null
   trap 'runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdata/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$pgdata"' EXIT
+  # pg_signal_backend: the tests drop their databases WITH (FORCE), which must also end an autovacuum worker there.
   runuser -u postgres -- "$pgbin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
-    -c "CREATE ROLE steward LOGIN CREATEDB PASSWORD 'steward'" >/dev/null
+    -c "CREATE ROLE steward LOGIN CREATEDB PASSWORD 'steward' IN ROLE pg_signal_backend" >/dev/null
   export STEWARD_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=steward;Password=steward;Database=postgres"
   say "PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 }

@@ -123,6 +123,18 @@ public sealed partial class Gateway : IAsyncDisposable
     private GatewayStatus status = GatewayStatus.Empty;
     private McpServer? host;
     private ImmutableArray<McpServer> hosts = [];
+
+    /// <summary>
+    /// What upstreams are offered: the capabilities and client info of the first host session that initialized, kept
+    /// after that session ends. Upstreams are shared by every session of an HTTP gateway and start once, so what they are
+    /// offered must not depend on which session happens to be current when they start.
+    /// </summary>
+    private Offer? offered;
+
+    private sealed record Offer(ClientCapabilities? Capabilities, Implementation? Info);
+
+    /// <summary>Per upstream, the host sessions with a tools/call in flight to it, most recent last.</summary>
+    private readonly ConcurrentDictionary<string, ImmutableList<McpServer>> callers = new(StringComparer.Ordinal);
     private LoggingLevel? hostLoggingLevel;
     private ImmutableDictionary<string, Upstream> resourceOwners = ImmutableDictionary<string, Upstream>.Empty;
     private long forwardedCalls;
@@ -150,7 +162,8 @@ public sealed partial class Gateway : IAsyncDisposable
     /// <summary>
     /// The host-facing MCP server over <paramref name="transport"/> (stdio, or one streamable HTTP session); runs until
     /// the host disconnects. Several sessions may run at once (HTTP): notifications go to every one of them, and
-    /// requests from upstreams (sampling, elicitation, roots) to the most recent.
+    /// requests from upstreams (sampling, elicitation, roots) to the session whose call is in flight to that upstream
+    /// (else the most recent). Upstreams are offered the capabilities of the first session that initialized.
     /// </summary>
     public async Task RunAsync(ITransport transport, CancellationToken cancellationToken)
     {
@@ -435,8 +448,7 @@ public sealed partial class Gateway : IAsyncDisposable
 
     private McpClientOptions UpstreamOptions(UpstreamSpec spec, TimeSpan timeout, string revision)
     {
-        var server = Volatile.Read(ref host);
-        var hostCapabilities = server?.ClientCapabilities;
+        var (hostCapabilities, hostInfo) = Volatile.Read(ref offered) ?? new Offer(Volatile.Read(ref host)?.ClientCapabilities, Volatile.Read(ref host)?.ClientInfo);
         var name = spec.Name;
         var handlers = new McpClientHandlers
         {
@@ -453,28 +465,28 @@ public sealed partial class Gateway : IAsyncDisposable
         ClientCapabilities? capabilities = null;
         if (hostCapabilities?.Sampling is { } sampling)
         {
-            handlers.SamplingHandler = (request, _, ct) => Host().SampleAsync(request ?? throw new McpProtocolException("missing params", McpErrorCode.InvalidParams), ct);
+            handlers.SamplingHandler = (request, _, ct) => HostFor(name).SampleAsync(request ?? throw new McpProtocolException("missing params", McpErrorCode.InvalidParams), ct);
             capabilities ??= new ClientCapabilities();
             capabilities.Sampling = new SamplingCapability { Context = sampling.Context, Tools = sampling.Tools };
         }
 
         if (hostCapabilities?.Elicitation is { } elicitation)
         {
-            handlers.ElicitationHandler = (request, ct) => Host().ElicitAsync(request ?? throw new McpProtocolException("missing params", McpErrorCode.InvalidParams), ct);
+            handlers.ElicitationHandler = (request, ct) => HostFor(name).ElicitAsync(request ?? throw new McpProtocolException("missing params", McpErrorCode.InvalidParams), ct);
             capabilities ??= new ClientCapabilities();
             capabilities.Elicitation = new ElicitationCapability { Form = elicitation.Form, Url = elicitation.Url };
         }
 
         if (hostCapabilities?.Roots is not null)
         {
-            handlers.RootsHandler = (request, ct) => Host().RequestRootsAsync(request ?? new ListRootsRequestParams(), ct);
+            handlers.RootsHandler = (request, ct) => HostFor(name).RequestRootsAsync(request ?? new ListRootsRequestParams(), ct);
             capabilities ??= new ClientCapabilities();
             capabilities.Roots = new RootsCapability { ListChanged = true };
         }
 
         return new McpClientOptions
         {
-            ClientInfo = server?.ClientInfo is { } info
+            ClientInfo = hostInfo is { } info
                 ? new Implementation { Name = info.Name, Version = info.Version, Title = info.Title }
                 : new Implementation { Name = "steward-gateway", Version = GatewayVersion },
             // Pinned: the SDK's default would try the stateless 2026-07-28 revision first, which the gateway does not bridge yet.
@@ -488,6 +500,17 @@ public sealed partial class Gateway : IAsyncDisposable
     private static string GatewayVersion { get; } = typeof(Gateway).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     private McpServer Host() => Volatile.Read(ref host) ?? throw new McpException("no MCP host is connected");
+
+    /// <summary>
+    /// Where a request from the upstream <paramref name="upstream"/> (sampling, elicitation, roots) goes: to the session
+    /// of the most recent call in flight to that upstream, which is the call that caused it when there is one, on that
+    /// call's stream; else to the most recent session.
+    /// </summary>
+    private McpServer HostFor(string upstream)
+    {
+        // The request's own server (bound to its POST stream on HTTP), so what the call causes travels with the call.
+        return callers.TryGetValue(upstream, out var calling) && !calling.IsEmpty ? calling[^1] : Host();
+    }
 
     private McpServerOptions CreateServerOptions() => new()
     {
@@ -532,6 +555,7 @@ public sealed partial class Gateway : IAsyncDisposable
     private McpMessageHandler ToolCallFilter(McpMessageHandler next) => (context, cancellationToken) => context.JsonRpcMessage switch
     {
         JsonRpcRequest { Method: RequestMethods.ToolsCall } request => ForwardToolCallAsync(context, request, next, cancellationToken),
+        JsonRpcNotification { Method: NotificationMethods.InitializedNotification } => Initialized(context, next, cancellationToken),
         // The stateless 2026-07-28 revision is not served yet: its server/discover is refused, and a client then falls
         // back to initialize in a revision the gateway speaks (the revision's rule for clients: fall back on any error).
         JsonRpcRequest { Method: RequestMethods.ServerDiscover } discover => context.Server.SendMessageAsync(new JsonRpcError
@@ -545,6 +569,12 @@ public sealed partial class Gateway : IAsyncDisposable
         }, cancellationToken),
         _ => next(context, cancellationToken),
     };
+
+    private Task Initialized(MessageContext context, McpMessageHandler next, CancellationToken cancellationToken)
+    {
+        Interlocked.CompareExchange(ref offered, new Offer(context.Server.ClientCapabilities, context.Server.ClientInfo), null);
+        return next(context, cancellationToken);
+    }
 
     private async ValueTask HostInitializedAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
     {
@@ -801,7 +831,7 @@ public sealed partial class Gateway : IAsyncDisposable
         CallToolResult result;
         try
         {
-            result = (await SendToolCallAsync(upstream, forward, cancellationToken).ConfigureAwait(false)).Deserialize(
+            result = (await SendToolCallAsync(request.Server, upstream, forward, cancellationToken).ConfigureAwait(false)).Deserialize(
                          (JsonTypeInfo<CallToolResult>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult)))
                      ?? throw new McpException("the server's answer to tools/call is empty");
         }
@@ -863,7 +893,7 @@ public sealed partial class Gateway : IAsyncDisposable
         JsonNode? result;
         try
         {
-            result = await SendToolCallAsync(upstream, parameters, cancellationToken).ConfigureAwait(false);
+            result = await SendToolCallAsync(context.Server, upstream, parameters, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException && e is not McpProtocolException)
         {
@@ -899,7 +929,20 @@ public sealed partial class Gateway : IAsyncDisposable
     /// here, with the request id the gateway chose: the SDK's own cancellation notice can be lost when the request's
     /// wait is cancelled first (it unregisters the notice as the wait ends).
     /// </summary>
-    private async Task<JsonObject> SendToolCallAsync(Upstream upstream, JsonObject parameters, CancellationToken cancellationToken)
+    private async Task<JsonObject> SendToolCallAsync(McpServer caller, Upstream upstream, JsonObject parameters, CancellationToken cancellationToken)
+    {
+        callers.AddOrUpdate(upstream.Name, static (_, c) => [c], static (_, list, c) => list.Add(c), caller);
+        try
+        {
+            return await SendToolCallCoreAsync(upstream, parameters, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            callers.AddOrUpdate(upstream.Name, static (_, _) => [], static (_, list, c) => list.Remove(c), caller);
+        }
+    }
+
+    private async Task<JsonObject> SendToolCallCoreAsync(Upstream upstream, JsonObject parameters, CancellationToken cancellationToken)
     {
         // Ids from a range the SDK's own counter (1, 2, ...) never reaches; below 2^53, so exact in JavaScript too.
         var id = new RequestId(ForwardedIdBase + Interlocked.Increment(ref forwardedCalls));

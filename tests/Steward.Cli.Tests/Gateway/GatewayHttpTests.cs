@@ -168,6 +168,63 @@ public sealed class GatewayHttpTests
         }
     }
 
+#pragma warning disable MCP9005 // sampling is a current feature of the 2025-11-25 revision the gateway speaks
+    [NodeFact]
+    public async Task A_sampling_request_goes_to_the_session_whose_call_caused_it_and_upstreams_keep_the_first_sessions_capabilities()
+    {
+        await using var gateway = await StartAsync("test-token-" + Guid.NewGuid().ToString("N"));
+
+        async Task<McpClient> ConnectAsync(string name, List<string>? sampled)
+        {
+            var options = new McpClientOptions { ClientInfo = new Implementation { Name = name, Version = "1.0.0" } };
+            if (sampled is not null)
+            {
+                options.Capabilities = new ClientCapabilities { Sampling = new SamplingCapability() };
+                options.Handlers = new McpClientHandlers
+                {
+                    SamplingHandler = (request, _, _) =>
+                    {
+                        lock (sampled)
+                        {
+                            sampled.Add(string.Concat(request!.Messages[0].Content.OfType<TextContentBlock>().Select(b => b.Text)));
+                        }
+
+                        return ValueTask.FromResult(new CreateMessageResult { Model = name, Role = Role.Assistant, Content = [new TextContentBlock { Text = "answered by " + name }] });
+                    },
+                };
+            }
+
+            return await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+            {
+                Endpoint = gateway.Url,
+                TransportMode = HttpTransportMode.StreamableHttp,
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + gateway.Token },
+            }), options).WaitAsync(Guard);
+        }
+
+        // The first session declares sampling and leaves at once (as the conformance suite's first scenario does): the
+        // upstream, starting after it, is still offered sampling, whichever session is current by then.
+        await (await ConnectAsync("first", [])).DisposeAsync();
+        await using var plain = await ConnectAsync("plain", sampled: null);
+        var a = new List<string>();
+        var b = new List<string>();
+        await using var hostA = await ConnectAsync("host-a", a);
+        Assert.Contains("trigger-sampling-request", (await hostA.ListToolsAsync().AsTask().WaitAsync(Guard)).Select(t => t.Name));
+        await using var hostB = await ConnectAsync("host-b", b);
+
+        // Host A's call: its prompt reaches host A, never host B, although B is the newer session.
+        var result = await hostA.CallToolAsync("trigger-sampling-request", new Dictionary<string, object?> { ["prompt"] = "A's prompt" }).AsTask().WaitAsync(Guard);
+        Assert.Contains("answered by host-a", string.Concat(result.Content.OfType<TextContentBlock>().Select(c => c.Text)));
+        Assert.Contains("A's prompt", Assert.Single(a));
+        Assert.Empty(b);
+
+        var fromB = await hostB.CallToolAsync("trigger-sampling-request", new Dictionary<string, object?> { ["prompt"] = "B's prompt" }).AsTask().WaitAsync(Guard);
+        Assert.Contains("answered by host-b", string.Concat(fromB.Content.OfType<TextContentBlock>().Select(c => c.Text)));
+        Assert.Contains("B's prompt", Assert.Single(b));
+        Assert.Single(a);
+    }
+#pragma warning restore MCP9005
+
     [NodeFact]
     public async Task The_mcp_inspector_cli_over_http_with_the_header_runs_the_stdio_checks_and_a_generated_token_is_printed()
     {
