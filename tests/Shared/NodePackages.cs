@@ -24,6 +24,9 @@ internal static class NodePackages
     public static string InspectorScript => Path.Combine(Modules, "@modelcontextprotocol", "inspector", "clients", "launcher", "build", "index.js");
 
     /// <summary>The official MCP conformance suite's CLI (<c>conformance server --url …</c>).</summary>
+    /// <summary>tests/node/flood-server.mjs: the stdio server of any answer size and notification bursts (the gateway's bounds).</summary>
+    public static string FloodScript => Path.Combine(Root ?? "tests/node", "flood-server.mjs");
+
     public static string ConformanceScript => Path.Combine(Modules, "@modelcontextprotocol", "conformance", "dist", "index.js");
 
     /// <summary>

@@ -51,6 +51,19 @@ public sealed record GatewayOptions
 
     /// <summary>How long an upstream may take to start and complete its handshake (the entry's <c>timeout</c> overrides it).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The largest message a local upstream may send, in bytes: a larger answer reaches the host as an error and is
+    /// audited <c>too_large</c>, and it is never held in memory (<see cref="BoundedLineStream"/>). Null: from
+    /// <c>STEWARD_GATEWAY_MAX_MESSAGE_MIB</c> through <see cref="Lookup"/>, else 16 MiB.
+    /// </summary>
+    public long? MaxMessageBytes { get; init; }
+
+    /// <summary>The message limit in force (<see cref="MaxMessageBytes"/>, the variable, or the default).</summary>
+    internal long MessageLimit => MaxMessageBytes ?? (Lookup(BoundedLineStream.LimitVariable) is { Length: > 0 } text &&
+                                                      int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mib) && mib > 0
+        ? mib * 1024L * 1024L
+        : BoundedLineStream.DefaultLimitMib * 1024L * 1024L);
 }
 
 /// <summary>What the gateway serves now: running servers (configuration order), refused ones, failed ones, and why nothing is served if so.</summary>
@@ -375,14 +388,14 @@ public sealed partial class Gateway : IAsyncDisposable
             try
             {
                 upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, LatestRevision), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
-                    outbound, cancellationToken, options.SandboxHost).ConfigureAwait(false);
+                    outbound, cancellationToken, options.SandboxHost, options.MessageLimit).ConfigureAwait(false);
             }
             catch (Exception e) when (e is UpstreamStartException or McpException && OlderRevision(e.Message) is { } older)
             {
                 // The server answered an older revision the SDK speaks: it is started again in that revision, as it asked.
                 GatewayLog.OlderRevision(logger, spec.Name, older);
                 upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, older), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
-                    outbound, cancellationToken, options.SandboxHost).ConfigureAwait(false);
+                    outbound, cancellationToken, options.SandboxHost, options.MessageLimit).ConfigureAwait(false);
             }
 
             if (hostLoggingLevel is { } level && upstream.Capabilities.Logging is not null)
@@ -955,6 +968,10 @@ public sealed partial class Gateway : IAsyncDisposable
         {
             response = token.CanBeCanceled ? await sending.WaitAsync(token).ConfigureAwait(false) : await sending.ConfigureAwait(false);
         }
+        catch (McpProtocolException e) when (upstream.TakeOversized(id) is { } size)
+        {
+            throw new MessageTooLargeException(e.Message, size);
+        }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             _ = sending.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
@@ -981,6 +998,9 @@ public sealed partial class Gateway : IAsyncDisposable
     {
         switch (e)
         {
+            case MessageTooLargeException:
+                Audit(upstream, tool, decided, decision.Because, started, "too_large", arguments);
+                return e;
             case OperationCanceledException when cancellationToken.IsCancellationRequested:
                 Audit(upstream, tool, decided, decision.Because, started, "cancelled", arguments);
                 return e;
@@ -1427,4 +1447,25 @@ public sealed partial class Gateway : IAsyncDisposable
         httpClient.Dispose();
         applyGate.Dispose();
     }
+}
+
+/// <summary>An upstream's answer past the gateway's message limit (<see cref="BoundedLineStream"/>): the host gets this error instead.</summary>
+public sealed class MessageTooLargeException : McpProtocolException
+{
+    public MessageTooLargeException(string message, long size) : base(message, McpErrorCode.InternalError) => Size = size;
+
+    public MessageTooLargeException()
+    {
+    }
+
+    public MessageTooLargeException(string message) : base(message)
+    {
+    }
+
+    public MessageTooLargeException(string message, Exception innerException) : base(message, innerException)
+    {
+    }
+
+    /// <summary>The answer's size, in bytes.</summary>
+    public long Size { get; }
 }

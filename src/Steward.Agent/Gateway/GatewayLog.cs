@@ -55,4 +55,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(16, LogLevel.Information, "\"{Name}\" speaks MCP revision {Revision}; starting it again in that revision")]
     public static partial void OlderRevision(ILogger logger, string name, string revision);
+
+    [LoggerMessage(17, LogLevel.Warning, "\"{Server}\" sent a message of {Size} bytes, over the limit of {Limit}: not passed on (answer to request {Id})")]
+    public static partial void Oversized(ILogger logger, string server, long size, long limit, string id);
 }

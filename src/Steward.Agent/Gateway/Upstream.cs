@@ -39,13 +39,22 @@ internal sealed class Upstream : IAsyncDisposable
 
     private readonly SandboxedLaunch? sandbox;
 
-    private Upstream(UpstreamSpec spec, McpClient client, ILogger logger, SandboxedLaunch? sandbox)
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> oversized;
+
+    private Upstream(UpstreamSpec spec, McpClient client, ILogger logger, SandboxedLaunch? sandbox, System.Collections.Concurrent.ConcurrentDictionary<string, long> oversized)
     {
+        this.oversized = oversized;
         Spec = spec;
         Client = client;
         this.logger = logger;
         this.sandbox = sandbox;
     }
+
+    /// <summary>
+    /// The size of the answer to request <paramref name="id"/> if it was past the message limit (and replaced by an
+    /// error), forgotten once asked.
+    /// </summary>
+    public long? TakeOversized(RequestId id) => oversized.TryRemove(id.ToString(), out var size) ? size : null;
 
     /// <summary>The server's sandbox as it runs (off for remotes).</summary>
     public SandboxStatus SandboxStatus => sandbox?.Status ?? SandboxStatus.None;
@@ -66,8 +75,10 @@ internal sealed class Upstream : IAsyncDisposable
 
     /// <summary>Starts (or connects to) the server and completes the MCP handshake; throws <see cref="UpstreamStartException"/> with a message safe to show.</summary>
     public static async Task<Upstream> StartAsync(UpstreamSpec spec, McpClientOptions options, Func<string, string?> lookup, string? workingDirectory,
-        ILoggerFactory loggerFactory, HttpClient httpClient, OutboundAddressPolicy outbound, CancellationToken cancellationToken, SandboxHost? sandboxHost = null)
+        ILoggerFactory loggerFactory, HttpClient httpClient, OutboundAddressPolicy outbound, CancellationToken cancellationToken, SandboxHost? sandboxHost = null,
+        long messageLimit = BoundedLineStream.DefaultLimitMib * 1024L * 1024L)
     {
+        var oversized = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         var logger = loggerFactory.CreateLogger("Steward.Gateway");
         var watch = Stopwatch.StartNew();
         IClientTransport transport;
@@ -95,17 +106,18 @@ internal sealed class Upstream : IAsyncDisposable
             GatewayLog.StartingLocal(logger, spec.Name, spec.RegistryName, spec.Version, local.Command, Redacted(local.Args));
             // The server's sandbox: the launch wrapped in bubblewrap (or docker flags, or sandbox-exec); mode on throws here when it cannot be made.
             sandbox = SandboxLauncher.Wrap(spec.Name, spec.Sandbox, local.Command, args, environment, environment, workingDirectory, sandboxHost ?? new SandboxHost(), logger);
-            transport = new StdioClientTransport(new StdioClientTransportOptions
-            {
-                Name = spec.Name,
-                Command = sandbox.Command,
-                Arguments = [.. sandbox.Args],
-                WorkingDirectory = workingDirectory,
-                EnvironmentVariables = environment,
-                InheritEnvironmentVariables = false,
-                ShutdownTimeout = TimeSpan.FromSeconds(2),
-                StandardErrorLines = line => GatewayLog.UpstreamStderr(logger, spec.Name, line),
-            }, loggerFactory);
+            var name = spec.Name;
+            transport = new UpstreamProcess(spec.Name, sandbox.Command, [.. sandbox.Args], environment, workingDirectory, messageLimit,
+                line => GatewayLog.UpstreamStderr(logger, name, line),
+                (id, size) =>
+                {
+                    GatewayLog.Oversized(logger, name, size, messageLimit, id ?? "none");
+                    if (id is not null)
+                    {
+                        oversized[id.Trim('"')] = size;
+                    }
+                },
+                loggerFactory);
         }
         else if (spec.Remote is { } remote)
         {
@@ -170,7 +182,7 @@ internal sealed class Upstream : IAsyncDisposable
         }
 
         GatewayLog.Started(logger, spec.Name, client.ServerInfo?.Name ?? "?", client.ServerInfo?.Version ?? "?", watch.ElapsedMilliseconds);
-        return new Upstream(spec, client, logger, sandbox);
+        return new Upstream(spec, client, logger, sandbox, oversized);
     }
 
     private static async ValueTask DisposeSandboxAsync(SandboxedLaunch? sandbox)

@@ -38,7 +38,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
     public string AuditLog => Path.Combine(Directory, "audit.jsonl");
 
     public static async Task<GatewayHarness> StartAsync(McpConfig config, PolicyState policy, string? server = null, McpClientOptions? clientOptions = null,
-        string? directory = null, AuditUploader? uploader = null, Agent.Sandbox.SandboxHost? sandboxHost = null)
+        string? directory = null, AuditUploader? uploader = null, Agent.Sandbox.SandboxHost? sandboxHost = null, long? maxMessageBytes = null)
     {
         NodePackages.Require();
         directory ??= TempDirectory();
@@ -51,6 +51,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
             StartTimeout = TimeSpan.FromSeconds(60),
             AuditUploader = uploader,
             SandboxHost = sandboxHost ?? new Agent.Sandbox.SandboxHost(),
+            MaxMessageBytes = maxMessageBytes,
         }, NullLoggerFactory.Instance);
         var harness = new GatewayHarness(directory, gateway);
         var toServer = new Pipe();
