@@ -29,9 +29,19 @@ internal static class GatewayCommand
         {
             Description = "Serve MCP streamable HTTP at http://127.0.0.1:<port>/mcp instead of stdio (0: any free port), with a bearer token: STEWARD_GATEWAY_TOKEN, or one generated and printed to stderr.",
         };
+        var idle = new Option<int>("--session-idle")
+        {
+            Description = "With --http: end a session idle this many seconds (no request in flight, no open stream).",
+            DefaultValueFactory = _ => GatewayHttpHost.DefaultIdleSeconds,
+        };
+        var maxSessions = new Option<int>("--max-sessions")
+        {
+            Description = "With --http: the most sessions open at once; a new one then ends the longest idle, or is refused with 503.",
+            DefaultValueFactory = _ => GatewayHttpHost.DefaultMaxSessions,
+        };
         var command = new Command("gateway", "Run the MCP gateway over stdio: every admitted MCP server behind one (tools named <server>__<tool>), or one with --server.")
         {
-            server, policy, http,
+            server, policy, http, idle, maxSessions,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -47,16 +57,26 @@ internal static class GatewayCommand
 
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-            return await RunAsync(parse.GetValue(server), parse.GetValue(policy), parse.GetValue(http), stderr, stopping.Token).ConfigureAwait(false);
+            return await RunAsync(parse.GetValue(server), parse.GetValue(policy), parse.GetValue(http),
+                new GatewayHttpHost.Limits(TimeSpan.FromSeconds(parse.GetValue(idle)), parse.GetValue(maxSessions)), stderr, stopping.Token).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string? serverName, string? policyPath, int? httpPort, TextWriter stderr, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string? serverName, string? policyPath, int? httpPort, GatewayHttpHost.Limits limits, TextWriter stderr,
+        CancellationToken cancellationToken)
     {
         if (httpPort is < 0 or > 65535)
         {
             await stderr.WriteLineAsync($"steward gateway: --http {httpPort}: not a TCP port (0-65535)").ConfigureAwait(false);
+            return ExitCodes.Invalid;
+        }
+
+        if (limits.Idle <= TimeSpan.Zero || limits.MaxSessions < 1)
+        {
+            await stderr.WriteLineAsync(limits.Idle <= TimeSpan.Zero
+                ? $"steward gateway: --session-idle {limits.Idle.TotalSeconds}: give a number of seconds of at least 1"
+                : $"steward gateway: --max-sessions {limits.MaxSessions}: give at least 1").ConfigureAwait(false);
             return ExitCodes.Invalid;
         }
 
@@ -113,7 +133,7 @@ internal static class GatewayCommand
                         await stderr.WriteLineAsync($"steward gateway: bearer token for this run (set {GatewayHttpHost.TokenVariable} to choose it): {token}").ConfigureAwait(false);
                     }
 
-                    return await GatewayHttpHost.RunAsync(gateway, port, token, stderr, logging, cancellationToken).ConfigureAwait(false);
+                    return await GatewayHttpHost.RunAsync(gateway, port, token, limits, stderr, logging, cancellationToken).ConfigureAwait(false);
                 }
 
                 var transport = GatewayStdio.CreateTransport("steward-gateway", logging);

@@ -29,11 +29,21 @@ internal static class GatewayHttpHost
     public const string Path = "/mcp";
     private const string SessionHeader = "Mcp-Session-Id";
 
+    public const int DefaultIdleSeconds = 300;
+    public const int DefaultMaxSessions = 64;
+
+    /// <summary>How long a session may sit idle before it is ended, and how many may be open at once.</summary>
+    public sealed record Limits(TimeSpan Idle, int MaxSessions)
+    {
+        public static Limits Default { get; } = new(TimeSpan.FromSeconds(DefaultIdleSeconds), DefaultMaxSessions);
+    }
+
     public static string NewToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    public static async Task<int> RunAsync(Agent.Gateway.Gateway gateway, int port, string token, TextWriter stderr, ILoggerFactory loggerFactory,
+    public static async Task<int> RunAsync(Agent.Gateway.Gateway gateway, int port, string token, Limits limits, TextWriter stderr, ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
+        var time = TimeProvider.System;
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = "Production" });
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
@@ -67,7 +77,7 @@ internal static class GatewayHttpHost
             await next(context).ConfigureAwait(false);
         });
 
-        app.MapPost(Path, context => PostAsync(context, gateway, sessions, loggerFactory, stopping.Token));
+        app.MapPost(Path, context => PostAsync(context, gateway, sessions, limits, time, stderr, loggerFactory, stopping.Token));
         app.MapGet(Path, async context =>
         {
             if (Find(context, sessions) is not { } session)
@@ -76,6 +86,7 @@ internal static class GatewayHttpHost
             }
 
             SseHeaders(context.Response);
+            using var busy = session.Busy(time);
             await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
             using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping.Token);
             try
@@ -93,11 +104,14 @@ internal static class GatewayHttpHost
                 return;
             }
 
-            sessions.TryRemove(session.Id, out _);
-            await session.DisposeAsync().ConfigureAwait(false);
+            if (sessions.TryRemove(session.Id, out _))
+            {
+                await session.DisposeAsync().ConfigureAwait(false);
+            }
         });
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var sweeping = SweepAsync(sessions, limits, time, stderr, stopping.Token);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? $"http://127.0.0.1:{port}";
         await stderr.WriteLineAsync($"steward gateway: listening on {address}{Path}").ConfigureAwait(false);
         // The host's console lifetime takes SIGTERM and Ctrl-C for itself (the command line's token never sees them) and
@@ -112,6 +126,7 @@ internal static class GatewayHttpHost
         }
 
         await stopping.CancelAsync().ConfigureAwait(false);
+        await sweeping.ConfigureAwait(false);
         foreach (var session in sessions.Values)
         {
             await session.DisposeAsync().ConfigureAwait(false);
@@ -122,8 +137,53 @@ internal static class GatewayHttpHost
         return ExitCodes.Ok;
     }
 
-    private static async Task PostAsync(HttpContext context, Agent.Gateway.Gateway gateway, ConcurrentDictionary<string, Session> sessions,
-        ILoggerFactory loggerFactory, CancellationToken stopping)
+    /// <summary>Ends the sessions idle longer than the limit (no request in flight, no open stream), checked a few times per limit.</summary>
+    private static async Task SweepAsync(ConcurrentDictionary<string, Session> sessions, Limits limits, TimeProvider time, TextWriter stderr, CancellationToken stopping)
+    {
+        var every = TimeSpan.FromTicks(Math.Clamp(limits.Idle.Ticks / 4, TimeSpan.FromMilliseconds(250).Ticks, TimeSpan.FromSeconds(30).Ticks));
+        using var timer = new PeriodicTimer(every, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                foreach (var session in sessions.Values)
+                {
+                    if (session.IdleFor(time) > limits.Idle && sessions.TryRemove(session.Id, out _))
+                    {
+                        await stderr.WriteLineAsync($"steward gateway: session {session.Id[..8]}… ended after {limits.Idle.TotalSeconds:0} s idle").ConfigureAwait(false);
+                        await session.DisposeAsync().ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Room for one more session: the longest idle one is ended when the limit is reached; false when every open session is busy.</summary>
+    private static async Task<bool> MakeRoomAsync(ConcurrentDictionary<string, Session> sessions, Limits limits, TimeProvider time, TextWriter stderr)
+    {
+        while (sessions.Count >= limits.MaxSessions)
+        {
+            var idlest = sessions.Values.Where(s => s.IdleFor(time) > TimeSpan.Zero).MaxBy(s => s.IdleFor(time));
+            if (idlest is null)
+            {
+                return false;
+            }
+
+            if (sessions.TryRemove(idlest.Id, out _))
+            {
+                await stderr.WriteLineAsync($"steward gateway: session {idlest.Id[..8]}… ended to make room ({limits.MaxSessions} sessions open, --max-sessions)").ConfigureAwait(false);
+                await idlest.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        return true;
+    }
+
+    private static async Task PostAsync(HttpContext context, Agent.Gateway.Gateway gateway, ConcurrentDictionary<string, Session> sessions, Limits limits,
+        TimeProvider time, TextWriter stderr, ILoggerFactory loggerFactory, CancellationToken stopping)
     {
         JsonRpcMessage? message;
         try
@@ -151,7 +211,15 @@ internal static class GatewayHttpHost
                 return;
             }
 
-            session = Session.Start(gateway, loggerFactory, stopping);
+            if (!await MakeRoomAsync(sessions, limits, time, stderr).ConfigureAwait(false))
+            {
+                context.Response.Headers.RetryAfter = "5";
+                await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, McpErrorCode.InternalError,
+                    $"Service Unavailable: the gateway has {limits.MaxSessions} sessions open and busy (--max-sessions); try again shortly.").ConfigureAwait(false);
+                return;
+            }
+
+            session = Session.Start(gateway, loggerFactory, time, stopping);
             sessions[session.Id] = session;
             _ = session.Running.ContinueWith(_ => sessions.TryRemove(session.Id, out var _), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
@@ -162,6 +230,7 @@ internal static class GatewayHttpHost
 
         context.Response.Headers[SessionHeader] = session.Id;
         SseHeaders(context.Response);
+        using var busy = session.Busy(time);
         var wrote = await session.Transport.HandlePostRequestAsync(message, context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         if (!wrote)
         {
@@ -207,11 +276,36 @@ internal static class GatewayHttpHost
     {
         private readonly CancellationTokenSource stop;
 
-        private Session(string id, StreamableHttpServerTransport transport, CancellationTokenSource stop)
+        private int busy;
+        private long lastActive;
+
+        private Session(string id, StreamableHttpServerTransport transport, CancellationTokenSource stop, long now)
         {
             Id = id;
             Transport = transport;
             this.stop = stop;
+            lastActive = now;
+        }
+
+        /// <summary>Marks a request or stream of this session in progress until disposed.</summary>
+        public Activity Busy(TimeProvider time)
+        {
+            Interlocked.Increment(ref busy);
+            Volatile.Write(ref lastActive, time.GetTimestamp());
+            return new Activity(this, time);
+        }
+
+        /// <summary>How long nothing has been in progress (zero while something is).</summary>
+        public TimeSpan IdleFor(TimeProvider time) =>
+            Volatile.Read(ref busy) > 0 ? TimeSpan.Zero : time.GetElapsedTime(Volatile.Read(ref lastActive));
+
+        public readonly struct Activity(Session session, TimeProvider time) : IDisposable
+        {
+            public void Dispose()
+            {
+                Volatile.Write(ref session.lastActive, time.GetTimestamp());
+                Interlocked.Decrement(ref session.busy);
+            }
         }
 
         public string Id { get; }
@@ -220,11 +314,11 @@ internal static class GatewayHttpHost
 
         public Task Running { get; private set; } = Task.CompletedTask;
 
-        public static Session Start(Agent.Gateway.Gateway gateway, ILoggerFactory loggerFactory, CancellationToken stopping)
+        public static Session Start(Agent.Gateway.Gateway gateway, ILoggerFactory loggerFactory, TimeProvider time, CancellationToken stopping)
         {
             var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
             var transport = new StreamableHttpServerTransport(loggerFactory) { SessionId = id };
-            var session = new Session(id, transport, CancellationTokenSource.CreateLinkedTokenSource(stopping));
+            var session = new Session(id, transport, CancellationTokenSource.CreateLinkedTokenSource(stopping), time.GetTimestamp());
             session.Running = Task.Run(async () =>
             {
                 try

@@ -40,7 +40,7 @@ public sealed class GatewayHttpTests
         }
     }
 
-    internal static async Task<Running> StartAsync(string? token)
+    internal static async Task<Running> StartAsync(string? token, params string[] extra)
     {
         var (dir, policy) = GatewayCommandTests.Setup();
         var start = new ProcessStartInfo("dotnet")
@@ -51,7 +51,7 @@ public sealed class GatewayHttpTests
             UseShellExecute = false,
             WorkingDirectory = NodePackages.Root,
         };
-        foreach (var arg in new[] { Steward, "gateway", "--server", "everything", "--policy", policy, "--http", "0" })
+        foreach (var arg in new[] { Steward, "gateway", "--server", "everything", "--policy", policy, "--http", "0" }.Concat(extra))
         {
             start.ArgumentList.Add(arg);
         }
@@ -166,6 +166,89 @@ public sealed class GatewayHttpTests
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             Assert.True(status == response.StatusCode, $"Host {host}, Origin {origin}: {response.StatusCode}");
         }
+    }
+
+    [NodeFact]
+    public async Task Idle_sessions_end_and_the_session_limit_ends_the_idlest_or_refuses_with_503_when_all_are_busy()
+    {
+        await using var gateway = await StartAsync("test-token-" + Guid.NewGuid().ToString("N"), "--session-idle", "1", "--max-sessions", "2");
+        using var http = new HttpClient();
+
+        async Task<HttpResponseMessage> PostAsync(string body, string? session)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", gateway.Token);
+            request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+            if (session is not null)
+            {
+                request.Headers.Add("Mcp-Session-Id", session);
+            }
+
+            return await http.SendAsync(request);
+        }
+
+        async Task<string> OpenAsync()
+        {
+            using var initialize = await PostAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""", null);
+            Assert.Equal(HttpStatusCode.OK, initialize.StatusCode);
+            var id = initialize.Headers.GetValues("Mcp-Session-Id").Single();
+            using var initialized = await PostAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""", id);
+            Assert.Equal(HttpStatusCode.Accepted, initialized.StatusCode);
+            return id;
+        }
+
+        async Task<HttpStatusCode> PingAsync(string session)
+        {
+            using var response = await PostAsync("""{"jsonrpc":"2.0","id":2,"method":"ping"}""", session);
+            return response.StatusCode;
+        }
+
+        // A session nobody uses ends once idle past the limit: its id is then unknown (404, so a host initializes again).
+        var idle = await OpenAsync();
+        Assert.Equal(HttpStatusCode.OK, await PingAsync(idle));
+        var clock = Stopwatch.StartNew();
+        while (await PingAsync(idle) == HttpStatusCode.OK && clock.Elapsed < Guard)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3));
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, await PingAsync(idle));
+        Assert.Contains("ended after 1 s idle", gateway.Stderr.ToString(), StringComparison.Ordinal);
+
+        // Two SDK clients hold their GET streams open (busy, never idle): a third session is refused with 503 and Retry-After.
+        var options = new HttpClientTransportOptions
+        {
+            Endpoint = gateway.Url,
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + gateway.Token },
+        };
+        await using (var first = await McpClient.CreateAsync(new HttpClientTransport(options)).WaitAsync(Guard))
+        await using (var second = await McpClient.CreateAsync(new HttpClientTransport(options)).WaitAsync(Guard))
+        {
+            await first.PingAsync().AsTask().WaitAsync(Guard);
+            await second.PingAsync().AsTask().WaitAsync(Guard);
+            using var refused = await PostAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""", null);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter);
+            Assert.Contains("--max-sessions", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal("Echo: busy", string.Concat((await first.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "busy" }).AsTask().WaitAsync(Guard))
+                .Content.OfType<TextContentBlock>().Select(b => b.Text)));
+        }
+
+        // With the limit reached by idle sessions, a new one ends the idlest of them.
+        clock.Restart();
+        string older, newer;
+        do
+        {
+            older = await OpenAsync();
+            newer = await OpenAsync();
+            var third = await OpenAsync();
+            Assert.Equal(HttpStatusCode.OK, await PingAsync(third));
+        }
+        while (await PingAsync(newer) != HttpStatusCode.OK && clock.Elapsed < Guard); // the idle limit is 1 s: on a slow machine the sweep may come first
+
+        Assert.Equal(HttpStatusCode.NotFound, await PingAsync(older));
+        Assert.Contains("ended to make room (2 sessions open, --max-sessions)", gateway.Stderr.ToString(), StringComparison.Ordinal);
     }
 
 #pragma warning disable MCP9005 // sampling is a current feature of the 2025-11-25 revision the gateway speaks
