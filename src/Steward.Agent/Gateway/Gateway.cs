@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
@@ -145,6 +146,10 @@ public sealed partial class Gateway : IAsyncDisposable
     private Offer? offered;
 
     private sealed record Offer(ClientCapabilities? Capabilities, Implementation? Info);
+
+    /// <summary>Progress tokens sent upstream for calls in flight → the session that made the call and its own token.</summary>
+    private readonly ConcurrentDictionary<string, (McpServer Session, JsonNode Token)> progressTokens = new(StringComparer.Ordinal);
+    private long relayedTokens;
 
     /// <summary>Per upstream, the host sessions with a tools/call in flight to it, most recent last.</summary>
     private readonly ConcurrentDictionary<string, ImmutableList<McpServer>> callers = new(StringComparer.Ordinal);
@@ -388,14 +393,14 @@ public sealed partial class Gateway : IAsyncDisposable
             try
             {
                 upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, LatestRevision), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
-                    outbound, cancellationToken, options.SandboxHost, options.MessageLimit).ConfigureAwait(false);
+                    outbound, cancellationToken, options.SandboxHost, options.MessageLimit, InterceptAsync).ConfigureAwait(false);
             }
             catch (Exception e) when (e is UpstreamStartException or McpException && OlderRevision(e.Message) is { } older)
             {
                 // The server answered an older revision the SDK speaks: it is started again in that revision, as it asked.
                 GatewayLog.OlderRevision(logger, spec.Name, older);
                 upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, older), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
-                    outbound, cancellationToken, options.SandboxHost, options.MessageLimit).ConfigureAwait(false);
+                    outbound, cancellationToken, options.SandboxHost, options.MessageLimit, InterceptAsync).ConfigureAwait(false);
             }
 
             if (hostLoggingLevel is { } level && upstream.Capabilities.Logging is not null)
@@ -945,6 +950,14 @@ public sealed partial class Gateway : IAsyncDisposable
     private async Task<JsonObject> SendToolCallAsync(McpServer caller, Upstream upstream, JsonObject parameters, CancellationToken cancellationToken)
     {
         callers.AddOrUpdate(upstream.Name, static (_, c) => [c], static (_, list, c) => list.Add(c), caller);
+        string? relayed = null;
+        if (parameters["_meta"] is JsonObject meta && meta["progressToken"] is JsonValue token)
+        {
+            relayed = "steward-" + Interlocked.Increment(ref relayedTokens).ToString(CultureInfo.InvariantCulture);
+            progressTokens[relayed] = (caller, token.DeepClone());
+            meta["progressToken"] = relayed;
+        }
+
         try
         {
             return await SendToolCallCoreAsync(upstream, parameters, cancellationToken).ConfigureAwait(false);
@@ -952,6 +965,10 @@ public sealed partial class Gateway : IAsyncDisposable
         finally
         {
             callers.AddOrUpdate(upstream.Name, static (_, _) => [], static (_, list, c) => list.Remove(c), caller);
+            if (relayed is not null)
+            {
+                progressTokens.TryRemove(relayed, out _);
+            }
         }
     }
 
@@ -1382,6 +1399,34 @@ public sealed partial class Gateway : IAsyncDisposable
         }
 
         await SendToHostAsync(new JsonRpcNotification { Method = method }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Progress of a forwarded call goes to the session that made it (on its request's stream), with the host's own
+    /// token: tokens are replaced on the way up (<see cref="SendToolCallAsync"/>), as two hosts may choose the same one.
+    /// Taken from the upstream's messages in order (<see cref="InterceptingTransport"/>), so it reaches the host before
+    /// the answer it precedes.
+    /// </summary>
+    private async ValueTask<bool> InterceptAsync(JsonRpcMessage message)
+    {
+        if (message is not JsonRpcNotification { Method: NotificationMethods.ProgressNotification, Params: JsonObject body } ||
+            body["progressToken"] is not JsonValue token || !token.TryGetValue(out string? relayed) || !progressTokens.TryGetValue(relayed, out var owner))
+        {
+            return false;
+        }
+
+        var parameters = (JsonObject)body.DeepClone();
+        parameters["progressToken"] = owner.Token.DeepClone();
+        try
+        {
+            await owner.Session.SendMessageAsync(new JsonRpcNotification { Method = NotificationMethods.ProgressNotification, Params = parameters }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or McpException or OperationCanceledException)
+        {
+            GatewayLog.ForwardFailed(logger, NotificationMethods.ProgressNotification, e.Message);
+        }
+
+        return true;
     }
 
     private ValueTask ForwardAsync(JsonRpcNotification notification, CancellationToken cancellationToken) =>

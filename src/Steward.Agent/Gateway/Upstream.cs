@@ -76,7 +76,7 @@ internal sealed class Upstream : IAsyncDisposable
     /// <summary>Starts (or connects to) the server and completes the MCP handshake; throws <see cref="UpstreamStartException"/> with a message safe to show.</summary>
     public static async Task<Upstream> StartAsync(UpstreamSpec spec, McpClientOptions options, Func<string, string?> lookup, string? workingDirectory,
         ILoggerFactory loggerFactory, HttpClient httpClient, OutboundAddressPolicy outbound, CancellationToken cancellationToken, SandboxHost? sandboxHost = null,
-        long messageLimit = BoundedLineStream.DefaultLimitMib * 1024L * 1024L)
+        long messageLimit = BoundedLineStream.DefaultLimitMib * 1024L * 1024L, Func<JsonRpcMessage, ValueTask<bool>>? intercept = null)
     {
         var oversized = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         var logger = loggerFactory.CreateLogger("Steward.Gateway");
@@ -163,6 +163,11 @@ internal sealed class Upstream : IAsyncDisposable
         else
         {
             throw new UpstreamStartException("nothing to run or connect to");
+        }
+
+        if (intercept is not null)
+        {
+            transport = new InterceptingTransport(transport, intercept);
         }
 
         McpClient client;

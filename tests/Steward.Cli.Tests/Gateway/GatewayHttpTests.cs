@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
@@ -165,6 +166,49 @@ public sealed class GatewayHttpTests
 
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             Assert.True(status == response.StatusCode, $"Host {host}, Origin {origin}: {response.StatusCode}");
+        }
+    }
+
+    [NodeFact]
+    public async Task Two_sessions_calling_at_once_each_get_their_own_progress_and_all_of_it_before_their_result()
+    {
+        await using var gateway = await StartAsync("test-token-" + Guid.NewGuid().ToString("N"));
+        var options = new HttpClientTransportOptions
+        {
+            Endpoint = gateway.Url,
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + gateway.Token },
+        };
+        await using var a = await McpClient.CreateAsync(new HttpClientTransport(options)).WaitAsync(Guard);
+        await using var b = await McpClient.CreateAsync(new HttpClientTransport(options)).WaitAsync(Guard);
+
+        async Task<(List<double> Progress, int AtResult)> RunAsync(McpClient client, int steps)
+        {
+            var seen = new List<double>();
+            var progress = new Recorder(seen);
+            await client.CallToolAsync("trigger-long-running-operation", new Dictionary<string, object?> { ["duration"] = 1, ["steps"] = steps }, progress)
+                .AsTask().WaitAsync(Guard);
+            lock (seen)
+            {
+                return ([.. seen], seen.Count);
+            }
+        }
+
+        // Both SDK clients number their progress tokens alike; the gateway keeps them apart on the way up.
+        var results = await Task.WhenAll(RunAsync(a, 3), RunAsync(b, 5));
+        Assert.Equal([1, 2, 3], results[0].Progress);
+        Assert.Equal([1, 2, 3, 4, 5], results[1].Progress);
+    }
+
+    /// <summary>Records progress as it is reported, on the reporting thread (no synchronisation context in between).</summary>
+    private sealed class Recorder(List<double> seen) : IProgress<ProgressNotificationValue>
+    {
+        public void Report(ProgressNotificationValue value)
+        {
+            lock (seen)
+            {
+                seen.Add(value.Progress);
+            }
         }
     }
 
