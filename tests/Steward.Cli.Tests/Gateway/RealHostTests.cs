@@ -289,7 +289,8 @@ public sealed class RealHostTests : IDisposable
         await using var model = new FakeOpenAi();
         // Copilot names an MCP tool <server>-<tool>, each character of the server's name outside [A-Za-z0-9_-] a '-'.
         var serverTools = System.Text.RegularExpressions.Regex.Replace(Name, "[^A-Za-z0-9_-]", "-") + "-";
-        string[] prompt = ["copilot", "-p", "Say hello through the echo tool.", "--allow-all-tools"];
+        // Debug logging: Copilot logs a server its allowlist refuses only at that level.
+        string[] prompt = ["copilot", "-p", "Say hello through the echo tool.", "--allow-all-tools", "--log-level", "debug"];
 
         var session = await RunAsync(prompt, environment: CopilotEnvironment(model));
 
@@ -308,6 +309,8 @@ public sealed class RealHostTests : IDisposable
         Assert.Contains("[managedSettings] device MDM policy loaded:", logs);
         Assert.Contains("[managedSettings] effective policy resolved: source=mdm,", logs);
         Assert.Matches(@"device MDM policy loaded: [^\n]*keys=\[[^\]\n]*allowedMcpServers", logs);
+        Assert.Contains("Skipping MCP server \"direct\": not permitted by enterprise managed allow list", logs);
+        Assert.DoesNotContain($"Skipping MCP server \"{Name}\"", logs);
 
         // ...and it is that policy that keeps the direct server out: without it, the same session runs it.
         File.Delete(managed);
