@@ -8,8 +8,9 @@ using Steward.Server.Organisations;
 namespace Steward.Cli.Tests.Gateway;
 
 /// <summary>
-/// The real hosts of <c>tests/node</c> (Claude Code, Gemini CLI) read Steward's exports from their system paths
-/// (<c>/etc/claude-code</c>, <c>/etc/gemini-cli</c>) and start Steward's gateway from them. The system files live only
+/// The real hosts of <c>tests/node</c> (Claude Code, Gemini CLI, GitHub Copilot CLI) read Steward's exports from their
+/// system paths (<c>/etc/claude-code</c>, <c>/etc/gemini-cli</c>, <c>/etc/github-copilot</c>) and start Steward's gateway
+/// from them. The system files live only
 /// in a private mount namespace (bubblewrap with a tmpfs over <c>/etc</c> that re-binds every real entry but the host's
 /// folder), never in this machine's <c>/etc</c>; HOME is a temp directory; <c>steward</c> on PATH is this build.
 /// </summary>
@@ -24,6 +25,9 @@ public sealed class RealHostTests : IDisposable
         {"servers": [{"server": {"name": "{{{Name}}}", "description": "The MCP reference test server", "version": "{{{NodePackages.ServerEverythingVersion}}}",
           "packages": [{"registryType": "npm", "identifier": "{{{NodePackages.ServerEverything}}}", "version": "{{{NodePackages.ServerEverythingVersion}}}", "transport": {"type": "stdio"}}]}}]}
         """;
+
+    /// <summary>The hosts' folders under /etc: Claude Code's, Gemini CLI's and GitHub Copilot CLI's (its managed-settings.json on Linux).</summary>
+    private static readonly string[] SystemFolders = ["claude-code", "gemini-cli", "github-copilot"];
 
     private readonly string root = Directory.CreateTempSubdirectory("steward-hosts-").FullName;
 
@@ -61,8 +65,11 @@ public sealed class RealHostTests : IDisposable
         Directory.CreateDirectory(Home);
         Directory.CreateDirectory(ConfigDir);
         Directory.CreateDirectory(Bin);
-        Directory.CreateDirectory(SystemDir("claude-code"));
-        Directory.CreateDirectory(SystemDir("gemini-cli"));
+        foreach (var host in SystemFolders)
+        {
+            Directory.CreateDirectory(SystemDir(host));
+        }
+
         var registry = Path.Combine(root, "registry.json");
         await File.WriteAllTextAsync(registry, Registry);
         var steward = Path.Combine(Bin, "steward");
@@ -81,7 +88,7 @@ public sealed class RealHostTests : IDisposable
     /// <summary>
     /// Runs <paramref name="argv"/> from tests/node (so that the gateway's <c>npx -y server-everything</c> finds the
     /// installed copy offline) with HOME and the Steward config directory of this test, in a private mount namespace
-    /// where <c>/etc/claude-code</c> and <c>/etc/gemini-cli</c> are this test's folders.
+    /// where <c>/etc/claude-code</c>, <c>/etc/gemini-cli</c> and <c>/etc/github-copilot</c> are this test's folders.
     /// </summary>
     private async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyList<string> argv, bool sandboxed = true, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -117,6 +124,11 @@ public sealed class RealHostTests : IDisposable
         start.Environment["DISABLE_AUTOUPDATER"] = "1";
         start.Environment["MCP_TIMEOUT"] = "120000"; // Claude Code: a loaded CI machine starts `dotnet steward.dll` slowly
         start.Environment.Remove("GEMINI_CLI_SYSTEM_SETTINGS_PATH"); // the system file is the one in /etc
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("COPILOT_", StringComparison.Ordinal) || k is "GH_TOKEN" or "GITHUB_TOKEN" or "GH_HOST").ToList())
+        {
+            start.Environment.Remove(key); // Copilot: no account, no provider and no managed-settings path but the test's own
+        }
+
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
@@ -136,7 +148,7 @@ public sealed class RealHostTests : IDisposable
         var args = new List<string> { "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/etc" };
         foreach (var entry in new DirectoryInfo("/etc").EnumerateFileSystemInfos())
         {
-            if (entry.Name is "claude-code" or "gemini-cli")
+            if (SystemFolders.Contains(entry.Name))
             {
                 continue;
             }
@@ -151,7 +163,7 @@ public sealed class RealHostTests : IDisposable
             }
         }
 
-        foreach (var host in new[] { "claude-code", "gemini-cli" })
+        foreach (var host in SystemFolders)
         {
             Directory.CreateDirectory(SystemDir(host));
             args.AddRange(["--bind", SystemDir(host), "/etc/" + host]);
@@ -242,6 +254,71 @@ public sealed class RealHostTests : IDisposable
         Assert.Contains("done", session.Output);
         var audit = File.ReadAllLines(Path.Combine(ConfigDir, "audit.jsonl"));
         Assert.Contains(audit, l => l.Contains($"\"server\":\"{Name}\"", StringComparison.Ordinal) && l.Contains("\"tool\":\"echo\"", StringComparison.Ordinal) && l.Contains("\"decision\":\"allow\"", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Copilot CLI in its offline bring-your-own-key mode (<c>COPILOT_OFFLINE</c>: no GitHub account, telemetry or
+    /// update check; <c>COPILOT_PROVIDER_BASE_URL</c>: an OpenAI chat-completions endpoint, here the loopback stand-in).
+    /// </summary>
+    private static Dictionary<string, string> CopilotEnvironment(FakeOpenAi model) => new()
+    {
+        ["COPILOT_OFFLINE"] = "true",
+        ["COPILOT_PROVIDER_BASE_URL"] = model.Url,
+        ["COPILOT_PROVIDER_TYPE"] = "openai",
+        ["COPILOT_PROVIDER_API_KEY"] = "sk-loopback-stand-in",
+        ["COPILOT_MODEL"] = "gpt-4.1",
+    };
+
+    [HostFact("copilot")]
+    public async Task A_copilot_cli_session_under_the_managed_allowlist_offers_the_gateways_tools_and_not_a_direct_server_and_its_call_is_answered_and_audited()
+    {
+        await SetUpAsync();
+        var add = await RunAsync(["steward", "mcp", "add", Name], sandboxed: false);
+        Assert.True(add.ExitCode == 0, add.Output);
+        // The developer's own servers: the upstream started directly, which the allowlist does not admit, and the
+        // gateway entry export-host writes (Copilot reads the same mcpServers command/args shape as Claude Code).
+        var userFile = Path.Combine(Home, ".copilot", "mcp-config.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(userFile)!);
+        await File.WriteAllTextAsync(userFile, $$$"""
+            {"mcpServers": {"direct": {"command": "npx", "args": ["-y", "{{{NodePackages.ServerEverything}}}@{{{NodePackages.ServerEverythingVersion}}}"]} } }
+            """);
+        var export = await RunAsync(["steward", "mcp", "export-host", "--host", "claude", "--output", userFile], sandboxed: false);
+        Assert.True(export.ExitCode == 0, export.Output);
+        var managed = Path.Combine(SystemDir("github-copilot"), "managed-settings.json");
+        await File.WriteAllTextAsync(managed, Export(ExportFormats.Copilot, ExportOptions.Default));
+        await using var model = new FakeOpenAi();
+        // Copilot names an MCP tool <server>-<tool>, each character of the server's name outside [A-Za-z0-9_-] a '-'.
+        var serverTools = System.Text.RegularExpressions.Regex.Replace(Name, "[^A-Za-z0-9_-]", "-") + "-";
+        // Debug logging: Copilot logs a server its allowlist refuses only at that level.
+        string[] prompt = ["copilot", "-p", "Say hello through the echo tool.", "--allow-all-tools", "--log-level", "debug"];
+
+        var session = await RunAsync(prompt, environment: CopilotEnvironment(model));
+
+        Assert.True(session.ExitCode == 0, session.Output);
+        AssertNoWarningAbout(session.Output);
+        var requests = model.Requests.ToList();
+        Assert.Contains(requests, r => r.Tools.Contains(serverTools + "echo") && r.Tools.Contains(serverTools + "get-sum"));
+        Assert.DoesNotContain(requests, r => r.Tools.Any(t => t.StartsWith("direct-", StringComparison.Ordinal)));
+        // The model's call went through the gateway to server-everything and its answer came back to the model.
+        Assert.Contains(requests, r => r.ToolResults.Any(t => t.Contains("Echo: " + FakeOpenAi.Message, StringComparison.Ordinal)));
+        Assert.Contains(FakeOpenAi.Answer, session.Output);
+        var audit = File.ReadAllLines(Path.Combine(ConfigDir, "audit.jsonl"));
+        Assert.Contains(audit, l => l.Contains($"\"server\":\"{Name}\"", StringComparison.Ordinal) && l.Contains("\"tool\":\"echo\"", StringComparison.Ordinal) && l.Contains("\"decision\":\"allow\"", StringComparison.Ordinal));
+        // Copilot took /etc/github-copilot/managed-settings.json as its device policy (its log says so)...
+        var logs = string.Concat(Directory.GetFiles(Path.Combine(Home, ".copilot", "logs"), "*.log").Select(File.ReadAllText));
+        Assert.Contains("[managedSettings] device MDM policy loaded:", logs);
+        Assert.Contains("[managedSettings] effective policy resolved: source=mdm,", logs);
+        Assert.Matches(@"device MDM policy loaded: [^\n]*keys=\[[^\]\n]*allowedMcpServers", logs);
+        Assert.Contains("Skipping MCP server \"direct\": not permitted by enterprise managed allow list", logs);
+        Assert.DoesNotContain($"Skipping MCP server \"{Name}\"", logs);
+
+        // ...and it is that policy that keeps the direct server out: without it, the same session runs it.
+        File.Delete(managed);
+        model.Requests.Clear();
+        var ungoverned = await RunAsync(prompt, environment: CopilotEnvironment(model));
+
+        Assert.True(ungoverned.ExitCode == 0, ungoverned.Output);
+        Assert.Contains(model.Requests, r => r.Tools.Contains("direct-echo"));
     }
 
     [HostFact("gemini")]
