@@ -18,8 +18,8 @@ namespace Steward.Cli.Gateway;
 /// </summary>
 internal static class ExportHostCommand
 {
-    /// <summary>A host's configuration file (relative to the workspace) and the key its servers live under.</summary>
-    internal sealed record HostFormat(string Name, string DefaultPath, string ServersKey, bool TypeStdio);
+    /// <summary>A host's configuration file (relative to the workspace, or to the home directory) and the key its servers live under.</summary>
+    internal sealed record HostFormat(string Name, string DefaultPath, string ServersKey, bool TypeStdio, bool InHome = false);
 
     internal static readonly IReadOnlyDictionary<string, HostFormat> Hosts = new Dictionary<string, HostFormat>(StringComparer.Ordinal)
     {
@@ -28,6 +28,8 @@ internal static class ExportHostCommand
         ["cursor"] = new("Cursor", Path.Combine(".cursor", "mcp.json"), "mcpServers", TypeStdio: false),
         ["kiro"] = new("Kiro", Path.Combine(".kiro", "settings", "mcp.json"), "mcpServers", TypeStdio: false),
         ["gemini"] = new("Gemini CLI", Path.Combine(".gemini", "settings.json"), "mcpServers", TypeStdio: false),
+        // Copilot CLI reads the developer's servers from the home directory only (a workspace file is not loaded in an untrusted folder).
+        ["copilot"] = new("GitHub Copilot CLI", Path.Combine(".copilot", "mcp-config.json"), "mcpServers", TypeStdio: false, InHome: true),
     };
 
     public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
@@ -36,7 +38,7 @@ internal static class ExportHostCommand
         host.AcceptOnlyFromAmong([.. Hosts.Keys]);
         var output = new Option<string?>("--output")
         {
-            Description = "The file to write (default: the host's workspace file: .mcp.json, .vscode/mcp.json, .cursor/mcp.json, .kiro/settings/mcp.json, .gemini/settings.json).",
+            Description = "The file to write (default: the host's workspace file: .mcp.json, .vscode/mcp.json, .cursor/mcp.json, .kiro/settings/mcp.json, .gemini/settings.json; for copilot ~/.copilot/mcp-config.json).",
         };
         var gatewayCommand = new Option<string>("--command")
         {
@@ -57,7 +59,7 @@ internal static class ExportHostCommand
                 return AgentOutput.Error(console, "--command: " + commandProblem);
             }
 
-            var path = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(env.WorkingDirectory, format.DefaultPath), env.WorkingDirectory);
+            var path = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(format.InHome ? env.HomeDirectory : env.WorkingDirectory, format.DefaultPath), env.WorkingDirectory);
             var (report, error) = McpCommand.Manager(env).Status();
             if (report is null)
             {

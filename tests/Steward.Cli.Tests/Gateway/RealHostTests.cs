@@ -276,13 +276,13 @@ public sealed class RealHostTests : IDisposable
         var add = await RunAsync(["steward", "mcp", "add", Name], sandboxed: false);
         Assert.True(add.ExitCode == 0, add.Output);
         // The developer's own servers: the upstream started directly, which the allowlist does not admit, and the
-        // gateway entry export-host writes (Copilot reads the same mcpServers command/args shape as Claude Code).
+        // gateway entry export-host writes to Copilot's user file (its default for --host copilot).
         var userFile = Path.Combine(Home, ".copilot", "mcp-config.json");
         Directory.CreateDirectory(Path.GetDirectoryName(userFile)!);
         await File.WriteAllTextAsync(userFile, $$$"""
             {"mcpServers": {"direct": {"command": "npx", "args": ["-y", "{{{NodePackages.ServerEverything}}}@{{{NodePackages.ServerEverythingVersion}}}"]} } }
             """);
-        var export = await RunAsync(["steward", "mcp", "export-host", "--host", "claude", "--output", userFile], sandboxed: false);
+        var export = await RunAsync(["steward", "mcp", "export-host", "--host", "copilot"], sandboxed: false);
         Assert.True(export.ExitCode == 0, export.Output);
         var managed = Path.Combine(SystemDir("github-copilot"), "managed-settings.json");
         await File.WriteAllTextAsync(managed, Export(ExportFormats.Copilot, ExportOptions.Default));
