@@ -3,8 +3,7 @@ namespace Steward.Server.Organisations;
 /// <summary>
 /// The demo organisation's registry: three real npm servers run by Node's <c>npx</c>, so that the demo needs Node.js
 /// and nothing else (no uv, no Docker, no remote service). Each is validated by Core when seeded. A PyPI, an OCI and a
-/// remote server, as their publishers publish them, are in <c>docs/examples/registry-examples.json</c>, for an admin
-/// to import on purpose.
+/// remote server are in <c>docs/examples/registry-examples.json</c>, for an admin to import on purpose.
 /// </summary>
 internal static class DemoRegistry
 {
