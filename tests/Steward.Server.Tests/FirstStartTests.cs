@@ -60,7 +60,7 @@ public sealed class FirstStartTests
     }
 
     [Fact]
-    public async Task The_demo_registry_holds_valid_npm_pypi_oci_and_remote_servers()
+    public async Task The_demo_registry_holds_valid_npm_servers_that_npx_runs_and_nothing_else()
     {
         await using var server = await TestServer.StartAsync();
         using var client = server.Client();
@@ -68,17 +68,40 @@ public sealed class FirstStartTests
         var loaded = RegistryLoader.Load(body);
         Assert.True(loaded.IsValid, string.Join("\n", loaded.Problems));
         var servers = loaded.Document!.Entries.Select(e => e.Server).ToList();
-        var names = servers.Select(s => s.Name).ToList();
-        Assert.Contains("io.github.modelcontextprotocol/server-everything", names);
-        Assert.Contains("io.github.modelcontextprotocol/server-filesystem", names);
-        Assert.Contains("io.github.modelcontextprotocol/server-memory", names);
+        Assert.Equal(
+            ["io.github.modelcontextprotocol/server-everything", "io.github.modelcontextprotocol/server-filesystem", "io.github.modelcontextprotocol/server-memory"],
+            servers.Select(s => s.Name).Order(StringComparer.Ordinal));
+        // Nothing needs uv, Docker or a remote service: each server is one npm package npx runs.
+        Assert.All(servers, s => Assert.Empty(s.Remotes ?? []));
+        var packages = servers.SelectMany(s => s.Packages ?? []).ToList();
+        Assert.Equal(servers.Count, packages.Count);
+        Assert.All(packages, p => Assert.Equal(("npm", "npx"), (p.RegistryType, p.RuntimeHint)));
+        Assert.Contains(packages, p => p.Identifier == "@modelcontextprotocol/server-everything");
+        var filesystem = packages.Single(p => p.Identifier == "@modelcontextprotocol/server-filesystem");
+        Assert.Contains(filesystem.PackageArguments!, a => a.Type == "positional" && a.Required);
+        Assert.All(loaded.Document.Entries, e => Assert.Equal(true, e.Official!.IsLatest));
+    }
+
+    [Fact]
+    public async Task The_registry_examples_import_into_the_demo_organisation_as_valid_pypi_oci_and_remote_servers()
+    {
+        await using var server = await TestServer.StartAsync();
+        using (var admin = server.Client(TestServer.AdminToken))
+        {
+            await RegistryExamples.ImportAsync(admin);
+        }
+
+        using var client = server.Client();
+        var loaded = RegistryLoader.Load(await client.GetByteArrayAsync("/v0.1/servers?limit=100"));
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Problems));
+        var servers = loaded.Document!.Entries.Select(e => e.Server).ToList();
+        Assert.Equal(6, servers.Count);
+        Assert.All(RegistryExamples.Names, name => Assert.Contains(servers, s => s.Name == name));
         var packages = servers.SelectMany(s => s.Packages ?? []).ToList();
         Assert.Contains(packages, p => p.RegistryType == "npm" && p.Identifier == "@modelcontextprotocol/server-everything");
         Assert.Contains(packages, p => p.RegistryType == "pypi");
         Assert.Contains(packages, p => p.RegistryType == "oci");
         Assert.Contains(servers, s => s.Remotes?.Any(r => r.Type == "streamable-http" && r.Url.StartsWith("https://", StringComparison.Ordinal)) == true);
-        var filesystem = packages.Single(p => p.Identifier == "@modelcontextprotocol/server-filesystem");
-        Assert.Contains(filesystem.PackageArguments!, a => a.Type == "positional" && a.Required);
         Assert.All(loaded.Document.Entries, e => Assert.Equal(true, e.Official!.IsLatest));
     }
 
@@ -149,6 +172,7 @@ public sealed class FirstStartTests
         var rows = JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/audit?limit=100"))!["audit"]!.AsArray();
         Assert.Contains(rows, r => r!["action"]!.GetValue<string>() == "organisation.create");
         Assert.Contains(rows, r => r!["action"]!.GetValue<string>() == "token.create");
-        Assert.Equal(6, rows.Count(r => r!["action"]!.GetValue<string>() == "registry.publish"));
+        // One a seeded server: the three npm servers of the demo registry.
+        Assert.Equal(3, rows.Count(r => r!["action"]!.GetValue<string>() == "registry.publish"));
     }
 }

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 
 namespace Steward.Server.Tests;
 
-public sealed class RegistryApiTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+public sealed class RegistryApiTests(ExamplesServerFixture fixture) : IClassFixture<ExamplesServerFixture>
 {
     private const string Official = "io.modelcontextprotocol.registry/official";
     private readonly TestServer _server = fixture.Server;

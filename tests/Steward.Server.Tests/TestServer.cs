@@ -173,3 +173,21 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }
+
+/// <summary>
+/// One server per test class, the registry examples imported into its demo organisation: a server of every kind
+/// (npm, PyPI, OCI, remote), as an admin who imported them has.
+/// </summary>
+public sealed class ExamplesServerFixture : IAsyncLifetime
+{
+    internal TestServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Server = await TestServer.StartAsync();
+        using var admin = Server.Client(TestServer.AdminToken);
+        await RegistryExamples.ImportAsync(admin);
+    }
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}

@@ -1,8 +1,9 @@
 namespace Steward.Server.Organisations;
 
 /// <summary>
-/// The demo organisation's registry: real servers as published on npm, PyPI, GitHub's container registry and the web,
-/// one of each kind (npm ×3, pypi, oci, remote). Each is validated by Core when seeded.
+/// The demo organisation's registry: three real npm servers run by Node's <c>npx</c>, so that the demo needs Node.js
+/// and nothing else (no uv, no Docker, no remote service). Each is validated by Core when seeded. A PyPI, an OCI and a
+/// remote server are in <c>docs/examples/registry-examples.json</c>, for an admin to import on purpose.
 /// </summary>
 internal static class DemoRegistry
 {
@@ -87,69 +88,6 @@ internal static class DemoRegistry
                 }
               ]
             }
-          ]
-        }
-        """,
-        $$"""
-        {
-          "$schema": "{{Schema}}",
-          "name": "io.github.modelcontextprotocol/server-fetch",
-          "title": "Fetch",
-          "description": "Fetches web pages and converts them to markdown for language models",
-          "repository": { "url": "https://github.com/modelcontextprotocol/servers", "source": "github", "subfolder": "src/fetch" },
-          "version": "2026.10.24",
-          "packages": [
-            {
-              "registryType": "pypi",
-              "registryBaseUrl": "https://pypi.org",
-              "identifier": "mcp-server-fetch",
-              "version": "2026.10.24",
-              "runtimeHint": "uvx",
-              "transport": { "type": "stdio" }
-            }
-          ]
-        }
-        """,
-        $$"""
-        {
-          "$schema": "{{Schema}}",
-          "name": "io.github.github/github-mcp-server",
-          "title": "GitHub",
-          "description": "Connect AI assistants to GitHub - manage repos, issues, PRs, and workflows through natural language.",
-          "repository": { "url": "https://github.com/github/github-mcp-server", "source": "github" },
-          "version": "0.20.2",
-          "packages": [
-            {
-              "registryType": "oci",
-              "identifier": "ghcr.io/github/github-mcp-server:0.20.2",
-              "transport": { "type": "stdio" },
-              "runtimeArguments": [
-                { "type": "positional", "value": "run", "description": "The runtime command to execute", "isRequired": true },
-                { "type": "named", "name": "-i", "value": "true", "format": "boolean", "description": "Run container in interactive mode", "isRequired": true },
-                { "type": "named", "name": "--rm", "value": "true", "format": "boolean", "description": "Automatically remove the container when it exits" },
-                {
-                  "type": "named",
-                  "name": "-e",
-                  "value": "GITHUB_PERSONAL_ACCESS_TOKEN={token}",
-                  "description": "Set an environment variable in the runtime",
-                  "isRequired": true,
-                  "variables": { "token": { "isRequired": true, "format": "string", "isSecret": true } }
-                },
-                { "type": "positional", "value": "ghcr.io/github/github-mcp-server", "valueHint": "image_name", "description": "The container image to run", "isRequired": true }
-              ]
-            }
-          ]
-        }
-        """,
-        $$"""
-        {
-          "$schema": "{{Schema}}",
-          "name": "com.notion/mcp",
-          "title": "Notion",
-          "description": "Official Notion MCP server",
-          "version": "1.0.1",
-          "remotes": [
-            { "type": "streamable-http", "url": "https://mcp.notion.com/mcp" }
           ]
         }
         """,

@@ -44,6 +44,13 @@ public sealed class RegistryExportTests : IAsyncLifetime
     [Fact]
     public async Task The_kiro_export_is_written_to_the_output_file_as_a_valid_kiro_file_and_what_it_left_out_goes_to_stderr()
     {
+        // The demo's npm servers and the registry examples (PyPI, OCI, remote), imported as an admin would.
+        using (var admin = new HttpClient { BaseAddress = _server.BaseUrl })
+        {
+            admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
+            await RegistryExamples.ImportAsync(admin);
+        }
+
         var file = Path.Combine(_root, "registry.json");
         var (exit, stdout, stderr) = await RunAsync("kiro", file);
 

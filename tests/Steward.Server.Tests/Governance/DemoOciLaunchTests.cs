@@ -1,41 +1,47 @@
-using System.Text;
 using Steward.Core.Admission;
 using Steward.Core.Config;
 using Steward.Core.Launch;
 using Steward.Core.Registry;
-using Steward.Server.Organisations;
 
 namespace Steward.Server.Tests.Governance;
 
-/// <summary>The demo organisation's OCI entries (the GitHub server as the official registry publishes it) launch once, the token by name.</summary>
+/// <summary>
+/// The OCI entries of the registry examples (the GitHub server as the official registry publishes it), imported into the
+/// demo organisation by its admin, launch once, the token by name.
+/// </summary>
 public class DemoOciLaunchTests
 {
-    public static TheoryData<string> DemoOciEntries()
+    public static TheoryData<string> ExampleOciEntries()
     {
         var data = new TheoryData<string>();
-        foreach (var json in DemoRegistry.Servers)
+        var read = RegistryReader.Read(File.ReadAllBytes(RegistryExamples.File), RegistryShape.ServerJsonArray);
+        Assert.True(read.IsReadable, read.Failure?.ToString());
+        foreach (var server in read.Document!.Entries.Select(e => e.Server))
         {
-            if (Read(json).Packages?.Any(p => p.RegistryType == RegistryTypes.Oci) == true)
+            if (server.Packages?.Any(p => p.RegistryType == RegistryTypes.Oci) == true)
             {
-                data.Add(Read(json).Name);
+                data.Add(server.Name);
             }
         }
 
         return data;
     }
 
-    private static ServerDetail Read(string json)
-    {
-        var result = RegistryReader.Read(Encoding.UTF8.GetBytes(json), RegistryShape.ServerJson);
-        Assert.True(result.IsReadable, result.Failure?.ToString());
-        return result.Document!.Entries.Single().Server;
-    }
-
     [Theory]
-    [MemberData(nameof(DemoOciEntries))]
-    public void A_demo_oci_entry_runs_docker_once_with_secrets_forwarded_by_name_and_admission_admits_it(string name)
+    [MemberData(nameof(ExampleOciEntries))]
+    public async Task An_imported_oci_example_runs_docker_once_with_secrets_forwarded_by_name_and_admission_admits_it(string name)
     {
-        var server = DemoRegistry.Servers.Select(Read).Single(s => s.Name == name);
+        await using var steward = await TestServer.StartAsync();
+        using (var admin = steward.Client(TestServer.AdminToken))
+        {
+            await RegistryExamples.ImportAsync(admin);
+        }
+
+        // The entry as the demo organisation's registry serves it to hosts.
+        using var anonymous = steward.Client();
+        var loaded = RegistryLoader.Load(await anonymous.GetByteArrayAsync("/o/demo/registry/v0.1/servers?limit=100"));
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Problems));
+        var server = loaded.Document!.Entries.Select(e => e.Server).Single(s => s.Name == name);
         var package = server.Packages!.First(p => p.RegistryType == RegistryTypes.Oci);
         var inputs = LaunchInputs.Empty;
         foreach (var missing in LaunchPlanner.Plan(package, inputs).Problems)
@@ -49,7 +55,7 @@ public class DemoOciLaunchTests
         Assert.Single(plan.Args, a => a == "run");
         Assert.Single(plan.Args, a => OciCommand.SameImage(a, package.Identifier));
         Assert.DoesNotContain(plan.Args, a => a.Contains("ghp_demo_secret", StringComparison.Ordinal));
-        if (name == "io.github.github/github-mcp-server")
+        if (name == RegistryExamples.GitHub)
         {
             Assert.Equal(["docker", "run", "-i", "--rm", "-e", "GITHUB_PERSONAL_ACCESS_TOKEN", "ghcr.io/github/github-mcp-server:0.20.2"], plan.Argv.ToArray());
             Assert.Equal("ghp_demo_secret", plan.Environment["GITHUB_PERSONAL_ACCESS_TOKEN"]);

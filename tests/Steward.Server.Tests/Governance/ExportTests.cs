@@ -9,7 +9,10 @@ namespace Steward.Server.Tests.Governance;
 
 public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<ExportTests.Fixture>
 {
-    /// <summary>The demo organisation plus a remote with a URL template, a server with named arguments, and a deleted version.</summary>
+    /// <summary>
+    /// The demo organisation with the registry examples imported (a PyPI, an OCI and a remote server beside its npm ones),
+    /// plus a remote with a URL template, a server with named arguments, and a deleted version.
+    /// </summary>
     public sealed class Fixture : IAsyncLifetime
     {
         internal GovernanceServer Server { get; private set; } = null!;
@@ -24,6 +27,7 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
             Developer = (await Server.CreateTokenAsync("developer", "platform")).Token;
             (OtherAdmin, _) = await Server.AddOrganisationAsync("other");
             using var admin = Server.Client(GovernanceServer.AdminToken);
+            await RegistryExamples.ImportAsync(admin);
             foreach (var json in new[] { TemplatedRemote, NamedArguments, NugetOnly, TestServer.ServerJson("com.example/revoked", "1.0.0"), TestServer.ServerJson("com.example/revoked", "2.0.0") })
             {
                 using var response = await admin.PostAsync("/api/v1/orgs/demo/registry/servers", GovernanceServer.Json(json));
