@@ -9,6 +9,12 @@ using ModelContextProtocol.Client;
 // Usage: Steward.GatewayBench <repo root> <steward> [iterations] [rounds] [baseline steward]
 // <steward> is the ReadyToRun publish (artifacts/steward/steward) or a steward.dll (run with dotnet). A baseline steward
 // (another build) is measured in the same interleaved rounds, so that before/after share the machine's noise.
+if (args.Length > 0 && args[0] == "bounds" && !OperatingSystem.IsWindows())
+{
+    await Bounds.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args.Length > 3 ? Path.GetFullPath(args[3]) : null);
+    return;
+}
+
 var root = Path.GetFullPath(args.Length > 0 ? args[0] : ".");
 var steward = Path.GetFullPath(args.Length > 1 ? args[1] : Path.Combine(root, "artifacts/steward/steward"));
 var iterations = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5000;
