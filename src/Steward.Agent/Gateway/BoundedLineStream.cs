@@ -61,8 +61,12 @@ internal sealed partial class BoundedLineStream(Stream inner, long limit, string
                 if (chunkEnd == 0)
                 {
                     ended = true;
-                    // A last line without its newline is passed on as it is, if it is within the limit.
-                    if (!skipping && line.Length > 0)
+                    // A last line without its newline (a JSON body) is passed on as it is, or ends as a longer one does.
+                    if (skipping)
+                    {
+                        EndSkipped(newline: false);
+                    }
+                    else if (line.Length > 0)
                     {
                         Emit();
                     }
@@ -140,19 +144,26 @@ internal sealed partial class BoundedLineStream(Stream inner, long limit, string
             tailLength = keep + body.Length;
         }
 
-        if (!ends)
+        if (ends)
         {
-            return;
+            EndSkipped(newline: true);
         }
+    }
 
+    /// <summary>The end of a line past the limit: the error for its id in its place, or nothing.</summary>
+    private void EndSkipped(bool newline)
+    {
         skipping = false;
-        var id = IdOf(Encoding.UTF8.GetString(head, 0, headLength), Encoding.UTF8.GetString(tail, 0, tailLength));
+        // An event stream's line is a data field ("data: {…}"): the error replacing it is one too.
+        var start = Encoding.UTF8.GetString(head, 0, headLength);
+        var field = start.StartsWith("data:", StringComparison.Ordinal) ? "data: " : "";
+        var id = IdOf(field.Length > 0 ? start[5..] : start, Encoding.UTF8.GetString(tail, 0, tailLength));
         onOversized(id, skipped);
         if (id is not null)
         {
             var message = System.Text.Json.JsonEncodedText.Encode(Message(server, skipped, Limit)).Value;
-            var error = $$$"""{"jsonrpc":"2.0","id":{{{id}}},"error":{"code":-32603,"message":"{{{message}}}"}}""";
-            line.Write(Encoding.UTF8.GetBytes(error + "\n"));
+            var error = $$$"""{{{field}}}{"jsonrpc":"2.0","id":{{{id}}},"error":{"code":-32603,"message":"{{{message}}}"}}""";
+            line.Write(Encoding.UTF8.GetBytes(newline ? error + "\n" : error));
             Emit();
         }
     }
@@ -169,9 +180,12 @@ internal sealed partial class BoundedLineStream(Stream inner, long limit, string
         }
     }
 
+    /// <summary>How <see cref="Message"/> begins.</summary>
+    public const string MessagePrefix = "Steward: the answer of ";
+
     /// <summary>What the host is told in place of an answer past the limit.</summary>
     public static string Message(string server, long size, long limit) =>
-        $"Steward: the answer of \"{server}\" is {Mib(size)} MiB, over the gateway's limit of {Mib(limit)} MiB, so it was not passed on. " +
+        $"{MessagePrefix}\"{server}\" is {Mib(size)} MiB, over the gateway's limit of {Mib(limit)} MiB, so it was not passed on. " +
         $"Ask for less (a narrower query, a page of the results), or set {LimitVariable} to raise the limit.";
 
     /// <summary>The variable that sets the limit, in MiB (default <see cref="DefaultLimitMib"/>).</summary>

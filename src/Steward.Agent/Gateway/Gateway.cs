@@ -147,7 +147,7 @@ public sealed partial class Gateway : IAsyncDisposable
 
     private sealed record Offer(ClientCapabilities? Capabilities, Implementation? Info);
 
-    /// <summary>Progress tokens sent upstream for calls in flight → the session that made the call and its own token.</summary>
+    /// <summary>Progress tokens sent upstream for calls in flight (as JSON text) → the session that made the call and its own token.</summary>
     private readonly ConcurrentDictionary<string, (McpServer Session, JsonNode Token)> progressTokens = new(StringComparer.Ordinal);
     private long relayedTokens;
 
@@ -166,8 +166,9 @@ public sealed partial class Gateway : IAsyncDisposable
         this.loggerFactory = loggerFactory;
         logger = loggerFactory.CreateLogger("Steward.Gateway");
         audit = new AuditLog(options.AuditLogPath) { Uploader = options.AuditUploader };
-        // Remote upstreams never reach link-local or cloud metadata addresses, checked after name resolution on every connection.
-        httpClient = new HttpClient(outbound.CreateHandler(), disposeHandler: true);
+        // Remote upstreams never reach link-local or cloud metadata addresses, checked after name resolution on every
+        // connection; their answers are held to the message limit as local servers' are.
+        httpClient = new HttpClient(new ResponseLimitHandler(outbound.CreateHandler(), options.MessageLimit), disposeHandler: true);
         pins = new ToolPins(options.PinsPath ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.AuditLogPath))!, ToolPins.FileName));
         serverOptions = CreateServerOptions();
     }
@@ -953,9 +954,16 @@ public sealed partial class Gateway : IAsyncDisposable
         string? relayed = null;
         if (parameters["_meta"] is JsonObject meta && meta["progressToken"] is JsonValue token)
         {
-            relayed = "steward-" + Interlocked.Increment(ref relayedTokens).ToString(CultureInfo.InvariantCulture);
-            progressTokens[relayed] = (caller, token.DeepClone());
-            meta["progressToken"] = relayed;
+            // The host's token goes up as it is, unless a call in flight already uses it (another session chose the
+            // same): then a token of the gateway's own goes up in its place.
+            relayed = token.ToJsonString();
+            if (!progressTokens.TryAdd(relayed, (caller, token.DeepClone())))
+            {
+                var own = "steward-" + Interlocked.Increment(ref relayedTokens).ToString(CultureInfo.InvariantCulture);
+                relayed = JsonValue.Create(own).ToJsonString();
+                progressTokens[relayed] = (caller, token.DeepClone());
+                meta["progressToken"] = own;
+            }
         }
 
         try
@@ -988,6 +996,11 @@ public sealed partial class Gateway : IAsyncDisposable
         catch (McpProtocolException e) when (upstream.TakeOversized(id) is { } size)
         {
             throw new MessageTooLargeException(e.Message, size);
+        }
+        catch (McpProtocolException e) when (upstream.Spec.Remote is not null && e.Message.Contains(BoundedLineStream.MessagePrefix, StringComparison.Ordinal))
+        {
+            // A remote's answer replaced on its way in (ResponseLimitHandler, shared by every remote): known by its words.
+            throw new MessageTooLargeException(e.Message, 0);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -1403,14 +1416,15 @@ public sealed partial class Gateway : IAsyncDisposable
 
     /// <summary>
     /// Progress of a forwarded call goes to the session that made it (on its request's stream), with the host's own
-    /// token: tokens are replaced on the way up (<see cref="SendToolCallAsync"/>), as two hosts may choose the same one.
+    /// token: a token already in use by another call in flight is replaced on the way up (<see cref="SendToolCallAsync"/>),
+    /// as two hosts may choose the same one.
     /// Taken from the upstream's messages in order (<see cref="InterceptingTransport"/>), so it reaches the host before
     /// the answer it precedes.
     /// </summary>
     private async ValueTask<bool> InterceptAsync(JsonRpcMessage message)
     {
         if (message is not JsonRpcNotification { Method: NotificationMethods.ProgressNotification, Params: JsonObject body } ||
-            body["progressToken"] is not JsonValue token || !token.TryGetValue(out string? relayed) || !progressTokens.TryGetValue(relayed, out var owner))
+            body["progressToken"] is not JsonValue token || !progressTokens.TryGetValue(token.ToJsonString(), out var owner))
         {
             return false;
         }

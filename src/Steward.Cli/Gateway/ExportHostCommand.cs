@@ -60,7 +60,8 @@ internal static class ExportHostCommand
             }
 
             var path = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(format.InHome ? env.HomeDirectory : env.WorkingDirectory, format.DefaultPath), env.WorkingDirectory);
-            var (report, error) = McpCommand.Manager(env).Status();
+            var manager = McpCommand.Manager(env);
+            var (report, error) = manager.Status();
             if (report is null)
             {
                 return AgentOutput.Error(console, error!);
@@ -73,6 +74,11 @@ internal static class ExportHostCommand
             // same registry server, when each keeps its own configured name.
             var byRegistry = admitted.Where(s => s.RegistryName is not null).GroupBy(s => s.RegistryName!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
             string GatewayName(Steward.Agent.Servers.ServerStatus s) => s.RegistryName is { } r && byRegistry[r] == 1 ? r : s.Name;
+            // The host's key (from which hosts build tool names, cut at 64 characters): an entry configured under its registry
+            // name gets the short key the administrator's exports use for it (computed over every approved server, as they
+            // are, so the permission rules of a gateway-mode export name it the same); one the developer named keeps that name.
+            var hostKeys = Steward.Server.Exports.Exporters.HostNames(manager.Approved().Select(a => a.Name).Concat(admitted.Select(s => s.RegistryName ?? s.Name)));
+            string HostKey(Steward.Agent.Servers.ServerStatus s) => s.RegistryName is { } r && r == s.Name && byRegistry[r] == 1 ? hostKeys[r] : s.Name;
 
             JsonObject root;
             try
@@ -104,7 +110,15 @@ internal static class ExportHostCommand
 
                 entry["command"] = program;
                 entry["args"] = new JsonArray("gateway", "--server", GatewayName(status));
-                servers[status.Name] = entry;
+                var key = HostKey(status);
+                if (key != status.Name)
+                {
+                    // An entry under the configured name (an earlier export-host's, or the developer's for this server) is
+                    // replaced by the one under the host key, not left beside it.
+                    servers.Remove(status.Name);
+                }
+
+                servers[key] = entry;
             }
 
             try

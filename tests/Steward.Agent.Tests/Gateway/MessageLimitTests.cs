@@ -1,7 +1,10 @@
+using System.Net;
+using System.Text;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using Steward.Agent.Gateway;
+using Steward.Agent.Policy;
 
 namespace Steward.Agent.Tests.Gateway;
 
@@ -38,6 +41,162 @@ public sealed class MessageLimitTests
 
         var outcomes = File.ReadAllLines(harness.AuditLog).Select(l => (string)JsonNode.Parse(l)!["outcome"]!).ToList();
         Assert.Equal(["ok", "too_large", "ok"], outcomes);
+    }
+
+    [NodeFact]
+    public async Task A_remote_servers_answer_past_the_limit_is_refused_audited_too_large_and_the_server_keeps_serving()
+    {
+        await using var remote = JsonRpcOverHttp.Start();
+        var detail = new Steward.Core.Registry.ServerDetail
+        {
+            Name = "remote",
+            Description = "A streamable HTTP server on loopback",
+            Version = "1.0.0",
+            Remotes = [new Steward.Core.Registry.RemoteTransport { Type = Steward.Core.Config.McpServerTypes.StreamableHttp, Url = remote.Url }],
+        };
+        await using var harness = await GatewayHarness.StartAsync(
+            Fixtures.Config(("remote", new Steward.Core.Config.McpServerConfig { Type = Steward.Core.Config.McpServerTypes.StreamableHttp, Url = remote.Url })),
+            AllowingLoopbackHttp(Fixtures.Policy([detail])), server: "remote", maxMessageBytes: Limit);
+        var status = harness.Gateway.Status;
+        Assert.True(status.Running.SequenceEqual(["remote"]),
+            string.Join("; ", status.Refused.Concat(status.Failed).Select(r => $"{r.Name} {r.ReasonCode}: {r.Message}")));
+
+        var within = await harness.Client.CallToolAsync("big", new Dictionary<string, object?> { ["kib"] = 1000 });
+        Assert.Equal(1000 * 1024, Assert.IsType<TextContentBlock>(Assert.Single(within.Content)).Text.Length);
+
+        // The answer is replaced by an error for its request on the way in (the same words as for a local server), audited too_large.
+        var refused = await Assert.ThrowsAsync<McpProtocolException>(async () =>
+            await harness.Client.CallToolAsync("big", new Dictionary<string, object?> { ["kib"] = 3 * 1024 }));
+        Assert.Contains("is 3.0 MiB, over the gateway's limit of 1 MiB", refused.Message, StringComparison.Ordinal);
+
+        var echo = await harness.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "still here" });
+        Assert.Equal("Echo: still here", Assert.IsType<TextContentBlock>(Assert.Single(echo.Content)).Text);
+        Assert.Equal(["ok", "too_large", "ok"], File.ReadAllLines(harness.AuditLog).Select(l => (string)JsonNode.Parse(l)!["outcome"]!));
+    }
+
+    private static PolicyState AllowingLoopbackHttp(PolicyState policy) =>
+        policy is PolicyState.Active active ? new PolicyState.Active(active.Snapshot with { AllowLoopbackHttp = true }) : policy;
+
+    /// <summary>
+    /// A stateless streamable HTTP MCP server on 127.0.0.1 (HttpListener): every POST answered with one JSON body, tools
+    /// <c>echo</c> and <c>big</c> (a text of <c>kib</c> KiB).
+    /// </summary>
+    private sealed class JsonRpcOverHttp : IAsyncDisposable
+    {
+        private readonly HttpListener listener;
+        private readonly Task serving;
+
+        private JsonRpcOverHttp(HttpListener listener, string url)
+        {
+            this.listener = listener;
+            Url = url;
+            serving = Task.Run(ServeAsync);
+        }
+
+        public string Url { get; }
+
+        public static JsonRpcOverHttp Start()
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var port = Random.Shared.Next(20_000, 60_000);
+                var listener = new HttpListener();
+                listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+                try
+                {
+                    listener.Start();
+                    return new JsonRpcOverHttp(listener, $"http://127.0.0.1:{port}/mcp");
+                }
+                catch (HttpListenerException) when (attempt < 20)
+                {
+                    listener.Close();
+                }
+            }
+        }
+
+        private async Task ServeAsync()
+        {
+            while (listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+
+                _ = Task.Run(() => AnswerAsync(context));
+            }
+        }
+
+        private static async Task AnswerAsync(HttpListenerContext context)
+        {
+            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+            var request = JsonNode.Parse(await reader.ReadToEndAsync());
+            var id = request?["id"];
+            if (context.Request.HttpMethod != "POST" || request is null || id is null)
+            {
+                context.Response.StatusCode = context.Request.HttpMethod == "POST" ? 202 : 405;
+                context.Response.Close();
+                return;
+            }
+
+            var arguments = request["params"]?["arguments"];
+            JsonNode result = (string?)request["method"] switch
+            {
+                "initialize" => new JsonObject
+                {
+                    ["protocolVersion"] = request["params"]!["protocolVersion"]!.DeepClone(),
+                    ["capabilities"] = new JsonObject { ["tools"] = new JsonObject() },
+                    ["serverInfo"] = new JsonObject { ["name"] = "remote", ["version"] = "1.0.0" },
+                },
+                "tools/list" => JsonNode.Parse("""
+                    {"tools":[{"name":"echo","inputSchema":{"type":"object","properties":{"message":{"type":"string"}}}},
+                              {"name":"big","inputSchema":{"type":"object","properties":{"kib":{"type":"number"}}}}]}
+                    """)!,
+                "tools/call" when (string?)request["params"]!["name"] == "big" =>
+                    new JsonObject { ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = new string('x', (int)arguments!["kib"]! * 1024) }) },
+                "tools/call" => new JsonObject { ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = "Echo: " + (string?)arguments?["message"] }) },
+                _ => new JsonObject(),
+            };
+            var body = Encoding.UTF8.GetBytes(new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id.DeepClone(), ["result"] = result }.ToJsonString());
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength64 = body.Length;
+            try
+            {
+                await context.Response.OutputStream.WriteAsync(body);
+                context.Response.Close();
+            }
+            catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
+            {
+                // The gateway stopped reading an answer past its limit.
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            listener.Stop();
+            listener.Close();
+            await serving;
+        }
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("data: ")]
+    public async Task A_body_past_the_limit_without_a_final_newline_or_as_an_event_field_is_replaced_as_well(string field)
+    {
+        var big = field + "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"" + new string('x', 300 * 1024) + "\"}]}}";
+        await using var stream = new BoundedLineStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(big)), 64 * 1024, "s", (_, _) => { });
+        using var reader = new StreamReader(stream);
+        var text = await reader.ReadToEndAsync();
+
+        Assert.StartsWith(field + "{\"jsonrpc\":\"2.0\",\"id\":7,\"error\":{\"code\":-32603,", text, StringComparison.Ordinal);
+        Assert.False(text.EndsWith('\n'));
+        Assert.Equal(7, (int)JsonNode.Parse(text[field.Length..])!["id"]!);
     }
 
     [Theory]

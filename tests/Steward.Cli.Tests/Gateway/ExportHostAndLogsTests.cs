@@ -50,7 +50,10 @@ public sealed class ExportHostAndLogsTests
         Assert.Equal("keep", json.RootElement.GetProperty("inputs")[0].GetProperty("id").GetString());
         Assert.False(servers.TryGetProperty("rogue", out _));
         Assert.False(servers.TryGetProperty("io.acme/files", out _));
-        var entry = servers.GetProperty("io.acme/old");
+        // Under the short key the administrator's exports give io.acme/old (hosts build tool names from it); the entry
+        // under the registry name is replaced, not left beside it.
+        Assert.False(servers.TryGetProperty("io.acme/old", out _));
+        var entry = servers.GetProperty("old");
         // The stable command every machine's allowlist can name, not this machine's path to steward.
         Assert.Equal("steward", entry.GetProperty("command").GetString());
         Assert.Equal(["gateway", "--server", "io.acme/old"], entry.GetProperty("args").EnumerateArray().Select(a => a.GetString()!).ToArray());
@@ -77,7 +80,7 @@ public sealed class ExportHostAndLogsTests
 
         Assert.Equal(0, export.ExitCode);
         using var json = JsonDocument.Parse(File.ReadAllText(output));
-        Assert.Equal("--server", json.RootElement.GetProperty("mcpServers").GetProperty("io.acme/old").GetProperty("args").EnumerateArray().Reverse().Skip(1).First().GetString());
+        Assert.Equal("--server", json.RootElement.GetProperty("mcpServers").GetProperty("old").GetProperty("args").EnumerateArray().Reverse().Skip(1).First().GetString());
         var unknown = await Run(fixture, "mcp", "export-host", "--host", "emacs");
         Assert.NotEqual(0, unknown.ExitCode);
     }

@@ -1,35 +1,31 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Steward.Core.Json;
-using Steward.Core.Registry;
+using System.Text.Json.Nodes;
+using Steward.Agent.Tests.Support;
 using Steward.Server.Exports;
-using Steward.Server.Organisations;
 
 namespace Steward.Cli.Tests.Gateway;
 
 /// <summary>
-/// The real hosts of <c>tests/node</c> (Claude Code, Gemini CLI, GitHub Copilot CLI) read Steward's exports from their
-/// system paths (<c>/etc/claude-code</c>, <c>/etc/gemini-cli</c>, <c>/etc/github-copilot</c>) and start Steward's gateway
+/// The real hosts of <c>tests/node</c> (Claude Code, Gemini CLI, GitHub Copilot CLI) read Steward's exports, as a
+/// running Steward server serves them to its admin, from their system paths (<c>/etc/claude-code</c>, <c>/etc/gemini-cli</c>, <c>/etc/github-copilot</c>) and start Steward's gateway
 /// from them. The system files live only
 /// in a private mount namespace (bubblewrap with a tmpfs over <c>/etc</c> that re-binds every real entry but the host's
 /// folder), never in this machine's <c>/etc</c>; HOME is a temp directory; <c>steward</c> on PATH is this build.
 /// </summary>
 [Collection(RealHostCollection.Name)]
-public sealed class RealHostTests : IDisposable
+public sealed class RealHostTests : IAsyncLifetime
 {
     private const string Name = "io.github.modelcontextprotocol/server-everything";
     private const string Flat = "server-everything";
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(180);
 
-    private static readonly string Registry = $$$"""
-        {"servers": [{"server": {"name": "{{{Name}}}", "description": "The MCP reference test server", "version": "{{{NodePackages.ServerEverythingVersion}}}",
-          "packages": [{"registryType": "npm", "identifier": "{{{NodePackages.ServerEverything}}}", "version": "{{{NodePackages.ServerEverythingVersion}}}", "transport": {"type": "stdio"}}]}}]}
-        """;
-
     /// <summary>The hosts' folders under /etc: Claude Code's, Gemini CLI's and GitHub Copilot CLI's (its managed-settings.json on Linux).</summary>
     private static readonly string[] SystemFolders = ["claude-code", "gemini-cli", "github-copilot"];
 
     private readonly string root = Directory.CreateTempSubdirectory("steward-hosts-").FullName;
+
+    private StewardServerHost? server;
 
     private string Home => Path.Combine(root, "home");
 
@@ -39,8 +35,15 @@ public sealed class RealHostTests : IDisposable
 
     private string SystemDir(string host) => Path.Combine(root, "etc", host);
 
-    public void Dispose()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
+        if (server is not null)
+        {
+            await server.DisposeAsync();
+        }
+
         try
         {
             Directory.Delete(root, recursive: true);
@@ -50,16 +53,23 @@ public sealed class RealHostTests : IDisposable
         }
     }
 
-    /// <summary>What the server's export of this registry is, as an admin downloads it.</summary>
-    private static string Export(string format, ExportOptions options)
+    /// <summary>What the running server exports for the demo organisation (gateway mode, the default), as an admin downloads it.</summary>
+    private async Task<string> ExportAsync(string format)
     {
-        var detail = JsonSerializer.Deserialize(JsonDocument.Parse(Registry).RootElement.GetProperty("servers")[0].GetProperty("server").GetRawText(), CoreJsonContext.Default.ServerDetail)!;
-        var result = Exporters.Build(format, [detail], [], ProfileSettings.Default, options);
-        Assert.Empty(result.Skipped);
-        return System.Text.Encoding.UTF8.GetString(result.Document);
+        using var admin = Server.Client();
+        using var response = await admin.GetAsync($"api/v1/orgs/demo/exports/{format}");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"export {format}: {(int)response.StatusCode} {body}");
+        return body;
     }
 
-    /// <summary>HOME, a Steward config directory logged in to the registry file, and a <c>steward</c> on PATH running this build.</summary>
+    private StewardServerHost Server => server ?? throw new InvalidOperationException("SetUpAsync first");
+
+    /// <summary>
+    /// A Steward server on 127.0.0.1 whose demo organisation approves server-everything only (the demo's other servers
+    /// withdrawn, so the hosts start no more than one gateway), HOME, a Steward config directory logged in to that server
+    /// with a developer token, and a <c>steward</c> on PATH running this build.
+    /// </summary>
     private async Task SetUpAsync()
     {
         Directory.CreateDirectory(Home);
@@ -70,8 +80,23 @@ public sealed class RealHostTests : IDisposable
             Directory.CreateDirectory(SystemDir(host));
         }
 
-        var registry = Path.Combine(root, "registry.json");
-        await File.WriteAllTextAsync(registry, Registry);
+        server = await StewardServerHost.StartAsync(TimeProvider.System);
+        using (var anonymous = new HttpClient { BaseAddress = new Uri(Server.BaseUrl) })
+        {
+            foreach (var listed in JsonNode.Parse(await anonymous.GetStringAsync("v0.1/servers"))!["servers"]!.AsArray())
+            {
+                var (name, version) = ((string)listed!["server"]!["name"]!, (string)listed["server"]!["version"]!);
+                if (name != Name)
+                {
+                    await Server.DeleteVersionAsync(name, version);
+                }
+                else
+                {
+                    Assert.Equal(NodePackages.ServerEverythingVersion, version);
+                }
+            }
+        }
+
         var steward = Path.Combine(Bin, "steward");
         await File.WriteAllTextAsync(steward, $"#!/bin/sh\nexec dotnet '{Path.Combine(AppContext.BaseDirectory, "steward.dll")}' \"$@\"\n");
         if (!OperatingSystem.IsWindows())
@@ -79,7 +104,7 @@ public sealed class RealHostTests : IDisposable
             File.SetUnixFileMode(steward, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        var login = await RunAsync(["steward", "login", "--registry", registry], sandboxed: false);
+        var login = await RunAsync(["steward", "login", Server.BaseUrl, "--token", await Server.DeveloperTokenAsync(), "--allow-http"], sandboxed: false);
         Assert.True(login.ExitCode == 0, login.Output);
     }
 
@@ -189,9 +214,8 @@ public sealed class RealHostTests : IDisposable
     public async Task Claude_code_connects_to_the_gateway_mode_managed_mcp_json_and_its_allowlist_admits_that_argv()
     {
         await SetUpAsync();
-        var gateway = ExportOptions.Default;
-        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-mcp.json"), Export(ExportFormats.ClaudeManagedMcp, gateway));
-        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-settings.json"), Export(ExportFormats.ClaudeSettings, gateway));
+        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-mcp.json"), await ExportAsync(ExportFormats.ClaudeManagedMcp));
+        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-settings.json"), await ExportAsync(ExportFormats.ClaudeSettings));
 
         var list = await RunAsync(["claude", "mcp", "list"]);
 
@@ -208,7 +232,7 @@ public sealed class RealHostTests : IDisposable
     public async Task Claude_code_with_the_gateway_allowlist_runs_export_hosts_entry_and_not_the_same_server_started_directly()
     {
         await SetUpAsync();
-        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-settings.json"), Export(ExportFormats.ClaudeSettings, ExportOptions.Default));
+        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-settings.json"), await ExportAsync(ExportFormats.ClaudeSettings));
         var add = await RunAsync(["steward", "mcp", "add", Name], sandboxed: false);
         Assert.True(add.ExitCode == 0, add.Output);
         // The developer's own user-scope servers: the upstream started directly, which the allowlist does not admit.
@@ -223,7 +247,8 @@ public sealed class RealHostTests : IDisposable
         var list = await RunAsync(["claude", "mcp", "list"]);
 
         Assert.True(list.ExitCode == 0, list.Output);
-        Assert.Contains($"{Name}: steward gateway --server {Name} - ✔ Connected", list.Output);
+        // export-host names the entry with the short key the admin's exports use (tool names stay within 64 characters).
+        Assert.Contains($"{Flat}: steward gateway --server {Name} - ✔ Connected", list.Output);
         Assert.DoesNotContain("direct:", list.Output);
         AssertNoWarningAbout(list.Output);
     }
@@ -232,8 +257,8 @@ public sealed class RealHostTests : IDisposable
     public async Task A_claude_code_session_offers_the_gateways_tools_to_the_model_and_its_call_is_answered_and_audited()
     {
         await SetUpAsync();
-        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-mcp.json"), Export(ExportFormats.ClaudeManagedMcp, ExportOptions.Default));
-        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-settings.json"), Export(ExportFormats.ClaudeSettings, ExportOptions.Default));
+        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-mcp.json"), await ExportAsync(ExportFormats.ClaudeManagedMcp));
+        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-settings.json"), await ExportAsync(ExportFormats.ClaudeSettings));
         await using var model = new FakeAnthropic();
         var serverTools = "mcp__" + Flat;
 
@@ -285,10 +310,10 @@ public sealed class RealHostTests : IDisposable
         var export = await RunAsync(["steward", "mcp", "export-host", "--host", "copilot"], sandboxed: false);
         Assert.True(export.ExitCode == 0, export.Output);
         var managed = Path.Combine(SystemDir("github-copilot"), "managed-settings.json");
-        await File.WriteAllTextAsync(managed, Export(ExportFormats.Copilot, ExportOptions.Default));
+        await File.WriteAllTextAsync(managed, await ExportAsync(ExportFormats.Copilot));
         await using var model = new FakeOpenAi();
-        // Copilot names an MCP tool <server>-<tool>, each character of the server's name outside [A-Za-z0-9_-] a '-'.
-        var serverTools = System.Text.RegularExpressions.Regex.Replace(Name, "[^A-Za-z0-9_-]", "-") + "-";
+        // Copilot names an MCP tool <server>-<tool>, the server being the entry's key: export-host's short one.
+        var serverTools = Flat + "-";
         // Debug logging: Copilot logs a server its allowlist refuses only at that level.
         string[] prompt = ["copilot", "-p", "Say hello through the echo tool.", "--allow-all-tools", "--log-level", "debug"];
 
@@ -325,7 +350,7 @@ public sealed class RealHostTests : IDisposable
     public async Task Gemini_cli_connects_to_the_gateway_from_system_settings_and_a_user_server_reusing_the_name_does_not_run()
     {
         await SetUpAsync();
-        await File.WriteAllTextAsync(Path.Combine(SystemDir("gemini-cli"), "settings.json"), Export(ExportFormats.Gemini, ExportOptions.Default));
+        await File.WriteAllTextAsync(Path.Combine(SystemDir("gemini-cli"), "settings.json"), await ExportAsync(ExportFormats.Gemini));
         Directory.CreateDirectory(Path.Combine(Home, ".gemini"));
         await File.WriteAllTextAsync(Path.Combine(Home, ".gemini", "trustedFolders.json"), JsonSerializer.Serialize(new Dictionary<string, string> { [NodePackages.Root!] = "TRUST_FOLDER" }));
         // The user's settings reuse the allowed name with another command, and add a server of their own.
@@ -348,7 +373,7 @@ public sealed class RealHostTests : IDisposable
     public async Task A_gemini_cli_session_offers_the_gateways_tools_to_the_model_and_its_call_is_answered_and_audited()
     {
         await SetUpAsync();
-        await File.WriteAllTextAsync(Path.Combine(SystemDir("gemini-cli"), "settings.json"), Export(ExportFormats.Gemini, ExportOptions.Default));
+        await File.WriteAllTextAsync(Path.Combine(SystemDir("gemini-cli"), "settings.json"), await ExportAsync(ExportFormats.Gemini));
         Directory.CreateDirectory(Path.Combine(Home, ".gemini"));
         await File.WriteAllTextAsync(Path.Combine(Home, ".gemini", "trustedFolders.json"), JsonSerializer.Serialize(new Dictionary<string, string> { [NodePackages.Root!] = "TRUST_FOLDER" }));
         await File.WriteAllTextAsync(Path.Combine(Home, ".gemini", "settings.json"), """{"security": {"auth": {"selectedType": "gemini-api-key"}}}""");
@@ -384,7 +409,8 @@ public sealed class RealHostTests : IDisposable
         var list = await RunAsync(["gemini", "mcp", "list"]);
 
         Assert.True(list.ExitCode == 0, list.Output);
-        Assert.Contains($"✓ {Name}: steward gateway --server {Name} (stdio) - Connected", list.Output);
+        // Under the short key the admin's Gemini export gives the server too.
+        Assert.Contains($"✓ {Flat}: steward gateway --server {Name} (stdio) - Connected", list.Output);
         AssertNoWarningAbout(list.Output);
     }
 }

@@ -155,7 +155,7 @@ public sealed class ToolRulesTests
             """);
         using var client = server.Client(developer);
         var settings = JsonNode.Parse(await client.GetStringAsync("/api/v1/orgs/demo/exports/claude-settings"))!;
-        // Under the short key managed-mcp.json lists the server by, and under the registry name export-host's entries keep.
+        // Under the short key managed-mcp.json and export-host list the server by, and under the flat registry name (an entry written by hand).
         Assert.Equal(["WebFetch", "WebSearch", "mcp__server-everything__get-env", "mcp__io_github_modelcontextprotocol_server-everything__get-env"],
             settings["permissions"]!["deny"]!.AsArray().Select(d => (string)d!));
         Assert.Equal(["mcp__server-filesystem", "mcp__io_github_modelcontextprotocol_server-filesystem"], settings["permissions"]!["ask"]!.AsArray().Select(d => (string)d!));
