@@ -54,10 +54,10 @@ public sealed class RealHostTests : IAsyncLifetime
     }
 
     /// <summary>What the running server exports for the demo organisation (gateway mode, the default), as an admin downloads it.</summary>
-    private async Task<string> ExportAsync(string format)
+    private async Task<string> ExportAsync(string format, string mode = "gateway")
     {
         using var admin = Server.Client();
-        using var response = await admin.GetAsync($"api/v1/orgs/demo/exports/{format}");
+        using var response = await admin.GetAsync($"api/v1/orgs/demo/exports/{format}?mode={mode}");
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"export {format}: {(int)response.StatusCode} {body}");
         return body;
@@ -209,6 +209,28 @@ public sealed class RealHostTests : IAsyncLifetime
     }
 
     private string StewardLog => File.Exists(Path.Combine(ConfigDir, "steward.log")) ? File.ReadAllText(Path.Combine(ConfigDir, "steward.log")) : "";
+
+    [HostFact("claude")]
+    public async Task Claude_code_runs_the_direct_mode_managed_mcp_json_upstream_and_its_allowlist_refuses_a_user_gateway_entry()
+    {
+        // Direct mode, for machines without Steward: the host starts the upstream itself, and only that argv is allowed.
+        await SetUpAsync();
+        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-settings.json"), await ExportAsync(ExportFormats.ClaudeSettings, "direct"));
+        await File.WriteAllTextAsync(Path.Combine(Home, ".claude.json"), $$$"""
+            {"mcpServers": {"via-steward": {"command": "steward", "args": ["gateway", "--server", "{{{Name}}}"]},
+                            "direct-copy": {"command": "npx", "args": ["-y", "{{{NodePackages.ServerEverything}}}@{{{NodePackages.ServerEverythingVersion}}}"]} } }
+            """);
+        var allowlisted = await RunAsync(["claude", "mcp", "list"]);
+        Assert.True(allowlisted.ExitCode == 0, allowlisted.Output);
+        Assert.Contains($"direct-copy: npx -y {NodePackages.ServerEverything}@{NodePackages.ServerEverythingVersion} - ✔ Connected", allowlisted.Output);
+        Assert.DoesNotContain("via-steward:", allowlisted.Output);
+
+        await File.WriteAllTextAsync(Path.Combine(SystemDir("claude-code"), "managed-mcp.json"), await ExportAsync(ExportFormats.ClaudeManagedMcp, "direct"));
+        var managed = await RunAsync(["claude", "mcp", "list"]);
+        Assert.True(managed.ExitCode == 0, managed.Output);
+        Assert.Contains($"{Flat}: npx -y {NodePackages.ServerEverything}@{NodePackages.ServerEverythingVersion} - ✔ Connected", managed.Output);
+        AssertNoWarningAbout(managed.Output);
+    }
 
     [HostFact("claude")]
     public async Task Claude_code_connects_to_the_gateway_mode_managed_mcp_json_and_its_allowlist_admits_that_argv()
