@@ -83,54 +83,13 @@ public sealed class MessageLimitTests
     /// </summary>
     private sealed class JsonRpcOverHttp : IAsyncDisposable
     {
-        private readonly HttpListener listener;
-        private readonly Task serving;
+        private readonly LoopbackHttpServer server = new(AnswerAsync);
 
-        private JsonRpcOverHttp(HttpListener listener, string url)
-        {
-            this.listener = listener;
-            Url = url;
-            serving = Task.Run(ServeAsync);
-        }
+        public string Url => server.Url + "/mcp";
 
-        public string Url { get; }
+        public static JsonRpcOverHttp Start() => new();
 
-        public static JsonRpcOverHttp Start()
-        {
-            for (var attempt = 0; ; attempt++)
-            {
-                var port = Random.Shared.Next(20_000, 60_000);
-                var listener = new HttpListener();
-                listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-                try
-                {
-                    listener.Start();
-                    return new JsonRpcOverHttp(listener, $"http://127.0.0.1:{port}/mcp");
-                }
-                catch (HttpListenerException) when (attempt < 20)
-                {
-                    listener.Close();
-                }
-            }
-        }
-
-        private async Task ServeAsync()
-        {
-            while (listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await listener.GetContextAsync();
-                }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-                {
-                    return;
-                }
-
-                _ = Task.Run(() => AnswerAsync(context));
-            }
-        }
+        public ValueTask DisposeAsync() => server.DisposeAsync();
 
         private static async Task AnswerAsync(HttpListenerContext context)
         {
@@ -176,12 +135,6 @@ public sealed class MessageLimitTests
             }
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            listener.Stop();
-            listener.Close();
-            await serving;
-        }
     }
 
     [Theory]

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -19,43 +18,14 @@ internal sealed class FakeAnthropic : IAsyncDisposable
     public const string ToolSuffix = "__echo";
     public const string Message = "hello from the model";
 
-    private readonly HttpListener listener = new();
-    private readonly Task serving;
+    private readonly LoopbackHttpServer server;
 
-    public FakeAnthropic()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        Url = $"http://127.0.0.1:{port}";
-        listener.Prefixes.Add(Url + "/");
-        listener.Start();
-        serving = Task.Run(ServeAsync);
-    }
+    public FakeAnthropic() => server = new LoopbackHttpServer(AnswerAsync);
 
-    public string Url { get; }
+    public string Url => server.Url;
 
     /// <summary>Each request: the tool names offered, and the text of every tool result it carries.</summary>
     public ConcurrentQueue<(IReadOnlyList<string> Tools, IReadOnlyList<string> ToolResults)> Requests { get; } = new();
-
-    private async Task ServeAsync()
-    {
-        while (listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => AnswerAsync(context));
-        }
-    }
 
     private async Task AnswerAsync(HttpListenerContext context)
     {
@@ -128,10 +98,5 @@ internal sealed class FakeAnthropic : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        listener.Stop();
-        listener.Close();
-        await serving;
-    }
+    public ValueTask DisposeAsync() => server.DisposeAsync();
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -22,44 +21,15 @@ internal sealed class FakeOpenAi : IAsyncDisposable
     public const string Message = "hello from the model";
     public const string Answer = "done: the echo came back";
 
-    private readonly HttpListener listener = new();
-    private readonly Task serving;
+    private readonly LoopbackHttpServer server;
 
-    public FakeOpenAi()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        Url = $"http://127.0.0.1:{port}/v1";
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
-        serving = Task.Run(ServeAsync);
-    }
+    public FakeOpenAi() => server = new LoopbackHttpServer(AnswerAsync);
 
     /// <summary>The API base (…/v1), as <c>COPILOT_PROVIDER_BASE_URL</c> takes it.</summary>
-    public string Url { get; }
+    public string Url => server.Url + "/v1";
 
     /// <summary>Each request: its path, the tool names offered, and the text of every tool result it carries.</summary>
     public ConcurrentQueue<(string Path, IReadOnlyList<string> Tools, IReadOnlyList<string> ToolResults)> Requests { get; } = new();
-
-    private async Task ServeAsync()
-    {
-        while (listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => AnswerAsync(context));
-        }
-    }
 
     private async Task AnswerAsync(HttpListenerContext context)
     {
@@ -160,10 +130,5 @@ internal sealed class FakeOpenAi : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        listener.Stop();
-        listener.Close();
-        await serving;
-    }
+    public ValueTask DisposeAsync() => server.DisposeAsync();
 }
