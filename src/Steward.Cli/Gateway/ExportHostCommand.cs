@@ -77,7 +77,7 @@ internal static class ExportHostCommand
             // The host's key (from which hosts build tool names, cut at 64 characters): an entry configured under its registry
             // name gets the short key the administrator's exports use for it (computed over every approved server, as they
             // are, so the permission rules of a gateway-mode export name it the same); one the developer named keeps that name.
-            var hostKeys = Steward.Server.Exports.Exporters.HostNames(manager.Approved().Select(a => a.Name).Concat(admitted.Select(s => s.RegistryName ?? s.Name)));
+            var hostKeys = Steward.Core.Registry.HostServerNames.Keys(manager.Approved().Select(a => a.Name).Concat(admitted.Select(s => s.RegistryName ?? s.Name)));
             string HostKey(Steward.Agent.Servers.ServerStatus s) => s.RegistryName is { } r && r == s.Name && byRegistry[r] == 1 ? hostKeys[r] : s.Name;
 
             JsonObject root;

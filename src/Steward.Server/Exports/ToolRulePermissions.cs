@@ -6,11 +6,10 @@ namespace Steward.Server.Exports;
 /// <summary>
 /// The profile's tool rules as a host's permission rules, where the host can express them, and a line for each rule it
 /// cannot (docs/exports.md). Claude Code names an MCP tool <c>mcp__&lt;server&gt;__&lt;tool&gt;</c>, the server being the
-/// name of its entry in the host's configuration: the short key <c>managed-mcp.json</c> gives it
-/// (<see cref="Exporters.HostNames"/>), and — for entries <c>steward mcp export-host</c> writes under the name the
-/// server is configured under, which <c>steward mcp add</c> makes its registry name — the registry name with every
-/// character outside <c>[A-Za-z0-9_-]</c> replaced by <c>_</c>. Each rule is written for both spellings when they
-/// differ. <c>mcp__&lt;server&gt;</c> alone covers every tool of the server. So a rule on one exact tool or on a whole
+/// name of its entry in the host's configuration: the short key <c>managed-mcp.json</c> and <c>steward mcp export-host</c>
+/// give it (<see cref="Steward.Core.Registry.HostServerNames.Keys"/>), and — for an entry written by hand under the
+/// registry name — the registry name with every character outside <c>[A-Za-z0-9_-]</c> replaced by <c>_</c>. Each rule
+/// is written for both spellings when they differ. <c>mcp__&lt;server&gt;</c> alone covers every tool of the server. So a rule on one exact tool or on a whole
 /// server (<c>server/*</c>) maps; a glob anywhere else does not.
 /// </summary>
 public static partial class ToolRulePermissions

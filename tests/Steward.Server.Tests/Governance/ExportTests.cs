@@ -371,8 +371,8 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
     public void Flat_names_are_unique_and_do_not_depend_on_the_order_of_the_names()
     {
         string[] names = ["io.github.acme/tool", "io.github.acme.tool/x", "io.github/acme.tool", "com.example/a_b-c"];
-        var flat = Exporters.FlatNames(names);
-        var reversed = Exporters.FlatNames(names.Reverse());
+        var flat = HostServerNames.Flat(names);
+        var reversed = HostServerNames.Flat(names.Reverse());
 
         Assert.Equal(names.Length, flat.Values.Distinct(StringComparer.Ordinal).Count());
         Assert.All(names, n => Assert.Equal(flat[n], reversed[n]));
@@ -387,8 +387,8 @@ public sealed class ExportTests(ExportTests.Fixture fixture) : IClassFixture<Exp
     public void Host_names_are_short_unique_and_fall_back_to_flat_names_when_the_short_form_is_taken()
     {
         string[] names = ["io.github.modelcontextprotocol/server-everything", "com.notion/mcp", "io.github.a/tool", "io.github.b/tool", "com.example/x.y"];
-        var keys = Exporters.HostNames(names);
-        var reversed = Exporters.HostNames(names.Reverse());
+        var keys = HostServerNames.Keys(names);
+        var reversed = HostServerNames.Keys(names.Reverse());
 
         Assert.Equal("server-everything", keys["io.github.modelcontextprotocol/server-everything"]);
         Assert.Equal("notion-mcp", keys["com.notion/mcp"]);
