@@ -65,6 +65,8 @@ public sealed class ConsoleFixture : IAsyncLifetime
             return;
         }
 
+        // Playwright before any server of this process logs: see SharedPlaywright.
+        Playwright = await SharedPlaywright.Value;
         _root = Directory.CreateTempSubdirectory("steward-console-test-").FullName;
         Ca = Steward.Tests.Tls.TestCa.Create(Path.Combine(_root, "ca"));
         Server = await StewardServer.StartAsync(new ServeOptions
@@ -79,12 +81,6 @@ public sealed class ConsoleFixture : IAsyncLifetime
             AllowHttpLoopbackImport = true,
             AllowHttpLoopbackOidc = true,
         }, CancellationToken.None);
-        if (Environment.GetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH") is null && !File.Exists(BundledNode) && File.Exists("/usr/bin/node"))
-        {
-            Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", "/usr/bin/node");
-        }
-
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = ChromiumFactAttribute.Chromium,
@@ -92,6 +88,22 @@ public sealed class ConsoleFixture : IAsyncLifetime
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
         });
     }
+
+    /// <summary>
+    /// One Playwright driver for the test process, started before the first fixture starts its server. Starting the
+    /// driver sets <see cref="Console.OutputEncoding"/>, which takes the console's lock and then flushes its writers,
+    /// while a server's console logger writing at that moment holds a writer and waits for the console's lock: each
+    /// waits for the other for ever (seen as a test run that stopped). Once, with no server logging yet, it cannot.
+    /// </summary>
+    private static readonly Lazy<Task<IPlaywright>> SharedPlaywright = new(() =>
+    {
+        if (Environment.GetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH") is null && !File.Exists(BundledNode) && File.Exists("/usr/bin/node"))
+        {
+            Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", "/usr/bin/node");
+        }
+
+        return Microsoft.Playwright.Playwright.CreateAsync();
+    });
 
     private static string BundledNode => Path.Combine(AppContext.BaseDirectory, ".playwright", "node", "linux-x64", "node");
 
@@ -200,7 +212,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
             await Browser.CloseAsync();
         }
 
-        Playwright?.Dispose();
+        // The shared Playwright driver (SharedPlaywright) lives as long as the test process.
         Ca?.Dispose();
         if (Server is not null)
         {
