@@ -70,4 +70,6 @@ install_node_packages
 install_chromium
 install_bubblewrap
 
-dotnet test "${STEWARD_TEST_TARGET:-Steward.slnx}" "$@"
+# One test project at a time (-m:1): on a 2-core machine, projects run side by side starve each other's real hosts,
+# sandboxes and npx launches (a sandboxed server-everything then sometimes exits during its handshake).
+dotnet test -m:1 "${STEWARD_TEST_TARGET:-Steward.slnx}" "$@"

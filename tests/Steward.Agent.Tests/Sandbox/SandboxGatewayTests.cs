@@ -74,7 +74,9 @@ public sealed class SandboxGatewayTests
         var config = Fixtures.Config((Fixtures.EverythingName, Fixtures.EverythingConfig()));
         var policy = WithSandbox([Fixtures.EverythingNpm()], new SandboxPolicy(profile, ImmutableDictionary<string, SandboxProfile>.Empty));
         await using var harness = await GatewayHarness.StartAsync(config, policy, server: Fixtures.EverythingName, directory: dir, sandboxHost: new SandboxHost { Home = home });
-        Assert.Equal(SandboxStatus.Enforced, harness.Gateway.Status.Sandboxes[Fixtures.EverythingName].State);
+        var status = harness.Gateway.Status;
+        Assert.True(status.Sandboxes.ContainsKey(Fixtures.EverythingName), string.Join("; ", status.Refused.Concat(status.Failed).Select(r => $"{r.Name} {r.ReasonCode}: {r.Message}")));
+        Assert.Equal(SandboxStatus.Enforced, status.Sandboxes[Fixtures.EverythingName].State);
         var tools = await harness.Client.ListToolsAsync().AsTask().WaitAsync(Guard);
         Assert.Contains(tools, t => t.Name == "echo");
         Assert.Equal("Echo: sandboxed", await CallAsync(harness.Client, "echo", new() { ["message"] = "sandboxed" }));
