@@ -54,8 +54,8 @@ public sealed record GatewayOptions
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// The largest message a local upstream may send, in bytes: a larger answer reaches the host as an error and is
-    /// audited <c>too_large</c>, and it is never held in memory (<see cref="BoundedLineStream"/>). Null: from
+    /// The largest message an upstream (local or remote) may send, in bytes: a larger answer reaches the host as an error
+    /// and is audited <c>too_large</c>, and it is never held in memory (<see cref="BoundedLineStream"/>). Null: from
     /// <c>STEWARD_GATEWAY_MAX_MESSAGE_MIB</c> through <see cref="Lookup"/>, else 16 MiB.
     /// </summary>
     public long? MaxMessageBytes { get; init; }
@@ -467,7 +467,8 @@ public sealed partial class Gateway : IAsyncDisposable
 
     private McpClientOptions UpstreamOptions(UpstreamSpec spec, TimeSpan timeout, string revision)
     {
-        var (hostCapabilities, hostInfo) = Volatile.Read(ref offered) ?? new Offer(Volatile.Read(ref host)?.ClientCapabilities, Volatile.Read(ref host)?.ClientInfo);
+        var current = Volatile.Read(ref host);
+        var (hostCapabilities, hostInfo) = Volatile.Read(ref offered) ?? new Offer(current?.ClientCapabilities, current?.ClientInfo);
         var name = spec.Name;
         var handlers = new McpClientHandlers
         {

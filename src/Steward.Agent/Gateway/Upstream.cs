@@ -11,8 +11,8 @@ using Steward.Core.Net;
 namespace Steward.Agent.Gateway;
 
 /// <summary>
-/// One running upstream server: its MCP client connection (the SDK's stdio or HTTP client transport) and the lists it
-/// serves, cached until the server says they changed.
+/// One running upstream server: its MCP client connection (Steward's stdio launcher, <see cref="UpstreamProcess"/>, or
+/// the SDK's HTTP client transport) and the lists it serves, cached until the server says they changed.
 /// </summary>
 internal sealed class Upstream : IAsyncDisposable
 {
