@@ -1,0 +1,201 @@
+using System.Collections.Immutable;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+// Logging is a current feature of the revisions the gateway speaks; MCP9005 flags its deprecation in 2026-07-28.
+#pragma warning disable MCP9005
+
+namespace Steward.Agent.Gateway;
+
+// The host's other requests (prompts, resources, completion, logging level), each routed to the upstream that serves it.
+public sealed partial class Gateway
+{
+    private async Task<IReadOnlyList<T>> SafeListAsync<T>(Upstream upstream, string what, Func<Upstream, CancellationToken, ValueTask<IReadOnlyList<T>>> list,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await list(upstream, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is McpException or IOException or InvalidOperationException or OperationCanceledException)
+        {
+            GatewayLog.ListFailed(logger, what, upstream.Name, e.Message);
+            return [];
+        }
+    }
+
+    private async ValueTask<ListPromptsResult> ListPromptsAsync(RequestContext<ListPromptsRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<Prompt>();
+        foreach (var upstream in upstreams)
+        {
+            foreach (var prompt in await SafeListAsync(upstream, "prompts", (u, ct) => u.PromptsAsync(ct), cancellationToken).ConfigureAwait(false))
+            {
+                result.Add(PerServer ? prompt : new Prompt
+                {
+                    Name = Exposed(upstream, prompt.Name),
+                    Title = prompt.Title,
+                    Description = prompt.Description,
+                    Arguments = prompt.Arguments,
+                    Icons = prompt.Icons,
+                    Meta = prompt.Meta,
+                });
+            }
+        }
+
+        return new ListPromptsResult { Prompts = result };
+    }
+
+    private async ValueTask<GetPromptResult> GetPromptAsync(RequestContext<GetPromptRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var get = request.Params ?? throw new McpProtocolException("prompts/get needs params", McpErrorCode.InvalidParams);
+        if (Route(get.Name) is not var (upstream, prompt))
+        {
+            throw new McpProtocolException($"Unknown prompt: '{get.Name}'", McpErrorCode.InvalidParams);
+        }
+
+        return await upstream.Client.GetPromptAsync(new GetPromptRequestParams
+        {
+            Name = prompt,
+            Arguments = get.Arguments,
+            Meta = get.Meta?.DeepClone().AsObject(),
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<ListResourcesResult> ListResourcesAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<Resource>();
+        var owners = ImmutableDictionary.CreateBuilder<string, Upstream>(StringComparer.Ordinal);
+        foreach (var upstream in upstreams)
+        {
+            foreach (var resource in await SafeListAsync(upstream, "resources", (u, ct) => u.ResourcesAsync(ct), cancellationToken).ConfigureAwait(false))
+            {
+                if (owners.TryGetValue(resource.Uri, out var owner))
+                {
+                    if (owner != upstream)
+                    {
+                        GatewayLog.ResourceClash(logger, resource.Uri, owner.Name, upstream.Name);
+                    }
+
+                    continue;
+                }
+
+                owners[resource.Uri] = upstream;
+                result.Add(resource);
+            }
+        }
+
+        resourceOwners = owners.ToImmutable();
+        return new ListResourcesResult { Resources = result };
+    }
+
+    private async ValueTask<ListResourceTemplatesResult> ListResourceTemplatesAsync(RequestContext<ListResourceTemplatesRequestParams> request,
+        CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<ResourceTemplate>();
+        foreach (var upstream in upstreams)
+        {
+            result.AddRange(await SafeListAsync(upstream, "resource templates", (u, ct) => u.TemplatesAsync(ct), cancellationToken).ConfigureAwait(false));
+        }
+
+        return new ListResourceTemplatesResult { ResourceTemplates = result };
+    }
+
+    private async ValueTask<ReadResourceResult> ReadResourceAsync(RequestContext<ReadResourceRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var read = request.Params ?? throw new McpProtocolException("resources/read needs params", McpErrorCode.InvalidParams);
+        var upstream = await RouteUriAsync(read.Uri, cancellationToken).ConfigureAwait(false)
+                       ?? throw new McpProtocolException($"Resource not found: '{read.Uri}'", McpErrorCode.ResourceNotFound);
+        return await upstream.Client.ReadResourceAsync(new ReadResourceRequestParams { Uri = read.Uri, Meta = read.Meta?.DeepClone().AsObject() },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<EmptyResult> SubscribeAsync(RequestContext<SubscribeRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var subscribe = request.Params ?? throw new McpProtocolException("resources/subscribe needs params", McpErrorCode.InvalidParams);
+        var upstream = await RouteUriAsync(subscribe.Uri, cancellationToken).ConfigureAwait(false)
+                       ?? throw new McpProtocolException($"Resource not found: '{subscribe.Uri}'", McpErrorCode.ResourceNotFound);
+        await upstream.Client.SubscribeToResourceAsync(new SubscribeRequestParams { Uri = subscribe.Uri }, cancellationToken).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    private async ValueTask<EmptyResult> UnsubscribeAsync(RequestContext<UnsubscribeRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var unsubscribe = request.Params ?? throw new McpProtocolException("resources/unsubscribe needs params", McpErrorCode.InvalidParams);
+        var upstream = await RouteUriAsync(unsubscribe.Uri, cancellationToken).ConfigureAwait(false)
+                       ?? throw new McpProtocolException($"Resource not found: '{unsubscribe.Uri}'", McpErrorCode.ResourceNotFound);
+        await upstream.Client.UnsubscribeFromResourceAsync(new UnsubscribeRequestParams { Uri = unsubscribe.Uri }, cancellationToken).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    private async ValueTask<CompleteResult> CompleteAsync(RequestContext<CompleteRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var complete = request.Params ?? throw new McpProtocolException("completion/complete needs params", McpErrorCode.InvalidParams);
+        Upstream? upstream;
+        Reference reference;
+        switch (complete.Ref)
+        {
+            case PromptReference prompt:
+                if (Route(prompt.Name) is not var (owner, name))
+                {
+                    throw new McpProtocolException($"Unknown prompt: '{prompt.Name}'", McpErrorCode.InvalidParams);
+                }
+
+                upstream = owner;
+                reference = new PromptReference { Name = name, Title = prompt.Title };
+                break;
+            case ResourceTemplateReference template:
+                upstream = await RouteTemplateAsync(template.Uri, cancellationToken).ConfigureAwait(false);
+                reference = template;
+                break;
+            default:
+                throw new McpProtocolException("completion/complete needs a prompt or resource template reference", McpErrorCode.InvalidParams);
+        }
+
+        if (upstream is null || upstream.Capabilities.Completions is null)
+        {
+            return new CompleteResult { Completion = new Completion { Values = [] } };
+        }
+
+        return await upstream.Client.CompleteAsync(new CompleteRequestParams
+        {
+            Ref = reference,
+            Argument = complete.Argument,
+            Context = complete.Context,
+            Meta = complete.Meta?.DeepClone().AsObject(),
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<EmptyResult> SetLoggingLevelAsync(RequestContext<SetLevelRequestParams> request, CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var level = (request.Params ?? throw new McpProtocolException("logging/setLevel needs params", McpErrorCode.InvalidParams)).Level;
+        hostLoggingLevel = level;
+        foreach (var upstream in upstreams.Where(u => u.Capabilities.Logging is not null))
+        {
+            try
+            {
+                await upstream.Client.SetLoggingLevelAsync(level, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (McpException e)
+            {
+                GatewayLog.ForwardFailed(logger, RequestMethods.LoggingSetLevel, e.Message);
+            }
+        }
+
+        return new EmptyResult();
+    }
+}

@@ -1,0 +1,465 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Steward.Core.Audit;
+using Steward.Core.Policy;
+
+namespace Steward.Agent.Gateway;
+
+// The tool-call gate: what tools/list shows and how a tools/call is decided, checked against pins, asked, sent and audited.
+public sealed partial class Gateway
+{
+    private ToolDecision Decide(Upstream upstream, string tool) => decisions.Decide(upstream, tool);
+
+    private static string PolicyOf(ToolDecision decision) =>
+        decision.Rule?.Origin == ToolRuleOrigin.LocalFile ? "the local policy file" : "your organisation's policy";
+
+    /// <summary>The administrator's reason for the rule that decided, as a clause (": …"), or nothing.</summary>
+    private static string ReasonOf(ToolDecision decision) => decision.Rule?.Reason is { } reason ? ": " + reason.TrimEnd('.') : "";
+
+    /// <summary>
+    /// The decisions of one policy, computed once per (upstream, tool) and kept until the next policy replaces the table:
+    /// <c>tools/list</c> fills it, and a call finds its decision there without matching the rules again.
+    /// </summary>
+    private sealed class DecisionTable(ToolDecisions rules)
+    {
+        private readonly ConcurrentDictionary<(Upstream, string), ToolDecision> decided = new();
+
+        public static DecisionTable None { get; } = new(ToolDecisions.None);
+
+        public ToolDecision Decide(Upstream upstream, string tool) =>
+            decided.TryGetValue((upstream, tool), out var known)
+                ? known
+                : decided.GetOrAdd((upstream, tool), rules.Decide(upstream.Name, upstream.Spec.RegistryName, tool, upstream.Spec.Config.DisabledTools, upstream.Spec.Config.AutoApprove));
+    }
+
+    private async ValueTask<ListToolsResult> ListToolsAsync(CancellationToken cancellationToken)
+    {
+        await SettledAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<Tool>();
+        foreach (var upstream in upstreams)
+        {
+            foreach (var tool in await SafeListAsync(upstream, "tools", PinnedToolsAsync, cancellationToken).ConfigureAwait(false))
+            {
+                if (!Decide(upstream, tool.Name).IsListed)
+                {
+                    continue;
+                }
+
+                result.Add(PerServer ? tool : new Tool
+                {
+                    Name = Exposed(upstream, tool.Name),
+                    Title = tool.Title,
+                    Description = tool.Description,
+                    InputSchema = tool.InputSchema,
+                    OutputSchema = tool.OutputSchema,
+                    Annotations = tool.Annotations,
+                    Icons = tool.Icons,
+                    Meta = tool.Meta,
+                });
+            }
+        }
+
+        return new ListToolsResult { Tools = result };
+    }
+
+    private async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    {
+        if (!applyGate.Wait(0))
+        {
+            await applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        applyGate.Release();
+        var call = request.Params ?? throw new McpProtocolException("tools/call needs params", McpErrorCode.InvalidParams);
+        var name = call.Name;
+
+        if (Status.Notice is { } notice)
+        {
+            throw new McpProtocolException($"Steward: {notice}", McpErrorCode.InvalidRequest);
+        }
+
+        if (Route(name) is not var (upstream, tool))
+        {
+            throw new McpProtocolException($"Unknown tool: '{name}'", McpErrorCode.InvalidParams);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var listed = await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false);
+        if (!Listed(listed, tool))
+        {
+            // Listed = callable, both ways: a tool the server never listed is not governed by anything the admin saw.
+            Audit(upstream, tool, "unlisted", "the server does not list this tool", started, "refused", call);
+            // Answered as SDK servers answer an unknown tool (a result with isError), so a host sees what the server itself would say.
+            return Refusal($"MCP error -32602: Unknown tool: '{name}' (\"{upstream.Name}\" does not list a tool \"{tool}\")");
+        }
+
+        var blocked = await PinCheckAsync(upstream, listed, cancellationToken).ConfigureAwait(false);
+        if (blocked.TryGetValue(tool, out var mismatch))
+        {
+            Audit(upstream, tool, "pin_mismatch", mismatch.Message, started, "refused", call);
+            throw new McpProtocolException($"Steward: {mismatch.Message}.", McpErrorCode.InvalidParams);
+        }
+
+        var decision = Decide(upstream, tool);
+        var decided = "allow";
+        switch (decision.Verdict)
+        {
+            case ToolVerdict.Deny:
+                Audit(upstream, tool, "deny", decision.Because, started, "refused", call);
+                throw new McpProtocolException(
+                    $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is denied by {PolicyOf(decision)} ({decision.Because}){ReasonOf(decision)}.", McpErrorCode.InvalidParams);
+            case ToolVerdict.Disabled:
+                Audit(upstream, tool, "disabled", decision.Because, started, "refused", call);
+                throw new McpProtocolException(
+                    $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is disabled in your MCP configuration (disabledTools).", McpErrorCode.InvalidParams);
+            case ToolVerdict.Ask:
+                var server = request.Server;
+                if (server.ClientCapabilities?.Elicitation is null)
+                {
+                    Audit(upstream, tool, "ask-unavailable", decision.Because, started, "refused", call);
+                    return Refusal($"Steward: your organisation's policy requires your approval before \"{tool}\" of \"{upstream.Name}\" runs " +
+                                   $"({decision.Because}), and this MCP host cannot ask for it (it does not support elicitation). " +
+                                   $"Use a host that supports elicitation, or add \"{tool}\" to the server's autoApprove list in your mcp.json.");
+                }
+
+                var answer = await server.ElicitAsync(new ElicitRequestParams
+                {
+                    Message = $"Allow the tool \"{tool}\" of the MCP server \"{upstream.Name}\" to run? Your organisation's policy asks you to approve it{ReasonOf(decision)}.",
+                    RequestedSchema = new ElicitRequestParams.RequestSchema
+                    {
+                        Properties = new Dictionary<string, ElicitRequestParams.PrimitiveSchemaDefinition>
+                        {
+                            [ApprovalField] = new ElicitRequestParams.BooleanSchema
+                            {
+                                Title = "Allow this call",
+                                Description = $"{upstream.Name}/{tool}",
+                                Default = false,
+                            },
+                        },
+                        Required = [ApprovalField],
+                    },
+                }, cancellationToken).ConfigureAwait(false);
+                if (!(answer.IsAccepted && answer.Content is { } content && content.TryGetValue(ApprovalField, out var approve) && approve.ValueKind == JsonValueKind.True))
+                {
+                    Audit(upstream, tool, "ask-declined", decision.Because, started, "refused", call);
+                    return Refusal($"Steward: the call to \"{tool}\" of \"{upstream.Name}\" was not approved, so it did not run.");
+                }
+
+                decided = "ask-approved";
+                break;
+        }
+
+        // An approved call goes upstream as the allowed ones do (SendToolCallAsync), its params being the host's with the
+        // server's own tool name.
+        var forward = (JsonObject)JsonSerializer.SerializeToNode(new CallToolRequestParams { Name = tool, Arguments = call.Arguments, Meta = call.Meta?.DeepClone().AsObject() },
+            McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolRequestParams)))!;
+        CallToolResult result;
+        try
+        {
+            result = (await SendToolCallAsync(request.Server, upstream, forward, cancellationToken).ConfigureAwait(false)).Deserialize(
+                         (JsonTypeInfo<CallToolResult>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult)))
+                     ?? throw new McpException("the server's answer to tools/call is empty");
+        }
+        catch (Exception e) when (e is OperationCanceledException or McpException)
+        {
+            var answer = Failed(upstream, tool, decided, decision, started, e, cancellationToken, auditArguments ? call.Arguments : null);
+            if (answer == e)
+            {
+                throw;
+            }
+
+            throw answer;
+        }
+
+        Audit(upstream, tool, decided, decision.Because, started, result.IsError == true ? "error" : "ok", call);
+        return result;
+    }
+
+    /// <summary>
+    /// The common tools/call, an allowed tool whose pin holds, forwarded as JSON: the host's <c>params</c> go upstream as
+    /// they arrived (in the aggregated shape only <c>name</c> is replaced by the server's own tool name) and the upstream's
+    /// <c>result</c> goes back to the host as it arrived, with no typed round trip on either side. The SDK still owns both
+    /// sessions: the request's cancellation (a host's <c>notifications/cancelled</c> cancels <paramref name="cancellationToken"/>;
+    /// <see cref="SendToolCallAsync"/> tells the upstream), progress (the <c>_meta.progressToken</c> goes upstream unchanged),
+    /// and the conversion of an exception to a JSON-RPC error. Every other call (a refusal, ask, an unknown tool, malformed
+    /// params) goes on to <see cref="CallToolAsync"/> through <paramref name="next"/>.
+    /// </summary>
+    private async Task ForwardToolCallAsync(MessageContext context, JsonRpcRequest request, McpMessageHandler next, CancellationToken cancellationToken)
+    {
+        if (!applyGate.Wait(0))
+        {
+            await applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        applyGate.Release();
+        if (request.Params is not JsonObject parameters ||
+            !parameters.TryGetPropertyValue("name", out var nameNode) || nameNode is not JsonValue nameValue || !nameValue.TryGetValue(out string? name) ||
+            Status.Notice is not null ||
+            Route(name) is not var (upstream, tool))
+        {
+            await next(context, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var tools = await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false);
+        var decision = Decide(upstream, tool);
+        if (decision.Verdict != ToolVerdict.Allow || !Listed(tools, tool) || (await PinCheckAsync(upstream, tools, cancellationToken).ConfigureAwait(false)).ContainsKey(tool))
+        {
+            await next(context, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (!PerServer)
+        {
+            parameters["name"] = tool;
+        }
+
+        JsonNode? result;
+        try
+        {
+            result = await SendToolCallAsync(context.Server, upstream, parameters, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && e is not McpProtocolException)
+        {
+            // As the SDK answers a typed handler's failure: a tool result with isError, not a JSON-RPC error.
+            Audit(upstream, tool, "allow", decision.Because, started, "failed", ArgumentsOf(parameters));
+            result = JsonSerializer.SerializeToNode(new CallToolResult
+            {
+                IsError = true,
+                Content = [new TextContentBlock { Text = $"An error occurred invoking '{name}'" + (e is McpException ? ": " + e.Message : ".") }],
+            }, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult)));
+            await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = result }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (Exception e) when (e is OperationCanceledException or McpProtocolException)
+        {
+            var answer = Failed(upstream, tool, "allow", decision, started, e, cancellationToken, ArgumentsOf(parameters));
+            if (answer == e)
+            {
+                throw;
+            }
+
+            throw answer;
+        }
+
+        var isError = result is JsonObject body && body.TryGetPropertyValue("isError", out var flag) && flag is JsonValue value && value.TryGetValue(out bool error) && error;
+        Audit(upstream, tool, "allow", decision.Because, started, isError ? "error" : "ok", ArgumentsOf(parameters));
+        await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = result }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends a tools/call upstream and returns its result as the upstream wrote it. The entry's <c>timeout</c> applies.
+    /// When the host cancels (or the timeout passes) the upstream is sent <c>notifications/cancelled</c> for the request
+    /// here, with the request id the gateway chose: the SDK's own cancellation notice can be lost when the request's
+    /// wait is cancelled first (it unregisters the notice as the wait ends).
+    /// </summary>
+    private async Task<JsonObject> SendToolCallAsync(McpServer caller, Upstream upstream, JsonObject parameters, CancellationToken cancellationToken)
+    {
+        callers.AddOrUpdate(upstream.Name, static (_, c) => [c], static (_, list, c) => list.Add(c), caller);
+        string? relayed = null;
+        if (parameters["_meta"] is JsonObject meta && meta["progressToken"] is JsonValue token)
+        {
+            // The host's token goes up as it is, unless a call in flight already uses it (another session chose the
+            // same): then a token of the gateway's own goes up in its place.
+            relayed = token.ToJsonString();
+            if (!progressTokens.TryAdd(relayed, (caller, token.DeepClone())))
+            {
+                var own = "steward-" + Interlocked.Increment(ref relayedTokens).ToString(CultureInfo.InvariantCulture);
+                relayed = JsonValue.Create(own).ToJsonString();
+                progressTokens[relayed] = (caller, token.DeepClone());
+                meta["progressToken"] = own;
+            }
+        }
+
+        try
+        {
+            return await SendToolCallCoreAsync(upstream, parameters, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            callers.AddOrUpdate(upstream.Name, static (_, _) => [], static (_, list, c) => list.Remove(c), caller);
+            if (relayed is not null)
+            {
+                progressTokens.TryRemove(relayed, out _);
+            }
+        }
+    }
+
+    private async Task<JsonObject> SendToolCallCoreAsync(Upstream upstream, JsonObject parameters, CancellationToken cancellationToken)
+    {
+        // Ids from a range the SDK's own counter (1, 2, ...) never reaches; below 2^53, so exact in JavaScript too.
+        var id = new RequestId(ForwardedIdBase + Interlocked.Increment(ref forwardedCalls));
+        var sending = upstream.Client.SendRequestAsync(new JsonRpcRequest { Id = id, Method = RequestMethods.ToolsCall, Params = parameters }, CancellationToken.None);
+        using var timeout = upstream.CallTimeout is { } limit ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
+        timeout?.CancelAfter(upstream.CallTimeout!.Value);
+        var token = timeout?.Token ?? cancellationToken;
+        JsonRpcResponse response;
+        try
+        {
+            response = token.CanBeCanceled ? await sending.WaitAsync(token).ConfigureAwait(false) : await sending.ConfigureAwait(false);
+        }
+        catch (McpProtocolException e) when (upstream.TakeOversized(id) is { } size)
+        {
+            throw new MessageTooLargeException(e.Message, size);
+        }
+        catch (McpProtocolException e) when (upstream.Spec.Remote is not null && e.Message.Contains(BoundedLineStream.MessagePrefix, StringComparison.Ordinal))
+        {
+            // A remote's answer replaced on its way in (ResponseLimitHandler, shared by every remote): known by its words.
+            throw new MessageTooLargeException(e.Message, 0);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            _ = sending.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            try
+            {
+                await upstream.Client.SendNotificationAsync(NotificationMethods.CancelledNotification,
+                    new CancelledNotificationParams { RequestId = id, Reason = cancellationToken.IsCancellationRequested ? "cancelled by the client" : "timed out" },
+                    cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is McpException or IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                GatewayLog.ForwardFailed(logger, NotificationMethods.CancelledNotification, e.Message);
+            }
+
+            throw;
+        }
+
+        return response.Result as JsonObject ?? throw new McpException("the server's answer to tools/call is not a JSON object");
+    }
+
+    /// <summary>The audit line for a forwarded call that failed, and the exception the host's answer is made from.</summary>
+    private Exception Failed(Upstream upstream, string tool, string decided, ToolDecision decision, long started, Exception e, CancellationToken cancellationToken,
+        IDictionary<string, JsonElement>? arguments)
+    {
+        switch (e)
+        {
+            case MessageTooLargeException:
+                Audit(upstream, tool, decided, decision.Because, started, "too_large", arguments);
+                return e;
+            case OperationCanceledException when cancellationToken.IsCancellationRequested:
+                Audit(upstream, tool, decided, decision.Because, started, "cancelled", arguments);
+                return e;
+            case OperationCanceledException:
+                Audit(upstream, tool, decided, decision.Because, started, "timeout", arguments);
+                return new McpProtocolException($"Steward: \"{tool}\" of \"{upstream.Name}\" did not answer within the configured timeout.", McpErrorCode.InternalError);
+            default:
+                Audit(upstream, tool, decided, decision.Because, started, "failed", arguments);
+                return e;
+        }
+    }
+
+    /// <summary>The call's arguments for the audit line, only when the policy asks for them.</summary>
+    private IDictionary<string, JsonElement>? ArgumentsOf(JsonObject parameters) =>
+        auditArguments && parameters["arguments"] is JsonObject arguments
+            ? arguments.Deserialize((JsonTypeInfo<IDictionary<string, JsonElement>>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, JsonElement>)))
+            : null;
+
+    private static bool Listed(IReadOnlyList<Tool> tools, string tool)
+    {
+        foreach (var listed in tools)
+        {
+            if (string.Equals(listed.Name, tool, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The upstream's tools without those its pins block.</summary>
+    private async ValueTask<IReadOnlyList<Tool>> PinnedToolsAsync(Upstream upstream, CancellationToken cancellationToken)
+    {
+        var tools = await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false);
+        var blocked = await PinCheckAsync(upstream, tools, cancellationToken).ConfigureAwait(false);
+        return blocked.Count == 0 ? tools : [.. tools.Where(t => !blocked.ContainsKey(t.Name))];
+    }
+
+    /// <summary>
+    /// Checks a tools listing against the pins (once per listing); the first time a mismatch is seen it is audited
+    /// (decision <c>pin_mismatch</c>) and the host is told by a logging message.
+    /// </summary>
+    private async ValueTask<IReadOnlyDictionary<string, PinMismatch>> PinCheckAsync(Upstream upstream, IReadOnlyList<Tool> tools, CancellationToken cancellationToken)
+    {
+        if (upstream.PinCheck is { } known && ReferenceEquals(known.Tools, tools))
+        {
+            return known.Blocked;
+        }
+
+        ImmutableArray<PinMismatch> mismatches;
+        try
+        {
+            mismatches = pins.Check(upstream.Spec, tools);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            // Without readable pins nothing can be approved: every tool is blocked.
+            GatewayLog.AuditFailed(logger, e.Message);
+            mismatches = [.. tools.Select(t => new PinMismatch(t.Name, "", $"Steward cannot read its tool pins ({e.Message}), so the tool \"{t.Name}\" of \"{upstream.Name}\" is blocked"))];
+        }
+
+        var blocked = mismatches.GroupBy(m => m.Tool, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        upstream.PinCheck = (tools, blocked);
+        foreach (var mismatch in mismatches)
+        {
+            bool first;
+            lock (upstream.ReportedMismatches)
+            {
+                first = upstream.ReportedMismatches.Add(mismatch.Tool + "\u001f" + mismatch.Hash);
+            }
+
+            if (!first)
+            {
+                continue;
+            }
+
+            GatewayLog.ToolCall(logger, upstream.Name, mismatch.Tool, "pin_mismatch", mismatch.Message, "blocked", 0);
+            try
+            {
+                audit.Append(new ToolCallEvent(DateTimeOffset.UtcNow, upstream.Name, mismatch.Tool, "pin_mismatch", mismatch.Message, 0, "blocked", null));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                GatewayLog.AuditFailed(logger, e.Message);
+            }
+
+            await NoticeToHostAsync($"Steward blocked a tool: {mismatch.Message}.", cancellationToken).ConfigureAwait(false);
+        }
+
+        return blocked;
+    }
+
+    private static CallToolResult Refusal(string message) => new()
+    {
+        IsError = true,
+        Content = [new TextContentBlock { Text = message }],
+    };
+
+    private void Audit(Upstream upstream, string tool, string decision, string because, long started, string outcome, CallToolRequestParams call) =>
+        Audit(upstream, tool, decision, because, started, outcome, auditArguments ? call.Arguments : null);
+
+    private void Audit(Upstream upstream, string tool, string decision, string because, long started, string outcome, IDictionary<string, JsonElement>? arguments)
+    {
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        GatewayLog.ToolCall(logger, upstream.Name, tool, decision, because, outcome, elapsed);
+        try
+        {
+            // Arguments are here only when the policy records them; secret-named values are redacted first.
+            audit.Append(new ToolCallEvent(DateTimeOffset.UtcNow, upstream.Name, tool, decision, because, elapsed, outcome, ArgumentRedaction.Redact(arguments)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            GatewayLog.AuditFailed(logger, e.Message);
+            throw new McpProtocolException("Steward could not write its audit log, so the call is refused: " + e.Message, McpErrorCode.InternalError);
+        }
+    }
+}
