@@ -59,7 +59,8 @@ public sealed class AuditLog : IDisposable
     /// <summary>Where each line written is also queued for the Steward server (null: the log is local only).</summary>
     public AuditUploader? Uploader { get; init; }
 
-    public void Append(in ToolCallEvent entry)
+    /// <summary>Appends <paramref name="entry"/>; with <paramref name="upload"/>, queues it for the Steward server too (when there is one).</summary>
+    public void Append(in ToolCallEvent entry, bool upload = true)
     {
         ArgumentNullException.ThrowIfNull(entry.Server);
         ArgumentNullException.ThrowIfNull(entry.Tool);
@@ -98,7 +99,10 @@ public sealed class AuditLog : IDisposable
                 }
             }
 
-            Uploader?.Enqueue(entry);
+            if (upload)
+            {
+                Uploader?.Enqueue(entry);
+            }
         }
     }
 

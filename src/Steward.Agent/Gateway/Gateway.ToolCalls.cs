@@ -70,7 +70,22 @@ public sealed partial class Gateway
         return new ListToolsResult { Tools = result };
     }
 
-    private async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The tool-call gate, the one path of every <c>tools/call</c> a host sends: route the exposed name → check that the
+    /// server lists the tool → check its pin → decide by the rules → ask the developer when a rule says so → write the
+    /// decision to the audit log → send → complete the audit with the outcome. A refusal is audited and answered here.
+    /// </summary>
+    /// <remarks>
+    /// A call is sent only after its decision is in the audit log (a line with the outcome <c>sent</c>); when that line
+    /// cannot be written the call is not sent and the host is told why. The outcome follows in a second line. If that
+    /// line cannot be written, the host still gets the tool's answer, because the tool did run, and the failure is
+    /// logged. The host's <c>params</c> go upstream as they arrived (in the aggregated shape only <c>name</c> becomes the
+    /// server's own tool name), and the upstream's <c>result</c> comes back as it arrived, with no typed round trip. The
+    /// SDK still owns both sessions. It handles the request's cancellation: a host's <c>notifications/cancelled</c> cancels
+    /// <paramref name="cancellationToken"/>, and <see cref="SendToolCallAsync"/> tells the upstream. It also turns an
+    /// <see cref="McpProtocolException"/> thrown here into the JSON-RPC error the host gets.
+    /// </remarks>
+    private async Task CallToolAsync(MessageContext context, JsonRpcRequest request, CancellationToken cancellationToken)
     {
         if (!applyGate.Wait(0))
         {
@@ -78,8 +93,11 @@ public sealed partial class Gateway
         }
 
         applyGate.Release();
-        var call = request.Params ?? throw new McpProtocolException("tools/call needs params", McpErrorCode.InvalidParams);
-        var name = call.Name;
+        if (request.Params is not JsonObject parameters || !parameters.TryGetPropertyValue("name", out var nameNode) || nameNode is not JsonValue nameValue ||
+            !nameValue.TryGetValue(out string? name))
+        {
+            throw new McpProtocolException("tools/call needs params with the tool's name as a string", McpErrorCode.InvalidParams);
+        }
 
         if (Status.Notice is { } notice)
         {
@@ -91,20 +109,21 @@ public sealed partial class Gateway
             throw new McpProtocolException($"Unknown tool: '{name}'", McpErrorCode.InvalidParams);
         }
 
-        var started = Stopwatch.GetTimestamp();
-        var listed = await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false);
-        if (!Listed(listed, tool))
+        var call = new GatedCall(upstream, tool, Stopwatch.GetTimestamp(), ArgumentsOf(parameters));
+        var tools = await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false);
+        if (!Listed(tools, tool))
         {
             // Listed = callable, both ways: a tool the server never listed is not governed by anything the admin saw.
-            Audit(upstream, tool, "unlisted", "the server does not list this tool", started, "refused", call);
+            Refused(call, "unlisted", "the server does not list this tool");
             // Answered as SDK servers answer an unknown tool (a result with isError), so a host sees what the server itself would say.
-            return Refusal($"MCP error -32602: Unknown tool: '{name}' (\"{upstream.Name}\" does not list a tool \"{tool}\")");
+            await AnswerAsync(context, request, Refusal($"MCP error -32602: Unknown tool: '{name}' (\"{upstream.Name}\" does not list a tool \"{tool}\")"),
+                cancellationToken).ConfigureAwait(false);
+            return;
         }
 
-        var blocked = await PinCheckAsync(upstream, listed, cancellationToken).ConfigureAwait(false);
-        if (blocked.TryGetValue(tool, out var mismatch))
+        if ((await PinCheckAsync(upstream, tools, cancellationToken).ConfigureAwait(false)).TryGetValue(tool, out var mismatch))
         {
-            Audit(upstream, tool, "pin_mismatch", mismatch.Message, started, "refused", call);
+            Refused(call, "pin_mismatch", mismatch.Message);
             throw new McpProtocolException($"Steward: {mismatch.Message}.", McpErrorCode.InvalidParams);
         }
 
@@ -113,109 +132,29 @@ public sealed partial class Gateway
         switch (decision.Verdict)
         {
             case ToolVerdict.Deny:
-                Audit(upstream, tool, "deny", decision.Because, started, "refused", call);
+                Refused(call, "deny", decision.Because);
                 throw new McpProtocolException(
                     $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is denied by {PolicyOf(decision)} ({decision.Because}){ReasonOf(decision)}.", McpErrorCode.InvalidParams);
             case ToolVerdict.Disabled:
-                Audit(upstream, tool, "disabled", decision.Because, started, "refused", call);
+                Refused(call, "disabled", decision.Because);
                 throw new McpProtocolException(
                     $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is disabled in your MCP configuration (disabledTools).", McpErrorCode.InvalidParams);
             case ToolVerdict.Ask:
-                var server = request.Server;
-                if (server.ClientCapabilities?.Elicitation is null)
+                if (await AskAsync(context.Server, call, decision, cancellationToken).ConfigureAwait(false) is var (refusal, answer))
                 {
-                    Audit(upstream, tool, "ask-unavailable", decision.Because, started, "refused", call);
-                    return Refusal($"Steward: your organisation's policy requires your approval before \"{tool}\" of \"{upstream.Name}\" runs " +
-                                   $"({decision.Because}), and this MCP host cannot ask for it (it does not support elicitation). " +
-                                   $"Use a host that supports elicitation, or add \"{tool}\" to the server's autoApprove list in your mcp.json.");
-                }
-
-                var answer = await server.ElicitAsync(new ElicitRequestParams
-                {
-                    Message = $"Allow the tool \"{tool}\" of the MCP server \"{upstream.Name}\" to run? Your organisation's policy asks you to approve it{ReasonOf(decision)}.",
-                    RequestedSchema = new ElicitRequestParams.RequestSchema
-                    {
-                        Properties = new Dictionary<string, ElicitRequestParams.PrimitiveSchemaDefinition>
-                        {
-                            [ApprovalField] = new ElicitRequestParams.BooleanSchema
-                            {
-                                Title = "Allow this call",
-                                Description = $"{upstream.Name}/{tool}",
-                                Default = false,
-                            },
-                        },
-                        Required = [ApprovalField],
-                    },
-                }, cancellationToken).ConfigureAwait(false);
-                if (!(answer.IsAccepted && answer.Content is { } content && content.TryGetValue(ApprovalField, out var approve) && approve.ValueKind == JsonValueKind.True))
-                {
-                    Audit(upstream, tool, "ask-declined", decision.Because, started, "refused", call);
-                    return Refusal($"Steward: the call to \"{tool}\" of \"{upstream.Name}\" was not approved, so it did not run.");
+                    Refused(call, refusal, decision.Because);
+                    await AnswerAsync(context, request, answer, cancellationToken).ConfigureAwait(false);
+                    return;
                 }
 
                 decided = "ask-approved";
                 break;
         }
 
-        // An approved call goes upstream as the allowed ones do (SendToolCallAsync), its params being the host's with the
-        // server's own tool name.
-        var forward = (JsonObject)JsonSerializer.SerializeToNode(new CallToolRequestParams { Name = tool, Arguments = call.Arguments, Meta = call.Meta?.DeepClone().AsObject() },
-            McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolRequestParams)))!;
-        CallToolResult result;
-        try
+        // Before anything is sent: a call the audit log cannot record does not run.
+        if (Audit(call, decided, decision.Because, "sent") is { } failure)
         {
-            result = (await SendToolCallAsync(request.Server, upstream, forward, cancellationToken).ConfigureAwait(false)).Deserialize(
-                         (JsonTypeInfo<CallToolResult>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult)))
-                     ?? throw new McpException("the server's answer to tools/call is empty");
-        }
-        catch (Exception e) when (e is OperationCanceledException or McpException)
-        {
-            var answer = Failed(upstream, tool, decided, decision, started, e, cancellationToken, auditArguments ? call.Arguments : null);
-            if (answer == e)
-            {
-                throw;
-            }
-
-            throw answer;
-        }
-
-        Audit(upstream, tool, decided, decision.Because, started, result.IsError == true ? "error" : "ok", call);
-        return result;
-    }
-
-    /// <summary>
-    /// The common tools/call, an allowed tool whose pin holds, forwarded as JSON: the host's <c>params</c> go upstream as
-    /// they arrived (in the aggregated shape only <c>name</c> is replaced by the server's own tool name) and the upstream's
-    /// <c>result</c> goes back to the host as it arrived, with no typed round trip on either side. The SDK still owns both
-    /// sessions: the request's cancellation (a host's <c>notifications/cancelled</c> cancels <paramref name="cancellationToken"/>;
-    /// <see cref="SendToolCallAsync"/> tells the upstream), progress (the <c>_meta.progressToken</c> goes upstream unchanged),
-    /// and the conversion of an exception to a JSON-RPC error. Every other call (a refusal, ask, an unknown tool, malformed
-    /// params) goes on to <see cref="CallToolAsync"/> through <paramref name="next"/>.
-    /// </summary>
-    private async Task ForwardToolCallAsync(MessageContext context, JsonRpcRequest request, McpMessageHandler next, CancellationToken cancellationToken)
-    {
-        if (!applyGate.Wait(0))
-        {
-            await applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        applyGate.Release();
-        if (request.Params is not JsonObject parameters ||
-            !parameters.TryGetPropertyValue("name", out var nameNode) || nameNode is not JsonValue nameValue || !nameValue.TryGetValue(out string? name) ||
-            Status.Notice is not null ||
-            Route(name) is not var (upstream, tool))
-        {
-            await next(context, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        var started = Stopwatch.GetTimestamp();
-        var tools = await upstream.ToolsAsync(cancellationToken).ConfigureAwait(false);
-        var decision = Decide(upstream, tool);
-        if (decision.Verdict != ToolVerdict.Allow || !Listed(tools, tool) || (await PinCheckAsync(upstream, tools, cancellationToken).ConfigureAwait(false)).ContainsKey(tool))
-        {
-            await next(context, cancellationToken).ConfigureAwait(false);
-            return;
+            throw new McpProtocolException("Steward could not write its audit log, so the call was not sent: " + failure, McpErrorCode.InternalError);
         }
 
         if (!PerServer)
@@ -231,30 +170,74 @@ public sealed partial class Gateway
         catch (Exception e) when (e is not OperationCanceledException && e is not McpProtocolException)
         {
             // As the SDK answers a typed handler's failure: a tool result with isError, not a JSON-RPC error.
-            Audit(upstream, tool, "allow", decision.Because, started, "failed", ArgumentsOf(parameters));
-            result = JsonSerializer.SerializeToNode(new CallToolResult
-            {
-                IsError = true,
-                Content = [new TextContentBlock { Text = $"An error occurred invoking '{name}'" + (e is McpException ? ": " + e.Message : ".") }],
-            }, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult)));
-            await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = result }, cancellationToken).ConfigureAwait(false);
+            Audit(call, decided, decision.Because, "failed");
+            await AnswerAsync(context, request, Refusal($"An error occurred invoking '{name}'" + (e is McpException ? ": " + e.Message : ".")), cancellationToken)
+                .ConfigureAwait(false);
             return;
         }
         catch (Exception e) when (e is OperationCanceledException or McpProtocolException)
         {
-            var answer = Failed(upstream, tool, "allow", decision, started, e, cancellationToken, ArgumentsOf(parameters));
-            if (answer == e)
+            var (outcome, error) = Failure(call, e, cancellationToken);
+            Audit(call, decided, decision.Because, outcome);
+            if (error == e)
             {
                 throw;
             }
 
-            throw answer;
+            throw error;
         }
 
-        var isError = result is JsonObject body && body.TryGetPropertyValue("isError", out var flag) && flag is JsonValue value && value.TryGetValue(out bool error) && error;
-        Audit(upstream, tool, "allow", decision.Because, started, isError ? "error" : "ok", ArgumentsOf(parameters));
+        var isError = result is JsonObject body && body.TryGetPropertyValue("isError", out var flag) && flag is JsonValue value && value.TryGetValue(out bool failed) && failed;
+        Audit(call, decided, decision.Because, isError ? "error" : "ok");
         await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = result }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>A call the gate is deciding: where it goes, when it arrived, its arguments for the audit (only when the policy records them).</summary>
+    private readonly record struct GatedCall(Upstream Upstream, string Tool, long Started, IDictionary<string, JsonElement>? Arguments);
+
+    /// <summary>
+    /// Asks the developer, through the host's elicitation, to approve a call a rule says to ask about. Null when approved;
+    /// otherwise the decision to audit (<c>ask-unavailable</c>, <c>ask-declined</c>) and the host's answer.
+    /// </summary>
+    private static async Task<(string Decision, CallToolResult Answer)?> AskAsync(McpServer session, GatedCall call, ToolDecision decision,
+        CancellationToken cancellationToken)
+    {
+        var (upstream, tool) = (call.Upstream, call.Tool);
+        if (session.ClientCapabilities?.Elicitation is null)
+        {
+            return ("ask-unavailable", Refusal($"Steward: your organisation's policy requires your approval before \"{tool}\" of \"{upstream.Name}\" runs " +
+                                               $"({decision.Because}), and this MCP host cannot ask for it (it does not support elicitation). " +
+                                               $"Use a host that supports elicitation, or add \"{tool}\" to the server's autoApprove list in your mcp.json."));
+        }
+
+        var answer = await session.ElicitAsync(new ElicitRequestParams
+        {
+            Message = $"Allow the tool \"{tool}\" of the MCP server \"{upstream.Name}\" to run? Your organisation's policy asks you to approve it{ReasonOf(decision)}.",
+            RequestedSchema = new ElicitRequestParams.RequestSchema
+            {
+                Properties = new Dictionary<string, ElicitRequestParams.PrimitiveSchemaDefinition>
+                {
+                    [ApprovalField] = new ElicitRequestParams.BooleanSchema
+                    {
+                        Title = "Allow this call",
+                        Description = $"{upstream.Name}/{tool}",
+                        Default = false,
+                    },
+                },
+                Required = [ApprovalField],
+            },
+        }, cancellationToken).ConfigureAwait(false);
+        return answer.IsAccepted && answer.Content is { } content && content.TryGetValue(ApprovalField, out var approve) && approve.ValueKind == JsonValueKind.True
+            ? null
+            : ("ask-declined", Refusal($"Steward: the call to \"{tool}\" of \"{upstream.Name}\" was not approved, so it did not run."));
+    }
+
+    private static Task AnswerAsync(MessageContext context, JsonRpcRequest request, CallToolResult answer, CancellationToken cancellationToken) =>
+        context.Server.SendMessageAsync(new JsonRpcResponse
+        {
+            Id = request.Id,
+            Result = JsonSerializer.SerializeToNode(answer, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult))),
+        }, cancellationToken);
 
     /// <summary>
     /// Sends a tools/call upstream and returns its result as the upstream wrote it. The entry's <c>timeout</c> applies.
@@ -336,26 +319,15 @@ public sealed partial class Gateway
         return response.Result as JsonObject ?? throw new McpException("the server's answer to tools/call is not a JSON object");
     }
 
-    /// <summary>The audit line for a forwarded call that failed, and the exception the host's answer is made from.</summary>
-    private Exception Failed(Upstream upstream, string tool, string decided, ToolDecision decision, long started, Exception e, CancellationToken cancellationToken,
-        IDictionary<string, JsonElement>? arguments)
+    /// <summary>The outcome to audit for a sent call that failed, and the exception the host's answer is made from.</summary>
+    private static (string Outcome, Exception Answer) Failure(GatedCall call, Exception e, CancellationToken cancellationToken) => e switch
     {
-        switch (e)
-        {
-            case MessageTooLargeException:
-                Audit(upstream, tool, decided, decision.Because, started, "too_large", arguments);
-                return e;
-            case OperationCanceledException when cancellationToken.IsCancellationRequested:
-                Audit(upstream, tool, decided, decision.Because, started, "cancelled", arguments);
-                return e;
-            case OperationCanceledException:
-                Audit(upstream, tool, decided, decision.Because, started, "timeout", arguments);
-                return new McpProtocolException($"Steward: \"{tool}\" of \"{upstream.Name}\" did not answer within the configured timeout.", McpErrorCode.InternalError);
-            default:
-                Audit(upstream, tool, decided, decision.Because, started, "failed", arguments);
-                return e;
-        }
-    }
+        MessageTooLargeException => ("too_large", e),
+        OperationCanceledException when cancellationToken.IsCancellationRequested => ("cancelled", e),
+        OperationCanceledException => ("timeout",
+            new McpProtocolException($"Steward: \"{call.Tool}\" of \"{call.Upstream.Name}\" did not answer within the configured timeout.", McpErrorCode.InternalError)),
+        _ => ("failed", e),
+    };
 
     /// <summary>The call's arguments for the audit line, only when the policy asks for them.</summary>
     private IDictionary<string, JsonElement>? ArgumentsOf(JsonObject parameters) =>
@@ -444,22 +416,38 @@ public sealed partial class Gateway
         Content = [new TextContentBlock { Text = message }],
     };
 
-    private void Audit(Upstream upstream, string tool, string decision, string because, long started, string outcome, CallToolRequestParams call) =>
-        Audit(upstream, tool, decision, because, started, outcome, auditArguments ? call.Arguments : null);
-
-    private void Audit(Upstream upstream, string tool, string decision, string because, long started, string outcome, IDictionary<string, JsonElement>? arguments)
+    /// <summary>A refused call's audit line. The call is refused either way; when the line cannot be written, the host is told that too.</summary>
+    private void Refused(in GatedCall call, string decision, string because)
     {
-        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        GatewayLog.ToolCall(logger, upstream.Name, tool, decision, because, outcome, elapsed);
+        if (Audit(call, decision, because, "refused") is { } failure)
+        {
+            throw new McpProtocolException($"Steward refused the call ({because}) and could not write its audit log: {failure}", McpErrorCode.InternalError);
+        }
+    }
+
+    /// <summary>
+    /// Writes one audit line for <paramref name="call"/>; null when written, else why not (logged). Lines with the
+    /// outcome <c>sent</c> stay in the local log; the Steward server is sent each call's final line.
+    /// </summary>
+    private string? Audit(in GatedCall call, string decision, string because, string outcome)
+    {
+        var elapsed = Stopwatch.GetElapsedTime(call.Started).TotalMilliseconds;
+        if (outcome != "sent")
+        {
+            GatewayLog.ToolCall(logger, call.Upstream.Name, call.Tool, decision, because, outcome, elapsed);
+        }
+
         try
         {
             // Arguments are here only when the policy records them; secret-named values are redacted first.
-            audit.Append(new ToolCallEvent(DateTimeOffset.UtcNow, upstream.Name, tool, decision, because, elapsed, outcome, ArgumentRedaction.Redact(arguments)));
+            audit.Append(new ToolCallEvent(DateTimeOffset.UtcNow, call.Upstream.Name, call.Tool, decision, because, elapsed, outcome, ArgumentRedaction.Redact(call.Arguments)),
+                upload: outcome != "sent");
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             GatewayLog.AuditFailed(logger, e.Message);
-            throw new McpProtocolException("Steward could not write its audit log, so the call is refused: " + e.Message, McpErrorCode.InternalError);
+            return e.Message;
         }
     }
 }

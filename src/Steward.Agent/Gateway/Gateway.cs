@@ -167,7 +167,6 @@ public sealed partial class Gateway : IAsyncDisposable
         Handlers = new McpServerHandlers
         {
             ListToolsHandler = (_, ct) => ListToolsAsync(ct),
-            CallToolHandler = CallToolAsync,
             ListPromptsHandler = ListPromptsAsync,
             GetPromptHandler = GetPromptAsync,
             ListResourcesHandler = ListResourcesAsync,
@@ -183,14 +182,14 @@ public sealed partial class Gateway : IAsyncDisposable
                 new(NotificationMethods.RootsListChangedNotification, HostRootsChangedAsync),
             ],
         },
-        // The allowed tools/call is forwarded as JSON (ForwardToolCallAsync); everything else goes on to the SDK's handlers.
+        // Every tools/call is decided by the tool-call gate (CallToolAsync) and forwarded as JSON; everything else goes on to the SDK's handlers.
         // Upstream errors reach the host with the upstream's own message (UpstreamErrors).
         Filters = new McpServerFilters { Message = new McpMessageFilters { IncomingFilters = [ToolCallFilter], OutgoingFilters = [UpstreamErrors.Unwrap] } },
     };
 
     private McpMessageHandler ToolCallFilter(McpMessageHandler next) => (context, cancellationToken) => context.JsonRpcMessage switch
     {
-        JsonRpcRequest { Method: RequestMethods.ToolsCall } request => ForwardToolCallAsync(context, request, next, cancellationToken),
+        JsonRpcRequest { Method: RequestMethods.ToolsCall } request => CallToolAsync(context, request, cancellationToken),
         JsonRpcNotification { Method: NotificationMethods.InitializedNotification } => Initialized(context, next, cancellationToken),
         // The stateless 2026-07-28 revision is not served yet: its server/discover is refused, and a client then falls
         // back to initialize in a revision the gateway speaks (the revision's rule for clients: fall back on any error).

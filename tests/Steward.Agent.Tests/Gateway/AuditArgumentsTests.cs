@@ -26,7 +26,7 @@ public sealed class AuditArgumentsTests
     }
 
     private static JsonNode[] Lines(string path) =>
-        [.. File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => JsonNode.Parse(l)!)];
+        [.. AuditFile.Final(path).Select(l => JsonNode.Parse(l)!)];
 
     [NodeFact]
     public async Task With_the_profile_setting_on_a_call_through_the_gateway_records_its_argument_values_and_off_it_records_none()

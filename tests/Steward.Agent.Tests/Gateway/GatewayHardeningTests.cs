@@ -33,15 +33,16 @@ public sealed class GatewayHardeningTests
         }
 
         var path = Path.Combine(directory, "audit.jsonl");
+        // Three calls, each a "sent" line before it went upstream and its outcome after.
         var lines = File.ReadAllLines(path);
-        Assert.Equal(3, lines.Length);
+        Assert.Equal(6, lines.Length);
         Assert.All(lines, l => Assert.Equal(64, JsonDocument.Parse(l).RootElement.GetProperty("hash").GetString()!.Length));
         Assert.Equal(HashChain.Genesis, JsonDocument.Parse(lines[0]).RootElement.GetProperty("prevHash").GetString());
         using (var reader = new StreamReader(path))
         {
             var intact = JsonlChain.Verify(reader);
             Assert.True(intact.Intact, intact.Reason);
-            Assert.Equal(3, intact.Records);
+            Assert.Equal(6, intact.Records);
         }
 
         lines[1] = lines[1].Replace("\"outcome\":\"ok\"", "\"outcome\":\"error\"", StringComparison.Ordinal);
@@ -172,7 +173,7 @@ public sealed class GatewayHardeningTests
             await WaitForAsync(() => { lock (logs) { return logs.Any(l => l.Contains("the definition of tool \"shifty\"", StringComparison.Ordinal)); } });
         }
 
-        var audit = File.ReadAllLines(Path.Combine(directory, "audit.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var audit = AuditFile.Final(Path.Combine(directory, "audit.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(["pin_mismatch", "pin_mismatch", "allow"], audit.Select(l => l.GetProperty("decision").GetString()));
         Assert.Equal(["blocked", "refused", "ok"], audit.Select(l => l.GetProperty("outcome").GetString()));
         Assert.All(audit.Take(2), l => Assert.Equal("shifty", l.GetProperty("tool").GetString()));

@@ -39,7 +39,7 @@ public sealed class MessageLimitTests
         var echo = await harness.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "still here" });
         Assert.Equal("Echo: still here", Assert.IsType<TextContentBlock>(Assert.Single(echo.Content)).Text);
 
-        var outcomes = File.ReadAllLines(harness.AuditLog).Select(l => (string)JsonNode.Parse(l)!["outcome"]!).ToList();
+        var outcomes = AuditFile.Final(harness.AuditLog).Select(l => (string)JsonNode.Parse(l)!["outcome"]!).ToList();
         Assert.Equal(["ok", "too_large", "ok"], outcomes);
     }
 
@@ -71,7 +71,7 @@ public sealed class MessageLimitTests
 
         var echo = await harness.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "still here" });
         Assert.Equal("Echo: still here", Assert.IsType<TextContentBlock>(Assert.Single(echo.Content)).Text);
-        Assert.Equal(["ok", "too_large", "ok"], File.ReadAllLines(harness.AuditLog).Select(l => (string)JsonNode.Parse(l)!["outcome"]!));
+        Assert.Equal(["ok", "too_large", "ok"], AuditFile.Final(harness.AuditLog).Select(l => (string)JsonNode.Parse(l)!["outcome"]!));
     }
 
     private static PolicyState AllowingLoopbackHttp(PolicyState policy) =>

@@ -121,9 +121,26 @@ public sealed class ToolCallForwardingTests
         }
 
         // One audit line per call, in one intact chain, with the server's own tool names.
-        var audit = File.ReadAllLines(harness.AuditLog).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var audit = AuditFile.Final(harness.AuditLog).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         var calls = audit.Where(l => l.GetProperty("tool").GetString() != "state").ToList();
         Assert.Equal(["mirror", "mirror", "refuse", "hang"], calls.Select(l => l.GetProperty("tool").GetString()));
+
+        // Every call was in the log before it was sent: a "sent" line of its tool precedes each outcome, and none is left over.
+        var pending = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var line in AuditFile.Lines(harness.AuditLog).Select(l => JsonDocument.Parse(l).RootElement))
+        {
+            var tool = line.GetProperty("tool").GetString()!;
+            if (line.GetProperty("outcome").GetString() == "sent")
+            {
+                pending[tool] = pending.GetValueOrDefault(tool) + 1;
+                continue;
+            }
+
+            Assert.True(pending.GetValueOrDefault(tool) > 0, $"the outcome of a call to {tool} has no \"sent\" line before it");
+            pending[tool]--;
+        }
+
+        Assert.All(pending.Values, count => Assert.Equal(0, count));
         Assert.Equal(["ok", "error", "failed", "cancelled"], calls.Select(l => l.GetProperty("outcome").GetString()));
         Assert.All(audit.Except(calls), l => Assert.Equal("ok", l.GetProperty("outcome").GetString()));
         Assert.All(audit, l => Assert.Equal("allow", l.GetProperty("decision").GetString()));
@@ -176,8 +193,36 @@ public sealed class ToolCallForwardingTests
         var timedOut = await Assert.ThrowsAsync<McpProtocolException>(() => harness.Client.CallToolAsync("hang").AsTask().WaitAsync(Guard));
         Assert.Equal(McpErrorCode.InternalError, timedOut.ErrorCode);
         Assert.Contains("\"hang\" of \"fwd\" did not answer within the configured timeout", timedOut.Message, StringComparison.Ordinal);
-        var line = JsonDocument.Parse(Assert.Single(File.ReadAllLines(harness.AuditLog))).RootElement;
+        var line = JsonDocument.Parse(Assert.Single(AuditFile.Final(harness.AuditLog))).RootElement;
         Assert.Equal("timeout", line.GetProperty("outcome").GetString());
+    }
+
+    /// <summary>
+    /// A call is sent only once its decision is in the audit log. When the log cannot be written the call does not reach
+    /// the server, and the host is told it was not sent. Once the log can be written again, calls go through as before.
+    /// </summary>
+    [NodeFact]
+    public async Task A_call_the_audit_log_cannot_record_is_not_sent_and_the_host_is_told_so()
+    {
+        var directory = GatewayHarness.TempDirectory();
+        var script = Path.Combine(directory, "fwd-server.cjs");
+        File.WriteAllText(script, ServerScript);
+        var entry = Shims.Entry("uvx", ["fwd-test==1.0.0"], Path.Combine(directory, "uvx.argv"));
+        entry = entry with { Env = [.. entry.Env ?? [], new("STEWARD_SHIM_SCRIPT", script)], Timeout = 20_000 };
+        await using var harness = await GatewayHarness.StartAsync(Fixtures.Config(("fwd", entry)), Fixtures.Policy([Fixtures.Pypi("fwd", "fwd-test", "1.0.0")]),
+            server: "fwd", directory: directory);
+
+        // A directory where the log file should be: opening it for writing fails.
+        Directory.CreateDirectory(harness.AuditLog);
+        var refused = await Assert.ThrowsAsync<McpProtocolException>(() => harness.Client.CallToolAsync("hang").AsTask().WaitAsync(Guard));
+        Assert.Equal(McpErrorCode.InternalError, refused.ErrorCode);
+        Assert.Contains("Steward could not write its audit log, so the call was not sent", refused.Message, StringComparison.Ordinal);
+
+        Directory.Delete(harness.AuditLog);
+        var state = ServerEverythingThroughGatewayTests.Text(await harness.Client.CallToolAsync("state").AsTask().WaitAsync(Guard));
+        Assert.Equal("""{"hung":0,"cancelled":0}""", state);
+        var line = JsonDocument.Parse(Assert.Single(AuditFile.Final(harness.AuditLog))).RootElement;
+        Assert.Equal(("state", "ok"), (line.GetProperty("tool").GetString(), line.GetProperty("outcome").GetString()));
     }
 
     private static async Task WaitForStateAsync(ModelContextProtocol.Client.McpClient client, string prefix, string expected)

@@ -30,7 +30,7 @@ public sealed class ToolRuleTests
         Assert.Contains("disabledTools", disabled.Message);
         await harness.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "secret-value" });
 
-        var lines = File.ReadAllLines(harness.AuditLog).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var lines = AuditFile.Final(harness.AuditLog).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(["deny", "disabled", "allow"], lines.Select(l => l.GetProperty("decision").GetString()));
         Assert.Equal(["refused", "refused", "ok"], lines.Select(l => l.GetProperty("outcome").GetString()));
         Assert.All(lines, l => Assert.Equal(Fixtures.EverythingName, l.GetProperty("server").GetString()));
@@ -49,7 +49,7 @@ public sealed class ToolRuleTests
             Fixtures.Config((Fixtures.EverythingName, Fixtures.EverythingConfig())),
             Fixtures.Policy([Fixtures.EverythingNpm()], auditArguments: true), server: Fixtures.EverythingName);
         await harness.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "audited-value" });
-        var line = JsonDocument.Parse(File.ReadAllLines(harness.AuditLog).Single()).RootElement;
+        var line = JsonDocument.Parse(AuditFile.Final(harness.AuditLog).Single()).RootElement;
         Assert.Equal("audited-value", line.GetProperty("arguments").GetProperty("message").GetString());
     }
 
@@ -102,7 +102,7 @@ public sealed class ToolRuleTests
         Assert.Contains("2", ServerEverythingThroughGatewayTests.Text(auto));
         Assert.Equal(2, questions);
         Assert.Equal(["ask-approved", "ask-declined", "allow"],
-            File.ReadAllLines(harness.AuditLog).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("decision").GetString()));
+            AuditFile.Final(harness.AuditLog).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("decision").GetString()));
     }
 
     [Theory]

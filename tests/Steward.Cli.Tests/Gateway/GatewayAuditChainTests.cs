@@ -73,9 +73,10 @@ public sealed class GatewayAuditChainTests
         var verified = JsonNode.Parse(verify.Stdout)!;
         Assert.True((bool)verified["intact"]!);
         var expected = servers.SelectMany(s => Enumerable.Range(0, Rounds).SelectMany(r => new[] { $"{s}-{r}a", $"{s}-{r}b" }).Prepend($"{s}-warm").Select(m => (s, m))).ToList();
-        Assert.Equal(expected.Count, (long)verified["records"]!);
+        // Each call is two records: "sent" before it went upstream, its outcome after.
+        Assert.Equal(2 * expected.Count, (long)verified["records"]!);
 
-        var calls = File.ReadAllLines(audit).Select(l => JsonNode.Parse(l)!).ToList();
+        var calls = AuditFile.Final(audit).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.All(calls, c => Assert.Equal(("allow", "ok"), ((string)c["decision"]!, (string)c["outcome"]!)));
         Assert.Equal(
             expected.Order(),

@@ -63,7 +63,7 @@ public sealed class GatewayAuditUploadTests
             ((string)call["server"]!, (string)call["tool"]!, (string)call["decision"]!, (string)call["outcome"]!, (string)call["account"]!));
         Assert.Null(call["arguments"]);
         Assert.False(File.Exists(Path.Combine(dir, "audit-spool.jsonl")), "the spool is empty once the server has every call");
-        Assert.Single(File.ReadAllLines(Path.Combine(dir, "audit.jsonl")));
+        Assert.Single(AuditFile.Final(Path.Combine(dir, "audit.jsonl")));
         Assert.DoesNotContain(token, File.ReadAllText(Path.Combine(dir, "steward.log")), StringComparison.Ordinal);
     }
 
@@ -150,6 +150,6 @@ public sealed class GatewayAuditUploadTests
         var call = Assert.Single(JsonNode.Parse(await server.Client().GetStringAsync("api/v1/orgs/demo/audit/tool-calls"))!["toolCalls"]!.AsArray())!;
         Assert.Equal(("everything", "echo", "allow", "ok"), ((string)call["server"]!, (string)call["tool"]!, (string)call["decision"]!, (string)call["outcome"]!));
         Assert.False(File.Exists(Path.Combine(dir, "audit-spool.jsonl")), "the spool is empty once the server has every call");
-        Assert.Single(File.ReadAllLines(Path.Combine(dir, "audit.jsonl")));
+        Assert.Single(AuditFile.Final(Path.Combine(dir, "audit.jsonl")));
     }
 }

@@ -68,7 +68,7 @@ public sealed class GatewayCommandTests
         Assert.Equal("Echo: through steward", string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text)));
         Assert.Equal("steward-gateway", client.ServerInfo?.Name);
 
-        var audit = JsonDocument.Parse(File.ReadAllLines(Path.Combine(dir, "audit.jsonl")).Single()).RootElement;
+        var audit = JsonDocument.Parse(AuditFile.Final(Path.Combine(dir, "audit.jsonl")).Single()).RootElement;
         Assert.Equal("echo", audit.GetProperty("tool").GetString());
         Assert.Contains("\"everything\" is up", File.ReadAllText(Path.Combine(dir, "steward.log")));
     }

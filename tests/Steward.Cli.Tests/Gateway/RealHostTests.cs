@@ -299,7 +299,7 @@ public sealed class RealHostTests : IAsyncLifetime
         // The model's call went through the gateway to server-everything and its answer came back to the model.
         Assert.Contains(requests, r => r.ToolResults.Any(t => t.Contains("Echo: " + FakeAnthropic.Message, StringComparison.Ordinal)));
         Assert.Contains("done", session.Output);
-        var audit = File.ReadAllLines(Path.Combine(ConfigDir, "audit.jsonl"));
+        var audit = AuditFile.Final(Path.Combine(ConfigDir, "audit.jsonl"));
         Assert.Contains(audit, l => l.Contains($"\"server\":\"{Name}\"", StringComparison.Ordinal) && l.Contains("\"tool\":\"echo\"", StringComparison.Ordinal) && l.Contains("\"decision\":\"allow\"", StringComparison.Ordinal));
     }
 
@@ -349,7 +349,7 @@ public sealed class RealHostTests : IAsyncLifetime
         // The model's call went through the gateway to server-everything and its answer came back to the model.
         Assert.Contains(requests, r => r.ToolResults.Any(t => t.Contains("Echo: " + FakeOpenAi.Message, StringComparison.Ordinal)));
         Assert.Contains(FakeOpenAi.Answer, session.Output);
-        var audit = File.ReadAllLines(Path.Combine(ConfigDir, "audit.jsonl"));
+        var audit = AuditFile.Final(Path.Combine(ConfigDir, "audit.jsonl"));
         Assert.Contains(audit, l => l.Contains($"\"server\":\"{Name}\"", StringComparison.Ordinal) && l.Contains("\"tool\":\"echo\"", StringComparison.Ordinal) && l.Contains("\"decision\":\"allow\"", StringComparison.Ordinal));
         // Copilot took /etc/github-copilot/managed-settings.json as its device policy (its log says so)...
         var logs = string.Concat(Directory.GetFiles(Path.Combine(Home, ".copilot", "logs"), "*.log").Select(File.ReadAllText));
@@ -413,7 +413,7 @@ public sealed class RealHostTests : IAsyncLifetime
         Assert.Contains(requests, r => r.Tools.Contains($"mcp_{Flat}_echo") && r.Tools.Contains($"mcp_{Flat}_get-sum"));
         Assert.Contains(requests, r => r.Responses.Any(t => t.Contains("Echo: " + FakeGemini.Message, StringComparison.Ordinal)));
         Assert.Contains("done", session.Output);
-        var audit = File.ReadAllLines(Path.Combine(ConfigDir, "audit.jsonl"));
+        var audit = AuditFile.Final(Path.Combine(ConfigDir, "audit.jsonl"));
         Assert.Contains(audit, l => l.Contains($"\"server\":\"{Name}\"", StringComparison.Ordinal) && l.Contains("\"tool\":\"echo\"", StringComparison.Ordinal));
     }
 
