@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Steward.Agent.Gateway;
+using Steward.Agent.Audit;
 using Steward.Core.Audit;
 
 namespace Steward.Bench;

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Steward.Agent.Gateway;
+using Steward.Agent.Audit;
 using Steward.Core.Audit;
 
 namespace Steward.Bench;

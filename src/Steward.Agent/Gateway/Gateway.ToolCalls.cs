@@ -8,6 +8,7 @@ using System.Text.Json.Serialization.Metadata;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
+using Steward.Agent.Audit;
 using Steward.Core.Audit;
 using Steward.Core.Policy;
 

@@ -7,6 +7,7 @@ using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
+using Steward.Agent.Audit;
 using Steward.Agent.Policy;
 using Steward.Core.Admission;
 using Steward.Core.Config;

@@ -1,3 +1,4 @@
+using Steward.Agent.Audit;
 using Steward.Core.Config;
 
 namespace Steward.Agent.Gateway;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Steward.Agent.Audit;
 using Steward.Agent;
 using Steward.Agent.Gateway;
 using Steward.Agent.Servers;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Steward.Agent.Audit;
 using Steward.Agent.Gateway;
 using Steward.Agent.Policy;
 using Steward.Agent.Sources;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Steward.Agent.Audit;
 using Steward.Agent.Gateway;
 using Steward.Agent.Tests.Support;
 using Steward.Core.Audit;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using Steward.Agent.Audit;
 using Steward.Agent.Gateway;
 using Steward.Agent.Sources;
 using Steward.Agent.Tests.Support;

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
+using Steward.Agent.Audit;
 using Steward.Agent.Gateway;
 using Steward.Agent.Policy;
 using Steward.Core.Config;

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
+using Steward.Agent.Audit;
 using Steward.Agent.Gateway;
 using Steward.Agent.Policy;
 

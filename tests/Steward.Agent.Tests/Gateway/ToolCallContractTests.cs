@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Steward.Agent.Audit;
 using Steward.Agent.Gateway;
 using Steward.Agent.Tests.Support;
 using Steward.Core.Audit;

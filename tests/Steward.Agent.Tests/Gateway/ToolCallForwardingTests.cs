@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
+using Steward.Agent.Audit;
 using Steward.Core.Audit;
 using Steward.Core.Config;
 

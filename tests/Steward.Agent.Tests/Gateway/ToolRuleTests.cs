@@ -2,6 +2,7 @@ using System.Text.Json;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using Steward.Agent.Audit;
 using Steward.Agent.Gateway;
 using Steward.Agent.Policy;
 using Steward.Core.Policy;

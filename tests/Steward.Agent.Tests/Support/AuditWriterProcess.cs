@@ -1,3 +1,4 @@
+using Steward.Agent.Audit;
 using Steward.Agent.Gateway;
 using Steward.Core.Audit;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Steward.Agent.Gateway;
+namespace Steward.Agent.Audit;
 
 /// <summary>One event waiting in the spool: its id and its JSON line, exactly as it is sent.</summary>
 internal readonly record struct SpooledEvent(string Id, string Line);

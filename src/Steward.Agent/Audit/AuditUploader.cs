@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -9,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using Steward.Agent.Sources;
 using Steward.Core.Audit;
 
-namespace Steward.Agent.Gateway;
+namespace Steward.Agent.Audit;
 
 /// <summary>How the gateway sends its tool calls to the Steward server. The defaults are documented in docs/gateway.md.</summary>
 public sealed record AuditUploadOptions

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 
-namespace Steward.Agent.Gateway;
+namespace Steward.Agent.Audit;
 
 /// <summary>
 /// What the audit records of a tool call's arguments when the policy enables argument values: the values as received,

@@ -5,7 +5,7 @@ using Microsoft.Win32.SafeHandles;
 using Steward.Agent.Files;
 using Steward.Core.Audit;
 
-namespace Steward.Agent.Gateway;
+namespace Steward.Agent.Audit;
 
 /// <summary>
 /// The local audit log: one JSON object a line, appended, the file created 0600. Audit is not logging: a write that

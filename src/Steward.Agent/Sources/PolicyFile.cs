@@ -3,7 +3,7 @@ using Steward.Agent.Policy;
 using Steward.Core.Policy;
 using Steward.Core.Registry;
 
-namespace Steward.Agent.Gateway;
+namespace Steward.Agent.Sources;
 
 /// <summary>
 /// A policy kept in a local file, for machines without a Steward server (air-gapped) and for tests:
