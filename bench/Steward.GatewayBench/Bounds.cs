@@ -92,6 +92,47 @@ internal static class Bounds
                 }
             }
         }
+
+        foreach (var (buildName, build) in builds)
+        {
+            await StalledHostAsync(buildName, build, work, shims, policy);
+        }
+    }
+
+    /// <summary>
+    /// The host that stops reading: a raw stdio host (no SDK) initializes, calls <c>flood</c> for 200,000 log
+    /// notifications and reads nothing more, for 20 s; then the gateway's peak memory.
+    /// </summary>
+    private static async Task StalledHostAsync(string buildName, string build, string work, string shims, string policy)
+    {
+        var (command, args) = build.EndsWith(".dll", StringComparison.Ordinal)
+            ? ("dotnet", new[] { build, "gateway", "--server", "flood", "--policy", policy })
+            : (build, new[] { "gateway", "--server", "flood", "--policy", policy });
+        var start = new ProcessStartInfo(command) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = work };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["PATH"] = shims + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
+        start.Environment["STEWARD_CONFIG_DIR"] = work;
+        using var gateway = Process.Start(start)!;
+        _ = gateway.StandardError.ReadToEndAsync();
+        var input = gateway.StandardInput;
+        await input.WriteLineAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"stalled","version":"1"}}}""");
+        await input.FlushAsync();
+        // The answer to initialize, then nothing more is read.
+        _ = await gateway.StandardOutput.ReadLineAsync();
+        await input.WriteLineAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+        await input.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"logging/setLevel","params":{"level":"info"}}""");
+        await input.WriteLineAsync("""{"jsonrpc":"2.0","id":3,"method":"tools/list"}""");
+        await input.WriteLineAsync("""{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"flood","arguments":{"count":200000}}}""");
+        await input.FlushAsync();
+        await Task.Delay(TimeSpan.FromSeconds(20));
+        var hwm = File.ReadAllLines($"/proc/{gateway.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))["VmHWM:".Length..].Trim();
+        Console.WriteLine($"{"200,000 logs, the host stops reading (20 s)",-44} {buildName,-12} {"default",-8} {"-",-28} {hwm}");
+        gateway.Kill(entireProcessTree: true);
+        await gateway.WaitForExitAsync();
     }
 
     private static int Pid(string policy)

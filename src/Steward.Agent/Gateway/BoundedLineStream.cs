@@ -8,9 +8,10 @@ namespace Steward.Agent.Gateway;
 /// <see cref="Limit"/> bytes is ever held in memory: the SDK's reader would otherwise read a line of any length. A line
 /// past the limit is read through without being kept (its first and last bytes only): when it is an answer whose id can
 /// be read, it is replaced by a JSON-RPC error for that id, so the request fails at once with a message that says why;
-/// any other over-long line is dropped. Either way <c>onOversized</c> is told (id or null, and the size).
+/// any other over-long line is dropped. Either way <c>onOversized</c> is told (id or null, and the size). With a
+/// <see cref="MessageWindow"/>, each line that is a JSON object waits for a place in it before it is passed on.
 /// </summary>
-internal sealed partial class BoundedLineStream(Stream inner, long limit, string server, Action<string?, long> onOversized) : Stream
+internal sealed partial class BoundedLineStream(Stream inner, long limit, string server, Action<string?, long> onOversized, MessageWindow? window = null) : Stream
 {
     private const int Window = 4096;
     private readonly byte[] chunk = new byte[64 * 1024];
@@ -26,6 +27,7 @@ internal sealed partial class BoundedLineStream(Stream inner, long limit, string
     private int tailLength;
     private long skipped;
     private bool ended;
+    private bool admitted;
 
     /// <summary>The largest line passed on, in bytes (without its newline).</summary>
     public long Limit { get; } = limit;
@@ -78,10 +80,24 @@ internal sealed partial class BoundedLineStream(Stream inner, long limit, string
             Consume();
         }
 
+        if (!admitted && window is not null && IsJsonObject(ready.Span))
+        {
+            await window.EnterAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        admitted = true;
         var count = Math.Min(buffer.Length, ready.Length);
         ready[..count].CopyTo(buffer);
         ready = ready[count..];
+        admitted = !ready.IsEmpty;
         return count;
+    }
+
+    /// <summary>A line the SDK's reader makes one message of: a JSON object (an event stream's lines are not windowed).</summary>
+    private static bool IsJsonObject(ReadOnlySpan<byte> line)
+    {
+        var start = line.IndexOfAnyExcept((byte)' ', (byte)'\t', (byte)'\r');
+        return start >= 0 && line[start] == (byte)'{';
     }
 
     /// <summary>Takes bytes from the chunk up to the end of a line (which then becomes ready) or of the chunk.</summary>

@@ -59,48 +59,54 @@ public sealed partial class Gateway
     }
 
     /// <summary>
-    /// Progress of a forwarded call goes to the session that made it (on its request's stream), with the host's own
-    /// token: a token already in use by another call in flight is replaced on the way up (<see cref="SendToolCallAsync"/>),
-    /// as two hosts may choose the same one.
-    /// Taken from the upstream's messages in order (<see cref="InterceptingTransport"/>), so it reaches the host before
-    /// the answer it precedes.
+    /// What the gateway takes from an upstream's messages in the order they arrived (<see cref="InterceptingTransport"/>),
+    /// before the SDK's client sees them, and sends to the hosts there and then: the upstream is not read further until
+    /// they have been written (<see cref="MessageWindow"/>), so notifications never queue up without bound in the gateway.
+    /// <list type="bullet">
+    /// <item><description>Progress of a forwarded call goes to the session that made it (on its request's stream), before
+    /// the answer it precedes, with the host's own token: a token already in use by another call in flight is replaced on
+    /// the way up (<see cref="SendToolCallAsync"/>), as two hosts may choose the same one.</description></item>
+    /// <item><description>Logging messages and resource updates go to every session; in the aggregated shape a logging
+    /// message's logger names the server (<c>server</c> or <c>server/logger</c>).</description></item>
+    /// </list>
+    /// Everything else (answers, requests, list changes) goes on to the SDK's client.
     /// </summary>
-    private async ValueTask<bool> InterceptAsync(JsonRpcMessage message)
+    private async ValueTask<bool> InterceptAsync(string upstream, JsonRpcMessage message)
     {
-        if (message is not JsonRpcNotification { Method: NotificationMethods.ProgressNotification, Params: JsonObject body } ||
-            body["progressToken"] is not JsonValue token || !progressTokens.TryGetValue(token.ToJsonString(), out var owner))
+        switch (message)
         {
-            return false;
-        }
+            case JsonRpcNotification { Method: NotificationMethods.ProgressNotification, Params: JsonObject body }
+                when body["progressToken"] is JsonValue token && progressTokens.TryGetValue(token.ToJsonString(), out var owner):
+                body["progressToken"] = owner.Token.DeepClone();
+                try
+                {
+                    await owner.Session.SendMessageAsync(new JsonRpcNotification { Method = NotificationMethods.ProgressNotification, Params = body }).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or McpException or OperationCanceledException)
+                {
+                    GatewayLog.ForwardFailed(logger, NotificationMethods.ProgressNotification, e.Message);
+                }
 
-        var parameters = (JsonObject)body.DeepClone();
-        parameters["progressToken"] = owner.Token.DeepClone();
-        try
-        {
-            await owner.Session.SendMessageAsync(new JsonRpcNotification { Method = NotificationMethods.ProgressNotification, Params = parameters }).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or McpException or OperationCanceledException)
-        {
-            GatewayLog.ForwardFailed(logger, NotificationMethods.ProgressNotification, e.Message);
-        }
+                return true;
+            case JsonRpcNotification { Method: NotificationMethods.LoggingMessageNotification } log:
+                if (!PerServer && log.Params is JsonObject parameters)
+                {
+                    parameters["logger"] = parameters["logger"] is JsonValue existing && existing.TryGetValue(out string? text) && text.Length > 0 ? upstream + "/" + text : upstream;
+                }
 
-        return true;
+                await SendToHostAsync(new JsonRpcNotification { Method = log.Method, Params = log.Params }, CancellationToken.None).ConfigureAwait(false);
+                return true;
+            case JsonRpcNotification { Method: NotificationMethods.ResourceUpdatedNotification } updated:
+                await SendToHostAsync(new JsonRpcNotification { Method = updated.Method, Params = updated.Params }, CancellationToken.None).ConfigureAwait(false);
+                return true;
+            default:
+                return false;
+        }
     }
 
+    /// <summary>Progress the gateway did not relay itself (a token it did not send up): to every session, as it came.</summary>
     private ValueTask ForwardAsync(JsonRpcNotification notification, CancellationToken cancellationToken) =>
         SendToHostAsync(new JsonRpcNotification { Method = notification.Method, Params = notification.Params?.DeepClone() }, cancellationToken);
-
-    /// <summary>Logging messages go to the host; in the aggregated shape the logger names the server (<c>server</c> or <c>server/logger</c>).</summary>
-    private ValueTask ForwardLogAsync(string name, JsonRpcNotification notification, CancellationToken cancellationToken)
-    {
-        var parameters = notification.Params?.DeepClone();
-        if (!PerServer && parameters is JsonObject body)
-        {
-            body["logger"] = body["logger"] is JsonValue existing && existing.TryGetValue(out string? text) && text.Length > 0 ? name + "/" + text : name;
-        }
-
-        return SendToHostAsync(new JsonRpcNotification { Method = notification.Method, Params = parameters }, cancellationToken);
-    }
 
     private async ValueTask SendToHostAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
     {

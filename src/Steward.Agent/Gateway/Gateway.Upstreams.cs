@@ -205,14 +205,14 @@ public sealed partial class Gateway
             try
             {
                 upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, LatestRevision), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
-                    outbound, cancellationToken, options.SandboxHost, options.MessageLimit, InterceptAsync).ConfigureAwait(false);
+                    outbound, cancellationToken, options.SandboxHost, options.MessageLimit, message => InterceptAsync(spec.Name, message)).ConfigureAwait(false);
             }
             catch (Exception e) when (e is UpstreamStartException or McpException && OlderRevision(e.Message) is { } older)
             {
                 // The server answered an older revision the SDK speaks: it is started again in that revision, as it asked.
                 GatewayLog.OlderRevision(logger, spec.Name, older);
                 upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, older), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
-                    outbound, cancellationToken, options.SandboxHost, options.MessageLimit, InterceptAsync).ConfigureAwait(false);
+                    outbound, cancellationToken, options.SandboxHost, options.MessageLimit, message => InterceptAsync(spec.Name, message)).ConfigureAwait(false);
             }
 
             if (hostLoggingLevel is { } level && upstream.Capabilities.Logging is not null)
@@ -288,9 +288,7 @@ public sealed partial class Gateway
                 new(NotificationMethods.ToolListChangedNotification, (_, ct) => UpstreamListChangedAsync(name, NotificationMethods.ToolListChangedNotification, ct)),
                 new(NotificationMethods.PromptListChangedNotification, (_, ct) => UpstreamListChangedAsync(name, NotificationMethods.PromptListChangedNotification, ct)),
                 new(NotificationMethods.ResourceListChangedNotification, (_, ct) => UpstreamListChangedAsync(name, NotificationMethods.ResourceListChangedNotification, ct)),
-                new(NotificationMethods.ResourceUpdatedNotification, (n, ct) => ForwardAsync(n, ct)),
                 new(NotificationMethods.ProgressNotification, (n, ct) => ForwardAsync(n, ct)),
-                new(NotificationMethods.LoggingMessageNotification, (n, ct) => ForwardLogAsync(name, n, ct)),
             ],
         };
         ClientCapabilities? capabilities = null;

@@ -8,14 +8,15 @@ namespace Steward.Agent.Gateway;
 /// An upstream's transport whose incoming messages pass, in the order they arrived, through <c>intercept</c> before
 /// the SDK's client sees them: a message it takes (returns true for) is handled there and then, before any message after
 /// it. The SDK dispatches incoming messages concurrently, so a progress notification handled by the client could reach
-/// the host after the answer it precedes; taken here, it is sent to the host before the answer is even read.
+/// the host after the answer it precedes; taken here, it is sent to the host before the answer is even read. Each
+/// message handled gives its place in the upstream's <see cref="MessageWindow"/> back (when it has one).
 /// </summary>
-internal sealed class InterceptingTransport(IClientTransport inner, Func<JsonRpcMessage, ValueTask<bool>> intercept) : IClientTransport
+internal sealed class InterceptingTransport(IClientTransport inner, Func<JsonRpcMessage, ValueTask<bool>> intercept, MessageWindow? window = null) : IClientTransport
 {
     public string Name => inner.Name;
 
     public async Task<ITransport> ConnectAsync(CancellationToken cancellationToken = default) =>
-        new Session(await inner.ConnectAsync(cancellationToken).ConfigureAwait(false), intercept);
+        new Session(await inner.ConnectAsync(cancellationToken).ConfigureAwait(false), intercept, window);
 
     private sealed class Session : ITransport
     {
@@ -23,9 +24,12 @@ internal sealed class InterceptingTransport(IClientTransport inner, Func<JsonRpc
         private readonly Channel<JsonRpcMessage> passed = Channel.CreateBounded<JsonRpcMessage>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
         private readonly Task pump;
 
-        public Session(ITransport inner, Func<JsonRpcMessage, ValueTask<bool>> intercept)
+        private readonly MessageWindow? window;
+
+        public Session(ITransport inner, Func<JsonRpcMessage, ValueTask<bool>> intercept, MessageWindow? window)
         {
             this.inner = inner;
+            this.window = window;
             pump = PumpAsync(intercept);
         }
 
@@ -45,6 +49,8 @@ internal sealed class InterceptingTransport(IClientTransport inner, Func<JsonRpc
                     {
                         await passed.Writer.WriteAsync(message).ConfigureAwait(false);
                     }
+
+                    window?.Leave();
                 }
 
                 passed.Writer.TryComplete();

@@ -82,6 +82,8 @@ internal sealed class Upstream : IAsyncDisposable
         var logger = loggerFactory.CreateLogger("Steward.Gateway");
         var watch = Stopwatch.StartNew();
         IClientTransport transport;
+        // Local upstreams only: a remote's messages come over HTTP, which has no stdout to slow down.
+        MessageWindow? window = null;
         SandboxedLaunch? sandbox = null;
         if (spec.Local is { } local)
         {
@@ -107,6 +109,7 @@ internal sealed class Upstream : IAsyncDisposable
             // The server's sandbox: the launch wrapped in bubblewrap (or docker flags, or sandbox-exec); mode on throws here when it cannot be made.
             sandbox = SandboxLauncher.Wrap(spec.Name, spec.Sandbox, local.Command, args, environment, environment, workingDirectory, sandboxHost ?? new SandboxHost(), logger);
             var name = spec.Name;
+            window = new MessageWindow(MessageWindow.DefaultSize);
             transport = new UpstreamProcess(spec.Name, sandbox.Command, [.. sandbox.Args], environment, workingDirectory, messageLimit,
                 line => GatewayLog.UpstreamStderr(logger, name, line),
                 (id, size) =>
@@ -117,7 +120,8 @@ internal sealed class Upstream : IAsyncDisposable
                         oversized[id.Trim('"')] = size;
                     }
                 },
-                loggerFactory);
+                loggerFactory,
+                window);
         }
         else if (spec.Remote is { } remote)
         {
@@ -167,7 +171,7 @@ internal sealed class Upstream : IAsyncDisposable
 
         if (intercept is not null)
         {
-            transport = new InterceptingTransport(transport, intercept);
+            transport = new InterceptingTransport(transport, intercept, window);
         }
 
         McpClient client;

@@ -9,7 +9,7 @@ namespace Steward.Agent.Gateway;
 /// <summary>
 /// A local upstream over stdio: the process started with its argv (never a shell), its stdout read through a
 /// <see cref="BoundedLineStream"/> so that no message past the gateway's limit is held in memory, its stderr to the
-/// log line by line. Stopping closes its stdin, waits <see cref="ShutdownTimeout"/> for it to exit, then ends its whole
+/// log line by line; with a <see cref="MessageWindow"/>, at most its size of messages are read ahead of being handled. Stopping closes its stdin, waits <see cref="ShutdownTimeout"/> for it to exit, then ends its whole
 /// process tree, as the SDK's stdio transport does.
 /// </summary>
 internal sealed class UpstreamProcess(
@@ -21,7 +21,8 @@ internal sealed class UpstreamProcess(
     long messageLimit,
     Action<string> stderrLine,
     Action<string?, long> onOversized,
-    ILoggerFactory loggerFactory) : IClientTransport
+    ILoggerFactory loggerFactory,
+    MessageWindow? window = null) : IClientTransport
 {
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(2);
 
@@ -74,7 +75,7 @@ internal sealed class UpstreamProcess(
         }
 
         process.BeginErrorReadLine();
-        var output = new BoundedLineStream(process.StandardOutput.BaseStream, messageLimit, name, onOversized);
+        var output = new BoundedLineStream(process.StandardOutput.BaseStream, messageLimit, name, onOversized, window);
         var inner = await new StreamClientTransport(process.StandardInput.BaseStream, output, loggerFactory).ConnectAsync(cancellationToken).ConfigureAwait(false);
         return new Session(inner, process);
     }

@@ -182,30 +182,42 @@ public sealed class GatewayHttpTests
         await using var a = await McpClient.CreateAsync(new HttpClientTransport(options)).WaitAsync(Guard);
         await using var b = await McpClient.CreateAsync(new HttpClientTransport(options)).WaitAsync(Guard);
 
-        async Task<(List<double> Progress, int AtResult)> RunAsync(McpClient client, int steps)
+        async Task<List<double>> RunAsync(McpClient client, int steps)
         {
             var seen = new List<double>();
             var progress = new Recorder(seen);
             await client.CallToolAsync("trigger-long-running-operation", new Dictionary<string, object?> { ["duration"] = 1, ["steps"] = steps }, progress)
                 .AsTask().WaitAsync(Guard);
-            lock (seen)
+            // The gateway sends every step before the result, but the SDK's client runs its notification handlers
+            // concurrently with the rest, so the last may still be running when the result is returned.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (true)
             {
-                return ([.. seen], seen.Count);
+                lock (seen)
+                {
+                    if (seen.Count >= steps || DateTime.UtcNow > deadline)
+                    {
+                        return [.. seen];
+                    }
+                }
+
+                await Task.Delay(20);
             }
         }
 
         // Both SDK clients number their progress tokens alike; the gateway keeps them apart on the way up. Each session
         // gets its own call's progress and none of the other's: A never sees B's steps 4 and 5, nor any step twice.
-        // Not asserted: that every step arrives (in about one run in four a session got fewer; see docs/gateway.md).
+        // Not asserted: that every step arrives. In some runs a session's last steps never arrive, even seconds after the
+        // result (see docs/gateway.md, HTTP sessions).
         var results = await Task.WhenAll(RunAsync(a, 3), RunAsync(b, 5));
-        foreach (var (progress, steps) in new[] { (results[0].Progress, 3), (results[1].Progress, 5) })
+        foreach (var (progress, steps) in new[] { (results[0], 3), (results[1], 5) })
         {
             Assert.NotEmpty(progress);
             Assert.All(progress, p => Assert.InRange(p, 1, steps));
-            Assert.Equal(progress.Order().Distinct(), progress);
+            Assert.Equal(progress.Order().Distinct(), progress.Order());
         }
 
-        Assert.DoesNotContain(results[0].Progress, p => p > 3);
+        Assert.DoesNotContain(results[0], p => p > 3);
     }
 
     /// <summary>Records progress as it is reported, on the reporting thread (no synchronisation context in between).</summary>
