@@ -21,7 +21,8 @@ namespace Steward.Agent.Audit;
 /// One file, many writers: a host may start one gateway process per server, and all of them append here. Each append
 /// holds <c>audit.jsonl.lock</c> (<see cref="FileLock"/>: an exclusive lock across processes and threads, released when
 /// it is closed or its process dies) while it reads the hash of the file's last line (from the end of the file, one
-/// read of at most 4 KiB for a usual line), seals the new line with it, and writes the line at the end of the file. So
+/// read of at most 4 KiB for a usual line; not read when the file still ends where this writer's own last line did),
+/// seals the new line with it, and writes the line at the end of the file. So
 /// however the appends of several processes interleave, the file is one chain, and no line is written over another.
 /// A last line that is not whole (a write torn by a crash or a full disk) is ended with a newline before the next line,
 /// which starts the chain again from the genesis hash; verify names the torn line.
@@ -45,6 +46,10 @@ public sealed class AuditLog : IDisposable
     private readonly byte[] tail = new byte[TailChunk];
     private Utf8JsonWriter? writer;
     private FileStream? stream;
+
+    /// <summary>Where this writer's last line ended, and its hash: while the file still ends there, no other writer has appended since.</summary>
+    private long lastEnd = -1;
+    private string lastHash = HashChain.Genesis;
 
     public AuditLog(string path)
     {
@@ -85,8 +90,10 @@ public sealed class AuditLog : IDisposable
             using (FileLock.Acquire(LockPath, LockWait))
             {
                 var end = RandomAccess.GetLength(handle);
-                var (head, whole) = ReadHead(handle, end);
-                var (line, _) = JsonlChain.Seal(record, head);
+                // The file still ends with this writer's own last line (the usual case: one gateway per log, or no
+                // other gateway wrote since): its hash is known, and the end of the file need not be read and parsed.
+                var (head, whole) = end == lastEnd ? (lastHash, true) : ReadHead(handle, end);
+                var (line, hash) = JsonlChain.Seal(record, head);
                 var bytes = Encoding.UTF8.GetBytes(whole ? line + "\n" : "\n" + line + "\n");
                 try
                 {
@@ -94,9 +101,13 @@ public sealed class AuditLog : IDisposable
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
+                    lastEnd = -1;
                     CutOff(handle, end);
                     throw;
                 }
+
+                lastEnd = end + bytes.Length;
+                lastHash = hash;
             }
 
             if (upload)
