@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Audit;
@@ -40,7 +40,7 @@ internal static class AuditApi
         var organisation = Authentication.OrganisationOf(context);
         await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         var result = await AuditChain.VerifyAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var body = RegistryJson.Write(w =>
+        var body = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteBoolean("intact", result.Break is null);
@@ -118,7 +118,7 @@ internal static class AuditApi
             next = rows[^1].Id.ToString(CultureInfo.InvariantCulture);
         }
 
-        var body = RegistryJson.Write(w =>
+        var body = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("audit");

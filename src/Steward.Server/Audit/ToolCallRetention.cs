@@ -4,9 +4,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
-using Steward.Server.Policy;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Audit;
@@ -162,7 +161,7 @@ internal static class ToolCallRetention
         long deleted = await connection.ExecuteAsync(
             "DELETE FROM tool_call_events WHERE organisation_id = @org AND received_at < @cutoff AND id <= @last",
             transaction, cancellationToken, ("org", organisationId), ("cutoff", cutoff), ("last", last)).ConfigureAwait(false);
-        var detail = Encoding.UTF8.GetString(RegistryJson.Write(w =>
+        var detail = Encoding.UTF8.GetString(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteNumber("count", deleted);
@@ -183,14 +182,14 @@ internal static class ToolCallRetention
         return rows.Count == 0 ? (DefaultDays, null) : ((int)(rows[0].Days ?? DefaultDays), rows[0].PrunedBefore);
     }
 
-    private static byte[] Setting(int days) => RegistryJson.Write(w =>
+    private static byte[] Setting(int days) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteNumber("toolCallDays", days);
         w.WriteEndObject();
     });
 
-    private static byte[] View(int days, string? prunedBefore) => RegistryJson.Write(w =>
+    private static byte[] View(int days, string? prunedBefore) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteNumber("toolCallDays", days);

@@ -7,9 +7,9 @@ using Microsoft.AspNetCore.Routing;
 using Steward.Core.Audit;
 using Steward.Core.Json;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
 using Steward.Server.Organisations;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Audit;
@@ -128,7 +128,7 @@ internal static partial class ToolCallsApi
         }
 
         var count = root.GetArrayLength();
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteNumber("received", count);
@@ -205,7 +205,7 @@ internal static partial class ToolCallsApi
         var filter = new ToolCallFilter(exact.GetValueOrDefault("server"), exact.GetValueOrDefault("tool"), exact.GetValueOrDefault("decision"), exact.GetValueOrDefault("outcome"),
             exact.GetValueOrDefault("account"), bounds.GetValueOrDefault("since"), bounds.GetValueOrDefault("until"), before);
         var (rows, next) = await QueryAsync(database, Authentication.OrganisationOf(context).Id, filter, limit, cancellationToken).ConfigureAwait(false);
-        var body = RegistryJson.Write(w =>
+        var body = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("toolCalls");

@@ -8,9 +8,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
 using Steward.Server.Organisations;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.AdminConsole;
@@ -157,7 +157,7 @@ internal static class OidcSignIn
         await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
             await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-            var audit = Encoding.UTF8.GetString(RegistryJson.Write(w =>
+            var audit = Encoding.UTF8.GetString(ResponseJson.Write(w =>
             {
                 w.WriteStartObject();
                 w.WriteString("issuer", settings.Issuer);

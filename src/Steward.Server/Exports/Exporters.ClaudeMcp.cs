@@ -1,6 +1,6 @@
 using Steward.Core.Registry;
+using Steward.Server.Http;
 using Steward.Server.Organisations;
-using Steward.Server.Registry;
 
 namespace Steward.Server.Exports;
 
@@ -28,7 +28,7 @@ public static partial class Exporters
         }
 
         var servers = Servers(admitted, options, skipped, notes);
-        var document = RegistryJson.Write(w =>
+        var document = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartObject("mcpServers");

@@ -1,6 +1,6 @@
 using Steward.Core.Registry;
+using Steward.Server.Http;
 using Steward.Server.Organisations;
-using Steward.Server.Registry;
 
 namespace Steward.Server.Exports;
 
@@ -59,7 +59,7 @@ public static partial class Exporters
             urls.AddRange(patterns);
         }
 
-        var document = RegistryJson.Write(w =>
+        var document = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("mcpAllowlistCommands");

@@ -1,6 +1,6 @@
 using Steward.Core.Registry;
+using Steward.Server.Http;
 using Steward.Server.Organisations;
-using Steward.Server.Registry;
 
 namespace Steward.Server.Exports;
 
@@ -44,7 +44,7 @@ public static partial class Exporters
             notes.Add("no server can be listed: admin.mcp.enabled is false, as an empty mcp.allowed would allow every server");
         }
 
-        var document = RegistryJson.Write(w =>
+        var document = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartObject("mcpServers");

@@ -2,8 +2,8 @@ using System.Text.Json;
 using Steward.Core.Launch;
 using Steward.Core.Registry;
 using Steward.Core.Validation;
+using Steward.Server.Http;
 using Steward.Server.Organisations;
-using Steward.Server.Registry;
 
 namespace Steward.Server.Exports;
 
@@ -53,7 +53,7 @@ public static partial class Exporters
         return new ExportResult(Wrap(written), skipped, notes, written.Count);
     }
 
-    private static byte[] Wrap(IReadOnlyList<byte[]> entries) => RegistryJson.Write(w =>
+    private static byte[] Wrap(IReadOnlyList<byte[]> entries) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteStartArray("servers");
@@ -89,7 +89,7 @@ public static partial class Exporters
             return null;
         }
 
-        return RegistryJson.Write(w =>
+        return ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartObject("server");

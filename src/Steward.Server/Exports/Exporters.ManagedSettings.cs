@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Steward.Core.Registry;
+using Steward.Server.Http;
 using Steward.Server.Organisations;
-using Steward.Server.Registry;
 
 namespace Steward.Server.Exports;
 
@@ -76,7 +76,7 @@ public static partial class Exporters
             denyUrls.AddRange(urls.Where(u => !allowUrls.Contains(u, StringComparer.Ordinal)));
         }
 
-        var document = RegistryJson.Write(w =>
+        var document = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             if (!settings.McpEnabled || settings.RegistryMode != RegistryModes.None)

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Steward.Core.Json;
 using Steward.Core.Registry;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
 using Steward.Server.Organisations;
 using Steward.Server.Policy;
@@ -55,7 +56,7 @@ internal static class ExportsApi
         }
 
         var result = built.Result!;
-        var body = RegistryJson.Write(w =>
+        var body = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("format", built.Format);

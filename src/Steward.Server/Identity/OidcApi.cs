@@ -6,9 +6,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Organisations;
 using Steward.Server.Policy;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Identity;
@@ -69,7 +69,7 @@ internal static class OidcApi
         }
 
         context.Response.Headers.CacheControl = "no-store";
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("organisation", rows[0].Slug);
@@ -294,7 +294,7 @@ internal static class OidcApi
             await connection.ExecuteAsync("INSERT INTO api_token_groups (token_id, group_name) VALUES (@id, @group)", transaction, cancellationToken, ("id", id), ("group", group)).ConfigureAwait(false);
         }
 
-        var after = Encoding.UTF8.GetString(RegistryJson.Write(w =>
+        var after = Encoding.UTF8.GetString(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("id", id);
@@ -307,7 +307,7 @@ internal static class OidcApi
         await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, identity.Actor, "token.oidc-exchange", "token:" + id, null, after, null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         context.Response.Headers.CacheControl = "no-store";
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("id", id);
@@ -351,7 +351,7 @@ internal static class OidcApi
         w.WriteEndArray();
     }
 
-    private static byte[] View(OidcSettings settings) => RegistryJson.Write(w =>
+    private static byte[] View(OidcSettings settings) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("issuer", settings.Issuer);

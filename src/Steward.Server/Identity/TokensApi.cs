@@ -5,9 +5,8 @@ using Microsoft.AspNetCore.Routing;
 using Steward.Core.Json;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Organisations;
-using Steward.Server.Policy;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Identity;
@@ -126,7 +125,7 @@ internal static class TokensApi
         await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "token.create", "token:" + id, null, AuditView(row), null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         context.Response.Headers.CacheControl = "no-store";
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             Write(w, row, now);
             w.WriteString("token", token);
@@ -141,7 +140,7 @@ internal static class TokensApi
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await Rows(connection, organisation.Id, null, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("tokens");
@@ -247,7 +246,7 @@ internal static class TokensApi
         w.WriteString("status", row.RevokedAt is not null ? "revoked" : row.ExpiresAt is { } e && Timestamps.Parse(e) <= now ? "expired" : "active");
     }
 
-    private static string AuditView(TokenRow row) => System.Text.Encoding.UTF8.GetString(RegistryJson.Write(w =>
+    private static string AuditView(TokenRow row) => System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("id", row.Id);

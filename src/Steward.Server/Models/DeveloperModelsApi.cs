@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Core.Models;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
@@ -39,7 +39,7 @@ internal static class DeveloperModelsApi
 
         var listing = scope.Evaluator().List();
         // The listing contract is Core's (ModelListingWire): steward models list reads it with the same code.
-        var body = RegistryJson.Write(w => ModelListingWire.Write(w, new ModelsListing(scope.Who.OrganisationSlug, scope.Who.AccountSlug, [.. scope.Who.Groups], scope.Revision,
+        var body = ResponseJson.Write(w => ModelListingWire.Write(w, new ModelsListing(scope.Who.OrganisationSlug, scope.Who.AccountSlug, [.. scope.Who.Groups], scope.Revision,
             scope.Effective.Policy.ControlEnabled, listing.DefaultModel, ModelListingJson.Fallback(listing), ModelListingJson.Listed(listing, all == "true"))));
         context.Response.Headers.CacheControl = "private, no-cache";
         return ETags.Json(context, body);
@@ -60,7 +60,7 @@ internal static class DeveloperModelsApi
         }
 
         var explanation = ModelExplainer.Explain(scope.Catalog.Catalog, scope.Effective, requested);
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             WriteWho(w, scope);

@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Core.Models;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
 using Steward.Server.Organisations;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
@@ -64,7 +64,7 @@ internal static class ModelExports
             return ETags.Json(context, document);
         }
 
-        return ETags.Json(context, RegistryJson.Write(w =>
+        return ETags.Json(context, ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("format", format);
@@ -135,7 +135,7 @@ internal static class ModelExports
             notes.Add(ModelListingJson.FallbackMessage(fallback));
         }
 
-        var document = RegistryJson.Write(w =>
+        var document = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("availableModels");
@@ -177,7 +177,7 @@ internal static class ModelExports
             notes.Add(ModelListingJson.FallbackMessage(fallback));
         }
 
-        var document = RegistryJson.Write(w =>
+        var document = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             if (defaultEntry is not null)

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -9,9 +8,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Steward.Core.Models;
-using Steward.Server.Audit;
 using Steward.Server.Hosting;
-using Steward.Server.Registry;
+using Steward.Server.Http;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
@@ -64,7 +62,7 @@ internal static partial class ModelGateway
         }
 
         var available = scope.Evaluator().List().Available.ToList();
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             if (api == ModelApi.Anthropic)
@@ -260,7 +258,7 @@ internal static partial class ModelGateway
     }
 
     /// <summary>The provider's error shape: OpenAI <c>{"error": {...}}</c>, Anthropic <c>{"type": "error", "error": {...}}</c>.</summary>
-    internal static IResult Error(ModelApi api, int status, string type, string code, string message) => new JsonBytes(RegistryJson.Write(w =>
+    internal static IResult Error(ModelApi api, int status, string type, string code, string message) => new JsonBytes(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         if (api == ModelApi.Anthropic)

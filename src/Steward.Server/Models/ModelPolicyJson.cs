@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Steward.Core.Models;
 using Steward.Server.Hosting;
-using Steward.Server.Registry;
+using Steward.Server.Http;
 
 namespace Steward.Server.Models;
 
@@ -200,7 +200,7 @@ internal static class ModelPolicyJson
     }
 
     /// <summary>The stored form: everything but the control switch, which is the profile's <c>model_control_enabled</c>.</summary>
-    public static string Stored(ModelAvailabilityPolicy policy) => Encoding.UTF8.GetString(RegistryJson.Write(w =>
+    public static string Stored(ModelAvailabilityPolicy policy) => Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         WriteFields(w, policy);
@@ -350,7 +350,7 @@ internal static class ModelPolicyJson
         return rules;
     }
 
-    public static string StoredGroups(IReadOnlyList<GroupModelRule> rules) => Encoding.UTF8.GetString(RegistryJson.Write(w => WriteGroups(w, rules)));
+    public static string StoredGroups(IReadOnlyList<GroupModelRule> rules) => Encoding.UTF8.GetString(ResponseJson.Write(w => WriteGroups(w, rules)));
 
     public static void WriteGroups(Utf8JsonWriter w, IReadOnlyList<GroupModelRule> rules)
     {

@@ -4,7 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Steward.Core.Models;
 using Steward.Server.Audit;
-using Steward.Server.Registry;
+using Steward.Server.Http;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
@@ -180,7 +180,7 @@ internal sealed partial class ModelRefusals(Database database, TimeProvider time
     }
 
     /// <summary>A refusal's own row: who, what was asked for, the reason and the policy revision; never the prompt.</summary>
-    private static string Detail(ModelScope scope, string endpoint, ModelDecision.Denied denied, string requested) => Encoding.UTF8.GetString(RegistryJson.Write(w =>
+    private static string Detail(ModelScope scope, string endpoint, ModelDecision.Denied denied, string requested) => Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("requested", requested);
@@ -199,7 +199,7 @@ internal sealed partial class ModelRefusals(Database database, TimeProvider time
     }));
 
     /// <summary>A window's summary: how many refusals had no row of their own, between which times, and of which models.</summary>
-    private static string Summary(string reason, Counted counted) => Encoding.UTF8.GetString(RegistryJson.Write(w =>
+    private static string Summary(string reason, Counted counted) => Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("reason", reason);

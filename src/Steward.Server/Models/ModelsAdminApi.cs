@@ -6,10 +6,9 @@ using Microsoft.AspNetCore.Routing;
 using Steward.Core.Models;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
 using Steward.Server.Organisations;
-using Steward.Server.Policy;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
@@ -138,7 +137,7 @@ internal static class ModelsAdminApi
         var after = CatalogAudit(read.Catalog, body, revision);
         await AuditLog.WriteAsync(connection, transaction, first.Id, now, caller!.Actor, "model-catalog.import", "model-catalog", before, after, revision, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteNumber("revision", revision);
@@ -149,7 +148,7 @@ internal static class ModelsAdminApi
     }
 
     /// <summary>The audit's view of a catalog: its revision, digest and model ids with their status (not the whole document).</summary>
-    private static string CatalogAudit(ModelCatalog? catalog, byte[] json, long revision) => Encoding.UTF8.GetString(RegistryJson.Write(w =>
+    private static string CatalogAudit(ModelCatalog? catalog, byte[] json, long revision) => Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteNumber("revision", revision);
@@ -188,7 +187,7 @@ internal static class ModelsAdminApi
         var policy = profile?.Policy ?? ModelAvailabilityPolicy.Uncontrolled;
         var catalog = await catalogs.GetAsync(connection, null, cancellationToken).ConfigureAwait(false);
         var listing = new ModelEvaluator(catalog.Catalog, new EffectiveModelPolicy(policy, [])).List();
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("organisation", organisation.Slug);
@@ -337,7 +336,7 @@ internal static class ModelsAdminApi
         var organisation = Authentication.OrganisationOf(context);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rules = await ModelAccess.GroupRulesAsync(connection, null, organisation.Id, cancellationToken).ConfigureAwait(false);
-        return new JsonBytes(RegistryJson.Write(w => ModelPolicyJson.WriteGroups(w, rules)), StatusCodes.Status200OK);
+        return new JsonBytes(ResponseJson.Write(w => ModelPolicyJson.WriteGroups(w, rules)), StatusCodes.Status200OK);
     }
 
     /// <summary><c>PUT …/models/groups</c> with <c>{"rules": [...]}</c>: replaces the organisation's group rules (groups only narrow; deny wins).</summary>
@@ -408,7 +407,7 @@ internal static class ModelsAdminApi
         : Problems.Result(StatusCodes.Status404NotFound, "Not Found",
             $"the account \"{account.Slug}\" has no profile of its own (the organisation's applies to it); create it first with PUT /api/v1/orgs/{organisation.Slug}/accounts/{account.Slug}/profile");
 
-    private static string AuditView(ProfileModelPolicy profile) => Encoding.UTF8.GetString(RegistryJson.Write(w =>
+    private static string AuditView(ProfileModelPolicy profile) => Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteBoolean("controlEnabled", profile.Policy.ControlEnabled);
@@ -417,7 +416,7 @@ internal static class ModelsAdminApi
         w.WriteEndObject();
     }));
 
-    private static byte[] PolicyView(Organisation organisation, Account? account, ProfileModelPolicy profile) => RegistryJson.Write(w =>
+    private static byte[] PolicyView(Organisation organisation, Account? account, ProfileModelPolicy profile) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("scope", account is null ? "organisation" : "account");

@@ -5,9 +5,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
-using Steward.Server.Policy;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
@@ -97,7 +96,7 @@ internal static class TokenGroupsApi
     private static IResult TokenNotFound(string tokenId) =>
         Problems.Result(StatusCodes.Status404NotFound, "Token not found", $"there is no token \"{tokenId}\" in this organisation");
 
-    private static byte[] View(string tokenId, IReadOnlyList<string> groups) => RegistryJson.Write(w =>
+    private static byte[] View(string tokenId, IReadOnlyList<string> groups) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("token", tokenId);

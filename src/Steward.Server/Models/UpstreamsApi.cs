@@ -6,8 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
-using Steward.Server.Policy;
-using Steward.Server.Registry;
+using Steward.Server.Http;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
@@ -38,7 +37,7 @@ internal static class UpstreamsApi
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var views = await ViewsAsync(connection, null, cancellationToken).ConfigureAwait(false);
-        return new JsonBytes(RegistryJson.Write(w => WriteViews(w, views)), StatusCodes.Status200OK);
+        return new JsonBytes(ResponseJson.Write(w => WriteViews(w, views)), StatusCodes.Status200OK);
     }
 
     internal static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, ModelUpstreams upstreams, ServeOptions options, CancellationToken cancellationToken)
@@ -90,10 +89,10 @@ internal static class UpstreamsApi
         var after = await ViewsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         var changedKeys = entries.Where(e => e.KeyGiven).Select(e => $"{e.Provider}/{e.Placement}").ToList();
         await AuditLog.WriteAsync(connection, transaction, first.Id, now, caller!.Actor, "model-upstreams.update", "model-upstreams",
-            Encoding.UTF8.GetString(RegistryJson.Write(w => WriteViews(w, before))),
-            Encoding.UTF8.GetString(RegistryJson.Write(w => WriteViews(w, after, changedKeys))), null, cancellationToken).ConfigureAwait(false);
+            Encoding.UTF8.GetString(ResponseJson.Write(w => WriteViews(w, before))),
+            Encoding.UTF8.GetString(ResponseJson.Write(w => WriteViews(w, after, changedKeys))), null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new JsonBytes(RegistryJson.Write(w => WriteViews(w, after)), StatusCodes.Status200OK);
+        return new JsonBytes(ResponseJson.Write(w => WriteViews(w, after)), StatusCodes.Status200OK);
     }
 
     private sealed record Entry(string Provider, string Placement, string BaseUrl, bool KeyGiven, string? ApiKey);

@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
-using Steward.Server.Policy;
 using Steward.Server.Registry;
 using Steward.Server.Storage;
 
@@ -117,7 +117,7 @@ internal static class EmergencyStops
         return new JsonBytes(View(null), StatusCodes.Status200OK);
     }
 
-    private static string Json(EmergencyStop stop) => System.Text.Encoding.UTF8.GetString(RegistryJson.Write(w =>
+    private static string Json(EmergencyStop stop) => System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("reason", stop.Reason);
@@ -126,7 +126,7 @@ internal static class EmergencyStops
         w.WriteEndObject();
     }));
 
-    private static byte[] View(EmergencyStop? stop) => RegistryJson.Write(w =>
+    private static byte[] View(EmergencyStop? stop) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteBoolean("stopped", stop is not null);

@@ -5,9 +5,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
-using Steward.Server.Policy;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Organisations;
@@ -116,7 +115,7 @@ internal static class OrganisationsApi
 
         context.Response.Headers.Location = $"/api/v1/orgs/{slug}/profile";
         context.Response.Headers.CacheControl = "no-store";
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             WriteOrganisation(w, organisation, at);
@@ -150,7 +149,7 @@ internal static class OrganisationsApi
         var rows = await connection.QueryAsync(
             "SELECT id, slug, name, created_at FROM organisations" + (everyOrganisation ? "" : " WHERE id = @org") + " ORDER BY slug", null,
             r => (Organisation: new Organisation(r.GetString(0), r.GetString(1), r.GetString(2)), CreatedAt: r.GetString(3)), cancellationToken, ("org", caller.OrganisationId)).ConfigureAwait(false);
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("organisations");

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Text.Json;
 using Steward.Core.Policy;
-using Steward.Server.Registry;
+using Steward.Server.Http;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Organisations;
@@ -42,7 +42,7 @@ public sealed record ProfileSettings(
 
     /// <summary>The canonical JSON of <paramref name="rules"/> as stored and compared.</summary>
     public static string RulesJson(IReadOnlyList<ToolRule> rules) =>
-        System.Text.Encoding.UTF8.GetString(RegistryJson.Write(w => ToolRule.WriteList(w, rules)));
+        System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w => ToolRule.WriteList(w, rules)));
 
     private static IReadOnlyList<ToolRule> ReadRules(string json)
     {
@@ -103,7 +103,7 @@ public sealed record StoredProfile(string Id, string OrganisationId, string? Acc
         r.Int64(11), r.GetString(12));
 
     /// <summary>The audit's view of a profile: its settings and revision.</summary>
-    public string AuditView() => System.Text.Encoding.UTF8.GetString(RegistryJson.Write(w =>
+    public string AuditView() => System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("scope", AccountId is null ? "organisation" : "account");

@@ -8,8 +8,8 @@ using Microsoft.AspNetCore.Routing;
 using Steward.Core.Policy;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
-using Steward.Server.Policy;
 using Steward.Server.Registry;
 using Steward.Server.Storage;
 
@@ -209,7 +209,7 @@ internal static partial class ProfilesApi
         var accounts = await connection.QueryAsync(
             "SELECT a.id, a.organisation_id, a.slug, a.name, a.created_at, p.id FROM accounts a LEFT JOIN profiles p ON p.account_id = a.id WHERE a.organisation_id = @org AND a.deleted_at IS NULL ORDER BY a.slug",
             null, r => (Account: Account.Read(r), HasProfile: !r.IsDBNull(5)), cancellationToken, ("org", organisation.Id)).ConfigureAwait(false);
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("accounts");
@@ -276,7 +276,7 @@ internal static partial class ProfilesApi
 
         await connection.ExecuteAsync("INSERT INTO accounts (id, organisation_id, slug, name, created_at) VALUES (@id, @org, @slug, @name, @at)", transaction, cancellationToken,
             ("id", account.Id), ("org", organisation.Id), ("slug", slug), ("name", name), ("at", account.CreatedAt)).ConfigureAwait(false);
-        var view = RegistryJson.Write(w =>
+        var view = ResponseJson.Write(w =>
         {
             WriteAccount(w, account);
             w.WriteEndObject();
@@ -389,7 +389,7 @@ internal static partial class ProfilesApi
         // '_' is never in a slug, so the tombstone's slug cannot meet a live one, and the old slug is free again.
         await connection.ExecuteAsync("UPDATE accounts SET slug = @tombstone, deleted_at = @at WHERE id = @id", transaction, cancellationToken,
             ("tombstone", account.Slug + "_deleted_" + account.Id), ("at", at), ("id", account.Id)).ConfigureAwait(false);
-        var before = RegistryJson.Write(w =>
+        var before = ResponseJson.Write(w =>
         {
             WriteAccount(w, account);
             w.WriteNumber("tokensRevoked", revoked);
@@ -401,7 +401,7 @@ internal static partial class ProfilesApi
         return Results.NoContent();
     }
 
-    private static byte[] AccountView(Account account) => RegistryJson.Write(w =>
+    private static byte[] AccountView(Account account) => ResponseJson.Write(w =>
     {
         WriteAccount(w, account);
         w.WriteEndObject();
@@ -427,7 +427,7 @@ internal static partial class ProfilesApi
         w.WriteString("createdAt", account.CreatedAt);
     }
 
-    private static byte[] View(Organisation organisation, Account? account, StoredProfile profile) => RegistryJson.Write(w =>
+    private static byte[] View(Organisation organisation, Account? account, StoredProfile profile) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("scope", account is null ? "organisation" : "account");

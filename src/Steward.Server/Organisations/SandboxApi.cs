@@ -1,15 +1,14 @@
 using System.Collections.Immutable;
 using System.Data.Common;
 using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Core.Sandbox;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
-using Steward.Server.Policy;
 using Steward.Server.Registry;
 using Steward.Server.Storage;
 
@@ -90,7 +89,7 @@ internal static class SandboxApi
         var organisation = Authentication.OrganisationOf(context);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var stored = await LoadAsync(connection, null, organisation.Id, cancellationToken).ConfigureAwait(false);
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WritePropertyName("default");

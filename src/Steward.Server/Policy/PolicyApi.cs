@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Steward.Core.Policy;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
 using Steward.Server.Organisations;
 using Steward.Server.Registry;
@@ -104,7 +105,7 @@ internal static class PolicyApi
 
         // The models depend on the token's groups and the catalog, which the profile revision does not cover: they are
         // part of the key (a short array, written per request; the registry, the large part, is not).
-        var modelsJson = Encoding.UTF8.GetString(RegistryJson.Write(w =>
+        var modelsJson = Encoding.UTF8.GetString(ResponseJson.Write(w =>
         {
             w.WriteStartArray();
             models(w);
@@ -193,7 +194,7 @@ internal static class PolicyApi
         {
             // Typed as nullable on purpose: a null byte[] would convert to an empty (not absent) memory.
             Registry = settings.RegistryMode is RegistryModes.Hosted or RegistryModes.External && entries is not null ? (ReadOnlyMemory<byte>?)Page(entries) : null,
-            Models = RegistryJson.Write(w =>
+            Models = ResponseJson.Write(w =>
             {
                 w.WriteStartArray();
                 models?.Invoke(w);
@@ -205,7 +206,7 @@ internal static class PolicyApi
     }
 
     /// <summary>A Registry API page of <paramref name="entries"/>, without a cursor (the bundle carries every admitted entry).</summary>
-    private static byte[] Page(IReadOnlyList<StoredEntry> entries) => RegistryJson.Write(w =>
+    private static byte[] Page(IReadOnlyList<StoredEntry> entries) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteStartArray("servers");
@@ -225,7 +226,7 @@ internal static class PolicyApi
     internal static async Task<IResult> KeysAsync(HttpContext context, SigningKeys keys, TimeProvider time, CancellationToken cancellationToken)
     {
         var published = await keys.PublishedAsync(time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        var body = RegistryJson.Write(w =>
+        var body = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("keys");
@@ -295,7 +296,7 @@ internal static class PolicyApi
             ServerJsonContext.Default.DictionaryStringString);
         await AuditLog.WriteAsync(connection, transaction, caller!.OrganisationId, now, caller.Actor, "signing-key.rotate", "signing-key:" + next.Jwk.Kid, before, after, null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        var response = RegistryJson.Write(w =>
+        var response = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("kid", next.Jwk.Kid);
@@ -433,58 +434,5 @@ internal sealed class BundleResolutions(LocalChanges changes)
 
         var until = now + LocalChanges.Lifetime;
         _byTokenHash[tokenHash] = new Resolution(generation, tokenExpires is { } expires && expires < until ? expires : until, windowSeconds, issuedAt, bundle);
-    }
-}
-
-/// <summary>Reading a small JSON request body field by field, so that every problem names its field (422) and a body that is not JSON is a 400.</summary>
-internal sealed class JsonForm
-{
-    private JsonForm(JsonElement root, IResult? problem)
-    {
-        Root = root;
-        Problem = problem;
-    }
-
-    public JsonElement Root { get; }
-    public IResult? Problem { get; }
-
-    /// <summary>The body as a JSON object whose members are all among <paramref name="known"/>; else a problem naming what is wrong.</summary>
-    public static JsonForm Parse(byte[] body, IReadOnlyCollection<string> known)
-    {
-        JsonElement root;
-        using (var document = RequestJson.Parse(body, out var refused))
-        {
-            if (document is null)
-            {
-                return new JsonForm(default, refused);
-            }
-
-            root = document.RootElement.Clone();
-        }
-
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            return new JsonForm(root, Problems.BadRequest("the body must be a JSON object"));
-        }
-
-        foreach (var member in root.EnumerateObject())
-        {
-            if (!known.Contains(member.Name))
-            {
-                return new JsonForm(root, Invalid(member.Name, $"unknown field; expected one of {string.Join(", ", known)}", null));
-            }
-        }
-
-        return new JsonForm(root, null);
-    }
-
-    public static IResult Invalid(string field, string message, string? value) =>
-        Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", $"{field}: {message}",
-            [new ProblemItem { Location = "body." + field, Message = message, Value = value }]);
-
-    public static bool TryInteger(JsonElement value, out long result)
-    {
-        result = 0;
-        return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out result);
     }
 }

@@ -1,11 +1,10 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
-using Steward.Server.Registry;
 using Steward.Server.Storage;
 
 namespace Steward.Server.Policy;
@@ -125,7 +124,7 @@ internal static class PolicyEvents
 
     internal static string PolicyEvent(SignedBundle bundle)
     {
-        var data = Encoding.UTF8.GetString(RegistryJson.Write(w =>
+        var data = Encoding.UTF8.GetString(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("revision", bundle.Revision);

@@ -6,6 +6,7 @@ using Steward.Core.Registry;
 using Steward.Core.Validation;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
 using Steward.Server.Storage;
 
@@ -221,7 +222,7 @@ internal static class AdminRegistryApi
             await connection.ExecuteAsync("PRAGMA secure_delete = OFF", null, cancellationToken).ConfigureAwait(false);
         }
 
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("name", name);

@@ -7,6 +7,7 @@ using Steward.Core.Registry;
 using Steward.Core.Validation;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Organisations;
 using Steward.Server.Storage;
 
@@ -160,7 +161,7 @@ internal static partial class ExternalRegistries
         else
         {
             var problems = fetched.Problems.Take(MaxProblemsKept).ToList();
-            var problemsJson = problems.Count == 0 ? null : Encoding.UTF8.GetString(RegistryJson.Write(w =>
+            var problemsJson = problems.Count == 0 ? null : Encoding.UTF8.GetString(ResponseJson.Write(w =>
             {
                 w.WriteStartObject();
                 RegistryImport.WriteProblems(w, "problems", problems);
@@ -336,7 +337,7 @@ internal static partial class ExternalRegistries
         }
     }
 
-    private static string Summary(ExternalState state, int warnings = 0) => Encoding.UTF8.GetString(RegistryJson.Write(w =>
+    private static string Summary(ExternalState state, int warnings = 0) => Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("url", state.Url);

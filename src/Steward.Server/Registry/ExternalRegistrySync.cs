@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
 using Steward.Server.Organisations;
 using Steward.Server.Storage;
@@ -128,7 +129,7 @@ internal sealed partial class ExternalRegistrySync(Database database, ServerOutb
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var state = profile!.Settings.RegistryMode == RegistryModes.External ? await ExternalRegistries.FindAsync(connection, null, profile.Id, cancellationToken).ConfigureAwait(false) : null;
-        return new JsonBytes(RegistryJson.Write(w => ExternalRegistries.WriteView(w, profile.Settings, state)), StatusCodes.Status200OK);
+        return new JsonBytes(ResponseJson.Write(w => ExternalRegistries.WriteView(w, profile.Settings, state)), StatusCodes.Status200OK);
     }
 
     /// <summary>
@@ -159,7 +160,7 @@ internal sealed partial class ExternalRegistrySync(Database database, ServerOutb
             ExternalOutcomes.Unreachable or ExternalOutcomes.Refused => StatusCodes.Status502BadGateway,
             _ => StatusCodes.Status200OK,
         };
-        return new JsonBytes(RegistryJson.Write(w => ExternalRegistries.WriteView(w, profile.Settings, refresh.State)), status);
+        return new JsonBytes(ResponseJson.Write(w => ExternalRegistries.WriteView(w, profile.Settings, refresh.State)), status);
     }
 
     private static async Task<(StoredProfile? Profile, IResult? Problem)> ProfileOfRouteAsync(HttpContext context, Database database, CancellationToken cancellationToken)

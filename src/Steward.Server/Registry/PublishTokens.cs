@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
 using Steward.Server.Storage;
 
@@ -179,7 +180,7 @@ internal static partial class PublishTokens
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         var (id, token) = await InsertAsync(connection, transaction, organisation.Id, name!, namespaces, now, expires, cancellationToken).ConfigureAwait(false);
-        var view = RegistryJson.Write(w =>
+        var view = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("id", id);
@@ -197,7 +198,7 @@ internal static partial class PublishTokens
         await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "registry.publish-token.create", "publish-token:" + id, null,
             System.Text.Encoding.UTF8.GetString(view), null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        var response = RegistryJson.Write(w =>
+        var response = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("id", id);

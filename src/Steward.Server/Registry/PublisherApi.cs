@@ -2,8 +2,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Steward.Core.Registry;
-using Steward.Core.Validation;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
 using Steward.Server.Organisations;
 using Steward.Server.Storage;
@@ -173,7 +173,7 @@ internal static class PublisherApi
             }
         }
 
-        var json = RegistryJson.Write(w =>
+        var json = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteBoolean("valid", !issues.Any(i => i.Severity == "error"));
@@ -214,7 +214,7 @@ internal static class PublisherApi
 
         var (token, expires) = await PublishTokens.IssueAnonymousAsync(database, organisation.Id, Timestamps.Now(time), cancellationToken).ConfigureAwait(false);
         context.Response.Headers.CacheControl = "no-store";
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("registry_token", token);
@@ -297,7 +297,7 @@ internal static class PublisherApi
         }
 
         var changedAt = Timestamps.ToText(now);
-        return new JsonBytes(RegistryJson.Write(w =>
+        return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteNumber("updatedCount", result.Changed);

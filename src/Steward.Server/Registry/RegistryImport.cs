@@ -10,6 +10,7 @@ using Steward.Core.Registry;
 using Steward.Core.Validation;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
+using Steward.Server.Http;
 using Steward.Server.Identity;
 using Steward.Server.Organisations;
 using Steward.Server.Storage;
@@ -238,7 +239,7 @@ internal static partial class RegistryImport
 
             if (counts.Revision is not null)
             {
-                var summary = Encoding.UTF8.GetString(RegistryJson.Write(w =>
+                var summary = Encoding.UTF8.GetString(ResponseJson.Write(w =>
                 {
                     w.WriteStartObject();
                     w.WriteString("source", source);
@@ -511,7 +512,7 @@ internal static partial class RegistryImport
 
     private static IResult Report(int status, string source, bool atomic, Collected collected, (Counts Counts, DateTimeOffset? Since)? done, bool refused)
     {
-        var json = RegistryJson.Write(w =>
+        var json = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             if (status != StatusCodes.Status200OK)

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Steward.Core.Json;
+using Steward.Server.Hosting;
 
-namespace Steward.Server.Hosting;
+namespace Steward.Server.Http;
 
 /// <summary>
 /// The one way a request body is read as JSON: Core's strict reader (<see cref="StrictJson"/>), so that bytes that are

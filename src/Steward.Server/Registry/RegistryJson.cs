@@ -1,29 +1,10 @@
-using System.Data.Common;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Steward.Core.Json;
 using Steward.Core.Registry;
-using Steward.Server.Storage;
 
+using Steward.Server.Http;
 namespace Steward.Server.Registry;
-
-/// <summary>One stored server version: its canonical server.json and the registry's bookkeeping for it.</summary>
-internal sealed record StoredEntry(
-    string Name,
-    string Version,
-    string ServerJson,
-    string Status,
-    string? StatusMessage,
-    string StatusChangedAt,
-    string PublishedAt,
-    string UpdatedAt,
-    bool IsLatest)
-{
-    public const string Columns = "name, version, server_json, status, status_message, status_changed_at, published_at, updated_at, is_latest";
-
-    public static StoredEntry Read(DbDataReader r) => new(
-        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.NullableString(4), r.GetString(5), r.GetString(6), r.GetString(7), r.Boolean(8));
-}
 
 /// <summary>The JSON the Registry API writes, byte for byte the same for the same data on any instance.</summary>
 internal static class RegistryJson
@@ -89,9 +70,9 @@ internal static class RegistryJson
 
     private const string OfficialKey = MetaKeys.Official;
 
-    public static byte[] Item(StoredEntry entry) => Write(w => WriteItem(w, entry));
+    public static byte[] Item(StoredEntry entry) => ResponseJson.Write(w => WriteItem(w, entry));
 
-    public static byte[] List(IReadOnlyList<StoredEntry> entries, string? nextCursor) => Write(w =>
+    public static byte[] List(IReadOnlyList<StoredEntry> entries, string? nextCursor) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteStartArray("servers");
@@ -138,7 +119,7 @@ internal static class RegistryJson
     }
 
     /// <summary>What the audit records of an entry: its bookkeeping and the digest of its server.json (the content stays in the registry).</summary>
-    public static string AuditView(StoredEntry entry) => System.Text.Encoding.UTF8.GetString(Write(w =>
+    public static string AuditView(StoredEntry entry) => System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("name", entry.Name);
@@ -153,16 +134,4 @@ internal static class RegistryJson
         w.WriteString("serverJsonSha256", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(entry.ServerJson))));
         w.WriteEndObject();
     }));
-
-    public static byte[] Write(Action<Utf8JsonWriter> write)
-    {
-        ArgumentNullException.ThrowIfNull(write);
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
-        using (var writer = new Utf8JsonWriter(buffer, Compact))
-        {
-            write(writer);
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
 }
