@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Steward.Core.Json;
+using Steward.Core.Net;
 using Steward.Core.Registry;
 
 namespace Steward.Core.Validation;
@@ -734,13 +735,14 @@ internal static partial class OfficialRules
         }
         else
         {
-            if (uri.Scheme != Uri.UriSchemeHttps)
+            // No loopback exception for a registry's remote: every client connects to it, over the network.
+            if (!UrlRules.Allows(uri, allowLoopbackHttp: false))
             {
                 problems.Add(Problem.Error(urlPath, "remote.url-not-https", $"the remote url \"{remote.Url}\" must use https",
                     "serve the remote over HTTPS and use its https:// address"));
             }
 
-            if (UrlTemplates.IsLocalHost(uri))
+            if (UrlRules.PointsAtThisMachine(uri))
             {
                 problems.Add(Problem.Error(urlPath, "remote.url-localhost", $"the remote url \"{remote.Url}\" points at this machine ({uri.Host})",
                     "a remote must be reachable by every client: use its public address, or publish a package for a local server"));

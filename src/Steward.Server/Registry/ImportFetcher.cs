@@ -70,7 +70,7 @@ internal static class ImportFetcher
 
         if (url.Scheme == Uri.UriSchemeHttp)
         {
-            if (!options.AllowHttpLoopbackImport || !OutboundAddressPolicy.IsLoopback(url))
+            if (!UrlRules.Allows(url, options.AllowHttpLoopbackImport))
             {
                 throw new ImportRefusedException("expected an https:// URL: registries are imported over HTTPS only");
             }

@@ -85,6 +85,17 @@ public class RemoteAndDocumentRulesTests
     }
 
     [Theory]
+    [InlineData("https://127.0.0.2/mcp", "127.0.0.2")]
+    [InlineData("https://[::ffff:127.0.0.1]/mcp", "[::ffff:127.0.0.1]")]
+    [InlineData("https://localhost./mcp", "localhost.")]
+    public void A_remote_on_any_loopback_address_is_on_this_machine(string url, string host)
+    {
+        var error = Check.Remote($"\"type\":\"streamable-http\",\"url\":{Check.Q(url)}").Single("remote.url-localhost");
+
+        Assert.Equal($"the remote url \"{url}\" points at this machine ({host})", error.Message);
+    }
+
+    [Theory]
     [InlineData("https://{tenant}.mcp.example.com/mcp")]
     [InlineData("https://{tenant}:{port}/mcp")]
     [InlineData("https://mcp.example.com:{port}/mcp")]
