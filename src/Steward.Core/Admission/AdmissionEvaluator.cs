@@ -163,7 +163,12 @@ public sealed class AdmissionEvaluator
     {
         foreach (var remote in version.Remotes ?? [])
         {
-            if (!RemotePlanner.IsRemoteType(remote.Type) || RemoteTemplate(remote) is not { } template)
+            // The validator refuses a template whose variables could choose the scheme, or plain http with a host they
+            // fill in; an evaluator given entries it never checked does not admit through one either (a configured
+            // http://127.0.0.1/mcp never matches http://{host}/mcp). Loopback http written out passes, for the policy to decide.
+            if (!RemotePlanner.IsRemoteType(remote.Type) ||
+                UrlRules.JudgeTemplate(remote.Url, allowLoopbackHttp: true) != UrlRules.TemplateVerdict.Allowed ||
+                RemoteTemplate(remote) is not { } template)
             {
                 continue;
             }

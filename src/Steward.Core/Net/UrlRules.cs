@@ -1,4 +1,5 @@
 using System.Net;
+using Steward.Core.Validation;
 
 namespace Steward.Core.Net;
 
@@ -17,6 +18,25 @@ namespace Steward.Core.Net;
 /// </remarks>
 public static class UrlRules
 {
+    /// <summary>What <see cref="JudgeTemplate"/> found.</summary>
+    public enum TemplateVerdict
+    {
+        /// <summary>Every value the variables can take leaves the URL within the rule.</summary>
+        Allowed,
+
+        /// <summary>Not an absolute http or https URL, even with its variables replaced.</summary>
+        NotHttp,
+
+        /// <summary>A variable stands for the scheme or part of it (<c>{scheme}://</c>, <c>http{s}://</c>, a leading <c>{baseUrl}</c>).</summary>
+        SchemeVariable,
+
+        /// <summary>Plain http to a host written out that is not loopback, or where loopback http is not allowed.</summary>
+        PlainHttp,
+
+        /// <summary>Plain http to a host that holds a variable: the values, not the template, would decide whether it is loopback.</summary>
+        PlainHttpVariableHost,
+    }
+
     /// <summary>True for an absolute https URL, and for an absolute http URL to a loopback host when <paramref name="allowLoopbackHttp"/>.</summary>
     public static bool Allows(Uri url, bool allowLoopbackHttp)
     {
@@ -62,5 +82,86 @@ public static class UrlRules
 
         var host = url.IdnHost.TrimEnd('.');
         return IsLoopbackHost(host) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// The rule for a URL template with <c>{name}</c> variables (a server.json remote), judged before any value is known:
+    /// a variable may not stand for the scheme, since a value could turn https into http; when the host holds a variable,
+    /// only the scheme is judged and it must be https, since a value could make the host loopback or not; a template
+    /// whose host is written out is judged as <see cref="Allows"/> judges a URL.
+    /// </summary>
+    public static TemplateVerdict JudgeTemplate(string template, bool allowLoopbackHttp)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        if (UrlTemplates.SchemeVariable(template) is not null)
+        {
+            return TemplateVerdict.SchemeVariable;
+        }
+
+        if (!UrlTemplates.TryParseAbsolute(UrlTemplates.Substitute(template), out var url) ||
+            (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp) || url.Host.Length == 0)
+        {
+            return TemplateVerdict.NotHttp;
+        }
+
+        if (url.Scheme == Uri.UriSchemeHttps)
+        {
+            return TemplateVerdict.Allowed;
+        }
+
+        if (HostHasVariable(template))
+        {
+            return TemplateVerdict.PlainHttpVariableHost;
+        }
+
+        return Allows(url, allowLoopbackHttp) ? TemplateVerdict.Allowed : TemplateVerdict.PlainHttp;
+    }
+
+    /// <summary>
+    /// Whether the host of a URL template holds a variable: the text after <c>://</c> up to the path, query or fragment
+    /// (outside a variable's braces), without user information or port. Without <c>://</c> nothing says where the host
+    /// is, so any variable counts.
+    /// </summary>
+    internal static bool HostHasVariable(string template)
+    {
+        var scheme = template.IndexOf("://", StringComparison.Ordinal);
+        if (scheme < 0)
+        {
+            return template.Contains('{', StringComparison.Ordinal);
+        }
+
+        var start = scheme + 3;
+        var end = start;
+        var inVariable = false;
+        for (; end < template.Length; end++)
+        {
+            var c = template[end];
+            if (c == '{')
+            {
+                inVariable = true;
+            }
+            else if (c == '}')
+            {
+                inVariable = false;
+            }
+            else if (!inVariable && c is '/' or '?' or '#')
+            {
+                break;
+            }
+        }
+
+        var host = template[start..end];
+        host = host[(host.LastIndexOf('@') + 1)..];
+        if (host.StartsWith('['))
+        {
+            var close = host.IndexOf(']', StringComparison.Ordinal);
+            host = close < 0 ? host : host[..(close + 1)];
+        }
+        else if (host.LastIndexOf(':') is var colon and >= 0)
+        {
+            host = host[..colon];
+        }
+
+        return host.Contains('{', StringComparison.Ordinal);
     }
 }

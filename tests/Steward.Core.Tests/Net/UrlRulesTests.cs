@@ -1,4 +1,5 @@
 using Steward.Core.Net;
+using Verdict = Steward.Core.Net.UrlRules.TemplateVerdict;
 
 namespace Steward.Core.Tests.Net;
 
@@ -96,4 +97,64 @@ public class UrlRulesTests
     [InlineData("https://mcp.example.com/mcp", false)]
     public void Pointing_at_this_machine_takes_names_under_localhost_too_since_it_is_used_to_refuse(string url, bool local) =>
         Assert.Equal(local, UrlRules.PointsAtThisMachine(new Uri(url)));
+
+    [Theory]
+    [InlineData("{scheme}://127.0.0.1:{port}/mcp")]
+    [InlineData("{protocol}://mcp.example.com/mcp")]
+    [InlineData("http{s}://mcp.example.com/mcp")]
+    [InlineData("{baseUrl}/mcp")]
+    [InlineData("{baseUrl}")]
+    public void A_template_whose_scheme_is_a_variable_is_refused_even_when_loopback_http_is_allowed(string template)
+    {
+        Assert.Equal(Verdict.SchemeVariable, UrlRules.JudgeTemplate(template, allowLoopbackHttp: true));
+        Assert.Equal(Verdict.SchemeVariable, UrlRules.JudgeTemplate(template, allowLoopbackHttp: false));
+    }
+
+    [Theory]
+    [InlineData("https://{host}/mcp")]
+    [InlineData("https://{host}:{port}/mcp")]
+    [InlineData("https://{tenant}.mcp.example.com/mcp")]
+    [InlineData("https://127.0.0.{n}/mcp")]
+    [InlineData("https://mcp.example.com/mcp/{tenant}")]
+    public void A_template_with_a_variable_host_is_judged_on_its_scheme_so_https_passes(string template) =>
+        Assert.Equal(Verdict.Allowed, UrlRules.JudgeTemplate(template, allowLoopbackHttp: false));
+
+    [Theory]
+    [InlineData("http://{host}/mcp")]
+    [InlineData("http://{host}:{port}/mcp")]
+    [InlineData("http://127.0.0.{n}/mcp")]
+    [InlineData("http://127.0.0.1{suffix}/mcp")]
+    [InlineData("http://localhost{suffix}/mcp")]
+    [InlineData("http://{tenant}.localhost/mcp")]
+    [InlineData("http://user@{host}/mcp")]
+    [InlineData("http://{a/b}/mcp")]
+    public void Plain_http_with_a_variable_in_the_host_is_refused_even_when_loopback_http_is_allowed(string template) =>
+        Assert.Equal(Verdict.PlainHttpVariableHost, UrlRules.JudgeTemplate(template, allowLoopbackHttp: true));
+
+    [Theory]
+    [InlineData("http://127.0.0.1:{port}/mcp")]
+    [InlineData("http://localhost:{port}/{path}")]
+    [InlineData("http://[::1]:{port}/mcp")]
+    [InlineData("http://{user}@127.0.0.1:3000/mcp")]
+    [InlineData("http://127.0.0.1:3000/mcp")]
+    public void Plain_http_to_a_loopback_host_written_out_follows_the_loopback_option(string template)
+    {
+        Assert.Equal(Verdict.Allowed, UrlRules.JudgeTemplate(template, allowLoopbackHttp: true));
+        Assert.Equal(Verdict.PlainHttp, UrlRules.JudgeTemplate(template, allowLoopbackHttp: false));
+    }
+
+    [Theory]
+    [InlineData("http://mcp.example.com/mcp")]
+    [InlineData("http://mcp.example.com:{port}/mcp/{tenant}")]
+    public void Plain_http_to_another_host_written_out_is_refused(string template) =>
+        Assert.Equal(Verdict.PlainHttp, UrlRules.JudgeTemplate(template, allowLoopbackHttp: true));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("not a url")]
+    [InlineData("wss://{host}/ws")]
+    [InlineData("mcp.example.com/{path}")]
+    [InlineData("https://")]
+    public void A_template_that_is_no_http_url_whatever_its_values_is_not_http(string template) =>
+        Assert.Equal(Verdict.NotHttp, UrlRules.JudgeTemplate(template, allowLoopbackHttp: true));
 }
