@@ -133,6 +133,18 @@ public class RegistryValidateTests : IDisposable
     }
 
     [Fact]
+    public async Task A_fetched_document_over_the_size_limit_exits_2_though_its_length_was_not_declared()
+    {
+        // HttpListener sends a body without Content-Length in chunks: the limit is found while reading.
+        using var server = new OneFileServer(await File.ReadAllBytesAsync(FixturePaths.Seed));
+
+        var outcome = await CliRunner.RunAsync("registry", "validate", server.Url + "seed.json", "--max-bytes", "100");
+
+        Assert.Equal(2, outcome.ExitCode);
+        Assert.Contains("the document is at least 101 bytes, over the limit of 100 bytes; raise it with --max-bytes", outcome.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_built_command_reports_through_its_exit_code()
     {
         var path = Write("bad.json", """{"name":"io.github.acme/tool"}""");

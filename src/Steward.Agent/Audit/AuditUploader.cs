@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Steward.Agent.Sources;
 using Steward.Core.Audit;
+using Steward.Core.Net;
 
 namespace Steward.Agent.Audit;
 
@@ -415,7 +416,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
 
     private async Task<Sent> SendAsync(List<SpooledEvent> batch, CancellationToken cancellationToken)
     {
-        if (endpoint.Scheme != Uri.UriSchemeHttps && !(endpoint.Scheme == Uri.UriSchemeHttp && options.AllowHttp))
+        if (!UrlRules.Allows(endpoint, options.AllowHttp))
         {
             return Fail($"{endpoint.GetLeftPart(UriPartial.Authority)} is not https");
         }

@@ -4,6 +4,7 @@ using System.Security.Authentication;
 using System.Text;
 using System.Text.Json;
 using Steward.Core.Json;
+using Steward.Core.Net;
 using Steward.Core.Registry;
 
 namespace Steward.Agent.Sources;
@@ -399,7 +400,8 @@ public sealed partial class PolicyFetcher : IDisposable
                     return Fail(FetchFailureKind.Refused, $"{url} sent {declared:N0} bytes, over the limit of {maxBytes:N0} bytes");
                 }
 
-                var bytes = await ReadLimitedAsync(response, maxBytes, cancellationToken).ConfigureAwait(false);
+                await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+                var bytes = await BoundedReader.ReadAsync(stream, maxBytes, response.Content.Headers.ContentLength, cancellationToken).ConfigureAwait(false);
                 if (bytes is null)
                 {
                     return Fail(FetchFailureKind.Refused, $"{url} sent more than {maxBytes:N0} bytes, the limit");
@@ -425,25 +427,6 @@ public sealed partial class PolicyFetcher : IDisposable
     }
 
     private static Response.Failure Fail(FetchFailureKind kind, string message) => new(new FetchOutcome.Failed(kind, message));
-
-    private static async Task<byte[]?> ReadLimitedAsync(HttpResponseMessage response, long maxBytes, CancellationToken cancellationToken)
-    {
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
 
     private static string? NextCursor(byte[] bytes)
     {

@@ -1,4 +1,4 @@
-using System.Net;
+using Steward.Core.Net;
 
 namespace Steward.Agent.Sources;
 
@@ -22,23 +22,15 @@ public static class SourceAddress
             return $"the URL {Redacted(uri)} carries credentials, which would be stored in clear; remove them and give the token with --token or STEWARD_TOKEN";
         }
 
-        if (uri.Scheme == Uri.UriSchemeHttp)
+        if (!UrlRules.Allows(uri, allowLoopbackHttp: allowHttp))
         {
-            if (!allowHttp)
-            {
-                return $"{uri} uses plain http; Steward fetches policy only over https with a certificate signed by a trusted CA (for a registry on this machine, add --allow-http)";
-            }
-
-            if (!IsLoopback(uri))
-            {
-                return $"--allow-http is only for loopback addresses (localhost, 127.0.0.1, ::1), not {uri.Host}; serve the registry over https with a certificate signed by a trusted CA";
-            }
+            return allowHttp
+                ? $"--allow-http is only for loopback addresses (localhost, 127.0.0.1, ::1), not {uri.Host}; serve the registry over https with a certificate signed by a trusted CA"
+                : $"{uri} uses plain http; Steward fetches policy only over https with a certificate signed by a trusted CA (for a registry on this machine, add --allow-http)";
         }
 
         return null;
     }
-
-    public static bool IsLoopback(Uri uri) => Core.Net.OutboundAddressPolicy.IsLoopback(uri);
 
     /// <summary>The URL without user information, for messages.</summary>
     public static string Redacted(Uri uri)

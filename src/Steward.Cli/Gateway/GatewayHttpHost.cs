@@ -58,8 +58,8 @@ internal static class GatewayHttpHost
         {
             // DNS rebinding: a web page whose name now resolves to 127.0.0.1 reaches this port with its own name in Host
             // and its own Origin. Only loopback names are served (MCP transports: servers must validate Origin).
-            if (!IsLoopbackName(context.Request.Host.Host) ||
-                (context.Request.Headers.Origin.ToString() is { Length: > 0 } origin && !(Uri.TryCreate(origin, UriKind.Absolute, out var from) && IsLoopbackName(from.Host))))
+            if (!Core.Net.UrlRules.IsLoopbackHost(context.Request.Host.Host) ||
+                (context.Request.Headers.Origin.ToString() is { Length: > 0 } origin && !(Uri.TryCreate(origin, UriKind.Absolute, out var from) && Core.Net.UrlRules.IsLoopback(from))))
             {
                 await ErrorAsync(context, StatusCodes.Status403Forbidden, McpErrorCode.InvalidRequest,
                     "Forbidden: the gateway serves only requests addressed to 127.0.0.1, localhost or [::1] (Host and Origin).").ConfigureAwait(false);
@@ -239,9 +239,6 @@ internal static class GatewayHttpHost
             context.Response.StatusCode = StatusCodes.Status202Accepted;
         }
     }
-
-    private static bool IsLoopbackName(string host) =>
-        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     private static Session? Find(HttpContext context, ConcurrentDictionary<string, Session> sessions)
     {

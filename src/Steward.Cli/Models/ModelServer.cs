@@ -6,6 +6,7 @@ using Spectre.Console;
 using Steward.Agent;
 using Steward.Agent.Sources;
 using Steward.Cli.AgentCommands;
+using Steward.Core.Net;
 
 namespace Steward.Cli.Models;
 
@@ -54,7 +55,7 @@ internal sealed record ModelServer(Uri Root, string Token)
         server ??= environment(ServerVariable);
         token ??= environment(TokenVariable);
         if (string.IsNullOrEmpty(server) || !Uri.TryCreate(server, UriKind.Absolute, out var uri) ||
-            !(uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback)))
+            !UrlRules.Allows(uri, allowLoopbackHttp: true))
         {
             return (null, $"--server: give the Steward server's https URL (http only to a loopback address), run `steward login`, or set {ServerVariable}");
         }

@@ -1,5 +1,6 @@
 using System.Net;
 using Steward.Core.Json;
+using Steward.Core.Net;
 
 namespace Steward.Cli.Registry;
 
@@ -60,20 +61,8 @@ internal static class DocumentSource
             }
 
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            using var buffer = new MemoryStream();
-            var chunk = new byte[81920];
-            int read;
-            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                if (buffer.Length + read > maxBytes)
-                {
-                    return new Fetched(null, TooLarge(buffer.Length + read, maxBytes));
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-
-            return new Fetched(buffer.ToArray(), null);
+            var bytes = await BoundedReader.ReadAsync(stream, maxBytes, response.Content.Headers.ContentLength, cancellationToken).ConfigureAwait(false);
+            return bytes is null ? new Fetched(null, TooLarge(maxBytes + 1, maxBytes)) : new Fetched(bytes, null);
         }
         catch (HttpRequestException e)
         {

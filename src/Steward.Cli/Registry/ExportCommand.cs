@@ -80,7 +80,7 @@ internal static class ExportCommand
         }
 
         if (string.IsNullOrEmpty(request.Server) || !Uri.TryCreate(request.Server, UriKind.Absolute, out var baseUri) ||
-            !(baseUri.Scheme == Uri.UriSchemeHttps || (baseUri.Scheme == Uri.UriSchemeHttp && baseUri.IsLoopback)))
+            !Core.Net.UrlRules.Allows(baseUri, allowLoopbackHttp: true))
         {
             return await Fail(ExitCodes.Unreadable, $"--server: give the Steward server's https URL (http only to a loopback address), or set {ServerVariable}").ConfigureAwait(false);
         }

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Steward.Core.Config;
 using Steward.Core.Launch;
+using Steward.Core.Net;
 using Steward.Core.Registry;
 
 namespace Steward.Core.Admission;
@@ -162,7 +163,12 @@ public sealed class AdmissionEvaluator
     {
         foreach (var remote in version.Remotes ?? [])
         {
-            if (!RemotePlanner.IsRemoteType(remote.Type) || RemoteTemplate(remote) is not { } template)
+            // The validator refuses a template whose variables could choose the scheme, or plain http with a host they
+            // fill in; an evaluator given entries it never checked does not admit through one either (a configured
+            // http://127.0.0.1/mcp never matches http://{host}/mcp). Loopback http written out passes, for the policy to decide.
+            if (!RemotePlanner.IsRemoteType(remote.Type) ||
+                UrlRules.JudgeTemplate(remote.Url, allowLoopbackHttp: true) != UrlRules.TemplateVerdict.Allowed ||
+                RemoteTemplate(remote) is not { } template)
             {
                 continue;
             }
@@ -432,7 +438,8 @@ public sealed class AdmissionEvaluator
             return new AdmissionDecision.Blocked(configuredName, AdmissionReasons.UrlInvalid, $"the URL of \"{configuredName}\" is not an absolute http or https URL");
         }
 
-        if (!RemoteUrls.IsSecureOrLocal(uri))
+        // Loopback http is admitted here; whether the policy allows it is AdmissionPlanner.PlainHttpRefusal's to say.
+        if (!UrlRules.Allows(uri, allowLoopbackHttp: true))
         {
             return new AdmissionDecision.Blocked(configuredName, AdmissionReasons.RemoteNotHttps,
                 $"\"{configuredName}\" connects over plain http to {RemoteUrls.Host(uri)}; only https is allowed for hosts other than this machine");
@@ -574,7 +581,7 @@ public sealed class AdmissionEvaluator
                 return InputsMissing(configuredName, result.Problems);
             }
 
-            if (!Uri.TryCreate(plan.Url, UriKind.Absolute, out var uri) || !RemoteUrls.IsSecureOrLocal(uri))
+            if (!Uri.TryCreate(plan.Url, UriKind.Absolute, out var uri) || !UrlRules.Allows(uri, allowLoopbackHttp: true))
             {
                 return new AdmissionDecision.Blocked(configuredName, AdmissionReasons.RemoteNotHttps,
                     $"the registry's \"{server.Name}\" connects over plain http to a host other than this machine");

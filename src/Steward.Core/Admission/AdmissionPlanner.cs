@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
-using System.Net;
 using System.Text.Json;
 using Steward.Core.Config;
 using Steward.Core.Launch;
+using Steward.Core.Net;
 using Steward.Core.Registry;
 using Steward.Core.Sandbox;
 
@@ -310,13 +310,12 @@ public sealed class AdmissionPlanner
             return null;
         }
 
-        var loopback = uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
-        if (allowLoopbackHttp && loopback)
+        if (UrlRules.Allows(uri, allowLoopbackHttp))
         {
             return null;
         }
 
-        return new UpstreamRefusal(name, GatewayReasons.PlainHttp, loopback
+        return new UpstreamRefusal(name, GatewayReasons.PlainHttp, UrlRules.IsLoopback(uri)
             ? $"\"{name}\" uses plain http; your organisation's policy does not allow http even to this machine"
             : $"\"{name}\" uses plain http to another machine; only https is allowed");
     }

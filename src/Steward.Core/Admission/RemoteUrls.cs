@@ -31,11 +31,4 @@ public static class RemoteUrls
     }
 
     internal static string Host(Uri uri) => uri.IdnHost.ToLowerInvariant().TrimEnd('.');
-
-    /// <summary>True for https, and for http to this machine (localhost or a loopback address).</summary>
-    public static bool IsSecureOrLocal(Uri uri)
-    {
-        ArgumentNullException.ThrowIfNull(uri);
-        return uri.Scheme == Uri.UriSchemeHttps || uri.IsLoopback;
-    }
 }

@@ -43,7 +43,7 @@ public static class RemotePlanner
         // The validator refuses a remote that is plain http or on this machine as written; the values filled in for its
         // variables may not make it so either (a whole-host variable given 127.0.0.1).
         if (url is not null && remote.Url.Contains('{', StringComparison.Ordinal) && Uri.TryCreate(url, UriKind.Absolute, out var resolved) &&
-            (resolved.Scheme != Uri.UriSchemeHttps || Validation.UrlTemplates.IsLocalHost(resolved) || Net.OutboundAddressPolicy.IsLoopback(resolved)))
+            (!Net.UrlRules.Allows(resolved, allowLoopbackHttp: false) || Net.UrlRules.PointsAtThisMachine(resolved)))
         {
             resolver.Problems.Add(new InputProblem(LaunchRules.RemoteOrigin, JsonPath.Field(path, "url"), InputKind.Variable, null,
                 $"the values given make the remote URL {url} {(resolved.Scheme != Uri.UriSchemeHttps ? "plain http" : "point at this machine")}; a remote is reached over https at a host that is not this machine",

@@ -120,14 +120,10 @@ public sealed class OutboundAddressPolicy
         return PrivateNetworks.Any(n => n.Contains(address));
     }
 
-    /// <summary>Loopback, embedded forms included (::ffff:127.0.0.1, 64:ff9b::7f00:1).</summary>
-    /// <summary>Whether a URL's host is <c>localhost</c> or a loopback address (127.0.0.0/8, ::1): plain http to this machine.</summary>
-    public static bool IsLoopback(Uri uri)
-    {
-        ArgumentNullException.ThrowIfNull(uri);
-        return uri.IsLoopback || (IPAddress.TryParse(uri.IdnHost.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
-    }
-
+    /// <summary>
+    /// A resolved address is loopback, embedded forms included (::ffff:127.0.0.1, 64:ff9b::7f00:1). For a URL's host,
+    /// before any connection, the rule is <see cref="UrlRules.IsLoopback"/>.
+    /// </summary>
     public static bool IsLoopback(IPAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);

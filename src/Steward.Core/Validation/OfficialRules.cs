@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Steward.Core.Json;
+using Steward.Core.Net;
 using Steward.Core.Registry;
 
 namespace Steward.Core.Validation;
@@ -709,6 +710,7 @@ internal static partial class OfficialRules
     public static void ValidateRemote(RemoteTransport remote, string path, bool kiro, List<Problem> problems)
     {
         var urlPath = JsonPath.Field(path, "url");
+        var verdict = UrlRules.JudgeTemplate(remote.Url, allowLoopbackHttp: false);
         if (remote.Type is not (TransportTypes.StreamableHttp or TransportTypes.Sse))
         {
             problems.Add(Problem.Error(JsonPath.Field(path, "type"), "remote.type", $"unsupported transport type for remotes \"{remote.Type}\" (only streamable-http and sse are supported)",
@@ -720,10 +722,10 @@ internal static partial class OfficialRules
             problems.Add(Problem.Error(urlPath, "remote.url-required", "the remote has no url",
                 "give the remote's https:// endpoint"));
         }
-        else if (UrlTemplates.SchemeVariable(remote.Url) is { } scheme)
+        else if (verdict == UrlRules.TemplateVerdict.SchemeVariable && UrlTemplates.SchemeVariable(remote.Url) is { } scheme)
         {
-            // A developer's value would choose plain http, which the rule below exists to refuse. (A variable for the
-            // host is allowed; the launch planner refuses values that point the remote at this machine.)
+            // A developer's value would choose plain http, which UrlRules refuses. (A variable for the host is allowed
+            // under https; the launch planner refuses values that point the remote at this machine.)
             problems.Add(Problem.Error(urlPath, "remote.url-variable-scheme", $"the remote url \"{remote.Url}\" takes its scheme from {{{scheme}}}; a variable cannot choose between https and plain http",
                 "write the scheme out, such as \"https://{host}/mcp\"; a variable may stand for the host, the port or a path segment"));
         }
@@ -734,13 +736,15 @@ internal static partial class OfficialRules
         }
         else
         {
-            if (uri.Scheme != Uri.UriSchemeHttps)
+            // No loopback exception for a registry's remote: every client connects to it, over the network.
+            if (verdict != UrlRules.TemplateVerdict.Allowed)
             {
-                problems.Add(Problem.Error(urlPath, "remote.url-not-https", $"the remote url \"{remote.Url}\" must use https",
+                var why = verdict == UrlRules.TemplateVerdict.PlainHttpVariableHost ? " (its host comes from a variable, so a value could send it to any machine)" : "";
+                problems.Add(Problem.Error(urlPath, "remote.url-not-https", $"the remote url \"{remote.Url}\" must use https{why}",
                     "serve the remote over HTTPS and use its https:// address"));
             }
 
-            if (UrlTemplates.IsLocalHost(uri))
+            if (UrlRules.PointsAtThisMachine(uri))
             {
                 problems.Add(Problem.Error(urlPath, "remote.url-localhost", $"the remote url \"{remote.Url}\" points at this machine ({uri.Host})",
                     "a remote must be reachable by every client: use its public address, or publish a package for a local server"));

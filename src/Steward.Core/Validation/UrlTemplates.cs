@@ -99,16 +99,6 @@ public static partial class UrlTemplates
         return LeadingBase().Match(url) is { Success: true } leading ? leading.Value.Trim('{', '}') : null;
     }
 
-    /// <summary>localhost, 127.0.0.1, ::1 or a name under <c>.localhost</c>.</summary>
-    public static bool IsLocalHost(Uri uri)
-    {
-        var host = uri.Host.Trim('[', ']').TrimEnd('.');
-        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
-               host.Equals("127.0.0.1", StringComparison.Ordinal) ||
-               host.Equals("::1", StringComparison.Ordinal) ||
-               host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
-    }
-
     [GeneratedRegex(@"\{([^}]+)\}", RegexOptions.CultureInvariant)]
     private static partial Regex Template();
 

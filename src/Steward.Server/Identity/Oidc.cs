@@ -193,26 +193,19 @@ internal sealed partial class OidcIssuers(ServeOptions options, TimeProvider tim
             return refusal;
         }
 
-        if (uri.Scheme == Uri.UriSchemeHttps)
+        if (Core.Net.UrlRules.Allows(uri, options.AllowHttpLoopbackOidc))
         {
             return null;
         }
 
-        if (uri.Scheme == Uri.UriSchemeHttp && options.AllowHttpLoopbackOidc && IsLoopback(uri))
-        {
-            return null;
-        }
-
-        return "an issuer must use https" + (IsLoopback(uri) && uri.Scheme == Uri.UriSchemeHttp ? " (plain http on a loopback address is allowed only when the server is started for tests)" : "");
+        return "an issuer must use https" + (Core.Net.UrlRules.IsLoopback(uri) && uri.Scheme == Uri.UriSchemeHttp ? " (plain http on a loopback address is allowed only when the server is started for tests)" : "");
     }
-
-    private static bool IsLoopback(Uri uri) => Core.Net.OutboundAddressPolicy.IsLoopback(uri);
 
     private Entry NewEntry(string issuer, bool serverAdministrator, DateTimeOffset? forcedAt)
     {
         var retriever = new HttpDocumentRetriever(serverAdministrator ? _serverHttp : _organisationHttp)
         {
-            RequireHttps = !(options.AllowHttpLoopbackOidc && Uri.TryCreate(issuer, UriKind.Absolute, out var uri) && IsLoopback(uri)),
+            RequireHttps = !(options.AllowHttpLoopbackOidc && Uri.TryCreate(issuer, UriKind.Absolute, out var uri) && Core.Net.UrlRules.IsLoopback(uri)),
         };
         var manager = new ConfigurationManager<OpenIdConnectConfiguration>(issuer.TrimEnd('/') + "/.well-known/openid-configuration", new OpenIdConnectConfigurationRetriever(), retriever)
         {

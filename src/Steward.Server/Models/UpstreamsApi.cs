@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -196,7 +195,7 @@ internal static class UpstreamsApi
             return refusal + " (a server started with STEWARD_IMPORT_ALLOW_LINK_LOCAL=true allows it)";
         }
 
-        if (uri.Scheme == "http" && !(uri.IsLoopback || IPAddress.TryParse(uri.Host, out var address) && IPAddress.IsLoopback(address)))
+        if (!Core.Net.UrlRules.Allows(uri, allowLoopbackHttp: true))
         {
             return "plain http is allowed only to a loopback address; use https";
         }

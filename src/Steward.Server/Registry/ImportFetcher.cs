@@ -70,7 +70,7 @@ internal static class ImportFetcher
 
         if (url.Scheme == Uri.UriSchemeHttp)
         {
-            if (!options.AllowHttpLoopbackImport || !OutboundAddressPolicy.IsLoopback(url))
+            if (!UrlRules.Allows(url, options.AllowHttpLoopbackImport))
             {
                 throw new ImportRefusedException("expected an https:// URL: registries are imported over HTTPS only");
             }
@@ -132,7 +132,7 @@ internal static class ImportFetcher
 
         // Read once into one array, and never past the limit: the page is parsed only once it is known to be within it.
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        var bytes = await RequestBodies.ReadAsync(stream, response.Content.Headers.ContentLength, MaxPageBytes, cancellationToken).ConfigureAwait(false)
+        var bytes = await BoundedReader.ReadAsync(stream, MaxPageBytes, response.Content.Headers.ContentLength, cancellationToken).ConfigureAwait(false)
             ?? throw new ImportAnswerException($"{url} answered more than {MaxPageBytes} bytes");
         return (bytes, response.Headers.ETag?.ToString());
     }

@@ -85,6 +85,43 @@ public class RemoteAndDocumentRulesTests
     }
 
     [Theory]
+    [InlineData("http://{tenant}/mcp")]
+    [InlineData("http://{tenant}:{port}/mcp")]
+    [InlineData("http://127.0.0.{tenant}/mcp")]
+    public void A_plain_http_remote_whose_host_is_a_variable_is_refused_saying_a_value_could_send_it_anywhere(string url)
+    {
+        var problems = Check.Remote($"\"type\":\"streamable-http\",\"url\":{Check.Q(url)},\"variables\":{{\"tenant\":{{}},\"port\":{{}}}}");
+
+        var error = problems.Single("remote.url-not-https");
+        Assert.Equal("remotes[0].url", error.Path);
+        Assert.Equal($"the remote url \"{url}\" must use https (its host comes from a variable, so a value could send it to any machine)", error.Message);
+        Assert.Equal("serve the remote over HTTPS and use its https:// address", error.Hint);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:{port}/mcp")]
+    [InlineData("http://localhost:{port}/mcp")]
+    [InlineData("http://[::1]:{port}/mcp")]
+    public void A_plain_http_loopback_remote_with_a_variable_port_is_refused_since_a_registry_remote_has_no_loopback_exception(string url)
+    {
+        var problems = Check.Remote($"\"type\":\"streamable-http\",\"url\":{Check.Q(url)},\"variables\":{{\"port\":{{}}}}");
+
+        Assert.Equal($"the remote url \"{url}\" must use https", problems.Single("remote.url-not-https").Message);
+        problems.HasError("remote.url-localhost", "remotes[0].url");
+    }
+
+    [Theory]
+    [InlineData("https://127.0.0.2/mcp", "127.0.0.2")]
+    [InlineData("https://[::ffff:127.0.0.1]/mcp", "[::ffff:127.0.0.1]")]
+    [InlineData("https://localhost./mcp", "localhost.")]
+    public void A_remote_on_any_loopback_address_is_on_this_machine(string url, string host)
+    {
+        var error = Check.Remote($"\"type\":\"streamable-http\",\"url\":{Check.Q(url)}").Single("remote.url-localhost");
+
+        Assert.Equal($"the remote url \"{url}\" points at this machine ({host})", error.Message);
+    }
+
+    [Theory]
     [InlineData("https://{tenant}.mcp.example.com/mcp")]
     [InlineData("https://{tenant}:{port}/mcp")]
     [InlineData("https://mcp.example.com:{port}/mcp")]
