@@ -3,19 +3,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Steward.Agent.Sources;
 using Steward.Core.Net;
 
-namespace Steward.Cli.AgentCommands;
-
-/// <summary>What a sign-in at the identity provider gave: an ID token (sent once to the Steward server, never kept) or why not.</summary>
-internal sealed record OidcSignIn(string? IdToken, string? Error)
-{
-    public static OidcSignIn Failed(string error) => new(null, error);
-}
-
-/// <summary>An answer of the issuer's token endpoint: the ID token, or the OAuth error code and its description.</summary>
-internal sealed record TokenAnswer(string? IdToken, string? Error, string? Description);
+namespace Steward.Agent.Sources.Oidc;
 
 /// <summary>
 /// The organisation's identity provider as <c>steward login --oidc</c> and <c>--device</c> see it: the Steward server
@@ -23,7 +13,7 @@ internal sealed record TokenAnswer(string? IdToken, string? Error, string? Descr
 /// endpoints. Every URL is held to the rule for policy sources: https, plain http only to this machine with --allow-http.
 /// The CLI is a public client: it never has a client secret.
 /// </summary>
-internal sealed record OidcProvider(
+public sealed record OidcProvider(
     string Organisation, string Issuer, string ClientId, string Scope, Uri TokenEndpoint, Uri? AuthorizationEndpoint, Uri? DeviceAuthorizationEndpoint)
 {
     public static HttpClient CreateHttp()
