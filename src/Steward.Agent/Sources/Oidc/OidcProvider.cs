@@ -18,9 +18,8 @@ public sealed record OidcProvider(
 {
     public static HttpClient CreateHttp()
     {
-        var http = new HttpClient(OutboundAddressPolicy.FromEnvironment(purpose: "sign-in").CreateHandler()) { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = 1024 * 1024 };
-        http.DefaultRequestHeaders.UserAgent.ParseAdd("steward/" + typeof(OidcProvider).Assembly.GetName().Version?.ToString(3));
-        http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
+        var http = new HttpClient(OutboundAddressPolicy.FromEnvironment(purpose: "sign-in").CreateHandler()) { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = MaxAnswerBytes };
+        StewardServerClient.AddHeaders(http);
         return http;
     }
 
@@ -37,8 +36,9 @@ public sealed record OidcProvider(
             return (null, refused);
         }
 
-        var endpoint = server.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/api/v1/auth/oidc" + (organisation is { Length: > 0 } ? "?org=" + Uri.EscapeDataString(organisation) : "");
-        var (status, settings, error) = await GetJsonAsync(http, new Uri(endpoint), cancellationToken).ConfigureAwait(false);
+        var steward = new StewardServerClient(StewardServerClient.RootOf(server), token: null);
+        var answer = await steward.GetAsync(http, "api/v1/auth/oidc" + (organisation is { Length: > 0 } ? "?org=" + Uri.EscapeDataString(organisation) : ""), cancellationToken, MaxAnswerBytes).ConfigureAwait(false);
+        var (status, settings, error) = answer.Body is { } body ? ParseObject(answer.Status, Utf8Text(body)) : (answer.Status, null, answer.Failure);
         var host = server.GetLeftPart(UriPartial.Authority);
         if (error is not null)
         {
@@ -144,6 +144,7 @@ public sealed record OidcProvider(
         }
     }
 
+    /// <summary>A GET of the identity provider (its discovery document) whose answer is a JSON object.</summary>
     private static async Task<(int Status, JsonObject? Json, string? Error)> GetJsonAsync(HttpClient http, Uri uri, CancellationToken cancellationToken)
     {
         try
@@ -160,12 +161,22 @@ public sealed record OidcProvider(
     private static async Task<(int Status, JsonObject? Json, string? Error)> ReadJsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
-        if (response.Content.Headers.ContentLength is > 1024 * 1024)
+        if (response.Content.Headers.ContentLength is > MaxAnswerBytes)
         {
             return (status, null, "the answer is larger than 1 MB");
         }
 
-        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        return ParseObject(status, await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>The largest answer read from the identity provider or the Steward server during a sign-in.</summary>
+    private const int MaxAnswerBytes = 1024 * 1024;
+
+    /// <summary>UTF-8 text as an HTTP client reads it: a byte order mark dropped.</summary>
+    private static string Utf8Text(byte[] body) => Encoding.UTF8.GetString(body.AsSpan().StartsWith("\uFEFF"u8) ? body.AsSpan(3) : body);
+
+    private static (int Status, JsonObject? Json, string? Error) ParseObject(int status, string text)
+    {
         try
         {
             // Count reads every member now, so that a duplicate name fails here rather than at the first lookup.
