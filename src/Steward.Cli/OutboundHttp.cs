@@ -3,7 +3,8 @@ using Steward.Core.Net;
 namespace Steward.Cli;
 
 /// <summary>
-/// The CLI's HTTP clients: every connection passes <see cref="OutboundAddressPolicy.FromEnvironment"/> (never a
+/// The HTTP client for the documents the CLI fetches by URL (<c>registry validate &lt;url&gt;</c>; a Steward server is
+/// asked through <see cref="Agent.Sources.StewardServerClient"/>): every connection passes <see cref="OutboundAddressPolicy.FromEnvironment"/> (never a
 /// link-local or cloud metadata address unless <c>STEWARD_OUTBOUND_ALLOW_LINK_LOCAL=1</c>; loopback and private addresses
 /// are fine: a Steward server may run there). Redirects are followed as before: each hop connects through the policy.
 /// </summary>

@@ -61,8 +61,7 @@ public sealed partial class PolicyFetcher : IDisposable
         {
             Timeout = timeout ?? TimeSpan.FromSeconds(30),
         };
-        http.DefaultRequestHeaders.UserAgent.ParseAdd("steward/" + typeof(PolicyFetcher).Assembly.GetName().Version?.ToString(3));
-        http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
+        StewardServerClient.AddHeaders(http);
         this.maxBytes = maxBytes;
     }
 

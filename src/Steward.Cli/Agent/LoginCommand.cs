@@ -3,6 +3,7 @@ using System.Text.Json;
 using Spectre.Console;
 using Steward.Agent;
 using Steward.Agent.Sources;
+using Steward.Agent.Sources.Oidc;
 
 namespace Steward.Cli.AgentCommands;
 
@@ -102,7 +103,7 @@ internal static class LoginCommand
                     return AgentOutput.Error(console, $"--oidc-timeout {parse.GetValue(oidcTimeout)}: expected a duration such as 90s or 10m");
                 }
 
-                var (signIn, provider) = await SignInAsync(
+                var (signIn, provider) = await OidcSignIn.SignInAsync(
                     parse.GetValue(server)!, parse.GetValue(organisation), parse.GetValue(allowHttp), parse.GetValue(device), !parse.GetValue(noBrowser), timeout, stderr ?? Console.Error, env.Time, cancellationToken).ConfigureAwait(false);
                 if (signIn.IdToken is null)
                 {
@@ -193,22 +194,5 @@ internal static class LoginCommand
             return ExitCodes.Ok;
         });
         return command;
-    }
-
-    /// <summary>The server names the identity provider; the person signs in there with the device flow or in the browser.</summary>
-    private static async Task<(OidcSignIn SignIn, OidcProvider? Provider)> SignInAsync(
-        string serverUrl, string? organisation, bool allowHttp, bool device, bool openBrowser, TimeSpan timeout, TextWriter prompt, TimeProvider time, CancellationToken cancellationToken)
-    {
-        using var http = OidcProvider.CreateHttp();
-        var (provider, problem) = await OidcProvider.DiscoverAsync(http, serverUrl, organisation, allowHttp, cancellationToken).ConfigureAwait(false);
-        if (provider is null)
-        {
-            return (OidcSignIn.Failed(problem!), null);
-        }
-
-        var signIn = device
-            ? await OidcDeviceLogin.SignInAsync(http, provider, prompt, time, timeout, cancellationToken).ConfigureAwait(false)
-            : await OidcBrowserLogin.SignInAsync(http, provider, prompt, openBrowser, timeout, cancellationToken).ConfigureAwait(false);
-        return (signIn, provider);
     }
 }

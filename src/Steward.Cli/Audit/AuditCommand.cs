@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Spectre.Console;
+using Steward.Agent.Sources;
 using Steward.Cli.AgentCommands;
 using Steward.Cli.Models;
 using Steward.Core.Audit;
@@ -36,14 +37,14 @@ internal static class AuditCommand
                 return AgentOutput.Error(console, "--org: name the organisation to verify, or pass --file for a JSONL log", ExitCodes.Unreadable);
             }
 
-            var (target, error) = ModelServer.Resolve(parse.GetValue(server), parse.GetValue(token), env.Paths, env.Variables);
+            var (target, error) = StewardServerClient.Resolve(parse.GetValue(server), parse.GetValue(token), env.Paths, env.Variables);
             if (target is null)
             {
                 return AgentOutput.Error(console, error!, ExitCodes.Unreadable);
             }
 
-            using var http = handler is null ? OutboundHttp.Create("the Steward server", TimeSpan.FromSeconds(100), env.Variables) : new HttpClient(handler, disposeHandler: false);
-            var (document, failure, exit) = await target.GetAsync(http, $"api/v1/orgs/{Uri.EscapeDataString(organisation)}/audit/verify", cancellationToken).ConfigureAwait(false);
+            using var http = handler is null ? StewardServerClient.CreateHttp(TimeSpan.FromSeconds(100), env.Variables) : new HttpClient(handler, disposeHandler: false);
+            var (document, failure, exit) = await ModelServer.GetAsync(target, http, $"api/v1/orgs/{Uri.EscapeDataString(organisation)}/audit/verify", cancellationToken).ConfigureAwait(false);
             if (document is null)
             {
                 return AgentOutput.Error(console, failure!, exit);

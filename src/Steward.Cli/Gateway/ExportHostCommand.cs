@@ -1,41 +1,21 @@
 using System.CommandLine;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Spectre.Console;
-using Steward.Agent.Files;
+using Steward.Agent.Servers;
 using Steward.Cli.AgentCommands;
 
 namespace Steward.Cli.Gateway;
 
 /// <summary>
 /// <c>steward mcp export-host --host claude|vscode|cursor|kiro|gemini [--output file] [--command steward]</c>: writes the
-/// host's MCP configuration with one per-server gateway entry (<c>steward gateway --server &lt;registry name&gt;</c>) for
-/// each configured, enabled server the policy admits, so that the host's own per-server settings and tool permissions
-/// keep working. The command is stable (<c>steward</c>, found on PATH, unless <c>--command</c> names another), never this
-/// machine's own path, so that it is the argv the admin's allowlists admit (<c>?mode=gateway</c> exports). Other entries
-/// of the file are kept; written atomically, 0600.
+/// host's MCP configuration with one per-server gateway entry for each configured, enabled server the policy admits
+/// (<see cref="HostExport"/>), and says what it wrote and what it left out.
 /// </summary>
 internal static class ExportHostCommand
 {
-    /// <summary>A host's configuration file (relative to the workspace, or to the home directory) and the key its servers live under.</summary>
-    internal sealed record HostFormat(string Name, string DefaultPath, string ServersKey, bool TypeStdio, bool InHome = false);
-
-    internal static readonly IReadOnlyDictionary<string, HostFormat> Hosts = new Dictionary<string, HostFormat>(StringComparer.Ordinal)
-    {
-        ["claude"] = new("Claude Code", ".mcp.json", "mcpServers", TypeStdio: false),
-        ["vscode"] = new("VS Code", Path.Combine(".vscode", "mcp.json"), "servers", TypeStdio: true),
-        ["cursor"] = new("Cursor", Path.Combine(".cursor", "mcp.json"), "mcpServers", TypeStdio: false),
-        ["kiro"] = new("Kiro", Path.Combine(".kiro", "settings", "mcp.json"), "mcpServers", TypeStdio: false),
-        ["gemini"] = new("Gemini CLI", Path.Combine(".gemini", "settings.json"), "mcpServers", TypeStdio: false),
-        // Copilot CLI reads the developer's servers from the home directory only (a workspace file is not loaded in an untrusted folder).
-        ["copilot"] = new("GitHub Copilot CLI", Path.Combine(".copilot", "mcp-config.json"), "mcpServers", TypeStdio: false, InHome: true),
-    };
-
     public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
     {
         var host = new Option<string>("--host") { Description = "The host whose configuration to write.", Required = true };
-        host.AcceptOnlyFromAmong([.. Hosts.Keys]);
+        host.AcceptOnlyFromAmong([.. HostExport.Hosts.Keys]);
         var output = new Option<string?>("--output")
         {
             Description = "The file to write (default: the host's workspace file: .mcp.json, .vscode/mcp.json, .cursor/mcp.json, .kiro/settings/mcp.json, .gemini/settings.json; for copilot ~/.copilot/mcp-config.json).",
@@ -43,7 +23,7 @@ internal static class ExportHostCommand
         var gatewayCommand = new Option<string>("--command")
         {
             Description = "The program the host starts: steward (default, found on PATH) or an absolute path; the same your administrator's gateway-mode exports name.",
-            DefaultValueFactory = _ => DefaultCommand,
+            DefaultValueFactory = _ => HostExport.DefaultCommand,
         };
         var command = new Command("export-host", "Write a host's MCP configuration with one `steward gateway --server <name>` entry per approved, configured server.")
         {
@@ -52,9 +32,9 @@ internal static class ExportHostCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
-            var format = Hosts[parse.GetValue(host)!];
+            var format = HostExport.Hosts[parse.GetValue(host)!];
             var program = parse.GetValue(gatewayCommand)!;
-            if (CommandProblem(program) is { } commandProblem)
+            if (HostExport.CommandProblem(program) is { } commandProblem)
             {
                 return AgentOutput.Error(console, "--command: " + commandProblem);
             }
@@ -67,78 +47,21 @@ internal static class ExportHostCommand
                 return AgentOutput.Error(console, error!);
             }
 
-            var admitted = report.Servers.Where(s => s.Enabled && s.Decision is "allowed" or "relaunch").DistinctBy(s => s.Name, StringComparer.Ordinal).ToList();
-            var exported = admitted.Select(s => s.Name).ToList();
-            var skipped = report.Servers.Where(s => !exported.Contains(s.Name, StringComparer.Ordinal)).ToList();
-            // The gateway is named by the registry name (what the admin's allowlists admit) unless two entries run the
-            // same registry server, when each keeps its own configured name.
-            var byRegistry = admitted.Where(s => s.RegistryName is not null).GroupBy(s => s.RegistryName!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-            string GatewayName(Steward.Agent.Servers.ServerStatus s) => s.RegistryName is { } r && byRegistry[r] == 1 ? r : s.Name;
-            // The host's key (from which hosts build tool names, cut at 64 characters): an entry configured under its registry
-            // name gets the short key the administrator's exports use for it (computed over every approved server, as they
-            // are, so the permission rules of a gateway-mode export name it the same); one the developer named keeps that name.
-            var hostKeys = Steward.Core.Registry.HostServerNames.Keys(manager.Approved().Select(a => a.Name).Concat(admitted.Select(s => s.RegistryName ?? s.Name)));
-            string HostKey(Steward.Agent.Servers.ServerStatus s) => s.RegistryName is { } r && r == s.Name && byRegistry[r] == 1 ? hostKeys[r] : s.Name;
-
-            JsonObject root;
-            try
+            var written = HostExport.Write(manager, report, format, path, program);
+            if (written.Error is { } writeError)
             {
-                root = Read(path);
-            }
-            catch (Exception e) when (e is JsonException or InvalidDataException or IOException or UnauthorizedAccessException)
-            {
-                return AgentOutput.Error(console, $"{path} cannot be updated: {e.Message}");
+                return AgentOutput.Error(console, writeError, written.WriteFailed ? ExitCodes.Unreadable : ExitCodes.Invalid);
             }
 
-            if (root[format.ServersKey] is not JsonObject servers)
-            {
-                if (root[format.ServersKey] is not null)
-                {
-                    return AgentOutput.Error(console, $"{path}: \"{format.ServersKey}\" is not an object; fix or remove it");
-                }
-
-                root[format.ServersKey] = servers = [];
-            }
-
-            foreach (var status in admitted)
-            {
-                var entry = new JsonObject();
-                if (format.TypeStdio)
-                {
-                    entry["type"] = "stdio";
-                }
-
-                entry["command"] = program;
-                entry["args"] = new JsonArray("gateway", "--server", GatewayName(status));
-                var key = HostKey(status);
-                if (key != status.Name)
-                {
-                    // An entry under the configured name (an earlier export-host's, or the developer's for this server) is
-                    // replaced by the one under the host key, not left beside it.
-                    servers.Remove(status.Name);
-                }
-
-                servers[key] = entry;
-            }
-
-            try
-            {
-                var json = root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-                PrivateFiles.WriteAtomic(path, Encoding.UTF8.GetBytes(json + "\n"));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return AgentOutput.Error(console, $"{path} cannot be written: {e.Message}", ExitCodes.Unreadable);
-            }
-
+            var exported = written.Exported;
             await stdout.WriteLineAsync($"wrote {exported.Count} gateway entr{(exported.Count == 1 ? "y" : "ies")} for {format.Name} to {path}" +
                                         (exported.Count > 0 ? ": " + string.Join(", ", exported) : "")).ConfigureAwait(false);
-            foreach (var s in skipped)
+            foreach (var s in written.Skipped)
             {
                 await stdout.WriteLineAsync($"not exported: {s.Name} ({(s.Enabled ? s.Reason ?? s.Decision : "disabled")})").ConfigureAwait(false);
             }
 
-            if (exported.Count > 0 && !Path.IsPathRooted(program) && ResolveOnPath(program, env) is null)
+            if (exported.Count > 0 && !Path.IsPathRooted(program) && HostExport.ResolveOnPath(program, env.Variables) is null)
             {
                 await stdout.WriteLineAsync($"note: \"{program}\" is not on PATH here, so the host cannot start the gateway; put steward on PATH (docs/exports.md) or give --command <absolute path>").ConfigureAwait(false);
             }
@@ -146,51 +69,5 @@ internal static class ExportHostCommand
             return ExitCodes.Ok;
         });
         return command;
-    }
-
-    private static JsonObject Read(string path)
-    {
-        var bytes = PrivateFiles.ReadIfExists(path);
-        if (bytes is null || bytes.Length == 0)
-        {
-            return [];
-        }
-
-        var node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-        return node as JsonObject ?? throw new InvalidDataException("the top level is not a JSON object");
-    }
-
-    /// <summary>The command every machine's hosts start for the gateway unless told otherwise: <c>steward</c>, on PATH.</summary>
-    internal const string DefaultCommand = "steward";
-
-    /// <summary>A bare name (found on PATH) or an absolute path; a relative path would depend on the host's working directory.</summary>
-    internal static string? CommandProblem(string command)
-    {
-        if (command.Length == 0 || command.Trim() != command || command.Any(char.IsControl))
-        {
-            return "give the program the host starts, a name on PATH (steward) or an absolute path, without control characters or surrounding spaces";
-        }
-
-        var bare = !command.Contains('/', StringComparison.Ordinal) && !command.Contains('\\', StringComparison.Ordinal);
-        return bare || Path.IsPathRooted(command) ? null : $"\"{command}\" is a relative path, which depends on the host's working directory; give a name on PATH (steward) or an absolute path";
-    }
-
-    private static string? ResolveOnPath(string name, AgentEnvironment env)
-    {
-        var path = env.Variables("PATH") ?? "";
-        string[] suffixes = OperatingSystem.IsWindows() ? ["", ".exe", ".cmd"] : [""];
-        foreach (var dir in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            foreach (var suffix in suffixes)
-            {
-                var candidate = Path.Combine(dir, name + suffix);
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-        }
-
-        return null;
     }
 }

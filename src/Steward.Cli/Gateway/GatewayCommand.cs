@@ -134,7 +134,8 @@ internal static class GatewayCommand
                         await stderr.WriteLineAsync($"steward gateway: bearer token for this run (set {GatewayHttpHost.TokenVariable} to choose it): {token}").ConfigureAwait(false);
                     }
 
-                    return await GatewayHttpHost.RunAsync(gateway, port, token, limits, stderr, logging, cancellationToken).ConfigureAwait(false);
+                    await GatewayHttpHost.RunAsync(gateway, port, token, limits, stderr, logging, cancellationToken).ConfigureAwait(false);
+                    return ExitCodes.Ok;
                 }
 
                 var transport = GatewayStdio.CreateTransport("steward-gateway", logging);

@@ -1,7 +1,6 @@
 using System.CommandLine;
-using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
+using Steward.Agent.Sources;
 
 namespace Steward.Cli.Registry;
 
@@ -12,9 +11,9 @@ namespace Steward.Cli.Registry;
 /// </summary>
 internal static class ExportCommand
 {
-    public const string ServerVariable = "STEWARD_SERVER";
+    public const string ServerVariable = StewardServerClient.ServerVariable;
     public const string OrganisationVariable = "STEWARD_ORG";
-    public const string TokenVariable = "STEWARD_TOKEN";
+    public const string TokenVariable = StewardServerClient.TokenVariable;
 
     /// <summary>The command's format names and the server's export names.</summary>
     public static readonly IReadOnlyDictionary<string, string> Formats = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -54,7 +53,7 @@ internal static class ExportCommand
                 parse.GetValue(output),
                 parse.GetValue(mode),
                 parse.GetValue(gatewayCommand));
-            using var http = OutboundHttp.Create("the Steward server", TimeSpan.FromSeconds(60));
+            using var http = StewardServerClient.CreateHttp(TimeSpan.FromSeconds(60));
             return await RunAsync(request, http, stdout, stderr, cancellationToken).ConfigureAwait(false);
         });
         return command;
@@ -113,30 +112,30 @@ internal static class ExportCommand
         }
 
         var query = parameters.Count > 0 ? "?" + string.Join('&', parameters) : "";
-        var root = new Uri(baseUri.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/");
-        byte[] document;
-        string report;
-        try
+        var server = new StewardServerClient(StewardServerClient.RootOf(baseUri), request.Token);
+        var documentAnswer = await server.GetAsync(http, path + query, cancellationToken).ConfigureAwait(false);
+        if (documentAnswer.Body is not { } document)
         {
-            var (documentStatus, documentBody) = await GetAsync(http, new Uri(root, path + query), request.Token, cancellationToken).ConfigureAwait(false);
-            if (documentStatus != HttpStatusCode.OK)
-            {
-                return await Fail(ExitCodes.Invalid, $"the server answered {(int)documentStatus}: {Detail(documentBody)}").ConfigureAwait(false);
-            }
-
-            document = documentBody;
-            var (reportStatus, reportBody) = await GetAsync(http, new Uri(root, path + "/report" + query), request.Token, cancellationToken).ConfigureAwait(false);
-            if (reportStatus != HttpStatusCode.OK)
-            {
-                return await Fail(ExitCodes.Invalid, $"the server answered {(int)reportStatus} for the report: {Detail(reportBody)}").ConfigureAwait(false);
-            }
-
-            report = Summary(reportBody);
+            return await Fail(ExitCodes.Unreadable, $"cannot reach {server.Root}: {documentAnswer.Failure}").ConfigureAwait(false);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+
+        if (documentAnswer.Status != 200)
         {
-            return await Fail(ExitCodes.Unreadable, $"cannot reach {root}: {e.Message}").ConfigureAwait(false);
+            return await Fail(ExitCodes.Invalid, $"the server answered {documentAnswer.Status}: {StewardServerClient.Detail(document)}").ConfigureAwait(false);
         }
+
+        var reportAnswer = await server.GetAsync(http, path + "/report" + query, cancellationToken).ConfigureAwait(false);
+        if (reportAnswer.Body is not { } reportBody)
+        {
+            return await Fail(ExitCodes.Unreadable, $"cannot reach {server.Root}: {reportAnswer.Failure}").ConfigureAwait(false);
+        }
+
+        if (reportAnswer.Status != 200)
+        {
+            return await Fail(ExitCodes.Invalid, $"the server answered {reportAnswer.Status} for the report: {StewardServerClient.Detail(reportBody)}").ConfigureAwait(false);
+        }
+
+        var report = Summary(reportBody);
 
         if (request.Output is { Length: > 0 } file)
         {
@@ -160,15 +159,6 @@ internal static class ExportCommand
 
         await stderr.WriteAsync(report).ConfigureAwait(false);
         return ExitCodes.Ok;
-    }
-
-    private static async Task<(HttpStatusCode Status, byte[] Body)> GetAsync(HttpClient http, Uri url, string token, CancellationToken cancellationToken)
-    {
-        using var message = new HttpRequestMessage(HttpMethod.Get, url);
-        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        message.Headers.Accept.ParseAdd("application/json");
-        using var response = await http.SendAsync(message, cancellationToken).ConfigureAwait(false);
-        return (response.StatusCode, await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>The report for people: how many entries were exported, each one left out with its reasons, and the notes.</summary>
@@ -195,22 +185,5 @@ internal static class ExportCommand
         }
 
         return text.ToString();
-    }
-
-    private static string Detail(byte[] body)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("detail", out var detail) && detail.ValueKind == JsonValueKind.String)
-            {
-                return detail.GetString()!;
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return "(no detail)";
     }
 }

@@ -14,16 +14,16 @@ using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
-namespace Steward.Cli.Gateway;
+namespace Steward.Agent.Gateway;
 
 /// <summary>
 /// <c>steward gateway --http &lt;port&gt;</c>: the gateway over MCP streamable HTTP at <c>http://127.0.0.1:&lt;port&gt;/mcp</c>,
-/// on Kestrel, each session an SDK <see cref="StreamableHttpServerTransport"/> served by the same <see cref="Agent.Gateway.Gateway"/>.
+/// on Kestrel, each session an SDK <see cref="StreamableHttpServerTransport"/> served by the same <see cref="Gateway"/>.
 /// Every request needs <c>Authorization: Bearer &lt;token&gt;</c> (STEWARD_GATEWAY_TOKEN, or one generated and printed
-/// to stderr); anything else is 401. Only loopback is bound. Lives in the CLI so that ASP.NET Core is loaded only by
-/// this command.
+/// to stderr); anything else is 401. Only loopback is bound. ASP.NET Core is loaded only when this runs: nothing else of the
+/// gateway touches its types, so the stdio gateway and every other command start without it.
 /// </summary>
-internal static class GatewayHttpHost
+public static class GatewayHttpHost
 {
     public const string TokenVariable = "STEWARD_GATEWAY_TOKEN";
     public const string Path = "/mcp";
@@ -40,7 +40,7 @@ internal static class GatewayHttpHost
 
     public static string NewToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    public static async Task<int> RunAsync(Agent.Gateway.Gateway gateway, int port, string token, Limits limits, TextWriter stderr, ILoggerFactory loggerFactory,
+    public static async Task RunAsync(Gateway gateway, int port, string token, Limits limits, TextWriter stderr, ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
         var time = TimeProvider.System;
@@ -134,7 +134,6 @@ internal static class GatewayHttpHost
 
         await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
-        return ExitCodes.Ok;
     }
 
     /// <summary>Ends the sessions idle longer than the limit (no request in flight, no open stream), checked a few times per limit.</summary>
@@ -182,7 +181,7 @@ internal static class GatewayHttpHost
         return true;
     }
 
-    private static async Task PostAsync(HttpContext context, Agent.Gateway.Gateway gateway, ConcurrentDictionary<string, Session> sessions, Limits limits,
+    private static async Task PostAsync(HttpContext context, Gateway gateway, ConcurrentDictionary<string, Session> sessions, Limits limits,
         TimeProvider time, TextWriter stderr, ILoggerFactory loggerFactory, CancellationToken stopping)
     {
         JsonRpcMessage? message;
@@ -311,7 +310,7 @@ internal static class GatewayHttpHost
 
         public Task Running { get; private set; } = Task.CompletedTask;
 
-        public static Session Start(Agent.Gateway.Gateway gateway, ILoggerFactory loggerFactory, TimeProvider time, CancellationToken stopping)
+        public static Session Start(Gateway gateway, ILoggerFactory loggerFactory, TimeProvider time, CancellationToken stopping)
         {
             var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
             var transport = new StreamableHttpServerTransport(loggerFactory) { SessionId = id };

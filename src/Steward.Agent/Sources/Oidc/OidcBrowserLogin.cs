@@ -6,9 +6,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Steward.Agent.Sources;
 
-namespace Steward.Cli.AgentCommands;
+namespace Steward.Agent.Sources.Oidc;
 
 /// <summary>
 /// <c>steward login &lt;url&gt; --oidc</c>: the authorization code flow with PKCE (S256) for a native app (RFC 8252). A
@@ -18,7 +17,7 @@ namespace Steward.Cli.AgentCommands;
 /// listener decides: another <c>state</c> than this sign-in's, an error, or no answer before the timeout ends the
 /// login. The code is redeemed with the verifier, and the ID token's nonce must be this sign-in's.
 /// </summary>
-internal static class OidcBrowserLogin
+public static class OidcBrowserLogin
 {
     public const string CallbackPath = "/callback";
 

@@ -1,4 +1,4 @@
-namespace Steward.Cli.AgentCommands;
+namespace Steward.Agent.Sources.Oidc;
 
 /// <summary>
 /// <c>steward login &lt;url&gt; --device</c>: the OAuth 2.0 device authorization grant (RFC 8628). The identity provider
@@ -7,7 +7,7 @@ namespace Steward.Cli.AgentCommands;
 /// token comes, the person denies (<c>access_denied</c>), or the code expires (<c>expired_token</c>, or its
 /// <c>expires_in</c> or the CLI's own timeout passes).
 /// </summary>
-internal static class OidcDeviceLogin
+public static class OidcDeviceLogin
 {
     public const string GrantType = "urn:ietf:params:oauth:grant-type:device_code";
 

@@ -3,19 +3,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Steward.Agent.Sources;
 using Steward.Core.Net;
 
-namespace Steward.Cli.AgentCommands;
-
-/// <summary>What a sign-in at the identity provider gave: an ID token (sent once to the Steward server, never kept) or why not.</summary>
-internal sealed record OidcSignIn(string? IdToken, string? Error)
-{
-    public static OidcSignIn Failed(string error) => new(null, error);
-}
-
-/// <summary>An answer of the issuer's token endpoint: the ID token, or the OAuth error code and its description.</summary>
-internal sealed record TokenAnswer(string? IdToken, string? Error, string? Description);
+namespace Steward.Agent.Sources.Oidc;
 
 /// <summary>
 /// The organisation's identity provider as <c>steward login --oidc</c> and <c>--device</c> see it: the Steward server
@@ -23,14 +13,13 @@ internal sealed record TokenAnswer(string? IdToken, string? Error, string? Descr
 /// endpoints. Every URL is held to the rule for policy sources: https, plain http only to this machine with --allow-http.
 /// The CLI is a public client: it never has a client secret.
 /// </summary>
-internal sealed record OidcProvider(
+public sealed record OidcProvider(
     string Organisation, string Issuer, string ClientId, string Scope, Uri TokenEndpoint, Uri? AuthorizationEndpoint, Uri? DeviceAuthorizationEndpoint)
 {
     public static HttpClient CreateHttp()
     {
-        var http = new HttpClient(OutboundAddressPolicy.FromEnvironment(purpose: "sign-in").CreateHandler()) { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = 1024 * 1024 };
-        http.DefaultRequestHeaders.UserAgent.ParseAdd("steward/" + typeof(OidcProvider).Assembly.GetName().Version?.ToString(3));
-        http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
+        var http = new HttpClient(OutboundAddressPolicy.FromEnvironment(purpose: "sign-in").CreateHandler()) { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = MaxAnswerBytes };
+        StewardServerClient.AddHeaders(http);
         return http;
     }
 
@@ -47,8 +36,9 @@ internal sealed record OidcProvider(
             return (null, refused);
         }
 
-        var endpoint = server.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/api/v1/auth/oidc" + (organisation is { Length: > 0 } ? "?org=" + Uri.EscapeDataString(organisation) : "");
-        var (status, settings, error) = await GetJsonAsync(http, new Uri(endpoint), cancellationToken).ConfigureAwait(false);
+        var steward = new StewardServerClient(StewardServerClient.RootOf(server), token: null);
+        var answer = await steward.GetAsync(http, "api/v1/auth/oidc" + (organisation is { Length: > 0 } ? "?org=" + Uri.EscapeDataString(organisation) : ""), cancellationToken, MaxAnswerBytes).ConfigureAwait(false);
+        var (status, settings, error) = answer.Body is { } body ? ParseObject(answer.Status, Utf8Text(body)) : (answer.Status, null, answer.Failure);
         var host = server.GetLeftPart(UriPartial.Authority);
         if (error is not null)
         {
@@ -154,6 +144,7 @@ internal sealed record OidcProvider(
         }
     }
 
+    /// <summary>A GET of the identity provider (its discovery document) whose answer is a JSON object.</summary>
     private static async Task<(int Status, JsonObject? Json, string? Error)> GetJsonAsync(HttpClient http, Uri uri, CancellationToken cancellationToken)
     {
         try
@@ -170,12 +161,22 @@ internal sealed record OidcProvider(
     private static async Task<(int Status, JsonObject? Json, string? Error)> ReadJsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
-        if (response.Content.Headers.ContentLength is > 1024 * 1024)
+        if (response.Content.Headers.ContentLength is > MaxAnswerBytes)
         {
             return (status, null, "the answer is larger than 1 MB");
         }
 
-        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        return ParseObject(status, await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>The largest answer read from the identity provider or the Steward server during a sign-in.</summary>
+    private const int MaxAnswerBytes = 1024 * 1024;
+
+    /// <summary>UTF-8 text as an HTTP client reads it: a byte order mark dropped.</summary>
+    private static string Utf8Text(byte[] body) => Encoding.UTF8.GetString(body.AsSpan().StartsWith("\uFEFF"u8) ? body.AsSpan(3) : body);
+
+    private static (int Status, JsonObject? Json, string? Error) ParseObject(int status, string text)
+    {
         try
         {
             // Count reads every member now, so that a duplicate name fails here rather than at the first lookup.
