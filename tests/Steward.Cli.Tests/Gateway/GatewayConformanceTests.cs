@@ -114,7 +114,7 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
             var variants = new List<Variant>();
             foreach (var (upstreamOf, anotherSessionFirst) in new[] { (stdio, false), (stdio, true), (remote, false), (remote, true) })
             {
-                var label = upstreamOf.Label + (anotherSessionFirst ? ", another session first" : "");
+                var label = upstreamOf.Label + (anotherSessionFirst ? AnotherSessionFirst : "");
                 var runs = new List<Run>();
                 for (var i = 0; i < Repeats; i++)
                 {
@@ -142,6 +142,16 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
     /// count) and the direct failures to the test output, then asserts that every check passing directly passed through
     /// every variant in every run, and that a check failing both ways failed in the same words.
     /// </summary>
+    private const string AnotherSessionFirst = ", another session first";
+
+    /// <summary>
+    /// The scenarios lost when a session without sampling and elicitation connects first: the gateway offers upstreams
+    /// the first session's capabilities, so the upstream never asks the suite's session for them (docs/gateway.md). Only
+    /// these, and only in those variants, are reported instead of failing the test; every other check must pass.
+    /// </summary>
+    private static readonly HashSet<string> KnownLostAfterAnotherSession =
+        new(["tools-call-sampling", "tools-call-elicitation", "elicitation-sep1034-defaults", "elicitation-sep1330-enums"], StringComparer.Ordinal);
+
     private void AssertNothingLost(Run direct, IReadOnlyList<Variant> variants, string whyDirectFails, string? timings)
     {
         var keys = direct.Outcomes.Keys.Union(variants.SelectMany(v => v.Runs).SelectMany(r => r.Outcomes.Keys)).Order(StringComparer.Ordinal).ToList();
@@ -186,6 +196,7 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
         }
 
         var lost = new List<string>();
+        var known = new List<string>();
         var different = new List<string>();
         foreach (var variant in variants)
         {
@@ -198,7 +209,8 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
                     if (failed.Count > 0)
                     {
                         var (_, first, run) = failed[0];
-                        lost.Add($"{key} ({variant.Label}, {failed.Count}/{through.Count} runs): " +
+                        (variant.Label.EndsWith(AnotherSessionFirst, StringComparison.Ordinal) && KnownLostAfterAnotherSession.Contains(key.Split('/')[0])
+                            ? known : lost).Add($"{key} ({variant.Label}, {failed.Count}/{through.Count} runs): " +
                                  (first is null ? "missing; " + ScenarioFailures(run, key) : $"{first.Status} {first.Message}"));
                     }
                 }
@@ -218,6 +230,12 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
 
         report.AppendLine().AppendLine("Passing directly but not through the gateway:");
         foreach (var line in lost)
+        {
+            report.AppendLine("  " + line);
+        }
+
+        report.AppendLine().AppendLine("Known gap (issue 12: upstreams are offered the capabilities of the first session, here one without sampling or elicitation; not asserted):");
+        foreach (var line in known)
         {
             report.AppendLine("  " + line);
         }
