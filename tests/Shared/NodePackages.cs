@@ -23,11 +23,17 @@ internal static class NodePackages
 
     public static string InspectorScript => Path.Combine(Modules, "@modelcontextprotocol", "inspector", "clients", "launcher", "build", "index.js");
 
-    /// <summary>The official MCP conformance suite's CLI (<c>conformance server --url …</c>).</summary>
     /// <summary>tests/node/flood-server.mjs: the stdio server of any answer size and notification bursts (the gateway's bounds).</summary>
     public static string FloodScript => Path.Combine(Root ?? "tests/node", "flood-server.mjs");
 
+    /// <summary>The official MCP conformance suite's CLI (<c>conformance server --url …</c>).</summary>
     public static string ConformanceScript => Path.Combine(Modules, "@modelcontextprotocol", "conformance", "dist", "index.js");
+
+    /// <summary>
+    /// tests/node/conformance-server.mjs: Steward's conformance upstream, the suite's reference tools, resources and prompts
+    /// on the TypeScript SDK (<c>--stdio</c>, or <c>--http &lt;port&gt;</c>).
+    /// </summary>
+    public static string ConformanceServerScript => Path.Combine(Root ?? "tests/node", "conformance-server.mjs");
 
     /// <summary>
     /// <c>tests/node/conformance-bearer.mjs</c>, preloaded into the conformance suite (<c>node --import</c>) to add

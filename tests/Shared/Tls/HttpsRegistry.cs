@@ -10,7 +10,7 @@ namespace Steward.Tests.Tls;
 
 /// <summary>
 /// A certificate authority made for one test (ECDSA P-256, valid for a day) and a server certificate it signs for
-/// 127.0.0.1 and localhost. <see cref="CaFile"/> is its PEM, which a test hands to Steward explicitly
+/// 127.0.0.1 and localhost (and any other DNS names given). <see cref="CaFile"/> is its PEM, which a test hands to Steward explicitly
 /// (<c>STEWARD_OUTBOUND_CA_FILE</c> or <c>ServeOptions.OutboundCaFile</c>): nothing else on the machine trusts it.
 /// </summary>
 internal sealed class TestCa : IDisposable
@@ -29,7 +29,7 @@ internal sealed class TestCa : IDisposable
 
     public string CaFile { get; }
 
-    public static TestCa Create(string directory)
+    public static TestCa Create(string directory, params string[] moreNames)
     {
         var now = DateTimeOffset.UtcNow;
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -44,6 +44,11 @@ internal sealed class TestCa : IDisposable
         var names = new SubjectAlternativeNameBuilder();
         names.AddIpAddress(IPAddress.Loopback);
         names.AddDnsName("localhost");
+        foreach (var name in moreNames)
+        {
+            names.AddDnsName(name);
+        }
+
         serverRequest.CertificateExtensions.Add(names.Build());
         serverRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         serverRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));

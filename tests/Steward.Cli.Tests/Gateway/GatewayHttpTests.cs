@@ -41,9 +41,21 @@ public sealed class GatewayHttpTests
         }
     }
 
-    internal static async Task<Running> StartAsync(string? token, params string[] extra)
+    /// <summary><c>steward gateway --server everything --http 0</c>, server-everything launched through npx.</summary>
+    internal static Task<Running> StartAsync(string? token, params string[] extra)
     {
         var (dir, policy) = GatewayCommandTests.Setup();
+        return StartAsync(dir, policy, "everything", token, environment: null, extra);
+    }
+
+    /// <summary>
+    /// <c>steward gateway --server &lt;server&gt; --policy &lt;policy&gt; --http 0</c> with <c>STEWARD_CONFIG_DIR</c> at
+    /// <paramref name="configDir"/> (its <c>mcp.json</c>). <paramref name="environment"/> is set over the usual
+    /// variables (PATH with the npm packages' binaries, npm offline); a null value removes the variable.
+    /// </summary>
+    internal static async Task<Running> StartAsync(string configDir, string policy, string server, string? token,
+        IReadOnlyDictionary<string, string?>? environment, params string[] extra)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -52,14 +64,26 @@ public sealed class GatewayHttpTests
             UseShellExecute = false,
             WorkingDirectory = NodePackages.Root,
         };
-        foreach (var arg in new[] { Steward, "gateway", "--server", "everything", "--policy", policy, "--http", "0" }.Concat(extra))
+        foreach (var arg in new[] { Steward, "gateway", "--server", server, "--policy", policy, "--http", "0" }.Concat(extra))
         {
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment["STEWARD_CONFIG_DIR"] = dir;
+        start.Environment["STEWARD_CONFIG_DIR"] = configDir;
         start.Environment["PATH"] = NodePackages.PathWith();
         start.Environment["npm_config_offline"] = "true";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
+        }
+
         if (token is not null)
         {
             start.Environment["STEWARD_GATEWAY_TOKEN"] = token;
