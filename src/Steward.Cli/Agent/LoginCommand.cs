@@ -19,7 +19,7 @@ internal static class LoginCommand
     /// <summary>The shortest <c>--interval</c>: a registry is not fetched more often than this.</summary>
     internal static readonly TimeSpan MinimumInterval = TimeSpan.FromSeconds(5);
 
-    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null, TextWriter? stderr = null)
+    public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null)
     {
         var server = new Argument<string?>("steward-server-url") { Description = "A Steward server (https). Its token comes from STEWARD_TOKEN or --token, or from a sign-in with --oidc or --device.", Arity = ArgumentArity.ZeroOrOne };
         var registry = new Option<string?>("--registry") { Description = "A Kiro registry file URL, an official-style Registry API base URL, or a local registry file path." };
@@ -104,7 +104,7 @@ internal static class LoginCommand
                 }
 
                 var (signIn, provider) = await OidcSignIn.SignInAsync(
-                    parse.GetValue(server)!, parse.GetValue(organisation), parse.GetValue(allowHttp), parse.GetValue(device), !parse.GetValue(noBrowser), timeout, stderr ?? Console.Error, env.Time, cancellationToken).ConfigureAwait(false);
+                    parse.GetValue(server)!, parse.GetValue(organisation), parse.GetValue(allowHttp), parse.GetValue(device), !parse.GetValue(noBrowser), timeout, stderr, env.Time, cancellationToken).ConfigureAwait(false);
                 if (signIn.IdToken is null)
                 {
                     return AgentOutput.Error(console, signIn.Error! + "; nothing was changed");
