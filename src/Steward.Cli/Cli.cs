@@ -14,10 +14,10 @@ public static class Cli
     /// factory touches: the server, ASP.NET Core, Spectre renderers) is built only when it is the one invoked, which keeps
     /// the start of every other command short. An empty <paramref name="only"/> builds the root alone (<c>--version</c>).
     /// </summary>
-    public static RootCommand Build(IAnsiConsole console, TextWriter stdout, string? only = null)
+    public static RootCommand Build(IAnsiConsole console, TextWriter stdout, TextWriter stderr, string? only = null)
     {
         var root = new RootCommand("Steward: governance for MCP servers and AI models.");
-        foreach (var (name, create) in Commands(console, stdout))
+        foreach (var (name, create) in Commands(console, stdout, stderr))
         {
             if (only is null || only == name)
             {
@@ -28,24 +28,24 @@ public static class Cli
         return root;
     }
 
-    private static (string Name, Func<Command> Create)[] Commands(IAnsiConsole console, TextWriter stdout) =>
+    private static (string Name, Func<Command> Create)[] Commands(IAnsiConsole console, TextWriter stdout, TextWriter stderr) =>
         [
             ("registry", () =>
             {
                 var registry = new Command("registry", "Work with registry documents (server.json, Registry API pages, Kiro registry files).");
                 registry.Subcommands.Add(ValidateCommand.Create(console, stdout));
-                registry.Subcommands.Add(ExportCommand.Create(stdout, Console.Error));
+                registry.Subcommands.Add(ExportCommand.Create(stdout, stderr));
                 return registry;
             }),
-            ("serve", () => ServeCommand.Create(Console.Error)),
-            ("login", () => LoginCommand.Create(console, stdout)),
+            ("serve", () => ServeCommand.Create(stderr)),
+            ("login", () => LoginCommand.Create(console, stdout, stderr)),
             ("sync", () => SyncCommand.Create(console, stdout)),
             ("mcp", () => McpCommand.Create(console, stdout)),
-            ("gateway", () => Gateway.GatewayCommand.Create(Console.Error)),
-            ("logs", () => Gateway.LogsCommand.Create(stdout, Console.Error)),
+            ("gateway", () => Gateway.GatewayCommand.Create(stderr)),
+            ("logs", () => Gateway.LogsCommand.Create(stdout, stderr)),
             ("models", () => Models.ModelsCommand.Create(console, stdout)),
             ("policy", () => Models.PolicyExplainCommand.CreatePolicy(console, stdout)),
-            ("scan", () => Scan.ScanCommand.Create(console, stdout, Console.Error)),
+            ("scan", () => Scan.ScanCommand.Create(console, stdout, stderr)),
             ("audit", () => Audit.AuditCommand.Create(console, stdout)),
         ];
 
@@ -57,11 +57,11 @@ public static class Cli
         _ => null,
     };
 
-    public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter stdout, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var invoked = Invoked(args);
-        var root = Build(console, stdout, invoked);
-        var configuration = new InvocationConfiguration { Output = stdout, Error = Console.Error, EnableDefaultExceptionHandler = false };
+        var root = Build(console, stdout, stderr, invoked);
+        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         if (invoked == "gateway")
         {
             // The gateway handles SIGINT and SIGTERM itself and stops in order (GatewayCommand); the command line's own
@@ -76,10 +76,10 @@ public static class Cli
             // docs promise for bad options, rather than the parser's exit 1 that means "refused".
             foreach (var error in parsed.Errors)
             {
-                await Console.Error.WriteLineAsync("steward: " + error.Message).ConfigureAwait(false);
+                await stderr.WriteLineAsync("steward: " + error.Message).ConfigureAwait(false);
             }
 
-            await Console.Error.WriteLineAsync($"Run '{string.Join(' ', ["steward", .. Path(parsed.CommandResult)])} --help' for usage.").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"Run '{string.Join(' ', ["steward", .. Path(parsed.CommandResult)])} --help' for usage.").ConfigureAwait(false);
             return ExitCodes.Unreadable;
         }
 

@@ -11,10 +11,10 @@ public static class Program
             // Inside a server's sandbox, before anything else is built: it must start fast and leave stdin and stdout to the server.
             if (args is [Agent.Sandbox.SandboxBridge.CommandName, ..])
             {
-                return await SandboxBridgeCommand.RunAsync(args[1..]).ConfigureAwait(false);
+                return await SandboxBridgeCommand.RunAsync(args[1..], Console.Error).ConfigureAwait(false);
             }
 
-            return await Cli.RunAsync(args, CreateConsole(), Console.Out, CancellationToken.None).ConfigureAwait(false);
+            return await Cli.RunAsync(args, CreateConsole(), Console.Out, Console.Error, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {

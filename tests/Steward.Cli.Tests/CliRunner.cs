@@ -19,7 +19,7 @@ internal static class CliRunner
         });
         console.Profile.Width = 4096;
         var stdout = new StringWriter();
-        var exit = await Cli.RunAsync(args, console, stdout, CancellationToken.None);
+        var exit = await Cli.RunAsync(args, console, stdout, Console.Error, CancellationToken.None);
         return new Outcome(exit, human + stdout.ToString(), "");
     }
 

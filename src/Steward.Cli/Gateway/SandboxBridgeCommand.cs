@@ -9,16 +9,16 @@ namespace Steward.Cli;
 /// </summary>
 internal static class SandboxBridgeCommand
 {
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(string[] args, TextWriter stderr)
     {
         var separator = Array.IndexOf(args, "--");
         if (separator < 0 || args[..separator] is not ["--port", var portText, "--socket", var socket] ||
             !int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
         {
-            await Console.Error.WriteLineAsync("steward sandbox-bridge: usage: steward sandbox-bridge --port N --socket PATH -- command [args…] (run by the gateway inside a sandbox)").ConfigureAwait(false);
+            await stderr.WriteLineAsync("steward sandbox-bridge: usage: steward sandbox-bridge --port N --socket PATH -- command [args…] (run by the gateway inside a sandbox)").ConfigureAwait(false);
             return ExitCodes.Unreadable;
         }
 
-        return await SandboxBridge.RunAsync(port, socket, args[(separator + 1)..], Console.Error, CancellationToken.None).ConfigureAwait(false);
+        return await SandboxBridge.RunAsync(port, socket, args[(separator + 1)..], stderr, CancellationToken.None).ConfigureAwait(false);
     }
 }

@@ -23,7 +23,7 @@ internal static class AgentCliRunner
         var environment = new AgentEnvironment(paths, workingDirectory, home, _ => null, Interactive: false, time);
         var root = new RootCommand("steward")
         {
-            LoginCommand.Create(console, stdout, environment),
+            LoginCommand.Create(console, stdout, Console.Error, environment),
             SyncCommand.Create(console, stdout, environment),
             McpCommand.Create(console, stdout, environment),
         };
