@@ -52,6 +52,34 @@ public sealed class SecretStore
         return environment(name) ?? Get(name);
     }
 
+    /// <summary>
+    /// How a running gateway resolves <c>${NAME}</c> in a server's configuration: <paramref name="environment"/> first,
+    /// then the 0600 secrets file, read again at each launch so that a secret added by <c>steward mcp add</c> is seen at
+    /// the next relaunch. A file that cannot be read resolves nothing, and why goes to <paramref name="unreadable"/>.
+    /// </summary>
+    public static Func<string, string?> LaunchLookup(StewardPaths paths, Func<string, string?> environment, Action<string> unreadable)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(unreadable);
+        return name =>
+        {
+            if (environment(name) is { } value)
+            {
+                return value;
+            }
+
+            try
+            {
+                return Load(paths).Lookup(name, static _ => null);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                unreadable(e.Message);
+                return null;
+            }
+        };
+    }
+
     public void Set(string name, string value) => values[name] = value;
 
     public bool Remove(string name) => values.Remove(name);

@@ -109,7 +109,7 @@ internal static class GatewayCommand
             Server = serverName,
             AuditLogPath = paths.AuditLog,
             PinsPath = paths.PinsFile,
-            Lookup = SecretLookup(paths, logger),
+            Lookup = SecretStore.LaunchLookup(paths, Environment.GetEnvironmentVariable, message => GatewayCommandLog.SecretsUnreadable(logger, message)),
             AuditUploader = uploader,
             SandboxHost = new Agent.Sandbox.SandboxHost
             {
@@ -155,28 +155,6 @@ internal static class GatewayCommand
 
         return ExitCodes.Ok;
     }
-
-    /// <summary>
-    /// How <c>${NAME}</c> in a server's configuration is resolved: the process environment first, then the 0600 secrets
-    /// file (read at each launch, so a secret added by <c>steward mcp add</c> is seen at the next relaunch).
-    /// </summary>
-    internal static Func<string, string?> SecretLookup(StewardPaths paths, Microsoft.Extensions.Logging.ILogger logger) => name =>
-    {
-        if (Environment.GetEnvironmentVariable(name) is { } value)
-        {
-            return value;
-        }
-
-        try
-        {
-            return SecretStore.Load(paths).Lookup(name, static _ => null);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
-        {
-            GatewayCommandLog.SecretsUnreadable(logger, e.Message);
-            return null;
-        }
-    };
 }
 
 internal static partial class GatewayCommandLog
