@@ -1,7 +1,7 @@
 namespace Steward.Agent.Gateway;
 
 /// <summary>
-/// Flow control for one local upstream: at most <see cref="Size"/> of its messages are between its stdout and the
+/// Flow control for one local upstream: at most <c>size</c> of its messages are between its stdout and the
 /// gateway having handled them. Its stdout (<see cref="BoundedLineStream"/>) enters the window for each JSON line it
 /// passes on and waits while the window is full; the upstream's transport (<see cref="InterceptingTransport"/>) leaves
 /// it once a message has been handled, which for a notification to the hosts means written to them. So an upstream
@@ -21,8 +21,6 @@ internal sealed class MessageWindow(int size)
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     private readonly SemaphoreSlim free = new(size);
-
-    public int Size => size;
 
     /// <summary>Takes a place for a message, waiting while the window is full (at most <see cref="Patience"/>).</summary>
     public async ValueTask EnterAsync(CancellationToken cancellationToken)

@@ -72,13 +72,7 @@ public sealed class ToolCallForwardingTests
 
     private static async Task ForwardsAsync(bool perServer)
     {
-        var directory = GatewayHarness.TempDirectory();
-        var script = Path.Combine(directory, "fwd-server.cjs");
-        File.WriteAllText(script, ServerScript);
-        var entry = Shims.Entry("uvx", ["fwd-test==1.0.0"], Path.Combine(directory, "uvx.argv"));
-        entry = entry with { Env = [.. entry.Env ?? [], new("STEWARD_SHIM_SCRIPT", script)], Timeout = 20_000 };
-        await using var harness = await GatewayHarness.StartAsync(Fixtures.Config(("fwd", entry)), Fixtures.Policy([Fixtures.Pypi("fwd", "fwd-test", "1.0.0")]),
-            server: perServer ? "fwd" : null, directory: directory);
+        await using var harness = await StartFwdAsync(perServer ? "fwd" : null, timeoutMs: 20_000);
         var client = harness.Client;
         var prefix = perServer ? "" : "fwd__";
 
@@ -159,13 +153,7 @@ public sealed class ToolCallForwardingTests
     [InlineData(false)]
     public async Task A_tool_the_server_never_listed_is_refused_as_unknown_and_audited_without_reaching_it(bool perServer)
     {
-        var directory = GatewayHarness.TempDirectory();
-        var script = Path.Combine(directory, "fwd-server.cjs");
-        File.WriteAllText(script, ServerScript);
-        var entry = Shims.Entry("uvx", ["fwd-test==1.0.0"], Path.Combine(directory, "uvx.argv"));
-        entry = entry with { Env = [.. entry.Env ?? [], new("STEWARD_SHIM_SCRIPT", script)], Timeout = 20_000 };
-        await using var harness = await GatewayHarness.StartAsync(Fixtures.Config(("fwd", entry)), Fixtures.Policy([Fixtures.Pypi("fwd", "fwd-test", "1.0.0")]),
-            server: perServer ? "fwd" : null, directory: directory);
+        await using var harness = await StartFwdAsync(perServer ? "fwd" : null, timeoutMs: 20_000);
         var prefix = perServer ? "" : "fwd__";
 
         // Answered by the gateway as an SDK server answers an unknown tool: a result with isError (this server would
@@ -183,13 +171,7 @@ public sealed class ToolCallForwardingTests
     [NodeFact]
     public async Task A_call_past_the_entry_timeout_is_answered_with_an_error_and_audited_as_a_timeout()
     {
-        var directory = GatewayHarness.TempDirectory();
-        var script = Path.Combine(directory, "fwd-server.cjs");
-        File.WriteAllText(script, ServerScript);
-        var entry = Shims.Entry("uvx", ["fwd-test==1.0.0"], Path.Combine(directory, "uvx.argv"));
-        entry = entry with { Env = [.. entry.Env ?? [], new("STEWARD_SHIM_SCRIPT", script)], Timeout = 5_000 };
-        await using var harness = await GatewayHarness.StartAsync(Fixtures.Config(("fwd", entry)), Fixtures.Policy([Fixtures.Pypi("fwd", "fwd-test", "1.0.0")]),
-            server: "fwd", directory: directory);
+        await using var harness = await StartFwdAsync("fwd", timeoutMs: 5_000);
 
         var timedOut = await Assert.ThrowsAsync<McpProtocolException>(() => harness.Client.CallToolAsync("hang").AsTask().WaitAsync(Guard));
         Assert.Equal(McpErrorCode.InternalError, timedOut.ErrorCode);
@@ -205,13 +187,7 @@ public sealed class ToolCallForwardingTests
     [NodeFact]
     public async Task A_call_the_audit_log_cannot_record_is_not_sent_and_the_host_is_told_so()
     {
-        var directory = GatewayHarness.TempDirectory();
-        var script = Path.Combine(directory, "fwd-server.cjs");
-        File.WriteAllText(script, ServerScript);
-        var entry = Shims.Entry("uvx", ["fwd-test==1.0.0"], Path.Combine(directory, "uvx.argv"));
-        entry = entry with { Env = [.. entry.Env ?? [], new("STEWARD_SHIM_SCRIPT", script)], Timeout = 20_000 };
-        await using var harness = await GatewayHarness.StartAsync(Fixtures.Config(("fwd", entry)), Fixtures.Policy([Fixtures.Pypi("fwd", "fwd-test", "1.0.0")]),
-            server: "fwd", directory: directory);
+        await using var harness = await StartFwdAsync("fwd", timeoutMs: 20_000);
 
         // A directory where the log file should be: opening it for writing fails.
         Directory.CreateDirectory(harness.AuditLog);
@@ -224,6 +200,17 @@ public sealed class ToolCallForwardingTests
         Assert.Equal("""{"hung":0,"cancelled":0}""", state);
         var line = JsonDocument.Parse(Assert.Single(AuditFile.Final(harness.AuditLog))).RootElement;
         Assert.Equal(("state", "ok"), (line.GetProperty("tool").GetString(), line.GetProperty("outcome").GetString()));
+    }
+
+    /// <summary>A gateway in front of this file's server (<see cref="ServerScript"/>, run by the uvx shim) as <c>fwd</c>, with the entry's <c>timeout</c>.</summary>
+    private static Task<GatewayHarness> StartFwdAsync(string? server, int timeoutMs)
+    {
+        var directory = GatewayHarness.TempDirectory();
+        var script = Path.Combine(directory, "fwd-server.cjs");
+        File.WriteAllText(script, ServerScript);
+        var entry = Shims.Entry("uvx", ["fwd-test==1.0.0"], Path.Combine(directory, "uvx.argv"));
+        entry = entry with { Env = [.. entry.Env ?? [], new("STEWARD_SHIM_SCRIPT", script)], Timeout = timeoutMs };
+        return GatewayHarness.StartAsync(Fixtures.Config(("fwd", entry)), Fixtures.Policy([Fixtures.Pypi("fwd", "fwd-test", "1.0.0")]), server: server, directory: directory);
     }
 
     private static async Task WaitForStateAsync(ModelContextProtocol.Client.McpClient client, string prefix, string expected)
