@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -14,15 +15,63 @@ public sealed partial class Gateway
     private McpServer Host() => Volatile.Read(ref host) ?? throw new McpException("no MCP host is connected");
 
     /// <summary>
-    /// Where a request from the upstream <paramref name="upstream"/> (sampling, elicitation, roots) goes: to the session
-    /// of the most recent call in flight to that upstream, which is the call that caused it when there is one, on that
-    /// call's stream; else to the most recent session.
+    /// Which host session answers a request from the upstream <paramref name="upstream"/> (sampling, elicitation, roots):
+    /// the session whose call to that upstream is in flight, which is the call that caused it, on that call's stream.
+    /// <list type="bullet">
+    /// <item><description>Calls from two or more sessions in flight to that upstream: refused, since nothing in the
+    /// protocol says which call the request belongs to, and one host's prompt must never reach another.</description></item>
+    /// <item><description>No call in flight (a server asking for roots after it started): the most recent session that
+    /// offers what the request needs.</description></item>
+    /// <item><description>The session does not offer what the request needs (<paramref name="offers"/>): refused with
+    /// <c>-32601</c>, what a host without that capability answers. Upstreams shared by several sessions are offered the
+    /// union of the sessions' capabilities (<see cref="offered"/>), so this is where a session's own are held to.</description></item>
+    /// </list>
     /// </summary>
-    private McpServer HostFor(string upstream)
+    private McpServer SessionFor(string upstream, string method, string needs, Func<ClientCapabilities?, bool> offers)
     {
-        // The request's own server (bound to its POST stream on HTTP), so what the call causes travels with the call.
-        return callers.TryGetValue(upstream, out var calling) && !calling.IsEmpty ? calling[^1] : Host();
+        var calling = callers.TryGetValue(upstream, out var list) ? list.Distinct().ToList() : [];
+        if (calling.Count > 1)
+        {
+            throw new McpProtocolException(
+                $"Steward's gateway refused {method} from '{upstream}': calls from {calling.Count} host sessions are in flight to it, and it cannot tell which one this request belongs to",
+                McpErrorCode.InvalidRequest);
+        }
+
+        var session = calling.Count == 1 ? calling[0] : hosts.LastOrDefault(s => offers(s.ClientCapabilities)) ?? Host();
+        if (!offers(session.ClientCapabilities))
+        {
+            throw new McpProtocolException(
+                $"Steward's gateway refused {method} from '{upstream}': the host session that made the call does not offer {needs}",
+                McpErrorCode.MethodNotFound);
+        }
+
+        return session;
     }
+
+    private ValueTask<CreateMessageResult> SampleAsync(string upstream, CreateMessageRequestParams? request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request, "params");
+        var context = request.IncludeContext is { } inclusion && inclusion != ContextInclusion.None;
+        var tools = request.Tools is { Count: > 0 };
+        var needs = tools ? "sampling with tools" : context ? "sampling with context" : "sampling";
+        return SessionFor(upstream, RequestMethods.SamplingCreateMessage, needs, c =>
+                c?.Sampling is { } sampling && (!context || sampling.Context is not null) && (!tools || sampling.Tools is not null))
+            .SampleAsync(request, cancellationToken);
+    }
+
+    private ValueTask<ElicitResult> ElicitAsync(string upstream, ElicitRequestParams? request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request, "params");
+        var url = string.Equals(request.Mode, "url", StringComparison.Ordinal);
+        // An empty elicitation capability means form mode (2025-11-25).
+        return SessionFor(upstream, RequestMethods.ElicitationCreate, url ? "URL elicitation" : "form elicitation", c =>
+                c?.Elicitation is { } elicitation && (url ? elicitation.Url is not null : elicitation.Form is not null || elicitation.Url is null))
+            .ElicitAsync(request, cancellationToken);
+    }
+
+    private ValueTask<ListRootsResult> RequestRootsAsync(string upstream, ListRootsRequestParams? request, CancellationToken cancellationToken) =>
+        SessionFor(upstream, RequestMethods.RootsList, "roots", c => c?.Roots is not null)
+            .RequestRootsAsync(request ?? new ListRootsRequestParams(), cancellationToken);
 
     private async ValueTask HostRootsChangedAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
     {
@@ -66,8 +115,9 @@ public sealed partial class Gateway
     /// <item><description>Progress of a forwarded call goes to the session that made it (on its request's stream), before
     /// the answer it precedes, with the host's own token: a token already in use by another call in flight is replaced on
     /// the way up (<see cref="SendToolCallAsync"/>), as two hosts may choose the same one.</description></item>
-    /// <item><description>Logging messages and resource updates go to every session; in the aggregated shape a logging
-    /// message's logger names the server (<c>server</c> or <c>server/logger</c>).</description></item>
+    /// <item><description>Logging messages go to the sessions with a call in flight to that upstream, else to every
+    /// session; resource updates go to every session. In the aggregated shape a logging message's logger names the
+    /// server (<c>server</c> or <c>server/logger</c>).</description></item>
     /// </list>
     /// Everything else (answers, requests, list changes) goes on to the SDK's client.
     /// </summary>
@@ -94,7 +144,10 @@ public sealed partial class Gateway
                     parameters["logger"] = parameters["logger"] is JsonValue existing && existing.TryGetValue(out string? text) && text.Length > 0 ? upstream + "/" + text : upstream;
                 }
 
-                await SendToHostAsync(new JsonRpcNotification { Method = log.Method, Params = log.Params }, CancellationToken.None).ConfigureAwait(false);
+                // While calls from host sessions are in flight to this upstream, its log messages are about them: they go
+                // to those sessions only, so one host never reads what another host's call logged.
+                var calling = callers.TryGetValue(upstream, out var list) && !list.IsEmpty ? list.Distinct().ToImmutableArray() : hosts;
+                await SendToHostAsync(new JsonRpcNotification { Method = log.Method, Params = log.Params }, CancellationToken.None, calling).ConfigureAwait(false);
                 return true;
             case JsonRpcNotification { Method: NotificationMethods.ResourceUpdatedNotification } updated:
                 await SendToHostAsync(new JsonRpcNotification { Method = updated.Method, Params = updated.Params }, CancellationToken.None).ConfigureAwait(false);
@@ -108,14 +161,15 @@ public sealed partial class Gateway
     private ValueTask ForwardAsync(JsonRpcNotification notification, CancellationToken cancellationToken) =>
         SendToHostAsync(new JsonRpcNotification { Method = notification.Method, Params = notification.Params?.DeepClone() }, cancellationToken);
 
-    private async ValueTask SendToHostAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
+    /// <summary>Sends <paramref name="notification"/> to <paramref name="sessions"/> (default: every session), once a host is ready.</summary>
+    private async ValueTask SendToHostAsync(JsonRpcNotification notification, CancellationToken cancellationToken, ImmutableArray<McpServer> sessions = default)
     {
         if (!hostReady.Task.IsCompleted)
         {
             return;
         }
 
-        foreach (var server in hosts)
+        foreach (var server in sessions.IsDefault ? hosts : sessions)
         {
             try
             {

@@ -107,7 +107,8 @@ public sealed partial class Gateway
             var current = upstreams;
             var wanted = run.ToDictionary(s => s.Name, StringComparer.Ordinal);
             aliases = ServerAliases.For(run.Select(s => s.Name));
-            var keep = current.Where(u => wanted.TryGetValue(u.Name, out var s) && s.Identity == u.Spec.Identity).ToList();
+            var offer = Volatile.Read(ref offered)?.Capabilities;
+            var keep = current.Where(u => wanted.TryGetValue(u.Name, out var s) && s.Identity == u.Spec.Identity && Covers(u.Offered, offer)).ToList();
             var stop = current.Where(u => !keep.Contains(u)).ToList();
             foreach (var kept in keep)
             {
@@ -117,9 +118,11 @@ public sealed partial class Gateway
             upstreams = [.. keep];
             foreach (var upstream in stop)
             {
-                GatewayLog.Stopping(logger, upstream.Name, wanted.TryGetValue(upstream.Name, out var next)
-                    ? $"relaunching at {next.RegistryName} {next.Version}"
-                    : "no longer admitted");
+                GatewayLog.Stopping(logger, upstream.Name, !wanted.TryGetValue(upstream.Name, out var next)
+                    ? "no longer admitted"
+                    : next.Identity == upstream.Spec.Identity
+                        ? $"relaunching to offer it {Describe(offer)}, which a new host session offers"
+                        : $"relaunching at {next.RegistryName} {next.Version}");
             }
 
             await StopAsync([.. stop], null).ConfigureAwait(false);
@@ -202,19 +205,21 @@ public sealed partial class Gateway
         try
         {
             Upstream upstream;
+            var offer = Volatile.Read(ref offered);
             try
             {
-                upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, LatestRevision), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
+                upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, LatestRevision, offer), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
                     outbound, cancellationToken, options.SandboxHost, options.MessageLimit, message => InterceptAsync(spec.Name, message)).ConfigureAwait(false);
             }
             catch (Exception e) when (e is UpstreamStartException or McpException && OlderRevision(e.Message) is { } older)
             {
                 // The server answered an older revision the SDK speaks: it is started again in that revision, as it asked.
                 GatewayLog.OlderRevision(logger, spec.Name, older);
-                upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, older), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
+                upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, older, offer), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
                     outbound, cancellationToken, options.SandboxHost, options.MessageLimit, message => InterceptAsync(spec.Name, message)).ConfigureAwait(false);
             }
 
+            upstream.Offered = offer?.Capabilities;
             if (hostLoggingLevel is { } level && upstream.Capabilities.Logging is not null)
             {
                 await upstream.Client.SetLoggingLevelAsync(level, null, cancellationToken).ConfigureAwait(false);
@@ -276,10 +281,9 @@ public sealed partial class Gateway
     [GeneratedRegex(@"protocol version mismatch\. Expected [0-9-]+, got (?<got>[0-9]{4}-[0-9]{2}-[0-9]{2})", RegexOptions.CultureInvariant)]
     private static partial Regex RevisionMismatch();
 
-    private McpClientOptions UpstreamOptions(UpstreamSpec spec, TimeSpan timeout, string revision)
+    private McpClientOptions UpstreamOptions(UpstreamSpec spec, TimeSpan timeout, string revision, Offer? offer)
     {
-        var current = Volatile.Read(ref host);
-        var (hostCapabilities, hostInfo) = Volatile.Read(ref offered) ?? new Offer(current?.ClientCapabilities, current?.ClientInfo);
+        var capabilities = offer?.Capabilities;
         var name = spec.Name;
         var handlers = new McpClientHandlers
         {
@@ -291,31 +295,25 @@ public sealed partial class Gateway
                 new(NotificationMethods.ProgressNotification, (n, ct) => ForwardAsync(n, ct)),
             ],
         };
-        ClientCapabilities? capabilities = null;
-        if (hostCapabilities?.Sampling is { } sampling)
+        // A handler only where the capability is offered: each relayed request is then held to the calling session's own (SessionFor).
+        if (capabilities?.Sampling is not null)
         {
-            handlers.SamplingHandler = (request, _, ct) => HostFor(name).SampleAsync(request ?? throw new McpProtocolException("missing params", McpErrorCode.InvalidParams), ct);
-            capabilities ??= new ClientCapabilities();
-            capabilities.Sampling = new SamplingCapability { Context = sampling.Context, Tools = sampling.Tools };
+            handlers.SamplingHandler = (request, _, ct) => SampleAsync(name, request, ct);
         }
 
-        if (hostCapabilities?.Elicitation is { } elicitation)
+        if (capabilities?.Elicitation is not null)
         {
-            handlers.ElicitationHandler = (request, ct) => HostFor(name).ElicitAsync(request ?? throw new McpProtocolException("missing params", McpErrorCode.InvalidParams), ct);
-            capabilities ??= new ClientCapabilities();
-            capabilities.Elicitation = new ElicitationCapability { Form = elicitation.Form, Url = elicitation.Url };
+            handlers.ElicitationHandler = (request, ct) => ElicitAsync(name, request, ct);
         }
 
-        if (hostCapabilities?.Roots is not null)
+        if (capabilities?.Roots is not null)
         {
-            handlers.RootsHandler = (request, ct) => HostFor(name).RequestRootsAsync(request ?? new ListRootsRequestParams(), ct);
-            capabilities ??= new ClientCapabilities();
-            capabilities.Roots = new RootsCapability { ListChanged = true };
+            handlers.RootsHandler = (request, ct) => RequestRootsAsync(name, request, ct);
         }
 
         return new McpClientOptions
         {
-            ClientInfo = hostInfo is { } info
+            ClientInfo = offer?.Info is { } info
                 ? new Implementation { Name = info.Name, Version = info.Version, Title = info.Title }
                 : new Implementation { Name = "steward-gateway", Version = GatewayVersion },
             // Pinned: the SDK's default would try the stateless 2026-07-28 revision first, which the gateway does not bridge yet.

@@ -28,8 +28,9 @@ namespace Steward.Agent.Gateway;
 /// as the server wrote them and routed by the URI each server listed, then by its templates) or per server (names
 /// unchanged).</description></item>
 /// <item><description>Hosts speak any revision from 2024-11-05 to 2025-11-25 (the <c>initialize</c> handshake), and
-/// each upstream is asked for 2025-11-25 and spoken to in the older revision it answers. Upstreams are offered
-/// sampling, elicitation and roots only when the first host session has them.</description></item>
+/// each upstream is asked for 2025-11-25 and spoken to in the older revision it answers. Upstreams are offered the
+/// sampling, elicitation and roots the host sessions offer (<c>Gateway.Offer.cs</c>), and each request they make is
+/// answered by the session whose call caused it.</description></item>
 /// <item><description><see cref="ApplyPolicyAsync"/> decides what runs; upstreams start in parallel, and one that fails is
 /// reported without holding up the others. List requests wait for an apply in progress.</description></item>
 /// <item><description>One class, one file per seam: this file holds the state and the host sessions;
@@ -80,15 +81,6 @@ public sealed partial class Gateway : IAsyncDisposable
     private McpServer? host;
     private ImmutableArray<McpServer> hosts = [];
 
-    /// <summary>
-    /// What upstreams are offered: the capabilities and client info of the first host session that initialized, kept
-    /// after that session ends. Upstreams are shared by every session of an HTTP gateway and start once, so what they are
-    /// offered must not depend on which session happens to be current when they start.
-    /// </summary>
-    private Offer? offered;
-
-    private sealed record Offer(ClientCapabilities? Capabilities, Implementation? Info);
-
     /// <summary>Progress tokens sent upstream for calls in flight (as JSON text) → the session that made the call and its own token.</summary>
     private readonly ConcurrentDictionary<string, (McpServer Session, JsonNode Token)> progressTokens = new(StringComparer.Ordinal);
     private long relayedTokens;
@@ -124,7 +116,7 @@ public sealed partial class Gateway : IAsyncDisposable
     /// The host-facing MCP server over <paramref name="transport"/> (stdio, or one streamable HTTP session); runs until
     /// the host disconnects. Several sessions may run at once (HTTP): notifications go to every one of them, and
     /// requests from upstreams (sampling, elicitation, roots) to the session whose call is in flight to that upstream
-    /// (else the most recent). Upstreams are offered the capabilities of the first session that initialized.
+    /// (else the most recent), held to that session's capabilities (<see cref="SessionFor"/>, <see cref="OfferAsync"/>).
     /// </summary>
     public async Task RunAsync(ITransport transport, CancellationToken cancellationToken)
     {
@@ -206,10 +198,10 @@ public sealed partial class Gateway : IAsyncDisposable
         _ => next(context, cancellationToken),
     };
 
-    private Task Initialized(MessageContext context, McpMessageHandler next, CancellationToken cancellationToken)
+    private async Task Initialized(MessageContext context, McpMessageHandler next, CancellationToken cancellationToken)
     {
-        Interlocked.CompareExchange(ref offered, new Offer(context.Server.ClientCapabilities, context.Server.ClientInfo), null);
-        return next(context, cancellationToken);
+        await OfferAsync(context.Server.ClientCapabilities, context.Server.ClientInfo, cancellationToken).ConfigureAwait(false);
+        await next(context, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask HostInitializedAsync(JsonRpcNotification notification, CancellationToken cancellationToken)

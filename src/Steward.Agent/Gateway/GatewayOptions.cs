@@ -12,6 +12,14 @@ public sealed record GatewayOptions
     /// <summary>Per-server shape: serve exactly this configured server, names unchanged. Null: every admitted server, names prefixed.</summary>
     public string? Server { get; init; }
 
+    /// <summary>
+    /// Several host sessions share the upstreams (the HTTP front). Upstreams are then offered the union of the sessions'
+    /// sampling, elicitation and roots (relaunched when a session offers more), and each request they make is answered by
+    /// the session whose call caused it, or refused when that session does not offer it. False (stdio): upstreams are
+    /// offered what the one host offered.
+    /// </summary>
+    public bool ManySessions { get; init; }
+
     /// <summary>The local audit log (JSON lines, 0600).</summary>
     public required string AuditLogPath { get; init; }
 

@@ -65,6 +65,9 @@ internal sealed class Upstream : IAsyncDisposable
     /// </summary>
     public UpstreamSpec Spec { get; internal set; }
 
+    /// <summary>The client capabilities this upstream was offered when it started (<see cref="Gateway"/>'s offer), null for none.</summary>
+    public ClientCapabilities? Offered { get; internal set; }
+
     public string Name => Spec.Name;
 
     public McpClient Client { get; }

@@ -107,6 +107,7 @@ internal static class GatewayCommand
         {
             Config = merged,
             Server = serverName,
+            ManySessions = httpPort is not null,
             AuditLogPath = paths.AuditLog,
             PinsPath = paths.PinsFile,
             Lookup = SecretStore.LaunchLookup(paths, Environment.GetEnvironmentVariable, message => GatewayCommandLog.SecretsUnreadable(logger, message)),

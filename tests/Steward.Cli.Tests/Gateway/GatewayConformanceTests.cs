@@ -144,14 +144,6 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
     /// </summary>
     private const string AnotherSessionFirst = ", another session first";
 
-    /// <summary>
-    /// The scenarios lost when a session without sampling and elicitation connects first: the gateway offers upstreams
-    /// the first session's capabilities, so the upstream never asks the suite's session for them (docs/gateway.md). Only
-    /// these, and only in those variants, are reported instead of failing the test; every other check must pass.
-    /// </summary>
-    private static readonly HashSet<string> KnownLostAfterAnotherSession =
-        new(["tools-call-sampling", "tools-call-elicitation", "elicitation-sep1034-defaults", "elicitation-sep1330-enums"], StringComparer.Ordinal);
-
     private void AssertNothingLost(Run direct, IReadOnlyList<Variant> variants, string whyDirectFails, string? timings)
     {
         var keys = direct.Outcomes.Keys.Union(variants.SelectMany(v => v.Runs).SelectMany(r => r.Outcomes.Keys)).Order(StringComparer.Ordinal).ToList();
@@ -196,7 +188,6 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
         }
 
         var lost = new List<string>();
-        var known = new List<string>();
         var different = new List<string>();
         foreach (var variant in variants)
         {
@@ -209,8 +200,7 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
                     if (failed.Count > 0)
                     {
                         var (_, first, run) = failed[0];
-                        (variant.Label.EndsWith(AnotherSessionFirst, StringComparison.Ordinal) && KnownLostAfterAnotherSession.Contains(key.Split('/')[0])
-                            ? known : lost).Add($"{key} ({variant.Label}, {failed.Count}/{through.Count} runs): " +
+                        lost.Add($"{key} ({variant.Label}, {failed.Count}/{through.Count} runs): " +
                                  (first is null ? "missing; " + ScenarioFailures(run, key) : $"{first.Status} {first.Message}"));
                     }
                 }
@@ -230,12 +220,6 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
 
         report.AppendLine().AppendLine("Passing directly but not through the gateway:");
         foreach (var line in lost)
-        {
-            report.AppendLine("  " + line);
-        }
-
-        report.AppendLine().AppendLine("Known gap (issue 12: upstreams are offered the capabilities of the first session, here one without sampling or elicitation; not asserted):");
-        foreach (var line in known)
         {
             report.AppendLine("  " + line);
         }

@@ -341,11 +341,11 @@ public sealed class GatewayHttpTests
 
 #pragma warning disable MCP9005 // sampling is a current feature of the 2025-11-25 revision the gateway speaks
     [NodeFact]
-    public async Task A_sampling_request_goes_to_the_session_whose_call_caused_it_and_upstreams_keep_the_first_sessions_capabilities()
+    public async Task A_sampling_request_goes_only_to_the_session_whose_call_caused_it_and_is_held_to_that_sessions_capabilities()
     {
         await using var gateway = await StartAsync("test-token-" + Guid.NewGuid().ToString("N"));
 
-        async Task<McpClient> ConnectAsync(string name, List<string>? sampled)
+        async Task<McpClient> ConnectAsync(string name, List<string>? sampled, Func<Task>? beforeAnswer = null)
         {
             var options = new McpClientOptions { ClientInfo = new Implementation { Name = name, Version = "1.0.0" } };
             if (sampled is not null)
@@ -353,14 +353,19 @@ public sealed class GatewayHttpTests
                 options.Capabilities = new ClientCapabilities { Sampling = new SamplingCapability() };
                 options.Handlers = new McpClientHandlers
                 {
-                    SamplingHandler = (request, _, _) =>
+                    SamplingHandler = async (request, _, _) =>
                     {
                         lock (sampled)
                         {
                             sampled.Add(string.Concat(request!.Messages[0].Content.OfType<TextContentBlock>().Select(b => b.Text)));
                         }
 
-                        return ValueTask.FromResult(new CreateMessageResult { Model = name, Role = Role.Assistant, Content = [new TextContentBlock { Text = "answered by " + name }] });
+                        if (beforeAnswer is not null)
+                        {
+                            await beforeAnswer();
+                        }
+
+                        return new CreateMessageResult { Model = name, Role = Role.Assistant, Content = [new TextContentBlock { Text = "answered by " + name }] };
                     },
                 };
             }
@@ -373,26 +378,68 @@ public sealed class GatewayHttpTests
             }), options).WaitAsync(Guard);
         }
 
-        // The first session declares sampling and leaves at once (as the conformance suite's first scenario does): the
-        // upstream, starting after it, is still offered sampling, whichever session is current by then.
-        await (await ConnectAsync("first", [])).DisposeAsync();
+        // What a call answered: its text, or the error the host was given.
+        static async Task<string> CallAsync(McpClient client, string prompt)
+        {
+            try
+            {
+                var result = await client.CallToolAsync("trigger-sampling-request", new Dictionary<string, object?> { ["prompt"] = prompt }).AsTask().WaitAsync(Guard);
+                return string.Concat(result.Content.OfType<TextContentBlock>().Select(c => c.Text));
+            }
+            catch (McpException e)
+            {
+                return e.Message;
+            }
+        }
+
+        // The first session offers nothing and stays (as a second conformance run finds it): the upstream starts without
+        // sampling, and is relaunched with it when host A, which offers it, initializes.
         await using var plain = await ConnectAsync("plain", sampled: null);
+        await plain.ListToolsAsync().AsTask().WaitAsync(Guard);
         var a = new List<string>();
         var b = new List<string>();
-        await using var hostA = await ConnectAsync("host-a", a);
-        Assert.Contains("trigger-sampling-request", (await hostA.ListToolsAsync().AsTask().WaitAsync(Guard)).Select(t => t.Name));
+        var bAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var aAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holdA = false;
+        await using var hostA = await ConnectAsync("host-a", a, async () =>
+        {
+            if (Volatile.Read(ref holdA))
+            {
+                aAsked.TrySetResult();
+                await bAnswered.Task.WaitAsync(Guard);
+            }
+        });
         await using var hostB = await ConnectAsync("host-b", b);
+        Assert.Contains("trigger-sampling-request", (await hostA.ListToolsAsync().AsTask().WaitAsync(Guard)).Select(t => t.Name));
+        lock (gateway.Stderr)
+        {
+            Assert.Contains("relaunching to offer it sampling, which a new host session offers", gateway.Stderr.ToString(), StringComparison.Ordinal);
+        }
 
         // Host A's call: its prompt reaches host A, never host B, although B is the newer session.
-        var result = await hostA.CallToolAsync("trigger-sampling-request", new Dictionary<string, object?> { ["prompt"] = "A's prompt" }).AsTask().WaitAsync(Guard);
-        Assert.Contains("answered by host-a", string.Concat(result.Content.OfType<TextContentBlock>().Select(c => c.Text)));
+        Assert.Contains("answered by host-a", await CallAsync(hostA, "A's prompt"));
         Assert.Contains("A's prompt", Assert.Single(a));
         Assert.Empty(b);
 
-        var fromB = await hostB.CallToolAsync("trigger-sampling-request", new Dictionary<string, object?> { ["prompt"] = "B's prompt" }).AsTask().WaitAsync(Guard);
-        Assert.Contains("answered by host-b", string.Concat(fromB.Content.OfType<TextContentBlock>().Select(c => c.Text)));
+        Assert.Contains("answered by host-b", await CallAsync(hostB, "B's prompt"));
         Assert.Contains("B's prompt", Assert.Single(b));
         Assert.Single(a);
+
+        // The plain session's call: its upstream's request is refused, since that session offers no sampling, and no other host sees it.
+        Assert.Contains("the host session that made the call does not offer sampling", await CallAsync(plain, "plain's prompt"));
+        Assert.Single(a);
+        Assert.Single(b);
+
+        // While A's call waits on its answer, B calls too: B's upstream request cannot be told from A's, so it is refused
+        // rather than sent to either; A's call then completes.
+        Volatile.Write(ref holdA, true);
+        var fromA = CallAsync(hostA, "A's second prompt");
+        await aAsked.Task.WaitAsync(Guard);
+        Assert.Contains("calls from 2 host sessions are in flight to it", await CallAsync(hostB, "B's second prompt"));
+        bAnswered.TrySetResult();
+        Assert.Contains("answered by host-a", await fromA);
+        Assert.Equal(2, a.Count);
+        Assert.Single(b);
     }
 #pragma warning restore MCP9005
 
