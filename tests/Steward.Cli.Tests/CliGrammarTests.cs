@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Steward.Cli.Tests;
 
 /// <summary>
@@ -15,6 +17,36 @@ public sealed class CliGrammarTests : IDisposable
         var path = Path.Combine(directory, name);
         File.WriteAllText(path, content);
         return path;
+    }
+
+    [Fact]
+    public async Task Validate_json_is_the_same_report_as_format_json()
+    {
+        var path = Write("bad.json", """{"name": 7, "version": "1.0.0"}""");
+
+        var json = await CliRunner.RunAsync("registry", "validate", path, "--json");
+        var format = await CliRunner.RunAsync("registry", "validate", path, "--format", "json");
+        var both = await CliRunner.RunAsync("registry", "validate", path, "--json", "--format", "json");
+
+        Assert.Equal(ExitCodes.Invalid, json.ExitCode);
+        Assert.Equal((format.ExitCode, format.Stdout), (json.ExitCode, json.Stdout));
+        Assert.Equal((format.ExitCode, format.Stdout), (both.ExitCode, both.Stdout));
+        Assert.False(JsonDocument.Parse(json.Stdout).RootElement.GetProperty("valid").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("registry validate {0} --json --format text", "--format text", "registry validate")]
+    [InlineData("scan --json --format sarif", "--format sarif", "scan")]
+    public async Task Json_with_another_format_is_a_usage_error_naming_both(string commandLine, string named, string command)
+    {
+        var path = Write("ok.json", "{}");
+
+        var outcome = await CliRunner.RunAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, commandLine, path).Split(' '));
+
+        Assert.Equal(ExitCodes.Usage, outcome.ExitCode);
+        Assert.Contains("--json and " + named, outcome.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"Run 'steward {command} --help' for usage.", outcome.Stderr, StringComparison.Ordinal);
+        Assert.Empty(outcome.Stdout);
     }
 
     [Theory]
