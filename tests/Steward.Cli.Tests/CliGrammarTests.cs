@@ -50,6 +50,28 @@ public sealed class CliGrammarTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--kind")]
+    [InlineData("--format")]
+    public async Task Registry_export_takes_the_document_kind_under_both_spellings_and_refuses_an_unknown_one_with_exit_2(string flag)
+    {
+        var outcome = await CliRunner.RunAsync("registry", "export", flag, "nope");
+
+        Assert.Equal(ExitCodes.Usage, outcome.ExitCode);
+        Assert.Contains("nope", outcome.Stderr, StringComparison.Ordinal);
+        Assert.Contains("kiro", outcome.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Run 'steward registry export --help' for usage.", outcome.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Registry_export_without_a_kind_names_the_option()
+    {
+        var outcome = await CliRunner.RunAsync("registry", "export", "--server", "https://steward.example.com");
+
+        Assert.Equal(ExitCodes.Usage, outcome.ExitCode);
+        Assert.Contains("--kind", outcome.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("policy explain tool no-slash", "\"no-slash\" is not <server>/<tool>")]
     [InlineData("audit verify", "--org: name the organisation")]
     public async Task A_malformed_value_found_by_the_command_exits_2_naming_it(string commandLine, string named)
