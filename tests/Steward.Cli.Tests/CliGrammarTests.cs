@@ -72,6 +72,18 @@ public sealed class CliGrammarTests : IDisposable
     }
 
     [Theory]
+    [InlineData("-1")]
+    [InlineData("-50")]
+    public async Task Logs_with_a_negative_line_count_exits_2_naming_the_value(string count)
+    {
+        var outcome = await CliRunner.RunAsync("logs", "--lines", count);
+
+        Assert.Equal(ExitCodes.Usage, outcome.ExitCode);
+        Assert.Contains($"--lines {count}: give 0 or more lines", outcome.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Run 'steward logs --help' for usage.", outcome.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("policy explain tool no-slash", "\"no-slash\" is not <server>/<tool>")]
     [InlineData("audit verify", "--org: name the organisation")]
     public async Task A_malformed_value_found_by_the_command_exits_2_naming_it(string commandLine, string named)

@@ -129,9 +129,74 @@ public sealed class ExportHostAndLogsTests
         Assert.Single(seen.ToString().Split('\n'), l => l == "four");
     }
 
+    [Fact]
+    public async Task Logs_json_prints_one_object_per_line_with_the_parts_of_each_event()
+    {
+        var dir = Directory.CreateTempSubdirectory("steward-logs-").FullName;
+        var file = Path.Combine(dir, "steward.log");
+        using (var logging = new Steward.Agent.Gateway.GatewayLogging(null, file))
+        {
+            var logger = logging.CreateLogger("Steward.Agent.Gateway.Gateway");
+            Microsoft.Extensions.Logging.LoggerExtensions.Log(logger, Microsoft.Extensions.Logging.LogLevel.Warning, new Microsoft.Extensions.Logging.EventId(43), "Not starting \"rogue\"\nsecond line", []);
+        }
+
+        File.AppendAllText(file, "a line written by hand\n");
+
+        var output = new StringWriter();
+        Assert.Equal(0, await LogsCommand.RunAsync(file, 50, follow: false, output, TextWriter.Null, CancellationToken.None, json: true));
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        using var first = JsonDocument.Parse(lines[0]);
+        var entry = first.RootElement;
+        Assert.Equal(("warning", "Gateway", 43), (entry.GetProperty("level").GetString(), entry.GetProperty("category").GetString(), entry.GetProperty("eventId").GetInt32()));
+        Assert.Equal("Not starting \"rogue\"\\nsecond line", entry.GetProperty("message").GetString());
+        Assert.True(DateTimeOffset.UtcNow - entry.GetProperty("time").GetDateTimeOffset() < TimeSpan.FromMinutes(5));
+        using var second = JsonDocument.Parse(lines[1]);
+        Assert.Equal("a line written by hand", second.RootElement.GetProperty("message").GetString());
+        Assert.False(second.RootElement.TryGetProperty("level", out _));
+    }
+
+    [Fact]
+    public async Task Logs_json_follow_prints_each_appended_line_as_an_object()
+    {
+        var dir = Directory.CreateTempSubdirectory("steward-logs-").FullName;
+        var file = Path.Combine(dir, "steward.log");
+        File.WriteAllText(file, "2026-01-02T03:04:05.678Z info PolicySync[7] first\n");
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var seen = new Signalling("appended", stop);
+        // Two lines: the first and the appended one, whether or not the append comes before the first read.
+        var following = LogsCommand.RunAsync(file, 2, follow: true, seen, TextWriter.Null, stop.Token, json: true);
+        await File.AppendAllTextAsync(file, "2026-01-02T03:04:06.000Z fail PolicySync[8] appended\n");
+        Assert.Equal(0, await following);
+
+        var lines = seen.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["first", "appended"], lines.Select(l => l.GetProperty("message").GetString()!).ToArray());
+        Assert.Equal(new DateTimeOffset(2026, 1, 2, 3, 4, 5, 678, TimeSpan.Zero), lines[0].GetProperty("time").GetDateTimeOffset());
+        Assert.Equal("error", lines[1].GetProperty("level").GetString());
+    }
+
+    [Fact]
+    public async Task Logs_json_holds_a_line_read_in_two_pieces_until_it_is_whole_and_writes_a_last_line_without_a_newline()
+    {
+        var output = new StringWriter();
+        var lines = new LogsCommand.Output(output, json: true);
+
+        await lines.WriteAsync("2026-01-02T03:04:06.000Z warn Gateway[8] first half, ");
+        Assert.Empty(output.ToString());
+        await lines.WriteAsync("second half\r\nno newline");
+        await lines.EndAsync();
+
+        var written = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["first half, second half", "no newline"], written.Select(l => l.GetProperty("message").GetString()!).ToArray());
+    }
+
     /// <summary>Cancels <paramref name="stop"/> once <paramref name="expected"/> has been written.</summary>
     private sealed class Signalling(string expected, CancellationTokenSource stop) : StringWriter
     {
+        public override Task WriteLineAsync(string? value) => WriteAsync(value + "\n");
+
         public override Task WriteAsync(string? value)
         {
             base.Write(value);
