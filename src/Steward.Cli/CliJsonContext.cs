@@ -12,6 +12,8 @@ namespace Steward.Cli;
 [JsonSerializable(typeof(ValidationReport))]
 [JsonSerializable(typeof(Models.ModelChoice))]
 [JsonSerializable(typeof(Steward.Agent.Policy.ToolExplanation))]
+[JsonSerializable(typeof(Gateway.ExportHostCommand.Report), TypeInfoPropertyName = "ExportHostReport")]
+[JsonSerializable(typeof(AgentCommands.McpCommand.RepinReport))]
 [JsonSerializable(typeof(Steward.Agent.LogEntry))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {

@@ -130,6 +130,84 @@ public sealed class ExportHostAndLogsTests
     }
 
     [Fact]
+    public async Task Export_host_json_names_the_file_the_entries_written_and_each_server_left_out_with_its_decision()
+    {
+        using var fixture = await PolicyFixture.CreateAsync();
+        fixture.Config.Write("config/mcp.json", """
+            {"mcpServers": {
+              "io.acme/old": {"type": "registry"},
+              "io.acme/files": {"command": "npx", "args": ["-y", "@acme/files@2.0.0", "/tmp"], "disabled": true},
+              "rogue": {"command": "npx", "args": ["-y", "@evil/miner"]}
+            }}
+            """);
+        var output = Path.Combine(fixture.Config.Root, "out", "claude.json");
+
+        var export = await Run(fixture, "mcp", "export-host", "--host", "claude", "--output", output, "--command", "/opt/steward/bin/steward", "--json");
+
+        Assert.True(export.ExitCode == 0, export.Stdout);
+        using var json = JsonDocument.Parse(export.Stdout);
+        var root = json.RootElement;
+        Assert.False(root.TryGetProperty("error", out _));
+        Assert.Equal(("claude", output, "/opt/steward/bin/steward"), (root.GetProperty("host").GetString(), root.GetProperty("file").GetString(), root.GetProperty("command").GetString()));
+        Assert.Equal(["io.acme/old"], root.GetProperty("exported").EnumerateArray().Select(e => e.GetString()!).ToArray());
+        var skipped = root.GetProperty("skipped").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!);
+        Assert.Equal(["io.acme/files", "rogue"], skipped.Keys.Order(StringComparer.Ordinal).ToArray());
+        Assert.False(skipped["io.acme/files"].GetProperty("enabled").GetBoolean());
+        Assert.Equal(("blocked", "not_in_registry"), (skipped["rogue"].GetProperty("decision").GetString(), skipped["rogue"].GetProperty("reason").GetString()));
+        Assert.Empty(root.GetProperty("notes").EnumerateArray());
+        Assert.True(File.Exists(output));
+    }
+
+    [Fact]
+    public async Task Export_host_json_with_a_relative_command_is_a_usage_error_in_json_and_writes_nothing()
+    {
+        using var fixture = await PolicyFixture.CreateAsync();
+        fixture.Config.Write("config/mcp.json", """{"mcpServers": {"io.acme/old": {"type": "registry"}}}""");
+        var output = Path.Combine(fixture.Config.Root, "claude.json");
+
+        var export = await Run(fixture, "mcp", "export-host", "--host", "claude", "--output", output, "--command", "bin/steward", "--json");
+
+        Assert.Equal(ExitCodes.Usage, export.ExitCode);
+        using var json = JsonDocument.Parse(export.Stdout);
+        Assert.StartsWith("--command: \"bin/steward\" is a relative path", json.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Empty(json.RootElement.GetProperty("exported").EnumerateArray());
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public async Task Repin_clears_every_version_of_a_server_and_json_lists_the_pins_cleared()
+    {
+        using var fixture = await PolicyFixture.CreateAsync();
+        File.WriteAllText(fixture.Config.Paths.PinsFile, """
+            {
+              "io.acme/old@1.0.0": {"server": "old", "registryName": "io.acme/old", "version": "1.0.0", "tools": {"a": "00"}},
+              "io.acme/old@1.1.0": {"server": "old", "registryName": "io.acme/old", "version": "1.1.0", "tools": {"a": "01"}},
+              "io.acme/files@2.0.0": {"server": "files", "registryName": "io.acme/files", "version": "2.0.0", "tools": {}}
+            }
+            """);
+
+        var cleared = await Run(fixture, "mcp", "repin", "io.acme/old", "--json");
+        var again = await Run(fixture, "mcp", "repin", "old", "--json");
+        var text = await Run(fixture, "mcp", "repin", "files");
+
+        Assert.Equal(0, cleared.ExitCode);
+        using (var json = JsonDocument.Parse(cleared.Stdout))
+        {
+            Assert.Equal("io.acme/old", json.RootElement.GetProperty("server").GetString());
+            Assert.Equal(["io.acme/old@1.0.0", "io.acme/old@1.1.0"], json.RootElement.GetProperty("cleared").EnumerateArray().Select(e => e.GetString()!).Order(StringComparer.Ordinal).ToArray());
+        }
+
+        Assert.Equal(0, again.ExitCode);
+        using (var json = JsonDocument.Parse(again.Stdout))
+        {
+            Assert.Empty(json.RootElement.GetProperty("cleared").EnumerateArray());
+        }
+
+        Assert.Equal(0, text.ExitCode);
+        Assert.StartsWith("Cleared the tool pins of io.acme/files@2.0.0;", text.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Logs_json_prints_one_object_per_line_with_the_parts_of_each_event()
     {
         var dir = Directory.CreateTempSubdirectory("steward-logs-").FullName;
