@@ -164,7 +164,8 @@ internal static class McpCommand
             System.Collections.Immutable.ImmutableArray<string> removed;
             try
             {
-                removed = Steward.Agent.Gateway.ToolPins.Clear(env.Paths.PinsFile, server);
+                // No pins file, no pins: and its lock could not be taken where the configuration directory does not exist yet.
+                removed = File.Exists(env.Paths.PinsFile) ? Steward.Agent.Gateway.ToolPins.Clear(env.Paths.PinsFile, server) : [];
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
             {

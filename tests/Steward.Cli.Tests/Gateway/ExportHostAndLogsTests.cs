@@ -208,6 +208,20 @@ public sealed class ExportHostAndLogsTests
     }
 
     [Fact]
+    public async Task Repin_on_a_machine_without_a_configuration_directory_says_there_are_no_pins()
+    {
+        using var config = new TempConfig();
+
+        var text = await AgentCliRunner.RunAsync(config.Paths, config.Workspace, config.Home, TimeProvider.System, "mcp", "repin", "io.acme/old");
+        var json = await AgentCliRunner.RunAsync(config.Paths, config.Workspace, config.Home, TimeProvider.System, "mcp", "repin", "io.acme/old", "--json");
+
+        Assert.Equal((0, "No tool pins recorded for \"io.acme/old\".\n"), (text.ExitCode, text.Stdout));
+        Assert.Equal(0, json.ExitCode);
+        Assert.Empty(JsonDocument.Parse(json.Stdout).RootElement.GetProperty("cleared").EnumerateArray());
+        Assert.False(Directory.Exists(config.Paths.ConfigDirectory), "repin creates nothing");
+    }
+
+    [Fact]
     public async Task Logs_json_prints_one_object_per_line_with_the_parts_of_each_event()
     {
         var dir = Directory.CreateTempSubdirectory("steward-logs-").FullName;
