@@ -30,7 +30,7 @@ internal static class ExportCommand
     {
         // --kind names the document; --format is its earlier spelling, kept so that scripts written for it still work
         // (everywhere else --format chooses how a result is printed: docs/cli.md).
-        var kind = new Option<string>("--kind", "--format") { Description = "The document: kiro (registry file), claude (managed-mcp.json), claude-settings (managed settings allow/deny lists), copilot (managed-settings.json), cursor (allowlist), gemini (Gemini CLI system settings). --format is the same option.", Required = true };
+        var kind = new Option<string>("--kind", "--format") { Description = "The document: kiro (registry file), claude (managed-mcp.json), claude-settings (managed settings allow/deny lists), copilot (managed-settings.json), cursor (allowlist), gemini (Gemini CLI system settings). --format is its earlier spelling.", Required = true };
         var mode = new Option<string?>("--mode") { Description = "gateway (default; servers start as `steward gateway --server <name>`) or direct (the upstream's own command or URL, for machines without Steward). Kiro has only direct." };
         mode.AcceptOnlyFromAmong("gateway", "direct");
         var gatewayCommand = new Option<string?>("--command") { Description = "In gateway mode, the program hosts start: steward on PATH (default) or an absolute path." };
