@@ -80,7 +80,7 @@ public static class Cli
             }
 
             await stderr.WriteLineAsync($"Run '{string.Join(' ', ["steward", .. Path(parsed.CommandResult)])} --help' for usage.").ConfigureAwait(false);
-            return ExitCodes.Unreadable;
+            return ExitCodes.Usage;
         }
 
         return await parsed.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);

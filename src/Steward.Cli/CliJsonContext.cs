@@ -12,6 +12,9 @@ namespace Steward.Cli;
 [JsonSerializable(typeof(ValidationReport))]
 [JsonSerializable(typeof(Models.ModelChoice))]
 [JsonSerializable(typeof(Steward.Agent.Policy.ToolExplanation))]
+[JsonSerializable(typeof(Gateway.ExportHostCommand.Report), TypeInfoPropertyName = "ExportHostReport")]
+[JsonSerializable(typeof(AgentCommands.McpCommand.RepinReport))]
+[JsonSerializable(typeof(Steward.Agent.LogEntry))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>Output for people and scripts alike: quotes and non-ASCII text written as themselves, not \u escapes.</summary>
@@ -20,6 +23,15 @@ internal sealed partial class CliJsonContext : JsonSerializerContext
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+
+    /// <summary>As <see cref="Output"/>, one object per line: for output that is a stream of entries (<c>steward logs --json</c>).</summary>
+    public static CliJsonContext Lines { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        WriteIndented = false,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     });
 }

@@ -19,8 +19,9 @@ internal static class CliRunner
         });
         console.Profile.Width = 4096;
         var stdout = new StringWriter();
-        var exit = await Cli.RunAsync(args, console, stdout, Console.Error, CancellationToken.None);
-        return new Outcome(exit, human + stdout.ToString(), "");
+        var stderr = new StringWriter();
+        var exit = await Cli.RunAsync(args, console, stdout, stderr, CancellationToken.None);
+        return new Outcome(exit, human + stdout.ToString(), stderr.ToString());
     }
 
     /// <summary>The built CLI as a child process: what a user's shell sees.</summary>

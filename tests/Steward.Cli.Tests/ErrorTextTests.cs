@@ -42,6 +42,18 @@ public sealed partial class ErrorTextTests : IDisposable
         Assert.DoesNotMatch(ResourceKey(), outcome.Stderr);
     }
 
+    [Fact]
+    public void Steward_never_switches_on_resource_keys_in_place_of_the_runtimes_messages()
+    {
+        // UseSystemResourceKeys (a size option for trimmed apps) replaces every exception message of the runtime by its
+        // key; the CLI shows those messages (a refused certificate, a timeout), so it must stay off in what is built.
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "steward.runtimeconfig.json")));
+        var options = config.RootElement.GetProperty("runtimeOptions");
+        var switchedOn = options.TryGetProperty("configProperties", out var properties) &&
+                         properties.TryGetProperty("System.Resources.UseSystemResourceKeys", out var value) && value.ValueKind == System.Text.Json.JsonValueKind.True;
+        Assert.False(switchedOn, "steward.runtimeconfig.json sets System.Resources.UseSystemResourceKeys: users would read keys such as net_ssl_io_cert_chain_validation");
+    }
+
     // Resource keys are identifiers with underscores (net_ssl_…, Type_ctor_…); Steward's sentences never contain one.
     [GeneratedRegex(@"\b[A-Za-z]+_[A-Za-z]+_[A-Za-z_]+\b")]
     private static partial Regex ResourceKey();

@@ -55,12 +55,12 @@ internal sealed class McpAddCommand
         var extraHeaders = AgentOutput.Pairs("--header", parse.GetValue(header), out var error4);
         if ((error1 ?? error2 ?? error3 ?? error4) is { } flagError)
         {
-            return await FailAsync(console, stdout, asJson, new AddResult(flagError, [])).ConfigureAwait(false);
+            return await FailAsync(console, stdout, asJson, new AddResult(flagError, []), ExitCodes.Usage).ConfigureAwait(false);
         }
 
         if (parse.GetValue(timeout) is <= 0)
         {
-            return await FailAsync(console, stdout, asJson, new AddResult($"--timeout {parse.GetValue(timeout)}: give a positive number of milliseconds", [])).ConfigureAwait(false);
+            return await FailAsync(console, stdout, asJson, new AddResult($"--timeout {parse.GetValue(timeout)}: give a positive number of milliseconds", []), ExitCodes.Usage).ConfigureAwait(false);
         }
 
         var manager = McpCommand.Manager(context);
@@ -189,12 +189,12 @@ internal sealed class McpAddCommand
             .ShowAsync(console, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<int> FailAsync(IAnsiConsole console, TextWriter stdout, bool json, AddResult result)
+    private static async Task<int> FailAsync(IAnsiConsole console, TextWriter stdout, bool json, AddResult result, int exitCode = ExitCodes.Invalid)
     {
         if (json)
         {
             await stdout.WriteLineAsync(JsonSerializer.Serialize(result, AgentJsonContext.Output.AddResult)).ConfigureAwait(false);
-            return ExitCodes.Invalid;
+            return exitCode;
         }
 
         AgentOutput.Error(console, result.Error!);
@@ -203,6 +203,6 @@ internal sealed class McpAddCommand
             console.MarkupLineInterpolated($"  missing: {missing.Key} ({missing.Kind}{(missing.Secret ? ", secret" : "")}){(missing.Description is { Length: > 0 } d ? ": " + d : "")}");
         }
 
-        return ExitCodes.Invalid;
+        return exitCode;
     }
 }

@@ -8,7 +8,7 @@ using Steward.Core.Config;
 
 namespace Steward.Cli.AgentCommands;
 
-/// <summary><c>steward mcp add|list|status|remove|enable|disable|import</c>: Steward's configured MCP servers and their admission.</summary>
+/// <summary><c>steward mcp add|list|status|remove|enable|disable|import|export-host|repin</c>: Steward's configured MCP servers and their admission.</summary>
 internal static class McpCommand
 {
     public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
@@ -147,23 +147,41 @@ internal static class McpCommand
         }
     }
 
-    /// <summary><c>steward mcp repin &lt;server&gt;</c>: clears the gateway's local tool pins of a server (every version), so its current tools are approved at the next listing.</summary>
+    /// <summary>The <c>--json</c> answer of <c>steward mcp repin</c>: the pins cleared (server@version keys), none when there were none.</summary>
+    internal sealed record RepinReport(string? Error, string Server, IReadOnlyList<string> Cleared);
+
+    /// <summary><c>steward mcp repin &lt;server&gt; [--json]</c>: clears the gateway's local tool pins of a server (every version), so its current tools are approved at the next listing.</summary>
     private static Command CreateRepin(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)
     {
         var name = new Argument<string>("server") { Description = "The configured or registry name of the server whose tool pins to clear." };
-        var command = new Command("repin", "Clear a server's tool-definition pins: the gateway approves and pins its tools again at the next listing.") { name };
+        var json = MachineOutput.JsonOption("Print the pins cleared as JSON.");
+        var command = new Command("repin", "Clear a server's tool-definition pins: the gateway approves and pins its tools again at the next listing.") { name, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
             var server = parse.GetValue(name)!;
+            var asJson = parse.GetValue(json);
             System.Collections.Immutable.ImmutableArray<string> removed;
             try
             {
-                removed = Steward.Agent.Gateway.ToolPins.Clear(env.Paths.PinsFile, server);
+                // No pins file, no pins: and its lock could not be taken where the configuration directory does not exist yet.
+                removed = File.Exists(env.Paths.PinsFile) ? Steward.Agent.Gateway.ToolPins.Clear(env.Paths.PinsFile, server) : [];
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
             {
-                return AgentOutput.Error(console, e.Message, ExitCodes.Unreadable);
+                if (!asJson)
+                {
+                    return AgentOutput.Error(console, e.Message, ExitCodes.Unreadable);
+                }
+
+                await stdout.WriteLineAsync(JsonSerializer.Serialize(new RepinReport(e.Message, server, []), CliJsonContext.Output.RepinReport)).ConfigureAwait(false);
+                return ExitCodes.Unreadable;
+            }
+
+            if (asJson)
+            {
+                await stdout.WriteLineAsync(JsonSerializer.Serialize(new RepinReport(null, server, removed), CliJsonContext.Output.RepinReport)).ConfigureAwait(false);
+                return ExitCodes.Ok;
             }
 
             if (removed.IsEmpty)

@@ -40,7 +40,7 @@ internal static class PolicyExplainToolCommand
         var slash = target.LastIndexOf('/');
         if (slash <= 0 || slash == target.Length - 1)
         {
-            return AgentOutput.Error(console, $"\"{target}\" is not <server>/<tool>: give the server's name and the tool's, such as everything/echo");
+            return AgentOutput.Error(console, $"\"{target}\" is not <server>/<tool>: give the server's name and the tool's, such as everything/echo", ExitCodes.Usage);
         }
 
         var (server, tool) = (target[..slash], target[(slash + 1)..]);

@@ -34,7 +34,7 @@ internal static class AuditCommand
 
             if (parse.GetValue(org) is not { Length: > 0 } organisation)
             {
-                return AgentOutput.Error(console, "--org: name the organisation to verify, or pass --file for a JSONL log", ExitCodes.Unreadable);
+                return AgentOutput.Error(console, "--org: name the organisation to verify, or pass --file for a JSONL log", ExitCodes.Usage);
             }
 
             var (target, error) = StewardServerClient.Resolve(parse.GetValue(server), parse.GetValue(token), env.Paths, env.Variables);

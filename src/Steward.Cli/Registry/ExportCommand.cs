@@ -5,8 +5,8 @@ using Steward.Agent.Sources;
 namespace Steward.Cli.Registry;
 
 /// <summary>
-/// <c>steward registry export --format kiro|claude|claude-settings|copilot|cursor|gemini [--mode gateway|direct] [--command path]</c>: fetches the export from a Steward
-/// server and writes it to <c>--output</c> (or standard output); what the format could not express goes to standard
+/// <c>steward registry export --kind kiro|claude|claude-settings|copilot|cursor|gemini [--mode gateway|direct] [--command path]</c> (<c>--format</c> is <c>--kind</c>'s earlier spelling): fetches the export from a Steward
+/// server and writes it to <c>--output</c> (or standard output); what the document kind could not express goes to standard
 /// error. Exit 0 written (even with entries left out, which are listed), 1 refused by the server, 2 unreachable or bad options.
 /// </summary>
 internal static class ExportCommand
@@ -15,8 +15,8 @@ internal static class ExportCommand
     public const string OrganisationVariable = "STEWARD_ORG";
     public const string TokenVariable = StewardServerClient.TokenVariable;
 
-    /// <summary>The command's format names and the server's export names.</summary>
-    public static readonly IReadOnlyDictionary<string, string> Formats = new Dictionary<string, string>(StringComparer.Ordinal)
+    /// <summary>The command's document kinds and the server's export names.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Kinds = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["kiro"] = "kiro",
         ["claude"] = "claude-managed-mcp",
@@ -28,11 +28,13 @@ internal static class ExportCommand
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var format = new Option<string>("--format") { Description = "kiro (registry file), claude (managed-mcp.json), claude-settings (managed settings allow/deny lists), copilot (managed-settings.json), cursor (allowlist), gemini (Gemini CLI system settings).", Required = true };
+        // --kind names the document; --format is its earlier spelling, kept so that scripts written for it still work
+        // (everywhere else --format chooses how a result is printed: docs/cli.md).
+        var kind = new Option<string>("--kind", "--format") { Description = "The document: kiro (registry file), claude (managed-mcp.json), claude-settings (managed settings allow/deny lists), copilot (managed-settings.json), cursor (allowlist), gemini (Gemini CLI system settings). --format is its earlier spelling.", Required = true };
         var mode = new Option<string?>("--mode") { Description = "gateway (default; servers start as `steward gateway --server <name>`) or direct (the upstream's own command or URL, for machines without Steward). Kiro has only direct." };
         mode.AcceptOnlyFromAmong("gateway", "direct");
         var gatewayCommand = new Option<string?>("--command") { Description = "In gateway mode, the program hosts start: steward on PATH (default) or an absolute path." };
-        format.AcceptOnlyFromAmong([.. Formats.Keys]);
+        kind.AcceptOnlyFromAmong([.. Kinds.Keys]);
         var server = new Option<string?>("--server") { Description = $"The Steward server URL (default: ${ServerVariable})." };
         var organisation = new Option<string?>("--org") { Description = $"The organisation (default: ${OrganisationVariable})." };
         var account = new Option<string?>("--account") { Description = "Export for this account's profile instead of the organisation's." };
@@ -40,12 +42,12 @@ internal static class ExportCommand
         var output = new Option<string?>("--output") { Description = "Write the document to this file instead of standard output." };
         var command = new Command("export", "Export the organisation's registry in a host's own format (Kiro, Claude Code, GitHub Copilot, Cursor).")
         {
-            format, server, organisation, account, token, output, mode, gatewayCommand,
+            kind, server, organisation, account, token, output, mode, gatewayCommand,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var request = new Request(
-                parse.GetValue(format)!,
+                parse.GetValue(kind)!,
                 parse.GetValue(server) ?? Environment.GetEnvironmentVariable(ServerVariable),
                 parse.GetValue(organisation) ?? Environment.GetEnvironmentVariable(OrganisationVariable),
                 parse.GetValue(account),
@@ -59,7 +61,7 @@ internal static class ExportCommand
         return command;
     }
 
-    internal sealed record Request(string Format, string? Server, string? Organisation, string? Account, string? Token, string? Output, string? Mode = null, string? Command = null);
+    internal sealed record Request(string Kind, string? Server, string? Organisation, string? Account, string? Token, string? Output, string? Mode = null, string? Command = null);
 
     internal static async Task<int> RunAsync(Request request, HttpClient http, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
@@ -73,25 +75,25 @@ internal static class ExportCommand
             return code;
         }
 
-        if (!Formats.TryGetValue(request.Format, out var exportName))
+        if (!Kinds.TryGetValue(request.Kind, out var exportName))
         {
-            return await Fail(ExitCodes.Unreadable, $"--format: expected one of {string.Join(", ", Formats.Keys)}").ConfigureAwait(false);
+            return await Fail(ExitCodes.Usage, $"--kind {request.Kind}: expected one of {string.Join(", ", Kinds.Keys)}").ConfigureAwait(false);
         }
 
         if (string.IsNullOrEmpty(request.Server) || !Uri.TryCreate(request.Server, UriKind.Absolute, out var baseUri) ||
             !Core.Net.UrlRules.Allows(baseUri, allowLoopbackHttp: true))
         {
-            return await Fail(ExitCodes.Unreadable, $"--server: give the Steward server's https URL (http only to a loopback address), or set {ServerVariable}").ConfigureAwait(false);
+            return await Fail(ExitCodes.Usage, $"--server: give the Steward server's https URL (http only to a loopback address), or set {ServerVariable}").ConfigureAwait(false);
         }
 
         if (string.IsNullOrEmpty(request.Organisation))
         {
-            return await Fail(ExitCodes.Unreadable, $"--org: give the organisation, or set {OrganisationVariable}").ConfigureAwait(false);
+            return await Fail(ExitCodes.Usage, $"--org: give the organisation, or set {OrganisationVariable}").ConfigureAwait(false);
         }
 
         if (string.IsNullOrEmpty(request.Token))
         {
-            return await Fail(ExitCodes.Unreadable, $"--token: give an admin or developer token of the organisation, or set {TokenVariable}").ConfigureAwait(false);
+            return await Fail(ExitCodes.Usage, $"--token: give an admin or developer token of the organisation, or set {TokenVariable}").ConfigureAwait(false);
         }
 
         var path = $"api/v1/orgs/{Uri.EscapeDataString(request.Organisation)}/exports/{exportName}";

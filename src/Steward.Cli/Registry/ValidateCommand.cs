@@ -7,13 +7,14 @@ using Steward.Core.Validation;
 
 namespace Steward.Cli.Registry;
 
-/// <summary><c>steward registry validate &lt;file-or-url&gt;</c>: every problem with its path; exit 0 valid, 1 invalid, 2 unreadable.</summary>
+/// <summary><c>steward registry validate &lt;file-or-url&gt; [--json]</c>: every problem with its path; exit 0 valid, 1 invalid, 2 unreadable.</summary>
 internal static class ValidateCommand
 {
     public static Command Create(IAnsiConsole console, TextWriter stdout)
     {
         var location = new Argument<string>("file-or-url") { Description = "A server.json, an array of server.json, a Registry API page, or a Kiro registry file: a path or an http(s) URL." };
-        var format = new Option<string>("--format") { Description = "Output format.", DefaultValueFactory = _ => "text" };
+        var json = MachineOutput.JsonOption("Print the report as JSON (the same as --format json).");
+        var format = new Option<string>("--format") { Description = "Output format: text (default) or json (the same as --json).", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json");
         var shape = new Option<string?>("--shape") { Description = "Read the document as this shape instead of detecting it." };
         shape.AcceptOnlyFromAmong("server", "array", "page", "kiro");
@@ -28,13 +29,14 @@ internal static class ValidateCommand
 
         var command = new Command("validate", "Validate a registry document and print every problem with its JSON path.")
         {
-            location, format, shape, maxBytes,
+            location, json, format, shape, maxBytes,
         };
+        MachineOutput.JsonIsFormatJson(command, json, format);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var request = new Request(
                 parse.GetValue(location)!,
-                parse.GetValue(format) == "json",
+                MachineOutput.Format(parse, json, format) == "json",
                 ParseShape(parse.GetValue(shape)),
                 parse.GetValue(maxBytes));
             return await RunAsync(request, console, stdout, cancellationToken).ConfigureAwait(false);

@@ -3,7 +3,7 @@ using Steward.Core.Registry;
 
 namespace Steward.Cli.Registry;
 
-/// <summary>The <c>--format json</c> answer of <c>steward registry validate</c>.</summary>
+/// <summary>The <c>--json</c> (or <c>--format json</c>) answer of <c>steward registry validate</c>.</summary>
 internal sealed record ValidationReport(
     string Source,
     bool Valid,

@@ -10,7 +10,7 @@ using Steward.Cli.AgentCommands;
 namespace Steward.Cli.Scan;
 
 /// <summary>
-/// <c>steward scan [--fix] [--format text|json|sarif] [--home dir] [--workspace dir]</c>: the MCP configurations on this
+/// <c>steward scan [--fix] [--json | --format text|json|sarif] [--home dir] [--workspace dir]</c>: the MCP configurations on this
 /// machine, each server's admission, clear-text secrets, unset references and loose file modes. Exit 0 when nothing is
 /// found, 1 when something is (notes such as "no policy" do not count; with <c>--fix</c>, what was found before fixing),
 /// 2 when the scan itself fails or a fix could not be applied.
@@ -20,18 +20,20 @@ internal static class ScanCommand
     public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null)
     {
         var fix = new Option<bool>("--fix") { Description = "Back up each file, then disable servers that are not admitted, move secrets to ${VAR} references, and make the files 0600." };
-        var format = new Option<string>("--format") { Description = "text (default), json, or sarif (SARIF 2.1.0).", DefaultValueFactory = _ => "text" };
+        var json = MachineOutput.JsonOption("Print the report as JSON (the same as --format json).");
+        var format = new Option<string>("--format") { Description = "text (default), json (the same as --json), or sarif (SARIF 2.1.0).", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json", "sarif");
         var home = new Option<string?>("--home") { Description = "Look for user configuration under this directory instead of the home directory." };
         var workspace = new Option<string?>("--workspace") { Description = "Look for workspace configuration in this directory instead of the current one." };
         var command = new Command("scan", "Find MCP configurations on this machine (Steward, Kiro, Claude Code, Claude Desktop, VS Code, Cursor, Windsurf) and report shadow servers, clear-text secrets, unset variables and files others can read.")
         {
-            fix, format, home, workspace,
+            fix, json, format, home, workspace,
         };
+        MachineOutput.JsonIsFormatJson(command, json, format);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
-            var output = parse.GetValue(format)!;
+            var output = MachineOutput.Format(parse, json, format);
             var homeDirectory = Root(parse.GetValue(home), env.HomeDirectory, env.WorkingDirectory);
             var workspaceDirectory = Root(parse.GetValue(workspace), env.WorkingDirectory, env.WorkingDirectory);
             foreach (var (flag, directory) in new[] { ("--home", homeDirectory), ("--workspace", workspaceDirectory) })

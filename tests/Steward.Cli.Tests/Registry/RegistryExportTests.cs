@@ -98,6 +98,20 @@ public sealed class RegistryExportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_command_line_takes_the_kind_as_kind_or_as_its_earlier_spelling_format()
+    {
+        string[] rest = ["claude", "--mode", "direct", "--server", _server.BaseUrl.ToString(), "--org", "demo", "--token", AdminToken];
+
+        var kind = await CliRunner.RunAsync(["registry", "export", "--kind", .. rest]);
+        var format = await CliRunner.RunAsync(["registry", "export", "--format", .. rest]);
+
+        Assert.True(kind.ExitCode == 0, kind.Stderr);
+        Assert.Contains("\"mcpServers\"", kind.Stdout, StringComparison.Ordinal);
+        Assert.Contains("exported ", kind.Stderr, StringComparison.Ordinal);
+        Assert.Equal((kind.ExitCode, kind.Stdout, kind.Stderr), (format.ExitCode, format.Stdout, format.Stderr));
+    }
+
+    [Fact]
     public async Task Missing_options_exit_2_naming_the_option()
     {
         var stderr = new StringWriter();

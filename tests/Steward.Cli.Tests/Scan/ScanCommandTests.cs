@@ -67,6 +67,20 @@ public class ScanCommandTests
     }
 
     [Fact]
+    public async Task Json_is_the_same_report_as_format_json()
+    {
+        using var config = new TempConfig();
+        Write(config, "work/.mcp.json", Config);
+
+        var json = await RunAsync(config, interactive: false, "--json");
+        var format = await RunAsync(config, interactive: false, "--format", "json");
+
+        Assert.Equal(ExitCodes.Invalid, json.Exit);
+        Assert.Equal((format.Exit, format.Stdout), (json.Exit, json.Stdout));
+        Assert.NotEmpty(JsonDocument.Parse(json.Stdout).RootElement.GetProperty("results").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Fix_prints_the_export_lines_on_a_terminal_only()
     {
         using var config = new TempConfig();
