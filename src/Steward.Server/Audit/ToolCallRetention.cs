@@ -54,13 +54,7 @@ internal static class ToolCallRetention
     /// <summary>200 with the setting; 422 naming <c>toolCallDays</c> when it is missing, not a whole number or out of range.</summary>
     internal static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, 64 * 1024, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(64 * 1024);
-        }
-
-        var form = JsonForm.Parse(body, ["toolCallDays"]);
+        var form = await JsonForm.ReadAsync(context.Request, 64 * 1024, ["toolCallDays"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;

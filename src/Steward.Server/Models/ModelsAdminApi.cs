@@ -237,13 +237,7 @@ internal static class ModelsAdminApi
     /// </summary>
     internal static async Task<IResult> PutPolicyAsync(HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxPolicyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxPolicyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ModelPolicyJson.PolicyFields);
+        var form = await JsonForm.ReadAsync(context.Request, MaxPolicyBytes, ModelPolicyJson.PolicyFields, cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } formProblem)
         {
             return formProblem;
@@ -342,13 +336,7 @@ internal static class ModelsAdminApi
     /// <summary><c>PUT …/models/groups</c> with <c>{"rules": [...]}</c>: replaces the organisation's group rules (groups only narrow; deny wins).</summary>
     internal static async Task<IResult> PutGroupsAsync(HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxPolicyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxPolicyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["rules"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxPolicyBytes, ["rules"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } formProblem)
         {
             return formProblem;

@@ -42,13 +42,7 @@ internal static class TokenGroupsApi
 
     internal static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, 64 * 1024, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(64 * 1024);
-        }
-
-        var form = JsonForm.Parse(body, ["groups"]);
+        var form = await JsonForm.ReadAsync(context.Request, 64 * 1024, ["groups"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;

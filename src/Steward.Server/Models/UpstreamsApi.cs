@@ -47,13 +47,7 @@ internal static class UpstreamsApi
             return refusal;
         }
 
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["upstreams"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["upstreams"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } formProblem)
         {
             return formProblem;

@@ -51,13 +51,7 @@ internal static class EmergencyStops
     /// <summary><c>PUT</c> <c>{"reason": "…"}</c>: engages the stop (or replaces the reason of the one in force).</summary>
     internal static async Task<IResult> EngageAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["reason"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["reason"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;

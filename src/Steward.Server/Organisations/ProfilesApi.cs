@@ -85,13 +85,7 @@ internal static partial class ProfilesApi
     /// </summary>
     private static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, string? accountSlug, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ProfileFields);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ProfileFields, cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;
@@ -233,13 +227,7 @@ internal static partial class ProfilesApi
     /// <summary><c>POST …/accounts</c> with <c>{"slug": "platform", "name": "Platform team"}</c>: 201; 409 when the slug is taken.</summary>
     internal static async Task<IResult> CreateAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["slug", "name"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["slug", "name"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;
@@ -309,13 +297,7 @@ internal static partial class ProfilesApi
     internal static async Task<IResult> RenameAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
         var slug = context.GetRouteValue("account") as string ?? "";
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["name"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["name"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;
