@@ -71,8 +71,7 @@ internal static class ToolCallRetention
         var organisation = Authentication.OrganisationOf(context);
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         var (before, prunedBefore) = await ReadAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
         if (before != days)
         {
@@ -133,8 +132,7 @@ internal static class ToolCallRetention
     {
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisationId, cancellationToken).ConfigureAwait(false);
         var (days, _) = await ReadAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
         var cutoff = Timestamps.ToText(now - TimeSpan.FromDays(days));
         var candidates = await connection.QueryAsync(

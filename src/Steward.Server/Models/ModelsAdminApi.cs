@@ -116,8 +116,7 @@ internal static class ModelsAdminApi
 
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, first!.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, first!.Id, cancellationToken).ConfigureAwait(false);
         var previous = await connection.QueryAsync("SELECT catalog_json, revision FROM model_catalog WHERE id = 1", transaction,
             r => (Json: r.GetString(0), Revision: r.Int64(1)), cancellationToken).ConfigureAwait(false);
         var revision = previous.Count == 1 ? previous[0].Revision + 1 : 1;
@@ -282,8 +281,7 @@ internal static class ModelsAdminApi
                 string.Join("; ", problems.Select(p => $"{p.Location!["body.".Length..]}: {p.Message}")), problems);
         }
 
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         Account? account = null;
         if (accountSlug is not null)
         {
@@ -355,8 +353,7 @@ internal static class ModelsAdminApi
                 string.Join("; ", problems.Select(p => $"{p.Location!["body.".Length..]}: {p.Message}")), problems);
         }
 
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         var profile = await ModelAccess.ProfilePolicyAsync(connection, transaction, organisation.Id, null, cancellationToken).ConfigureAwait(false);
         if (profile is null)
         {

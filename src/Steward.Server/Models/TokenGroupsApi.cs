@@ -60,8 +60,7 @@ internal static class TokenGroupsApi
         var tokenId = context.GetRouteValue("tokenId") as string ?? "";
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         if (await connection.ScalarAsync("SELECT 1 FROM api_tokens WHERE id = @id AND organisation_id = @org", transaction, cancellationToken, ("id", tokenId), ("org", organisation.Id)).ConfigureAwait(false) is null)
         {
             return TokenNotFound(tokenId);

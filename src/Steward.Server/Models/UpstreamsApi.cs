@@ -64,8 +64,7 @@ internal static class UpstreamsApi
         var now = Timestamps.Now(time);
         var at = Timestamps.ToText(now);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, first!.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, first!.Id, cancellationToken).ConfigureAwait(false);
         var stored = await connection.QueryAsync("SELECT provider, placement, api_key_sealed FROM model_upstreams", transaction,
             r => (Provider: r.GetString(0), Placement: r.GetString(1), Sealed: r.NullableString(2)), cancellationToken).ConfigureAwait(false);
         var before = await ViewsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
