@@ -171,14 +171,10 @@ internal static class ModelsAdminApi
         var organisation = Authentication.OrganisationOf(context);
         var accountSlug = context.Request.Query["account"].ToString() is { Length: > 0 } s ? s : null;
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        Account? account = null;
-        if (accountSlug is not null)
+        var (account, accountNotFound) = await ProfilesApi.ScopeAccountAsync(connection, null, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
+        if (accountNotFound is not null)
         {
-            account = await Profiles.FindAccountAsync(connection, null, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-            if (account is null)
-            {
-                return ProfilesApi.AccountNotFound(accountSlug);
-            }
+            return accountNotFound;
         }
 
         var accountProfile = account is null ? null : await ModelAccess.ProfilePolicyAsync(connection, null, organisation.Id, account.Id, cancellationToken).ConfigureAwait(false);
@@ -213,14 +209,10 @@ internal static class ModelsAdminApi
         var organisation = Authentication.OrganisationOf(context);
         var accountSlug = context.GetRouteValue("account") as string;
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        Account? account = null;
-        if (accountSlug is not null)
+        var (account, accountNotFound) = await ProfilesApi.ScopeAccountAsync(connection, null, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
+        if (accountNotFound is not null)
         {
-            account = await Profiles.FindAccountAsync(connection, null, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-            if (account is null)
-            {
-                return ProfilesApi.AccountNotFound(accountSlug);
-            }
+            return accountNotFound;
         }
 
         var profile = await ModelAccess.ProfilePolicyAsync(connection, null, organisation.Id, account?.Id, cancellationToken).ConfigureAwait(false);
@@ -282,14 +274,10 @@ internal static class ModelsAdminApi
         }
 
         await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        Account? account = null;
-        if (accountSlug is not null)
+        var (account, accountNotFound) = await ProfilesApi.ScopeAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
+        if (accountNotFound is not null)
         {
-            account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-            if (account is null)
-            {
-                return ProfilesApi.AccountNotFound(accountSlug);
-            }
+            return accountNotFound;
         }
 
         var before = await ModelAccess.ProfilePolicyAsync(connection, transaction, organisation.Id, account?.Id, cancellationToken).ConfigureAwait(false);
@@ -404,16 +392,7 @@ internal static class ModelsAdminApi
     private static byte[] PolicyView(Organisation organisation, Account? account, ProfileModelPolicy profile) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
-        w.WriteString("scope", account is null ? "organisation" : "account");
-        w.WriteString("organisation", organisation.Slug);
-        if (account is null)
-        {
-            w.WriteNull("account");
-        }
-        else
-        {
-            w.WriteString("account", account.Slug);
-        }
+        ProfilesApi.WriteScope(w, organisation, account);
 
         w.WriteBoolean("controlEnabled", profile.Policy.ControlEnabled);
         ModelPolicyJson.WriteFields(w, profile.Policy);

@@ -96,14 +96,10 @@ internal static partial class ProfilesApi
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        Account? account = null;
-        if (accountSlug is not null)
+        var (account, accountNotFound) = await ScopeAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
+        if (accountNotFound is not null)
         {
-            account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-            if (account is null)
-            {
-                return AccountNotFound(accountSlug);
-            }
+            return accountNotFound;
         }
 
         var subject = account is null ? "profile:organisation" : "profile:account/" + account.Slug;
@@ -396,6 +392,21 @@ internal static partial class ProfilesApi
     internal static IResult AccountNotFound(string slug) =>
         Problems.Result(StatusCodes.Status404NotFound, "Account not found", $"there is no account \"{slug}\" in this organisation");
 
+    /// <summary>
+    /// The account a route is scoped to: none for the organisation's own scope (<paramref name="slug"/> null), else the
+    /// organisation's account of that slug, or the 404 that names it when there is none.
+    /// </summary>
+    internal static async Task<(Account? Account, IResult? NotFound)> ScopeAccountAsync(DbConnection connection, DbTransaction? transaction, string organisationId, string? slug, CancellationToken cancellationToken)
+    {
+        if (slug is null)
+        {
+            return (null, null);
+        }
+
+        var account = await Profiles.FindAccountAsync(connection, transaction, organisationId, slug, cancellationToken).ConfigureAwait(false);
+        return account is null ? (null, AccountNotFound(slug)) : (account, null);
+    }
+
     private static void WriteAccount(Utf8JsonWriter w, Account account)
     {
         w.WriteStartObject();
@@ -404,9 +415,12 @@ internal static partial class ProfilesApi
         w.WriteString("createdAt", account.CreatedAt);
     }
 
-    private static byte[] View(Organisation organisation, Account? account, StoredProfile profile) => ResponseJson.Write(w =>
+    /// <summary>
+    /// Whose settings a view shows: <c>scope</c> (<c>organisation</c> or <c>account</c>), the organisation's slug, and
+    /// the account's (null for the organisation's own). The profile and its model policy are shown alike.
+    /// </summary>
+    internal static void WriteScope(Utf8JsonWriter w, Organisation organisation, Account? account)
     {
-        w.WriteStartObject();
         w.WriteString("scope", account is null ? "organisation" : "account");
         w.WriteString("organisation", organisation.Slug);
         if (account is null)
@@ -417,6 +431,12 @@ internal static partial class ProfilesApi
         {
             w.WriteString("account", account.Slug);
         }
+    }
+
+    private static byte[] View(Organisation organisation, Account? account, StoredProfile profile) => ResponseJson.Write(w =>
+    {
+        w.WriteStartObject();
+        WriteScope(w, organisation, account);
 
         profile.Settings.WriteTo(w);
         w.WriteNumber("revision", profile.Revision);
