@@ -248,166 +248,101 @@ public static partial class SandboxRules
         var mode = SandboxMode.Off;
         if (root.TryGetProperty("mode", out var modeElement))
         {
-            mode = modeElement.ValueKind == JsonValueKind.String ? modeElement.GetString() switch
-            {
-                "off" => SandboxMode.Off,
-                "on" => SandboxMode.On,
-                "prefer" => SandboxMode.Prefer,
-                _ => Bad(JsonPath.Field(path, "mode"), "expected one of off, on, prefer", modeElement, problems, SandboxMode.Off),
-            } : Bad(JsonPath.Field(path, "mode"), "expected one of off, on, prefer", modeElement, problems, SandboxMode.Off);
+            mode = Choice(modeElement, JsonPath.Field(path, "mode"), problems, SandboxMode.Off,
+                ("off", SandboxMode.Off), ("on", SandboxMode.On), ("prefer", SandboxMode.Prefer));
         }
 
         var paths = ImmutableArray.CreateBuilder<SandboxPath>();
         var hidden = ImmutableArray.CreateBuilder<string>();
-        if (root.TryGetProperty("files", out var files))
+        if (Section(root, path, "files", FileFields, "expected an object with \"paths\" and \"hidden\"", problems, out var files, out var filesPath))
         {
-            var filesPath = JsonPath.Field(path, "files");
-            if (files.ValueKind != JsonValueKind.Object)
+            if (files.TryGetProperty("paths", out var list))
             {
-                Bad(filesPath, "expected an object with \"paths\" and \"hidden\"", files, problems, 0);
+                ReadList(list, JsonPath.Field(filesPath, "paths"), MaxPaths, $"expected an array of at most {MaxPaths} paths", problems, (item, at) =>
+                {
+                    if (ReadPath(item, at, problems) is { } p)
+                    {
+                        paths.Add(p);
+                    }
+                });
             }
-            else
-            {
-                Unknown(files, filesPath, FileFields, problems);
-                if (files.TryGetProperty("paths", out var list))
-                {
-                    var listPath = JsonPath.Field(filesPath, "paths");
-                    if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > MaxPaths)
-                    {
-                        Bad(listPath, $"expected an array of at most {MaxPaths} paths", list, problems, 0);
-                    }
-                    else
-                    {
-                        var i = 0;
-                        foreach (var item in list.EnumerateArray())
-                        {
-                            if (ReadPath(item, JsonPath.Index(listPath, i++), problems) is { } p)
-                            {
-                                paths.Add(p);
-                            }
-                        }
-                    }
-                }
 
-                if (files.TryGetProperty("hidden", out var hide))
+            if (files.TryGetProperty("hidden", out var hide))
+            {
+                ReadList(hide, JsonPath.Field(filesPath, "hidden"), MaxPaths, $"expected an array of at most {MaxPaths} paths", problems, (item, at) =>
                 {
-                    var hidePath = JsonPath.Field(filesPath, "hidden");
-                    if (hide.ValueKind != JsonValueKind.Array || hide.GetArrayLength() > MaxPaths)
+                    if (item.ValueKind != JsonValueKind.String)
                     {
-                        Bad(hidePath, $"expected an array of at most {MaxPaths} paths", hide, problems, 0);
+                        Bad(at, "expected a path string", item, problems, 0);
+                    }
+                    else if (PathProblem(item.GetString()!) is { } why)
+                    {
+                        problems.Add(Problem.Error(at, Codes.Path, why, PathHint));
                     }
                     else
                     {
-                        var i = 0;
-                        foreach (var item in hide.EnumerateArray())
-                        {
-                            var at = JsonPath.Index(hidePath, i++);
-                            if (item.ValueKind != JsonValueKind.String)
-                            {
-                                Bad(at, "expected a path string", item, problems, 0);
-                            }
-                            else if (PathProblem(item.GetString()!) is { } why)
-                            {
-                                problems.Add(Problem.Error(at, Codes.Path, why, PathHint));
-                            }
-                            else
-                            {
-                                hidden.Add(item.GetString()!);
-                            }
-                        }
+                        hidden.Add(item.GetString()!);
                     }
-                }
+                });
             }
         }
 
         var network = NetworkMode.None;
         var allow = ImmutableArray.CreateBuilder<HostPattern>();
-        if (root.TryGetProperty("network", out var net))
+        if (Section(root, path, "network", NetworkFields, "expected an object with \"mode\" and \"allow\"", problems, out var net, out var netPath))
         {
-            var netPath = JsonPath.Field(path, "network");
-            if (net.ValueKind != JsonValueKind.Object)
+            if (net.TryGetProperty("mode", out var nm))
             {
-                Bad(netPath, "expected an object with \"mode\" and \"allow\"", net, problems, 0);
+                network = Choice(nm, JsonPath.Field(netPath, "mode"), problems, NetworkMode.None,
+                    ("none", NetworkMode.None), ("loopback", NetworkMode.Loopback), ("allowlist", NetworkMode.Allowlist));
             }
-            else
-            {
-                Unknown(net, netPath, NetworkFields, problems);
-                if (net.TryGetProperty("mode", out var nm))
-                {
-                    network = nm.ValueKind == JsonValueKind.String ? nm.GetString() switch
-                    {
-                        "none" => NetworkMode.None,
-                        "loopback" => NetworkMode.Loopback,
-                        "allowlist" => NetworkMode.Allowlist,
-                        _ => Bad(JsonPath.Field(netPath, "mode"), "expected one of none, loopback, allowlist", nm, problems, NetworkMode.None),
-                    } : Bad(JsonPath.Field(netPath, "mode"), "expected one of none, loopback, allowlist", nm, problems, NetworkMode.None);
-                }
 
-                var allowPath = JsonPath.Field(netPath, "allow");
-                if (net.TryGetProperty("allow", out var list))
+            var allowPath = JsonPath.Field(netPath, "allow");
+            if (net.TryGetProperty("allow", out var list))
+            {
+                ReadList(list, allowPath, MaxAllow, $"expected an array of at most {MaxAllow} host[:port] patterns", problems, (item, at) =>
                 {
-                    if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > MaxAllow)
+                    if (item.ValueKind != JsonValueKind.String)
                     {
-                        Bad(allowPath, $"expected an array of at most {MaxAllow} host[:port] patterns", list, problems, 0);
+                        Bad(at, "expected a host[:port] string", item, problems, 0);
+                    }
+                    else if (ParseHost(item.GetString()!, out var pattern) is { } why)
+                    {
+                        problems.Add(Problem.Error(at, Codes.Host, why,
+                            "write a DNS name (api.example.com), *.example.com, an IPv4 address or [IPv6], optionally followed by :port (1-65535)"));
                     }
                     else
                     {
-                        var i = 0;
-                        foreach (var item in list.EnumerateArray())
-                        {
-                            var at = JsonPath.Index(allowPath, i++);
-                            if (item.ValueKind != JsonValueKind.String)
-                            {
-                                Bad(at, "expected a host[:port] string", item, problems, 0);
-                            }
-                            else if (ParseHost(item.GetString()!, out var pattern) is { } why)
-                            {
-                                problems.Add(Problem.Error(at, Codes.Host, why,
-                                    "write a DNS name (api.example.com), *.example.com, an IPv4 address or [IPv6], optionally followed by :port (1-65535)"));
-                            }
-                            else
-                            {
-                                allow.Add(pattern!);
-                            }
-                        }
+                        allow.Add(pattern!);
                     }
-                }
+                });
+            }
 
-                if (network == NetworkMode.Allowlist && allow.Count == 0 && !problems.Any(p => p.Path.StartsWith(allowPath, StringComparison.Ordinal)))
-                {
-                    problems.Add(Problem.Error(allowPath, Codes.Host, "network mode allowlist needs at least one host[:port] pattern",
-                        "list the hosts the server may reach, or use network mode none"));
-                }
+            if (network == NetworkMode.Allowlist && allow.Count == 0 && !problems.Any(p => p.Path.StartsWith(allowPath, StringComparison.Ordinal)))
+            {
+                problems.Add(Problem.Error(allowPath, Codes.Host, "network mode allowlist needs at least one host[:port] pattern",
+                    "list the hosts the server may reach, or use network mode none"));
+            }
 
-                if (network != NetworkMode.Allowlist && allow.Count > 0)
-                {
-                    problems.Add(Problem.Error(allowPath, Codes.Host, $"an allowlist is only used with network mode allowlist (it is {SandboxProfile.NetworkName(network)})",
-                        "set network.mode to allowlist, or remove network.allow"));
-                }
+            if (network != NetworkMode.Allowlist && allow.Count > 0)
+            {
+                problems.Add(Problem.Error(allowPath, Codes.Host, $"an allowlist is only used with network mode allowlist (it is {SandboxProfile.NetworkName(network)})",
+                    "set network.mode to allowlist, or remove network.allow"));
             }
         }
 
         int? uid = null;
-        if (root.TryGetProperty("process", out var process))
+        if (Section(root, path, "process", ProcessFields, "expected an object with \"uid\"", problems, out var process, out var processPath))
         {
-            var processPath = JsonPath.Field(path, "process");
-            if (process.ValueKind != JsonValueKind.Object)
+            if (process.TryGetProperty("uid", out var u) && u.ValueKind != JsonValueKind.Null)
             {
-                Bad(processPath, "expected an object with \"uid\"", process, problems, 0);
-            }
-            else
-            {
-                Unknown(process, processPath, ProcessFields, problems);
-                if (process.TryGetProperty("uid", out var u) && u.ValueKind != JsonValueKind.Null)
+                if (u.ValueKind == JsonValueKind.Number && u.TryGetInt32(out var value) && value is >= 1 and <= 65534)
                 {
-                    if (u.ValueKind == JsonValueKind.Number && u.TryGetInt32(out var value) && value is >= 1 and <= 65534)
-                    {
-                        uid = value;
-                    }
-                    else
-                    {
-                        Bad(JsonPath.Field(processPath, "uid"), "expected a user id from 1 to 65534 (0, root, is never allowed), or null", u, problems, 0);
-                    }
+                    uid = value;
+                }
+                else
+                {
+                    Bad(JsonPath.Field(processPath, "uid"), "expected a user id from 1 to 65534 (0, root, is never allowed), or null", u, problems, 0);
                 }
             }
         }
@@ -606,6 +541,68 @@ public static partial class SandboxRules
                 problems.Add(Problem.Error(JsonPath.Field(path, property.Name), Codes.Unknown, $"unknown field \"{property.Name}\"",
                     "known fields: " + string.Join(", ", known)));
             }
+        }
+    }
+
+    /// <summary>
+    /// The value of the choice a string names (<c>mode</c>, <c>network.mode</c>); for any other string or value, a problem
+    /// listing the names, and <paramref name="fallback"/>.
+    /// </summary>
+    private static T Choice<T>(JsonElement value, string at, List<Problem> problems, T fallback, params (string Name, T Value)[] choices)
+    {
+        if (value.ValueKind == JsonValueKind.String && value.GetString() is { } text)
+        {
+            foreach (var (name, choice) in choices)
+            {
+                if (string.Equals(text, name, StringComparison.Ordinal))
+                {
+                    return choice;
+                }
+            }
+        }
+
+        return Bad(at, "expected one of " + string.Join(", ", choices.Select(c => c.Name)), value, problems, fallback);
+    }
+
+    /// <summary>
+    /// An optional object of the profile (<c>files</c>, <c>network</c>, <c>process</c>): true, with it and its path, when
+    /// it is there and is an object (each unknown field in it is a problem); a problem when it is something else.
+    /// </summary>
+    private static bool Section(JsonElement root, string path, string name, string[] known, string expected, List<Problem> problems, out JsonElement section, out string at)
+    {
+        at = JsonPath.Field(path, name);
+        if (!root.TryGetProperty(name, out section))
+        {
+            return false;
+        }
+
+        if (section.ValueKind != JsonValueKind.Object)
+        {
+            Bad(at, expected, section, problems, 0);
+            return false;
+        }
+
+        Unknown(section, at, known, problems);
+        return true;
+    }
+
+    /// <summary>
+    /// A bounded list (<c>files.paths</c>, <c>files.hidden</c>, <c>network.allow</c>): an array of at most
+    /// <paramref name="max"/> items, each given to <paramref name="read"/> with its own path; anything else is one problem
+    /// at <paramref name="at"/>, and no item is read.
+    /// </summary>
+    private static void ReadList(JsonElement list, string at, int max, string expected, List<Problem> problems, Action<JsonElement, string> read)
+    {
+        if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > max)
+        {
+            Bad(at, expected, list, problems, 0);
+            return;
+        }
+
+        var i = 0;
+        foreach (var item in list.EnumerateArray())
+        {
+            read(item, JsonPath.Index(at, i++));
         }
     }
 

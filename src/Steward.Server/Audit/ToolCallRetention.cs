@@ -54,13 +54,7 @@ internal static class ToolCallRetention
     /// <summary>200 with the setting; 422 naming <c>toolCallDays</c> when it is missing, not a whole number or out of range.</summary>
     internal static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, 64 * 1024, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(64 * 1024);
-        }
-
-        var form = JsonForm.Parse(body, ["toolCallDays"]);
+        var form = await JsonForm.ReadAsync(context.Request, 64 * 1024, ["toolCallDays"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;
@@ -77,8 +71,7 @@ internal static class ToolCallRetention
         var organisation = Authentication.OrganisationOf(context);
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         var (before, prunedBefore) = await ReadAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
         if (before != days)
         {
@@ -139,8 +132,7 @@ internal static class ToolCallRetention
     {
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisationId, cancellationToken).ConfigureAwait(false);
         var (days, _) = await ReadAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
         var cutoff = Timestamps.ToText(now - TimeSpan.FromDays(days));
         var candidates = await connection.QueryAsync(

@@ -31,33 +31,7 @@ public static partial class Exporters
         var document = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
-            w.WriteStartObject("mcpServers");
-            foreach (var server in servers)
-            {
-                w.WriteStartObject(server.Key);
-                if (server.Gateway is { } argv)
-                {
-                    w.WriteString("type", "stdio");
-                    WriteCommand(w, argv);
-                }
-                else if (server.Local is { } local)
-                {
-                    w.WriteString("type", "stdio");
-                    WriteCommand(w, [local.Command, .. local.Args]);
-                    WriteEnvironment(w, "env", local);
-                }
-                else
-                {
-                    var remote = server.Remote!;
-                    w.WriteString("type", remote.Type == TransportTypes.Sse ? "sse" : "http");
-                    w.WriteString("url", remote.Url);
-                    WriteHeaders(w, remote);
-                }
-
-                w.WriteEndObject();
-            }
-
-            w.WriteEndObject();
+            WriteMcpServers(w, servers, typed: true);
             w.WriteEndObject();
         });
         return new ExportResult(document, skipped, notes, servers.Count);

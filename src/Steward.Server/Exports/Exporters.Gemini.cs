@@ -47,30 +47,7 @@ public static partial class Exporters
         var document = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
-            w.WriteStartObject("mcpServers");
-            foreach (var server in servers)
-            {
-                w.WriteStartObject(server.Key);
-                if (server.Gateway is { } argv)
-                {
-                    WriteCommand(w, argv);
-                }
-                else if (server.Local is { } local)
-                {
-                    WriteCommand(w, [local.Command, .. local.Args]);
-                    WriteEnvironment(w, "env", local);
-                }
-                else
-                {
-                    var remote = server.Remote!;
-                    w.WriteString(remote.Type == TransportTypes.Sse ? "url" : "httpUrl", remote.Url);
-                    WriteHeaders(w, remote);
-                }
-
-                w.WriteEndObject();
-            }
-
-            w.WriteEndObject();
+            WriteMcpServers(w, servers, typed: false);
             if (settings.RegistryMode != RegistryModes.None || !settings.McpEnabled)
             {
                 // An empty mcp.allowed restricts nothing in Gemini; with no server to allow, MCP is switched off below.

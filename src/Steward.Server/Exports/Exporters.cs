@@ -88,6 +88,60 @@ public static partial class Exporters
         return servers;
     }
 
+    /// <summary>
+    /// The <c>mcpServers</c> object of Claude Code's managed-mcp.json and Gemini CLI's settings.json: each server under its
+    /// flat name, as its command, args and env, or as its remote's URL and headers. The two hosts differ only in how they
+    /// name the transport: Claude Code by a <c>type</c> field (<paramref name="typed"/>: stdio, http or sse) beside
+    /// <c>url</c>; Gemini CLI by the URL's key alone (<c>httpUrl</c> for streamable HTTP, <c>url</c> for SSE).
+    /// </summary>
+    private static void WriteMcpServers(Utf8JsonWriter w, List<HostServer> servers, bool typed)
+    {
+        w.WriteStartObject("mcpServers");
+        foreach (var server in servers)
+        {
+            w.WriteStartObject(server.Key);
+            if (server.Gateway is { } argv)
+            {
+                WriteStdioType(w, typed);
+                WriteCommand(w, argv);
+            }
+            else if (server.Local is { } local)
+            {
+                WriteStdioType(w, typed);
+                WriteCommand(w, [local.Command, .. local.Args]);
+                WriteEnvironment(w, "env", local);
+            }
+            else
+            {
+                var remote = server.Remote!;
+                var sse = remote.Type == TransportTypes.Sse;
+                if (typed)
+                {
+                    w.WriteString("type", sse ? "sse" : "http");
+                    w.WriteString("url", remote.Url);
+                }
+                else
+                {
+                    w.WriteString(sse ? "url" : "httpUrl", remote.Url);
+                }
+
+                WriteHeaders(w, remote);
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static void WriteStdioType(Utf8JsonWriter w, bool typed)
+    {
+        if (typed)
+        {
+            w.WriteString("type", "stdio");
+        }
+    }
+
     private static void WriteCommand(Utf8JsonWriter w, IReadOnlyList<string> argv)
     {
         w.WriteString("command", argv[0]);

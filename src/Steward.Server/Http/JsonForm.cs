@@ -16,6 +16,16 @@ internal sealed class JsonForm
     public JsonElement Root { get; }
     public IResult? Problem { get; }
 
+    /// <summary>
+    /// Reads the request body (at most <paramref name="maxBytes"/>, else a 413 problem) and <see cref="Parse"/>s it: what
+    /// every handler taking a small JSON object does before it reads the object's fields.
+    /// </summary>
+    public static async Task<JsonForm> ReadAsync(HttpRequest request, int maxBytes, IReadOnlyCollection<string> known, CancellationToken cancellationToken)
+    {
+        var body = await RequestBodies.ReadAsync(request, maxBytes, cancellationToken).ConfigureAwait(false);
+        return body is null ? new JsonForm(default, RequestBodies.TooLarge(maxBytes)) : Parse(body, known);
+    }
+
     /// <summary>The body as a JSON object whose members are all among <paramref name="known"/>; else a problem naming what is wrong.</summary>
     public static JsonForm Parse(byte[] body, IReadOnlyCollection<string> known)
     {

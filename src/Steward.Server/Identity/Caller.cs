@@ -67,7 +67,21 @@ internal static class Authentication
     /// token's (another organisation's objects do not exist for it), 403 for a developer token, else the request goes on
     /// with the <see cref="Caller"/> and the <see cref="Organisation"/> in <see cref="HttpContext.Items"/>.
     /// </summary>
-    public static async ValueTask<object?> RequireOrganisationAdmin(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    public static ValueTask<object?> RequireOrganisationAdmin(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next) =>
+        RequireOrganisationAsync(invocation, next, adminOnly: true);
+
+    /// <summary>
+    /// An endpoint filter for what any member of the organisation may read (exports): 401 without a valid token, 404 when
+    /// the organisation is not the token's, else the request goes on with the caller and the organisation, admin or developer.
+    /// </summary>
+    public static ValueTask<object?> RequireOrganisationMember(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next) =>
+        RequireOrganisationAsync(invocation, next, adminOnly: false);
+
+    /// <summary>
+    /// Both filters: the token's caller must belong to the organisation the route names, and with
+    /// <paramref name="adminOnly"/> be one of its admins.
+    /// </summary>
+    private static async ValueTask<object?> RequireOrganisationAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next, bool adminOnly)
     {
         var context = invocation.HttpContext;
         var services = context.RequestServices;
@@ -86,7 +100,7 @@ internal static class Authentication
             return Problems.Result(StatusCodes.Status404NotFound, "Organisation not found", $"there is no organisation \"{slug}\"");
         }
 
-        if (caller.Role != Roles.Admin)
+        if (adminOnly && caller.Role != Roles.Admin)
         {
             return Problems.Result(StatusCodes.Status403Forbidden, "Forbidden", "this endpoint needs an admin token; the token presented is a developer token");
         }
@@ -102,33 +116,6 @@ internal static class Authentication
         ArgumentNullException.ThrowIfNull(context);
         context.Response.Headers.WWWAuthenticate = "Bearer";
         return Problems.Result(StatusCodes.Status401Unauthorized, "Unauthorized", "a valid bearer token is required (Authorization: Bearer <token>)");
-    }
-
-    /// <summary>
-    /// An endpoint filter for what any member of the organisation may read (exports): 401 without a valid token, 404 when
-    /// the organisation is not the token's, else the request goes on with the caller and the organisation, admin or developer.
-    /// </summary>
-    public static async ValueTask<object?> RequireOrganisationMember(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
-    {
-        var context = invocation.HttpContext;
-        var services = context.RequestServices;
-        var database = services.GetRequiredService<Database>();
-        var caller = await AuthenticateAsync(context, database, services.GetRequiredService<TimeProvider>(), context.RequestAborted).ConfigureAwait(false);
-        if (caller is null)
-        {
-            return Unauthorized(context);
-        }
-
-        var slug = context.GetRouteValue("org") as string ?? "";
-        var organisation = await Organisation.FindAsync(database, slug, context.RequestAborted).ConfigureAwait(false);
-        if (organisation is null || organisation.Id != caller.OrganisationId)
-        {
-            return Problems.Result(StatusCodes.Status404NotFound, "Organisation not found", $"there is no organisation \"{slug}\"");
-        }
-
-        context.Items[typeof(Caller)] = caller;
-        context.Items[typeof(Organisation)] = organisation;
-        return await next(invocation).ConfigureAwait(false);
     }
 
     public static Caller CallerOf(HttpContext context) => (Caller)context.Items[typeof(Caller)]!;

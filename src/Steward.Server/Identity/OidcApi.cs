@@ -97,13 +97,7 @@ internal static class OidcApi
     /// </summary>
     internal static async Task<IResult> PutAsync(HttpContext context, Database database, SecretBox box, OidcIssuers issuers, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["issuer", "clientId", "clientSecret", "accountClaim", "groupsClaim", "adminGroups"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["issuer", "clientId", "clientSecret", "accountClaim", "groupsClaim", "adminGroups"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;
@@ -208,13 +202,7 @@ internal static class OidcApi
     /// </summary>
     internal static async Task<IResult> ExchangeAsync(HttpContext context, Database database, OidcIssuers issuers, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["org", "id_token"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["org", "id_token"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;

@@ -36,13 +36,7 @@ internal static class TokensApi
     /// </summary>
     internal static async Task<IResult> CreateAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["name", "role", "account", "expiresInDays", "expiresAt"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["name", "role", "account", "expiresInDays", "expiresAt"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;

@@ -116,8 +116,7 @@ internal static class ModelsAdminApi
 
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, first!.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, first!.Id, cancellationToken).ConfigureAwait(false);
         var previous = await connection.QueryAsync("SELECT catalog_json, revision FROM model_catalog WHERE id = 1", transaction,
             r => (Json: r.GetString(0), Revision: r.Int64(1)), cancellationToken).ConfigureAwait(false);
         var revision = previous.Count == 1 ? previous[0].Revision + 1 : 1;
@@ -172,14 +171,10 @@ internal static class ModelsAdminApi
         var organisation = Authentication.OrganisationOf(context);
         var accountSlug = context.Request.Query["account"].ToString() is { Length: > 0 } s ? s : null;
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        Account? account = null;
-        if (accountSlug is not null)
+        var (account, accountNotFound) = await ProfilesApi.ScopeAccountAsync(connection, null, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
+        if (accountNotFound is not null)
         {
-            account = await Profiles.FindAccountAsync(connection, null, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-            if (account is null)
-            {
-                return ProfilesApi.AccountNotFound(accountSlug);
-            }
+            return accountNotFound;
         }
 
         var accountProfile = account is null ? null : await ModelAccess.ProfilePolicyAsync(connection, null, organisation.Id, account.Id, cancellationToken).ConfigureAwait(false);
@@ -214,14 +209,10 @@ internal static class ModelsAdminApi
         var organisation = Authentication.OrganisationOf(context);
         var accountSlug = context.GetRouteValue("account") as string;
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        Account? account = null;
-        if (accountSlug is not null)
+        var (account, accountNotFound) = await ProfilesApi.ScopeAccountAsync(connection, null, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
+        if (accountNotFound is not null)
         {
-            account = await Profiles.FindAccountAsync(connection, null, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-            if (account is null)
-            {
-                return ProfilesApi.AccountNotFound(accountSlug);
-            }
+            return accountNotFound;
         }
 
         var profile = await ModelAccess.ProfilePolicyAsync(connection, null, organisation.Id, account?.Id, cancellationToken).ConfigureAwait(false);
@@ -237,13 +228,7 @@ internal static class ModelsAdminApi
     /// </summary>
     internal static async Task<IResult> PutPolicyAsync(HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxPolicyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxPolicyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ModelPolicyJson.PolicyFields);
+        var form = await JsonForm.ReadAsync(context.Request, MaxPolicyBytes, ModelPolicyJson.PolicyFields, cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } formProblem)
         {
             return formProblem;
@@ -288,16 +273,11 @@ internal static class ModelsAdminApi
                 string.Join("; ", problems.Select(p => $"{p.Location!["body.".Length..]}: {p.Message}")), problems);
         }
 
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
-        Account? account = null;
-        if (accountSlug is not null)
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
+        var (account, accountNotFound) = await ProfilesApi.ScopeAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
+        if (accountNotFound is not null)
         {
-            account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-            if (account is null)
-            {
-                return ProfilesApi.AccountNotFound(accountSlug);
-            }
+            return accountNotFound;
         }
 
         var before = await ModelAccess.ProfilePolicyAsync(connection, transaction, organisation.Id, account?.Id, cancellationToken).ConfigureAwait(false);
@@ -342,13 +322,7 @@ internal static class ModelsAdminApi
     /// <summary><c>PUT …/models/groups</c> with <c>{"rules": [...]}</c>: replaces the organisation's group rules (groups only narrow; deny wins).</summary>
     internal static async Task<IResult> PutGroupsAsync(HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxPolicyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxPolicyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["rules"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxPolicyBytes, ["rules"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } formProblem)
         {
             return formProblem;
@@ -367,8 +341,7 @@ internal static class ModelsAdminApi
                 string.Join("; ", problems.Select(p => $"{p.Location!["body.".Length..]}: {p.Message}")), problems);
         }
 
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         var profile = await ModelAccess.ProfilePolicyAsync(connection, transaction, organisation.Id, null, cancellationToken).ConfigureAwait(false);
         if (profile is null)
         {
@@ -419,16 +392,7 @@ internal static class ModelsAdminApi
     private static byte[] PolicyView(Organisation organisation, Account? account, ProfileModelPolicy profile) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
-        w.WriteString("scope", account is null ? "organisation" : "account");
-        w.WriteString("organisation", organisation.Slug);
-        if (account is null)
-        {
-            w.WriteNull("account");
-        }
-        else
-        {
-            w.WriteString("account", account.Slug);
-        }
+        ProfilesApi.WriteScope(w, organisation, account);
 
         w.WriteBoolean("controlEnabled", profile.Policy.ControlEnabled);
         ModelPolicyJson.WriteFields(w, profile.Policy);

@@ -42,13 +42,7 @@ internal static class TokenGroupsApi
 
     internal static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, 64 * 1024, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(64 * 1024);
-        }
-
-        var form = JsonForm.Parse(body, ["groups"]);
+        var form = await JsonForm.ReadAsync(context.Request, 64 * 1024, ["groups"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;
@@ -66,8 +60,7 @@ internal static class TokenGroupsApi
         var tokenId = context.GetRouteValue("tokenId") as string ?? "";
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         if (await connection.ScalarAsync("SELECT 1 FROM api_tokens WHERE id = @id AND organisation_id = @org", transaction, cancellationToken, ("id", tokenId), ("org", organisation.Id)).ConfigureAwait(false) is null)
         {
             return TokenNotFound(tokenId);

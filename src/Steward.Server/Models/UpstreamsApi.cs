@@ -47,13 +47,7 @@ internal static class UpstreamsApi
             return refusal;
         }
 
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["upstreams"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["upstreams"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } formProblem)
         {
             return formProblem;
@@ -70,8 +64,7 @@ internal static class UpstreamsApi
         var now = Timestamps.Now(time);
         var at = Timestamps.ToText(now);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, first!.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, first!.Id, cancellationToken).ConfigureAwait(false);
         var stored = await connection.QueryAsync("SELECT provider, placement, api_key_sealed FROM model_upstreams", transaction,
             r => (Provider: r.GetString(0), Placement: r.GetString(1), Sealed: r.NullableString(2)), cancellationToken).ConfigureAwait(false);
         var before = await ViewsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);

@@ -38,13 +38,7 @@ internal static class OrganisationsApi
             return refusal;
         }
 
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["slug", "name", "adminTokenName", "expiresInDays"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["slug", "name", "adminTokenName", "expiresInDays"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;

@@ -85,13 +85,7 @@ internal static partial class ProfilesApi
     /// </summary>
     private static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, string? accountSlug, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ProfileFields);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ProfileFields, cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;
@@ -101,16 +95,11 @@ internal static partial class ProfilesApi
         var organisation = Authentication.OrganisationOf(context);
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
-        Account? account = null;
-        if (accountSlug is not null)
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
+        var (account, accountNotFound) = await ScopeAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
+        if (accountNotFound is not null)
         {
-            account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-            if (account is null)
-            {
-                return AccountNotFound(accountSlug);
-            }
+            return accountNotFound;
         }
 
         var subject = account is null ? "profile:organisation" : "profile:account/" + account.Slug;
@@ -177,8 +166,7 @@ internal static partial class ProfilesApi
         var organisation = Authentication.OrganisationOf(context);
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         var account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, slug, cancellationToken).ConfigureAwait(false);
         if (account is null)
         {
@@ -233,13 +221,7 @@ internal static partial class ProfilesApi
     /// <summary><c>POST …/accounts</c> with <c>{"slug": "platform", "name": "Platform team"}</c>: 201; 409 when the slug is taken.</summary>
     internal static async Task<IResult> CreateAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["slug", "name"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["slug", "name"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;
@@ -267,8 +249,7 @@ internal static partial class ProfilesApi
         var now = Timestamps.Now(time);
         var account = new Account(Tokens.NewId("acc"), organisation.Id, slug, name, Timestamps.ToText(now));
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         if (await Profiles.FindAccountAsync(connection, transaction, organisation.Id, slug, cancellationToken).ConfigureAwait(false) is not null)
         {
             return AccountExists(slug);
@@ -309,13 +290,7 @@ internal static partial class ProfilesApi
     internal static async Task<IResult> RenameAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
         var slug = context.GetRouteValue("account") as string ?? "";
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(MaxBodyBytes);
-        }
-
-        var form = JsonForm.Parse(body, ["name"]);
+        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["name"], cancellationToken).ConfigureAwait(false);
         if (form.Problem is { } problem)
         {
             return problem;
@@ -330,8 +305,7 @@ internal static partial class ProfilesApi
         var organisation = Authentication.OrganisationOf(context);
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         var before = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, slug, cancellationToken).ConfigureAwait(false);
         if (before is null)
         {
@@ -366,8 +340,7 @@ internal static partial class ProfilesApi
         var now = Timestamps.Now(time);
         var at = Timestamps.ToText(now);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         var account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, slug, cancellationToken).ConfigureAwait(false);
         if (account is null)
         {
@@ -419,6 +392,21 @@ internal static partial class ProfilesApi
     internal static IResult AccountNotFound(string slug) =>
         Problems.Result(StatusCodes.Status404NotFound, "Account not found", $"there is no account \"{slug}\" in this organisation");
 
+    /// <summary>
+    /// The account a route is scoped to: none for the organisation's own scope (<paramref name="slug"/> null), else the
+    /// organisation's account of that slug, or the 404 that names it when there is none.
+    /// </summary>
+    internal static async Task<(Account? Account, IResult? NotFound)> ScopeAccountAsync(DbConnection connection, DbTransaction? transaction, string organisationId, string? slug, CancellationToken cancellationToken)
+    {
+        if (slug is null)
+        {
+            return (null, null);
+        }
+
+        var account = await Profiles.FindAccountAsync(connection, transaction, organisationId, slug, cancellationToken).ConfigureAwait(false);
+        return account is null ? (null, AccountNotFound(slug)) : (account, null);
+    }
+
     private static void WriteAccount(Utf8JsonWriter w, Account account)
     {
         w.WriteStartObject();
@@ -427,9 +415,12 @@ internal static partial class ProfilesApi
         w.WriteString("createdAt", account.CreatedAt);
     }
 
-    private static byte[] View(Organisation organisation, Account? account, StoredProfile profile) => ResponseJson.Write(w =>
+    /// <summary>
+    /// Whose settings a view shows: <c>scope</c> (<c>organisation</c> or <c>account</c>), the organisation's slug, and
+    /// the account's (null for the organisation's own). The profile and its model policy are shown alike.
+    /// </summary>
+    internal static void WriteScope(Utf8JsonWriter w, Organisation organisation, Account? account)
     {
-        w.WriteStartObject();
         w.WriteString("scope", account is null ? "organisation" : "account");
         w.WriteString("organisation", organisation.Slug);
         if (account is null)
@@ -440,6 +431,12 @@ internal static partial class ProfilesApi
         {
             w.WriteString("account", account.Slug);
         }
+    }
+
+    private static byte[] View(Organisation organisation, Account? account, StoredProfile profile) => ResponseJson.Write(w =>
+    {
+        w.WriteStartObject();
+        WriteScope(w, organisation, account);
 
         profile.Settings.WriteTo(w);
         w.WriteNumber("revision", profile.Revision);

@@ -131,8 +131,7 @@ internal static class AdminRegistryApi
         var now = Timestamps.Now(time);
         var json = RegistryJson.Canonical(server);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         var before = await Publishing.FindAsync(connection, transaction, organisation.Id, path.Name, version, cancellationToken).ConfigureAwait(false);
         if (before is null)
         {
@@ -387,8 +386,7 @@ internal static class StatusChange
     {
         ArgumentNullException.ThrowIfNull(database);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisationId, cancellationToken).ConfigureAwait(false);
         var before = await Publishing.FindAsync(connection, transaction, organisationId, name, version, cancellationToken).ConfigureAwait(false);
         if (before is null)
         {
@@ -417,8 +415,7 @@ internal static class StatusChange
     {
         ArgumentNullException.ThrowIfNull(database);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisationId, cancellationToken).ConfigureAwait(false);
         var versions = await connection.QueryAsync(
             $"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org AND name = @name ORDER BY published_at DESC, version DESC",
             transaction, StoredEntry.Read, cancellationToken, ("org", organisationId), ("name", name)).ConfigureAwait(false);

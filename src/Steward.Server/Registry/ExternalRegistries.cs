@@ -114,8 +114,7 @@ internal static partial class ExternalRegistries
         var fetched = await FetchAsync(outbound, options, database, organisation, url, sameUrl ? previous!.ETag : null, logger, cancellationToken).ConfigureAwait(false);
         var now = Timestamps.Now(time);
         await using var writer = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Database.BeginWriteAsync(writer, cancellationToken).ConfigureAwait(false);
-        await database.LockOrganisationAsync(writer, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginOrganisationWriteAsync(writer, organisation.Id, cancellationToken).ConfigureAwait(false);
 
         // The profile as it is now: an admin may have changed its URL or mode while this fetch ran.
         var current = await Profiles.FindAsync(writer, transaction, organisation.Id, profile.AccountId, cancellationToken).ConfigureAwait(false);

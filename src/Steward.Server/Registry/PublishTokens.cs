@@ -180,30 +180,23 @@ internal static partial class PublishTokens
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         var (id, token) = await InsertAsync(connection, transaction, organisation.Id, name!, namespaces, now, expires, cancellationToken).ConfigureAwait(false);
-        var view = ResponseJson.Write(w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("id", id);
-            w.WriteString("name", name);
-            w.WriteStartArray("namespaces");
-            foreach (var pattern in namespaces)
-            {
-                w.WriteStringValue(pattern);
-            }
-
-            w.WriteEndArray();
-            w.WriteString("expiresAt", Timestamps.ToText(expires));
-            w.WriteEndObject();
-        });
+        var view = TokenView(secret: null);
         await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "registry.publish-token.create", "publish-token:" + id, null,
             System.Text.Encoding.UTF8.GetString(view), null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        var response = ResponseJson.Write(w =>
+        return new JsonBytes(TokenView(token), StatusCodes.Status201Created);
+
+        // The audit row records the token as its creator is shown it, less the secret and the expiry's Unix form.
+        byte[] TokenView(string? secret) => ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("id", id);
             w.WriteString("name", name);
-            w.WriteString("token", token);
+            if (secret is not null)
+            {
+                w.WriteString("token", secret);
+            }
+
             w.WriteStartArray("namespaces");
             foreach (var pattern in namespaces)
             {
@@ -212,9 +205,12 @@ internal static partial class PublishTokens
 
             w.WriteEndArray();
             w.WriteString("expiresAt", Timestamps.ToText(expires));
-            w.WriteNumber("expiresAtUnix", expires.ToUnixTimeSeconds());
+            if (secret is not null)
+            {
+                w.WriteNumber("expiresAtUnix", expires.ToUnixTimeSeconds());
+            }
+
             w.WriteEndObject();
         });
-        return new JsonBytes(response, StatusCodes.Status201Created);
     }
 }

@@ -35,8 +35,11 @@ internal static class PublisherApi
         }
     }
 
-    /// <summary>Who may publish what: an actor for the audit and the name patterns granted (<c>*</c> for an organisation admin).</summary>
-    private sealed record Publisher(string Actor, IReadOnlyList<string> Namespaces);
+    /// <summary>
+    /// Who may publish what in the organisation's registry: an actor for the audit and the name patterns
+    /// granted (<c>*</c> for an organisation admin).
+    /// </summary>
+    private sealed record Publisher(Organisation Organisation, string Actor, IReadOnlyList<string> Namespaces);
 
     private static async Task<Organisation?> ResolveAsync(HttpContext context, Database database, CancellationToken cancellationToken) =>
         context.GetRouteValue("org") is string slug
@@ -63,7 +66,7 @@ internal static class PublisherApi
         var caller = await Authentication.AuthenticateAsync(context, database, time, cancellationToken).ConfigureAwait(false);
         if (caller is not null)
         {
-            return new Publisher(caller.Actor, caller.OrganisationId == organisation.Id && caller.Role == Roles.Admin ? ["*"] : []);
+            return new Publisher(organisation, caller.Actor, caller.OrganisationId == organisation.Id && caller.Role == Roles.Admin ? ["*"] : []);
         }
 
         var header = context.Request.Headers.Authorization.ToString();
@@ -76,7 +79,29 @@ internal static class PublisherApi
         var publishToken = await PublishTokens.FindAsync(database, token, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         return publishToken is null
             ? null
-            : new Publisher(publishToken.Actor, publishToken.OrganisationId == organisation.Id ? publishToken.Namespaces : []);
+            : new Publisher(organisation, publishToken.Actor, publishToken.OrganisationId == organisation.Id ? publishToken.Namespaces : []);
+    }
+
+    /// <summary>
+    /// The publisher of the registry the request names (the first organisation's on the official paths), or the answer
+    /// that ends the request: 404 when there is no such registry, 401 without a bearer token or with one
+    /// <see cref="AuthenticateAsync"/> does not know. What the publisher may then do is the handler's to check.
+    /// </summary>
+    private static async Task<(Publisher? Publisher, IResult? Denied)> RequirePublisherAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var organisation = await ResolveAsync(context, database, cancellationToken).ConfigureAwait(false);
+        if (organisation is null)
+        {
+            return (null, OrganisationNotFound(context));
+        }
+
+        if (context.Request.Headers.Authorization.Count == 0)
+        {
+            return (null, Unauthorized(context, "Authorization header is required"));
+        }
+
+        var publisher = await AuthenticateAsync(context, database, time, organisation, cancellationToken).ConfigureAwait(false);
+        return publisher is null ? (null, Unauthorized(context, InvalidToken)) : (publisher, null);
     }
 
     private static IResult Forbidden(Publisher publisher, string verb) =>
@@ -87,21 +112,10 @@ internal static class PublisherApi
     /// <summary><c>POST /v0/publish</c>: 200 ServerResponse; 401 bad token; 403 outside the token's namespaces; 422 invalid; 400 duplicate version.</summary>
     internal static async Task<IResult> PublishAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var organisation = await ResolveAsync(context, database, cancellationToken).ConfigureAwait(false);
-        if (organisation is null)
-        {
-            return OrganisationNotFound(context);
-        }
-
-        if (context.Request.Headers.Authorization.Count == 0)
-        {
-            return Unauthorized(context, "Authorization header is required");
-        }
-
-        var publisher = await AuthenticateAsync(context, database, time, organisation, cancellationToken).ConfigureAwait(false);
+        var (publisher, denied) = await RequirePublisherAsync(context, database, time, cancellationToken).ConfigureAwait(false);
         if (publisher is null)
         {
-            return Unauthorized(context, InvalidToken);
+            return denied!;
         }
 
         var body = await RequestBodies.ReadAsync(context.Request, RequestBodies.MaxBytes, cancellationToken).ConfigureAwait(false);
@@ -134,7 +148,7 @@ internal static class PublisherApi
                 "Failed to publish server, invalid schema: call /validate for details", AdminRegistryApi.ProblemItems(loaded.Problems));
         }
 
-        var entry = await Publishing.PublishAsync(database, organisation.Id, server, publisher.Actor, Timestamps.Now(time), cancellationToken).ConfigureAwait(false);
+        var entry = await Publishing.PublishAsync(database, publisher.Organisation.Id, server, publisher.Actor, Timestamps.Now(time), cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
             const string duplicate = "invalid version: cannot publish duplicate version";
@@ -238,21 +252,10 @@ internal static class PublisherApi
                 "use PATCH /v0/servers/{serverName}/versions/{version}/status or PATCH /v0/servers/{serverName}/status, with the name URL-encoded");
         }
 
-        var organisation = await ResolveAsync(context, database, cancellationToken).ConfigureAwait(false);
-        if (organisation is null)
-        {
-            return OrganisationNotFound(context);
-        }
-
-        if (context.Request.Headers.Authorization.Count == 0)
-        {
-            return Unauthorized(context, "Authorization header is required");
-        }
-
-        var publisher = await AuthenticateAsync(context, database, time, organisation, cancellationToken).ConfigureAwait(false);
+        var (publisher, denied) = await RequirePublisherAsync(context, database, time, cancellationToken).ConfigureAwait(false);
         if (publisher is null)
         {
-            return Unauthorized(context, InvalidToken);
+            return denied!;
         }
 
         if (!PublishTokens.Permits(publisher.Namespaces, path.Name))
@@ -274,7 +277,7 @@ internal static class PublisherApi
         var now = Timestamps.Now(time);
         if (version is not null)
         {
-            var (before, after) = await StatusChange.ApplyAsync(database, organisation.Id, publisher.Actor, "registry.status", path.Name, version, status!, message, now, cancellationToken).ConfigureAwait(false);
+            var (before, after) = await StatusChange.ApplyAsync(database, publisher.Organisation.Id, publisher.Actor, "registry.status", path.Name, version, status!, message, now, cancellationToken).ConfigureAwait(false);
             if (before is null)
             {
                 return Problems.ServerNotFound(path.Name);
@@ -285,7 +288,7 @@ internal static class PublisherApi
                 : new JsonBytes(RegistryJson.Item(after), StatusCodes.Status200OK);
         }
 
-        var all = await StatusChange.ApplyAllAsync(database, organisation.Id, publisher.Actor, path.Name, status!, message, now, cancellationToken).ConfigureAwait(false);
+        var all = await StatusChange.ApplyAllAsync(database, publisher.Organisation.Id, publisher.Actor, path.Name, status!, message, now, cancellationToken).ConfigureAwait(false);
         if (all is not { } result)
         {
             return Problems.ServerNotFound(path.Name);

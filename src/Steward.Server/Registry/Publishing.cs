@@ -28,8 +28,7 @@ internal static class Publishing
         try
         {
             await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-            await database.LockOrganisationAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
+            await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisationId, cancellationToken).ConfigureAwait(false);
             if (await FindAsync(connection, transaction, organisationId, server.Name, server.Version, cancellationToken).ConfigureAwait(false) is not null)
             {
                 return null;

@@ -218,8 +218,7 @@ internal static partial class RegistryImport
         var caller = Authentication.CallerOf(context);
         await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
-            await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-            await database.LockOrganisationAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
+            await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
             var counts = await ApplyAsync(connection, transaction, organisation.Id, caller.Actor, collected, now, cancellationToken).ConfigureAwait(false);
             if (atomic && collected.Skipped.Count > 0)
             {

@@ -130,6 +130,26 @@ public sealed class Database : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A write transaction (<see cref="BeginWriteAsync"/>) that holds the organisation's lock
+    /// (<see cref="LockOrganisationAsync"/>) from its first statement: how a handler that changes one organisation's data
+    /// begins, so that no other writer of that organisation comes between what it reads and what it writes.
+    /// </summary>
+    public async Task<DbTransaction> BeginOrganisationWriteAsync(DbConnection connection, string organisationId, CancellationToken cancellationToken)
+    {
+        var transaction = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await LockOrganisationAsync(connection, transaction, organisationId, cancellationToken).ConfigureAwait(false);
+            return transaction;
+        }
+        catch
+        {
+            await transaction.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     /// <summary>Serialises writers of one organisation's data (PostgreSQL row lock; SQLite already has one writer at a time).</summary>
     public async Task LockOrganisationAsync(DbConnection connection, DbTransaction transaction, string organisationId, CancellationToken cancellationToken)
     {
