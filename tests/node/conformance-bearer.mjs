@@ -13,8 +13,9 @@ if (!token || !origin) {
   throw new Error('conformance-bearer.mjs needs STEWARD_CONFORMANCE_TOKEN and STEWARD_CONFORMANCE_ORIGIN');
 }
 
-// The undici the suite itself imports (so both share one dispatcher API version).
-const require = createRequire(new URL('./node_modules/@modelcontextprotocol/conformance/package.json', import.meta.url));
+// The undici the suite itself imports (so both share one dispatcher API version); STEWARD_CONFORMANCE_PACKAGE names
+// the suite's package folder when it is not `conformance` (the 2026-07-28 suite is `conformance-2026`).
+const require = createRequire(new URL(`./node_modules/@modelcontextprotocol/${process.env.STEWARD_CONFORMANCE_PACKAGE ?? 'conformance'}/package.json`, import.meta.url));
 const { Agent, setGlobalDispatcher } = require('undici');
 const wanted = new URL(origin).origin;
 const value = `Bearer ${token}`;

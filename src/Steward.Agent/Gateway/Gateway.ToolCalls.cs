@@ -190,7 +190,21 @@ public sealed partial class Gateway
 
         var isError = result is JsonObject body && body.TryGetPropertyValue("isError", out var flag) && flag is JsonValue value && value.TryGetValue(out bool failed) && failed;
         Audit(call, decided, decision.Because, isError ? "error" : "ok");
-        await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = result }, cancellationToken).ConfigureAwait(false);
+        await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = Stamped(context, result) }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A result as a host of <paramref name="context"/>'s revision reads it: a stateless revision's results say they are
+    /// complete (<c>resultType</c>), which an upstream of an older revision never writes.
+    /// </summary>
+    private static JsonNode? Stamped(MessageContext context, JsonNode? result)
+    {
+        if (result is JsonObject body && IsStateless(context) && !body.ContainsKey("resultType"))
+        {
+            body["resultType"] = "complete";
+        }
+
+        return result;
     }
 
     /// <summary>A call the gate is deciding: where it goes, when it arrived, its arguments for the audit (only when the policy records them).</summary>
@@ -237,7 +251,7 @@ public sealed partial class Gateway
         context.Server.SendMessageAsync(new JsonRpcResponse
         {
             Id = request.Id,
-            Result = JsonSerializer.SerializeToNode(answer, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult))),
+            Result = Stamped(context, JsonSerializer.SerializeToNode(answer, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult)))),
         }, cancellationToken);
 
     /// <summary>

@@ -139,6 +139,20 @@ public sealed partial class Gateway : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// One request of a stateless revision over HTTP (2026-07-28): the host-facing MCP server over a transport that
+    /// carries that request and its answer. It is not a host session: notifications for hosts never go to it.
+    /// </summary>
+    public async Task RunRequestAsync(ITransport transport, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        var server = McpServer.Create(transport, serverOptions, loggerFactory);
+        await using (server.ConfigureAwait(false))
+        {
+            await server.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private static string GatewayVersion { get; } = typeof(Gateway).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     private McpServerOptions CreateServerOptions() => new()
@@ -180,23 +194,41 @@ public sealed partial class Gateway : IAsyncDisposable
         Filters = new McpServerFilters { Message = new McpMessageFilters { IncomingFilters = [ToolCallFilter], OutgoingFilters = [UpstreamErrors.Unwrap] } },
     };
 
-    private McpMessageHandler ToolCallFilter(McpMessageHandler next) => (context, cancellationToken) => context.JsonRpcMessage switch
+    private McpMessageHandler ToolCallFilter(McpMessageHandler next) => (context, cancellationToken) =>
     {
-        JsonRpcRequest { Method: RequestMethods.ToolsCall } request => CallToolAsync(context, request, cancellationToken),
-        JsonRpcNotification { Method: NotificationMethods.InitializedNotification } => Initialized(context, next, cancellationToken),
-        // The stateless 2026-07-28 revision is not served yet: its server/discover is refused, and a client then falls
-        // back to initialize in a revision the gateway speaks (the revision's rule for clients: fall back on any error).
-        JsonRpcRequest { Method: RequestMethods.ServerDiscover } discover => context.Server.SendMessageAsync(new JsonRpcError
+        // A host of the stateless revision (2026-07-28) never sends initialize: its first request, which carries its
+        // capabilities, is what upstreams wait for. server/discover is answered by the SDK from the server options.
+        if (!hostReady.Task.IsCompleted && context.JsonRpcMessage is JsonRpcRequest && IsStateless(context))
         {
-            Id = discover.Id,
-            Error = new JsonRpcErrorDetail
-            {
-                Code = (int)McpErrorCode.MethodNotFound,
-                Message = "Steward's gateway speaks MCP revisions 2024-11-05 to 2025-11-25: start the session with initialize",
-            },
-        }, cancellationToken),
-        _ => next(context, cancellationToken),
+            return FirstStatelessAsync(context, next, cancellationToken);
+        }
+
+        return context.JsonRpcMessage switch
+        {
+            JsonRpcRequest { Method: RequestMethods.ToolsCall } request => CallToolAsync(context, request, cancellationToken),
+            JsonRpcNotification { Method: NotificationMethods.InitializedNotification } => Initialized(context, next, cancellationToken),
+            _ => next(context, cancellationToken),
+        };
     };
+
+    /// <summary>True when the message is a request of a stateless revision (its <c>_meta</c> names 2026-07-28 or later).</summary>
+    private static bool IsStateless(MessageContext context) => IsStatelessRevision(context.JsonRpcMessage.Context?.ProtocolVersion);
+
+    /// <summary>The first revision without <c>initialize</c> and sessions.</summary>
+    public const string StatelessRevision = "2026-07-28";
+
+    /// <summary>True for <see cref="StatelessRevision"/> and any later revision (revisions are dates, compared as text).</summary>
+    public static bool IsStatelessRevision(string? revision) =>
+        revision is { Length: 10 } && revision[4] == '-' && revision[7] == '-' && string.CompareOrdinal(revision, StatelessRevision) >= 0;
+
+    private async Task FirstStatelessAsync(MessageContext context, McpMessageHandler next, CancellationToken cancellationToken)
+    {
+        await OfferAsync(context.Server.ClientCapabilities, context.Server.ClientInfo, cancellationToken).ConfigureAwait(false);
+        hostReady.TrySetResult();
+        await (context.JsonRpcMessage is JsonRpcRequest { Method: RequestMethods.ToolsCall } request
+            ? CallToolAsync(context, request, cancellationToken)
+            : next(context, cancellationToken)).ConfigureAwait(false);
+    }
 
     private async Task Initialized(MessageContext context, McpMessageHandler next, CancellationToken cancellationToken)
     {

@@ -201,6 +201,29 @@ public static class GatewayHttpHost
             return;
         }
 
+        var requestId = message is JsonRpcRequest request ? request.Id : default;
+        if (StatelessHttp.Check(context.Request.Headers, message) is { } refusal)
+        {
+            await ErrorAsync(context, refusal.Status, refusal.Error, requestId).ConfigureAwait(false);
+            return;
+        }
+
+        if (StatelessHttp.IsStateless(context.Request.Headers, message))
+        {
+            if (!string.IsNullOrEmpty(context.Request.Headers[SessionHeader]))
+            {
+                await ErrorAsync(context, StatusCodes.Status400BadRequest, new JsonRpcErrorDetail
+                {
+                    Code = (int)McpErrorCode.InvalidRequest,
+                    Message = "Bad Request: revision 2026-07-28 has no sessions; send the request without the Mcp-Session-Id header.",
+                }, requestId).ConfigureAwait(false);
+                return;
+            }
+
+            await ServeStatelessAsync(context, message, gateway, stopping).ConfigureAwait(false);
+            return;
+        }
+
         Session? session;
         if (string.IsNullOrEmpty(context.Request.Headers[SessionHeader]))
         {
@@ -239,6 +262,44 @@ public static class GatewayHttpHost
         }
     }
 
+    /// <summary>
+    /// One request of a stateless revision (2026-07-28): the gateway's MCP server over a transport that carries this
+    /// request and its answer, and nothing after it. An error the revision gives an HTTP status (404 for a method not
+    /// found, 400 for a missing capability or a revision or header problem) sets it before the answer is written.
+    /// </summary>
+    private static async Task ServeStatelessAsync(HttpContext context, JsonRpcMessage message, Gateway gateway, CancellationToken stopping)
+    {
+        var transport = new OneRequestTransport(message, context);
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+        var running = gateway.RunRequestAsync(transport, both.Token);
+        try
+        {
+            if (message is JsonRpcRequest)
+            {
+                await transport.Answered.WaitAsync(both.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                // A notification (notifications/cancelled): nothing to answer.
+                context.Response.StatusCode = StatusCodes.Status202Accepted;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            await transport.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await running.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
     private static Session? Find(HttpContext context, ConcurrentDictionary<string, Session> sessions)
     {
         var id = context.Request.Headers[SessionHeader].ToString();
@@ -259,11 +320,15 @@ public static class GatewayHttpHost
         response.Headers.ContentEncoding = "identity";
     }
 
-    private static Task ErrorAsync(HttpContext context, int status, McpErrorCode code, string message)
+    private static Task ErrorAsync(HttpContext context, int status, McpErrorCode code, string message) =>
+        ErrorAsync(context, status, new JsonRpcErrorDetail { Code = (int)code, Message = message }, default);
+
+    /// <summary>A JSON-RPC error as the whole answer, with the request's id when it has one.</summary>
+    private static Task ErrorAsync(HttpContext context, int status, JsonRpcErrorDetail error, RequestId id)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        var body = new JsonRpcError { Id = default, Error = new JsonRpcErrorDetail { Code = (int)code, Message = message } };
+        var body = new JsonRpcError { Id = id, Error = error };
         return context.Response.WriteAsync(JsonSerializer.Serialize(body, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonRpcMessage))));
     }
 
