@@ -43,10 +43,13 @@ public sealed class ProtocolRevisionTests
 
     private static readonly string[] Revisions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 
+    /// <summary>What hosts speak: every session revision and the stateless 2026-07-28.</summary>
+    private static readonly string[] HostRevisions = [.. Revisions, "2026-07-28"];
+
     public static TheoryData<string, string> Pairs()
     {
         var data = new TheoryData<string, string>();
-        foreach (var host in Revisions)
+        foreach (var host in HostRevisions)
         {
             foreach (var upstream in Revisions)
             {
@@ -77,11 +80,11 @@ public sealed class ProtocolRevisionTests
     }
 
     /// <summary>
-    /// A host on the SDK's default opens with the stateless 2026-07-28 revision's server/discover; the gateway does not
-    /// serve that revision yet, refuses it, and the host falls back to initialize in 2025-11-25.
+    /// A host on the SDK's default opens with the stateless 2026-07-28 revision's server/discover; the gateway answers it
+    /// and serves that revision, in front of an upstream that speaks 2025-06-18.
     /// </summary>
     [NodeFact]
-    public async Task A_host_opening_with_server_discover_falls_back_to_the_newest_session_revision()
+    public async Task A_host_opening_with_server_discover_speaks_the_stateless_revision_through_the_gateway()
     {
         var directory = GatewayHarness.TempDirectory();
         var script = Path.Combine(directory, "rev-server.cjs");
@@ -91,7 +94,8 @@ public sealed class ProtocolRevisionTests
         await using var harness = await GatewayHarness.StartAsync(Fixtures.Config(("rev", entry)), Fixtures.Policy([Fixtures.Pypi("rev", "rev-test", "1.0.0")]),
             clientOptions: new McpClientOptions(), directory: directory);
 
-        Assert.Equal("2025-11-25", harness.Client.NegotiatedProtocolVersion);
+        Assert.Equal("2026-07-28", harness.Client.NegotiatedProtocolVersion);
+        Assert.Equal("steward-gateway", harness.Client.ServerInfo?.Name);
         var result = await harness.Client.CallToolAsync("rev__hello").AsTask().WaitAsync(Guard);
         Assert.Equal("hello from 2025-06-18 (asked 2025-06-18)", Assert.IsType<TextContentBlock>(result.Content[0]).Text);
     }

@@ -339,6 +339,91 @@ public sealed class GatewayHttpTests
         Assert.Contains("ended to make room (2 sessions open, --max-sessions)", gateway.Stderr.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A host of the stateless revision 2026-07-28 over HTTP, as its requests are on the wire (no session, <c>_meta</c> on
+    /// every request, <c>Mcp-Method</c> and <c>Mcp-Name</c> headers), beside a session of 2025-11-25 on the same gateway.
+    /// </summary>
+    [NodeFact]
+    public async Task A_stateless_host_is_served_without_a_session_and_a_header_that_disagrees_with_its_body_is_refused()
+    {
+        await using var gateway = await StartAsync("test-token-" + Guid.NewGuid().ToString("N"));
+        using var http = new HttpClient();
+        const string Meta = """
+            "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {},
+                       "io.modelcontextprotocol/clientInfo": { "name": "stateless-host", "version": "1.0.0" } }
+            """;
+
+        async Task<(HttpStatusCode Status, JsonElement Body, bool Session)> PostAsync(int id, string method, string parameters, string? name, string? methodHeader = null, string revision = "2026-07-28")
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url)
+            {
+                Content = new StringContent($$"""{ "jsonrpc": "2.0", "id": {{id}}, "method": "{{method}}", "params": { {{parameters}} } }""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", gateway.Token);
+            request.Headers.Accept.ParseAdd("application/json");
+            request.Headers.Accept.ParseAdd("text/event-stream");
+            request.Headers.Add("MCP-Protocol-Version", revision);
+            request.Headers.Add("Mcp-Method", methodHeader ?? method);
+            if (name is not null)
+            {
+                request.Headers.Add("Mcp-Name", name);
+            }
+
+            using var response = await http.SendAsync(request).WaitAsync(Guard);
+            var text = await response.Content.ReadAsStringAsync();
+            // An answer with nothing before it is plain JSON; with notifications before it, the last event of a stream.
+            var json = response.Content.Headers.ContentType?.MediaType == "text/event-stream"
+                ? text.Split('\n').Last(l => l.StartsWith("data: ", StringComparison.Ordinal))["data: ".Length..]
+                : text;
+            return (response.StatusCode, JsonDocument.Parse(json).RootElement.Clone(), response.Headers.Contains("Mcp-Session-Id"));
+        }
+
+        var discover = await PostAsync(1, "server/discover", Meta, name: null);
+        Assert.Equal(HttpStatusCode.OK, discover.Status);
+        Assert.False(discover.Session);
+        Assert.Contains("2026-07-28", discover.Body.GetProperty("result").GetProperty("supportedVersions").EnumerateArray().Select(v => v.GetString()));
+
+        var listed = await PostAsync(2, "tools/list", Meta, name: null);
+        Assert.Contains("echo", listed.Body.GetProperty("result").GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+
+        var called = await PostAsync(3, "tools/call", $$"""{{Meta}}, "name": "echo", "arguments": { "message": "stateless" }""", name: "echo");
+        Assert.Equal(HttpStatusCode.OK, called.Status);
+        var result = called.Body.GetProperty("result");
+        Assert.Equal("complete", result.GetProperty("resultType").GetString());
+        Assert.Contains("stateless", result.GetProperty("content")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
+
+        // The gateway applies policy to the tool the body names: a header naming another is refused, not trusted.
+        var mismatch = await PostAsync(4, "tools/call", $$"""{{Meta}}, "name": "echo", "arguments": { "message": "x" }""", name: "get-env");
+        Assert.Equal(HttpStatusCode.BadRequest, mismatch.Status);
+        Assert.Equal(4, mismatch.Body.GetProperty("id").GetInt32());
+        Assert.Equal(-32020, mismatch.Body.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Contains("Mcp-Name header 'get-env' differs from the body's params.name 'echo'", mismatch.Body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        var wrongMethod = await PostAsync(5, "tools/list", Meta, name: null, methodHeader: "prompts/list");
+        Assert.Equal((HttpStatusCode.BadRequest, -32020), (wrongMethod.Status, wrongMethod.Body.GetProperty("error").GetProperty("code").GetInt32()));
+
+        var noMeta = await PostAsync(6, "tools/list", "", name: null);
+        Assert.Equal((HttpStatusCode.BadRequest, -32602), (noMeta.Status, noMeta.Body.GetProperty("error").GetProperty("code").GetInt32()));
+
+        var removed = await PostAsync(7, "ping", Meta, name: null);
+        Assert.Equal((HttpStatusCode.NotFound, -32601), (removed.Status, removed.Body.GetProperty("error").GetProperty("code").GetInt32()));
+
+        var unknownRevision = await PostAsync(8, "tools/list", Meta, name: null, revision: "2099-01-01");
+        Assert.Equal((HttpStatusCode.BadRequest, -32022), (unknownRevision.Status, unknownRevision.Body.GetProperty("error").GetProperty("code").GetInt32()));
+
+        // A session of the 2025-11-25 revision on the same gateway at the same time.
+        await using var legacy = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = gateway.Url,
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + gateway.Token },
+        }), new McpClientOptions { ProtocolVersion = "2025-11-25" }).WaitAsync(Guard);
+        Assert.Equal("2025-11-25", legacy.NegotiatedProtocolVersion);
+        var echoed = await legacy.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "session" }).AsTask().WaitAsync(Guard);
+        Assert.Contains("session", string.Concat(echoed.Content.OfType<TextContentBlock>().Select(c => c.Text)), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(9, "tools/list", Meta, name: null)).Status);
+    }
+
 #pragma warning disable MCP9005 // sampling is a current feature of the 2025-11-25 revision the gateway speaks
     [NodeFact]
     public async Task A_sampling_request_goes_only_to_the_session_whose_call_caused_it_and_is_held_to_that_sessions_capabilities()
