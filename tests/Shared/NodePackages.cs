@@ -30,6 +30,12 @@ internal static class NodePackages
     public static string ConformanceScript => Path.Combine(Modules, "@modelcontextprotocol", "conformance", "dist", "index.js");
 
     /// <summary>
+    /// The conformance suite's 0.2.0 alpha (installed as <c>@modelcontextprotocol/conformance-2026</c>), whose
+    /// <c>--requirements 2026-07-28</c> runs what revision 2026-07-28 requires of a server.
+    /// </summary>
+    public static string Conformance2026Script => Path.Combine(Modules, "@modelcontextprotocol", "conformance-2026", "dist", "index.js");
+
+    /// <summary>
     /// tests/node/conformance-server.mjs: Steward's conformance upstream, the suite's reference tools, resources and prompts
     /// on the TypeScript SDK (<c>--stdio</c>, or <c>--http &lt;port&gt;</c>).
     /// </summary>

@@ -198,9 +198,21 @@ public sealed partial class Gateway : IAsyncDisposable
     {
         // A host of the stateless revision (2026-07-28) never sends initialize: its first request, which carries its
         // capabilities, is what upstreams wait for. server/discover is answered by the SDK from the server options.
-        if (!hostReady.Task.IsCompleted && context.JsonRpcMessage is JsonRpcRequest && IsStateless(context))
+        if (context.JsonRpcMessage is JsonRpcRequest stateless && IsStateless(context))
         {
-            return FirstStatelessAsync(context, next, cancellationToken);
+            if (MalformedRetry(stateless) is { } why)
+            {
+                return context.Server.SendMessageAsync(new JsonRpcError
+                {
+                    Id = stateless.Id,
+                    Error = new JsonRpcErrorDetail { Code = (int)McpErrorCode.InvalidParams, Message = why },
+                }, cancellationToken);
+            }
+
+            if (!hostReady.Task.IsCompleted)
+            {
+                return FirstStatelessAsync(context, next, cancellationToken);
+            }
         }
 
         return context.JsonRpcMessage switch
@@ -210,6 +222,18 @@ public sealed partial class Gateway : IAsyncDisposable
             _ => next(context, cancellationToken),
         };
     };
+
+    /// <summary>
+    /// Why a stateless request's retry fields are malformed (<c>inputResponses</c> not an object of objects,
+    /// <c>requestState</c> not a string), or null. The gateway asks hosts for no input yet, so well-formed ones are passed over.
+    /// </summary>
+    private static string? MalformedRetry(JsonRpcRequest request) => request.Params is not JsonObject parameters
+        ? null
+        : parameters.TryGetPropertyValue("inputResponses", out var responses) && (responses is not JsonObject each || each.Any(r => r.Value is not JsonObject))
+            ? $"{request.Method}: params.inputResponses must be an object whose every value is a response object (by its input request's key)"
+            : parameters.TryGetPropertyValue("requestState", out var state) && !(state is JsonValue v && v.TryGetValue(out string? _))
+                ? $"{request.Method}: params.requestState must be the string the server sent"
+                : null;
 
     /// <summary>True when the message is a request of a stateless revision (its <c>_meta</c> names 2026-07-28 or later).</summary>
     private static bool IsStateless(MessageContext context) => IsStatelessRevision(context.JsonRpcMessage.Context?.ProtocolVersion);
