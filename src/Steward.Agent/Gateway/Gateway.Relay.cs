@@ -27,9 +27,9 @@ public sealed partial class Gateway
     /// union of the sessions' capabilities (<see cref="offered"/>), so this is where a session's own are held to.</description></item>
     /// </list>
     /// </summary>
-    private McpServer SessionFor(string upstream, string method, string needs, Func<ClientCapabilities?, bool> offers)
+    private CallHost SessionFor(string upstream, string method, string needs, Func<ClientCapabilities?, bool> offers)
     {
-        var calling = callers.TryGetValue(upstream, out var list) ? list.Distinct().ToList() : [];
+        var calling = callers.TryGetValue(upstream, out var list) ? list.DistinctBy(c => c.Owner).ToList() : [];
         if (calling.Count > 1)
         {
             throw new McpProtocolException(
@@ -37,8 +37,8 @@ public sealed partial class Gateway
                 McpErrorCode.InvalidRequest);
         }
 
-        var session = calling.Count == 1 ? calling[0] : hosts.LastOrDefault(s => offers(s.ClientCapabilities)) ?? Host();
-        if (!offers(session.ClientCapabilities))
+        var session = calling.Count == 1 ? calling[0] : new CallHost(hosts.LastOrDefault(s => offers(s.ClientCapabilities)) ?? Host());
+        if (!offers(session.Capabilities))
         {
             throw new McpProtocolException(
                 $"Steward's gateway refused {method} from '{upstream}': the host session that made the call does not offer {needs}",
@@ -56,7 +56,7 @@ public sealed partial class Gateway
         var needs = tools ? "sampling with tools" : context ? "sampling with context" : "sampling";
         return SessionFor(upstream, RequestMethods.SamplingCreateMessage, needs, c =>
                 c?.Sampling is { } sampling && (!context || sampling.Context is not null) && (!tools || sampling.Tools is not null))
-            .SampleAsync(request, cancellationToken);
+            .AskAsync(RequestMethods.SamplingCreateMessage, request, static (s, r, ct) => s.SampleAsync(r, ct), cancellationToken);
     }
 
     private ValueTask<ElicitResult> ElicitAsync(string upstream, ElicitRequestParams? request, CancellationToken cancellationToken)
@@ -66,12 +66,12 @@ public sealed partial class Gateway
         // An empty elicitation capability means form mode (2025-11-25).
         return SessionFor(upstream, RequestMethods.ElicitationCreate, url ? "URL elicitation" : "form elicitation", c =>
                 c?.Elicitation is { } elicitation && (url ? elicitation.Url is not null : elicitation.Form is not null || elicitation.Url is null))
-            .ElicitAsync(request, cancellationToken);
+            .AskAsync(RequestMethods.ElicitationCreate, request, static (s, r, ct) => s.ElicitAsync(r, ct), cancellationToken);
     }
 
     private ValueTask<ListRootsResult> RequestRootsAsync(string upstream, ListRootsRequestParams? request, CancellationToken cancellationToken) =>
         SessionFor(upstream, RequestMethods.RootsList, "roots", c => c?.Roots is not null)
-            .RequestRootsAsync(request ?? new ListRootsRequestParams(), cancellationToken);
+            .AskAsync(RequestMethods.RootsList, request ?? new ListRootsRequestParams(), static (s, r, ct) => s.RequestRootsAsync(r, ct), cancellationToken);
 
     private async ValueTask HostRootsChangedAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
     {
@@ -130,7 +130,7 @@ public sealed partial class Gateway
                 body["progressToken"] = owner.Token.DeepClone();
                 try
                 {
-                    await owner.Session.SendMessageAsync(new JsonRpcNotification { Method = NotificationMethods.ProgressNotification, Params = body }).ConfigureAwait(false);
+                    await owner.Session.Server.SendMessageAsync(new JsonRpcNotification { Method = NotificationMethods.ProgressNotification, Params = body }).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or McpException or OperationCanceledException)
                 {
@@ -146,7 +146,7 @@ public sealed partial class Gateway
 
                 // While calls from host sessions are in flight to this upstream, its log messages are about them: they go
                 // to those sessions only, so one host never reads what another host's call logged.
-                var calling = callers.TryGetValue(upstream, out var list) && !list.IsEmpty ? list.Distinct().ToImmutableArray() : hosts;
+                var calling = callers.TryGetValue(upstream, out var list) && !list.IsEmpty ? list.Where(c => !c.Stateless).Select(c => c.Server).Distinct().ToImmutableArray() : hosts;
                 await SendToHostAsync(new JsonRpcNotification { Method = log.Method, Params = log.Params }, CancellationToken.None, calling).ConfigureAwait(false);
                 return true;
             case JsonRpcNotification { Method: NotificationMethods.ResourceUpdatedNotification } updated:

@@ -88,17 +88,31 @@ public sealed partial class Gateway
     /// </remarks>
     private async Task CallToolAsync(MessageContext context, JsonRpcRequest request, CancellationToken cancellationToken)
     {
+        if (request.Params is not JsonObject parameters || !parameters.TryGetPropertyValue("name", out var nameNode) || nameNode is not JsonValue nameValue ||
+            !nameValue.TryGetValue(out string? name))
+        {
+            throw new McpProtocolException("tools/call needs params with the tool's name as a string", McpErrorCode.InvalidParams);
+        }
+
+        if (IsStateless(context))
+        {
+            await CallStatelessAsync(context, request, parameters, name, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var result = await GateAsync(new CallHost(context.Server), parameters, name, cancellationToken).ConfigureAwait(false);
+        await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = result }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The gate itself (see <see cref="CallToolAsync"/>): the result the host gets, or the error it gets, thrown.</summary>
+    private async Task<JsonNode?> GateAsync(CallHost host, JsonObject parameters, string name, CancellationToken cancellationToken)
+    {
         if (!applyGate.Wait(0))
         {
             await applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         applyGate.Release();
-        if (request.Params is not JsonObject parameters || !parameters.TryGetPropertyValue("name", out var nameNode) || nameNode is not JsonValue nameValue ||
-            !nameValue.TryGetValue(out string? name))
-        {
-            throw new McpProtocolException("tools/call needs params with the tool's name as a string", McpErrorCode.InvalidParams);
-        }
 
         if (Status.Notice is { } notice)
         {
@@ -117,9 +131,7 @@ public sealed partial class Gateway
             // Listed = callable, both ways: a tool the server never listed is not governed by anything the admin saw.
             Refused(call, "unlisted", "the server does not list this tool");
             // Answered as SDK servers answer an unknown tool (a result with isError), so a host sees what the server itself would say.
-            await AnswerAsync(context, request, Refusal($"MCP error -32602: Unknown tool: '{name}' (\"{upstream.Name}\" does not list a tool \"{tool}\")"),
-                cancellationToken).ConfigureAwait(false);
-            return;
+            return Answer(Refusal($"MCP error -32602: Unknown tool: '{name}' (\"{upstream.Name}\" does not list a tool \"{tool}\")"));
         }
 
         if ((await PinCheckAsync(upstream, tools, cancellationToken).ConfigureAwait(false)).TryGetValue(tool, out var mismatch))
@@ -141,11 +153,10 @@ public sealed partial class Gateway
                 throw new McpProtocolException(
                     $"Steward: the tool \"{tool}\" of \"{upstream.Name}\" is disabled in your MCP configuration (disabledTools).", McpErrorCode.InvalidParams);
             case ToolVerdict.Ask:
-                if (await AskAsync(context.Server, call, decision, cancellationToken).ConfigureAwait(false) is var (refusal, answer))
+                if (await AskAsync(host, call, decision, cancellationToken).ConfigureAwait(false) is var (refusal, answer))
                 {
                     Refused(call, refusal, decision.Because);
-                    await AnswerAsync(context, request, answer, cancellationToken).ConfigureAwait(false);
-                    return;
+                    return Answer(answer);
                 }
 
                 decided = "ask-approved";
@@ -163,18 +174,18 @@ public sealed partial class Gateway
             parameters["name"] = tool;
         }
 
+        WithoutEnvelope(parameters);
+
         JsonNode? result;
         try
         {
-            result = await SendToolCallAsync(context.Server, upstream, parameters, cancellationToken).ConfigureAwait(false);
+            result = await SendToolCallAsync(host, upstream, parameters, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException && e is not McpProtocolException)
         {
             // As the SDK answers a typed handler's failure: a tool result with isError, not a JSON-RPC error.
             Audit(call, decided, decision.Because, "failed");
-            await AnswerAsync(context, request, Refusal($"An error occurred invoking '{name}'" + (e is McpException ? ": " + e.Message : ".")), cancellationToken)
-                .ConfigureAwait(false);
-            return;
+            return Answer(Refusal($"An error occurred invoking '{name}'" + (e is McpException ? ": " + e.Message : ".")));
         }
         catch (Exception e) when (e is OperationCanceledException or McpProtocolException)
         {
@@ -190,7 +201,7 @@ public sealed partial class Gateway
 
         var isError = result is JsonObject body && body.TryGetPropertyValue("isError", out var flag) && flag is JsonValue value && value.TryGetValue(out bool failed) && failed;
         Audit(call, decided, decision.Because, isError ? "error" : "ok");
-        await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = Stamped(context, result) }, cancellationToken).ConfigureAwait(false);
+        return result;
     }
 
     /// <summary>
@@ -214,18 +225,18 @@ public sealed partial class Gateway
     /// Asks the developer, through the host's elicitation, to approve a call a rule says to ask about. Null when approved;
     /// otherwise the decision to audit (<c>ask-unavailable</c>, <c>ask-declined</c>) and the host's answer.
     /// </summary>
-    private static async Task<(string Decision, CallToolResult Answer)?> AskAsync(McpServer session, GatedCall call, ToolDecision decision,
+    private static async Task<(string Decision, CallToolResult Answer)?> AskAsync(CallHost host, GatedCall call, ToolDecision decision,
         CancellationToken cancellationToken)
     {
         var (upstream, tool) = (call.Upstream, call.Tool);
-        if (session.ClientCapabilities?.Elicitation is null)
+        if (host.Capabilities?.Elicitation is null)
         {
             return ("ask-unavailable", Refusal($"Steward: your organisation's policy requires your approval before \"{tool}\" of \"{upstream.Name}\" runs " +
                                                $"({decision.Because}), and this MCP host cannot ask for it (it does not support elicitation). " +
                                                $"Use a host that supports elicitation, or add \"{tool}\" to the server's autoApprove list in your mcp.json."));
         }
 
-        var answer = await session.ElicitAsync(new ElicitRequestParams
+        var answer = await host.AskAsync(RequestMethods.ElicitationCreate, new ElicitRequestParams
         {
             Message = $"Allow the tool \"{tool}\" of the MCP server \"{upstream.Name}\" to run? Your organisation's policy asks you to approve it{ReasonOf(decision)}.",
             RequestedSchema = new ElicitRequestParams.RequestSchema
@@ -241,18 +252,35 @@ public sealed partial class Gateway
                 },
                 Required = [ApprovalField],
             },
-        }, cancellationToken).ConfigureAwait(false);
+        }, static (session, request, ct) => session.ElicitAsync(request, ct), cancellationToken).ConfigureAwait(false);
         return answer.IsAccepted && answer.Content is { } content && content.TryGetValue(ApprovalField, out var approve) && approve.ValueKind == JsonValueKind.True
             ? null
             : ("ask-declined", Refusal($"Steward: the call to \"{tool}\" of \"{upstream.Name}\" was not approved, so it did not run."));
     }
 
-    private static Task AnswerAsync(MessageContext context, JsonRpcRequest request, CallToolResult answer, CancellationToken cancellationToken) =>
-        context.Server.SendMessageAsync(new JsonRpcResponse
+    /// <summary>
+    /// The keys of a stateless request's <c>_meta</c> that describe the host to the gateway (its revision, capabilities,
+    /// name, log level): the upstream has a session of its own with the gateway, so they do not go on. Everything else of
+    /// <c>_meta</c> (progress token, trace context, a host's own keys) does.
+    /// </summary>
+    private static readonly string[] EnvelopeKeys =
+    [
+        "io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientCapabilities", "io.modelcontextprotocol/clientInfo",
+        "io.modelcontextprotocol/logLevel",
+    ];
+
+    private static void WithoutEnvelope(JsonObject parameters)
+    {
+        if (parameters["_meta"] is JsonObject meta)
         {
-            Id = request.Id,
-            Result = Stamped(context, JsonSerializer.SerializeToNode(answer, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult)))),
-        }, cancellationToken);
+            foreach (var key in EnvelopeKeys)
+            {
+                meta.Remove(key);
+            }
+        }
+    }
+
+    private static JsonNode? Answer(CallToolResult answer) => JsonSerializer.SerializeToNode(answer, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult)));
 
     /// <summary>
     /// Sends a tools/call upstream and returns its result as the upstream wrote it. The entry's <c>timeout</c> applies.
@@ -260,7 +288,7 @@ public sealed partial class Gateway
     /// here, with the request id the gateway chose: the SDK's own cancellation notice can be lost when the request's
     /// wait is cancelled first (it unregisters the notice as the wait ends).
     /// </summary>
-    private async Task<JsonObject> SendToolCallAsync(McpServer caller, Upstream upstream, JsonObject parameters, CancellationToken cancellationToken)
+    private async Task<JsonObject> SendToolCallAsync(CallHost caller, Upstream upstream, JsonObject parameters, CancellationToken cancellationToken)
     {
         callers.AddOrUpdate(upstream.Name, static (_, c) => [c], static (_, list, c) => list.Add(c), caller);
         string? relayed = null;

@@ -82,11 +82,11 @@ public sealed partial class Gateway : IAsyncDisposable
     private ImmutableArray<McpServer> hosts = [];
 
     /// <summary>Progress tokens sent upstream for calls in flight (as JSON text) → the session that made the call and its own token.</summary>
-    private readonly ConcurrentDictionary<string, (McpServer Session, JsonNode Token)> progressTokens = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (CallHost Session, JsonNode Token)> progressTokens = new(StringComparer.Ordinal);
     private long relayedTokens;
 
     /// <summary>Per upstream, the host sessions with a tools/call in flight to it, most recent last.</summary>
-    private readonly ConcurrentDictionary<string, ImmutableList<McpServer>> callers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ImmutableList<CallHost>> callers = new(StringComparer.Ordinal);
     private LoggingLevel? hostLoggingLevel;
     private ImmutableDictionary<string, Upstream> resourceOwners = ImmutableDictionary<string, Upstream>.Empty;
     private long forwardedCalls;
@@ -209,7 +209,8 @@ public sealed partial class Gateway : IAsyncDisposable
                 }, cancellationToken);
             }
 
-            if (!hostReady.Task.IsCompleted)
+            // A stateless host's first request, or one offering more than the upstreams were offered, has them offered it first.
+            if (!hostReady.Task.IsCompleted || !Covers(Volatile.Read(ref offered)?.Capabilities, Relayed(context.Server.ClientCapabilities)))
             {
                 return FirstStatelessAsync(context, next, cancellationToken);
             }
@@ -219,6 +220,7 @@ public sealed partial class Gateway : IAsyncDisposable
         {
             JsonRpcRequest { Method: RequestMethods.ToolsCall } request => CallToolAsync(context, request, cancellationToken),
             JsonRpcNotification { Method: NotificationMethods.InitializedNotification } => Initialized(context, next, cancellationToken),
+            JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled when !waitingRounds.IsEmpty => CancelledAsync(cancelled, context, next, cancellationToken),
             _ => next(context, cancellationToken),
         };
     };
@@ -244,6 +246,12 @@ public sealed partial class Gateway : IAsyncDisposable
     /// <summary>True for <see cref="StatelessRevision"/> and any later revision (revisions are dates, compared as text).</summary>
     public static bool IsStatelessRevision(string? revision) =>
         revision is { Length: 10 } && revision[4] == '-' && revision[7] == '-' && string.CompareOrdinal(revision, StatelessRevision) >= 0;
+
+    private Task CancelledAsync(JsonRpcNotification cancelled, MessageContext context, McpMessageHandler next, CancellationToken cancellationToken)
+    {
+        CancelRound(cancelled);
+        return next(context, cancellationToken);
+    }
 
     private async Task FirstStatelessAsync(MessageContext context, McpMessageHandler next, CancellationToken cancellationToken)
     {

@@ -48,8 +48,10 @@ public sealed class BackpressureTests
         var entry = Shims.Entry("uvx", ["flood-server==1.0.0"], Path.Combine(directory, "flood.argv"));
         entry = entry with { Env = [.. entry.Env ?? [], new("STEWARD_SHIM_SCRIPT", NodePackages.FloodScript)] };
         var received = new List<string>();
+        // Logging with logging/setLevel: a feature of the session revisions.
         var options = new McpClientOptions
         {
+            ProtocolVersion = "2025-11-25",
             Handlers = new McpClientHandlers
             {
                 NotificationHandlers =

@@ -355,7 +355,7 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
                     Endpoint = gateway.Url,
                     TransportMode = HttpTransportMode.StreamableHttp,
                     AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + gateway.Token },
-                })).WaitAsync(Guard);
+                }), new McpClientOptions { ProtocolVersion = "2025-11-25" }).WaitAsync(Guard);
                 Assert.Equal("conformance", other.ServerInfo?.Name);
             }
 

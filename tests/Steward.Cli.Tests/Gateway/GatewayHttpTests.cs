@@ -310,8 +310,10 @@ public sealed class GatewayHttpTests
             TransportMode = HttpTransportMode.StreamableHttp,
             AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + gateway.Token },
         };
-        await using (var first = await McpClient.CreateAsync(new HttpClientTransport(options)).WaitAsync(Guard))
-        await using (var second = await McpClient.CreateAsync(new HttpClientTransport(options)).WaitAsync(Guard))
+        // Sessions (and ping) are of the session revisions.
+        var session = new McpClientOptions { ProtocolVersion = "2025-11-25" };
+        await using (var first = await McpClient.CreateAsync(new HttpClientTransport(options), session).WaitAsync(Guard))
+        await using (var second = await McpClient.CreateAsync(new HttpClientTransport(options), session).WaitAsync(Guard))
         {
             await first.PingAsync().AsTask().WaitAsync(Guard);
             await second.PingAsync().AsTask().WaitAsync(Guard);
@@ -432,7 +434,8 @@ public sealed class GatewayHttpTests
 
         async Task<McpClient> ConnectAsync(string name, List<string>? sampled, Func<Task>? beforeAnswer = null)
         {
-            var options = new McpClientOptions { ClientInfo = new Implementation { Name = name, Version = "1.0.0" } };
+            // Sessions of a session revision: each is one host with its own capabilities for its connection.
+            var options = new McpClientOptions { ClientInfo = new Implementation { Name = name, Version = "1.0.0" }, ProtocolVersion = "2025-11-25" };
             if (sampled is not null)
             {
                 options.Capabilities = new ClientCapabilities { Sampling = new SamplingCapability() };

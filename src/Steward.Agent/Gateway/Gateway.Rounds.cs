@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace Steward.Agent.Gateway;
+
+// Who a call's questions go to: a host session (a request to it), or a stateless host's rounds (input_required).
+public sealed partial class Gateway
+{
+    /// <summary>How long a stateless host's call waits for its next round before it is cancelled upstream.</summary>
+    private static readonly TimeSpan RoundWait = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a round waits, after the first question of the upstream, for more before it is answered.</summary>
+    private static readonly TimeSpan RoundGather = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Calls of stateless hosts waiting on input, by the <c>requestState</c> the host was given.</summary>
+    private readonly ConcurrentDictionary<string, InputRounds> rounds = new(StringComparer.Ordinal);
+
+    /// <summary>The stateless calls by the id of the request of theirs now waiting, so that the host's <c>notifications/cancelled</c> cancels the call.</summary>
+    private readonly ConcurrentDictionary<string, InputRounds> waitingRounds = new(StringComparer.Ordinal);
+
+    /// <summary>A host's <c>notifications/cancelled</c> for the request a stateless call now waits on: the call ends, upstream too.</summary>
+    private void CancelRound(JsonRpcNotification notification)
+    {
+        if (notification.Params is JsonObject parameters && parameters["requestId"] is JsonValue id && waitingRounds.TryRemove(id.ToJsonString(), out var call))
+        {
+            call.Lifetime.Cancel();
+        }
+    }
+
+    /// <summary>
+    /// The host side of one call: what an upstream asks during it (sampling, elicitation, roots) and what an "ask" rule
+    /// asks are sent to it. A host session gets a request. A host of the stateless revision (2026-07-28), which takes no
+    /// requests, is answered <c>input_required</c> with the questions and asked to retry with its answers
+    /// (<see cref="InputRounds"/>).
+    /// </summary>
+    private sealed class CallHost
+    {
+        private readonly McpServer? session;
+        private readonly InputRounds? rounds;
+
+        public CallHost(McpServer session) => this.session = session;
+
+        public CallHost(InputRounds rounds) => this.rounds = rounds;
+
+        /// <summary>Who the host is, so that two calls of one host are known as one: the session's id, or the rounds' state.</summary>
+        public string Owner => rounds?.State ?? "session:" + session!.SessionId;
+
+        /// <summary>Where notifications about the call go: the session, or the request of the round now waiting.</summary>
+        public McpServer Server => rounds?.Current ?? session!;
+
+        public ClientCapabilities? Capabilities => rounds?.Capabilities ?? session!.ClientCapabilities;
+
+        /// <summary>A host of the stateless revision: it is sent nothing but its answers (no logging it did not ask for).</summary>
+        public bool Stateless => rounds is not null;
+
+        public async ValueTask<TResult> AskAsync<TParams, TResult>(string method, TParams parameters,
+            Func<McpServer, TParams, CancellationToken, ValueTask<TResult>> direct, CancellationToken cancellationToken)
+        {
+            if (rounds is null)
+            {
+                return await direct(session!, parameters, cancellationToken).ConfigureAwait(false);
+            }
+
+            var options = McpJsonUtilities.DefaultOptions;
+            var answer = await rounds.AskAsync(method, JsonSerializer.SerializeToNode(parameters, options.GetTypeInfo(typeof(TParams))), cancellationToken)
+                .ConfigureAwait(false);
+            return (TResult?)answer.Deserialize(options.GetTypeInfo(typeof(TResult)))
+                   ?? throw new McpProtocolException($"the host's answer to {method} is empty", McpErrorCode.InvalidParams);
+        }
+    }
+
+    /// <summary>
+    /// A stateless host's call across its rounds. The gate runs once, in the background (<see cref="Completion"/>); each
+    /// question it asks of the host waits here under a key. A round answers the host with the questions not yet answered
+    /// (<c>input_required</c>, with <see cref="State"/> as <c>requestState</c>), or with the call's result once it is
+    /// there. The host's retry brings <c>inputResponses</c> by key; a question left unanswered is asked again.
+    /// </summary>
+    private sealed class InputRounds(ClientCapabilities? capabilities, McpServer current)
+    {
+        private readonly object gate = new();
+        private readonly Dictionary<string, (string Method, JsonNode? Params, TaskCompletionSource<JsonNode> Answer)> open = new(StringComparer.Ordinal);
+        private TaskCompletionSource asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int next;
+
+        /// <summary>Unguessable: it is all a retry shows of the call it continues.</summary>
+        public string State { get; } = "steward-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+
+        public ClientCapabilities? Capabilities { get; } = capabilities;
+
+        public McpServer Current { get; set; } = current;
+
+        /// <summary>Cancelled when the host stops retrying (<see cref="RoundWait"/>) or the call is done.</summary>
+        public CancellationTokenSource Lifetime { get; } = new();
+
+        /// <summary>The call's result (as the host gets it), or its failure.</summary>
+        public Task<JsonNode?> Completion { get; set; } = Task.FromResult<JsonNode?>(null);
+
+        /// <summary>The tool the call was for: a retry must name the same.</summary>
+        public required string Tool { get; init; }
+
+        public async Task<JsonNode> AskAsync(string method, JsonNode? parameters, CancellationToken cancellationToken)
+        {
+            var answer = new TaskCompletionSource<JsonNode>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (gate)
+            {
+                open["q" + ++next] = (method, parameters, answer);
+                asked.TrySetResult();
+            }
+
+            using (cancellationToken.Register(() => answer.TrySetCanceled(cancellationToken)))
+            {
+                return await answer.Task.ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Gives the questions their answers from a retry's <c>inputResponses</c>; what is not a question asked is passed over.</summary>
+        public void Answer(JsonObject? responses)
+        {
+            lock (gate)
+            {
+                foreach (var (key, value) in responses ?? [])
+                {
+                    if (value is not null && open.Remove(key, out var question))
+                    {
+                        question.Answer.TrySetResult(value.DeepClone());
+                    }
+                }
+
+                if (open.Count == 0)
+                {
+                    asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+        }
+
+        /// <summary>
+        /// Waits for the call's result or its next questions: the result (complete), or the open questions as an
+        /// <c>input_required</c> result.
+        /// </summary>
+        public async Task<JsonNode?> RoundAsync(CancellationToken cancellationToken)
+        {
+            Task waiting;
+            lock (gate)
+            {
+                waiting = asked.Task;
+            }
+
+            if (await Task.WhenAny(Completion, waiting).WaitAsync(cancellationToken).ConfigureAwait(false) == waiting && !Completion.IsCompleted)
+            {
+                // More questions may follow at once (a tool asking for two things): gathered into the same round.
+                await Task.WhenAny(Completion, Task.Delay(RoundGather, cancellationToken)).ConfigureAwait(false);
+            }
+
+            if (Completion.IsCompleted)
+            {
+                return await Completion.ConfigureAwait(false);
+            }
+
+            var requests = new JsonObject();
+            lock (gate)
+            {
+                foreach (var (key, question) in open)
+                {
+                    requests[key] = new JsonObject { ["method"] = question.Method, ["params"] = question.Params?.DeepClone() };
+                }
+            }
+
+            return new JsonObject { ["resultType"] = "input_required", ["inputRequests"] = requests, ["requestState"] = State };
+        }
+    }
+
+    /// <summary>
+    /// A tools/call of a stateless host: a new call starts the gate in the background and answers with its first round;
+    /// a retry (<c>requestState</c>) answers the questions of its call and answers with the next round.
+    /// </summary>
+    private async Task CallStatelessAsync(MessageContext context, JsonRpcRequest request, JsonObject parameters, string name, CancellationToken cancellationToken)
+    {
+        InputRounds call;
+        if (parameters["requestState"] is JsonValue state && state.TryGetValue(out string? token))
+        {
+            if (!rounds.TryGetValue(token, out var found) || found.Tool != name)
+            {
+                throw new McpProtocolException(
+                    $"tools/call: params.requestState is not one the gateway gave for '{name}', or its call has ended (a call waits {RoundWait.TotalMinutes:0} minutes for its next round); call the tool again without it",
+                    McpErrorCode.InvalidParams);
+            }
+
+            call = found;
+            call.Current = context.Server;
+            call.Lifetime.CancelAfter(RoundWait);
+            call.Answer(parameters["inputResponses"] as JsonObject);
+        }
+        else
+        {
+            call = new InputRounds(context.Server.ClientCapabilities, context.Server) { Tool = name };
+            call.Lifetime.CancelAfter(RoundWait);
+            rounds[call.State] = call;
+            var host = new CallHost(call);
+            call.Completion = Task.Run(async () =>
+            {
+                try
+                {
+                    return await GateAsync(host, parameters, name, call.Lifetime.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // Its lifetime is not disposed: a retry racing the end may still push its deadline back.
+                    rounds.TryRemove(call.State, out _);
+                }
+            }, CancellationToken.None);
+        }
+
+        JsonNode? answer;
+        try
+        {
+            // The host cancelling the request it waits on (or going away) cancels the call, upstream too.
+            using var cancelling = cancellationToken.Register(static c => ((InputRounds)c!).Lifetime.Cancel(), call);
+            var waiting = JsonSerializer.SerializeToNode(request.Id, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(RequestId)))!.ToJsonString();
+            waitingRounds[waiting] = call;
+            try
+            {
+                answer = await call.RoundAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                waitingRounds.TryRemove(new KeyValuePair<string, InputRounds>(waiting, call));
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new McpProtocolException($"Steward: the call to '{name}' ended: it waited too long for its next round", McpErrorCode.InternalError);
+        }
+
+        await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = Stamped(context, answer) }, cancellationToken).ConfigureAwait(false);
+    }
+}
