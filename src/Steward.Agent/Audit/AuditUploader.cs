@@ -51,6 +51,12 @@ public sealed record AuditUploadOptions
     /// <summary>How long a stopping gateway tries to send what is spooled before leaving it for the next start.</summary>
     public TimeSpan FinalSendTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// The clock the uploader reads and waits on: the flush interval, the backoff, the bound of the last send when it
+    /// stops, and the time in each event's id. Tests move it by hand.
+    /// </summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>For tests: the HTTP handler (default: the outbound address policy's, redirects not followed).</summary>
     public HttpMessageHandler? Handler { get; init; }
 }
@@ -74,6 +80,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
     public const string SpoolFileName = "audit-spool.jsonl";
 
     private readonly AuditUploadOptions options;
+    private readonly TimeProvider time;
     private readonly ILogger logger;
     private readonly AuditSpool spool;
     private readonly Uri endpoint;
@@ -94,6 +101,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(logger);
         this.options = options;
         this.logger = logger;
+        time = options.Time;
         spool = new AuditSpool(options.SpoolPath);
         endpoint = new Uri(options.ServerUrl.TrimEnd('/') + "/api/v1/audit/tool-calls");
         http = new HttpClient(options.Handler ?? Core.Net.OutboundAddressPolicy.FromEnvironment(purpose: "the Steward server").CreateHandler(), disposeHandler: true)
@@ -139,7 +147,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
     /// <summary>Queues one audited tool call. Never waits: when the in-memory queue is full the event is not uploaded (the local audit log has it).</summary>
     public void Enqueue(in ToolCallEvent entry)
     {
-        if (!queue.Writer.TryWrite((Guid.CreateVersion7().ToString(), entry)))
+        if (!queue.Writer.TryWrite((Guid.CreateVersion7(time.GetUtcNow()).ToString(), entry)))
         {
             Interlocked.Increment(ref notQueued);
         }
@@ -163,19 +171,16 @@ public sealed partial class AuditUploader : IAsyncDisposable
         var token = stop.Token;
         var pending = SafeCount();
         // What a previous gateway left in the spool goes at once; new calls wait for the interval or the count.
-        var nextFlush = pending > 0 ? DateTimeOffset.UtcNow : DateTimeOffset.UtcNow + options.FlushInterval;
+        var nextFlush = pending > 0 ? time.GetUtcNow() : time.GetUtcNow() + options.FlushInterval;
         while (!token.IsCancellationRequested)
         {
-            var now = DateTimeOffset.UtcNow;
+            var now = time.GetUtcNow();
             var wake = pending > 0 || unspooled.Count > 0 ? Max(nextFlush, retryAt) : DateTimeOffset.MaxValue;
             var delay = wake == DateTimeOffset.MaxValue ? Timeout.InfiniteTimeSpan : Max(wake - now, TimeSpan.Zero);
-            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(token))
+            // Until a call is queued, the flush time or the retry comes (on the uploader's clock), or the uploader stops.
+            using (var due = delay > TimeSpan.Zero ? new CancellationTokenSource(delay, time) : null)
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(token, due?.Token ?? CancellationToken.None))
             {
-                if (delay != Timeout.InfiniteTimeSpan)
-                {
-                    wait.CancelAfter(delay);
-                }
-
                 try
                 {
                     if (delay != TimeSpan.Zero && !await queue.Reader.WaitToReadAsync(wait.Token).ConfigureAwait(false))
@@ -193,7 +198,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
             }
 
             pending += SpoolQueued();
-            now = DateTimeOffset.UtcNow;
+            now = time.GetUtcNow();
             if (pending == 0 || now < retryAt || (pending < options.FlushCount && now < nextFlush))
             {
                 continue;
@@ -201,7 +206,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
 
             var sent = await SendSpoolAsync(token).ConfigureAwait(false);
             pending = SafeCount() + unspooled.Count;
-            nextFlush = DateTimeOffset.UtcNow + options.FlushInterval;
+            nextFlush = time.GetUtcNow() + options.FlushInterval;
             if (sent)
             {
                 failures = 0;
@@ -217,7 +222,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
         SpoolQueued();
         if (SafeCount() > 0 && failures == 0)
         {
-            using var final = new CancellationTokenSource(options.FinalSendTimeout);
+            using var final = new CancellationTokenSource(options.FinalSendTimeout, time);
             await SendSpoolAsync(final.Token).ConfigureAwait(false);
         }
     }
@@ -226,7 +231,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
     private void Failed()
     {
         failures++;
-        retryAt = DateTimeOffset.UtcNow + Backoff(failures);
+        retryAt = time.GetUtcNow() + Backoff(failures);
     }
 
     private TimeSpan Backoff(int attempt)

@@ -53,27 +53,15 @@ public sealed class AuditUploadTests
         return config;
     }
 
-    /// <summary>The source's settings with short waits, so the test does not sit through the defaults.</summary>
-    private static AuditUploadOptions Fast(TempConfig config) =>
-        AuditUploader.OptionsForSource(config.Paths, _ => null)! with
-        {
-            FlushInterval = TimeSpan.FromMilliseconds(100),
-            InitialBackoff = TimeSpan.FromMilliseconds(100),
-            MaxBackoff = TimeSpan.FromMilliseconds(400),
-        };
+    /// <summary>The source's settings, with their waits, on a clock the test moves (so it does not sit through them).</summary>
+    private static AuditUploadOptions OnClock(TempConfig config, WatchedClock clock) =>
+        AuditUploader.OptionsForSource(config.Paths, _ => null)! with { Time = clock };
+
+    /// <summary>How far the clock is moved when the uploader waits on it: past any flush interval or retry (its backoff has ±20% jitter).</summary>
+    private static TimeSpan PastAnyWait(AuditUploadOptions options) => options.FlushInterval + (options.MaxBackoff * 2);
 
     private static ToolCallEvent Call(string tool, IDictionary<string, JsonElement>? arguments = null, string server = "everything") =>
         new(DateTimeOffset.UtcNow, server, tool, "allow", "no rule", 3.25, "ok", arguments);
-
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        for (var i = 0; i < 600 && !condition(); i++)
-        {
-            await Task.Delay(50);
-        }
-
-        Assert.True(condition(), "timed out waiting until " + what);
-    }
 
     private static int SpoolLines(string path)
     {
@@ -101,7 +89,8 @@ public sealed class AuditUploadTests
         var token = await server.DeveloperTokenAsync("platform");
         await server.PutProfileAsync("""{"auditToolArguments":true}""");
         using var config = await LoginAsync(server, token);
-        var options = Fast(config);
+        var clock = new WatchedClock();
+        var options = OnClock(config, clock);
         Assert.Equal(Path.Combine(config.Paths.ConfigDirectory, AuditUploader.SpoolFileName), options.SpoolPath);
         await server.StopAsync();
 
@@ -112,8 +101,8 @@ public sealed class AuditUploadTests
             first.Enqueue(Call("echo", arguments));
             first.Enqueue(Call("add"));
             first.Enqueue(Call("longRunningOperation"));
-            await Until(() => SpoolLines(options.SpoolPath) == 3 && log.Messages.Any(m => m.Contains("cannot be sent", StringComparison.Ordinal)),
-                "the three calls are spooled and a send has failed");
+            await clock.Until(() => SpoolLines(options.SpoolPath) == 3 && log.Messages.Any(m => m.Contains("cannot be sent", StringComparison.Ordinal)),
+                "the three calls are spooled and a send has failed", PastAnyWait(options));
         }
 
         // The gateway stopped with the server still down: nothing was lost, and the spool is the owner's alone.
@@ -123,11 +112,11 @@ public sealed class AuditUploadTests
         await using (var second = new AuditUploader(options, log))
         {
             second.Enqueue(Call("printEnv"));
-            await Until(() => SpoolLines(options.SpoolPath) == 4, "the next gateway's call joins the spool");
+            await clock.Until(() => SpoolLines(options.SpoolPath) == 4, "the next gateway's call joins the spool");
             Assert.DoesNotContain(token, await File.ReadAllTextAsync(options.SpoolPath), StringComparison.Ordinal);
 
             await server.StartAgainAsync();
-            await Until(() => SpoolLines(options.SpoolPath) == 0 && second.Delivered == 4, "the spool is delivered");
+            await clock.Until(() => SpoolLines(options.SpoolPath) == 0 && second.Delivered == 4, "the spool is delivered", PastAnyWait(options));
         }
 
         var listed = await ListedAsync(server);
@@ -146,14 +135,15 @@ public sealed class AuditUploadTests
     {
         await using var server = await StewardServerHost.StartAsync(new ManualTime(DateTimeOffset.UtcNow));
         using var config = await LoginAsync(server, await server.DeveloperTokenAsync());
-        var options = Fast(config) with { FlushInterval = TimeSpan.FromMinutes(10), FlushCount = 3 };
+        var clock = new WatchedClock();
+        var options = OnClock(config, clock) with { FlushInterval = TimeSpan.FromMinutes(10), FlushCount = 3 };
         var log = new ListLogger();
         await using (var uploader = new AuditUploader(options, log))
         {
             uploader.Enqueue(Call("echo"));
             uploader.Enqueue(Call("echo", server: new string('s', 300)));
             uploader.Enqueue(Call("add"));
-            await Until(() => uploader.Delivered == 2 && SpoolLines(options.SpoolPath) == 0, "the two valid calls are delivered and the spool emptied");
+            await clock.Until(() => uploader.Delivered == 2 && SpoolLines(options.SpoolPath) == 0, "the two valid calls are delivered and the spool emptied");
         }
 
         Assert.Equal(["add", "echo"], (await ListedAsync(server)).Select(e => (string)e!["tool"]!).Order(StringComparer.Ordinal));
@@ -165,14 +155,15 @@ public sealed class AuditUploadTests
     {
         await using var server = await StewardServerHost.StartAsync(new ManualTime(DateTimeOffset.UtcNow));
         using var config = await LoginAsync(server, await server.DeveloperTokenAsync());
-        var options = Fast(config) with { FlushCount = 7 };
+        var clock = new WatchedClock();
+        var options = OnClock(config, clock) with { FlushCount = 7 };
         var log = new ListLogger();
         await using (var first = new AuditUploader(options, log))
         await using (var second = new AuditUploader(options, log))
         {
             var calls = Enumerable.Range(0, 60).Select(i => Task.Run(() => (i % 2 == 0 ? first : second).Enqueue(Call("tool-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))));
             await Task.WhenAll(calls);
-            await Until(() => SpoolLines(options.SpoolPath) == 0 && first.Delivered + second.Delivered >= 60, "both gateways' calls are delivered");
+            await clock.Until(() => SpoolLines(options.SpoolPath) == 0 && first.Delivered + second.Delivered >= 60, "both gateways' calls are delivered", PastAnyWait(options));
         }
 
         using var admin = server.Client();
@@ -186,6 +177,7 @@ public sealed class AuditUploadTests
     public async Task A_spool_past_its_limit_drops_the_oldest_calls_and_keeps_the_newest()
     {
         using var config = new TempConfig();
+        var clock = new WatchedClock();
         var options = new AuditUploadOptions
         {
             ServerUrl = $"http://127.0.0.1:{StewardServerHost.FreePort()}",
@@ -195,6 +187,7 @@ public sealed class AuditUploadTests
             FlushInterval = TimeSpan.FromMilliseconds(100),
             InitialBackoff = TimeSpan.FromMinutes(10),
             MaxSpoolBytes = 4000,
+            Time = clock,
         };
         var log = new ListLogger();
         await using (var uploader = new AuditUploader(options, log))
@@ -202,7 +195,7 @@ public sealed class AuditUploadTests
             for (var i = 0; i < 60; i++)
             {
                 uploader.Enqueue(Call("tool-" + i.ToString("D2", System.Globalization.CultureInfo.InvariantCulture)));
-                await Until(() => File.Exists(options.SpoolPath) && File.ReadAllText(options.SpoolPath).Contains($"tool-{i:D2}", StringComparison.Ordinal), "the call is spooled");
+                await clock.Until(() => File.Exists(options.SpoolPath) && File.ReadAllText(options.SpoolPath).Contains($"tool-{i:D2}", StringComparison.Ordinal), "the call is spooled");
             }
         }
 
@@ -234,7 +227,9 @@ public sealed class AuditUploadTests
         await using var server = await StewardServerHost.StartAsync(new ManualTime(DateTimeOffset.UtcNow));
         await server.PutProfileAsync("""{"auditToolArguments":true}""");
         using var config = await LoginAsync(server, await server.DeveloperTokenAsync());
-        var uploader = new AuditUploader(Fast(config), new ListLogger());
+        var clock = new WatchedClock();
+        var options = OnClock(config, clock);
+        var uploader = new AuditUploader(options, new ListLogger());
         await using (uploader)
         {
             await using var harness = await GatewayHarness.StartAsync(
@@ -243,7 +238,7 @@ public sealed class AuditUploadTests
             await harness.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "not-audited-value" });
             await harness.Gateway.ApplyPolicyAsync(Fixtures.Policy([Fixtures.EverythingNpm()], auditArguments: true));
             await harness.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "audited-value" });
-            await Until(() => uploader.Delivered == 2, "both calls are delivered");
+            await clock.Until(() => uploader.Delivered == 2, "both calls are delivered", PastAnyWait(options));
         }
 
         using var admin = server.Client();
