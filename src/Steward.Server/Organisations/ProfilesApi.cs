@@ -113,23 +113,18 @@ internal static partial class ProfilesApi
     /// </summary>
     internal static async Task<IResult> ListAccountsAsync(HttpContext context, Database database, Identity.SecretBox box, CancellationToken cancellationToken)
     {
-        var organisation = Authentication.OrganisationOf(context);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var accounts = await connection.QueryAsync(
-            "SELECT a.id, a.organisation_id, a.slug, a.name, a.created_at, p.id FROM accounts a LEFT JOIN profiles p ON p.account_id = a.id WHERE a.organisation_id = @org AND a.deleted_at IS NULL ORDER BY a.slug",
-            null, r => (Account: Account.Read(r), HasProfile: !r.IsDBNull(5)), cancellationToken, ("org", organisation.Id)).ConfigureAwait(false);
+        var accounts = await AccountOperations.ListAsync(database, Authentication.OrganisationOf(context), box, cancellationToken).ConfigureAwait(false);
         return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("accounts");
-            foreach (var (account, hasProfile) in accounts)
+            foreach (var listing in accounts)
             {
-                WriteAccount(w, account);
-                w.WriteBoolean("hasProfile", hasProfile);
-                var segment = Uri.EscapeDataString(AccountUrls.Segment(box, account));
+                WriteAccount(w, listing.Account);
+                w.WriteBoolean("hasProfile", listing.HasProfile);
                 w.WriteStartObject("urls");
-                w.WriteString("registry", $"/o/{organisation.Slug}/a/{segment}/registry");
-                w.WriteString("kiro", $"/o/{organisation.Slug}/a/{segment}/kiro/registry.json");
+                w.WriteString("registry", listing.RegistryPath);
+                w.WriteString("kiro", listing.KiroPath);
                 w.WriteEndObject();
                 w.WriteEndObject();
             }
