@@ -41,6 +41,8 @@ internal sealed record ApiAnswer(int Status, byte[] Body)
 /// <summary>
 /// Calls an admin API handler in-process, as the console's signed-in admin: the same validation, transaction, audit row
 /// and revision as a request to <c>/api/v1/orgs/{org}/…</c> with that admin's token. The console has no write path of its own.
+/// For the features whose endpoint is not yet a thin adapter over an operation (profiles, tokens and the account list
+/// are: <c>ProfileOperations</c>, <c>TokenOperations</c>, <c>AccountOperations</c>, which the pages call directly).
 /// </summary>
 internal static class ConsoleApi
 {
