@@ -29,8 +29,7 @@ internal sealed record ApiAnswer(int Status, byte[] Body)
 
         try
         {
-            var problem = JsonSerializer.Deserialize(Body, ServerJsonContext.Default.ProblemBody);
-            return (problem?.Detail ?? problem?.Title ?? $"refused ({Status})", problem?.Errors ?? []);
+            return JsonSerializer.Deserialize(Body, ServerJsonContext.Default.ProblemBody) is { } problem ? ConsoleProblems.Describe(problem) : ($"refused ({Status})", []);
         }
         catch (JsonException)
         {
@@ -42,6 +41,8 @@ internal sealed record ApiAnswer(int Status, byte[] Body)
 /// <summary>
 /// Calls an admin API handler in-process, as the console's signed-in admin: the same validation, transaction, audit row
 /// and revision as a request to <c>/api/v1/orgs/{org}/…</c> with that admin's token. The console has no write path of its own.
+/// For the features whose endpoint is not yet a thin adapter over an operation (profiles, tokens and the account list
+/// are: <c>ProfileOperations</c>, <c>TokenOperations</c>, <c>AccountOperations</c>, which the pages call directly).
 /// </summary>
 internal static class ConsoleApi
 {
@@ -102,17 +103,12 @@ internal static class ConsoleApi
     }
 }
 
-internal static class ConsoleResults
+internal static class ConsoleProblems
 {
-    /// <summary>Runs a handler's answer (a problem, usually) into bytes, to show its detail and items.</summary>
-    public static async Task<ApiAnswer> ExecuteAsync(HttpContext outer, IResult result)
+    /// <summary>What the console shows of a problem: its detail (else its title) and its items (path or location, message, hint).</summary>
+    public static (string Detail, IReadOnlyList<ProblemItem> Items) Describe(ProblemBody problem)
     {
-        ArgumentNullException.ThrowIfNull(outer);
-        ArgumentNullException.ThrowIfNull(result);
-        var context = new DefaultHttpContext { RequestServices = outer.RequestServices };
-        using var response = new MemoryStream();
-        context.Response.Body = response;
-        await result.ExecuteAsync(context).ConfigureAwait(false);
-        return new ApiAnswer(context.Response.StatusCode, response.ToArray());
+        ArgumentNullException.ThrowIfNull(problem);
+        return (problem.Detail ?? problem.Title, problem.Errors ?? []);
     }
 }

@@ -112,11 +112,8 @@ internal static partial class ConsoleModule
             return;
         }
 
-        var answer = await ConsoleApi.CallAsync(context, grant.Caller, grant.Organisation,
-            c => ProfilesApi.ListAccountsAsync(c, database, c.RequestServices.GetRequiredService<Identity.SecretBox>(), c.RequestAborted)).ConfigureAwait(false);
-        var accounts = (answer.Json?["accounts"]?.AsArray() ?? [])
-            .Select(a => new ConsoleAccount(a!["slug"]!.GetValue<string>(), a["name"]!.GetValue<string>(), a["hasProfile"]?.GetValue<bool>() ?? false,
-                a["urls"]!["registry"]!.GetValue<string>(), a["urls"]!["kiro"]!.GetValue<string>()))
+        var accounts = (await AccountOperations.ListAsync(database, grant.Organisation, services.GetRequiredService<Identity.SecretBox>(), context.RequestAborted).ConfigureAwait(false))
+            .Select(a => new ConsoleAccount(a.Account.Slug, a.Account.Name, a.HasProfile, a.RegistryPath, a.KiroPath))
             .ToList();
         var chosen = context.Request.Query["account"].ToString() is { Length: > 0 } accountSlug ? accounts.FirstOrDefault(a => a.Slug == accountSlug) : null;
         context.Items[typeof(ConsoleUser)] = new ConsoleUser(session, grant, accounts, chosen);

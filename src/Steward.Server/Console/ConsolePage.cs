@@ -1,5 +1,11 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Steward.Server.Hosting;
+using Steward.Server.Http;
+using Steward.Server.Organisations;
+using Steward.Server.Registry;
+using Steward.Server.Storage;
 
 namespace Steward.Server.AdminConsole;
 
@@ -26,6 +32,38 @@ public abstract class ConsolePage : ComponentBase
     /// <summary>Whether this request is the POST of the form named <paramref name="formName"/>.</summary>
     internal bool Posted(string formName) =>
         HttpMethods.IsPost(HttpContext.Request.Method) && HttpContext.Request.HasFormContentType && HttpContext.Request.Form["_handler"] == formName;
+
+    /// <summary>
+    /// Runs an operation that may write, as the signed-in admin's own request would through the admin API, then raises
+    /// <see cref="LocalChanges"/> as the API's middleware does: the page may read back what it just changed within this
+    /// request, and held policy channels wake.
+    /// </summary>
+    internal async Task<T> WriteAsync<T>(Func<Task<T>> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        try
+        {
+            return await write().ConfigureAwait(false);
+        }
+        finally
+        {
+            HttpContext.RequestServices.GetRequiredService<LocalChanges>().Changed();
+        }
+    }
+
+    /// <summary>Saves a reviewed profile change (its JSON, as the review form carried it) to the chosen account's profile, or the organisation's.</summary>
+    internal Task<Outcome<ProfileView>> SaveProfileAsync(string json) => WriteAsync(async () =>
+    {
+        var change = ProfileChange.Read(System.Text.Encoding.UTF8.GetBytes(json));
+        if (!change.Ok)
+        {
+            return Outcome<ProfileView>.Refused(change.Problem);
+        }
+
+        var services = HttpContext.RequestServices;
+        return await ProfileOperations.UpdateAsync(services.GetRequiredService<Database>(), User.Grant.Caller, User.Organisation, User.Account?.Slug, change.Value,
+            services.GetRequiredService<TimeProvider>(), services.GetService<ExternalRegistrySync>(), HttpContext.RequestAborted).ConfigureAwait(false);
+    });
 
     internal string FormValue(string name) => HttpMethods.IsPost(HttpContext.Request.Method) && HttpContext.Request.HasFormContentType ? HttpContext.Request.Form[name].ToString() : "";
 }

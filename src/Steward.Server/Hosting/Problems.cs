@@ -33,8 +33,22 @@ internal static class Problems
     public const string ContentType = "application/problem+json";
 
     public static IResult Result(int status, string title, string? detail = null, IReadOnlyList<ProblemItem>? errors = null, bool withError = false) =>
-        Results.Json(new ProblemBody { Title = title, Status = status, Detail = detail, Errors = errors, Error = withError ? title : null },
-            ServerJsonContext.Default.ProblemBody, ContentType, status);
+        Of(Body(status, title, detail, errors, withError));
+
+    /// <summary>The problem itself, for an operation to answer (the API writes it with <see cref="Of"/>, the console shows it).</summary>
+    public static ProblemBody Body(int status, string title, string? detail = null, IReadOnlyList<ProblemItem>? errors = null, bool withError = false) =>
+        new() { Title = title, Status = status, Detail = detail, Errors = errors, Error = withError ? title : null };
+
+    /// <summary>A problem as the API's answer: <c>application/problem+json</c> with its status.</summary>
+    public static IResult Of(ProblemBody problem)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        return Results.Json(problem, ServerJsonContext.Default.ProblemBody, ContentType, problem.Status);
+    }
+
+    /// <summary>The problem a result of <see cref="Result"/> or <see cref="Of"/> carries (a handler's shared refusal, shown by an operation's caller).</summary>
+    public static ProblemBody BodyOf(IResult problem) =>
+        (problem as IValueHttpResult<ProblemBody>)?.Value ?? throw new ArgumentException("the result is not a problem", nameof(problem));
 
     /// <summary>A query parameter out of range or of the wrong type: 422, naming the parameter.</summary>
     public static IResult Query(string parameter, string message, string? value) =>

@@ -26,6 +26,13 @@ internal sealed class JsonForm
         return body is null ? new JsonForm(default, RequestBodies.TooLarge(maxBytes)) : Parse(body, known);
     }
 
+    /// <summary>A body already read, as <see cref="ReadAsync"/> reads the request's: over <paramref name="maxBytes"/>, a 413 problem.</summary>
+    public static JsonForm Parse(byte[] body, int maxBytes, IReadOnlyCollection<string> known)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return body.Length > maxBytes ? new JsonForm(default, RequestBodies.TooLarge(maxBytes)) : Parse(body, known);
+    }
+
     /// <summary>The body as a JSON object whose members are all among <paramref name="known"/>; else a problem naming what is wrong.</summary>
     public static JsonForm Parse(byte[] body, IReadOnlyCollection<string> known)
     {
@@ -56,8 +63,11 @@ internal sealed class JsonForm
         return new JsonForm(root, null);
     }
 
-    public static IResult Invalid(string field, string message, string? value) =>
-        Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", $"{field}: {message}",
+    public static IResult Invalid(string field, string message, string? value) => Problems.Of(FieldProblem(field, message, value));
+
+    /// <summary>The 422 naming <paramref name="field"/> of the body, as a problem an operation answers.</summary>
+    public static ProblemBody FieldProblem(string field, string message, string? value) =>
+        Problems.Body(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", $"{field}: {message}",
             [new ProblemItem { Location = "body." + field, Message = message, Value = value }]);
 
     public static bool TryInteger(JsonElement value, out long result)

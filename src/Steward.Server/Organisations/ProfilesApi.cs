@@ -1,11 +1,9 @@
 using System.Data.Common;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Steward.Core.Policy;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
 using Steward.Server.Http;
@@ -17,7 +15,8 @@ namespace Steward.Server.Organisations;
 
 /// <summary>
 /// The organisation's profile, accounts and account profiles (admin API). Every change is validated (422 naming the
-/// field), audited with before and after in its transaction, and raises the profile's revision.
+/// field), audited with before and after in its transaction, and raises the profile's revision; profile reads and
+/// writes are <see cref="ProfileOperations"/>, which the console calls too.
 /// </summary>
 internal static partial class ProfilesApi
 {
@@ -25,9 +24,6 @@ internal static partial class ProfilesApi
     public const long MinSyncIntervalSeconds = 60;
     public const long MaxSyncIntervalSeconds = 30L * 24 * 3600;
     public const long MaxOfflineAgeSeconds = 365L * 24 * 3600;
-
-    private static readonly string[] ProfileFields =
-        ["mcpEnabled", "webToolsEnabled", "registryMode", "registryUrl", "syncIntervalSeconds", "maxOfflineAgeSeconds", "modelControlEnabled", "auditToolArguments", "toolRules"];
 
     public static void Map(RouteGroupBuilder organisation)
     {
@@ -44,31 +40,18 @@ internal static partial class ProfilesApi
         organisation.MapDelete("/accounts/{account}/profile", DeleteAccountProfileAsync);
     }
 
-    internal static async Task<IResult> GetOrganisationProfileAsync(HttpContext context, Database database, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetOrganisationProfileAsync(HttpContext context, Database database, CancellationToken cancellationToken) =>
+        await GetAsync(context, database, null, cancellationToken).ConfigureAwait(false);
+
+    internal static async Task<IResult> GetAccountProfileAsync(HttpContext context, Database database, CancellationToken cancellationToken) =>
+        await GetAsync(context, database, context.GetRouteValue("account") as string ?? "", cancellationToken).ConfigureAwait(false);
+
+    private static async Task<IResult> GetAsync(HttpContext context, Database database, string? accountSlug, CancellationToken cancellationToken)
     {
         var organisation = Authentication.OrganisationOf(context);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var profile = await Profiles.FindAsync(connection, null, organisation.Id, null, cancellationToken).ConfigureAwait(false);
-        return profile is null
-            ? Problems.Result(StatusCodes.Status404NotFound, "Not Found", "the organisation has no profile")
-            : new JsonBytes(View(organisation, null, profile), StatusCodes.Status200OK);
-    }
-
-    internal static async Task<IResult> GetAccountProfileAsync(HttpContext context, Database database, CancellationToken cancellationToken)
-    {
-        var organisation = Authentication.OrganisationOf(context);
-        var slug = context.GetRouteValue("account") as string ?? "";
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var account = await Profiles.FindAccountAsync(connection, null, organisation.Id, slug, cancellationToken).ConfigureAwait(false);
-        if (account is null)
-        {
-            return AccountNotFound(slug);
-        }
-
-        var profile = await Profiles.FindAsync(connection, null, organisation.Id, account.Id, cancellationToken).ConfigureAwait(false);
-        return profile is null
-            ? Problems.Result(StatusCodes.Status404NotFound, "Not Found", $"the account \"{slug}\" has no profile of its own; the organisation's profile applies to it")
-            : new JsonBytes(View(organisation, account, profile), StatusCodes.Status200OK);
+        var outcome = await ProfileOperations.GetAsync(connection, organisation, accountSlug, cancellationToken).ConfigureAwait(false);
+        return outcome.ToResult(view => view.ToJson());
     }
 
     internal static async Task<IResult> PutOrganisationProfileAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken) =>
@@ -85,77 +68,15 @@ internal static partial class ProfilesApi
     /// </summary>
     private static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, string? accountSlug, CancellationToken cancellationToken)
     {
-        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ProfileFields, cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } problem)
+        var change = ProfileChange.Read(await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ProfileChange.Names, cancellationToken).ConfigureAwait(false));
+        if (!change.Ok)
         {
-            return problem;
+            return Problems.Of(change.Problem);
         }
 
-        var caller = Authentication.CallerOf(context);
-        var organisation = Authentication.OrganisationOf(context);
-        var now = Timestamps.Now(time);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var (account, accountNotFound) = await ScopeAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-        if (accountNotFound is not null)
-        {
-            return accountNotFound;
-        }
-
-        var subject = account is null ? "profile:organisation" : "profile:account/" + account.Slug;
-        var before = await Profiles.FindAsync(connection, transaction, organisation.Id, account?.Id, cancellationToken).ConfigureAwait(false);
-        var baseline = before?.Settings
-            ?? (await Profiles.FindAsync(connection, transaction, organisation.Id, null, cancellationToken).ConfigureAwait(false))?.Settings
-            ?? ProfileSettings.Default;
-        var parsed = ParseSettings(form.Root, baseline);
-        if (parsed.Problem is { } invalid)
-        {
-            return invalid;
-        }
-
-        var settings = parsed.Settings!;
-        if (before is not null && before.Settings == settings)
-        {
-            return new JsonBytes(View(organisation, account, before), StatusCodes.Status200OK);
-        }
-
-        StoredProfile after;
-        if (before is null)
-        {
-            // A profile made again after a delete continues the revisions it had, so a revision id is never reused.
-            var last = await connection.ScalarAsync("SELECT MAX(revision) FROM audit WHERE organisation_id = @org AND object = @object", transaction, cancellationToken,
-                ("org", organisation.Id), ("object", subject)).ConfigureAwait(false);
-            var revision = (last is null ? 0 : Convert.ToInt64(last, CultureInfo.InvariantCulture)) + 1;
-            after = new StoredProfile(Tokens.NewId("prf"), organisation.Id, account?.Id, settings, revision, Timestamps.ToText(now));
-            await connection.ExecuteAsync(
-                $"INSERT INTO profiles ({StoredProfile.Columns}) VALUES (@id, @org, @account, @mcp, @web, @mode, @url, @sync, @offline, @models, @auditArguments, @revision, @at, @toolRules)",
-                transaction, cancellationToken, [.. Parameters(after)]).ConfigureAwait(false);
-        }
-        else
-        {
-            after = before with { Settings = settings, Revision = before.Revision + 1, UpdatedAt = Timestamps.ToText(now) };
-            await connection.ExecuteAsync(
-                "UPDATE profiles SET mcp_enabled = @mcp, web_tools_enabled = @web, registry_mode = @mode, registry_url = @url, sync_interval_seconds = @sync, max_offline_seconds = @offline, model_control_enabled = @models, audit_tool_arguments = @auditArguments, tool_rules = @toolRules, revision = @revision, updated_at = @at WHERE id = @id",
-                transaction, cancellationToken, [.. Parameters(after)]).ConfigureAwait(false);
-        }
-
-        // A copy of another URL (or of a registry no longer external) is never served: it goes with the change.
-        var externalChanged = before is not null && (before.Settings.RegistryMode != settings.RegistryMode || before.Settings.RegistryUrl != settings.RegistryUrl);
-        if (externalChanged)
-        {
-            await ExternalRegistries.ForgetAsync(connection, transaction, before!.Id, cancellationToken).ConfigureAwait(false);
-        }
-
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, before is null ? "profile.create" : "profile.update", subject,
-            before?.AuditView(), after.AuditView(), after.Revision, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        if (settings.RegistryMode == RegistryModes.External && (before is null || externalChanged))
-        {
-            // Fetched now rather than at the next tick; the admin sees the outcome at GET …/profile/registry-sync.
-            (context.RequestServices.GetService(typeof(ExternalRegistrySync)) as ExternalRegistrySync)?.Kick();
-        }
-
-        return new JsonBytes(View(organisation, account, after), before is null ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+        var outcome = await ProfileOperations.UpdateAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), accountSlug, change.Value,
+            time, context.RequestServices.GetService(typeof(ExternalRegistrySync)) as ExternalRegistrySync, cancellationToken).ConfigureAwait(false);
+        return outcome.ToResult(view => view.ToJson());
     }
 
     /// <summary><c>DELETE …/accounts/{account}/profile</c>: the account goes back to the organisation's profile. 204; 404 when it had none.</summary>
@@ -192,23 +113,18 @@ internal static partial class ProfilesApi
     /// </summary>
     internal static async Task<IResult> ListAccountsAsync(HttpContext context, Database database, Identity.SecretBox box, CancellationToken cancellationToken)
     {
-        var organisation = Authentication.OrganisationOf(context);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var accounts = await connection.QueryAsync(
-            "SELECT a.id, a.organisation_id, a.slug, a.name, a.created_at, p.id FROM accounts a LEFT JOIN profiles p ON p.account_id = a.id WHERE a.organisation_id = @org AND a.deleted_at IS NULL ORDER BY a.slug",
-            null, r => (Account: Account.Read(r), HasProfile: !r.IsDBNull(5)), cancellationToken, ("org", organisation.Id)).ConfigureAwait(false);
+        var accounts = await AccountOperations.ListAsync(database, Authentication.OrganisationOf(context), box, cancellationToken).ConfigureAwait(false);
         return new JsonBytes(ResponseJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("accounts");
-            foreach (var (account, hasProfile) in accounts)
+            foreach (var listing in accounts)
             {
-                WriteAccount(w, account);
-                w.WriteBoolean("hasProfile", hasProfile);
-                var segment = Uri.EscapeDataString(AccountUrls.Segment(box, account));
+                WriteAccount(w, listing.Account);
+                w.WriteBoolean("hasProfile", listing.HasProfile);
                 w.WriteStartObject("urls");
-                w.WriteString("registry", $"/o/{organisation.Slug}/a/{segment}/registry");
-                w.WriteString("kiro", $"/o/{organisation.Slug}/a/{segment}/kiro/registry.json");
+                w.WriteString("registry", listing.RegistryPath);
+                w.WriteString("kiro", listing.KiroPath);
                 w.WriteEndObject();
                 w.WriteEndObject();
             }
@@ -347,7 +263,7 @@ internal static partial class ProfilesApi
             return AccountNotFound(slug);
         }
 
-        var revoked = await TokensApi.RevokeAccountTokensAsync(connection, transaction, organisation.Id, account.Id, caller.Actor, now, cancellationToken).ConfigureAwait(false);
+        var revoked = await TokenOperations.RevokeAccountTokensAsync(connection, transaction, organisation.Id, account.Id, caller.Actor, now, cancellationToken).ConfigureAwait(false);
         if (await Profiles.FindAsync(connection, transaction, organisation.Id, account.Id, cancellationToken).ConfigureAwait(false) is { } profile)
         {
             await ExternalRegistries.ForgetAsync(connection, transaction, profile.Id, cancellationToken).ConfigureAwait(false);
@@ -432,156 +348,6 @@ internal static partial class ProfilesApi
             w.WriteString("account", account.Slug);
         }
     }
-
-    private static byte[] View(Organisation organisation, Account? account, StoredProfile profile) => ResponseJson.Write(w =>
-    {
-        w.WriteStartObject();
-        WriteScope(w, organisation, account);
-
-        profile.Settings.WriteTo(w);
-        w.WriteNumber("revision", profile.Revision);
-        w.WriteString("updatedAt", profile.UpdatedAt);
-        w.WriteEndObject();
-    });
-
-    private static IEnumerable<(string, object?)> Parameters(StoredProfile p)
-    {
-        yield return ("id", p.Id);
-        yield return ("org", p.OrganisationId);
-        yield return ("account", p.AccountId);
-        yield return ("mcp", p.Settings.McpEnabled);
-        yield return ("web", p.Settings.WebToolsEnabled);
-        yield return ("mode", p.Settings.RegistryMode);
-        yield return ("url", p.Settings.RegistryUrl);
-        yield return ("sync", p.Settings.SyncIntervalSeconds);
-        yield return ("offline", p.Settings.MaxOfflineAgeSeconds);
-        yield return ("models", p.Settings.ModelControlEnabled);
-        yield return ("auditArguments", p.Settings.AuditToolArguments);
-        yield return ("revision", p.Revision);
-        yield return ("at", p.UpdatedAt);
-        yield return ("toolRules", p.Settings.ToolRulesJson);
-    }
-
-    /// <summary>
-    /// The settings a body asks for over <paramref name="defaults"/> (the profile as it is: a field left out keeps
-    /// its value), or the first problem, naming its field.
-    /// </summary>
-    internal static (ProfileSettings? Settings, IResult? Problem) ParseSettings(JsonElement root, ProfileSettings defaults)
-    {
-        IResult? problem = null;
-        bool Bool(string field, bool fallback)
-        {
-            if (problem is not null || !root.TryGetProperty(field, out var value))
-            {
-                return fallback;
-            }
-
-            if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
-            {
-                return value.GetBoolean();
-            }
-
-            problem = JsonForm.Invalid(field, "expected true or false", value.GetRawText());
-            return fallback;
-        }
-
-        var mcp = Bool("mcpEnabled", defaults.McpEnabled);
-        var web = Bool("webToolsEnabled", defaults.WebToolsEnabled);
-        var models = Bool("modelControlEnabled", defaults.ModelControlEnabled);
-        var auditArguments = Bool("auditToolArguments", defaults.AuditToolArguments);
-        if (problem is not null)
-        {
-            return (null, problem);
-        }
-
-        var mode = defaults.RegistryMode;
-        if (root.TryGetProperty("registryMode", out var modeElement))
-        {
-            if (modeElement.ValueKind != JsonValueKind.String || !RegistryModes.All.Contains(modeElement.GetString()!, StringComparer.Ordinal))
-            {
-                return (null, JsonForm.Invalid("registryMode", "expected one of none, hosted, external", modeElement.GetRawText()));
-            }
-
-            mode = modeElement.GetString()!;
-        }
-
-        // Left out, the URL stays with an external registry and goes with any other mode.
-        var urlGiven = root.TryGetProperty("registryUrl", out var urlElement);
-        var url = !urlGiven && mode == RegistryModes.External ? defaults.RegistryUrl : null;
-        if (urlGiven && urlElement.ValueKind != JsonValueKind.Null)
-        {
-            if (urlElement.ValueKind != JsonValueKind.String || urlElement.GetString()!.Length > 2048 ||
-                !Uri.TryCreate(urlElement.GetString(), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.UserInfo.Length > 0 || uri.Fragment.Length > 0)
-            {
-                return (null, JsonForm.Invalid("registryUrl", "expected an absolute https URL without user information or fragment, of at most 2048 characters", urlElement.GetRawText()));
-            }
-
-            url = urlElement.GetString();
-        }
-
-        if (mode == RegistryModes.External && url is null)
-        {
-            return (null, JsonForm.Invalid("registryUrl", "required when registryMode is external: the URL of the registry hosts read", null));
-        }
-
-        if (mode != RegistryModes.External && url is not null)
-        {
-            return (null, JsonForm.Invalid("registryUrl", $"only allowed when registryMode is external (it is {mode})", urlElement.GetRawText()));
-        }
-
-        var sync = defaults.SyncIntervalSeconds;
-        if (root.TryGetProperty("syncIntervalSeconds", out var syncElement))
-        {
-            if (!JsonForm.TryInteger(syncElement, out sync) || sync < MinSyncIntervalSeconds || sync > MaxSyncIntervalSeconds)
-            {
-                return (null, JsonForm.Invalid("syncIntervalSeconds", $"expected whole seconds from {MinSyncIntervalSeconds} to {MaxSyncIntervalSeconds} (30 days)", syncElement.GetRawText()));
-            }
-        }
-
-        var offlineGiven = root.TryGetProperty("maxOfflineAgeSeconds", out var offlineElement);
-        var offline = offlineGiven ? null : defaults.MaxOfflineAgeSeconds;
-        if (!offlineGiven && offline is { } kept && kept < sync)
-        {
-            return (null, JsonForm.Invalid("maxOfflineAgeSeconds",
-                $"the profile's maximum offline age ({kept} s) would be shorter than the new sync interval ({sync} s): set maxOfflineAgeSeconds too (null, or at least the sync interval)", null));
-        }
-
-        if (offlineGiven && offlineElement.ValueKind != JsonValueKind.Null)
-        {
-            if (!JsonForm.TryInteger(offlineElement, out var value) || value < sync || value > MaxOfflineAgeSeconds)
-            {
-                return (null, JsonForm.Invalid("maxOfflineAgeSeconds",
-                    $"expected null or whole seconds from the sync interval ({sync}) to {MaxOfflineAgeSeconds} (365 days): a client must be able to sync before its policy expires",
-                    offlineElement.GetRawText()));
-            }
-
-            offline = value;
-        }
-
-        var toolRules = defaults.ToolRulesJson;
-        if (root.TryGetProperty("toolRules", out var rulesElement))
-        {
-            var (rules, ruleProblem) = ToolRuleList.Read(rulesElement);
-            if (rules is null)
-            {
-                return (null, RuleProblem(ruleProblem!));
-            }
-
-            toolRules = ProfileSettings.RulesJson(rules);
-        }
-
-        return (defaults with
-        {
-            ToolRulesJson = toolRules,
-            McpEnabled = mcp, WebToolsEnabled = web, RegistryMode = mode, RegistryUrl = url, SyncIntervalSeconds = sync,
-            MaxOfflineAgeSeconds = offline, ModelControlEnabled = models, AuditToolArguments = auditArguments,
-        }, null);
-    }
-
-    /// <summary>A 422 naming the rule's field as a JSON path (<c>$.toolRules[2].pattern: …</c>).</summary>
-    internal static IResult RuleProblem(ToolRuleProblem problem) =>
-        Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", problem.ToString(),
-            [new ProblemItem { Location = "body." + problem.Path.TrimStart('$', '.'), Message = problem.Message, Value = problem.Value }]);
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
     internal static partial Regex Slug();
