@@ -29,6 +29,7 @@ import {
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
+  ListRootsResultSchema,
   ListToolsRequestSchema,
   McpError,
   ErrorCode,
@@ -315,6 +316,100 @@ const tools = [
     },
   },
 ];
+
+// The 2026-07-28 suite's input-required tools (its scenarios input-required-result-*), written as a server of the
+// session revisions writes them: each asks the client with requests from server to client. Through Steward's gateway
+// a 2026-07-28 host gets those questions as input_required rounds and answers them on its retries.
+const asking = (extra, method, params, schema) => extra.sendRequest({ method, params }, schema);
+const askName = (message) => ({ message, requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] } });
+const askSampling = (prompt, maxTokens) => ({ messages: [{ role: "user", content: text(prompt) }], maxTokens });
+const sampledText = (result) => (result.content?.type === "text" ? result.content.text : JSON.stringify(result.content));
+tools.push(
+  {
+    name: "test_input_required_result_elicitation",
+    description: "Asks the user's name (elicitation) and greets them",
+    inputSchema: noArguments,
+    call: async (args, extra) => {
+      const answer = await asking(extra, "elicitation/create", askName("What is your name?"), ElicitResultSchema);
+      return { content: [text(`Hello, ${answer.content?.name ?? "stranger"}!`)] };
+    },
+  },
+  {
+    name: "test_input_required_result_sampling",
+    description: "Asks the client's model the capital of France (sampling)",
+    inputSchema: noArguments,
+    call: async (args, extra) => {
+      const answer = await asking(extra, "sampling/createMessage", askSampling("What is the capital of France?", 100), CreateMessageResultSchema);
+      return { content: [text(sampledText(answer))] };
+    },
+  },
+  {
+    name: "test_input_required_result_list_roots",
+    description: "Asks the client's roots (roots/list) and names them",
+    inputSchema: noArguments,
+    call: async (args, extra) => {
+      const answer = await asking(extra, "roots/list", {}, ListRootsResultSchema);
+      return { content: [text(`Roots: ${answer.roots.map((r) => r.uri).join(", ") || "(none)"}`)] };
+    },
+  },
+  {
+    name: "test_input_required_result_request_state",
+    description: "Asks for a confirmation (elicitation) and says state-ok once it has it",
+    inputSchema: noArguments,
+    call: async (args, extra) => {
+      const answer = await asking(extra, "elicitation/create",
+        { message: "Please confirm", requestedSchema: { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] } }, ElicitResultSchema);
+      return { content: [text(`state-ok: confirmed=${answer.content?.ok === true}`)] };
+    },
+  },
+  {
+    name: "test_input_required_result_multiple_inputs",
+    description: "Asks for a name, a greeting and the roots at once",
+    inputSchema: noArguments,
+    call: async (args, extra) => {
+      const [name, greeting, roots] = await Promise.all([
+        asking(extra, "elicitation/create", askName("What is your name?"), ElicitResultSchema),
+        asking(extra, "sampling/createMessage", askSampling("Generate a greeting", 50), CreateMessageResultSchema),
+        asking(extra, "roots/list", {}, ListRootsResultSchema),
+      ]);
+      return { content: [text(`${sampledText(greeting)} ${name.content?.name ?? ""} (${roots.roots.length} roots)`)] };
+    },
+  },
+  {
+    name: "test_input_required_result_multi_round",
+    description: "Asks two questions, one after the other",
+    inputSchema: noArguments,
+    call: async (args, extra) => {
+      const name = await asking(extra, "elicitation/create", askName("Step 1: What is your name?"), ElicitResultSchema);
+      const color = await asking(extra, "elicitation/create",
+        { message: "Step 2: What is your favorite color?", requestedSchema: { type: "object", properties: { color: { type: "string" } }, required: ["color"] } },
+        ElicitResultSchema);
+      return { content: [text(`${name.content?.name ?? ""} likes ${color.content?.color ?? ""}`)] };
+    },
+  },
+  {
+    name: "test_input_required_result_tampered_state",
+    description: "Asks for a confirmation (elicitation)",
+    inputSchema: noArguments,
+    call: async (args, extra) => {
+      const answer = await asking(extra, "elicitation/create",
+        { message: "Please confirm", requestedSchema: { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] } }, ElicitResultSchema);
+      return { content: [text(`confirmed=${answer.content?.ok === true}`)] };
+    },
+  },
+  {
+    name: "test_input_required_result_capabilities",
+    description: "Asks by elicitation and by sampling at once; what the client cannot answer is left out",
+    inputSchema: noArguments,
+    call: async (args, extra) => {
+      const answers = await Promise.allSettled([
+        asking(extra, "elicitation/create", askName("What is your name?"), ElicitResultSchema),
+        asking(extra, "sampling/createMessage", askSampling("Say hello", 20), CreateMessageResultSchema),
+      ]);
+      return { content: [text(answers.map((a) => a.status).join(", "))] };
+    },
+  },
+);
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Resources and prompts.

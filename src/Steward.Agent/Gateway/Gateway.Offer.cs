@@ -14,6 +14,9 @@ public sealed partial class Gateway
     /// <item><description>One session (stdio): exactly what that host offered, since upstreams start after its
     /// <c>initialize</c>, so a server that adapts to its client (listing a tool only to clients with roots) adapts to the
     /// host.</description></item>
+    /// <item><description>A host of the stateless revision first (2026-07-28): everything the gateway relays
+    /// (<see cref="RelayedCapabilities"/>), since such a host's capabilities are those of each request; each question is
+    /// held to the request's own. Later sessions do not change that offer.</description></item>
     /// <item><description>Several sessions (<see cref="GatewayOptions.ManySessions"/>, the HTTP front): upstreams are shared
     /// and a client's capabilities are fixed for a connection, so they are offered the union of what the sessions offered.
     /// A session that offers more than the upstreams were offered has them relaunched with the union before its requests
@@ -55,6 +58,14 @@ public sealed partial class Gateway
             applyGate.Release();
         }
     }
+
+    /// <summary>Everything the gateway relays to upstreams: what a stateless host's upstreams are offered.</summary>
+    private static ClientCapabilities RelayedCapabilities { get; } = new()
+    {
+        Sampling = new SamplingCapability { Context = new SamplingContextCapability(), Tools = new SamplingToolsCapability() },
+        Elicitation = new ElicitationCapability { Form = new FormElicitationCapability(), Url = new UrlElicitationCapability() },
+        Roots = new RootsCapability { ListChanged = true },
+    };
 
     /// <summary>Of a host's capabilities, what the gateway relays to upstreams (null when none).</summary>
     private static ClientCapabilities? Relayed(ClientCapabilities? host)

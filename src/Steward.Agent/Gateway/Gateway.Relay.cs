@@ -19,7 +19,9 @@ public sealed partial class Gateway
     /// the session whose call to that upstream is in flight, which is the call that caused it, on that call's stream.
     /// <list type="bullet">
     /// <item><description>Calls from two or more sessions in flight to that upstream: refused, since nothing in the
-    /// protocol says which call the request belongs to, and one host's prompt must never reach another.</description></item>
+    /// protocol says which call the request belongs to, and one host's prompt must never reach another. A stateless
+    /// host's call between rounds (its questions delivered, its host not back yet) does not count while another call is
+    /// running: its tool waits on those answers.</description></item>
     /// <item><description>No call in flight (a server asking for roots after it started): the most recent session that
     /// offers what the request needs.</description></item>
     /// <item><description>The session does not offer what the request needs (<paramref name="offers"/>): refused with
@@ -29,7 +31,9 @@ public sealed partial class Gateway
     /// </summary>
     private CallHost SessionFor(string upstream, string method, string needs, Func<ClientCapabilities?, bool> offers)
     {
-        var calling = callers.TryGetValue(upstream, out var list) ? list.DistinctBy(c => c.Owner).ToList() : [];
+        var all = callers.TryGetValue(upstream, out var list) ? list.DistinctBy(c => c.Owner).ToList() : [];
+        // A stateless call between rounds is waiting on its host's answers: a new question is another call's, if there is one.
+        var calling = all.Where(c => !c.BetweenRounds).ToList() is { Count: > 0 } active ? active : all;
         if (calling.Count > 1)
         {
             throw new McpProtocolException(

@@ -47,8 +47,8 @@ public sealed partial class Gateway
 
         public CallHost(InputRounds rounds) => this.rounds = rounds;
 
-        /// <summary>Who the host is, so that two calls of one host are known as one: the session's id, or the rounds' state.</summary>
-        public string Owner => rounds?.State ?? "session:" + session!.SessionId;
+        /// <summary>Who the host is, so that two calls of one host are known as one: the session's id, or the call's own.</summary>
+        public string Owner => rounds?.Id ?? "session:" + session!.SessionId;
 
         /// <summary>Where notifications about the call go: the session, or the request of the round now waiting.</summary>
         public McpServer Server => rounds?.Current ?? session!;
@@ -57,6 +57,12 @@ public sealed partial class Gateway
 
         /// <summary>A host of the stateless revision: it is sent nothing but its answers (no logging it did not ask for).</summary>
         public bool Stateless => rounds is not null;
+
+        /// <summary>
+        /// A stateless call between rounds: its questions went to the host, which has not come back with its answers yet.
+        /// Its tool waits on those answers, so a new question from the upstream is not its own.
+        /// </summary>
+        public bool BetweenRounds => rounds is { HostWaiting: false };
 
         public async ValueTask<TResult> AskAsync<TParams, TResult>(string method, TParams parameters,
             Func<McpServer, TParams, CancellationToken, ValueTask<TResult>> direct, CancellationToken cancellationToken)
@@ -87,12 +93,29 @@ public sealed partial class Gateway
         private TaskCompletionSource asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int next;
 
-        /// <summary>Unguessable: it is all a retry shows of the call it continues.</summary>
-        public string State { get; } = "steward-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        /// <summary>The call's own id, the same across its rounds.</summary>
+        public string Id { get; } = NewState();
+
+        /// <summary>
+        /// The <c>requestState</c> of the round now waiting. Unguessable, as it is all a retry shows of the call it
+        /// continues, and new each round, so that a retry of an earlier round is refused rather than answered twice.
+        /// </summary>
+        public string State { get; set; } = NewState();
+
+        public static string NewState() => "steward-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 
         public ClientCapabilities? Capabilities { get; } = capabilities;
 
         public McpServer Current { get; set; } = current;
+
+        private int hostWaiting = 1;
+
+        /// <summary>True while a request of the host waits on this call (from its start, as the first request waits from the start).</summary>
+        public bool HostWaiting => Volatile.Read(ref hostWaiting) > 0;
+
+        public void HostCame() => Interlocked.Increment(ref hostWaiting);
+
+        public void HostLeft() => Interlocked.Decrement(ref hostWaiting);
 
         /// <summary>Cancelled when the host stops retrying (<see cref="RoundWait"/>) or the call is done.</summary>
         public CancellationTokenSource Lifetime { get; } = new();
@@ -170,7 +193,16 @@ public sealed partial class Gateway
                 }
             }
 
-            return new JsonObject { ["resultType"] = "input_required", ["inputRequests"] = requests, ["requestState"] = State };
+            return new JsonObject { ["resultType"] = "input_required", ["inputRequests"] = requests };
+        }
+    }
+
+    /// <summary>Ends a stateless call's rounds: its result was delivered, or no one came for it.</summary>
+    private void Forget(InputRounds call)
+    {
+        foreach (var (state, _) in rounds.Where(r => r.Value == call))
+        {
+            rounds.TryRemove(state, out _);
         }
     }
 
@@ -191,6 +223,7 @@ public sealed partial class Gateway
             }
 
             call = found;
+            call.HostCame();
             call.Current = context.Server;
             call.Lifetime.CancelAfter(RoundWait);
             call.Answer(parameters["inputResponses"] as JsonObject);
@@ -209,8 +242,10 @@ public sealed partial class Gateway
                 }
                 finally
                 {
-                    // Its lifetime is not disposed: a retry racing the end may still push its deadline back.
-                    rounds.TryRemove(call.State, out _);
+                    // The result waits for the host's next retry (the call may end while the host answers a question),
+                    // for a round's wait at most. Its lifetime is not disposed: a retry racing the end may still use it.
+                    _ = Task.Delay(RoundWait, CancellationToken.None).ContinueWith(_ => Forget(call), CancellationToken.None,
+                        TaskContinuationOptions.None, TaskScheduler.Default);
                 }
             }, CancellationToken.None);
         }
@@ -229,11 +264,25 @@ public sealed partial class Gateway
             finally
             {
                 waitingRounds.TryRemove(new KeyValuePair<string, InputRounds>(waiting, call));
+                call.HostLeft();
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new McpProtocolException($"Steward: the call to '{name}' ended: it waited too long for its next round", McpErrorCode.InternalError);
+        }
+
+        if (call.Completion.IsCompleted)
+        {
+            Forget(call);
+        }
+        else if (answer is JsonObject { } body && body["resultType"]?.GetValue<string>() == "input_required")
+        {
+            var previous = call.State;
+            call.State = InputRounds.NewState();
+            rounds[call.State] = call;
+            rounds.TryRemove(new KeyValuePair<string, InputRounds>(previous, call));
+            body["requestState"] = call.State;
         }
 
         await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = Stamped(context, answer) }, cancellationToken).ConfigureAwait(false);

@@ -108,7 +108,9 @@ public sealed partial class Gateway
             var wanted = run.ToDictionary(s => s.Name, StringComparer.Ordinal);
             aliases = ServerAliases.For(run.Select(s => s.Name));
             var offer = Volatile.Read(ref offered)?.Capabilities;
-            var keep = current.Where(u => wanted.TryGetValue(u.Name, out var s) && s.Identity == u.Spec.Identity && Covers(u.Offered, offer)).ToList();
+            // An upstream offered less than is offered now is relaunched with it, unless calls are in flight to it (they would be cut off).
+            var keep = current.Where(u => wanted.TryGetValue(u.Name, out var s) && s.Identity == u.Spec.Identity &&
+                                          (Covers(u.Offered, offer) || (callers.TryGetValue(u.Name, out var calling) && !calling.IsEmpty))).ToList();
             var stop = current.Where(u => !keep.Contains(u)).ToList();
             foreach (var kept in keep)
             {

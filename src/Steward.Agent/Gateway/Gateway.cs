@@ -209,8 +209,7 @@ public sealed partial class Gateway : IAsyncDisposable
                 }, cancellationToken);
             }
 
-            // A stateless host's first request, or one offering more than the upstreams were offered, has them offered it first.
-            if (!hostReady.Task.IsCompleted || !Covers(Volatile.Read(ref offered)?.Capabilities, Relayed(context.Server.ClientCapabilities)))
+            if (!hostReady.Task.IsCompleted)
             {
                 return FirstStatelessAsync(context, next, cancellationToken);
             }
@@ -255,7 +254,9 @@ public sealed partial class Gateway : IAsyncDisposable
 
     private async Task FirstStatelessAsync(MessageContext context, McpMessageHandler next, CancellationToken cancellationToken)
     {
-        await OfferAsync(context.Server.ClientCapabilities, context.Server.ClientInfo, cancellationToken).ConfigureAwait(false);
+        // A stateless host's capabilities are those of each request, and vary from one to the next: upstreams are offered
+        // everything the gateway relays, and each question is held to the capabilities of the request that caused it.
+        await OfferAsync(RelayedCapabilities, context.Server.ClientInfo, cancellationToken).ConfigureAwait(false);
         hostReady.TrySetResult();
         await (context.JsonRpcMessage is JsonRpcRequest { Method: RequestMethods.ToolsCall } request
             ? CallToolAsync(context, request, cancellationToken)

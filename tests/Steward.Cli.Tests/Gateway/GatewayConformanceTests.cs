@@ -142,7 +142,10 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
     /// session revisions (the conformance upstream, TypeScript SDK 1.x): every check of them passes through the gateway,
     /// although the upstream alone passes almost none (it has no session-less path). <c>server-stateless</c> is left
     /// out: two of its checks call a tool the upstream does not have (<c>test_missing_capability</c>); its other checks
-    /// are listed in <see cref="StatelessChecks"/>.
+    /// are listed in <see cref="StatelessChecks"/>. Left out too: <c>input-required-result-basic-elicitation</c> and
+    /// <c>-ignore-extra-params</c> expect the question under a key the server chose (<c>user_name</c>), which a request
+    /// from server to client has no way to carry, and <c>-non-tool-request</c> needs a prompt that asks, which the
+    /// gateway does not bridge (docs/gateway.md).
     /// </summary>
     private static readonly string[] Bridged2026 =
     [
@@ -151,6 +154,11 @@ public sealed partial class GatewayConformanceTests(ITestOutputHelper output)
         "resources-read-text", "resources-read-binary", "resources-templates-read", "sep-2164-resource-not-found", "prompts-list",
         "prompts-get-simple", "prompts-get-with-args", "prompts-get-embedded-resource", "prompts-get-with-image", "dns-rebinding-protection",
         "caching", "input-required-result-unsupported-methods",
+        // Asked by the upstream as requests from server to client, answered by the host as input_required rounds (the bridge).
+        "input-required-result-basic-sampling", "input-required-result-basic-list-roots", "input-required-result-request-state",
+        "input-required-result-multiple-input-requests", "input-required-result-multi-round", "input-required-result-missing-input-response",
+        "input-required-result-result-type", "input-required-result-tampered-state", "input-required-result-capability-check",
+        "input-required-result-validate-input",
     ];
 
     /// <summary>The checks of <c>server-stateless</c> that need nothing of the upstream but its tools, prompts and resources.</summary>
