@@ -11,7 +11,7 @@ namespace Steward.Agent.Gateway;
 // Who a call's questions go to: a host session (a request to it), or a stateless host's rounds (input_required).
 public sealed partial class Gateway
 {
-    /// <summary>How long a stateless host's call waits for its next round before it is cancelled upstream.</summary>
+    /// <summary>How long a stateless host's call waits for the host's next round (between rounds) before it is cancelled upstream.</summary>
     private static readonly TimeSpan RoundWait = TimeSpan.FromMinutes(2);
 
     /// <summary>How long a round waits, after the first question of the upstream, for more before it is answered.</summary>
@@ -225,13 +225,11 @@ public sealed partial class Gateway
             call = found;
             call.HostCame();
             call.Current = context.Server;
-            call.Lifetime.CancelAfter(RoundWait);
             call.Answer(parameters["inputResponses"] as JsonObject);
         }
         else
         {
             call = new InputRounds(context.Server.ClientCapabilities, context.Server) { Tool = name };
-            call.Lifetime.CancelAfter(RoundWait);
             rounds[call.State] = call;
             var host = new CallHost(call);
             call.Completion = Task.Run(async () =>
@@ -257,6 +255,8 @@ public sealed partial class Gateway
             using var cancelling = cancellationToken.Register(static c => ((InputRounds)c!).Lifetime.Cancel(), call);
             var waiting = JsonSerializer.SerializeToNode(request.Id, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(RequestId)))!.ToJsonString();
             waitingRounds[waiting] = call;
+            // No deadline while the host waits on the call (a long tool is bounded by the entry's timeout): only between rounds.
+            call.Lifetime.CancelAfter(Timeout.InfiniteTimeSpan);
             try
             {
                 answer = await call.RoundAsync(cancellationToken).ConfigureAwait(false);
@@ -283,6 +283,7 @@ public sealed partial class Gateway
             rounds[call.State] = call;
             rounds.TryRemove(new KeyValuePair<string, InputRounds>(previous, call));
             body["requestState"] = call.State;
+            call.Lifetime.CancelAfter(RoundWait);
         }
 
         await context.Server.SendMessageAsync(new JsonRpcResponse { Id = request.Id, Result = Stamped(context, answer) }, cancellationToken).ConfigureAwait(false);
