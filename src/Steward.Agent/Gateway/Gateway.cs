@@ -27,8 +27,9 @@ namespace Steward.Agent.Gateway;
 /// <item><description>Shapes: aggregated (tools and prompts named <c>&lt;server&gt;__&lt;name&gt;</c>; resource URIs kept
 /// as the server wrote them and routed by the URI each server listed, then by its templates) or per server (names
 /// unchanged).</description></item>
-/// <item><description>Hosts speak any revision from 2024-11-05 to 2025-11-25 (the <c>initialize</c> handshake), and
-/// each upstream is asked for 2025-11-25 and spoken to in the older revision it answers. Upstreams are offered the
+/// <item><description>Hosts speak any revision from 2024-11-05 to 2025-11-25 (the <c>initialize</c> handshake) or the
+/// stateless 2026-07-28 (each request on its own; questions as <c>input_required</c> rounds, <c>Gateway.Rounds.cs</c>),
+/// and each upstream is asked for 2025-11-25 and spoken to in the older revision it answers. Upstreams are offered the
 /// sampling, elicitation and roots the host sessions offer (<c>Gateway.Offer.cs</c>), and each request they make is
 /// answered by the session whose call caused it.</description></item>
 /// <item><description><see cref="ApplyPolicyAsync"/> decides what runs; upstreams start in parallel, and one that fails is
@@ -226,7 +227,7 @@ public sealed partial class Gateway : IAsyncDisposable
 
     /// <summary>
     /// Why a stateless request's retry fields are malformed (<c>inputResponses</c> not an object of objects,
-    /// <c>requestState</c> not a string), or null. The gateway asks hosts for no input yet, so well-formed ones are passed over.
+    /// <c>requestState</c> not a string), or null; well-formed ones go on to the call they continue (<see cref="CallStatelessAsync"/>).
     /// </summary>
     private static string? MalformedRetry(JsonRpcRequest request) => request.Params is not JsonObject parameters
         ? null
