@@ -68,13 +68,20 @@ public sealed class ToolRuleTests
         Assert.Equal("ask-unavailable", JsonDocument.Parse(File.ReadAllLines(harness.AuditLog).Single()).RootElement.GetProperty("decision").GetString());
     }
 
-    [NodeFact]
-    public async Task An_ask_tool_runs_when_the_host_approves_and_not_when_it_declines_and_auto_approve_skips_the_question()
+    /// <summary>
+    /// The approval is asked as an elicitation request of a session (2025-11-25), and as an <c>input_required</c> round
+    /// of a stateless host (2026-07-28, the SDK's default), which the SDK's client answers and retries.
+    /// </summary>
+    [NodeTheory]
+    [InlineData("2025-11-25")]
+    [InlineData(null)]
+    public async Task An_ask_tool_runs_when_the_host_approves_and_not_when_it_declines_and_auto_approve_skips_the_question(string? revision)
     {
         var answers = new Queue<bool>([true, false]);
         var questions = 0;
         var options = new McpClientOptions
         {
+            ProtocolVersion = revision,
             Handlers = new McpClientHandlers
             {
                 ElicitationHandler = (request, _) =>
@@ -93,6 +100,7 @@ public sealed class ToolRuleTests
         await using var harness = await GatewayHarness.StartAsync(
             Fixtures.Config((Fixtures.EverythingName, Fixtures.EverythingConfig(autoApprove: ["get-sum"]))),
             Fixtures.Policy([Fixtures.EverythingNpm()], [new ToolRule("everything/*", ToolRuleEffect.Ask)]), clientOptions: options);
+        Assert.Equal(revision ?? "2026-07-28", harness.Client.NegotiatedProtocolVersion);
 
         var approved = await harness.Client.CallToolAsync("everything__echo", new Dictionary<string, object?> { ["message"] = "yes" });
         Assert.Equal("Echo: yes", ServerEverythingThroughGatewayTests.Text(approved));
