@@ -63,7 +63,7 @@ internal sealed class UpstreamProcess(
         };
         try
         {
-            if (!process.Start())
+            if (!await LauncherThread.StartAsync(process).ConfigureAwait(false))
             {
                 throw new InvalidOperationException($"could not start {command}");
             }
