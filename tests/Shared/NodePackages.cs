@@ -41,6 +41,9 @@ internal static class NodePackages
     /// </summary>
     public static string ConformanceServerScript => Path.Combine(Root ?? "tests/node", "conformance-server.mjs");
 
+    /// <summary>tests/node/modern-server.mjs: a 2026-07-28 stdio server on the TypeScript SDK 2.x (modern only with MODERN_ONLY=1).</summary>
+    public static string ModernServerScript => Path.Combine(Root ?? "tests/node", "modern-server.mjs");
+
     /// <summary>
     /// <c>tests/node/conformance-bearer.mjs</c>, preloaded into the conformance suite (<c>node --import</c>) to add
     /// <c>Authorization: Bearer …</c> to its requests to one origin; the suite has no header option of its own.

@@ -108,7 +108,7 @@ public sealed partial class Gateway
                 break;
         }
 
-        await SendToHostAsync(new JsonRpcNotification { Method = method }, cancellationToken).ConfigureAwait(false);
+        await SendListChangedAsync(method, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -188,9 +188,16 @@ public sealed partial class Gateway
 
     private async Task NotifyListsChangedAsync(CancellationToken cancellationToken)
     {
-        await SendToHostAsync(new JsonRpcNotification { Method = NotificationMethods.ToolListChangedNotification }, cancellationToken).ConfigureAwait(false);
-        await SendToHostAsync(new JsonRpcNotification { Method = NotificationMethods.PromptListChangedNotification }, cancellationToken).ConfigureAwait(false);
-        await SendToHostAsync(new JsonRpcNotification { Method = NotificationMethods.ResourceListChangedNotification }, cancellationToken).ConfigureAwait(false);
+        await SendListChangedAsync(NotificationMethods.ToolListChangedNotification, cancellationToken).ConfigureAwait(false);
+        await SendListChangedAsync(NotificationMethods.PromptListChangedNotification, cancellationToken).ConfigureAwait(false);
+        await SendListChangedAsync(NotificationMethods.ResourceListChangedNotification, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A list change to the host sessions, and to the listen streams of stateless hosts granted it.</summary>
+    private async Task SendListChangedAsync(string method, CancellationToken cancellationToken)
+    {
+        await SendToHostAsync(new JsonRpcNotification { Method = method }, cancellationToken).ConfigureAwait(false);
+        await SendToListenersAsync(method, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A warning-level MCP logging message from the <c>steward</c> logger: how the gateway tells the host why something is missing.</summary>

@@ -114,10 +114,18 @@ public sealed partial class Gateway
     {
         await SettledAsync(cancellationToken).ConfigureAwait(false);
         var read = request.Params ?? throw new McpProtocolException("resources/read needs params", McpErrorCode.InvalidParams);
-        var upstream = await RouteUriAsync(read.Uri, cancellationToken).ConfigureAwait(false)
-                       ?? throw new McpProtocolException($"Resource not found: '{read.Uri}'", McpErrorCode.ResourceNotFound);
-        return await upstream.Client.ReadResourceAsync(new ReadResourceRequestParams { Uri = read.Uri, Meta = read.Meta?.DeepClone().AsObject() },
-            cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var upstream = await RouteUriAsync(read.Uri, cancellationToken).ConfigureAwait(false)
+                           ?? throw new McpProtocolException($"Resource not found: '{read.Uri}'", McpErrorCode.ResourceNotFound);
+            return await upstream.Client.ReadResourceAsync(new ReadResourceRequestParams { Uri = read.Uri, Meta = read.Meta?.DeepClone().AsObject() },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (McpProtocolException e) when (e.ErrorCode == McpErrorCode.ResourceNotFound && IsStatelessRevision(request.JsonRpcRequest.Context?.ProtocolVersion))
+        {
+            // The stateless revision reports an unknown resource as invalid params (-32602), not the session revisions' -32002.
+            throw new McpProtocolException(e.Message, e, McpErrorCode.InvalidParams);
+        }
     }
 
     private async ValueTask<EmptyResult> SubscribeAsync(RequestContext<SubscribeRequestParams> request, CancellationToken cancellationToken)

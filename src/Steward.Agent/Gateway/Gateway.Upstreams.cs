@@ -213,11 +213,12 @@ public sealed partial class Gateway
                 upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, LatestRevision, offer), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
                     outbound, cancellationToken, options.SandboxHost, options.MessageLimit, message => InterceptAsync(spec.Name, message)).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is UpstreamStartException or McpException && OlderRevision(e.Message) is { } older)
+            catch (Exception e) when (e is UpstreamStartException or McpException && (OlderRevision(e.Message) ?? StatelessOnly(e)) is { } other)
             {
-                // The server answered an older revision the SDK speaks: it is started again in that revision, as it asked.
-                GatewayLog.OlderRevision(logger, spec.Name, older);
-                upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, older, offer), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
+                // The server answered another revision the SDK speaks (an older one, or only the stateless one): it is
+                // started again in that revision, as it asked.
+                GatewayLog.OtherRevision(logger, spec.Name, other);
+                upstream = await Upstream.StartAsync(spec, UpstreamOptions(spec, timeout, other, offer), options.Lookup, options.WorkingDirectory, loggerFactory, httpClient,
                     outbound, cancellationToken, options.SandboxHost, options.MessageLimit, message => InterceptAsync(spec.Name, message)).ConfigureAwait(false);
             }
 
@@ -278,6 +279,24 @@ public sealed partial class Gateway
     {
         var match = RevisionMismatch().Match(message);
         return match.Success ? OlderRevisions.FirstOrDefault(r => r == match.Groups["got"].Value) : null;
+    }
+
+    /// <summary>
+    /// <see cref="StatelessRevision"/> when the server refused <c>initialize</c> with <c>-32022</c> naming only revisions
+    /// without sessions (a server written for 2026-07-28 alone), else null.
+    /// </summary>
+    internal static string? StatelessOnly(Exception e)
+    {
+        for (var inner = (Exception?)e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is McpProtocolException { ErrorCode: McpErrorCode.UnsupportedProtocolVersion } refusal)
+            {
+                var supported = refusal is UnsupportedProtocolVersionException { Supported: { } listed } ? listed : [];
+                return supported.Contains(StatelessRevision, StringComparer.Ordinal) || supported.Count == 0 ? StatelessRevision : null;
+            }
+        }
+
+        return null;
     }
 
     [GeneratedRegex(@"protocol version mismatch\. Expected [0-9-]+, got (?<got>[0-9]{4}-[0-9]{2}-[0-9]{2})", RegexOptions.CultureInvariant)]

@@ -184,6 +184,7 @@ public sealed partial class Gateway : IAsyncDisposable
             UnsubscribeFromResourcesHandler = UnsubscribeAsync,
             CompleteHandler = CompleteAsync,
             SetLoggingLevelHandler = SetLoggingLevelAsync,
+            SubscriptionsListenHandler = ListenAsync,
             NotificationHandlers =
             [
                 new(NotificationMethods.InitializedNotification, HostInitializedAsync),

@@ -54,8 +54,11 @@ internal static partial class GatewayLog
     public static partial void AuditFailed(ILogger logger, string message);
 
     [LoggerMessage(16, LogLevel.Information, "\"{Name}\" speaks MCP revision {Revision}; starting it again in that revision")]
-    public static partial void OlderRevision(ILogger logger, string name, string revision);
+    public static partial void OtherRevision(ILogger logger, string name, string revision);
 
     [LoggerMessage(17, LogLevel.Warning, "\"{Server}\" sent a message of {Size} bytes, over the limit of {Limit}: not passed on (answer to request {Id})")]
     public static partial void Oversized(ILogger logger, string server, long size, long limit, string id);
+
+    [LoggerMessage(18, LogLevel.Warning, "The list changes of \"{Server}\" are not heard: its subscriptions/listen stream ended ({Message})")]
+    public static partial void ListenEnded(ILogger logger, string server, string message);
 }

@@ -2,6 +2,7 @@ using Steward.Core.Admission;
 using System.Collections.Immutable;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using Steward.Agent.Sandbox;
@@ -40,6 +41,9 @@ internal sealed class Upstream : IAsyncDisposable
     private readonly SandboxedLaunch? sandbox;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> oversized;
+
+    /// <summary>Ends the <c>subscriptions/listen</c> stream of a 2026-07-28 upstream when it stops.</summary>
+    private readonly CancellationTokenSource stopping = new();
 
     private Upstream(UpstreamSpec spec, McpClient client, ILogger logger, SandboxedLaunch? sandbox, System.Collections.Concurrent.ConcurrentDictionary<string, long> oversized)
     {
@@ -190,11 +194,55 @@ internal sealed class Upstream : IAsyncDisposable
         catch (Exception e)
         {
             await DisposeSandboxAsync(sandbox).ConfigureAwait(false);
-            throw new UpstreamStartException(Describe(e));
+            throw new UpstreamStartException(Describe(e), e);
         }
 
         GatewayLog.Started(logger, spec.Name, client.ServerInfo?.Name ?? "?", client.ServerInfo?.Version ?? "?", watch.ElapsedMilliseconds);
-        return new Upstream(spec, client, logger, sandbox, oversized);
+        var upstream = new Upstream(spec, client, logger, sandbox, oversized);
+        upstream.ListenForListChanges();
+        return upstream;
+    }
+
+    /// <summary>
+    /// An upstream of the stateless revision sends its list changes only on a <c>subscriptions/listen</c> stream: one is
+    /// held open for the lists it says change, and its notifications reach the client's handlers as a session's do.
+    /// </summary>
+    private void ListenForListChanges()
+    {
+        if (!Gateway.IsStatelessRevision(Client.NegotiatedProtocolVersion))
+        {
+            return;
+        }
+
+        var notifications = new SubscriptionsListenNotifications
+        {
+            ToolsListChanged = Capabilities.Tools?.ListChanged == true ? true : null,
+            PromptsListChanged = Capabilities.Prompts?.ListChanged == true ? true : null,
+            ResourcesListChanged = Capabilities.Resources?.ListChanged == true ? true : null,
+        };
+        if (notifications is { ToolsListChanged: null, PromptsListChanged: null, ResourcesListChanged: null })
+        {
+            return;
+        }
+
+        _ = ListenAsync(notifications);
+    }
+
+    private async Task ListenAsync(SubscriptionsListenNotifications notifications)
+    {
+        try
+        {
+            await Client.SendRequestAsync<SubscriptionsListenRequestParams, EmptyResult>(RequestMethods.SubscriptionsListen,
+                new SubscriptionsListenRequestParams { Notifications = notifications }, McpJsonUtilities.DefaultOptions, cancellationToken: stopping.Token).ConfigureAwait(false);
+            GatewayLog.ListenEnded(logger, Name, "the server answered it");
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is McpException or IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
+        {
+            GatewayLog.ListenEnded(logger, Name, e.Message);
+        }
     }
 
     private static async ValueTask DisposeSandboxAsync(SandboxedLaunch? sandbox)
@@ -361,6 +409,7 @@ internal sealed class Upstream : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await stopping.CancelAsync().ConfigureAwait(false);
         try
         {
             await Client.DisposeAsync().ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -424,6 +425,50 @@ public sealed class GatewayHttpTests
         var echoed = await legacy.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "session" }).AsTask().WaitAsync(Guard);
         Assert.Contains("session", string.Concat(echoed.Content.OfType<TextContentBlock>().Select(c => c.Text)), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(9, "tools/list", Meta, name: null)).Status);
+    }
+
+    [NodeFact]
+    public async Task A_stateless_hosts_listen_stream_gets_the_list_changes_of_a_policy_change_on_its_own_post()
+    {
+        var (dir, policy) = GatewayCommandTests.Setup();
+        await using var gateway = await StartAsync(dir, policy, "everything", "test-token-" + Guid.NewGuid().ToString("N"), environment: null);
+        var acknowledged = new TaskCompletionSource<JsonNode?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var changed = new TaskCompletionSource<JsonNode?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = gateway.Url,
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + gateway.Token },
+        }), new McpClientOptions
+        {
+            ProtocolVersion = "2026-07-28",
+            Handlers = new McpClientHandlers
+            {
+                NotificationHandlers =
+                [
+                    new(NotificationMethods.SubscriptionsAcknowledgedNotification, (n, _) => { acknowledged.TrySetResult(n.Params); return ValueTask.CompletedTask; }),
+                    new(NotificationMethods.ToolListChangedNotification, (n, _) => { changed.TrySetResult(n.Params); return ValueTask.CompletedTask; }),
+                ],
+            },
+        }).WaitAsync(Guard);
+        Assert.Equal("2026-07-28", client.NegotiatedProtocolVersion);
+        Assert.Contains("echo", (await client.ListToolsAsync().AsTask().WaitAsync(Guard)).Select(t => t.Name));
+
+        using var stop = new CancellationTokenSource();
+        var listening = client.SendRequestAsync<SubscriptionsListenRequestParams, EmptyResult>(RequestMethods.SubscriptionsListen,
+            new SubscriptionsListenRequestParams { Notifications = new SubscriptionsListenNotifications { ToolsListChanged = true } }, cancellationToken: stop.Token).AsTask();
+        var ack = await acknowledged.Task.WaitAsync(Guard);
+        Assert.True(ack!["notifications"]!["toolsListChanged"]!.GetValue<bool>());
+        var subscription = ack["_meta"]!["io.modelcontextprotocol/subscriptionId"]!.ToJsonString();
+
+        // The administrator's decision reaches the running gateway (here its policy file), and the listener hears of it.
+        File.WriteAllText(policy, File.ReadAllText(policy).Replace("\"toolRules\": []", """"toolRules": [ { "pattern": "everything/echo", "effect": "deny" } ]""", StringComparison.Ordinal));
+        var change = await changed.Task.WaitAsync(Guard);
+        Assert.Equal(subscription, change!["_meta"]!["io.modelcontextprotocol/subscriptionId"]!.ToJsonString());
+        Assert.DoesNotContain("echo", (await client.ListToolsAsync().AsTask().WaitAsync(Guard)).Select(t => t.Name));
+        Assert.False(listening.IsCompleted);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => listening.WaitAsync(Guard));
     }
 
 #pragma warning disable MCP9005 // sampling is a current feature of the 2025-11-25 revision the gateway speaks

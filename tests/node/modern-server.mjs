@@ -1,0 +1,35 @@
+// A real MCP server of revision 2026-07-28 over stdio, on the TypeScript SDK 2.x (@modelcontextprotocol/server):
+// the gateway's tests use it as an upstream that speaks the stateless revision. With --modern-only it refuses the
+// 2025 revisions' initialize (as a server written for 2026-07-28 alone does), as with MODERN_ONLY=1 in its environment;
+// without, it serves both eras.
+//
+// Tools: echo; confirm, which asks its client through an input_required round (a form elicitation keyed "confirm");
+// add_tool, which registers the tool "late" and so changes the tool list (sent to subscriptions/listen streams).
+import { McpServer, acceptedContent, inputRequired } from '@modelcontextprotocol/server';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import * as z from 'zod';
+
+const modernOnly = process.argv.includes('--modern-only') || process.env.MODERN_ONLY === '1';
+
+function create() {
+    const server = new McpServer({ name: 'steward-modern-upstream', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
+    server.registerTool('echo', { description: 'Echoes its message', inputSchema: z.object({ message: z.string() }) },
+        async ({ message }) => ({ content: [{ type: 'text', text: `Echo: ${message}` }] }));
+
+    const confirmation = z.object({ confirm: z.boolean() });
+    server.registerTool('confirm', { description: 'Asks before it acts', inputSchema: z.object({ action: z.string() }) }, async ({ action }, ctx) => {
+        const answer = acceptedContent(ctx.mcpReq.inputResponses, 'confirm', confirmation);
+        if (answer === undefined) {
+            return inputRequired({ inputRequests: { confirm: inputRequired.elicit({ message: `Go ahead with ${action}?`, requestedSchema: confirmation }) } });
+        }
+        return { content: [{ type: 'text', text: answer.confirm ? `confirmed: ${action}` : `declined: ${action}` }] };
+    });
+
+    server.registerTool('add_tool', { description: 'Adds the tool "late"', inputSchema: z.object({}) }, async () => {
+        server.registerTool('late', { description: 'Added at run time', inputSchema: z.object({}) }, async () => ({ content: [{ type: 'text', text: 'late' }] }));
+        return { content: [{ type: 'text', text: 'added' }] };
+    });
+    return server;
+}
+
+serveStdio(() => create(), { legacy: modernOnly ? 'reject' : 'serve' });
