@@ -462,7 +462,8 @@ public sealed class GatewayHttpTests
         var subscription = ack["_meta"]!["io.modelcontextprotocol/subscriptionId"]!.ToJsonString();
 
         // The administrator's decision reaches the running gateway (here its policy file), and the listener hears of it.
-        File.WriteAllText(policy, File.ReadAllText(policy).Replace("\"toolRules\": []", """"toolRules": [ { "pattern": "everything/echo", "effect": "deny" } ]""", StringComparison.Ordinal));
+        const string Deny = """ "toolRules": [ { "pattern": "everything/echo", "effect": "deny" } ]""";
+        File.WriteAllText(policy, File.ReadAllText(policy).Replace("\"toolRules\": []", Deny.Trim(), StringComparison.Ordinal));
         var change = await changed.Task.WaitAsync(Guard);
         Assert.Equal(subscription, change!["_meta"]!["io.modelcontextprotocol/subscriptionId"]!.ToJsonString());
         Assert.DoesNotContain("echo", (await client.ListToolsAsync().AsTask().WaitAsync(Guard)).Select(t => t.Name));
