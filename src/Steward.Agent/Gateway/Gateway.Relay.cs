@@ -150,7 +150,15 @@ public sealed partial class Gateway
 
                 // While calls from host sessions are in flight to this upstream, its log messages are about them: they go
                 // to those sessions only, so one host never reads what another host's call logged.
-                var calling = callers.TryGetValue(upstream, out var list) && !list.IsEmpty ? list.Where(c => !c.Stateless).Select(c => c.Server).Distinct().ToImmutableArray() : hosts;
+                // A stateless host's call gets them on its waiting request's stream when that request asked for their level.
+                var inFlight = callers.TryGetValue(upstream, out var list) && !list.IsEmpty ? list : null;
+                var calling = inFlight is null ? hosts : inFlight.Where(c => !c.Stateless).Select(c => c.Server).Distinct().ToImmutableArray();
+                var level = ParseLevel((log.Params as JsonObject)?["level"] is JsonValue l && l.TryGetValue(out string? name) ? name : null);
+                if (inFlight is not null && level is { } messageLevel)
+                {
+                    calling = calling.AddRange(inFlight.Where(c => c.LogLevel is { } asked && messageLevel >= asked).Select(c => c.Server).Distinct());
+                }
+
                 await SendToHostAsync(new JsonRpcNotification { Method = log.Method, Params = log.Params }, CancellationToken.None, calling).ConfigureAwait(false);
                 return true;
             case JsonRpcNotification { Method: NotificationMethods.ResourceUpdatedNotification } updated:

@@ -6,6 +6,9 @@ using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
+// Logging is a current feature of the revisions the gateway speaks; MCP9005 flags its deprecation in 2026-07-28.
+#pragma warning disable MCP9005
+
 namespace Steward.Agent.Gateway;
 
 // Who a call's questions go to: a host session (a request to it), or a stateless host's rounds (input_required).
@@ -55,8 +58,11 @@ public sealed partial class Gateway
 
         public ClientCapabilities? Capabilities => rounds?.Capabilities ?? session!.ClientCapabilities;
 
-        /// <summary>A host of the stateless revision: it is sent nothing but its answers (no logging it did not ask for).</summary>
+        /// <summary>A host of the stateless revision: it is sent nothing but its answers and what its requests ask for (the log level in their <c>_meta</c>).</summary>
         public bool Stateless => rounds is not null;
+
+        /// <summary>For a stateless host, the least level of log messages its waiting request asks for; null: none.</summary>
+        public LoggingLevel? LogLevel => rounds is { HostWaiting: true } ? rounds.LogLevel : null;
 
         /// <summary>
         /// A stateless call between rounds: its questions went to the host, which has not come back with its answers yet.
@@ -86,6 +92,23 @@ public sealed partial class Gateway
     /// (<c>input_required</c>, with <see cref="State"/> as <c>requestState</c>), or with the call's result once it is
     /// there. The host's retry brings <c>inputResponses</c> by key; a question left unanswered is asked again.
     /// </summary>
+    /// <summary>The log level a stateless request asks for in its <c>_meta</c>, or null (none asked, or not a level).</summary>
+    private static LoggingLevel? RequestedLogLevel(JsonObject parameters) =>
+        parameters["_meta"]?[MetaKeys.LogLevel] is JsonValue value && value.TryGetValue(out string? text) ? ParseLevel(text) : null;
+
+    internal static LoggingLevel? ParseLevel(string? text) => text switch
+    {
+        "debug" => LoggingLevel.Debug,
+        "info" => LoggingLevel.Info,
+        "notice" => LoggingLevel.Notice,
+        "warning" => LoggingLevel.Warning,
+        "error" => LoggingLevel.Error,
+        "critical" => LoggingLevel.Critical,
+        "alert" => LoggingLevel.Alert,
+        "emergency" => LoggingLevel.Emergency,
+        _ => null,
+    };
+
     private sealed class InputRounds(ClientCapabilities? capabilities, McpServer current)
     {
         private readonly object gate = new();
@@ -107,6 +130,9 @@ public sealed partial class Gateway
         public ClientCapabilities? Capabilities { get; } = capabilities;
 
         public McpServer Current { get; set; } = current;
+
+        /// <summary>The log level the request now waiting asks for (<c>_meta</c> <c>io.modelcontextprotocol/logLevel</c>), null for none.</summary>
+        public LoggingLevel? LogLevel { get; set; }
 
         private int hostWaiting = 1;
 
@@ -225,11 +251,12 @@ public sealed partial class Gateway
             call = found;
             call.HostCame();
             call.Current = context.Server;
+            call.LogLevel = RequestedLogLevel(parameters);
             call.Answer(parameters["inputResponses"] as JsonObject);
         }
         else
         {
-            call = new InputRounds(context.Server.ClientCapabilities, context.Server) { Tool = name };
+            call = new InputRounds(context.Server.ClientCapabilities, context.Server) { Tool = name, LogLevel = RequestedLogLevel(parameters) };
             rounds[call.State] = call;
             var host = new CallHost(call);
             call.Completion = Task.Run(async () =>

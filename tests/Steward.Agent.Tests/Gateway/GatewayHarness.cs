@@ -39,7 +39,8 @@ internal sealed class GatewayHarness : IAsyncDisposable
     public string AuditLog => Path.Combine(Directory, "audit.jsonl");
 
     public static async Task<GatewayHarness> StartAsync(McpConfig config, PolicyState policy, string? server = null, McpClientOptions? clientOptions = null,
-        string? directory = null, AuditUploader? uploader = null, Agent.Sandbox.SandboxHost? sandboxHost = null, long? maxMessageBytes = null)
+        string? directory = null, AuditUploader? uploader = null, Agent.Sandbox.SandboxHost? sandboxHost = null, long? maxMessageBytes = null,
+        Func<IClientTransport, IClientTransport>? hostTransport = null)
     {
         NodePackages.Require();
         directory ??= TempDirectory();
@@ -59,7 +60,8 @@ internal sealed class GatewayHarness : IAsyncDisposable
         var toClient = new Pipe();
         var transport = new StreamServerTransport(toServer.Reader.AsStream(), toClient.Writer.AsStream(), "gateway", NullLoggerFactory.Instance);
         harness.running = gateway.RunAsync(transport, harness.stop.Token);
-        harness.Client = await McpClient.CreateAsync(new StreamClientTransport(toServer.Writer.AsStream(), toClient.Reader.AsStream(), NullLoggerFactory.Instance),
+        IClientTransport host = new StreamClientTransport(toServer.Writer.AsStream(), toClient.Reader.AsStream(), NullLoggerFactory.Instance);
+        harness.Client = await McpClient.CreateAsync(hostTransport?.Invoke(host) ?? host,
             clientOptions ?? new McpClientOptions(), NullLoggerFactory.Instance).WaitAsync(TimeSpan.FromSeconds(30));
         await gateway.ApplyPolicyAsync(policy).WaitAsync(TimeSpan.FromSeconds(90));
         return harness;
