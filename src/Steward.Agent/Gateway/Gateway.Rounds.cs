@@ -23,6 +23,9 @@ public sealed partial class Gateway
     /// <summary>Calls of stateless hosts waiting on input, by the <c>requestState</c> the host was given.</summary>
     private readonly ConcurrentDictionary<string, InputRounds> rounds = new(StringComparer.Ordinal);
 
+    /// <summary>At most this many stateless calls are running or waiting for their next round; a new one past it is refused.</summary>
+    internal const int MaxCalls = 256;
+
     /// <summary>The stateless calls by the id of the request of theirs now waiting, so that the host's <c>notifications/cancelled</c> cancels the call.</summary>
     private readonly ConcurrentDictionary<string, InputRounds> waitingRounds = new(StringComparer.Ordinal);
 
@@ -256,6 +259,13 @@ public sealed partial class Gateway
         }
         else
         {
+            if (rounds.Count >= MaxCalls)
+            {
+                throw new McpProtocolException(
+                    $"tools/call: {MaxCalls} calls of stateless hosts are running or waiting for their next round, the gateway's limit; answer or cancel one, or try again once one ends (a call waits {RoundWait.TotalMinutes:0} minutes for its next round)",
+                    McpErrorCode.InvalidRequest);
+            }
+
             call = new InputRounds(context.Server.ClientCapabilities, context.Server) { Tool = name, LogLevel = RequestedLogLevel(parameters) };
             rounds[call.State] = call;
             var host = new CallHost(call);

@@ -36,6 +36,12 @@ public static class GatewayHttpHost
     public sealed record Limits(TimeSpan Idle, int MaxSessions)
     {
         public static Limits Default { get; } = new(TimeSpan.FromSeconds(DefaultIdleSeconds), DefaultMaxSessions);
+
+        /// <summary>
+        /// Requests of the stateless revision in flight at once (each POST holds its own transport until answered, a
+        /// <c>subscriptions/listen</c> until it ends): four per session of <see cref="MaxSessions"/>.
+        /// </summary>
+        public int MaxStatelessRequests => MaxSessions * 4;
     }
 
     public static string NewToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
@@ -51,6 +57,7 @@ public static class GatewayHttpHost
         builder.WebHost.UseSetting(WebHostDefaults.PreferHostingUrlsKey, "false");
         var app = builder.Build();
         var sessions = new ConcurrentDictionary<string, Session>(StringComparer.Ordinal);
+        var stateless = new StatelessCount();
         var expected = Encoding.UTF8.GetBytes("Bearer " + token);
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
@@ -77,7 +84,7 @@ public static class GatewayHttpHost
             await next(context).ConfigureAwait(false);
         });
 
-        app.MapPost(Path, context => PostAsync(context, gateway, sessions, limits, time, stderr, loggerFactory, stopping.Token));
+        app.MapPost(Path, context => PostAsync(context, gateway, sessions, stateless, limits, time, stderr, loggerFactory, stopping.Token));
         app.MapGet(Path, async context =>
         {
             if (Find(context, sessions) is not { } session)
@@ -181,7 +188,13 @@ public static class GatewayHttpHost
         return true;
     }
 
-    private static async Task PostAsync(HttpContext context, Gateway gateway, ConcurrentDictionary<string, Session> sessions, Limits limits,
+    /// <summary>How many stateless requests are in flight.</summary>
+    private sealed class StatelessCount
+    {
+        public int InFlight;
+    }
+
+    private static async Task PostAsync(HttpContext context, Gateway gateway, ConcurrentDictionary<string, Session> sessions, StatelessCount stateless, Limits limits,
         TimeProvider time, TextWriter stderr, ILoggerFactory loggerFactory, CancellationToken stopping)
     {
         JsonRpcMessage? message;
@@ -220,7 +233,27 @@ public static class GatewayHttpHost
                 return;
             }
 
-            await ServeStatelessAsync(context, message, gateway, stopping).ConfigureAwait(false);
+            if (Interlocked.Increment(ref stateless.InFlight) > limits.MaxStatelessRequests)
+            {
+                Interlocked.Decrement(ref stateless.InFlight);
+                context.Response.Headers.RetryAfter = "5";
+                await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, new JsonRpcErrorDetail
+                {
+                    Code = (int)McpErrorCode.InternalError,
+                    Message = $"Service Unavailable: the gateway has {limits.MaxStatelessRequests} requests of revision 2026-07-28 in flight (four per session of --max-sessions); try again shortly.",
+                }, requestId).ConfigureAwait(false);
+                return;
+            }
+
+            try
+            {
+                await ServeStatelessAsync(context, message, gateway, stopping).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref stateless.InFlight);
+            }
+
             return;
         }
 

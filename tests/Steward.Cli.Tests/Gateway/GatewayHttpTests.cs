@@ -472,6 +472,65 @@ public sealed class GatewayHttpTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => listening.WaitAsync(Guard));
     }
 
+    [NodeFact]
+    public async Task Stateless_requests_in_flight_are_bounded_by_max_sessions_and_the_one_past_the_bound_is_refused_with_its_id()
+    {
+        var (dir, policy) = GatewayCommandTests.Setup();
+        await using var gateway = await StartAsync(dir, policy, "everything", "test-token-" + Guid.NewGuid().ToString("N"), environment: null, "--max-sessions", "1");
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        HttpRequestMessage Post(int id, string method)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url)
+            {
+                Content = new StringContent($$"""
+                    { "jsonrpc": "2.0", "id": {{id}}, "method": "{{method}}", "params": { "notifications": { "toolsListChanged": true },
+                      "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {},
+                                 "io.modelcontextprotocol/clientInfo": { "name": "stateless-host", "version": "1.0.0" } } } }
+                    """, Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", gateway.Token);
+            request.Headers.Accept.ParseAdd("application/json");
+            request.Headers.Accept.ParseAdd("text/event-stream");
+            request.Headers.Add("MCP-Protocol-Version", "2026-07-28");
+            request.Headers.Add("Mcp-Method", method);
+            return request;
+        }
+
+        // Four listen streams (the bound for one session) stay open on their POSTs.
+        var open = new List<HttpResponseMessage>();
+        for (var id = 1; id <= 4; id++)
+        {
+            var response = await http.SendAsync(Post(id, "subscriptions/listen"), HttpCompletionOption.ResponseHeadersRead).WaitAsync(Guard);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            open.Add(response);
+        }
+
+        using (var refused = await http.SendAsync(Post(5, "tools/list")).WaitAsync(Guard))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.True(refused.Headers.Contains("Retry-After"));
+            var body = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(5, body.GetProperty("id").GetInt32());
+            Assert.Contains("--max-sessions", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        // One stream closed by its host makes room again.
+        open[0].Dispose();
+        var deadline = DateTime.UtcNow + Guard;
+        HttpStatusCode status;
+        do
+        {
+            using var again = await http.SendAsync(Post(6, "tools/list")).WaitAsync(Guard);
+            status = again.StatusCode;
+        }
+        while (status == HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < deadline && await Task.Delay(100).ContinueWith(_ => true));
+        Assert.Equal(HttpStatusCode.OK, status);
+        foreach (var response in open.Skip(1))
+        {
+            response.Dispose();
+        }
+    }
+
 #pragma warning disable MCP9005 // sampling is a current feature of the 2025-11-25 revision the gateway speaks
     [NodeFact]
     public async Task A_sampling_request_goes_only_to_the_session_whose_call_caused_it_and_is_held_to_that_sessions_capabilities()
