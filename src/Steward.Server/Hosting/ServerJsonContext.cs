@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Steward.Server.Identity;
+using Steward.Server.Organisations;
 using Steward.Server.Registry;
 
 namespace Steward.Server.Hosting;
@@ -17,6 +18,9 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(TokenJson))]
 [JsonSerializable(typeof(TokenList))]
 [JsonSerializable(typeof(TokenAuditView))]
+[JsonSerializable(typeof(EmergencyStop))]
+[JsonSerializable(typeof(EmergencyStopRequest))]
+[JsonSerializable(typeof(EmergencyStopView))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
 
 public sealed record HealthReport(string Status, string? Detail = null);
