@@ -121,7 +121,7 @@ internal static class RequestRecord
                 node = JsonValue.Create(element.Clone());
                 return true;
             default:
-                check.Add(path, $"expected {Expected(type)}, found {Found(element)}", element.GetRawText());
+                check.Add(path, $"expected {Expected(type)}, found {JsonKinds.Describe(element)}", element.GetRawText());
                 return false;
         }
     }
@@ -204,14 +204,4 @@ internal static class RequestRecord
             _ => "a " + clr.Name,
         };
     }
-
-    private static string Found(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        _ => "null",
-    };
 }
