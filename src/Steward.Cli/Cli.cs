@@ -40,13 +40,13 @@ public static class Cli
             ("serve", () => ServeCommand.Create(stderr)),
             ("login", () => LoginCommand.Create(console, stdout, stderr)),
             ("sync", () => SyncCommand.Create(console, stdout)),
-            ("mcp", () => McpCommand.Create(console, stdout)),
+            ("mcp", () => McpCommand.Create(console, stdout, stderr)),
             ("gateway", () => Gateway.GatewayCommand.Create(stderr)),
             ("logs", () => Gateway.LogsCommand.Create(stdout, stderr)),
-            ("models", () => Models.ModelsCommand.Create(console, stdout)),
-            ("policy", () => Models.PolicyExplainCommand.CreatePolicy(console, stdout)),
+            ("models", () => Models.ModelsCommand.Create(console, stdout, stderr)),
+            ("policy", () => Models.PolicyExplainCommand.CreatePolicy(console, stdout, stderr)),
             ("scan", () => Scan.ScanCommand.Create(console, stdout, stderr)),
-            ("audit", () => Audit.AuditCommand.Create(console, stdout)),
+            ("audit", () => Audit.AuditCommand.Create(console, stdout, stderr)),
         ];
 
     /// <summary>The top-level command to build for <paramref name="args"/>: its name, "" for the root alone (<c>--version</c>), null for all (help, errors).</summary>

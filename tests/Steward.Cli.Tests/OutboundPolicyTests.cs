@@ -63,11 +63,12 @@ public sealed class OutboundPolicyTests
         using var config = new TempConfig();
         var (console, human) = Console();
         var stdout = new StringWriter();
+        var stderr = new StringWriter();
         var variables = new Dictionary<string, string> { [ModelServer.ServerVariable] = url, [ModelServer.TokenVariable] = "stw_never-sent" };
         var environment = new AgentEnvironment(config.Paths, config.Root, config.Home, variables.GetValueOrDefault, false, TimeProvider.System);
-        var (exit, output) = await InvokeAsync(ModelsCommand.Create(console, stdout, environment), console, human, stdout, "models", "list");
+        var (exit, _) = await InvokeAsync(ModelsCommand.Create(console, stdout, stderr, environment), console, human, stdout, "models", "list");
         Assert.Equal(ExitCodes.Unreadable, exit);
-        Assert.Contains(Refusal, output, StringComparison.Ordinal);
+        Assert.Contains(Refusal, stderr.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -78,9 +79,10 @@ public sealed class OutboundPolicyTests
         using var config = new TempConfig();
         var (console, human) = Console();
         var stdout = new StringWriter();
+        var stderr = new StringWriter();
         var environment = new AgentEnvironment(config.Paths, config.Root, config.Home, _ => null, false, TimeProvider.System);
-        var (exit, output) = await InvokeAsync(AuditCommand.Create(console, stdout, environment), console, human, stdout, "audit", "verify", "--server", url, "--org", "demo", "--token", "stw_never-sent");
+        var (exit, _) = await InvokeAsync(AuditCommand.Create(console, stdout, stderr, environment), console, human, stdout, "audit", "verify", "--server", url, "--org", "demo", "--token", "stw_never-sent");
         Assert.Equal(ExitCodes.Unreadable, exit);
-        Assert.Contains(Refusal, output, StringComparison.Ordinal);
+        Assert.Contains(Refusal, stderr.ToString(), StringComparison.Ordinal);
     }
 }

@@ -29,9 +29,14 @@ internal sealed record AgentEnvironment(
 /// <summary>Output helpers shared by the agent commands: one-line errors, and <c>KEY=VALUE</c> flags.</summary>
 internal static class AgentOutput
 {
-    public static int Error(IAnsiConsole console, string message, int exitCode = ExitCodes.Invalid)
+    /// <summary>
+    /// Writes <c>error: message</c> as one line on standard error (<paramref name="stderr"/>), leaving standard output to
+    /// the command's result; returns <paramref name="exitCode"/>.
+    /// </summary>
+    public static int Error(TextWriter stderr, string message, int exitCode = ExitCodes.Invalid)
     {
-        console.MarkupLineInterpolated($"[red]error[/]: {message}");
+        ArgumentNullException.ThrowIfNull(stderr);
+        stderr.WriteLine("error: " + message);
         return exitCode;
     }
 

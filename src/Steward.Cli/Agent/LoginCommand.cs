@@ -80,7 +80,7 @@ internal sealed class LoginCommand
         var env = environment ?? AgentEnvironment.FromProcess(console);
         if (!Durations.TryParse(parse.GetValue(maxOfflineAge), out var age))
         {
-            return AgentOutput.Error(console, $"--max-offline-age {parse.GetValue(maxOfflineAge)}: expected a duration such as 90m, 36h or 7d", ExitCodes.Usage);
+            return AgentOutput.Error(stderr, $"--max-offline-age {parse.GetValue(maxOfflineAge)}: expected a duration such as 90m, 36h or 7d", ExitCodes.Usage);
         }
 
         TimeSpan? syncInterval = null;
@@ -88,12 +88,12 @@ internal sealed class LoginCommand
         {
             if (parse.GetValue(registry) is null)
             {
-                return AgentOutput.Error(console, "--interval is for a registry source (--registry): a Steward server's profile sets how often its developers sync; nothing was changed", ExitCodes.Usage);
+                return AgentOutput.Error(stderr, "--interval is for a registry source (--registry): a Steward server's profile sets how often its developers sync; nothing was changed", ExitCodes.Usage);
             }
 
             if (!Durations.TryParse(intervalText, out var parsedInterval) || parsedInterval < MinimumInterval)
             {
-                return AgentOutput.Error(console, $"--interval {intervalText}: expected a duration of at least {Durations.Format(MinimumInterval)}, such as 30m, 6h or 24h; nothing was changed", ExitCodes.Usage);
+                return AgentOutput.Error(stderr, $"--interval {intervalText}: expected a duration of at least {Durations.Format(MinimumInterval)}, such as 30m, 6h or 24h; nothing was changed", ExitCodes.Usage);
             }
 
             syncInterval = parsedInterval;
@@ -109,24 +109,24 @@ internal sealed class LoginCommand
         {
             if (parse.GetValue(server) is null || parse.GetValue(token) is not null || idToken is not null || parse.GetValue(registry) is not null)
             {
-                return AgentOutput.Error(console, "--oidc and --device need a Steward server URL, and replace --token, --oidc-id-token and --registry: `steward login https://steward.example.com --oidc` (or --device)", ExitCodes.Usage);
+                return AgentOutput.Error(stderr, "--oidc and --device need a Steward server URL, and replace --token, --oidc-id-token and --registry: `steward login https://steward.example.com --oidc` (or --device)", ExitCodes.Usage);
             }
 
             if (parse.GetValue(device) && parse.GetValue(noBrowser))
             {
-                return AgentOutput.Error(console, "--no-browser is for the browser sign-in (--oidc); the device flow never opens a browser: use one or the other", ExitCodes.Usage);
+                return AgentOutput.Error(stderr, "--no-browser is for the browser sign-in (--oidc); the device flow never opens a browser: use one or the other", ExitCodes.Usage);
             }
 
             if (!Durations.TryParse(parse.GetValue(oidcTimeout), out var timeout))
             {
-                return AgentOutput.Error(console, $"--oidc-timeout {parse.GetValue(oidcTimeout)}: expected a duration such as 90s or 10m", ExitCodes.Usage);
+                return AgentOutput.Error(stderr, $"--oidc-timeout {parse.GetValue(oidcTimeout)}: expected a duration such as 90s or 10m", ExitCodes.Usage);
             }
 
             var (signIn, provider) = await OidcSignIn.SignInAsync(
                 parse.GetValue(server)!, parse.GetValue(organisation), parse.GetValue(allowHttp), parse.GetValue(device), !parse.GetValue(noBrowser), timeout, stderr, env.Time, cancellationToken).ConfigureAwait(false);
             if (signIn.IdToken is null)
             {
-                return AgentOutput.Error(console, signIn.Error! + "; nothing was changed");
+                return AgentOutput.Error(stderr, signIn.Error! + "; nothing was changed");
             }
 
             idToken = signIn.IdToken;
@@ -138,13 +138,13 @@ internal sealed class LoginCommand
         {
             if (parse.GetValue(server) is not { } serverUrl || parse.GetValue(token) is not null)
             {
-                return AgentOutput.Error(console, "--oidc-id-token needs a Steward server URL and replaces --token: `steward login https://steward.example.com --oidc-id-token <jwt>`", ExitCodes.Usage);
+                return AgentOutput.Error(stderr, "--oidc-id-token needs a Steward server URL and replaces --token: `steward login https://steward.example.com --oidc-id-token <jwt>`", ExitCodes.Usage);
             }
 
             exchanged = await fetcher.ExchangeOidcAsync(serverUrl, exchangeOrganisation, idToken, parse.GetValue(allowHttp), cancellationToken).ConfigureAwait(false);
             if (exchanged.Token is null)
             {
-                return AgentOutput.Error(console, exchanged.Error! + "; nothing was changed");
+                return AgentOutput.Error(stderr, exchanged.Error! + "; nothing was changed");
             }
 
             bearer = exchanged.Token;
@@ -177,7 +177,7 @@ internal sealed class LoginCommand
 
         if (!result.Succeeded)
         {
-            return AgentOutput.Error(console, result.Error!);
+            return AgentOutput.Error(stderr, result.Error!);
         }
 
         Render(result, parse.GetValue(registry) is not null, syncInterval, issuer, exchanged);

@@ -15,6 +15,7 @@ internal sealed class McpAddCommand
 {
     private readonly IAnsiConsole console;
     private readonly TextWriter stdout;
+    private readonly TextWriter stderr;
     private readonly AgentEnvironment? environment;
 
     private readonly Argument<string?> name = new("name") { Description = "The approved server's registry name. Without it, at a terminal, a picker lists the approved servers.", Arity = ArgumentArity.ZeroOrOne };
@@ -27,16 +28,17 @@ internal sealed class McpAddCommand
     private readonly Option<bool> force = new("--force") { Description = "Replace an entry of the same name in the target file." };
     private readonly Option<bool> json = new("--json") { Description = "Print the result as JSON." };
 
-    private McpAddCommand(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)
+    private McpAddCommand(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment)
     {
         this.console = console;
         this.stdout = stdout;
+        this.stderr = stderr;
         this.environment = environment;
     }
 
-    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
+    public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null)
     {
-        var add = new McpAddCommand(console, stdout, environment);
+        var add = new McpAddCommand(console, stdout, stderr, environment);
         var command = new Command("add", "Add an approved MCP server from the registry (registry parameters are read-only).")
         {
             add.name, add.scope, add.input, add.secretEnv, add.env, add.header, add.timeout, add.force, add.json,
@@ -55,12 +57,12 @@ internal sealed class McpAddCommand
         var extraHeaders = AgentOutput.Pairs("--header", parse.GetValue(header), out var error4);
         if ((error1 ?? error2 ?? error3 ?? error4) is { } flagError)
         {
-            return await FailAsync(console, stdout, asJson, new AddResult(flagError, []), ExitCodes.Usage).ConfigureAwait(false);
+            return await FailAsync(stdout, stderr, asJson, new AddResult(flagError, []), ExitCodes.Usage).ConfigureAwait(false);
         }
 
         if (parse.GetValue(timeout) is <= 0)
         {
-            return await FailAsync(console, stdout, asJson, new AddResult($"--timeout {parse.GetValue(timeout)}: give a positive number of milliseconds", []), ExitCodes.Usage).ConfigureAwait(false);
+            return await FailAsync(stdout, stderr, asJson, new AddResult($"--timeout {parse.GetValue(timeout)}: give a positive number of milliseconds", []), ExitCodes.Usage).ConfigureAwait(false);
         }
 
         var manager = McpCommand.Manager(context);
@@ -71,7 +73,7 @@ internal sealed class McpAddCommand
             if (!interactive)
             {
                 var approved = manager.Approved();
-                return await FailAsync(console, stdout, asJson, new AddResult(
+                return await FailAsync(stdout, stderr, asJson, new AddResult(
                     "name the server to add (no terminal for the picker); approved: " + (approved.Count == 0 ? "none" : string.Join(", ", approved.Select(a => a.Name))), [])).ConfigureAwait(false);
             }
 
@@ -79,7 +81,7 @@ internal sealed class McpAddCommand
             if (offered.Count == 0)
             {
                 var (_, why) = manager.Resolve("");
-                return AgentOutput.Error(console, manager.Policy is Steward.Agent.Policy.PolicyState.Disabled ? why! : "the registry approves no server");
+                return AgentOutput.Error(stderr, manager.Policy is Steward.Agent.Policy.PolicyState.Disabled ? why! : "the registry approves no server");
             }
 
             var picked = await new SelectionPrompt<ApprovedServer>()
@@ -94,7 +96,7 @@ internal sealed class McpAddCommand
 
         if (interactive && await AskMissingInputsAsync(manager, serverName, inputs, references, cancellationToken).ConfigureAwait(false) is { } resolveError)
         {
-            return AgentOutput.Error(console, resolveError);
+            return AgentOutput.Error(stderr, resolveError);
         }
 
         var request = new AddRequest(serverName, McpCommand.ParseScope(parse.GetValue(scope)) ?? ConfigScope.User, inputs, references, extraEnv, extraHeaders,
@@ -111,7 +113,7 @@ internal sealed class McpAddCommand
 
         if (!result.Succeeded)
         {
-            return await FailAsync(console, stdout, asJson, result).ConfigureAwait(false);
+            return await FailAsync(stdout, stderr, asJson, result).ConfigureAwait(false);
         }
 
         if (asJson)
@@ -189,7 +191,7 @@ internal sealed class McpAddCommand
             .ShowAsync(console, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<int> FailAsync(IAnsiConsole console, TextWriter stdout, bool json, AddResult result, int exitCode = ExitCodes.Invalid)
+    private static async Task<int> FailAsync(TextWriter stdout, TextWriter stderr, bool json, AddResult result, int exitCode = ExitCodes.Invalid)
     {
         if (json)
         {
@@ -197,10 +199,10 @@ internal sealed class McpAddCommand
             return exitCode;
         }
 
-        AgentOutput.Error(console, result.Error!);
+        AgentOutput.Error(stderr, result.Error!);
         foreach (var missing in result.Missing)
         {
-            console.MarkupLineInterpolated($"  missing: {missing.Key} ({missing.Kind}{(missing.Secret ? ", secret" : "")}){(missing.Description is { Length: > 0 } d ? ": " + d : "")}");
+            await stderr.WriteLineAsync($"  missing: {missing.Key} ({missing.Kind}{(missing.Secret ? ", secret" : "")}){(missing.Description is { Length: > 0 } d ? ": " + d : "")}").ConfigureAwait(false);
         }
 
         return exitCode;

@@ -11,18 +11,18 @@ namespace Steward.Cli.AgentCommands;
 /// <summary><c>steward mcp add|list|status|remove|enable|disable|import|export-host|repin</c>: Steward's configured MCP servers and their admission.</summary>
 internal static class McpCommand
 {
-    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
+    public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null)
     {
         var mcp = new Command("mcp", "Manage the MCP servers Steward runs: add approved ones, list them with their admission decision, import from other hosts.");
-        mcp.Subcommands.Add(McpAddCommand.Create(console, stdout, environment));
-        mcp.Subcommands.Add(CreateList("list", "Each configured server (user and workspace) with its admission decision and why.", console, stdout, environment, detailed: false));
-        mcp.Subcommands.Add(CreateList("status", "The policy in force and each configured server's decision in detail.", console, stdout, environment, detailed: true));
-        mcp.Subcommands.Add(CreateRemove(console, stdout, environment));
-        mcp.Subcommands.Add(CreateEnable("enable", enabled: true, console, stdout, environment));
-        mcp.Subcommands.Add(CreateEnable("disable", enabled: false, console, stdout, environment));
-        mcp.Subcommands.Add(McpImportCommand.Create(console, stdout, environment));
-        mcp.Subcommands.Add(Gateway.ExportHostCommand.Create(console, stdout, environment));
-        mcp.Subcommands.Add(CreateRepin(console, stdout, environment));
+        mcp.Subcommands.Add(McpAddCommand.Create(console, stdout, stderr, environment));
+        mcp.Subcommands.Add(CreateList("list", "Each configured server (user and workspace) with its admission decision and why.", console, stdout, stderr, environment, detailed: false));
+        mcp.Subcommands.Add(CreateList("status", "The policy in force and each configured server's decision in detail.", console, stdout, stderr, environment, detailed: true));
+        mcp.Subcommands.Add(CreateRemove(console, stdout, stderr, environment));
+        mcp.Subcommands.Add(CreateEnable("enable", enabled: true, console, stdout, stderr, environment));
+        mcp.Subcommands.Add(CreateEnable("disable", enabled: false, console, stdout, stderr, environment));
+        mcp.Subcommands.Add(McpImportCommand.Create(console, stdout, stderr, environment));
+        mcp.Subcommands.Add(Gateway.ExportHostCommand.Create(console, stdout, stderr, environment));
+        mcp.Subcommands.Add(CreateRepin(console, stdout, stderr, environment));
         return mcp;
     }
 
@@ -47,7 +47,7 @@ internal static class McpCommand
         _ => null,
     };
 
-    private static Command CreateList(string name, string description, IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment, bool detailed)
+    private static Command CreateList(string name, string description, IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment, bool detailed)
     {
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var server = new Argument<string?>("name") { Description = "Only this server.", Arity = ArgumentArity.ZeroOrOne };
@@ -63,14 +63,14 @@ internal static class McpCommand
             var (report, error) = Manager(env).Status();
             if (report is null)
             {
-                return AgentOutput.Error(console, error!);
+                return AgentOutput.Error(stderr, error!);
             }
 
             if (detailed && parse.GetValue(server) is { } only)
             {
                 if (!report.Servers.Any(s => s.Name == only))
                 {
-                    return AgentOutput.Error(console, $"\"{only}\" is not configured; configured: {(report.Servers.Count == 0 ? "none" : string.Join(", ", report.Servers.Select(s => s.Name)))}");
+                    return AgentOutput.Error(stderr, $"\"{only}\" is not configured; configured: {(report.Servers.Count == 0 ? "none" : string.Join(", ", report.Servers.Select(s => s.Name)))}");
                 }
 
                 report = report with { Servers = [.. report.Servers.Where(s => s.Name == only)] };
@@ -151,7 +151,7 @@ internal static class McpCommand
     internal sealed record RepinReport(string? Error, string Server, IReadOnlyList<string> Cleared);
 
     /// <summary><c>steward mcp repin &lt;server&gt; [--json]</c>: clears the gateway's local tool pins of a server (every version), so its current tools are approved at the next listing.</summary>
-    private static Command CreateRepin(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)
+    private static Command CreateRepin(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment)
     {
         var name = new Argument<string>("server") { Description = "The configured or registry name of the server whose tool pins to clear." };
         var json = MachineOutput.JsonOption("Print the pins cleared as JSON.");
@@ -171,7 +171,7 @@ internal static class McpCommand
             {
                 if (!asJson)
                 {
-                    return AgentOutput.Error(console, e.Message, ExitCodes.Unreadable);
+                    return AgentOutput.Error(stderr, e.Message, ExitCodes.Unreadable);
                 }
 
                 await stdout.WriteLineAsync(JsonSerializer.Serialize(new RepinReport(e.Message, server, []), CliJsonContext.Output.RepinReport)).ConfigureAwait(false);
@@ -197,7 +197,7 @@ internal static class McpCommand
         return command;
     }
 
-    private static Command CreateRemove(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)
+    private static Command CreateRemove(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment)
     {
         var name = new Argument<string>("name") { Description = "The configured server to remove." };
         var scope = ScopeOption("Remove it from this file (default: the file that defines it, workspace first).");
@@ -207,12 +207,12 @@ internal static class McpCommand
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
             var result = Manager(env).Remove(parse.GetValue(name)!, ParseScope(parse.GetValue(scope)));
-            return await RenderChangeAsync(console, stdout, result, parse.GetValue(json)).ConfigureAwait(false);
+            return await RenderChangeAsync(console, stdout, stderr, result, parse.GetValue(json)).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static Command CreateEnable(string verb, bool enabled, IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)
+    private static Command CreateEnable(string verb, bool enabled, IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment)
     {
         var name = new Argument<string>("name") { Description = $"The configured server to {verb}." };
         var scope = ScopeOption("Change it in this file (default: the file that defines it, workspace first).");
@@ -225,12 +225,12 @@ internal static class McpCommand
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
             var result = Manager(env).SetEnabled(parse.GetValue(name)!, enabled, ParseScope(parse.GetValue(scope)));
-            return await RenderChangeAsync(console, stdout, result, parse.GetValue(json)).ConfigureAwait(false);
+            return await RenderChangeAsync(console, stdout, stderr, result, parse.GetValue(json)).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static async Task<int> RenderChangeAsync(IAnsiConsole console, TextWriter stdout, ChangeResult result, bool json)
+    private static async Task<int> RenderChangeAsync(IAnsiConsole console, TextWriter stdout, TextWriter stderr, ChangeResult result, bool json)
     {
         if (json)
         {
@@ -240,7 +240,7 @@ internal static class McpCommand
 
         if (!result.Succeeded)
         {
-            return AgentOutput.Error(console, result.Error!);
+            return AgentOutput.Error(stderr, result.Error!);
         }
 
         console.MarkupLineInterpolated($"{result.Message}");

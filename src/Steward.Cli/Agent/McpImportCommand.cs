@@ -10,7 +10,7 @@ namespace Steward.Cli.AgentCommands;
 /// <summary><c>steward mcp import --from kiro|claude|vscode|cursor [--file path]</c>: bring servers in, each with its admission decision.</summary>
 internal static class McpImportCommand
 {
-    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
+    public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null)
     {
         var from = new Option<string>("--from") { Description = "The host whose configuration to read.", Required = true };
         from.AcceptOnlyFromAmong([.. HostImport.Hosts]);
@@ -51,7 +51,7 @@ internal static class McpImportCommand
 
             if (!report.Succeeded)
             {
-                return AgentOutput.Error(console, report.Error!);
+                return AgentOutput.Error(stderr, report.Error!);
             }
 
             console.MarkupLineInterpolated($"read {string.Join(", ", report.FilesRead)}");

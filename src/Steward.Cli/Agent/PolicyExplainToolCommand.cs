@@ -18,7 +18,7 @@ namespace Steward.Cli.AgentCommands;
 /// </summary>
 internal static class PolicyExplainToolCommand
 {
-    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
+    public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null)
     {
         var target = new Argument<string>("server/tool")
         {
@@ -30,24 +30,24 @@ internal static class PolicyExplainToolCommand
         command.SetAction((parse, _) =>
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
-            return Task.FromResult(Run(console, stdout, env, parse.GetValue(target)!, parse.GetValue(policy), parse.GetValue(json)));
+            return Task.FromResult(Run(console, stdout, stderr, env, parse.GetValue(target)!, parse.GetValue(policy), parse.GetValue(json)));
         });
         return command;
     }
 
-    private static int Run(IAnsiConsole console, TextWriter stdout, AgentEnvironment env, string target, string? policyPath, bool json)
+    private static int Run(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment env, string target, string? policyPath, bool json)
     {
         var slash = target.LastIndexOf('/');
         if (slash <= 0 || slash == target.Length - 1)
         {
-            return AgentOutput.Error(console, $"\"{target}\" is not <server>/<tool>: give the server's name and the tool's, such as everything/echo", ExitCodes.Usage);
+            return AgentOutput.Error(stderr, $"\"{target}\" is not <server>/<tool>: give the server's name and the tool's, such as everything/echo", ExitCodes.Usage);
         }
 
         var (server, tool) = (target[..slash], target[(slash + 1)..]);
         var (config, configError) = McpConfigFiles.LoadMerged(env.Paths, env.WorkingDirectory);
         if (config is null)
         {
-            return AgentOutput.Error(console, configError ?? "the MCP configuration cannot be read");
+            return AgentOutput.Error(stderr, configError ?? "the MCP configuration cannot be read");
         }
 
         // As the gateway: logged in to a Steward server, the file adds its rules to the signed policy; otherwise it is the policy.
@@ -57,7 +57,7 @@ internal static class PolicyExplainToolCommand
         var file = policyPath is null ? null : PolicyFile.Load(policyPath);
         if (file is PolicyState.Disabled broken)
         {
-            return AgentOutput.Error(console, $"{broken.Reason} {broken.WhatToDo}");
+            return AgentOutput.Error(stderr, $"{broken.Reason} {broken.WhatToDo}");
         }
 
         if (policyPath is null || loggedIn)
@@ -74,7 +74,7 @@ internal static class PolicyExplainToolCommand
         if (state is not PolicyState.Active { Snapshot: var snapshot })
         {
             var disabled = (PolicyState.Disabled)state;
-            return AgentOutput.Error(console, $"no policy is in force, so the gateway serves no tool: {disabled.Reason} {disabled.WhatToDo}");
+            return AgentOutput.Error(stderr, $"no policy is in force, so the gateway serves no tool: {disabled.Reason} {disabled.WhatToDo}");
         }
 
         var explanation = ToolExplainer.Explain(snapshot, config, server, tool, localRules);

@@ -15,7 +15,7 @@ namespace Steward.Cli.Audit;
 /// </summary>
 internal static class AuditCommand
 {
-    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null, HttpMessageHandler? handler = null)
+    public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null, HttpMessageHandler? handler = null)
     {
         var audit = new Command("audit", "Work with audit trails.");
         var server = ModelServer.ServerOption();
@@ -29,25 +29,25 @@ internal static class AuditCommand
             var env = environment ?? AgentEnvironment.FromProcess(console);
             if (parse.GetValue(file) is { } path)
             {
-                return await VerifyFileAsync(console, stdout, Path.GetFullPath(path, env.WorkingDirectory), parse.GetValue(json)).ConfigureAwait(false);
+                return await VerifyFileAsync(console, stdout, stderr, Path.GetFullPath(path, env.WorkingDirectory), parse.GetValue(json)).ConfigureAwait(false);
             }
 
             if (parse.GetValue(org) is not { Length: > 0 } organisation)
             {
-                return AgentOutput.Error(console, "--org: name the organisation to verify, or pass --file for a JSONL log", ExitCodes.Usage);
+                return AgentOutput.Error(stderr, "--org: name the organisation to verify, or pass --file for a JSONL log", ExitCodes.Usage);
             }
 
             var (target, error) = StewardServerClient.Resolve(parse.GetValue(server), parse.GetValue(token), env.Paths, env.Variables);
             if (target is null)
             {
-                return AgentOutput.Error(console, error!, ExitCodes.Unreadable);
+                return AgentOutput.Error(stderr, error!, ExitCodes.Unreadable);
             }
 
             using var http = handler is null ? StewardServerClient.CreateHttp(TimeSpan.FromSeconds(100), env.Variables) : new HttpClient(handler, disposeHandler: false);
             var (document, failure, exit) = await ModelServer.GetAsync(target, http, $"api/v1/orgs/{Uri.EscapeDataString(organisation)}/audit/verify", cancellationToken).ConfigureAwait(false);
             if (document is null)
             {
-                return AgentOutput.Error(console, failure!, exit);
+                return AgentOutput.Error(stderr, failure!, exit);
             }
 
             using (document)
@@ -73,7 +73,7 @@ internal static class AuditCommand
         return audit;
     }
 
-    private static async Task<int> VerifyFileAsync(IAnsiConsole console, TextWriter stdout, string path, bool json)
+    private static async Task<int> VerifyFileAsync(IAnsiConsole console, TextWriter stdout, TextWriter stderr, string path, bool json)
     {
         JsonlVerification result;
         try
@@ -83,7 +83,7 @@ internal static class AuditCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return AgentOutput.Error(console, $"{path} cannot be read: {e.Message}", ExitCodes.Unreadable);
+            return AgentOutput.Error(stderr, $"{path} cannot be read: {e.Message}", ExitCodes.Unreadable);
         }
 
         if (json)

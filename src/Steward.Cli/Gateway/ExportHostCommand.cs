@@ -17,7 +17,7 @@ internal static class ExportHostCommand
     /// <param name="Error">Why nothing was written; null when the file was written.</param>
     internal sealed record Report(string? Error, string Host, string? File, string Command, IReadOnlyList<string> Exported, IReadOnlyList<ServerStatus> Skipped, IReadOnlyList<string> Notes);
 
-    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
+    public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null)
     {
         var host = new Option<string>("--host") { Description = "The host whose configuration to write.", Required = true };
         host.AcceptOnlyFromAmong([.. HostExport.Hosts.Keys]);
@@ -47,7 +47,7 @@ internal static class ExportHostCommand
             {
                 if (!asJson)
                 {
-                    return AgentOutput.Error(console, message, exitCode);
+                    return AgentOutput.Error(stderr, message, exitCode);
                 }
 
                 await WriteAsync(stdout, new Report(message, hostName, file, program, [], [], [])).ConfigureAwait(false);

@@ -25,17 +25,17 @@ internal static class ModelServer
     /// <c>ExitCode</c> says how to exit.
     /// </summary>
     public static async Task<(JsonDocument? Document, int ExitCode)> FetchAsync(
-        IAnsiConsole console, string? server, string? token, AgentEnvironment environment, string path, CancellationToken cancellationToken)
+        TextWriter stderr, string? server, string? token, AgentEnvironment environment, string path, CancellationToken cancellationToken)
     {
         var (target, error) = StewardServerClient.Resolve(server, token, environment.Paths, environment.Variables);
         if (target is null)
         {
-            return (null, AgentOutput.Error(console, error!, ExitCodes.Unreadable));
+            return (null, AgentOutput.Error(stderr, error!, ExitCodes.Unreadable));
         }
 
         using var http = StewardServerClient.CreateHttp(TimeSpan.FromSeconds(60), environment.Variables);
         var (document, failure, exit) = await GetAsync(target, http, path, cancellationToken).ConfigureAwait(false);
-        return document is null ? (null, AgentOutput.Error(console, failure!, exit)) : (document, ExitCodes.Ok);
+        return document is null ? (null, AgentOutput.Error(stderr, failure!, exit)) : (document, ExitCodes.Ok);
     }
 
     /// <summary>GETs <paramref name="path"/>: the document, or the error and its exit code (2 unreachable or the token refused, 1 refused otherwise).</summary>

@@ -18,15 +18,15 @@ internal static class ModelsCommand
 {
     public const string ChoiceFileName = "models.json";
 
-    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
+    public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null)
     {
         var command = new Command("models", "List the models you may use and choose one.");
-        command.Subcommands.Add(List(console, stdout, environment));
-        command.Subcommands.Add(Use(console, stdout, environment));
+        command.Subcommands.Add(List(console, stdout, stderr, environment));
+        command.Subcommands.Add(Use(console, stdout, stderr, environment));
         return command;
     }
 
-    private static Command List(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)
+    private static Command List(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment)
     {
         var all = new Option<bool>("--all") { Description = "Also list the models you may not use, each with the reason." };
         var json = new Option<bool>("--json") { Description = "Print the server's listing as JSON." };
@@ -36,7 +36,7 @@ internal static class ModelsCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
-            var (document, exit) = await ModelServer.FetchAsync(console, parse.GetValue(server), parse.GetValue(token), env, "api/v1/models" + (parse.GetValue(all) ? "?all=true" : ""), cancellationToken).ConfigureAwait(false);
+            var (document, exit) = await ModelServer.FetchAsync(stderr, parse.GetValue(server), parse.GetValue(token), env, "api/v1/models" + (parse.GetValue(all) ? "?all=true" : ""), cancellationToken).ConfigureAwait(false);
             if (document is null)
             {
                 return exit;
@@ -57,8 +57,7 @@ internal static class ModelsCommand
                 }
                 catch (ModelListingException e)
                 {
-                    console.MarkupLineInterpolated($"[red]error[/]: the server's model listing is not one this steward reads ({e.Message}); update steward or ask your administrator which version the server expects");
-                    return ExitCodes.Unreadable;
+                    return AgentOutput.Error(stderr, $"the server's model listing is not one this steward reads ({e.Message}); update steward or ask your administrator which version the server expects", ExitCodes.Unreadable);
                 }
 
                 Render(console, listing, parse.GetValue(all));
@@ -107,7 +106,7 @@ internal static class ModelsCommand
         }
     }
 
-    private static Command Use(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)
+    private static Command Use(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment)
     {
         var id = new Argument<string>("model") { Description = "The model id, alias or provider model id." };
         var json = new Option<bool>("--json") { Description = "Print the decision as JSON." };
@@ -118,7 +117,7 @@ internal static class ModelsCommand
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
             var requested = parse.GetValue(id)!;
-            var (document, exit) = await ModelServer.FetchAsync(console, parse.GetValue(server), parse.GetValue(token), env, "api/v1/models/explain?model=" + Uri.EscapeDataString(requested), cancellationToken).ConfigureAwait(false);
+            var (document, exit) = await ModelServer.FetchAsync(stderr, parse.GetValue(server), parse.GetValue(token), env, "api/v1/models/explain?model=" + Uri.EscapeDataString(requested), cancellationToken).ConfigureAwait(false);
             if (document is null)
             {
                 return exit;

@@ -13,17 +13,17 @@ namespace Steward.Cli.Models;
 internal static class PolicyExplainCommand
 {
     /// <summary>The <c>policy</c> command with <c>explain model</c> and <c>explain tool</c>.</summary>
-    public static Command CreatePolicy(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
+    public static Command CreatePolicy(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null)
     {
         var policy = new Command("policy", "Show and explain the policy that applies to you.");
         var explain = new Command("explain", "Explain which rule decides something.");
-        explain.Subcommands.Add(Model(console, stdout, environment));
-        explain.Subcommands.Add(PolicyExplainToolCommand.Create(console, stdout, environment));
+        explain.Subcommands.Add(Model(console, stdout, stderr, environment));
+        explain.Subcommands.Add(PolicyExplainToolCommand.Create(console, stdout, stderr, environment));
         policy.Subcommands.Add(explain);
         return policy;
     }
 
-    private static Command Model(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment)
+    private static Command Model(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment)
     {
         var id = new Argument<string>("model") { Description = "The model id, alias or provider model id." };
         var json = new Option<bool>("--json") { Description = "Print the explanation as JSON." };
@@ -33,7 +33,7 @@ internal static class PolicyExplainCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var env = environment ?? AgentEnvironment.FromProcess(console);
-            var (document, exit) = await ModelServer.FetchAsync(console, parse.GetValue(server), parse.GetValue(token), env, "api/v1/models/explain?model=" + Uri.EscapeDataString(parse.GetValue(id)!), cancellationToken).ConfigureAwait(false);
+            var (document, exit) = await ModelServer.FetchAsync(stderr, parse.GetValue(server), parse.GetValue(token), env, "api/v1/models/explain?model=" + Uri.EscapeDataString(parse.GetValue(id)!), cancellationToken).ConfigureAwait(false);
             if (document is null)
             {
                 return exit;

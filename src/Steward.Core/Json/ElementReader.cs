@@ -228,14 +228,5 @@ internal readonly struct ElementReader(JsonElement element, string path, List<Pr
     public static Problem WrongType(string path, string expected, JsonElement found) =>
         Problem.Error(path, "schema.type", $"must be {expected}, found {Describe(found)}", $"write {expected} here");
 
-    public static string Describe(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => "nothing",
-    };
+    public static string Describe(JsonElement value) => JsonKinds.Describe(value);
 }

@@ -1,4 +1,6 @@
 using System.Text.Json.Serialization;
+using Steward.Server.Identity;
+using Steward.Server.Organisations;
 using Steward.Server.Registry;
 
 namespace Steward.Server.Hosting;
@@ -12,6 +14,13 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(string[]))]
+[JsonSerializable(typeof(NewToken))]
+[JsonSerializable(typeof(TokenJson))]
+[JsonSerializable(typeof(TokenList))]
+[JsonSerializable(typeof(TokenAuditView))]
+[JsonSerializable(typeof(EmergencyStop))]
+[JsonSerializable(typeof(EmergencyStopRequest))]
+[JsonSerializable(typeof(EmergencyStopView))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
 
 public sealed record HealthReport(string Status, string? Detail = null);

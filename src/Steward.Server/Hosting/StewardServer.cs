@@ -174,28 +174,25 @@ public sealed class StewardServer : IAsyncDisposable
             builder.Services.AddSingleton(options.TimeProvider);
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(new ServerOutbound(options, allowPrivate, trust));
-            builder.Services.AddSingleton<RegistryPageCache>();
-            builder.Services.AddSingleton<RegistryRevisions>();
-            builder.Services.AddSingleton<ImportGate>();
+            builder.Services.AddSingleton<LocalChanges>();
             if (Telemetry.Start(options.OtlpEndpoint, options.OtlpProtocol) is { } telemetry)
             {
                 // Owned (and so flushed and disposed at shutdown) by the container.
                 builder.Services.AddSingleton(_ => telemetry);
             }
             builder.Services.AddSingleton<Readiness>();
-            builder.Services.AddSingleton<AuthenticationThrottle>();
             // The console's antiforgery and OIDC-state keys live in the data directory (0700), never in the current
             // directory or a HOME that may not exist.
             builder.Services.AddDataProtection()
                 .SetApplicationName("steward")
                 .PersistKeysToFileSystem(PrivateDirectory(Path.Combine(Path.GetFullPath(options.DataDir), DataProtectionDirectory)));
-            Policy.GovernanceModule.AddServices(builder.Services, options);
+            // Each feature's services; the hosted services among them start in this order.
+            Policy.PolicyModule.AddServices(builder.Services, options);
             Models.ModelsModule.AddServices(builder.Services, options);
             AdminConsole.ConsoleModule.AddServices(builder.Services);
-            builder.Services.AddHostedService<AuditMaintenance>();
-            builder.Services.AddSingleton<ExternalRegistrySync>();
-            builder.Services.AddHostedService(services => services.GetRequiredService<ExternalRegistrySync>());
-            Identity.OidcApi.AddServices(builder.Services, options);
+            AuditModule.AddServices(builder.Services);
+            RegistryModule.AddServices(builder.Services);
+            IdentityModule.AddServices(builder.Services, options);
             builder.Services.AddSingleton<IHostLifetime, HostedLifetime>();
             builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
             builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default));
@@ -216,7 +213,7 @@ public sealed class StewardServer : IAsyncDisposable
                 throw DatabaseFailure(options, database, e);
             }
 
-            await Policy.GovernanceModule.StartAsync(app.Services, cancellationToken).ConfigureAwait(false);
+            await Policy.PolicyModule.StartAsync(app.Services, cancellationToken).ConfigureAwait(false);
             await Models.ModelsModule.StartAsync(app.Services, cancellationToken).ConfigureAwait(false);
 
             Configure(app, options);
@@ -341,18 +338,16 @@ public sealed class StewardServer : IAsyncDisposable
         app.MapGet("/", () => Results.Text(
             "Steward server. Registry API: /v0.1/servers (first organisation), /o/{org}/registry/v0.1/servers; admin API: /api/v1/orgs/{org}/...\n",
             "text/plain; charset=utf-8"));
-        RegistryApi.Map(app);
-        PublisherApi.Map(app);
-        var organisation = app.MapGroup("/api/v1/orgs/{org}").AddEndpointFilter(Authentication.RequireOrganisationAdmin);
-        AdminRegistryApi.Map(organisation);
-        ExternalRegistrySync.Map(organisation);
-        AuditApi.Map(app, organisation);
-        Organisations.OrganisationsApi.Map(app);
-        ToolCallsApi.Map(app, organisation);
-        ToolCallRetention.Map(organisation);
-        Policy.GovernanceModule.Map(app, organisation);
-        Models.ModelsModule.Map(app, organisation);
-        Identity.OidcApi.Map(app, organisation);
+
+        // Each feature's routes; organisationAdmin is /api/v1/orgs/{org} with the admin filter.
+        var organisationAdmin = app.MapGroup("/api/v1/orgs/{org}").AddEndpointFilter(Authentication.RequireOrganisationAdmin);
+        RegistryModule.Map(app, organisationAdmin);
+        AuditModule.Map(app, organisationAdmin);
+        OrganisationsModule.Map(app, organisationAdmin);
+        Policy.PolicyModule.Map(app);
+        Exports.ExportsModule.Map(app);
+        IdentityModule.Map(app, organisationAdmin);
+        Models.ModelsModule.Map(app, organisationAdmin);
         AdminConsole.OidcSignIn.Map(app);
         AdminConsole.ConsoleModule.Map(app);
     }

@@ -52,5 +52,6 @@ internal static class RequestJson
             failure.Path is { } path ? [new ProblemItem { Location = Location(path), Path = failure.DollarPath, Message = failure.Message }] : null);
     }
 
-    private static string Location(string path) => path.Length == 0 ? "body" : path[0] == '[' ? "body" + path : "body." + path;
+    /// <summary>Where a body path is, as problems name it: <c>body</c>, <c>body.name</c>, <c>body[0].tool</c>.</summary>
+    public static string Location(string path) => path.Length == 0 ? "body" : path[0] == '[' ? "body" + path : "body." + path;
 }

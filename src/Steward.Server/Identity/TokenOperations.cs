@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Steward.Server.Audit;
 using Steward.Server.Hosting;
@@ -118,15 +119,15 @@ internal static class TokenOperations
             transaction, r => new TokenRow(r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.NullableString(5), r.NullableString(6)),
             cancellationToken, id is null ? [("org", organisationId)] : [("org", organisationId), ("id", id)]).ConfigureAwait(false);
 
-    private static string AuditView(TokenRow row) => System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w =>
-    {
-        w.WriteStartObject();
-        w.WriteString("id", row.Id);
-        w.WriteString("name", row.Name);
-        w.WriteString("role", row.Role);
-        w.WriteString("account", row.Account);
-        w.WriteString("expiresAt", row.ExpiresAt);
-        w.WriteString("revokedAt", row.RevokedAt);
-        w.WriteEndObject();
-    }));
+    private static string AuditView(TokenRow row) =>
+        System.Text.Encoding.UTF8.GetString(ResponseJson.Serialize(new TokenAuditView(row.Id, row.Name, row.Role, row.Account, row.ExpiresAt, row.RevokedAt), ServerJsonContext.Default.TokenAuditView));
 }
+
+/// <summary>A token as its audit rows record it, before and after: every field written, a missing one as <c>null</c>.</summary>
+internal sealed record TokenAuditView(
+    string Id,
+    string Name,
+    string Role,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Account,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? ExpiresAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? RevokedAt);

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -32,7 +32,8 @@ internal static class TokensApi
     /// </summary>
     internal static async Task<IResult> CreateAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var request = TokenRequest.Read(await JsonForm.ReadAsync(context.Request, MaxBodyBytes, TokenRequest.Names, cancellationToken).ConfigureAwait(false), time);
+        var request = await RequestRecord.ReadAsync(context.Request, MaxBodyBytes, ServerJsonContext.Default.NewToken,
+            (token, check) => token.Validate(check, Timestamps.Now(time)), cancellationToken).ConfigureAwait(false);
         if (!request.Ok)
         {
             return Problems.Of(request.Problem);
@@ -44,12 +45,7 @@ internal static class TokensApi
             context.Response.Headers.CacheControl = "no-store";
         }
 
-        return created.ToResult(c => ResponseJson.Write(w =>
-        {
-            Write(w, c.Row, c.Now);
-            w.WriteString("token", c.Token);
-            w.WriteEndObject();
-        }));
+        return created.ToResult(c => ResponseJson.Serialize(TokenJson.Of(c.Row, c.Now, c.Token), ServerJsonContext.Default.TokenJson));
     }
 
     /// <summary><c>GET …/tokens</c>: every token of the organisation, newest first, with its status; never a value or a hash.</summary>
@@ -57,19 +53,7 @@ internal static class TokensApi
     {
         var rows = await TokenOperations.ListAsync(database, Authentication.OrganisationOf(context), cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
-        return new JsonBytes(ResponseJson.Write(w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("tokens");
-            foreach (var row in rows)
-            {
-                Write(w, row, now);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }), StatusCodes.Status200OK);
+        return new JsonBytes(ResponseJson.Serialize(new TokenList([.. rows.Select(row => TokenJson.Of(row, now))]), ServerJsonContext.Default.TokenList), StatusCodes.Status200OK);
     }
 
     /// <summary><c>DELETE …/tokens/{id}</c>: revokes the token (it answers 401 from then on). 204; 404 for a token of another organisation or none.</summary>
@@ -79,41 +63,30 @@ internal static class TokensApi
             context.GetRouteValue("id") as string ?? "", time, cancellationToken).ConfigureAwait(false);
         return problem is null ? Results.NoContent() : Problems.Of(problem);
     }
+}
 
-    private static void Write(Utf8JsonWriter w, TokenRow row, DateTimeOffset now)
+/// <summary>
+/// A token as the API shows it: never its hash, and its value only in the answer that created it. An account, an expiry
+/// or a revocation it does not have is written as <c>null</c>.
+/// </summary>
+internal sealed record TokenJson(
+    string Id,
+    string Name,
+    string Role,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Account,
+    string CreatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? ExpiresAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? RevokedAt,
+    string Status,
+    string? Token)
+{
+    /// <summary>The token <paramref name="row"/> with its status at <paramref name="now"/>, and its value when it was just created.</summary>
+    public static TokenJson Of(TokenRow row, DateTimeOffset now, string? token = null)
     {
-        w.WriteStartObject();
-        w.WriteString("id", row.Id);
-        w.WriteString("name", row.Name);
-        w.WriteString("role", row.Role);
-        if (row.Account is null)
-        {
-            w.WriteNull("account");
-        }
-        else
-        {
-            w.WriteString("account", row.Account);
-        }
-
-        w.WriteString("createdAt", row.CreatedAt);
-        if (row.ExpiresAt is null)
-        {
-            w.WriteNull("expiresAt");
-        }
-        else
-        {
-            w.WriteString("expiresAt", row.ExpiresAt);
-        }
-
-        if (row.RevokedAt is null)
-        {
-            w.WriteNull("revokedAt");
-        }
-        else
-        {
-            w.WriteString("revokedAt", row.RevokedAt);
-        }
-
-        w.WriteString("status", row.Status(now));
+        ArgumentNullException.ThrowIfNull(row);
+        return new(row.Id, row.Name, row.Role, row.Account, row.CreatedAt, row.ExpiresAt, row.RevokedAt, row.Status(now), token);
     }
 }
+
+/// <summary>The answer of <c>GET …/tokens</c>.</summary>
+internal sealed record TokenList(IReadOnlyList<TokenJson> Tokens);

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -14,6 +13,34 @@ namespace Steward.Server.Organisations;
 
 /// <summary>An organisation's emergency stop in force: why (the admin's words, shown to every developer), since when, by whom.</summary>
 public sealed record EmergencyStop(string Reason, string Since, string By);
+
+/// <summary>The body of <c>PUT …/emergency-stop</c>: <c>{"reason": "…"}</c>, read by <see cref="RequestRecord"/>.</summary>
+internal sealed record EmergencyStopRequest(string? Reason)
+{
+    /// <summary>The request with its reason trimmed, or null with the problem added to <paramref name="check"/>.</summary>
+    public EmergencyStopRequest? Validate(BodyCheck check)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        if (Reason?.Trim() is { Length: > 0 and <= EmergencyStops.MaxReasonLength } reason && !reason.Any(char.IsControl))
+        {
+            return new EmergencyStopRequest(reason);
+        }
+
+        if (!check.Reported("reason"))
+        {
+            check.Add("reason", $"required: what developers are told, 1 to {EmergencyStops.MaxReasonLength} characters on one line (for example \"incident INC-42: MCP is stopped while we investigate\")",
+                check.Given("reason") ? BodyCheck.Json(Reason) ?? "null" : null);
+        }
+
+        return null;
+    }
+}
+
+/// <summary>The emergency stop as the API answers it: <c>stopped</c>, and while it is, its reason, since when and by whom.</summary>
+internal sealed record EmergencyStopView(bool Stopped, string? Reason, string? Since, string? By)
+{
+    public static EmergencyStopView Of(EmergencyStop? stop) => new(stop is not null, stop?.Reason, stop?.Since, stop?.By);
+}
 
 /// <summary>
 /// The organisation-wide emergency stop (<c>/api/v1/orgs/{org}/emergency-stop</c>, and the console's Settings page): one
@@ -51,19 +78,14 @@ internal static class EmergencyStops
     /// <summary><c>PUT</c> <c>{"reason": "…"}</c>: engages the stop (or replaces the reason of the one in force).</summary>
     internal static async Task<IResult> EngageAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["reason"], cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } problem)
+        var request = await RequestRecord.ReadAsync(context.Request, MaxBodyBytes, ServerJsonContext.Default.EmergencyStopRequest,
+            (body, check) => body.Validate(check), cancellationToken).ConfigureAwait(false);
+        if (!request.Ok)
         {
-            return problem;
+            return Problems.Of(request.Problem);
         }
 
-        if (!form.Root.TryGetProperty("reason", out var reasonElement) || reasonElement.ValueKind != JsonValueKind.String
-            || reasonElement.GetString()!.Trim() is not { Length: > 0 and <= MaxReasonLength } reason
-            || reason.Any(char.IsControl))
-        {
-            return JsonForm.Invalid("reason", $"required: what developers are told, 1 to {MaxReasonLength} characters on one line (for example \"incident INC-42: MCP is stopped while we investigate\")",
-                form.Root.TryGetProperty("reason", out var given) ? given.GetRawText() : null);
-        }
+        var reason = request.Value.Reason!;
 
         var caller = Authentication.CallerOf(context);
         var organisation = Authentication.OrganisationOf(context);
@@ -109,26 +131,7 @@ internal static class EmergencyStops
         return new JsonBytes(View(null), StatusCodes.Status200OK);
     }
 
-    private static string Json(EmergencyStop stop) => System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w =>
-    {
-        w.WriteStartObject();
-        w.WriteString("reason", stop.Reason);
-        w.WriteString("since", stop.Since);
-        w.WriteString("by", stop.By);
-        w.WriteEndObject();
-    }));
+    private static string Json(EmergencyStop stop) => System.Text.Encoding.UTF8.GetString(ResponseJson.Serialize(stop, ServerJsonContext.Default.EmergencyStop));
 
-    private static byte[] View(EmergencyStop? stop) => ResponseJson.Write(w =>
-    {
-        w.WriteStartObject();
-        w.WriteBoolean("stopped", stop is not null);
-        if (stop is not null)
-        {
-            w.WriteString("reason", stop.Reason);
-            w.WriteString("since", stop.Since);
-            w.WriteString("by", stop.By);
-        }
-
-        w.WriteEndObject();
-    });
+    private static byte[] View(EmergencyStop? stop) => ResponseJson.Serialize(EmergencyStopView.Of(stop), ServerJsonContext.Default.EmergencyStopView);
 }

@@ -20,15 +20,16 @@ internal static class AgentCliRunner
         });
         console.Profile.Width = 4096;
         var stdout = new StringWriter();
+        var stderr = new StringWriter();
         var environment = new AgentEnvironment(paths, workingDirectory, home, _ => null, Interactive: false, time);
         var root = new RootCommand("steward")
         {
-            LoginCommand.Create(console, stdout, Console.Error, environment),
+            LoginCommand.Create(console, stdout, stderr, environment),
             SyncCommand.Create(console, stdout, environment),
-            McpCommand.Create(console, stdout, environment),
+            McpCommand.Create(console, stdout, stderr, environment),
         };
         var exit = await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stdout }, CancellationToken.None);
-        return new CliRunner.Outcome(exit, human + stdout.ToString(), "");
+        return new CliRunner.Outcome(exit, human + stdout.ToString(), stderr.ToString());
     }
 
     /// <summary>The built <c>steward</c> as a child process with its own configuration directory and working directory.</summary>

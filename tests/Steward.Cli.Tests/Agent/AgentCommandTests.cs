@@ -71,7 +71,7 @@ public class AgentCommandTests
         var login = await Run(config, "login", "--registry", "http://127.0.0.1:9/kiro.json");
 
         Assert.Equal(1, login.ExitCode);
-        Assert.Equal("error: http://127.0.0.1:9/kiro.json uses plain http; Steward fetches policy only over https with a certificate signed by a trusted CA (for a registry on this machine, add --allow-http)", login.Stdout.Trim());
+        Assert.Equal("error: http://127.0.0.1:9/kiro.json uses plain http; Steward fetches policy only over https with a certificate signed by a trusted CA (for a registry on this machine, add --allow-http)", login.Stderr.Trim());
     }
 
     [Fact]
@@ -114,8 +114,8 @@ public class AgentCommandTests
         var add = await Run(fixture.Config, "mcp", "add", "io.acme/weather");
 
         Assert.Equal(1, add.ExitCode);
-        Assert.Contains("error: \"io.acme/weather\" needs 2 more inputs: WEATHER_API_KEY (secret), UNITS", add.Stdout);
-        Assert.Contains("missing: UNITS (environment variable): metric or imperial", add.Stdout);
+        Assert.Contains("error: \"io.acme/weather\" needs 2 more inputs: WEATHER_API_KEY (secret), UNITS", add.Stderr);
+        Assert.Contains("missing: UNITS (environment variable): metric or imperial", add.Stderr);
         Assert.False(File.Exists(fixture.Config.Paths.UserMcpConfig));
     }
 
@@ -127,7 +127,7 @@ public class AgentCommandTests
         var add = await Run(fixture.Config, "mcp", "add", "io.evil/miner");
 
         Assert.Equal(1, add.ExitCode);
-        Assert.StartsWith("error: \"io.evil/miner\" is not an approved server in the registry from ", add.Stdout);
+        Assert.StartsWith("error: \"io.evil/miner\" is not an approved server in the registry from ", add.Stderr);
     }
 
     [Fact]
@@ -138,7 +138,7 @@ public class AgentCommandTests
         var add = await Run(fixture.Config, "mcp", "add");
 
         Assert.Equal(1, add.ExitCode);
-        Assert.Contains("approved: io.acme/weather, io.acme/files, io.acme/remote, io.acme/old", add.Stdout);
+        Assert.Contains("approved: io.acme/weather, io.acme/files, io.acme/remote, io.acme/old", add.Stderr);
     }
 
     [Fact]
@@ -162,7 +162,7 @@ public class AgentCommandTests
         Assert.Equal(0, disable.ExitCode);
         Assert.Contains("disabled \"io.acme/old\"", disable.Stdout);
         Assert.Equal(1, enableRogue.ExitCode);
-        Assert.Contains("[not_in_registry]", enableRogue.Stdout);
+        Assert.Contains("[not_in_registry]", enableRogue.Stderr);
         Assert.Equal(0, remove.ExitCode);
         Assert.Contains("io.acme/old (registry, user:", status.Stdout);
         Assert.True(status.Stdout.Contains("blocked disabled: disabled; admitted if enabled", StringComparison.Ordinal), status.Stdout);
@@ -195,7 +195,7 @@ public class AgentCommandTests
         Assert.Equal(0, list.ExitCode);
         Assert.Contains("MCP disabled: no verified policy: no policy source is set", list.Stdout);
         Assert.Equal(1, login.ExitCode);
-        Assert.Equal("error: --allow-http is only for loopback addresses (localhost, 127.0.0.1, ::1), not registry.example.com; serve the registry over https with a certificate signed by a trusted CA", login.Stdout.Trim());
+        Assert.Equal("error: --allow-http is only for loopback addresses (localhost, 127.0.0.1, ::1), not registry.example.com; serve the registry over https with a certificate signed by a trusted CA", login.Stderr.Trim());
         Assert.DoesNotContain("   at ", login.Stdout + login.Stderr);
     }
 

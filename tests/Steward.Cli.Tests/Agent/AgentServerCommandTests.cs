@@ -37,7 +37,7 @@ public class AgentServerCommandTests
         var login = await Run(config, time, "login", server.BaseUrl, "--token", StewardServerHost.AdminToken, "--allow-http", "--key-thumbprint", "not-the-servers-key");
 
         Assert.Equal(1, login.ExitCode);
-        Assert.Contains("does not publish the key not-the-servers-key", login.Stdout);
+        Assert.Contains("does not publish the key not-the-servers-key", login.Stderr);
         Assert.False(File.Exists(config.Paths.SourceFile));
     }
 

@@ -22,7 +22,7 @@ public sealed class AgentUsageErrorTests
         var outcome = await AgentCliRunner.RunAsync(config.Paths, config.Workspace, config.Home, Time, commandLine.Split(' '));
 
         Assert.Equal(ExitCodes.Usage, outcome.ExitCode);
-        Assert.Contains(named, outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains(named, outcome.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(config.Paths.SourceFile), "nothing is saved");
     }
 }

@@ -79,8 +79,8 @@ public sealed partial class OidcLoginCommandTests
         var outcome = await cli.ExitAsync();
 
         Assert.Equal(1, outcome.ExitCode);
-        Assert.Contains("error: the sign-in was denied at the identity provider (access_denied)", outcome.Stdout, StringComparison.Ordinal);
-        Assert.Contains("nothing was changed", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains("error: the sign-in was denied at the identity provider (access_denied)", outcome.Stderr, StringComparison.Ordinal);
+        Assert.Contains("nothing was changed", outcome.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(config.Paths.SourceFile));
         Assert.False(File.Exists(config.Paths.TokenFile));
     }
@@ -98,7 +98,7 @@ public sealed partial class OidcLoginCommandTests
         var outcome = await cli.ExitAsync();
 
         Assert.Equal(1, outcome.ExitCode);
-        Assert.Contains($"the code {code} expired before the sign-in was approved (expired_token); run steward login --device again", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"the code {code} expired before the sign-in was approved (expired_token); run steward login --device again", outcome.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(config.Paths.SourceFile));
     }
 
@@ -114,7 +114,7 @@ public sealed partial class OidcLoginCommandTests
         var outcome = await cli.ExitAsync();
 
         Assert.Equal(1, outcome.ExitCode);
-        Assert.Contains($"refused the client {LocalIssuer.ClientId} (invalid_client) (client authentication required): it must allow public clients", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"refused the client {LocalIssuer.ClientId} (invalid_client) (client authentication required): it must allow public clients", outcome.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(config.Paths.SourceFile));
     }
 
@@ -191,7 +191,7 @@ public sealed partial class OidcLoginCommandTests
         var outcome = await cli.ExitAsync();
 
         Assert.Equal(1, outcome.ExitCode);
-        Assert.Contains("carries another state than this sign-in's", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains("carries another state than this sign-in's", outcome.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(config.Paths.SourceFile));
         Assert.False(File.Exists(config.Paths.TokenFile));
     }
@@ -211,7 +211,7 @@ public sealed partial class OidcLoginCommandTests
         var outcome = await cli.ExitAsync();
 
         Assert.Equal(1, outcome.ExitCode);
-        Assert.Contains("error: the sign-in was denied at the identity provider (access_denied) (The user denied the request)", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains("error: the sign-in was denied at the identity provider (access_denied) (The user denied the request)", outcome.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(config.Paths.TokenFile));
     }
 
@@ -226,7 +226,7 @@ public sealed partial class OidcLoginCommandTests
         var outcome = await cli.ExitAsync();
 
         Assert.Equal(1, outcome.ExitCode);
-        Assert.Contains("no sign-in came back from the browser within 2s", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains("no sign-in came back from the browser within 2s", outcome.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -240,7 +240,7 @@ public sealed partial class OidcLoginCommandTests
             var outcome = await cli.ExitAsync();
 
             Assert.Equal(1, outcome.ExitCode);
-            Assert.Contains($"error: {server.BaseUrl} has no single sign-on (OIDC) configured; log in with a token instead", outcome.Stdout, StringComparison.Ordinal);
+            Assert.Contains($"error: {server.BaseUrl} has no single sign-on (OIDC) configured; log in with a token instead", outcome.Stderr, StringComparison.Ordinal);
             Assert.False(File.Exists(config.Paths.SourceFile));
         }
     }

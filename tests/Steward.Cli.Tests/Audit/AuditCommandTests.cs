@@ -9,16 +9,17 @@ namespace Steward.Cli.Tests.Audit;
 
 public class AuditCommandTests
 {
-    private static async Task<(int Exit, string Output)> RunAsync(TempConfig config, params string[] args)
+    private static async Task<(int Exit, string Output, string Errors)> RunAsync(TempConfig config, params string[] args)
     {
         var human = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(human) });
         console.Profile.Width = 4096;
         var stdout = new StringWriter();
+        var stderr = new StringWriter();
         var environment = new AgentEnvironment(config.Paths, config.Root, config.Home, _ => null, false, TimeProvider.System);
-        var root = new RootCommand("steward") { AuditCommand.Create(console, stdout, environment) };
+        var root = new RootCommand("steward") { AuditCommand.Create(console, stdout, stderr, environment) };
         var exit = await root.Parse(["audit", "verify", .. args]).InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stdout });
-        return (exit, human + stdout.ToString());
+        return (exit, human + stdout.ToString(), stderr.ToString());
     }
 
     [Fact]
@@ -66,6 +67,6 @@ public class AuditCommandTests
         var result = await RunAsync(config);
 
         Assert.Equal(ExitCodes.Unreadable, result.Exit);
-        Assert.Contains("--org", result.Output, StringComparison.Ordinal);
+        Assert.Contains("--org", result.Errors, StringComparison.Ordinal);
     }
 }

@@ -51,6 +51,7 @@ public sealed class ModelsCommandTests : IAsyncLifetime
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(human) });
         console.Profile.Width = 4096;
         var stdout = new StringWriter();
+        var stderr = new StringWriter();
         var variables = new Dictionary<string, string>
         {
             [ModelServer.ServerVariable] = _server.BaseUrl.ToString(),
@@ -60,11 +61,11 @@ public sealed class ModelsCommandTests : IAsyncLifetime
             name => configured ? variables.GetValueOrDefault(name) : null, Interactive: false, TimeProvider.System);
         var root = new RootCommand("steward")
         {
-            ModelsCommand.Create(console, stdout, environment),
-            PolicyExplainCommand.CreatePolicy(console, stdout, environment),
+            ModelsCommand.Create(console, stdout, stderr, environment),
+            PolicyExplainCommand.CreatePolicy(console, stdout, stderr, environment),
         };
         var exit = await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stdout }, CancellationToken.None);
-        return new CliRunner.Outcome(exit, human + stdout.ToString(), "");
+        return new CliRunner.Outcome(exit, human + stdout.ToString(), stderr.ToString());
     }
 
     [Fact]
@@ -130,7 +131,7 @@ public sealed class ModelsCommandTests : IAsyncLifetime
     {
         var outcome = await RunAsync(false, "models", "list");
         Assert.Equal(ExitCodes.Unreadable, outcome.ExitCode);
-        Assert.Contains("--server", outcome.Stdout, StringComparison.Ordinal);
-        Assert.Contains("steward login", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains("--server", outcome.Stderr, StringComparison.Ordinal);
+        Assert.Contains("steward login", outcome.Stderr, StringComparison.Ordinal);
     }
 }

@@ -88,6 +88,22 @@ public sealed class EmergencyStopTests
     }
 
     [Fact]
+    public async Task A_stop_body_with_an_unknown_field_and_a_reason_of_the_wrong_type_names_both_at_their_paths()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        using var admin = server.Client(GovernanceServer.AdminToken);
+        using var refused = await admin.PutAsync("/api/v1/orgs/demo/emergency-stop", GovernanceServer.Json("""{"reason":42,"until":"tomorrow"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        using var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        var errors = problem.RootElement.GetProperty("errors").EnumerateArray().ToList();
+        Assert.Equal(["until", "reason"], errors.Select(e => e.GetProperty("path").GetString()));
+        Assert.Equal(["body.until", "body.reason"], errors.Select(e => e.GetProperty("location").GetString()));
+        Assert.Equal("42", errors[1].GetProperty("value").GetString());
+        using var state = JsonDocument.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/emergency-stop"));
+        Assert.Equal("""{"stopped":false}""", state.RootElement.GetRawText());
+    }
+
+    [Fact]
     public void The_review_of_an_organisation_switch_names_the_accounts_with_their_own_profile_and_points_to_the_emergency_stop()
     {
         var on = ProfileSettings.Default;

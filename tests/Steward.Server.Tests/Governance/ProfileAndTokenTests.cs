@@ -349,6 +349,54 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
     }
 
     [Fact]
+    public async Task A_token_request_with_several_problems_is_one_422_naming_every_one_at_its_path()
+    {
+        using var admin = Admin();
+        using var response = await admin.PostAsync("/api/v1/orgs/demo/tokens", GovernanceServer.Json("""{"name":" ","role":"owner","expiresInDays":"ten","colour":"blue"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = await JsonAsync(response);
+        var errors = problem["errors"]!.AsArray();
+        Assert.Equal(["colour", "expiresInDays", "name", "role"], errors.Select(e => (string)e!["path"]!));
+        Assert.Equal(["body.colour", "body.expiresInDays", "body.name", "body.role"], errors.Select(e => (string)e!["location"]!));
+        Assert.Equal("expected a whole number, found a string", (string)errors[1]!["message"]!);
+        Assert.Equal("\"ten\"", (string)errors[1]!["value"]!);
+        var detail = (string)problem["detail"]!;
+        foreach (var path in new[] { "colour: unknown field", "expiresInDays: expected a whole number", "name: expected a string", "role: expected admin or developer" })
+        {
+            Assert.Contains(path, detail, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"name":"ci","role":"developer","expiresAt":"yesterday"}""", "account,expiresAt")]
+    [InlineData("""{"name":5,"role":"developer","account":7}""", "name,account")]
+    [InlineData("""{"role":"admin","expiresInDays":10,"expiresAt":"2001-01-01T00:00:00Z"}""", "name,expiresAt")]
+    [InlineData("""{"name":"ci","role":"admin","expiresInDays":null}""", "expiresInDays")]
+    [InlineData("""{"name":"ci","role":"admin","expiresAt":null}""", "expiresAt")]
+    public async Task A_token_request_reports_each_field_at_fault_once(string json, string paths)
+    {
+        using var admin = Admin();
+        using var response = await admin.PostAsync("/api/v1/orgs/demo/tokens", GovernanceServer.Json(json));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal(paths, string.Join(',', (await JsonAsync(response))["errors"]!.AsArray().Select(e => (string)e!["path"]!)));
+    }
+
+    [Fact]
+    public async Task A_token_is_answered_with_every_field_in_order_and_null_for_what_it_has_not()
+    {
+        using var admin = Admin();
+        using var created = await admin.PostAsync("/api/v1/orgs/demo/tokens", GovernanceServer.Json("""{"name":"fields","role":"admin"}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var token = (await JsonAsync(created)).AsObject();
+        Assert.Equal(["id", "name", "role", "account", "createdAt", "expiresAt", "revokedAt", "status", "token"], token.Select(p => p.Key));
+        Assert.Null(token["account"]);
+        Assert.Null(token["revokedAt"]);
+
+        var listed = JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/tokens"))!["tokens"]!.AsArray().Single(t => (string)t!["id"]! == (string)token["id"]!)!.AsObject();
+        Assert.Equal(["id", "name", "role", "account", "createdAt", "expiresAt", "revokedAt", "status"], listed.Select(p => p.Key));
+    }
+
+    [Fact]
     public async Task An_admin_token_made_through_the_api_administers_its_organisation()
     {
         var (token, _) = await fixture.Server.CreateTokenAsync("admin", null, expiry: ",\"expiresAt\":\"2026-06-01T00:00:00Z\"");

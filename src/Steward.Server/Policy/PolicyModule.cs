@@ -1,28 +1,21 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Steward.Server.Exports;
 using Steward.Server.Hosting;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Policy;
 
 /// <summary>
-/// Profiles, accounts, tokens, exports and the signed policy bundle: their services, their start-up step (the signing
-/// key) and their routes, so the server's start-up names each with one line.
+/// The signed policy bundle and its change channel: the signing keys, the bundle cache, what each token resolved to,
+/// the held change channels and the PostgreSQL change listener; the first signing key at start; the policy routes.
 /// </summary>
-internal static partial class GovernanceModule
+internal static partial class PolicyModule
 {
     public static void AddServices(IServiceCollection services, ServeOptions options)
     {
         var keyEncryptionKey = KeyEncryptionKey.Load(options.DataDir);
-        services.AddSingleton(provider => new SigningKeys(provider.GetRequiredService<Database>(), provider.GetRequiredService<TimeProvider>(), keyEncryptionKey));
+        services.AddSingleton(provider => new SigningKeys(provider.GetRequiredService<Storage.Database>(), provider.GetRequiredService<TimeProvider>(), keyEncryptionKey));
         services.AddSingleton<BundleCache>();
-        services.AddSingleton<LocalChanges>();
         services.AddSingleton<BundleResolutions>();
         services.AddSingleton<PolicyChannels>();
         services.AddHostedService<ChangeListener>();
@@ -44,16 +37,8 @@ internal static partial class GovernanceModule
         }
     }
 
-    /// <summary>The routes; <paramref name="organisationAdmin"/> is <c>/api/v1/orgs/{org}</c> with the admin filter.</summary>
-    public static void Map(IEndpointRouteBuilder app, RouteGroupBuilder organisationAdmin)
-    {
-        PolicyApi.Map(app);
-        ExportsApi.Map(app, app.MapGroup("/api/v1/orgs/{org}/exports").AddEndpointFilter(Authentication.RequireOrganisationMember));
-        ProfilesApi.Map(organisationAdmin);
-        SandboxApi.Map(organisationAdmin);
-        EmergencyStops.Map(organisationAdmin);
-        TokensApi.Map(organisationAdmin);
-    }
+    /// <summary>The bundle, its keys, its change channel and the admin's key rotation.</summary>
+    public static void Map(IEndpointRouteBuilder app) => PolicyApi.Map(app);
 
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Created the policy signing key (ES256); its public key is at /api/v1/policy/keys")]
     private static partial void KeyCreated(ILogger logger);

@@ -1,0 +1,43 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Steward.Server.Hosting;
+
+namespace Steward.Server.Http;
+
+/// <summary>
+/// A request body while its record is validated: which fields it gave (to tell a <c>null</c> from an absent field), and
+/// every problem found so far, each at its JSON path (<c>name</c>, <c>rules[2].pattern</c>) — first the shape
+/// <see cref="RequestRecord"/> checks (unknown fields, values of the wrong type), then what the record's own validation
+/// finds. The answer is one 422 listing them all, so that a client fixes a body in one pass.
+/// </summary>
+internal sealed class BodyCheck(JsonElement root)
+{
+    private readonly List<ProblemItem> _items = [];
+
+    public int Count => _items.Count;
+
+    /// <summary>Whether the body has the top-level field <paramref name="name"/>, whatever its value (<c>null</c> included).</summary>
+    public bool Given(string name) => root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out _);
+
+    /// <summary>A problem at <paramref name="path"/>; <paramref name="value"/> is the value at fault as JSON text, when there is one.</summary>
+    public void Add(string path, string message, string? value = null) =>
+        _items.Add(new ProblemItem { Location = RequestJson.Location(path), Path = path, Message = message, Value = value });
+
+    /// <summary>
+    /// Whether a problem was reported at <paramref name="path"/> or inside it: its value did not reach the record, and
+    /// the record's validation does not report it again (as missing, say).
+    /// </summary>
+    public bool Reported(string path) => _items.Exists(item => item.Path is { } at && at.StartsWith(path, StringComparison.Ordinal)
+        && (at.Length == path.Length || at[path.Length] is '.' or '['));
+
+    /// <summary>
+    /// The 422 listing every problem, or null when there is none. Its detail names each with its path
+    /// (<c>name: expected …; role: expected admin or developer</c>), so a client that shows only the detail still shows all.
+    /// </summary>
+    public ProblemBody? Problem() => _items.Count == 0
+        ? null
+        : Problems.Body(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", string.Join("; ", _items.Select(i => $"{i.Path}: {i.Message}")), [.. _items]);
+
+    /// <summary>A string as JSON text, for a problem's value.</summary>
+    public static string? Json(string? text) => text is null ? null : System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w => w.WriteStringValue(text)));
+}
