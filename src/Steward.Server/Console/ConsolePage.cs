@@ -51,6 +51,17 @@ public abstract class ConsolePage : ComponentBase
         }
     }
 
+    /// <inheritdoc cref="WriteAsync{T}"/>
+    internal async Task WriteAsync(Func<Task> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        await WriteAsync(async () =>
+        {
+            await write().ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+    }
+
     /// <summary>Saves a reviewed profile change (its JSON, as the review form carried it) to the chosen account's profile, or the organisation's.</summary>
     internal Task<Outcome<ProfileView>> SaveProfileAsync(string json) => WriteAsync(async () =>
     {

@@ -19,13 +19,13 @@ public sealed record EmergencyStop(string Reason, string Since, string By);
 /// The organisation-wide emergency stop (<c>/api/v1/orgs/{org}/emergency-stop</c>, and the console's Settings page): one
 /// switch that turns MCP off for every account of the organisation whatever its own profile says, until it is lifted.
 /// Engaging and lifting are audited and raise the organisation profile's revision, so every bundle and export changes and
-/// the change channels announce it at once. See docs/profiles-and-tokens.md "Emergency stop".
+/// the change channels announce it at once (<see cref="EmergencyStopOperations"/>, which the console calls too; this is
+/// its HTTP face). See docs/profiles-and-tokens.md "Emergency stop".
 /// </summary>
 internal static class EmergencyStops
 {
     public const int MaxReasonLength = 500;
     public const string Subject = "emergency-stop";
-    private const int MaxBodyBytes = 4 * 1024;
 
     public static void Map(RouteGroupBuilder organisation)
     {
@@ -51,65 +51,26 @@ internal static class EmergencyStops
     /// <summary><c>PUT</c> <c>{"reason": "…"}</c>: engages the stop (or replaces the reason of the one in force).</summary>
     internal static async Task<IResult> EngageAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["reason"], cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } problem)
+        var request = EmergencyStopRequest.Read(await JsonForm.ReadAsync(context.Request, EmergencyStopRequest.MaxBodyBytes, EmergencyStopRequest.Names, cancellationToken).ConfigureAwait(false));
+        if (!request.Ok)
         {
-            return problem;
+            return Problems.Of(request.Problem);
         }
 
-        if (!form.Root.TryGetProperty("reason", out var reasonElement) || reasonElement.ValueKind != JsonValueKind.String
-            || reasonElement.GetString()!.Trim() is not { Length: > 0 and <= MaxReasonLength } reason
-            || reason.Any(char.IsControl))
-        {
-            return JsonForm.Invalid("reason", $"required: what developers are told, 1 to {MaxReasonLength} characters on one line (for example \"incident INC-42: MCP is stopped while we investigate\")",
-                form.Root.TryGetProperty("reason", out var given) ? given.GetRawText() : null);
-        }
-
-        var caller = Authentication.CallerOf(context);
-        var organisation = Authentication.OrganisationOf(context);
-        var now = Timestamps.Now(time);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var before = await FindAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var after = new EmergencyStop(reason, before?.Since ?? Timestamps.ToText(now), caller.Actor);
-        if (before is not null && before.Reason == reason)
-        {
-            return new JsonBytes(View(before), StatusCodes.Status200OK);
-        }
-
-        await connection.ExecuteAsync(before is null
-                ? "INSERT INTO emergency_stops (organisation_id, reason, stopped_at, stopped_by) VALUES (@org, @reason, @at, @by)"
-                : "UPDATE emergency_stops SET reason = @reason, stopped_by = @by WHERE organisation_id = @org",
-            transaction, cancellationToken, ("org", organisation.Id), ("reason", after.Reason), ("at", after.Since), ("by", after.By)).ConfigureAwait(false);
-        var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisation.Id, now, cancellationToken).ConfigureAwait(false);
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "emergency-stop.engage", Subject,
-            before is null ? null : Json(before), Json(after), revision == 0 ? null : revision, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new JsonBytes(View(after), StatusCodes.Status200OK);
+        var stop = await EmergencyStopOperations.EngageAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), request.Value, time, cancellationToken)
+            .ConfigureAwait(false);
+        return new JsonBytes(View(stop), StatusCodes.Status200OK);
     }
 
     /// <summary><c>DELETE</c>: lifts the stop; each account's own profile applies again. Lifting a stop not in force changes nothing.</summary>
     internal static async Task<IResult> LiftAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var caller = Authentication.CallerOf(context);
-        var organisation = Authentication.OrganisationOf(context);
-        var now = Timestamps.Now(time);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        if (await FindAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false) is not { } before)
-        {
-            return new JsonBytes(View(null), StatusCodes.Status200OK);
-        }
-
-        await connection.ExecuteAsync("DELETE FROM emergency_stops WHERE organisation_id = @org", transaction, cancellationToken, ("org", organisation.Id)).ConfigureAwait(false);
-        var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisation.Id, now, cancellationToken).ConfigureAwait(false);
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "emergency-stop.lift", Subject,
-            Json(before), null, revision == 0 ? null : revision, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await EmergencyStopOperations.LiftAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), time, cancellationToken).ConfigureAwait(false);
         return new JsonBytes(View(null), StatusCodes.Status200OK);
     }
 
-    private static string Json(EmergencyStop stop) => System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w =>
+    /// <summary>The stop as the audit records it.</summary>
+    internal static string Json(EmergencyStop stop) => System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("reason", stop.Reason);
