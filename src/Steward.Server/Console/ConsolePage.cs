@@ -76,5 +76,19 @@ public abstract class ConsolePage : ComponentBase
             services.GetRequiredService<TimeProvider>(), services.GetService<ExternalRegistrySync>(), HttpContext.RequestAborted).ConfigureAwait(false);
     });
 
+    /// <summary>Publishes a pasted server.json to the organisation's registry (read and validated as the API reads a publish's body).</summary>
+    internal async Task<Outcome<StoredEntry>> PublishServerJsonAsync(string serverJson)
+    {
+        var server = RegistryOperations.ReadServerJson(System.Text.Encoding.UTF8.GetBytes(serverJson));
+        if (!server.Ok)
+        {
+            return Outcome<StoredEntry>.Refused(server.Problem);
+        }
+
+        var services = HttpContext.RequestServices;
+        return await RegistryOperations.PublishAsync(services.GetRequiredService<Database>(), User.Grant.Caller, User.Organisation, server.Value,
+            services.GetRequiredService<TimeProvider>(), HttpContext.RequestAborted).ConfigureAwait(false);
+    }
+
     internal string FormValue(string name) => HttpMethods.IsPost(HttpContext.Request.Method) && HttpContext.Request.HasFormContentType ? HttpContext.Request.Form[name].ToString() : "";
 }
