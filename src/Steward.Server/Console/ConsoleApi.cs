@@ -41,8 +41,11 @@ internal sealed record ApiAnswer(int Status, byte[] Body)
 /// <summary>
 /// Calls an admin API handler in-process, as the console's signed-in admin: the same validation, transaction, audit row
 /// and revision as a request to <c>/api/v1/orgs/{org}/…</c> with that admin's token. The console has no write path of its own.
-/// For the features whose endpoint is not yet a thin adapter over an operation (profiles, tokens and the account list
-/// are: <c>ProfileOperations</c>, <c>TokenOperations</c>, <c>AccountOperations</c>, which the pages call directly).
+/// Only for what is not yet an operation the page calls directly: the registry page's list and a server's versions (the
+/// Registry API's cached reads) and the registry import. Every other feature's endpoint is a thin adapter over its
+/// operation (<c>ProfileOperations</c>, <c>TokenOperations</c>, <c>AccountOperations</c>, <c>EmergencyStopOperations</c>,
+/// <c>SandboxOperations</c>, <c>RegistryOperations</c>, <c>ExternalRegistryOperations</c>, <c>ModelPolicyOperations</c>,
+/// <c>ExportOperations</c>), which the pages call.
 /// </summary>
 internal static class ConsoleApi
 {

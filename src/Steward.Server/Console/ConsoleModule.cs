@@ -147,7 +147,7 @@ internal static partial class ConsoleModule
         return copy.ToArray();
     });
 
-    /// <summary>An export as a file download, for the signed-in admin (the export API itself needs a bearer token).</summary>
+    /// <summary>An export as a file download, for the signed-in admin (the export API itself needs a bearer token): built by <see cref="ExportOperations"/>, as the API builds it.</summary>
     private static async Task<IResult> DownloadAsync(HttpContext context, Database database)
     {
         if (context.Items[typeof(ConsoleUser)] is not ConsoleUser user)
@@ -161,16 +161,16 @@ internal static partial class ConsoleModule
             return Results.NotFound();
         }
 
-        var answer = await ConsoleApi.CallAsync(context, user.Grant.Caller, user.Organisation,
-            c => ExportsApi.DocumentAsync(c, database, c.RequestAborted),
-            route: new Dictionary<string, string> { ["format"] = format },
-            query: user.Account is null ? default : QueryString.Create("account", user.Account.Slug)).ConfigureAwait(false);
-        if (!answer.Ok)
+        var request = ExportRequest.Read(format, "", "");
+        var built = request.Ok
+            ? await ExportOperations.BuildAsync(database, user.Organisation, user.Account?.Slug ?? "", request.Value, context.RequestAborted).ConfigureAwait(false)
+            : Http.Outcome<BuiltExport>.Refused(request.Problem);
+        if (!built.Ok)
         {
-            return Results.Text(answer.Problem().Detail, "text/plain; charset=utf-8", statusCode: answer.Status);
+            return Results.Text(ConsoleProblems.Describe(built.Problem).Detail, "text/plain; charset=utf-8", statusCode: built.Status);
         }
 
-        var pretty = JsonNode.Parse(answer.Body)!.ToJsonString(ConsoleJson.Indented);
+        var pretty = JsonNode.Parse(built.Value.Result.Document)!.ToJsonString(ConsoleJson.Indented);
         return Results.File(System.Text.Encoding.UTF8.GetBytes(pretty + "\n"), "application/json", ExportFileName(format, user.Account?.Slug));
     }
 

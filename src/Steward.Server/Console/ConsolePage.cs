@@ -51,6 +51,17 @@ public abstract class ConsolePage : ComponentBase
         }
     }
 
+    /// <inheritdoc cref="WriteAsync{T}"/>
+    internal async Task WriteAsync(Func<Task> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        await WriteAsync(async () =>
+        {
+            await write().ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+    }
+
     /// <summary>Saves a reviewed profile change (its JSON, as the review form carried it) to the chosen account's profile, or the organisation's.</summary>
     internal Task<Outcome<ProfileView>> SaveProfileAsync(string json) => WriteAsync(async () =>
     {
@@ -64,6 +75,20 @@ public abstract class ConsolePage : ComponentBase
         return await ProfileOperations.UpdateAsync(services.GetRequiredService<Database>(), User.Grant.Caller, User.Organisation, User.Account?.Slug, change.Value,
             services.GetRequiredService<TimeProvider>(), services.GetService<ExternalRegistrySync>(), HttpContext.RequestAborted).ConfigureAwait(false);
     });
+
+    /// <summary>Publishes a pasted server.json to the organisation's registry (read and validated as the API reads a publish's body).</summary>
+    internal async Task<Outcome<StoredEntry>> PublishServerJsonAsync(string serverJson)
+    {
+        var server = RegistryOperations.ReadServerJson(System.Text.Encoding.UTF8.GetBytes(serverJson));
+        if (!server.Ok)
+        {
+            return Outcome<StoredEntry>.Refused(server.Problem);
+        }
+
+        var services = HttpContext.RequestServices;
+        return await RegistryOperations.PublishAsync(services.GetRequiredService<Database>(), User.Grant.Caller, User.Organisation, server.Value,
+            services.GetRequiredService<TimeProvider>(), HttpContext.RequestAborted).ConfigureAwait(false);
+    }
 
     internal string FormValue(string name) => HttpMethods.IsPost(HttpContext.Request.Method) && HttpContext.Request.HasFormContentType ? HttpContext.Request.Form[name].ToString() : "";
 }

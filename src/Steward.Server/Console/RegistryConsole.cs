@@ -13,7 +13,7 @@ namespace Steward.Server.AdminConsole;
 /// <summary>What one host format holds for one registry entry: the document, or why the entry cannot be in it.</summary>
 internal sealed record HostFormat(string Format, string Title, string Document, IReadOnlyList<string> Reasons, IReadOnlyList<string> Notes);
 
-/// <summary>The registry admin calls the console makes, each through the admin API's own handler.</summary>
+/// <summary>What the console's registry pages share: the host formats of an entry, the fields of a Registry API item, the list's query.</summary>
 internal static class RegistryConsole
 {
     public static readonly (string Format, string Title)[] Formats =
@@ -25,12 +25,6 @@ internal static class RegistryConsole
         (ExportFormats.Cursor, "Cursor allowlist"),
         (ExportFormats.Gemini, "Gemini CLI system settings.json"),
     ];
-
-    /// <summary>The route value <c>path</c> of the admin registry routes for a version (and an action after it).</summary>
-    public static string Path(string name, string version, string? action = null) =>
-        Uri.EscapeDataString(name) + "/versions/" + Uri.EscapeDataString(version) + (action is null ? "" : "/" + action);
-
-    public static Dictionary<string, string> Route(string name, string version, string? action = null) => new() { ["path"] = Path(name, version, action) };
 
     /// <summary>
     /// Each host format's content for this one entry, as the exporters make it (MCP taken as on and the registry as hosted,
@@ -58,13 +52,6 @@ internal static class RegistryConsole
     public static bool IsLatest(JsonNode? item) => item?["_meta"]?["io.modelcontextprotocol.registry/official"]?["isLatest"]?.GetValue<bool>() ?? false;
 
     public static string? StatusMessage(JsonNode? item) => item?["_meta"]?["io.modelcontextprotocol.registry/official"]?["statusMessage"]?.GetValue<string>();
-
-    /// <summary>The problems of a refused server.json, with the path each names (empty when the whole document is at fault).</summary>
-    public static (string Detail, IReadOnlyList<ProblemItem> Items) Problems(ApiAnswer answer)
-    {
-        ArgumentNullException.ThrowIfNull(answer);
-        return answer.Problem();
-    }
 
     public static QueryString ListQuery(string? search, string? cursor, bool includeDeleted)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Steward.Server.Hosting;
 
@@ -31,6 +32,13 @@ internal sealed class JsonForm
     {
         ArgumentNullException.ThrowIfNull(body);
         return body.Length > maxBytes ? new JsonForm(default, RequestBodies.TooLarge(maxBytes)) : Parse(body, known);
+    }
+
+    /// <summary>A body the console built as JSON, read as <see cref="ReadAsync"/> reads a request's: the same limits and problems.</summary>
+    public static JsonForm Parse(JsonNode body, int maxBytes, IReadOnlyCollection<string> known)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return Parse(System.Text.Encoding.UTF8.GetBytes(body.ToJsonString()), maxBytes, known);
     }
 
     /// <summary>The body as a JSON object whose members are all among <paramref name="known"/>; else a problem naming what is wrong.</summary>

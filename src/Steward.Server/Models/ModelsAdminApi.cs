@@ -17,7 +17,8 @@ namespace Steward.Server.Models;
 /// The model admin API. Installation-wide (an admin of the first organisation): the catalog. Per organisation (its
 /// admins): the availability policy of the organisation's and each account's profile, the group rules, and the admin view
 /// of every model with its effective state. Every change is validated (422 naming every field), audited with before and
-/// after in its transaction, and raises the profile's revision.
+/// after in its transaction, and raises the profile's revision. The admin view and the policy are
+/// <see cref="ModelPolicyOperations"/>, which the console calls too; these endpoints are their HTTP face.
 /// </summary>
 internal static class ModelsAdminApi
 {
@@ -168,147 +169,34 @@ internal static class ModelsAdminApi
     /// </summary>
     internal static async Task<IResult> AdminViewAsync(HttpContext context, Database database, ModelCatalogStore catalogs, CancellationToken cancellationToken)
     {
-        var organisation = Authentication.OrganisationOf(context);
         var accountSlug = context.Request.Query["account"].ToString() is { Length: > 0 } s ? s : null;
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var (account, accountNotFound) = await ProfilesApi.ScopeAccountAsync(connection, null, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-        if (accountNotFound is not null)
-        {
-            return accountNotFound;
-        }
-
-        var accountProfile = account is null ? null : await ModelAccess.ProfilePolicyAsync(connection, null, organisation.Id, account.Id, cancellationToken).ConfigureAwait(false);
-        var profile = accountProfile ?? await ModelAccess.ProfilePolicyAsync(connection, null, organisation.Id, null, cancellationToken).ConfigureAwait(false);
-        var policy = profile?.Policy ?? ModelAvailabilityPolicy.Uncontrolled;
-        var catalog = await catalogs.GetAsync(connection, null, cancellationToken).ConfigureAwait(false);
-        var listing = new ModelEvaluator(catalog.Catalog, new EffectiveModelPolicy(policy, [])).List();
-        return new JsonBytes(ResponseJson.Write(w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("organisation", organisation.Slug);
-            if (account is null)
-            {
-                w.WriteNull("account");
-            }
-            else
-            {
-                w.WriteString("account", account.Slug);
-            }
-
-            w.WriteString("profile", accountProfile is not null ? "account" : "organisation");
-            w.WriteNumber("catalogRevision", catalog.Revision);
-            w.WriteBoolean("controlEnabled", policy.ControlEnabled);
-            ModelListingJson.WriteDefault(w, listing);
-            ModelListingJson.WriteModels(w, "models", listing, all: true, configured: policy);
-            w.WriteEndObject();
-        }), StatusCodes.Status200OK);
+        var view = await ModelPolicyOperations.AdminViewAsync(database, catalogs, Authentication.OrganisationOf(context), accountSlug, cancellationToken).ConfigureAwait(false);
+        return view.ToResult(v => v.ToJson());
     }
 
     internal static async Task<IResult> GetPolicyAsync(HttpContext context, Database database, CancellationToken cancellationToken)
     {
-        var organisation = Authentication.OrganisationOf(context);
-        var accountSlug = context.GetRouteValue("account") as string;
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var (account, accountNotFound) = await ProfilesApi.ScopeAccountAsync(connection, null, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-        if (accountNotFound is not null)
-        {
-            return accountNotFound;
-        }
-
-        var profile = await ModelAccess.ProfilePolicyAsync(connection, null, organisation.Id, account?.Id, cancellationToken).ConfigureAwait(false);
-        return profile is null
-            ? NoProfile(organisation, account)
-            : new JsonBytes(PolicyView(organisation, account, profile), StatusCodes.Status200OK);
+        var view = await ModelPolicyOperations.GetPolicyAsync(database, Authentication.OrganisationOf(context), context.GetRouteValue("account") as string, cancellationToken)
+            .ConfigureAwait(false);
+        return view.ToResult(v => v.ToJson());
     }
 
     /// <summary>
-    /// <c>PUT …/models/policy</c> replaces the profile's model policy (a field left out takes its default: control off, no
-    /// states, no default, new models wait for approval, no residency rule). With control on, a model the body leaves
-    /// out is disabled. The default must be available under the new policy.
+    /// <c>PUT …/models/policy</c> replaces the profile's model policy (<see cref="ModelPolicyOperations.UpdatePolicyAsync"/>):
+    /// a field left out takes its default: control off, no states, no default, new models wait for approval, no residency
+    /// rule. With control on, a model the body leaves out is disabled. The default must be available under the new policy.
     /// </summary>
     internal static async Task<IResult> PutPolicyAsync(HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, CancellationToken cancellationToken)
     {
-        var form = await JsonForm.ReadAsync(context.Request, MaxPolicyBytes, ModelPolicyJson.PolicyFields, cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } formProblem)
+        var change = ModelPolicyChange.Read(await JsonForm.ReadAsync(context.Request, MaxPolicyBytes, ModelPolicyJson.PolicyFields, cancellationToken).ConfigureAwait(false));
+        if (!change.Ok)
         {
-            return formProblem;
+            return Problems.Of(change.Problem);
         }
 
-        var controlEnabled = false;
-        if (form.Root.TryGetProperty("controlEnabled", out var controlElement))
-        {
-            if (controlElement.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-            {
-                return JsonForm.Invalid("controlEnabled", "expected true or false", controlElement.GetRawText());
-            }
-
-            controlEnabled = controlElement.GetBoolean();
-        }
-
-        var caller = Authentication.CallerOf(context);
-        var organisation = Authentication.OrganisationOf(context);
-        var accountSlug = context.GetRouteValue("account") as string;
-        var now = Timestamps.Now(time);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var catalog = (await catalogs.GetAsync(connection, null, cancellationToken).ConfigureAwait(false)).Catalog;
-        var problems = new List<ProblemItem>();
-        var policy = ModelPolicyJson.Read(form.Root, controlEnabled, catalog, problems);
-        if (problems.Count == 0 && policy.DefaultModel is { } defaultModel)
-        {
-            var availability = new ModelEvaluator(catalog, new EffectiveModelPolicy(policy, [])).Availability(catalog.Find(defaultModel)!);
-            if (!availability.Available)
-            {
-                problems.Add(new ProblemItem
-                {
-                    Location = "body.defaultModel",
-                    Message = $"the default model must be enabled and available under this policy; \"{defaultModel}\" is not ({availability.Reason})",
-                    Value = defaultModel,
-                });
-            }
-        }
-
-        if (problems.Count > 0)
-        {
-            return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity",
-                string.Join("; ", problems.Select(p => $"{p.Location!["body.".Length..]}: {p.Message}")), problems);
-        }
-
-        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var (account, accountNotFound) = await ProfilesApi.ScopeAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
-        if (accountNotFound is not null)
-        {
-            return accountNotFound;
-        }
-
-        var before = await ModelAccess.ProfilePolicyAsync(connection, transaction, organisation.Id, account?.Id, cancellationToken).ConfigureAwait(false);
-        if (before is null)
-        {
-            return NoProfile(organisation, account);
-        }
-
-        var stored = ModelPolicyJson.Stored(policy);
-        if (before.Policy.ControlEnabled == controlEnabled && ModelPolicyJson.Stored(before.Policy) == stored)
-        {
-            return new JsonBytes(PolicyView(organisation, account, before), StatusCodes.Status200OK);
-        }
-
-        var after = before with { Policy = policy, Revision = before.Revision + 1 };
-        var at = Timestamps.ToText(now);
-        await connection.ExecuteAsync("UPDATE profiles SET model_control_enabled = @control, revision = @revision, updated_at = @at WHERE id = @id", transaction, cancellationToken,
-            ("control", controlEnabled), ("revision", after.Revision), ("at", at), ("id", before.ProfileId)).ConfigureAwait(false);
-        var updated = await connection.ExecuteAsync("UPDATE model_policies SET policy_json = @json, updated_at = @at WHERE profile_id = @id", transaction, cancellationToken,
-            ("json", stored), ("at", at), ("id", before.ProfileId)).ConfigureAwait(false);
-        if (updated == 0)
-        {
-            await connection.ExecuteAsync("INSERT INTO model_policies (profile_id, policy_json, updated_at) VALUES (@id, @json, @at)", transaction, cancellationToken,
-                ("id", before.ProfileId), ("json", stored), ("at", at)).ConfigureAwait(false);
-        }
-
-        // Audited under the profile's own subject: the model policy is part of the profile, and its revisions are the profile's.
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "profile.models.update", ProfileSubject(account),
-            AuditView(before), AuditView(after), after.Revision, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new JsonBytes(PolicyView(organisation, account, after), StatusCodes.Status200OK);
+        var view = await ModelPolicyOperations.UpdatePolicyAsync(database, catalogs, Authentication.CallerOf(context), Authentication.OrganisationOf(context),
+            context.GetRouteValue("account") as string, change.Value, time, cancellationToken).ConfigureAwait(false);
+        return view.ToResult(v => v.ToJson());
     }
 
     internal static async Task<IResult> GetGroupsAsync(HttpContext context, Database database, CancellationToken cancellationToken)
@@ -373,14 +261,17 @@ internal static class ModelsAdminApi
         return new JsonBytes(Encoding.UTF8.GetBytes(afterJson), StatusCodes.Status200OK);
     }
 
-    private static string ProfileSubject(Account? account) => account is null ? "profile:organisation" : "profile:account/" + account.Slug;
+    internal static string ProfileSubject(Account? account) => account is null ? "profile:organisation" : "profile:account/" + account.Slug;
 
-    private static IResult NoProfile(Organisation organisation, Account? account) => account is null
-        ? Problems.Result(StatusCodes.Status404NotFound, "Not Found", "the organisation has no profile")
-        : Problems.Result(StatusCodes.Status404NotFound, "Not Found",
+    private static IResult NoProfile(Organisation organisation, Account? account) => Problems.Of(NoProfileProblem(organisation, account));
+
+    /// <summary>404: the organisation has no profile, or the account none of its own (naming how to give it one).</summary>
+    internal static ProblemBody NoProfileProblem(Organisation organisation, Account? account) => account is null
+        ? Problems.Body(StatusCodes.Status404NotFound, "Not Found", "the organisation has no profile")
+        : Problems.Body(StatusCodes.Status404NotFound, "Not Found",
             $"the account \"{account.Slug}\" has no profile of its own (the organisation's applies to it); create it first with PUT /api/v1/orgs/{organisation.Slug}/accounts/{account.Slug}/profile");
 
-    private static string AuditView(ProfileModelPolicy profile) => Encoding.UTF8.GetString(ResponseJson.Write(w =>
+    internal static string AuditView(ProfileModelPolicy profile) => Encoding.UTF8.GetString(ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         w.WriteBoolean("controlEnabled", profile.Policy.ControlEnabled);
@@ -389,7 +280,7 @@ internal static class ModelsAdminApi
         w.WriteEndObject();
     }));
 
-    private static byte[] PolicyView(Organisation organisation, Account? account, ProfileModelPolicy profile) => ResponseJson.Write(w =>
+    internal static byte[] PolicyView(Organisation organisation, Account? account, ProfileModelPolicy profile) => ResponseJson.Write(w =>
     {
         w.WriteStartObject();
         ProfilesApi.WriteScope(w, organisation, account);

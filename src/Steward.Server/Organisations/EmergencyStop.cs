@@ -46,7 +46,8 @@ internal sealed record EmergencyStopView(bool Stopped, string? Reason, string? S
 /// The organisation-wide emergency stop (<c>/api/v1/orgs/{org}/emergency-stop</c>, and the console's Settings page): one
 /// switch that turns MCP off for every account of the organisation whatever its own profile says, until it is lifted.
 /// Engaging and lifting are audited and raise the organisation profile's revision, so every bundle and export changes and
-/// the change channels announce it at once. See docs/profiles-and-tokens.md "Emergency stop".
+/// the change channels announce it at once (<see cref="EmergencyStopOperations"/>, which the console calls too; this is
+/// its HTTP face). See docs/profiles-and-tokens.md "Emergency stop".
 /// </summary>
 internal static class EmergencyStops
 {
@@ -85,53 +86,20 @@ internal static class EmergencyStops
             return Problems.Of(request.Problem);
         }
 
-        var reason = request.Value.Reason!;
-
-        var caller = Authentication.CallerOf(context);
-        var organisation = Authentication.OrganisationOf(context);
-        var now = Timestamps.Now(time);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var before = await FindAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var after = new EmergencyStop(reason, before?.Since ?? Timestamps.ToText(now), caller.Actor);
-        if (before is not null && before.Reason == reason)
-        {
-            return new JsonBytes(View(before), StatusCodes.Status200OK);
-        }
-
-        await connection.ExecuteAsync(before is null
-                ? "INSERT INTO emergency_stops (organisation_id, reason, stopped_at, stopped_by) VALUES (@org, @reason, @at, @by)"
-                : "UPDATE emergency_stops SET reason = @reason, stopped_by = @by WHERE organisation_id = @org",
-            transaction, cancellationToken, ("org", organisation.Id), ("reason", after.Reason), ("at", after.Since), ("by", after.By)).ConfigureAwait(false);
-        var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisation.Id, now, cancellationToken).ConfigureAwait(false);
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "emergency-stop.engage", Subject,
-            before is null ? null : Json(before), Json(after), revision == 0 ? null : revision, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new JsonBytes(View(after), StatusCodes.Status200OK);
+        var stop = await EmergencyStopOperations.EngageAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), request.Value.Reason!, time, cancellationToken)
+            .ConfigureAwait(false);
+        return new JsonBytes(View(stop), StatusCodes.Status200OK);
     }
 
     /// <summary><c>DELETE</c>: lifts the stop; each account's own profile applies again. Lifting a stop not in force changes nothing.</summary>
     internal static async Task<IResult> LiftAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var caller = Authentication.CallerOf(context);
-        var organisation = Authentication.OrganisationOf(context);
-        var now = Timestamps.Now(time);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        if (await FindAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false) is not { } before)
-        {
-            return new JsonBytes(View(null), StatusCodes.Status200OK);
-        }
-
-        await connection.ExecuteAsync("DELETE FROM emergency_stops WHERE organisation_id = @org", transaction, cancellationToken, ("org", organisation.Id)).ConfigureAwait(false);
-        var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisation.Id, now, cancellationToken).ConfigureAwait(false);
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "emergency-stop.lift", Subject,
-            Json(before), null, revision == 0 ? null : revision, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await EmergencyStopOperations.LiftAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), time, cancellationToken).ConfigureAwait(false);
         return new JsonBytes(View(null), StatusCodes.Status200OK);
     }
 
-    private static string Json(EmergencyStop stop) => System.Text.Encoding.UTF8.GetString(ResponseJson.Serialize(stop, ServerJsonContext.Default.EmergencyStop));
+    /// <summary>The stop as the audit records it.</summary>
+    internal static string Json(EmergencyStop stop) => System.Text.Encoding.UTF8.GetString(ResponseJson.Serialize(stop, ServerJsonContext.Default.EmergencyStop));
 
     private static byte[] View(EmergencyStop? stop) => ResponseJson.Serialize(EmergencyStopView.Of(stop), ServerJsonContext.Default.EmergencyStopView);
 }

@@ -15,8 +15,9 @@ namespace Steward.Server.Organisations;
 
 /// <summary>
 /// The organisation's profile, accounts and account profiles (admin API). Every change is validated (422 naming the
-/// field), audited with before and after in its transaction, and raises the profile's revision; profile reads and
-/// writes are <see cref="ProfileOperations"/>, which the console calls too.
+/// field), audited with before and after in its transaction, and raises the profile's revision. What each does is
+/// <see cref="ProfileOperations"/> (profiles) and <see cref="AccountOperations"/> (accounts), which the console calls
+/// too; this is their HTTP face.
 /// </summary>
 internal static partial class ProfilesApi
 {
@@ -120,7 +121,7 @@ internal static partial class ProfilesApi
             w.WriteStartArray("accounts");
             foreach (var listing in accounts)
             {
-                WriteAccount(w, listing.Account);
+                AccountOperations.WriteStart(w, listing.Account);
                 w.WriteBoolean("hasProfile", listing.HasProfile);
                 w.WriteStartObject("urls");
                 w.WriteString("registry", listing.RegistryPath);
@@ -137,66 +138,20 @@ internal static partial class ProfilesApi
     /// <summary><c>POST …/accounts</c> with <c>{"slug": "platform", "name": "Platform team"}</c>: 201; 409 when the slug is taken.</summary>
     internal static async Task<IResult> CreateAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["slug", "name"], cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } problem)
+        var request = NewAccount.Read(await JsonForm.ReadAsync(context.Request, MaxBodyBytes, NewAccount.Names, cancellationToken).ConfigureAwait(false));
+        if (!request.Ok)
         {
-            return problem;
+            return Problems.Of(request.Problem);
         }
 
-        if (!form.Root.TryGetProperty("slug", out var slugElement) || slugElement.ValueKind != JsonValueKind.String || !Slug().IsMatch(slugElement.GetString()!))
-        {
-            return JsonForm.Invalid("slug", "expected 1 to 63 lowercase letters, digits and '-', starting with a letter or digit", slugElement.ValueKind == JsonValueKind.Undefined ? null : slugElement.GetRawText());
-        }
-
-        var slug = slugElement.GetString()!;
-        var name = slug;
-        if (form.Root.TryGetProperty("name", out var nameElement))
-        {
-            if (nameElement.ValueKind != JsonValueKind.String || nameElement.GetString()!.Trim() is not { Length: > 0 and <= 200 } trimmed)
-            {
-                return JsonForm.Invalid("name", "expected a string of 1 to 200 characters", nameElement.GetRawText());
-            }
-
-            name = trimmed;
-        }
-
-        var caller = Authentication.CallerOf(context);
         var organisation = Authentication.OrganisationOf(context);
-        var now = Timestamps.Now(time);
-        var account = new Account(Tokens.NewId("acc"), organisation.Id, slug, name, Timestamps.ToText(now));
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        if (await Profiles.FindAccountAsync(connection, transaction, organisation.Id, slug, cancellationToken).ConfigureAwait(false) is not null)
+        var created = await AccountOperations.CreateAsync(database, Authentication.CallerOf(context), organisation, request.Value, time, cancellationToken).ConfigureAwait(false);
+        if (created.Ok)
         {
-            return AccountExists(slug);
+            context.Response.Headers.Location = $"/api/v1/orgs/{organisation.Slug}/accounts/{created.Value.Slug}/profile";
         }
 
-        await connection.ExecuteAsync("INSERT INTO accounts (id, organisation_id, slug, name, created_at) VALUES (@id, @org, @slug, @name, @at)", transaction, cancellationToken,
-            ("id", account.Id), ("org", organisation.Id), ("slug", slug), ("name", name), ("at", account.CreatedAt)).ConfigureAwait(false);
-        var view = ResponseJson.Write(w =>
-        {
-            WriteAccount(w, account);
-            w.WriteEndObject();
-        });
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "account.create", "account:" + slug, null,
-            System.Text.Encoding.UTF8.GetString(view), null, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (DbException)
-        {
-            // Another instance made the same account between our check and our commit.
-            if (await AccountExistsAsync(database, organisation.Id, slug, cancellationToken).ConfigureAwait(false))
-            {
-                return AccountExists(slug);
-            }
-
-            throw;
-        }
-
-        context.Response.Headers.Location = $"/api/v1/orgs/{organisation.Slug}/accounts/{slug}/profile";
-        return new JsonBytes(view, StatusCodes.Status201Created);
+        return created.ToResult(AccountOperations.View);
     }
 
     /// <summary>
@@ -206,104 +161,27 @@ internal static partial class ProfilesApi
     internal static async Task<IResult> RenameAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
         var slug = context.GetRouteValue("account") as string ?? "";
-        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["name"], cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } problem)
+        var request = AccountRename.Read(await JsonForm.ReadAsync(context.Request, MaxBodyBytes, AccountRename.Names, cancellationToken).ConfigureAwait(false));
+        if (!request.Ok)
         {
-            return problem;
+            return Problems.Of(request.Problem);
         }
 
-        if (!form.Root.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String || nameElement.GetString()!.Trim() is not { Length: > 0 and <= 200 } name)
-        {
-            return JsonForm.Invalid("name", "expected a string of 1 to 200 characters: the account's new name (its slug stays)", nameElement.ValueKind == JsonValueKind.Undefined ? null : nameElement.GetRawText());
-        }
-
-        var caller = Authentication.CallerOf(context);
-        var organisation = Authentication.OrganisationOf(context);
-        var now = Timestamps.Now(time);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var before = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, slug, cancellationToken).ConfigureAwait(false);
-        if (before is null)
-        {
-            return AccountNotFound(slug);
-        }
-
-        var after = before with { Name = name };
-        var view = AccountView(after);
-        if (before.Name == name)
-        {
-            return new JsonBytes(view, StatusCodes.Status200OK);
-        }
-
-        await connection.ExecuteAsync("UPDATE accounts SET name = @name WHERE id = @id", transaction, cancellationToken, ("name", name), ("id", before.Id)).ConfigureAwait(false);
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "account.rename", "account:" + slug,
-            System.Text.Encoding.UTF8.GetString(AccountView(before)), System.Text.Encoding.UTF8.GetString(view), null, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new JsonBytes(view, StatusCodes.Status200OK);
+        var renamed = await AccountOperations.RenameAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), slug, request.Value, time, cancellationToken)
+            .ConfigureAwait(false);
+        return renamed.ToResult(AccountOperations.View);
     }
 
     /// <summary>
-    /// <c>DELETE …/accounts/{account}</c>: deletes the account in one transaction — revokes its tokens (its developers
-    /// get 401 from their next request), removes its own profile and sandbox default (each audited as it would be on its
-    /// own), and keeps the account as a tombstone (<c>deleted_at</c>, its slug moved aside) so its tool calls and audit
-    /// rows keep saying whose they were and the slug can be given to a new account. 204; 404 when none.
+    /// <c>DELETE …/accounts/{account}</c>: deletes the account, its tokens, its own profile and sandbox default, and keeps
+    /// a tombstone (<see cref="AccountOperations.DeleteAsync"/>). 204; 404 when none.
     /// </summary>
     internal static async Task<IResult> DeleteAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var slug = context.GetRouteValue("account") as string ?? "";
-        var caller = Authentication.CallerOf(context);
-        var organisation = Authentication.OrganisationOf(context);
-        var now = Timestamps.Now(time);
-        var at = Timestamps.ToText(now);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, slug, cancellationToken).ConfigureAwait(false);
-        if (account is null)
-        {
-            return AccountNotFound(slug);
-        }
-
-        var revoked = await TokenOperations.RevokeAccountTokensAsync(connection, transaction, organisation.Id, account.Id, caller.Actor, now, cancellationToken).ConfigureAwait(false);
-        if (await Profiles.FindAsync(connection, transaction, organisation.Id, account.Id, cancellationToken).ConfigureAwait(false) is { } profile)
-        {
-            await ExternalRegistries.ForgetAsync(connection, transaction, profile.Id, cancellationToken).ConfigureAwait(false);
-            await connection.ExecuteAsync("DELETE FROM profiles WHERE id = @id", transaction, cancellationToken, ("id", profile.Id)).ConfigureAwait(false);
-            await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "profile.delete", "profile:account/" + account.Slug,
-                profile.AuditView(), null, profile.Revision + 1, cancellationToken).ConfigureAwait(false);
-        }
-
-        await connection.ExecuteAsync("DELETE FROM sandbox_profiles WHERE organisation_id = @org AND account_id = @account", transaction, cancellationToken,
-            ("org", organisation.Id), ("account", account.Id)).ConfigureAwait(false);
-
-        // '_' is never in a slug, so the tombstone's slug cannot meet a live one, and the old slug is free again.
-        await connection.ExecuteAsync("UPDATE accounts SET slug = @tombstone, deleted_at = @at WHERE id = @id", transaction, cancellationToken,
-            ("tombstone", account.Slug + "_deleted_" + account.Id), ("at", at), ("id", account.Id)).ConfigureAwait(false);
-        var before = ResponseJson.Write(w =>
-        {
-            WriteAccount(w, account);
-            w.WriteNumber("tokensRevoked", revoked);
-            w.WriteEndObject();
-        });
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "account.delete", "account:" + account.Slug,
-            System.Text.Encoding.UTF8.GetString(before), null, null, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return Results.NoContent();
+        var problem = await AccountOperations.DeleteAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context),
+            context.GetRouteValue("account") as string ?? "", time, cancellationToken).ConfigureAwait(false);
+        return problem is null ? Results.NoContent() : Problems.Of(problem);
     }
-
-    private static byte[] AccountView(Account account) => ResponseJson.Write(w =>
-    {
-        WriteAccount(w, account);
-        w.WriteEndObject();
-    });
-
-    private static async Task<bool> AccountExistsAsync(Database database, string organisationId, string slug, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await Profiles.FindAccountAsync(connection, null, organisationId, slug, cancellationToken).ConfigureAwait(false) is not null;
-    }
-
-    private static IResult AccountExists(string slug) =>
-        Problems.Result(StatusCodes.Status409Conflict, "Account exists", $"the organisation already has an account \"{slug}\"");
 
     internal static IResult AccountNotFound(string slug) =>
         Problems.Result(StatusCodes.Status404NotFound, "Account not found", $"there is no account \"{slug}\" in this organisation");
@@ -321,14 +199,6 @@ internal static partial class ProfilesApi
 
         var account = await Profiles.FindAccountAsync(connection, transaction, organisationId, slug, cancellationToken).ConfigureAwait(false);
         return account is null ? (null, AccountNotFound(slug)) : (account, null);
-    }
-
-    private static void WriteAccount(Utf8JsonWriter w, Account account)
-    {
-        w.WriteStartObject();
-        w.WriteString("slug", account.Slug);
-        w.WriteString("name", account.Name);
-        w.WriteString("createdAt", account.CreatedAt);
     }
 
     /// <summary>

@@ -14,7 +14,8 @@ namespace Steward.Server.Registry;
 
 /// <summary>
 /// The admin side of an organisation's registry: publish a version, edit its metadata, change its status (deprecate,
-/// delete, undelete), import documents and other registries, and mint registry publish tokens.
+/// delete, undelete), import documents and other registries, and mint registry publish tokens. Publishing, editing
+/// and status changes are <see cref="RegistryOperations"/>, which the console calls too; these endpoints are their HTTP face.
 /// </summary>
 internal static class AdminRegistryApi
 {
@@ -41,21 +42,20 @@ internal static class AdminRegistryApi
             return RequestBodies.TooLarge(RequestBodies.MaxBytes);
         }
 
-        if (LoadServerJson(body, out var server) is { } refused)
+        var server = RegistryOperations.ReadServerJson(body);
+        if (!server.Ok)
         {
-            return refused;
+            return Problems.Of(server.Problem);
         }
 
-        var caller = Authentication.CallerOf(context);
         var organisation = Authentication.OrganisationOf(context);
-        var entry = await Publishing.PublishAsync(database, organisation.Id, server!, caller.Actor, Timestamps.Now(time), cancellationToken).ConfigureAwait(false);
-        if (entry is null)
+        var published = await RegistryOperations.PublishAsync(database, Authentication.CallerOf(context), organisation, server.Value, time, cancellationToken).ConfigureAwait(false);
+        if (published.Ok)
         {
-            return VersionExists(server!);
+            context.Response.Headers.Location = $"/o/{organisation.Slug}/registry/v0.1/servers/{Uri.EscapeDataString(server.Value.Name)}/versions/{Uri.EscapeDataString(server.Value.Version)}";
         }
 
-        context.Response.Headers.Location = $"/o/{organisation.Slug}/registry/v0.1/servers/{Uri.EscapeDataString(server!.Name)}/versions/{Uri.EscapeDataString(server.Version)}";
-        return new JsonBytes(RegistryJson.Item(entry), StatusCodes.Status201Created);
+        return published.ToResult(RegistryJson.Item);
     }
 
     /// <summary>Reads and validates one server.json: null and the server when valid, else the answer (400 unreadable, 422 with every problem).</summary>
@@ -87,10 +87,6 @@ internal static class AdminRegistryApi
         Hint = p.Hint,
     }).ToList();
 
-    private static IResult VersionExists(ServerDetail server) =>
-        Problems.Result(StatusCodes.Status409Conflict, "Version already published",
-            $"version {server.Version} of {server.Name} is already published; published versions are immutable, so publish a new version number");
-
     /// <summary>
     /// <c>PUT /api/v1/orgs/{org}/registry/servers/{name}/versions/{version}</c> with a server.json: edits that version's
     /// metadata (an admin correction, as the official registry's admin edit). The body's name and version must be the
@@ -111,44 +107,15 @@ internal static class AdminRegistryApi
             return RequestBodies.TooLarge(RequestBodies.MaxBytes);
         }
 
-        if (LoadServerJson(body, out var server) is { } refused)
+        var server = RegistryOperations.ReadServerJson(body);
+        if (!server.Ok)
         {
-            return refused;
+            return Problems.Of(server.Problem);
         }
 
-        if (server!.Name != path.Name)
-        {
-            return Problems.BadRequest($"cannot rename a server: the body's name \"{server.Name}\" is not the path's \"{path.Name}\"");
-        }
-
-        if (server.Version != version)
-        {
-            return Problems.BadRequest($"version in body (\"{server.Version}\") must match the version in the path (\"{version}\"); publish a new version instead");
-        }
-
-        var caller = Authentication.CallerOf(context);
-        var organisation = Authentication.OrganisationOf(context);
-        var now = Timestamps.Now(time);
-        var json = RegistryJson.Canonical(server);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var before = await Publishing.FindAsync(connection, transaction, organisation.Id, path.Name, version, cancellationToken).ConfigureAwait(false);
-        if (before is null)
-        {
-            return Problems.ServerNotFound(path.Name);
-        }
-
-        if (before.ServerJson == json)
-        {
-            return new JsonBytes(RegistryJson.Item(before), StatusCodes.Status200OK);
-        }
-
-        var after = await Publishing.ReplaceServerJsonAsync(connection, transaction, organisation.Id, path.Name, version, json, now, cancellationToken).ConfigureAwait(false);
-        var revision = await Publishing.BumpRevisionAsync(connection, transaction, organisation.Id, now, cancellationToken).ConfigureAwait(false);
-        await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "registry.edit", Publishing.Subject(after),
-            RegistryJson.AuditView(before), RegistryJson.AuditView(after), revision, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new JsonBytes(RegistryJson.Item(after), StatusCodes.Status200OK);
+        var edited = await RegistryOperations.EditAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), path.Name, version, server.Value, time,
+            cancellationToken).ConfigureAwait(false);
+        return edited.ToResult(RegistryJson.Item);
     }
 
     /// <summary>
@@ -175,7 +142,9 @@ internal static class AdminRegistryApi
             return await PurgeAsync(context, database, time, path.Name, version, cancellationToken).ConfigureAwait(false);
         }
 
-        return await ChangeStatusAsync(context, database, time, path.Name, version, ServerStatuses.Deleted, null, "registry.delete", unchangedIsError: false, cancellationToken).ConfigureAwait(false);
+        var deleted = await RegistryOperations.DeleteAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), path.Name, version, time, cancellationToken)
+            .ConfigureAwait(false);
+        return deleted.ToResult(RegistryJson.Item);
     }
 
     /// <summary>
@@ -246,7 +215,9 @@ internal static class AdminRegistryApi
 
         if (path.Rest[2] == "undelete")
         {
-            return await ChangeStatusAsync(context, database, time, path.Name, version, ServerStatuses.Active, null, "registry.undelete", unchangedIsError: true, cancellationToken).ConfigureAwait(false);
+            var undeleted = await RegistryOperations.UndeleteAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), path.Name, version, time, cancellationToken)
+                .ConfigureAwait(false);
+            return undeleted.ToResult(RegistryJson.Item);
         }
 
         var body = await RequestBodies.ReadAsync(context.Request, RequestBodies.MaxBytes, cancellationToken).ConfigureAwait(false);
@@ -274,18 +245,10 @@ internal static class AdminRegistryApi
             }
         }
 
-        if (TooLong(message) is { } tooLong)
-        {
-            return tooLong;
-        }
-
-        return await ChangeStatusAsync(context, database, time, path.Name, version, ServerStatuses.Deprecated, message is { Length: > 0 } ? message : null, "registry.deprecate", unchangedIsError: true, cancellationToken).ConfigureAwait(false);
+        var deprecated = await RegistryOperations.DeprecateAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), path.Name, version, message, time,
+            cancellationToken).ConfigureAwait(false);
+        return deprecated.ToResult(RegistryJson.Item);
     }
-
-    private static IResult? TooLong(string? message) => message is not null && message.EnumerateRunes().Count() > RegistryValidator.MaxStatusMessageLength
-        ? Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "statusMessage is longer than 500 characters",
-            [new ProblemItem { Location = "body.statusMessage", Message = "expected length <= 500" }])
-        : null;
 
     /// <summary>
     /// <c>PATCH /api/v1/orgs/{org}/registry/servers/{name}/versions/{version}/status</c> with <c>{status, statusMessage?}</c>:
@@ -310,7 +273,9 @@ internal static class AdminRegistryApi
             return refused;
         }
 
-        return await ChangeStatusAsync(context, database, time, path.Name, version, status!, message, "registry.status", unchangedIsError: true, cancellationToken).ConfigureAwait(false);
+        var changed = await RegistryOperations.SetStatusAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), path.Name, version, status!, message, time,
+            cancellationToken).ConfigureAwait(false);
+        return changed.ToResult(RegistryJson.Item);
     }
 
     /// <summary>The official status body: null and the status and message when acceptable, else the answer (400/422).</summary>
@@ -341,9 +306,9 @@ internal static class AdminRegistryApi
         }
 
         message = request.StatusMessage is { Length: > 0 } m ? m : null;
-        if (TooLong(message) is { } tooLong)
+        if (RegistryOperations.TooLong(message) is { } tooLong)
         {
-            return tooLong;
+            return Problems.Of(tooLong);
         }
 
         if (message is not null && requested == ServerStatuses.Active)
@@ -353,27 +318,6 @@ internal static class AdminRegistryApi
 
         status = requested;
         return null;
-    }
-
-    private static async Task<IResult> ChangeStatusAsync(HttpContext context, Database database, TimeProvider time, string name, string version, string status, string? message,
-        string action, bool unchangedIsError, CancellationToken cancellationToken)
-    {
-        var caller = Authentication.CallerOf(context);
-        var organisation = Authentication.OrganisationOf(context);
-        var (before, after) = await StatusChange.ApplyAsync(database, organisation.Id, caller.Actor, action, name, version, status, message, Timestamps.Now(time), cancellationToken).ConfigureAwait(false);
-        if (before is null)
-        {
-            return Problems.ServerNotFound(name);
-        }
-
-        if (after is null)
-        {
-            return unchangedIsError
-                ? Problems.BadRequest($"No changes to apply: status is already {status}")
-                : new JsonBytes(RegistryJson.Item(before), StatusCodes.Status200OK);
-        }
-
-        return new JsonBytes(RegistryJson.Item(after), StatusCodes.Status200OK);
     }
 }
 

@@ -121,68 +121,23 @@ internal sealed partial class ExternalRegistrySync(Database database, ServerOutb
     /// <summary><c>GET …/profile/registry-sync</c>: the profile's registry mode and, when external, the copy in force and the last attempt (problems by JSON path).</summary>
     internal static async Task<IResult> StateAsync(HttpContext context, Database database, CancellationToken cancellationToken)
     {
-        var (profile, problem) = await ProfileOfRouteAsync(context, database, cancellationToken).ConfigureAwait(false);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var state = profile!.Settings.RegistryMode == RegistryModes.External ? await ExternalRegistries.FindAsync(connection, null, profile.Id, cancellationToken).ConfigureAwait(false) : null;
-        return new JsonBytes(ResponseJson.Write(w => ExternalRegistries.WriteView(w, profile.Settings, state)), StatusCodes.Status200OK);
+        var outcome = await ExternalRegistryOperations.StateAsync(database, Authentication.OrganisationOf(context), context.GetRouteValue("account") as string, cancellationToken)
+            .ConfigureAwait(false);
+        return outcome.ToResult(view => view.ToJson());
     }
 
     /// <summary>
-    /// <c>POST …/profile/registry-sync</c> ("refresh now"): fetches the external registry at once. 200 with the state when it
-    /// was fetched (or unchanged: 304); 422 when the document was refused (problems by JSON path), 502 when the registry
-    /// could not be reached, both with the state (the last good copy stays in force); 409 when the registry is not external.
+    /// <c>POST …/profile/registry-sync</c> ("refresh now", <see cref="ExternalRegistryOperations.RefreshAsync"/>): 200 with the
+    /// state when it was fetched (or unchanged: 304); 422 when the document was refused (problems by JSON path), 502 when
+    /// the registry could not be reached, both with the state (the last good copy stays in force); 409 when the registry
+    /// is not external.
     /// </summary>
     internal static async Task<IResult> RefreshNowAsync(HttpContext context, Database database, ServerOutbound outbound, ServeOptions options, TimeProvider time, LocalChanges changes,
         ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var (profile, problem) = await ProfileOfRouteAsync(context, database, cancellationToken).ConfigureAwait(false);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        if (profile!.Settings.RegistryMode != RegistryModes.External)
-        {
-            return Problems.Result(StatusCodes.Status409Conflict, "Registry is not external",
-                $"this profile's registry mode is {profile.Settings.RegistryMode}; only an external registry (registryMode \"external\" with a registryUrl) is fetched");
-        }
-
-        var refresh = await ExternalRegistries.RefreshAsync(database, outbound, options, time, changes, loggers.CreateLogger("Steward.Server.Registry"),
-            Authentication.OrganisationOf(context), profile, Authentication.CallerOf(context).Actor, onDemand: true, cancellationToken).ConfigureAwait(false);
-        var status = refresh.State.Outcome switch
-        {
-            ExternalOutcomes.Invalid => StatusCodes.Status422UnprocessableEntity,
-            ExternalOutcomes.Unreachable or ExternalOutcomes.Refused => StatusCodes.Status502BadGateway,
-            _ => StatusCodes.Status200OK,
-        };
-        return new JsonBytes(ResponseJson.Write(w => ExternalRegistries.WriteView(w, profile.Settings, refresh.State)), status);
-    }
-
-    private static async Task<(StoredProfile? Profile, IResult? Problem)> ProfileOfRouteAsync(HttpContext context, Database database, CancellationToken cancellationToken)
-    {
-        var organisation = Authentication.OrganisationOf(context);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        string? accountId = null;
-        if (context.GetRouteValue("account") is string slug)
-        {
-            var account = await Profiles.FindAccountAsync(connection, null, organisation.Id, slug, cancellationToken).ConfigureAwait(false);
-            if (account is null)
-            {
-                return (null, ProfilesApi.AccountNotFound(slug));
-            }
-
-            accountId = account.Id;
-        }
-
-        var profile = await Profiles.FindAsync(connection, null, organisation.Id, accountId, cancellationToken).ConfigureAwait(false);
-        return profile is null
-            ? (null, Problems.Result(StatusCodes.Status404NotFound, "Not Found", accountId is null ? "the organisation has no profile" : "the account has no profile of its own; the organisation's profile applies to it"))
-            : (profile, null);
+        var outcome = await ExternalRegistryOperations.RefreshAsync(database, outbound, options, time, changes, loggers.CreateLogger("Steward.Server.Registry"),
+            Authentication.CallerOf(context), Authentication.OrganisationOf(context), context.GetRouteValue("account") as string, cancellationToken).ConfigureAwait(false);
+        return outcome.ToResult(view => view.ToJson());
     }
 
     [LoggerMessage(EventId = 1282, Level = LogLevel.Warning, Message = "A round of external registry refreshes failed; it is tried again at the next tick: {Error}")]
