@@ -117,15 +117,30 @@ public sealed partial class Gateway
         try
         {
             var upstream = await RouteUriAsync(read.Uri, cancellationToken).ConfigureAwait(false)
-                           ?? throw new McpProtocolException($"Resource not found: '{read.Uri}'", McpErrorCode.ResourceNotFound);
+                           ?? throw ResourceNotFound(read.Uri);
             return await upstream.Client.ReadResourceAsync(new ReadResourceRequestParams { Uri = read.Uri, Meta = read.Meta?.DeepClone().AsObject() },
                 cancellationToken).ConfigureAwait(false);
         }
         catch (McpProtocolException e) when (e.ErrorCode == McpErrorCode.ResourceNotFound && IsStatelessRevision(request.JsonRpcRequest.Context?.ProtocolVersion))
         {
             // The stateless revision reports an unknown resource as invalid params (-32602), not the session revisions' -32002.
-            throw new McpProtocolException(e.Message, e, McpErrorCode.InvalidParams);
+            // The error's data (the upstream's, as the SDK keeps it in Exception.Data: the resource's uri) goes with it.
+            var mapped = new McpProtocolException(e.Message, e, McpErrorCode.InvalidParams);
+            foreach (System.Collections.DictionaryEntry entry in e.Data)
+            {
+                mapped.Data[entry.Key] = entry.Value;
+            }
+
+            throw mapped;
         }
+    }
+
+    /// <summary>No upstream serves <paramref name="uri"/>: -32002, with the uri in the error's data as the revisions suggest.</summary>
+    private static McpProtocolException ResourceNotFound(string uri)
+    {
+        var e = new McpProtocolException($"Resource not found: '{uri}'", McpErrorCode.ResourceNotFound);
+        e.Data["uri"] = uri;
+        return e;
     }
 
     private async ValueTask<EmptyResult> SubscribeAsync(RequestContext<SubscribeRequestParams> request, CancellationToken cancellationToken)
@@ -133,7 +148,7 @@ public sealed partial class Gateway
         await SettledAsync(cancellationToken).ConfigureAwait(false);
         var subscribe = request.Params ?? throw new McpProtocolException("resources/subscribe needs params", McpErrorCode.InvalidParams);
         var upstream = await RouteUriAsync(subscribe.Uri, cancellationToken).ConfigureAwait(false)
-                       ?? throw new McpProtocolException($"Resource not found: '{subscribe.Uri}'", McpErrorCode.ResourceNotFound);
+                       ?? throw ResourceNotFound(subscribe.Uri);
         await upstream.Client.SubscribeToResourceAsync(new SubscribeRequestParams { Uri = subscribe.Uri }, cancellationToken).ConfigureAwait(false);
         return new EmptyResult();
     }
@@ -143,7 +158,7 @@ public sealed partial class Gateway
         await SettledAsync(cancellationToken).ConfigureAwait(false);
         var unsubscribe = request.Params ?? throw new McpProtocolException("resources/unsubscribe needs params", McpErrorCode.InvalidParams);
         var upstream = await RouteUriAsync(unsubscribe.Uri, cancellationToken).ConfigureAwait(false)
-                       ?? throw new McpProtocolException($"Resource not found: '{unsubscribe.Uri}'", McpErrorCode.ResourceNotFound);
+                       ?? throw ResourceNotFound(unsubscribe.Uri);
         await upstream.Client.UnsubscribeFromResourceAsync(new UnsubscribeRequestParams { Uri = unsubscribe.Uri }, cancellationToken).ConfigureAwait(false);
         return new EmptyResult();
     }

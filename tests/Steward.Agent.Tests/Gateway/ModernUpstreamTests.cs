@@ -93,6 +93,7 @@ public sealed class ModernUpstreamTests
         var missing = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() => harness.Client.ReadResourceAsync("demo://missing").AsTask().WaitAsync(Guard));
         Assert.Equal(hostRevision == "2026-07-28" ? ModelContextProtocol.McpErrorCode.InvalidParams : ModelContextProtocol.McpErrorCode.ResourceNotFound, missing.ErrorCode);
         Assert.Contains("demo://missing", missing.Message, StringComparison.Ordinal);
+        Assert.Equal("demo://missing", missing.Data["uri"]?.ToString());
     }
 
     private static Task<GatewayHarness> StartAsync(bool modernOnly, McpClientOptions options)
