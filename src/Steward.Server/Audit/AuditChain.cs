@@ -1,7 +1,5 @@
-using System.Data.Common;
 using System.Globalization;
 using Steward.Core.Audit;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Audit;
 

@@ -1,8 +1,5 @@
-using System.Data.Common;
-using System.Text.Json;
 using Npgsql;
 using Steward.Core.Audit;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Audit;
 

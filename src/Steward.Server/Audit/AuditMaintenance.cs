@@ -1,9 +1,7 @@
-using System.Data.Common;
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Steward.Server.Models;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Audit;
 

@@ -1,6 +1,4 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Http;
-using Steward.Server.Hosting;
 
 namespace Steward.Server.Audit;
 

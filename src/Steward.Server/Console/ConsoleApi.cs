@@ -1,12 +1,6 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Steward.Server.Hosting;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
 
 namespace Steward.Server.AdminConsole;
 

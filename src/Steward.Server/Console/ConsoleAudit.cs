@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Steward.Server.Storage;
 
 namespace Steward.Server.AdminConsole;
 

@@ -1,13 +1,8 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Antiforgery;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Steward.Server.Exports;
-using Steward.Server.Organisations;
-using Steward.Server.Storage;
 
 namespace Steward.Server.AdminConsole;
 

@@ -1,11 +1,6 @@
 using Microsoft.AspNetCore.Components;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Organisations;
 using Steward.Server.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server.AdminConsole;
 

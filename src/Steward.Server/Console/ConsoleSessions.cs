@@ -1,9 +1,5 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Http;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
-using Steward.Server.Storage;
 
 namespace Steward.Server.AdminConsole;
 

@@ -1,11 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http;
 using Steward.Core.Json;
 using Steward.Core.Registry;
 using Steward.Server.Exports;
-using Steward.Server.Hosting;
-using Steward.Server.Organisations;
 using Steward.Server.Registry;
 
 namespace Steward.Server.AdminConsole;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Steward.Server.Organisations;
 
 namespace Steward.Server.AdminConsole;
 

@@ -1,13 +1,7 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Steward.Core.Json;
 using Steward.Core.Registry;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Organisations;
 using Steward.Server.Policy;
 using Steward.Server.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Exports;
 

@@ -1,7 +1,3 @@
-using Microsoft.AspNetCore.Http;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-
 namespace Steward.Server.Exports;
 
 /// <summary>What an export is asked for: one of <see cref="ExportFormats.All"/>, with its mode and, in gateway mode, the command hosts start.</summary>

@@ -1,6 +1,4 @@
 using Steward.Core.Registry;
-using Steward.Server.Http;
-using Steward.Server.Organisations;
 
 namespace Steward.Server.Exports;
 

@@ -1,9 +1,6 @@
-using System.Text.Json;
 using Steward.Core.Launch;
 using Steward.Core.Registry;
 using Steward.Core.Validation;
-using Steward.Server.Http;
-using Steward.Server.Organisations;
 
 namespace Steward.Server.Exports;
 

@@ -1,7 +1,4 @@
-using System.Text.Json;
 using Steward.Core.Registry;
-using Steward.Server.Http;
-using Steward.Server.Organisations;
 
 namespace Steward.Server.Exports;
 

@@ -1,12 +1,4 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Exports;
 

@@ -1,8 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Steward.Server.Identity;
-
 namespace Steward.Server.Exports;
 
 /// <summary>The host exports (Claude Code, Copilot, Cursor, Gemini, Kiro): their routes, open to every member of the organisation.</summary>

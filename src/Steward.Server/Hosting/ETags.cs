@@ -1,6 +1,5 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Http;
 
 namespace Steward.Server.Hosting;
 

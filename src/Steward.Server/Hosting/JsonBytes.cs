@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Http;
-
 namespace Steward.Server.Hosting;
 
 /// <summary>A JSON body already written to bytes, with its status code.</summary>

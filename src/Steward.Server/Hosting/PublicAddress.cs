@@ -1,7 +1,5 @@
 using System.Net;
 using IPNetwork = System.Net.IPNetwork;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection;
 

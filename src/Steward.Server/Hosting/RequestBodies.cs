@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http;
 using Steward.Core.Net;
 
 namespace Steward.Server.Hosting;

@@ -1,6 +1,4 @@
 using System.Text.Json.Serialization;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
 using Steward.Server.Registry;
 
 namespace Steward.Server.Hosting;

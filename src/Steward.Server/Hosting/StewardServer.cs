@@ -1,24 +1,16 @@
-using System.Data.Common;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Npgsql;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
 using Steward.Server.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server;
 

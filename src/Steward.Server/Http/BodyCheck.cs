@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Http;
-using Steward.Server.Hosting;
-
 namespace Steward.Server.Http;
 
 /// <summary>

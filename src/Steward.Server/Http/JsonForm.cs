@@ -1,7 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http;
-using Steward.Server.Hosting;
 
 namespace Steward.Server.Http;
 

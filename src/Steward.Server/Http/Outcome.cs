@@ -1,6 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using Microsoft.AspNetCore.Http;
-using Steward.Server.Hosting;
 
 namespace Steward.Server.Http;
 

@@ -1,7 +1,4 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Steward.Core.Json;
-using Steward.Server.Hosting;
 
 namespace Steward.Server.Http;
 

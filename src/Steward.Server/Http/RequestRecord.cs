@@ -1,9 +1,6 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
-using Microsoft.AspNetCore.Http;
 using Steward.Core.Json;
-using Steward.Server.Hosting;
 
 namespace Steward.Server.Http;
 

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Steward.Server.Hosting;
 
 namespace Steward.Server.Identity;
 

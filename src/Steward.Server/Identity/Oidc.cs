@@ -1,18 +1,14 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
-using System.Data.Common;
 using System.Net;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Extensions.Logging;
-using Steward.Server.Hosting;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Identity;
 

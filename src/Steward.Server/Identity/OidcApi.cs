@@ -1,15 +1,6 @@
 using System.Text;
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Organisations;
 using Steward.Server.Policy;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Identity;
 

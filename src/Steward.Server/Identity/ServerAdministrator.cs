@@ -1,8 +1,3 @@
-using Microsoft.AspNetCore.Http;
-using Steward.Server.Hosting;
-using Steward.Server.Organisations;
-using Steward.Server.Storage;
-
 namespace Steward.Server.Identity;
 
 /// <summary>

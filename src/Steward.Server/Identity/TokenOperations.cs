@@ -1,11 +1,4 @@
-using System.Data.Common;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Http;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Organisations;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Identity;
 

@@ -1,7 +1,4 @@
 using Steward.Core.Json;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Identity;
 

@@ -1,10 +1,4 @@
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Identity;
 

@@ -1,8 +1,5 @@
-using System.Data.Common;
 using System.Globalization;
 using Steward.Core.Models;
-using Steward.Server.Identity;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
 

@@ -1,8 +1,4 @@
-using System.Data.Common;
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Steward.Server.Identity;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
 

@@ -1,8 +1,6 @@
-using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using Steward.Core.Models;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
 

@@ -1,16 +1,9 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Encodings.Web;
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Steward.Core.Models;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Steward.Core.Models;
 
 namespace Steward.Server.Models;

@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-
 namespace Steward.Server.Models;
 
 /// <summary>

@@ -1,8 +1,5 @@
 using System.Text;
-using System.Text.Json;
 using Steward.Core.Models;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
 
 namespace Steward.Server.Models;
 

@@ -1,11 +1,4 @@
-using Microsoft.AspNetCore.Http;
 using Steward.Core.Models;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
 

@@ -1,11 +1,7 @@
-using System.Data.Common;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Steward.Core.Models;
-using Steward.Server.Audit;
-using Steward.Server.Http;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
 

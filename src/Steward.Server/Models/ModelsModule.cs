@@ -1,6 +1,4 @@
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Models;
 

@@ -1,12 +1,4 @@
-using System.Data.Common;
-using System.Text.Json;
-using Microsoft.AspNetCore.Http;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
 using Steward.Server.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Organisations;
 

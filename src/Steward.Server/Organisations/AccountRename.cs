@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-
 namespace Steward.Server.Organisations;
 
 /// <summary>An account's new name (its display name; the slug stays).</summary>

@@ -1,7 +1,4 @@
-using Steward.Server.Audit;
-using Steward.Server.Identity;
 using Steward.Server.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Organisations;
 

@@ -1,12 +1,7 @@
 using System.Text;
-using System.Text.Json;
 using Steward.Core.Registry;
 using Steward.Core.Validation;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Identity;
 using Steward.Server.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Organisations;
 

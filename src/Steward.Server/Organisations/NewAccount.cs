@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-
 namespace Steward.Server.Organisations;
 
 /// <summary>What an account is created with: its slug (its identifier in URLs, tokens and exports, which never changes) and its name.</summary>

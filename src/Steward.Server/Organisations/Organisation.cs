@@ -1,5 +1,3 @@
-using Steward.Server.Storage;
-
 namespace Steward.Server.Organisations;
 
 /// <summary>An organisation: its id (internal), its slug (in URLs) and its display name.</summary>

@@ -1,8 +1,4 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Steward.Core.Policy;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
 
 namespace Steward.Server.Organisations;
 

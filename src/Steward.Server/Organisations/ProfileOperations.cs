@@ -1,12 +1,5 @@
-using System.Data.Common;
 using System.Globalization;
-using Microsoft.AspNetCore.Http;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
 using Steward.Server.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Organisations;
 

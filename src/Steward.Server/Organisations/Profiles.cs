@@ -1,8 +1,4 @@
-using System.Data.Common;
-using System.Text.Json;
 using Steward.Core.Policy;
-using Steward.Server.Http;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Organisations;
 

@@ -1,16 +1,7 @@
 using System.Collections.Immutable;
-using System.Data.Common;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Steward.Core.Sandbox;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
 using Steward.Server.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Organisations;
 

@@ -1,12 +1,6 @@
 using System.Text;
-using Microsoft.AspNetCore.Http;
 using Steward.Core.Sandbox;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
 using Steward.Server.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Organisations;
 

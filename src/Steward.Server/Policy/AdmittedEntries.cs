@@ -1,7 +1,5 @@
-using System.Data.Common;
 using Steward.Core.Registry;
 using Steward.Server.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Policy;
 

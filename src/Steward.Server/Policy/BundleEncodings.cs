@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using Microsoft.AspNetCore.Http;
 
 namespace Steward.Server.Policy;
 

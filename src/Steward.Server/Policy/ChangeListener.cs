@@ -1,9 +1,6 @@
-using System.Data.Common;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Steward.Server.Hosting;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Policy;
 

@@ -1,17 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Steward.Core.Policy;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
 using Steward.Server.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Policy;
 

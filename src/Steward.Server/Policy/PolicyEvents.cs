@@ -1,11 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Policy;
 

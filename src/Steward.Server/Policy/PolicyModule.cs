@@ -1,7 +1,5 @@
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Steward.Server.Hosting;
 
 namespace Steward.Server.Policy;
 

@@ -1,10 +1,8 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
-using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using Steward.Core.Policy;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Policy;
 

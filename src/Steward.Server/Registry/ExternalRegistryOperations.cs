@@ -1,11 +1,4 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Registry;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using Steward.Core.Net;
-using Steward.Server.Hosting;
 
 namespace Steward.Server.Registry;
 

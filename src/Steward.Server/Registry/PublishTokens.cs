@@ -1,11 +1,4 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Http;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Registry;
 

@@ -1,6 +1,4 @@
-using System.Data.Common;
 using Steward.Core.Registry;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Registry;
 

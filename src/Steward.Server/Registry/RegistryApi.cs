@@ -1,16 +1,9 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Steward.Core.Json;
 using Steward.Core.Registry;
 using Microsoft.Extensions.DependencyInjection;
-using Steward.Server.Hosting;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Registry;
 

@@ -1,19 +1,10 @@
-using System.Data.Common;
 using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Steward.Core.Json;
 using Steward.Core.Registry;
 using Steward.Core.Validation;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Registry;
 

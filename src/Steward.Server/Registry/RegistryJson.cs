@@ -1,9 +1,7 @@
 using System.Text.Encodings.Web;
-using System.Text.Json;
 using Steward.Core.Json;
 using Steward.Core.Registry;
 
-using Steward.Server.Http;
 namespace Steward.Server.Registry;
 
 /// <summary>The JSON the Registry API writes, byte for byte the same for the same data on any instance.</summary>

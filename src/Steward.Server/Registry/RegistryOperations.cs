@@ -1,12 +1,5 @@
-using Microsoft.AspNetCore.Http;
 using Steward.Core.Registry;
 using Steward.Core.Validation;
-using Steward.Server.Audit;
-using Steward.Server.Hosting;
-using Steward.Server.Http;
-using Steward.Server.Identity;
-using Steward.Server.Organisations;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Registry;
 

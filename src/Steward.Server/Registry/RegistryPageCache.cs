@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Steward.Server.Hosting;
 
 namespace Steward.Server.Registry;
 

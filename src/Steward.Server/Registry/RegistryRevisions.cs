@@ -1,8 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Steward.Server.Hosting;
-using Steward.Server.Storage;
 
 namespace Steward.Server.Registry;
 

@@ -1,5 +1,3 @@
-using Steward.Server.Organisations;
-
 namespace Steward.Server.Registry;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Data.Common;
-using Steward.Server.Storage;
-
 namespace Steward.Server.Registry;
 
 /// <summary>One stored server version: its canonical server.json and the registry's bookkeeping for it.</summary>
