@@ -18,13 +18,13 @@ public sealed class LauncherThreadTests
         OnThreadThatEnds(() =>
         {
             direct.Start();
-            WaitUntilForked(direct);
+            WaitUntilReady(direct);
         });
         OnThreadThatEnds(() =>
         {
             start = LauncherThread.StartAsync(launched);
             start.Wait();
-            WaitUntilForked(launched);
+            WaitUntilReady(launched);
         });
         Assert.True(await start!);
         try
@@ -42,8 +42,9 @@ public sealed class LauncherThreadTests
 
     private static Process Sleeper()
     {
-        var start = new ProcessStartInfo("/usr/bin/bwrap") { UseShellExecute = false };
-        foreach (var arg in new[] { "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--die-with-parent", "--", "sleep", "60" })
+        var start = new ProcessStartInfo("/usr/bin/bwrap") { UseShellExecute = false, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--die-with-parent", "--",
+                     NodePackages.Node22, "-e", "console.log('ready'); setTimeout(() => {}, 60000)" })
         {
             start.ArgumentList.Add(arg);
         }
@@ -51,16 +52,8 @@ public sealed class LauncherThreadTests
         return new Process { StartInfo = start };
     }
 
-    /// <summary>bubblewrap asks for its parent-death signal before it forks the sandboxed process; a thread that ends earlier sends none.</summary>
-    private static void WaitUntilForked(Process bwrap)
-    {
-        var children = $"/proc/{bwrap.Id}/task/{bwrap.Id}/children";
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline && !bwrap.HasExited && File.Exists(children) && File.ReadAllText(children).Trim().Length == 0)
-        {
-            Thread.Sleep(10);
-        }
-    }
+    /// <summary>Until the sandboxed command runs (it says so): bubblewrap has set itself up, its parent-death signal included, so the thread's end is what decides.</summary>
+    private static void WaitUntilReady(Process bwrap) => Assert.Equal("ready", bwrap.StandardOutput.ReadLine());
 
     private static void OnThreadThatEnds(Action action)
     {
