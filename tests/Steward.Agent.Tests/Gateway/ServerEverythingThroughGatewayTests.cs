@@ -75,7 +75,7 @@ public sealed class ServerEverythingThroughGatewayTests
     /// A host of the stateless revision 2026-07-28 (the SDK's default) in front of server-everything, which speaks the
     /// session revisions: what the upstream asks of the host (sampling, elicitation, roots) reaches it as
     /// <c>input_required</c> rounds, which the SDK's client answers and retries. Logging is left out: that revision sets
-    /// the level per request, which the gateway does not relay yet (docs/gateway.md).
+    /// the level per request, which the SDK's client does not send (StatelessLoggingTests puts it on the wire).
     /// </summary>
     [NodeFact]
     public async Task A_stateless_host_is_served_every_feature_but_logging_with_questions_as_input_required_rounds()
