@@ -153,8 +153,7 @@ public sealed partial class Gateway
                 // A stateless host's call gets them on its waiting request's stream when that request asked for their level.
                 var inFlight = callers.TryGetValue(upstream, out var list) && !list.IsEmpty ? list : null;
                 var calling = inFlight is null ? hosts : inFlight.Where(c => !c.Stateless).Select(c => c.Server).Distinct().ToImmutableArray();
-                var level = ParseLevel((log.Params as JsonObject)?["level"] is JsonValue l && l.TryGetValue(out string? name) ? name : null);
-                if (inFlight is not null && level is { } messageLevel)
+                if (inFlight is not null && ReadLevel(log.Params?["level"]) is { } messageLevel)
                 {
                     calling = calling.AddRange(inFlight.Where(c => c.LogLevel is { } asked && messageLevel >= asked).Select(c => c.Server).Distinct());
                 }

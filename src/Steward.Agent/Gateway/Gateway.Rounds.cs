@@ -96,21 +96,25 @@ public sealed partial class Gateway
     /// there. The host's retry brings <c>inputResponses</c> by key; a question left unanswered is asked again.
     /// </summary>
     /// <summary>The log level a stateless request asks for in its <c>_meta</c>, or null (none asked, or not a level).</summary>
-    private static LoggingLevel? RequestedLogLevel(JsonObject parameters) =>
-        parameters["_meta"]?[MetaKeys.LogLevel] is JsonValue value && value.TryGetValue(out string? text) ? ParseLevel(text) : null;
+    private static LoggingLevel? RequestedLogLevel(JsonObject parameters) => ReadLevel(parameters["_meta"]?[MetaKeys.LogLevel]);
 
-    internal static LoggingLevel? ParseLevel(string? text) => text switch
+    /// <summary>A logging level written as the protocol writes it (<c>"info"</c>…), read by the SDK's own mapping; null for anything else.</summary>
+    internal static LoggingLevel? ReadLevel(JsonNode? node)
     {
-        "debug" => LoggingLevel.Debug,
-        "info" => LoggingLevel.Info,
-        "notice" => LoggingLevel.Notice,
-        "warning" => LoggingLevel.Warning,
-        "error" => LoggingLevel.Error,
-        "critical" => LoggingLevel.Critical,
-        "alert" => LoggingLevel.Alert,
-        "emergency" => LoggingLevel.Emergency,
-        _ => null,
-    };
+        if (node is not JsonValue value || value.GetValueKind() != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        try
+        {
+            return value.Deserialize((System.Text.Json.Serialization.Metadata.JsonTypeInfo<LoggingLevel>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(LoggingLevel)));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     private sealed class InputRounds(ClientCapabilities? capabilities, McpServer current)
     {
