@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Steward.Agent.Files;
 using Steward.Agent.Servers;
 
 namespace Steward.Agent.Gateway;
@@ -28,7 +29,7 @@ public sealed partial class ConfigFeed : IAsyncDisposable
     private readonly ILogger logger;
     private readonly SemaphoreSlim changed = new(0);
     private readonly CancellationTokenSource stop = new();
-    private readonly List<FileSystemWatcher> watchers = [];
+    private readonly List<FileWatch> watchers = [];
     private readonly Task worker;
     private string fingerprint;
     private long applied;
@@ -40,10 +41,10 @@ public sealed partial class ConfigFeed : IAsyncDisposable
         this.workingDirectory = workingDirectory;
         this.logger = logger;
         fingerprint = loaded;
-        Watch(Path.GetDirectoryName(Path.GetFullPath(paths.UserMcpConfig))!);
+        Watch(paths.UserMcpConfig);
         if (StewardPaths.FindWorkspaceMcpConfig(workingDirectory) is { } workspace)
         {
-            Watch(Path.GetDirectoryName(workspace)!);
+            Watch(workspace);
         }
 
         worker = Task.Run(WorkAsync);
@@ -67,31 +68,21 @@ public sealed partial class ConfigFeed : IAsyncDisposable
         return new ConfigFeed(gateway, paths, workingDirectory, loaded, logger);
     }
 
-    private void Watch(string directory)
+    private void Watch(string file)
     {
-        if (!Directory.Exists(directory))
-        {
-            return;
-        }
-
         try
         {
-            // Steward writes mcp.json by rename; editors write in place: names and writes are both watched, for this file only.
-            var watcher = new FileSystemWatcher(directory, "mcp.json")
+            // Steward writes mcp.json by rename; editors write in place: names and writes are both watched, for this
+            // file only (the directory's other files, such as audit.jsonl, are written on every tool call).
+            if (FileWatch.Start(file, Signal) is { } watcher)
             {
-                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
-            };
-            watcher.Changed += (_, _) => Signal();
-            watcher.Created += (_, _) => Signal();
-            watcher.Deleted += (_, _) => Signal();
-            watcher.Renamed += (_, _) => Signal();
-            watcher.EnableRaisingEvents = true;
-            watchers.Add(watcher);
+                watchers.Add(watcher);
+            }
         }
         catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
         {
             // Out of inotify watches, or a file system without notifications: the poll still sees every change.
-            LogWatchUnavailable(logger, directory, e.Message);
+            LogWatchUnavailable(logger, Path.GetDirectoryName(file)!, e.Message);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Steward.Agent.Files;
 using Steward.Agent.Policy;
 using Steward.Agent.Sources;
 using Steward.Agent.Sync;
@@ -61,7 +62,7 @@ public sealed partial class PolicyFeed : IAsyncDisposable
         var feed = new PolicyFeed(gateway, logger) { localRules = localRulesPath };
         feed.Offer(sync.Current);
         if (localRulesPath is not null &&
-            Watch(localRulesPath, () => feed.ReofferSynced(), NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size) is { } rulesWatcher)
+            FileWatch.Start(localRulesPath, feed.ReofferSynced) is { } rulesWatcher)
         {
             feed.owned.Add(rulesWatcher);
         }
@@ -73,15 +74,14 @@ public sealed partial class PolicyFeed : IAsyncDisposable
         var channel = new PolicyChannel();
         feed.owned.Add(channel);
         feed.background.Add(Task.Run(() => sync.FollowChangesAsync(channel, feed.stop.Token)));
-        // The cache is only ever replaced by a rename (PolicyCache.Write), so names are watched, not writes: the directory
-        // also holds audit.jsonl, and watching writes would wake the watcher on every audited tool call.
-        if (Watch(paths.PolicyCache, () => feed.CacheChanged(sync, paths), NotifyFilters.FileName) is { } watcher)
+        // The cache is only ever replaced by a rename (PolicyCache.Write), so its name is watched, not its writes.
+        if (FileWatch.Start(paths.PolicyCache, () => feed.CacheChanged(sync, paths), writes: false) is { } watcher)
         {
             feed.owned.Add(watcher);
         }
 
         // A `steward sync` in another process that finds the token refused records it there (the cache is not rewritten).
-        if (Watch(paths.PolicyApplied, () => feed.CacheChanged(sync, paths), NotifyFilters.FileName) is { } marks)
+        if (FileWatch.Start(paths.PolicyApplied, () => feed.CacheChanged(sync, paths), writes: false) is { } marks)
         {
             feed.owned.Add(marks);
         }
@@ -97,7 +97,7 @@ public sealed partial class PolicyFeed : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(logger);
         var feed = new PolicyFeed(gateway, logger);
         feed.Offer(PolicyFile.Load(path));
-        if (Watch(path, () => feed.Offer(PolicyFile.Load(path)), NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size) is { } watcher)
+        if (FileWatch.Start(path, () => feed.Offer(PolicyFile.Load(path))) is { } watcher)
         {
             feed.owned.Add(watcher);
         }
@@ -224,26 +224,6 @@ public sealed partial class PolicyFeed : IAsyncDisposable
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
         }
-    }
-
-    private static FileSystemWatcher? Watch(string path, Action changed, NotifyFilters what)
-    {
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(directory))
-        {
-            return null;
-        }
-
-        var watcher = new FileSystemWatcher(directory, Path.GetFileName(full))
-        {
-            NotifyFilter = what,
-        };
-        watcher.Changed += (_, _) => changed();
-        watcher.Created += (_, _) => changed();
-        watcher.Renamed += (_, _) => changed();
-        watcher.EnableRaisingEvents = true;
-        return watcher;
     }
 
     public async ValueTask DisposeAsync()
