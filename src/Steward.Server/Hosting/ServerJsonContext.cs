@@ -19,6 +19,7 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(EmergencyStop))]
 [JsonSerializable(typeof(EmergencyStopRequest))]
 [JsonSerializable(typeof(EmergencyStopView))]
+[JsonSerializable(typeof(NewOrganisation))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
 
 public sealed record HealthReport(string Status, string? Detail = null);

@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace Steward.Server.Organisations;
+
+/// <summary>
+/// The body of <c>POST /api/v1/orgs</c> as it arrives: <c>{"slug", "name"?, "adminTokenName"?, "expiresInDays"?}</c>,
+/// read by <see cref="RequestRecord"/> (a field of the wrong type is reported there and is null here).
+/// </summary>
+internal sealed record NewOrganisation(string? Slug, string? Name, string? AdminTokenName, long? ExpiresInDays)
+{
+    /// <summary>
+    /// The organisation this body asks for, or null with every problem added to <paramref name="check"/>, each naming its
+    /// field. The name is the slug when left out, the first admin token's name "first admin", its lifetime 90 days.
+    /// </summary>
+    public OrganisationRequest? Validate(BodyCheck check)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        if (Slug is null || !ProfilesApi.Slug().IsMatch(Slug))
+        {
+            if (!check.Reported("slug"))
+            {
+                check.Add("slug", "expected 1 to 63 lowercase letters, digits and '-', starting with a letter or digit (it is the organisation's name in URLs)",
+                    check.Given("slug") ? BodyCheck.Json(Slug) ?? "null" : null);
+            }
+        }
+
+        var name = Text(check, "name", Name, 200);
+        var tokenName = Text(check, "adminTokenName", AdminTokenName, 100);
+        var days = check.Given("expiresInDays") ? ExpiresInDays : TokensApi.DefaultLifetimeDays;
+        if (days is not (>= 1 and <= TokensApi.MaxLifetimeDays) && !check.Reported("expiresInDays"))
+        {
+            check.Add("expiresInDays", $"expected whole days from 1 to {TokensApi.MaxLifetimeDays} (the first admin token's lifetime)",
+                days?.ToString(CultureInfo.InvariantCulture) ?? "null");
+        }
+
+        return check.Count > 0 ? null : new OrganisationRequest(Slug!, name ?? Slug!, tokenName ?? "first admin", (int)days!.Value);
+    }
+
+    /// <summary>A text field trimmed (1 to <paramref name="maxLength"/> characters), or null when it was left out or is refused.</summary>
+    private static string? Text(BodyCheck check, string field, string? value, int maxLength)
+    {
+        if (!check.Given(field))
+        {
+            return null;
+        }
+
+        if (value?.Trim() is { Length: > 0 } trimmed && trimmed.Length <= maxLength)
+        {
+            return trimmed;
+        }
+
+        if (!check.Reported(field))
+        {
+            check.Add(field, $"expected a string of 1 to {maxLength} characters", BodyCheck.Json(value) ?? "null");
+        }
+
+        return null;
+    }
+}
+
+/// <summary>What an organisation is created with: its slug, its name, and its first admin token's name and lifetime.</summary>
+internal sealed record OrganisationRequest(string Slug, string Name, string AdminTokenName, int ExpiresInDays);
