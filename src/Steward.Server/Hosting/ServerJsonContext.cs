@@ -20,6 +20,7 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(EmergencyStopRequest))]
 [JsonSerializable(typeof(EmergencyStopView))]
 [JsonSerializable(typeof(NewOrganisation))]
+[JsonSerializable(typeof(RetentionRequest))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
 
 public sealed record HealthReport(string Status, string? Detail = null);
