@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Steward.Server.Policy;
 using Steward.Server.Registry;
 
 namespace Steward.Server.Hosting;
@@ -21,6 +22,7 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(EmergencyStopView))]
 [JsonSerializable(typeof(NewOrganisation))]
 [JsonSerializable(typeof(RetentionRequest))]
+[JsonSerializable(typeof(KeyRotationRequest))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
 
 public sealed record HealthReport(string Status, string? Detail = null);
