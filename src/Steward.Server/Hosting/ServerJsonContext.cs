@@ -23,6 +23,8 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(NewOrganisation))]
 [JsonSerializable(typeof(RetentionRequest))]
 [JsonSerializable(typeof(KeyRotationRequest))]
+[JsonSerializable(typeof(NewOidcConfiguration))]
+[JsonSerializable(typeof(OidcExchangeRequest))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
 
 public sealed record HealthReport(string Status, string? Detail = null);

@@ -24,8 +24,8 @@ internal sealed record NewOrganisation(string? Slug, string? Name, string? Admin
             }
         }
 
-        var name = Text(check, "name", Name, 200);
-        var tokenName = Text(check, "adminTokenName", AdminTokenName, 100);
+        var name = check.Text("name", Name, 200, "expected a string of 1 to 200 characters");
+        var tokenName = check.Text("adminTokenName", AdminTokenName, 100, "expected a string of 1 to 100 characters");
         var days = check.Given("expiresInDays") ? ExpiresInDays : TokensApi.DefaultLifetimeDays;
         if (days is not (>= 1 and <= TokensApi.MaxLifetimeDays) && !check.Reported("expiresInDays"))
         {
@@ -34,27 +34,6 @@ internal sealed record NewOrganisation(string? Slug, string? Name, string? Admin
         }
 
         return check.Count > 0 ? null : new OrganisationRequest(Slug!, name ?? Slug!, tokenName ?? "first admin", (int)days!.Value);
-    }
-
-    /// <summary>A text field trimmed (1 to <paramref name="maxLength"/> characters), or null when it was left out or is refused.</summary>
-    private static string? Text(BodyCheck check, string field, string? value, int maxLength)
-    {
-        if (!check.Given(field))
-        {
-            return null;
-        }
-
-        if (value?.Trim() is { Length: > 0 } trimmed && trimmed.Length <= maxLength)
-        {
-            return trimmed;
-        }
-
-        if (!check.Reported(field))
-        {
-            check.Add(field, $"expected a string of 1 to {maxLength} characters", BodyCheck.Json(value) ?? "null");
-        }
-
-        return null;
     }
 }
 
