@@ -91,6 +91,27 @@ public sealed class OrganisationsApiTests
     }
 
     [Fact]
+    public async Task A_body_with_several_problems_is_refused_with_every_one_at_its_path_in_one_answer()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var administrator = server.Client(TestServer.AdminToken);
+        using var response = await administrator.PostAsync("/api/v1/orgs",
+            TestServer.Json("""{"slug":"Acme","name":"","adminTokenName":7,"expiresInDays":0,"owner":"me"}"""));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, text);
+        var problem = JsonNode.Parse(text)!;
+        var paths = problem["errors"]!.AsArray().Select(e => e!["path"]!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["adminTokenName", "expiresInDays", "name", "owner", "slug"], paths);
+        var detail = problem["detail"]!.GetValue<string>();
+        Assert.Contains("slug: expected 1 to 63 lowercase letters", detail, StringComparison.Ordinal);
+        Assert.Contains("name: expected a string of 1 to 200 characters", detail, StringComparison.Ordinal);
+        Assert.Contains("expiresInDays: expected whole days from 1 to 730", detail, StringComparison.Ordinal);
+        Assert.Contains("owner: unknown field", detail, StringComparison.Ordinal);
+        var listed = JsonNode.Parse(await administrator.GetStringAsync("/api/v1/orgs"))!["organisations"]!.AsArray();
+        Assert.Equal("demo", (string)Assert.Single(listed)!["slug"]!);
+    }
+
+    [Fact]
     public async Task The_server_administrator_reads_every_organisations_audit_filtered_by_organisation_and_action_and_paged()
     {
         await using var server = await TestServer.StartAsync();

@@ -2,6 +2,29 @@ using System.Text;
 
 namespace Steward.Server.Audit;
 
+/// <summary>The body of <c>PUT …/audit/retention</c>: <c>{"toolCallDays": 90}</c>, read by <see cref="RequestRecord"/>.</summary>
+internal sealed record RetentionRequest(long? ToolCallDays)
+{
+    /// <summary>The request, or null with the problem added to <paramref name="check"/>: the days are required, from 1 to 3650.</summary>
+    public RetentionRequest? Validate(BodyCheck check)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        if (ToolCallDays is >= ToolCallRetention.MinDays and <= ToolCallRetention.MaxDays)
+        {
+            return this;
+        }
+
+        if (!check.Reported("toolCallDays"))
+        {
+            check.Add("toolCallDays",
+                $"expected a whole number of days from {ToolCallRetention.MinDays} to {ToolCallRetention.MaxDays} to keep tool-call events (the default is {ToolCallRetention.DefaultDays})",
+                check.Given("toolCallDays") ? ToolCallDays?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null" : null);
+        }
+
+        return null;
+    }
+}
+
 /// <summary>What one pruning run deleted for one organisation.</summary>
 internal sealed record ToolCallPrune(string OrganisationId, long Count, string Cutoff);
 
@@ -43,22 +66,17 @@ internal static class ToolCallRetention
         return new JsonBytes(View(days, prunedBefore), StatusCodes.Status200OK);
     }
 
-    /// <summary>200 with the setting; 422 naming <c>toolCallDays</c> when it is missing, not a whole number or out of range.</summary>
+    /// <summary>200 with the setting; 422 listing every problem of the body (<see cref="RetentionRequest"/>), naming <c>toolCallDays</c> when it is missing, not a whole number or out of range.</summary>
     internal static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var form = await JsonForm.ReadAsync(context.Request, 64 * 1024, ["toolCallDays"], cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } problem)
+        var request = await RequestRecord.ReadAsync(context.Request, 64 * 1024, ServerJsonContext.Default.RetentionRequest, (body, check) => body.Validate(check), cancellationToken)
+            .ConfigureAwait(false);
+        if (!request.Ok)
         {
-            return problem;
+            return Problems.Of(request.Problem);
         }
 
-        if (!form.Root.TryGetProperty("toolCallDays", out var value) || !JsonForm.TryInteger(value, out var requested) || requested is < MinDays or > MaxDays)
-        {
-            var given = form.Root.TryGetProperty("toolCallDays", out var raw) ? Truncate(raw.GetRawText()) : null;
-            return JsonForm.Invalid("toolCallDays", $"expected a whole number of days from {MinDays} to {MaxDays} to keep tool-call events (the default is {DefaultDays})", given);
-        }
-
-        var days = (int)requested;
+        var days = (int)request.Value.ToolCallDays!.Value;
         var caller = Authentication.CallerOf(context);
         var organisation = Authentication.OrganisationOf(context);
         var now = Timestamps.Now(time);
@@ -190,6 +208,4 @@ internal static class ToolCallRetention
 
         w.WriteEndObject();
     });
-
-    private static string Truncate(string text) => text.Length > 100 ? text[..100] + "…" : text;
 }

@@ -87,3 +87,13 @@ public abstract class ConsolePage : ComponentBase
 
     internal string FormValue(string name) => HttpMethods.IsPost(HttpContext.Request.Method) && HttpContext.Request.HasFormContentType ? HttpContext.Request.Form[name].ToString() : "";
 }
+
+internal static class ConsoleProblems
+{
+    /// <summary>What the console shows of a problem: its detail (else its title) and its items (path or location, message, hint).</summary>
+    public static (string Detail, IReadOnlyList<ProblemItem> Items) Describe(ProblemBody problem)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        return (problem.Detail ?? problem.Title, problem.Errors ?? []);
+    }
+}

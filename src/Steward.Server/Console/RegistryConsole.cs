@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Steward.Core.Json;
 using Steward.Core.Registry;
 using Steward.Server.Exports;
@@ -9,7 +9,7 @@ namespace Steward.Server.AdminConsole;
 /// <summary>What one host format holds for one registry entry: the document, or why the entry cannot be in it.</summary>
 internal sealed record HostFormat(string Format, string Title, string Document, IReadOnlyList<string> Reasons, IReadOnlyList<string> Notes);
 
-/// <summary>What the console's registry pages share: the host formats of an entry, the fields of a Registry API item, the list's query.</summary>
+/// <summary>What the console's registry pages share: the host formats of an entry, its server.json, the registry they read and the list's query.</summary>
 internal static class RegistryConsole
 {
     public static readonly (string Format, string Title)[] Formats =
@@ -40,28 +40,15 @@ internal static class RegistryConsole
         }).ToList();
     }
 
-    /// <summary>The server.json of an item of the Registry API's answer, pretty-printed.</summary>
-    public static string ServerJson(JsonNode? item) => item?["server"] is { } server ? server.ToJsonString(ConsoleJson.Indented) : "";
-
-    public static string? Status(JsonNode? item) => item?["_meta"]?["io.modelcontextprotocol.registry/official"]?["status"]?.GetValue<string>();
-
-    public static bool IsLatest(JsonNode? item) => item?["_meta"]?["io.modelcontextprotocol.registry/official"]?["isLatest"]?.GetValue<bool>() ?? false;
-
-    public static string? StatusMessage(JsonNode? item) => item?["_meta"]?["io.modelcontextprotocol.registry/official"]?["statusMessage"]?.GetValue<string>();
-
-    public static QueryString ListQuery(string? search, string? cursor, bool includeDeleted)
+    /// <summary>The organisation's registry as its Registry API base URL (<c>/o/{org}/registry</c>) serves it: the hosted one, or the external copy.</summary>
+    public static Task<ResolvedRegistry?> RegistryAsync(HttpContext context, Organisation organisation)
     {
-        var query = QueryString.Create("limit", "20");
-        if (!string.IsNullOrWhiteSpace(search))
-        {
-            query = query.Add("search", search.Trim());
-        }
-
-        if (!string.IsNullOrEmpty(cursor))
-        {
-            query = query.Add("cursor", cursor);
-        }
-
-        return includeDeleted ? query.Add("include_deleted", "true") : query;
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(organisation);
+        return context.RequestServices.GetRequiredService<RegistryRevisions>().ResolveAsync(organisation.Slug, null, context.RequestAborted);
     }
+
+    /// <summary>A page of 20 of the list, as the registry page asks for it.</summary>
+    public static ServerListQuery ListQuery(string? search, string? cursor, bool includeDeleted) =>
+        new(20, string.IsNullOrWhiteSpace(search) ? null : search.Trim(), Cursor: string.IsNullOrEmpty(cursor) ? null : cursor, IncludeDeleted: includeDeleted ? true : null);
 }

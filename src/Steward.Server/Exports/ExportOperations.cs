@@ -1,5 +1,3 @@
-using Steward.Core.Json;
-using Steward.Core.Registry;
 using Steward.Server.Policy;
 using Steward.Server.Registry;
 
@@ -95,13 +93,9 @@ internal static class ExportOperations
                 $"this profile's registry is external ({effective.Settings.RegistryUrl}) and this server has no good copy of it yet; see its state with GET /api/v1/orgs/{{org}}/profile/registry-sync, fetch it with POST"));
         }
 
-        var admitted = (await AdmittedEntries.LoadAsync(connection, source, cancellationToken).ConfigureAwait(false)).Select(Read).ToList();
-        var revoked = (await AdmittedEntries.LoadRevokedAsync(connection, source, cancellationToken).ConfigureAwait(false)).Select(Read).ToList();
+        var admitted = (await AdmittedEntries.LoadAsync(connection, source, cancellationToken).ConfigureAwait(false)).Select(e => e.Server()).ToList();
+        var revoked = (await AdmittedEntries.LoadRevokedAsync(connection, source, cancellationToken).ConfigureAwait(false)).Select(e => e.Server()).ToList();
         var result = Exporters.Build(request.Format, admitted, revoked, effective.Settings, request.Options);
         return Outcome<BuiltExport>.Done(new BuiltExport(request, organisation, accountSlug, effective.Revision, result));
     }
-
-    private static ServerDetail Read(StoredEntry entry) =>
-        JsonSerializer.Deserialize(entry.ServerJson, CoreJsonContext.Default.ServerDetail)
-            ?? throw new InvalidOperationException($"the stored server.json of {entry.Name}@{entry.Version} is null");
 }

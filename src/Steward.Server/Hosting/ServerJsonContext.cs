@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Steward.Server.Policy;
 using Steward.Server.Registry;
 
 namespace Steward.Server.Hosting;
@@ -19,6 +20,11 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(EmergencyStop))]
 [JsonSerializable(typeof(EmergencyStopRequest))]
 [JsonSerializable(typeof(EmergencyStopView))]
+[JsonSerializable(typeof(NewOrganisation))]
+[JsonSerializable(typeof(RetentionRequest))]
+[JsonSerializable(typeof(KeyRotationRequest))]
+[JsonSerializable(typeof(NewOidcConfiguration))]
+[JsonSerializable(typeof(OidcExchangeRequest))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
 
 public sealed record HealthReport(string Status, string? Detail = null);

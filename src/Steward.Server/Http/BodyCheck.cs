@@ -27,6 +27,27 @@ internal sealed class BodyCheck(JsonElement root)
         && (at.Length == path.Length || at[path.Length] is '.' or '['));
 
     /// <summary>
+    /// The text field <paramref name="field"/> trimmed, when it is 1 to <paramref name="maxLength"/> characters; else null,
+    /// and <paramref name="message"/> reported at the field when it was given (or, <paramref name="required"/>, left out),
+    /// unless its value was already reported as of the wrong type.
+    /// </summary>
+    public string? Text(string field, string? value, int maxLength, string message, bool required = false)
+    {
+        if (value?.Trim() is { Length: > 0 } trimmed && trimmed.Length <= maxLength)
+        {
+            return trimmed;
+        }
+
+        var given = Given(field);
+        if ((given || required) && !Reported(field))
+        {
+            Add(field, message, given ? Json(value) ?? "null" : null);
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// The 422 listing every problem, or null when there is none. Its detail names each with its path
     /// (<c>name: expected …; role: expected admin or developer</c>), so a client that shows only the detail still shows all.
     /// </summary>

@@ -115,7 +115,8 @@ internal static class RequestRecord
                 node = map;
                 return true;
             case JsonTypeInfoKind.None when Fits(element, type):
-                node = JsonValue.Create(element.Clone());
+                // A JsonElement field takes any value as it came, an object or an array too (which no JsonValue holds).
+                node = element.ValueKind is JsonValueKind.Object or JsonValueKind.Array ? JsonNode.Parse(element.GetRawText()) : JsonValue.Create(element.Clone());
                 return true;
             default:
                 check.Add(path, $"expected {Expected(type)}, found {JsonKinds.Describe(element)}", element.GetRawText());

@@ -82,71 +82,28 @@ internal static class OidcApi
     }
 
     /// <summary>
-    /// <c>PUT …/oidc</c> with <c>{"issuer", "clientId", "clientSecret"?, "accountClaim"?, "groupsClaim"?, "adminGroups"?}</c>.
+    /// <c>PUT …/oidc</c> with <c>{"issuer", "clientId", "clientSecret"?, "accountClaim"?, "groupsClaim"?, "adminGroups"?}</c>
+    /// (<see cref="NewOidcConfiguration"/>: one 422 listing every problem of the body).
     /// A missing <c>clientSecret</c> keeps the stored one, null removes it (a public client, PKCE only). The secret is
     /// sealed at rest and never returned. The issuer's discovery document is read before anything is saved.
     /// </summary>
     internal static async Task<IResult> PutAsync(HttpContext context, Database database, SecretBox box, OidcIssuers issuers, TimeProvider time, CancellationToken cancellationToken)
     {
-        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["issuer", "clientId", "clientSecret", "accountClaim", "groupsClaim", "adminGroups"], cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } problem)
+        var read = await RequestRecord.ReadAsync(context.Request, MaxBodyBytes, ServerJsonContext.Default.NewOidcConfiguration, (body, check) => body.Validate(check, issuers),
+            cancellationToken).ConfigureAwait(false);
+        if (!read.Ok)
         {
-            return problem;
+            return Problems.Of(read.Problem);
         }
 
-        var root = form.Root;
-        if (!TryText(root, "issuer", 2000, out var issuer))
-        {
-            return JsonForm.Invalid("issuer", "expected the issuer's URL, such as https://example.okta.com/oauth2/default", Raw(root, "issuer"));
-        }
-
-        if (issuers.CheckIssuer(issuer) is { } refused)
-        {
-            return JsonForm.Invalid("issuer", refused, Raw(root, "issuer"));
-        }
-
-        if (!TryText(root, "clientId", 500, out var clientId))
-        {
-            return JsonForm.Invalid("clientId", "expected the client id this server has at the identity provider (the audience of its ID tokens)", Raw(root, "clientId"));
-        }
-
-        var accountClaim = OidcSettings.DefaultAccountClaim;
-        if (root.TryGetProperty("accountClaim", out _) && !TryText(root, "accountClaim", 200, out accountClaim))
-        {
-            return JsonForm.Invalid("accountClaim", "expected the name of the claim whose value is the slug of a Steward account", Raw(root, "accountClaim"));
-        }
-
-        var groupsClaim = OidcSettings.DefaultGroupsClaim;
-        if (root.TryGetProperty("groupsClaim", out _) && !TryText(root, "groupsClaim", 200, out groupsClaim))
-        {
-            return JsonForm.Invalid("groupsClaim", "expected the name of the claim that lists the user's groups", Raw(root, "groupsClaim"));
-        }
-
-        List<string> adminGroups = [];
-        if (root.TryGetProperty("adminGroups", out var admins))
-        {
-            if (admins.ValueKind != JsonValueKind.Array || admins.GetArrayLength() > 100
-                || admins.EnumerateArray().Any(g => g.ValueKind != JsonValueKind.String || g.GetString()!.Trim() is not { Length: > 0 and <= 200 }))
-            {
-                return JsonForm.Invalid("adminGroups", "expected an array of at most 100 group names whose members administer the organisation", Raw(root, "adminGroups"));
-            }
-
-            adminGroups = [.. admins.EnumerateArray().Select(g => g.GetString()!.Trim()).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal)];
-        }
-
-        var secretGiven = root.TryGetProperty("clientSecret", out var secretElement);
-        if (secretGiven && secretElement.ValueKind != JsonValueKind.Null && (secretElement.ValueKind != JsonValueKind.String || secretElement.GetString() is not { Length: > 0 and <= 2000 }))
-        {
-            return JsonForm.Invalid("clientSecret", "expected the client secret (a string), or null for a public client", null);
-        }
-
+        var request = read.Value;
         try
         {
-            await issuers.ConfigurationAsync(Authentication.OrganisationOf(context).Id, issuer, cancellationToken).ConfigureAwait(false);
+            await issuers.ConfigurationAsync(Authentication.OrganisationOf(context).Id, request.Issuer, cancellationToken).ConfigureAwait(false);
         }
         catch (OidcException e)
         {
-            return JsonForm.Invalid("issuer", e.Message, Raw(root, "issuer"));
+            return JsonForm.Invalid("issuer", e.Message, BodyCheck.Json(request.Issuer));
         }
 
         var caller = Authentication.CallerOf(context);
@@ -155,10 +112,10 @@ internal static class OidcApi
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         var before = await OidcStore.FindAsync(connection, transaction, organisation.Id, cancellationToken).ConfigureAwait(false);
-        var sealedSecret = !secretGiven
+        var sealedSecret = !request.ClientSecretGiven
             ? before?.SealedClientSecret
-            : secretElement.ValueKind == JsonValueKind.Null ? null : box.Seal(SecretBox.ClientSecretPurpose(organisation.Id), secretElement.GetString()!);
-        var after = new OidcSettings(organisation.Id, issuer, clientId, sealedSecret, accountClaim, groupsClaim, adminGroups, Timestamps.ToText(now));
+            : request.ClientSecret is null ? null : box.Seal(SecretBox.ClientSecretPurpose(organisation.Id), request.ClientSecret);
+        var after = new OidcSettings(organisation.Id, request.Issuer, request.ClientId, sealedSecret, request.AccountClaim, request.GroupsClaim, request.AdminGroups, Timestamps.ToText(now));
         await OidcStore.SaveAsync(connection, transaction, after, cancellationToken).ConfigureAwait(false);
         await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "oidc.update", "oidc",
             before is null ? null : Encoding.UTF8.GetString(View(before)), Encoding.UTF8.GetString(View(after)), null, cancellationToken).ConfigureAwait(false);
@@ -193,30 +150,15 @@ internal static class OidcApi
     /// </summary>
     internal static async Task<IResult> ExchangeAsync(HttpContext context, Database database, OidcIssuers issuers, TimeProvider time, CancellationToken cancellationToken)
     {
-        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["org", "id_token"], cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } problem)
+        var read = await RequestRecord.ReadAsync(context.Request, MaxBodyBytes, ServerJsonContext.Default.OidcExchangeRequest, (body, check) => body.Validate(check), cancellationToken)
+            .ConfigureAwait(false);
+        if (!read.Ok)
         {
-            return problem;
+            return Problems.Of(read.Problem);
         }
 
-        if (!TryText(form.Root, "id_token", 16 * 1024, out var idToken))
-        {
-            return JsonForm.Invalid("id_token", "expected the ID token (a JWT) from the organisation's identity provider", null);
-        }
-
-        string slug;
-        if (form.Root.TryGetProperty("org", out _))
-        {
-            if (!TryText(form.Root, "org", 200, out slug))
-            {
-                return JsonForm.Invalid("org", "expected the organisation's slug", Raw(form.Root, "org"));
-            }
-        }
-        else if (await OrganisationByIssuerAsync(database, idToken, cancellationToken).ConfigureAwait(false) is { } found)
-        {
-            slug = found;
-        }
-        else
+        var idToken = read.Value.IdToken;
+        if ((read.Value.Org ?? await OrganisationByIssuerAsync(database, idToken, cancellationToken).ConfigureAwait(false)) is not { } slug)
         {
             return JsonForm.Invalid("org", "give the organisation's slug: no single organisation has the ID token's issuer as its identity provider", null);
         }
@@ -348,18 +290,4 @@ internal static class OidcApi
         w.WriteString("updatedAt", settings.UpdatedAt);
         w.WriteEndObject();
     });
-
-    private static bool TryText(JsonElement root, string name, int maxLength, out string value)
-    {
-        value = "";
-        if (!root.TryGetProperty(name, out var element) || element.ValueKind != JsonValueKind.String || element.GetString()!.Trim() is not { Length: > 0 } text || text.Length > maxLength)
-        {
-            return false;
-        }
-
-        value = text;
-        return true;
-    }
-
-    private static string? Raw(JsonElement root, string name) => root.TryGetProperty(name, out var element) ? element.GetRawText() : null;
 }

@@ -16,8 +16,9 @@ internal static class OrganisationsApi
     }
 
     /// <summary>
-    /// <c>POST /api/v1/orgs</c> with <c>{"slug", "name"?, "adminTokenName"?, "expiresInDays"?}</c>: 201 with the organisation,
-    /// its URLs and its first admin token (the only time its value is shown); 409 when the slug is taken.
+    /// <c>POST /api/v1/orgs</c> with <c>{"slug", "name"?, "adminTokenName"?, "expiresInDays"?}</c> (<see cref="NewOrganisation"/>):
+    /// 201 with the organisation, its URLs and its first admin token (the only time its value is shown); 422 listing every
+    /// problem of the body; 409 when the slug is taken.
     /// </summary>
     internal static async Task<IResult> CreateAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -27,31 +28,14 @@ internal static class OrganisationsApi
             return refusal;
         }
 
-        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["slug", "name", "adminTokenName", "expiresInDays"], cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } problem)
+        var request = await RequestRecord.ReadAsync(context.Request, MaxBodyBytes, ServerJsonContext.Default.NewOrganisation, (body, check) => body.Validate(check),
+            cancellationToken).ConfigureAwait(false);
+        if (!request.Ok)
         {
-            return problem;
+            return Problems.Of(request.Problem);
         }
 
-        var root = form.Root;
-        if (!root.TryGetProperty("slug", out var slugElement) || slugElement.ValueKind != JsonValueKind.String || !ProfilesApi.Slug().IsMatch(slugElement.GetString()!))
-        {
-            return JsonForm.Invalid("slug", "expected 1 to 63 lowercase letters, digits and '-', starting with a letter or digit (it is the organisation's name in URLs)",
-                slugElement.ValueKind == JsonValueKind.Undefined ? null : slugElement.GetRawText());
-        }
-
-        var slug = slugElement.GetString()!;
-        if (!TryText(root, "name", slug, 200, out var name, out var invalid) || !TryText(root, "adminTokenName", "first admin", 100, out var tokenName, out invalid))
-        {
-            return invalid!;
-        }
-
-        var days = (long)TokensApi.DefaultLifetimeDays;
-        if (root.TryGetProperty("expiresInDays", out var daysElement) && (!JsonForm.TryInteger(daysElement, out days) || days < 1 || days > TokensApi.MaxLifetimeDays))
-        {
-            return JsonForm.Invalid("expiresInDays", $"expected whole days from 1 to {TokensApi.MaxLifetimeDays} (the first admin token's lifetime)", daysElement.GetRawText());
-        }
-
+        var (slug, name, tokenName, days) = request.Value;
         var now = Timestamps.Now(time);
         var at = Timestamps.ToText(now);
         var expires = now.AddDays(days);
@@ -158,25 +142,6 @@ internal static class OrganisationsApi
         w.WriteString("createdAt", createdAt);
         w.WriteString("registryUrl", $"/o/{organisation.Slug}/registry");
         w.WriteString("adminApi", $"/api/v1/orgs/{organisation.Slug}");
-    }
-
-    private static bool TryText(JsonElement root, string field, string fallback, int maxLength, out string value, out IResult? invalid)
-    {
-        value = fallback;
-        invalid = null;
-        if (!root.TryGetProperty(field, out var element))
-        {
-            return true;
-        }
-
-        if (element.ValueKind != JsonValueKind.String || element.GetString()!.Trim() is not { Length: > 0 } trimmed || trimmed.Length > maxLength)
-        {
-            invalid = JsonForm.Invalid(field, $"expected a string of 1 to {maxLength} characters", element.GetRawText());
-            return false;
-        }
-
-        value = trimmed;
-        return true;
     }
 
     private static IResult Exists(string slug) =>

@@ -260,21 +260,13 @@ internal static class PolicyApi
         var grace = DefaultGrace;
         if (body.Length > 0)
         {
-            var form = JsonForm.Parse(body, ["graceSeconds"]);
-            if (form.Problem is { } problem)
+            var request = RequestRecord.Parse(body, ServerJsonContext.Default.KeyRotationRequest, (rotation, check) => rotation.Validate(check));
+            if (!request.Ok)
             {
-                return problem;
+                return Problems.Of(request.Problem);
             }
 
-            if (form.Root.TryGetProperty("graceSeconds", out var value))
-            {
-                if (!JsonForm.TryInteger(value, out var seconds) || seconds < MinimumGrace.TotalSeconds || seconds > MaximumGrace.TotalSeconds)
-                {
-                    return JsonForm.Invalid("graceSeconds", $"expected whole seconds from {MinimumGrace.TotalSeconds:0} to {MaximumGrace.TotalSeconds:0}", value.GetRawText());
-                }
-
-                grace = TimeSpan.FromSeconds(seconds);
-            }
+            grace = request.Value.Grace();
         }
 
         var now = Timestamps.Now(time);
@@ -302,6 +294,31 @@ internal static class PolicyApi
 }
 
 /// <summary>What a bundle's bytes depend on: the organisation and account, the profile revision (which every registry change raises), the window, the signing key and the models.</summary>
+/// <summary>The optional body of <c>POST /api/v1/admin/keys/rotate</c>: <c>{"graceSeconds": n}</c>, read by <see cref="RequestRecord"/>.</summary>
+internal sealed record KeyRotationRequest(long? GraceSeconds)
+{
+    /// <summary>How long the previous key stays published: the body's seconds, else 30 days.</summary>
+    public TimeSpan Grace() => GraceSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : PolicyApi.DefaultGrace;
+
+    /// <summary>The request, or null with the problem added to <paramref name="check"/>: given, the seconds are from 3,600 (an hour) to 31,536,000 (365 days).</summary>
+    public KeyRotationRequest? Validate(BodyCheck check)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        if (!check.Given("graceSeconds") || (GraceSeconds >= PolicyApi.MinimumGrace.TotalSeconds && GraceSeconds <= PolicyApi.MaximumGrace.TotalSeconds))
+        {
+            return this;
+        }
+
+        if (!check.Reported("graceSeconds"))
+        {
+            check.Add("graceSeconds", $"expected whole seconds from {PolicyApi.MinimumGrace.TotalSeconds:0} to {PolicyApi.MaximumGrace.TotalSeconds:0}",
+                GraceSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null");
+        }
+
+        return null;
+    }
+}
+
 internal sealed record BundleKey(string OrganisationId, string OrganisationSlug, string? AccountId, string? AccountSlug, string Revision, long IssuedAt, string Kid, string ModelsJson);
 
 /// <summary>A signed bundle: its ETag, the compact JWS as sent and the revision it carries; its Brotli and gzip codings made on first use and kept with it.</summary>

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
 using Steward.Core.Registry;
 using Steward.Core.Validation;
 
@@ -6,7 +8,8 @@ namespace Steward.Server.Registry;
 /// <summary>
 /// The admin side of an organisation's registry: publish a version, edit its metadata, change its status (deprecate,
 /// delete, undelete), import documents and other registries, and mint registry publish tokens. Publishing, editing
-/// and status changes are <see cref="RegistryOperations"/>, which the console calls too; these endpoints are their HTTP face.
+/// and status changes are <see cref="RegistryOperations"/> and imports <see cref="RegistryImport"/>, which the console
+/// calls too; these endpoints are their HTTP face.
 /// </summary>
 internal static class AdminRegistryApi
 {
@@ -17,7 +20,7 @@ internal static class AdminRegistryApi
         organisation.MapPut("/registry/servers/{**path}", EditAsync);
         organisation.MapDelete("/registry/servers/{**path}", DeleteAsync);
         organisation.MapPost("/registry/servers/{**path}", StatusActionAsync);
-        organisation.MapPost("/registry/import", RegistryImport.ImportAsync);
+        organisation.MapPost("/registry/import", ImportAsync);
         organisation.MapPost("/registry/publish-tokens", PublishTokens.CreateAsync);
     }
 
@@ -47,6 +50,68 @@ internal static class AdminRegistryApi
         }
 
         return published.ToResult(RegistryJson.Item);
+    }
+
+    /// <summary>
+    /// <c>POST /api/v1/orgs/{org}/registry/import[?atomic=true][&amp;namespace=…]</c>: <see cref="RegistryImport.ImportAsync"/>
+    /// in one of the instance's import slots (503 with <c>Retry-After</c> when none is free), the body read only once
+    /// a slot is held; 413 over <see cref="RegistryImport.MaxBodyBytes"/>, before a byte is read when the length says so.
+    /// </summary>
+    internal static async Task<IResult> ImportAsync(HttpContext context, Database database, TimeProvider time, ServeOptions options, ServerOutbound outbound,
+        ILoggerFactory loggers, ImportGate gate, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(gate);
+        if (context.Request.ContentLength > RegistryImport.MaxBodyBytes)
+        {
+            return Problems.Of(RegistryImport.TooLarge);
+        }
+
+        var imported = await gate.RunAsync(async () =>
+        {
+            var request = await ImportRequestAsync(context, cancellationToken).ConfigureAwait(false);
+            return request.Ok
+                ? await RegistryImport.ImportAsync(database, time, options, outbound, loggers, Authentication.CallerOf(context), Authentication.OrganisationOf(context), request.Value,
+                    cancellationToken).ConfigureAwait(false)
+                : Outcome<ImportReport>.Refused(request.Problem);
+        }).ConfigureAwait(false);
+        if (imported.Problem == ImportGate.Busy)
+        {
+            context.Response.Headers.RetryAfter = ImportGate.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return imported.ToResult(report => report.ToJson());
+    }
+
+    /// <summary>The import's query (<c>atomic</c>, <c>namespace</c>: 422 naming the one that is wrong) and body (413 over the limit).</summary>
+    private static async Task<Outcome<ImportRequest>> ImportRequestAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            // Kestrel's own limit a little above the import's, so that the import's answers (413 naming it).
+            limit.MaxRequestBodySize = RegistryImport.MaxBodyBytes + 64L * 1024;
+        }
+
+        var query = context.Request.Query;
+        var atomic = false;
+        if (query["atomic"].ToString() is { Length: > 0 } atomicText && !bool.TryParse(atomicText, out atomic))
+        {
+            return Outcome<ImportRequest>.Refused(Problems.BodyOf(Problems.Query("atomic", "expected true or false", atomicText)));
+        }
+
+        string? @namespace = null;
+        if (query["namespace"].ToString() is { Length: > 0 } requested)
+        {
+            if (!RegistryImport.IsNamespace(requested))
+            {
+                return Outcome<ImportRequest>.Refused(Problems.BodyOf(Problems.Query("namespace", "expected a reverse-DNS namespace such as com.example (letters, digits, '.', '-')", requested)));
+            }
+
+            @namespace = requested;
+        }
+
+        var body = await RequestBodies.ReadAsync(context.Request, RegistryImport.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        return body is null ? Outcome<ImportRequest>.Refused(RegistryImport.TooLarge) : Outcome<ImportRequest>.Done(new ImportRequest(body, atomic, @namespace));
     }
 
     /// <summary>Reads and validates one server.json: null and the server when valid, else the answer (400 unreadable, 422 with every problem).</summary>

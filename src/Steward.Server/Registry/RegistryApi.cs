@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Text;
 using System.Text.RegularExpressions;
 using Steward.Core.Json;
-using Steward.Core.Registry;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Steward.Server.Registry;
@@ -55,7 +53,7 @@ internal static partial class RegistryApi
         Problems.Result(StatusCodes.Status404NotFound, "Organisation not found",
             context.GetRouteValue("org") is string slug ? $"there is no registry for \"{slug}\"" : "this server has no organisation yet");
 
-    /// <summary><c>GET /servers</c>: cursor, limit, search, updated_since, version, include_deleted; ordered by name then version.</summary>
+    /// <summary><c>GET /servers</c>: cursor, limit, search, updated_since, version, include_deleted; ordered by name then version (<see cref="RegistryReads.ListAsync"/>).</summary>
     internal static async Task<IResult> ListServers(HttpContext context, Database database, RegistryPageCache cache, RegistryRevisions revisions, CancellationToken cancellationToken)
     {
         var query = context.Request.Query;
@@ -105,79 +103,19 @@ internal static partial class RegistryApi
             return OrganisationNotFound(context);
         }
 
-        // Deleted versions are for the organisation's admins only: a version is deleted because it should not be read.
-        var seesDeleted = (includeDeleted == true || since is not null) && await MaySeeDeletedAsync(context, database, organisation.OrganisationId, cancellationToken).ConfigureAwait(false);
-        var key = CacheKey(context, seesDeleted ? "servers\nadmin" : "servers");
+        var list = new ServerListQuery(limit, query["search"].ToString(), query["version"].ToString(), RawQueryValue(context.Request.QueryString, "cursor"), since, includeDeleted);
+        var caller = await ReaderAsync(context, database, list.AsksDeleted, cancellationToken).ConfigureAwait(false);
+        var key = CacheKey(context, RegistryReads.SeesDeleted(list.AsksDeleted, caller, organisation) ? "servers\nadmin" : "servers");
         if (cache.Find(organisation.Source.CacheId, organisation.Revision, key) is { } cached)
         {
             return Cached(context, cached);
         }
 
-        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        var sql = new StringBuilder($"SELECT {StoredEntry.Columns} FROM {organisation.Source.From}");
-        var parameters = new List<(string, object?)> { ("org", organisation.Source.Key) };
-        if (!seesDeleted)
-        {
-            sql.Append(" AND status <> 'deleted'");
-        }
-
-        if (since is { } s)
-        {
-            sql.Append(" AND updated_at > @since");
-            parameters.Add(("since", Timestamps.ToText(s)));
-        }
-
-        if (query["search"].ToString() is { Length: > 0 } search)
-        {
-            sql.Append(" AND lower(name) LIKE @search ESCAPE '\\'");
-            parameters.Add(("search", "%" + EscapeLike(search.ToLowerInvariant()) + "%"));
-        }
-
-        if (query["version"].ToString() is { Length: > 0 } version)
-        {
-            if (version == ServerVersions.Latest)
-            {
-                sql.Append(" AND is_latest");
-            }
-            else
-            {
-                sql.Append(" AND version = @version");
-                parameters.Add(("version", version));
-            }
-        }
-
-        if (RawQueryValue(context.Request.QueryString, "cursor") is { Length: > 0 } cursor)
-        {
-            var colon = cursor.IndexOf(':', StringComparison.Ordinal);
-            if (colon < 0)
-            {
-                sql.Append(" AND name > @cursorName");
-                parameters.Add(("cursorName", cursor));
-            }
-            else
-            {
-                sql.Append(" AND (name > @cursorName OR (name = @cursorName AND version > @cursorVersion))");
-                parameters.Add(("cursorName", cursor[..colon]));
-                parameters.Add(("cursorVersion", cursor[(colon + 1)..]));
-            }
-        }
-
-        sql.Append(" ORDER BY name, version LIMIT @take");
-        parameters.Add(("take", limit + 1));
-
-        var rows = await connection.QueryAsync(sql.ToString(), null, StoredEntry.Read, cancellationToken, [.. parameters]).ConfigureAwait(false);
-
-        string? nextCursor = null;
-        if (rows.Count > limit)
-        {
-            rows.RemoveRange(limit, rows.Count - limit);
-            nextCursor = rows[^1].Name + ":" + rows[^1].Version;
-        }
-
-        return Cached(context, cache.Add(organisation.Source.CacheId, organisation.Revision, key, RegistryJson.List(rows, nextCursor)));
+        var servers = await RegistryReads.ListAsync(database, organisation, caller, list, cancellationToken).ConfigureAwait(false);
+        return Cached(context, cache.Add(organisation.Source.CacheId, organisation.Revision, key, servers.ToJson()));
     }
 
-    /// <summary><c>GET /servers/{name}/versions</c> and <c>GET /servers/{name}/versions/{version|latest}</c>.</summary>
+    /// <summary><c>GET /servers/{name}/versions</c> and <c>GET /servers/{name}/versions/{version|latest}</c> (<see cref="RegistryReads.VersionsAsync"/>, <see cref="RegistryReads.VersionAsync"/>).</summary>
     internal static async Task<IResult> ServerRoute(HttpContext context, Database database, RegistryPageCache cache, RegistryRevisions revisions, CancellationToken cancellationToken)
     {
         var path = ServerPath.Parse(context.GetRouteValue("path") as string);
@@ -198,43 +136,32 @@ internal static partial class RegistryApi
             return OrganisationNotFound(context);
         }
 
-        includeDeleted = includeDeleted && await MaySeeDeletedAsync(context, database, organisation.OrganisationId, cancellationToken).ConfigureAwait(false);
+        var caller = await ReaderAsync(context, database, includeDeleted, cancellationToken).ConfigureAwait(false);
         var source = organisation.Source;
-        var key = CacheKey(context, (includeDeleted ? "server-admin\n" : "server\n") + path.Name + "\n" + string.Join('\n', path.Rest));
+        var key = CacheKey(context, (RegistryReads.SeesDeleted(includeDeleted, caller, organisation) ? "server-admin\n" : "server\n") + path.Name + "\n" + string.Join('\n', path.Rest));
         if (cache.Find(source.CacheId, organisation.Revision, key) is { } cached)
         {
             return Cached(context, cached);
         }
 
-        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        var deleted = includeDeleted ? "" : " AND status <> 'deleted'";
         if (path.IsVersionList)
         {
-            var versions = await connection.QueryAsync(
-                $"SELECT {StoredEntry.Columns} FROM {source.From} AND name = @name{deleted} ORDER BY published_at DESC, version DESC",
-                null, StoredEntry.Read, cancellationToken, ("org", source.Key), ("name", path.Name)).ConfigureAwait(false);
-            return versions.Count == 0 ? Problems.ServerNotFound(path.Name) : Cached(context, cache.Add(source.CacheId, organisation.Revision, key, RegistryJson.List(versions, null)));
+            var versions = await RegistryReads.VersionsAsync(database, organisation, caller, path.Name, includeDeleted, cancellationToken).ConfigureAwait(false);
+            return versions.Ok ? Cached(context, cache.Add(source.CacheId, organisation.Revision, key, versions.Value.ToJson())) : Problems.Of(versions.Problem);
         }
 
-        var version = path.Version!;
-        var rows = version == ServerVersions.Latest
-            ? await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM {source.From} AND name = @name AND is_latest{deleted}",
-                null, StoredEntry.Read, cancellationToken, ("org", source.Key), ("name", path.Name)).ConfigureAwait(false)
-            : await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM {source.From} AND name = @name AND version = @version{deleted}",
-                null, StoredEntry.Read, cancellationToken, ("org", source.Key), ("name", path.Name), ("version", version)).ConfigureAwait(false);
-        return rows.Count == 0 ? Problems.ServerNotFound(path.Name) : Cached(context, cache.Add(source.CacheId, organisation.Revision, key, RegistryJson.Item(rows[0])));
+        var version = await RegistryReads.VersionAsync(database, organisation, caller, path.Name, path.Version!, includeDeleted, cancellationToken).ConfigureAwait(false);
+        return version.Ok ? Cached(context, cache.Add(source.CacheId, organisation.Revision, key, RegistryJson.Item(version.Value))) : Problems.Of(version.Problem);
     }
 
     /// <summary>
-    /// Whether this request may see deleted versions: only an admin of the registry's organisation (an admin bearer
-    /// token, or the console's signed-in admin). Anyone else asking with <c>include_deleted</c> is answered without them.
+    /// Who reads, when it matters: a request that asks for deleted versions is answered with them only when it is an
+    /// admin of the registry's organisation (an admin bearer token, or the console's signed-in admin); null when it does not ask.
     /// </summary>
-    private static async Task<bool> MaySeeDeletedAsync(HttpContext context, Database database, string organisationId, CancellationToken cancellationToken)
-    {
-        var caller = context.Items[typeof(Caller)] as Caller
-            ?? await Authentication.AuthenticateAsync(context, database, context.RequestServices.GetRequiredService<TimeProvider>(), cancellationToken).ConfigureAwait(false);
-        return caller is { Role: Roles.Admin } && caller.OrganisationId == organisationId;
-    }
+    private static async Task<Caller?> ReaderAsync(HttpContext context, Database database, bool asksDeleted, CancellationToken cancellationToken) =>
+        !asksDeleted ? null
+            : context.Items[typeof(Caller)] as Caller
+                ?? await Authentication.AuthenticateAsync(context, database, context.RequestServices.GetRequiredService<TimeProvider>(), cancellationToken).ConfigureAwait(false);
 
     private static bool TryParseBool(string text, out bool value)
     {
@@ -251,9 +178,6 @@ internal static partial class RegistryApi
                 return false;
         }
     }
-
-    private static string EscapeLike(string text) =>
-        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 
     /// <summary>
     /// A query parameter read from the raw query string and percent-decoded once, without turning <c>+</c> into a space:

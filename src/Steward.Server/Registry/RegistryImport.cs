@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Steward.Core.Json;
 using Steward.Core.Registry;
@@ -9,8 +8,9 @@ using Steward.Core.Validation;
 namespace Steward.Server.Registry;
 
 /// <summary>
-/// <c>POST /api/v1/orgs/{org}/registry/import[?atomic=true][&amp;namespace=…]</c>: imports a document given in the body
-/// (any of Core's four shapes: a server.json, an array, a Registry API page, a Kiro file) or, with the body
+/// An import into an organisation's registry, for the admin API (<c>POST /api/v1/orgs/{org}/registry/import[?atomic=true][&amp;namespace=…]</c>,
+/// <see cref="AdminRegistryApi.ImportAsync"/>) and the console alike: a document given in the body (any of Core's four
+/// shapes: a server.json, an array, a Registry API page, a Kiro file) or, with the body
 /// <c>{"url": "https://registry.example.com"}</c>, every page of an official-style registry, incrementally from the last
 /// import of that URL.
 /// </summary>
@@ -66,75 +66,50 @@ internal static partial class RegistryImport
         return "local." + (slug.Length == 0 ? "org" : slug);
     }
 
-    internal static async Task<IResult> ImportAsync(HttpContext context, Database database, TimeProvider time, ServeOptions options, ServerOutbound outbound, ILoggerFactory loggers, ImportGate gate, CancellationToken cancellationToken)
+    /// <summary>Whether <paramref name="namespace"/> may name imported Kiro entries: reverse-DNS (letters, digits, '.', '-'), at most 100 characters.</summary>
+    public static bool IsNamespace(string @namespace) => NamespaceSyntax().IsMatch(@namespace) && @namespace.Length <= 100;
+
+    /// <summary>413: the import body is over <see cref="MaxBodyBytes"/>.</summary>
+    public static ProblemBody TooLarge { get; } = Problems.Body(StatusCodes.Status413PayloadTooLarge, "Content Too Large",
+        $"the import body is over the limit of {MaxBodyBytes} bytes (20 MiB); nothing was imported: split the document, or import the registry by its URL ({{\"url\": \"https://…\"}})");
+
+    /// <summary><c>{"url": "…"}</c>: the body that imports a registry by its URL.</summary>
+    public static byte[] UrlBody(string url) => ResponseJson.Write(w =>
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(gate);
-        if (context.Request.ContentLength > MaxBodyBytes)
-        {
-            // Refused before a byte is read.
-            return TooLarge();
-        }
+        w.WriteStartObject();
+        w.WriteString("url", url);
+        w.WriteEndObject();
+    });
 
-        if (!gate.TryEnter())
-        {
-            context.Response.Headers.RetryAfter = ImportGate.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Imports busy",
-                $"{ImportGate.Concurrent} imports are already running on this server instance (at most {ImportGate.Concurrent} run at a time); nothing was imported: retry in {ImportGate.RetryAfterSeconds} seconds");
-        }
-
-        try
-        {
-            return await ImportOneAsync(context, database, time, options, outbound, loggers, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Exit();
-        }
-    }
-
-    private static IResult TooLarge() =>
-        Problems.Result(StatusCodes.Status413PayloadTooLarge, "Content Too Large",
-            $"the import body is over the limit of {MaxBodyBytes} bytes (20 MiB); nothing was imported: split the document, or import the registry by its URL ({{\"url\": \"https://…\"}})");
-
-    private static async Task<IResult> ImportOneAsync(HttpContext context, Database database, TimeProvider time, ServeOptions options, ServerOutbound outbound, ILoggerFactory loggers, CancellationToken cancellationToken)
+    /// <summary>
+    /// Imports the request's document, or every page of the registry its <c>{"url": …}</c> names (from the last import of
+    /// that URL on), into the organisation's registry as <paramref name="caller"/>: the report with 200, or with 422 when
+    /// nothing was imported (problems that belong to no single entry, or an entry skipped under <c>atomic</c>). Refused
+    /// 413 over <see cref="MaxBodyBytes"/>, 400 for a body that is not text, 422 for one that is not a registry document or
+    /// a refused url, 502 for a registry that cannot be fetched. The caller was authorised by whoever calls (the API's admin
+    /// filter, or the console's session gate) and holds one of the instance's import slots (<see cref="ImportGate.RunAsync{T}"/>).
+    /// </summary>
+    public static async Task<Outcome<ImportReport>> ImportAsync(Database database, TimeProvider time, ServeOptions options, ServerOutbound outbound, ILoggerFactory loggers,
+        Caller caller, Organisation organisation, ImportRequest request, CancellationToken cancellationToken)
     {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(loggers);
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(organisation);
+        ArgumentNullException.ThrowIfNull(request);
+        var body = request.Body;
+        if (body.Length > MaxBodyBytes)
         {
-            // Kestrel's own limit a little above this one, so that this one answers (413 naming it).
-            limit.MaxRequestBodySize = MaxBodyBytes + 64L * 1024;
-        }
-
-        var query = context.Request.Query;
-        var atomic = false;
-        if (query["atomic"].ToString() is { Length: > 0 } atomicText && !bool.TryParse(atomicText, out atomic))
-        {
-            return Problems.Query("atomic", "expected true or false", atomicText);
-        }
-
-        var organisation = Authentication.OrganisationOf(context);
-        var @namespace = DefaultNamespace(organisation);
-        if (query["namespace"].ToString() is { Length: > 0 } requested)
-        {
-            if (!NamespaceSyntax().IsMatch(requested) || requested.Length > 100)
-            {
-                return Problems.Query("namespace", "expected a reverse-DNS namespace such as com.example (letters, digits, '.', '-')", requested);
-            }
-
-            @namespace = requested;
-        }
-
-        var body = await RequestBodies.ReadAsync(context.Request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return TooLarge();
+            return Outcome<ImportReport>.Refused(TooLarge);
         }
 
         if (RequestJson.CheckText(body) is { } notUnicode)
         {
-            return RequestJson.Refused(notUnicode);
+            return Outcome<ImportReport>.Refused(Problems.BodyOf(RequestJson.Refused(notUnicode)));
         }
 
+        var atomic = request.Atomic;
+        var @namespace = request.Namespace ?? DefaultNamespace(organisation);
         var now = Timestamps.Now(time);
         var collected = new Collected();
         string source;
@@ -144,8 +119,8 @@ internal static partial class RegistryImport
         {
             if (!Uri.TryCreate(urlText, UriKind.Absolute, out var url))
             {
-                return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "url is not an absolute URL",
-                    [new ProblemItem { Location = "body.url", Message = "expected an https:// URL of a registry", Value = urlText }]);
+                return Outcome<ImportReport>.Refused(Problems.Body(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "url is not an absolute URL",
+                    [new ProblemItem { Location = "body.url", Message = "expected an https:// URL of a registry", Value = urlText }]));
             }
 
             bool loopbackOnly;
@@ -155,8 +130,8 @@ internal static partial class RegistryImport
             }
             catch (ImportRefusedException e)
             {
-                return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "url is refused: " + e.Message,
-                    [new ProblemItem { Location = "body.url", Message = e.Message, Value = urlText }]);
+                return Outcome<ImportReport>.Refused(Problems.Body(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "url is refused: " + e.Message,
+                    [new ProblemItem { Location = "body.url", Message = e.Message, Value = urlText }]));
             }
 
             listUrl = ListUrl(url);
@@ -178,11 +153,11 @@ internal static partial class RegistryImport
             {
                 // Refused by the address policy, not connected, TLS failed, no answer: one message, so that a URL cannot probe ports; the log has the reason.
                 FetchFailed(loggers.CreateLogger("Steward.Server.Registry"), organisation.Slug, source, ServerOutbound.Describe(e));
-                return Problems.Result(StatusCodes.Status502BadGateway, "Bad Gateway", $"could not fetch {source}: {ServerOutbound.ConnectionFailed}; nothing was imported");
+                return Outcome<ImportReport>.Refused(Problems.Body(StatusCodes.Status502BadGateway, "Bad Gateway", $"could not fetch {source}: {ServerOutbound.ConnectionFailed}; nothing was imported"));
             }
             catch (Exception e) when (e is ImportAnswerException or InvalidDataException && !cancellationToken.IsCancellationRequested)
             {
-                return Problems.Result(StatusCodes.Status502BadGateway, "Bad Gateway", $"cannot import from {source}: {e.Message}; nothing was imported");
+                return Outcome<ImportReport>.Refused(Problems.Body(StatusCodes.Status502BadGateway, "Bad Gateway", $"cannot import from {source}: {e.Message}; nothing was imported"));
             }
         }
         else
@@ -191,22 +166,16 @@ internal static partial class RegistryImport
             var failure = Collect(body, "", null, @namespace, collected);
             if (failure is not null)
             {
-                return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "the body is not a registry document: " + failure,
-                    [new ProblemItem { Path = "", Message = failure.ToString() }]);
+                return Outcome<ImportReport>.Refused(Problems.Body(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "the body is not a registry document: " + failure,
+                    [new ProblemItem { Path = "", Message = failure.ToString() }]));
             }
         }
 
-        if (collected.DocumentProblems.Count > 0)
+        if (collected.DocumentProblems.Count > 0 || (atomic && collected.Skipped.Count > 0))
         {
-            return Report(StatusCodes.Status422UnprocessableEntity, source, atomic, collected, null, refused: true);
+            return Refused(ImportReport.Of(source, atomic, collected, null));
         }
 
-        if (atomic && collected.Skipped.Count > 0)
-        {
-            return Report(StatusCodes.Status422UnprocessableEntity, source, atomic, collected, null, refused: true);
-        }
-
-        var caller = Authentication.CallerOf(context);
         await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
             await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
@@ -214,7 +183,7 @@ internal static partial class RegistryImport
             if (atomic && collected.Skipped.Count > 0)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-                return Report(StatusCodes.Status422UnprocessableEntity, source, atomic, collected, null, refused: true);
+                return Refused(ImportReport.Of(source, atomic, collected, null));
             }
 
             if (listUrl is not null)
@@ -243,7 +212,7 @@ internal static partial class RegistryImport
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return Report(StatusCodes.Status200OK, source, atomic, collected, (counts, since), refused: false);
+            return Outcome<ImportReport>.Done(ImportReport.Of(source, atomic, collected, counts with { UpdatedSince = since }));
         }
     }
 
@@ -431,9 +400,10 @@ internal static partial class RegistryImport
 
     private static string Join(string prefix, string path) => prefix.Length == 0 ? path : path.Length == 0 ? prefix : path[0] == '[' ? prefix + path : prefix + "." + path;
 
-    private sealed record Counts(int Created, int Updated, int Unchanged, long? Revision);
+    /// <summary>A report of nothing imported: 422, with every reason.</summary>
+    private static Outcome<ImportReport> Refused(ImportReport report) => Outcome<ImportReport>.Done(report, StatusCodes.Status422UnprocessableEntity);
 
-    private static async Task<Counts> ApplyAsync(DbConnection connection, DbTransaction transaction, string organisationId, string actor, Collected collected, DateTimeOffset now, CancellationToken cancellationToken)
+    private static async Task<ImportCounts> ApplyAsync(DbConnection connection, DbTransaction transaction, string organisationId, string actor, Collected collected, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var existing = (await connection.QueryAsync($"SELECT {StoredEntry.Columns} FROM registry_entries WHERE organisation_id = @org", transaction, StoredEntry.Read, cancellationToken,
             ("org", organisationId)).ConfigureAwait(false)).ToDictionary(e => (e.Name, e.Version));
@@ -477,7 +447,7 @@ internal static partial class RegistryImport
 
         if (touched.Count == 0)
         {
-            return new Counts(created, updated, unchanged, null);
+            return new ImportCounts(created, updated, unchanged, null);
         }
 
         foreach (var name in touched)
@@ -495,93 +465,10 @@ internal static partial class RegistryImport
                 before is null ? null : RegistryJson.AuditView(before), RegistryJson.AuditView(entry), revision, cancellationToken).ConfigureAwait(false);
         }
 
-        return new Counts(created, updated, unchanged, revision);
+        return new ImportCounts(created, updated, unchanged, revision);
     }
 
     private static DateTimeOffset Truncate(DateTimeOffset value) => Timestamps.Parse(Timestamps.ToText(value));
-
-    private static IResult Report(int status, string source, bool atomic, Collected collected, (Counts Counts, DateTimeOffset? Since)? done, bool refused)
-    {
-        var json = ResponseJson.Write(w =>
-        {
-            w.WriteStartObject();
-            if (status != StatusCodes.Status200OK)
-            {
-                w.WriteString("type", "about:blank");
-                w.WriteString("title", "Import refused");
-                w.WriteNumber("status", status);
-                w.WriteString("detail", collected.DocumentProblems.Count > 0
-                    ? "the document has problems that belong to no single entry; nothing was imported"
-                    : $"{collected.Skipped.Count} entr{(collected.Skipped.Count == 1 ? "y" : "ies")} cannot be imported and atomic=true; nothing was imported");
-            }
-
-            w.WriteString("source", source);
-            w.WriteStartArray("shapes");
-            foreach (var shape in collected.Shapes.Distinct())
-            {
-                w.WriteStringValue(shape switch
-                {
-                    RegistryShape.ServerJson => "server.json",
-                    RegistryShape.ServerJsonArray => "array",
-                    RegistryShape.RegistryApiPage => "registry-api-page",
-                    _ => "kiro",
-                });
-            }
-
-            w.WriteEndArray();
-            w.WriteBoolean("atomic", atomic);
-            w.WriteBoolean("imported", !refused);
-            if (done is { } d)
-            {
-                if (d.Since is { } since)
-                {
-                    w.WriteString("updatedSince", Timestamps.ToText(since));
-                }
-
-                w.WriteNumber("created", d.Counts.Created);
-                w.WriteNumber("updated", d.Counts.Updated);
-                w.WriteNumber("unchanged", d.Counts.Unchanged);
-                if (d.Counts.Revision is { } revision)
-                {
-                    w.WriteNumber("revision", revision);
-                }
-            }
-
-            w.WriteNumber("entries", collected.Candidates.Count + collected.Skipped.Count(s => s.Reason != "conflict"));
-            w.WriteStartArray("skipped");
-            foreach (var skipped in collected.Skipped)
-            {
-                w.WriteStartObject();
-                w.WriteString("path", skipped.Path);
-                w.WriteString("name", skipped.Name);
-                w.WriteString("version", skipped.Version);
-                w.WriteString("reason", skipped.Reason);
-                WriteProblems(w, "problems", skipped.Problems);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteStartArray("warnings");
-            foreach (var warned in collected.Warnings)
-            {
-                w.WriteStartObject();
-                w.WriteString("path", warned.Path);
-                w.WriteString("name", warned.Name);
-                w.WriteString("version", warned.Version);
-                WriteProblems(w, "problems", warned.Problems);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            if (collected.DocumentProblems.Count > 0)
-            {
-                WriteProblems(w, "errors", collected.DocumentProblems);
-            }
-
-            w.WriteEndObject();
-        });
-        return new JsonBytes(json, status);
-    }
 
     internal static void WriteProblems(Utf8JsonWriter w, string property, IEnumerable<Problem> problems)
     {
@@ -617,10 +504,34 @@ internal sealed class ImportGate : IDisposable
 
     private readonly SemaphoreSlim _slots = new(Concurrent, Concurrent);
 
+    /// <summary>503: every slot is taken (the API answers it with <c>Retry-After</c>).</summary>
+    public static ProblemBody Busy { get; } = Problems.Body(StatusCodes.Status503ServiceUnavailable, "Imports busy",
+        $"{Concurrent} imports are already running on this server instance (at most {Concurrent} run at a time); nothing was imported: retry in {RetryAfterSeconds} seconds");
+
     /// <summary>Takes a slot without waiting: false when every slot is taken.</summary>
     public bool TryEnter() => _slots.Wait(0);
 
     public void Exit() => _slots.Release();
+
+    /// <summary>Runs <paramref name="import"/> in a slot, taken without waiting: refused <see cref="Busy"/> when every slot is taken.</summary>
+    public async Task<Outcome<T>> RunAsync<T>(Func<Task<Outcome<T>>> import)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(import);
+        if (!TryEnter())
+        {
+            return Outcome<T>.Refused(Busy);
+        }
+
+        try
+        {
+            return await import().ConfigureAwait(false);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
 
     public void Dispose() => _slots.Dispose();
 }

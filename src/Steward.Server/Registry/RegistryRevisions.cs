@@ -21,11 +21,18 @@ internal sealed class RegistryRevisions(Database database, TimeProvider time, Lo
     /// hosted one, or the external copy when the profile behind the URL — the account's, else the organisation's — is
     /// external) and that registry's revision; null when there is none.
     /// </summary>
-    public async Task<ResolvedRegistry?> ResolveAsync(HttpContext context, CancellationToken cancellationToken)
+    public Task<ResolvedRegistry?> ResolveAsync(HttpContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var slug = context.GetRouteValue("org") as string;
-        var account = context.GetRouteValue("account") as string;
+        return ResolveAsync(context.GetRouteValue("org") as string, context.GetRouteValue("account") as string, cancellationToken);
+    }
+
+    /// <summary>
+    /// The registry of the base URL <c>/o/{slug}[/a/{account}]/registry</c> (the root's when <paramref name="slug"/> is
+    /// null), as <see cref="ResolveAsync(HttpContext, CancellationToken)"/> resolves a request's.
+    /// </summary>
+    public async Task<ResolvedRegistry?> ResolveAsync(string? slug, string? account, CancellationToken cancellationToken)
+    {
         var key = slug is null ? "" : account is null ? slug : slug + "/a/" + account;
         var now = time.GetUtcNow();
         if (_byBase.TryGetValue(key, out var known) && known.Generation == changes.Generation && now < known.Until)

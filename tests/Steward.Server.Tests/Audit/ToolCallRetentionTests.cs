@@ -132,6 +132,23 @@ public sealed class ToolCallRetentionTests
         await RunAsync(server, time);
     }
 
+    [Fact]
+    public async Task A_body_with_several_problems_is_refused_with_every_one_at_its_path_and_changes_nothing()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var admin = server.Client(TestServer.AdminToken);
+        using var response = await admin.PutAsync(RetentionPath, TestServer.Json("""{"days":30,"toolCallDays":0,"keep":"all"}"""));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, text);
+        var problem = JsonNode.Parse(text)!;
+        Assert.Equal(["days", "keep", "toolCallDays"], problem["errors"]!.AsArray().Select(e => e!["path"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        var detail = problem["detail"]!.GetValue<string>();
+        Assert.Contains("days: unknown field; expected one of toolCallDays", detail, StringComparison.Ordinal);
+        Assert.Contains("toolCallDays: expected a whole number of days from 1 to 3650", detail, StringComparison.Ordinal);
+        Assert.Equal(90, JsonNode.Parse(await admin.GetStringAsync(RetentionPath))!["toolCallDays"]!.GetValue<int>());
+        Assert.Empty(await AuditAsync(server, "audit.retention.update"));
+    }
+
     [PostgresFact]
     public async Task Events_past_the_retention_are_pruned_with_an_audit_row_and_others_cannot_be_deleted_on_PostgreSQL()
     {

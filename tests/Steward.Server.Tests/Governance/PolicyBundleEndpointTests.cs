@@ -391,6 +391,22 @@ public sealed class PolicyBundleEndpointTests
     }
 
     [Fact]
+    public async Task A_rotation_body_with_several_problems_is_refused_with_every_one_at_its_path_and_no_key_is_made()
+    {
+        await using var server = await GovernanceServer.StartAsync();
+        using var admin = server.Client(GovernanceServer.AdminToken);
+        using var bad = await admin.PostAsync("/api/v1/admin/keys/rotate", GovernanceServer.Json("""{"grace":3600,"graceSeconds":5}"""));
+        var text = await bad.Content.ReadAsStringAsync();
+        Assert.True(bad.StatusCode == HttpStatusCode.UnprocessableEntity, text);
+        var problem = JsonNode.Parse(text)!;
+        Assert.Equal(["grace", "graceSeconds"], problem["errors"]!.AsArray().Select(e => e!["path"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        var detail = problem["detail"]!.GetValue<string>();
+        Assert.Contains("grace: unknown field; expected one of graceSeconds", detail, StringComparison.Ordinal);
+        Assert.Contains("graceSeconds: expected whole seconds from 3600 to 31536000", detail, StringComparison.Ordinal);
+        Assert.Single(await server.KeysAsync());
+    }
+
+    [Fact]
     public async Task A_rotation_with_a_bad_grace_period_is_422_naming_the_field_and_an_oversized_body_is_413()
     {
         await using var server = await GovernanceServer.StartAsync();

@@ -114,6 +114,33 @@ public sealed class OidcTests
     }
 
     [Fact]
+    public async Task A_configuration_or_an_exchange_with_several_problems_is_refused_with_every_one_at_its_path_and_never_repeats_a_secret()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var admin = server.Client(TestServer.AdminToken);
+        using var put = await admin.PutAsync("/api/v1/orgs/demo/oidc", TestServer.Json(
+            """{"issuer": "http://idp.example.com", "clientId": "", "clientSecret": 12345678, "adminGroups": ["ok", ""], "tenant": "x"}"""));
+        var text = await put.Content.ReadAsStringAsync();
+        Assert.True(put.StatusCode == HttpStatusCode.UnprocessableEntity, text);
+        var problem = JsonNode.Parse(text)!;
+        Assert.Equal(["adminGroups", "clientId", "clientSecret", "issuer", "tenant"],
+            problem["errors"]!.AsArray().Select(e => e!["path"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        var detail = problem["detail"]!.GetValue<string>();
+        Assert.Contains("issuer: an issuer must use https", detail, StringComparison.Ordinal);
+        Assert.Contains("clientSecret: expected the client secret (a string), or null for a public client", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("12345678", text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/v1/orgs/demo/oidc")).StatusCode);
+
+        using var client = server.Client();
+        using var exchange = await client.PostAsync("/api/v1/auth/oidc/exchange", TestServer.Json("""{"org": 7, "id_token": ["secret-looking"], "client": "cli"}"""));
+        text = await exchange.Content.ReadAsStringAsync();
+        Assert.True(exchange.StatusCode == HttpStatusCode.UnprocessableEntity, text);
+        Assert.Equal(["client", "id_token", "org"],
+            JsonNode.Parse(text)!["errors"]!.AsArray().Select(e => e!["path"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("secret-looking", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_valid_id_token_is_exchanged_for_a_developer_token_that_reads_the_policy()
     {
         await using var issuer = await LocalIssuer.StartAsync();
