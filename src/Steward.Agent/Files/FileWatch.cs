@@ -48,7 +48,9 @@ public sealed partial class FileWatch : IDisposable
     private readonly Thread? thread;
     private readonly int descriptor = -1;
     private readonly int directoryWatch = -1;
+    private readonly Lock closing = new();
     private int fileWatch = -1;
+    private bool closed;
     private volatile bool disposed;
 
     private FileWatch(string path, Action changed, bool writes)
@@ -155,7 +157,12 @@ public sealed partial class FileWatch : IDisposable
         }
         finally
         {
-            Close(descriptor);
+            // Under the lock: Dispose must not remove a watch from a descriptor number another watch may reuse.
+            lock (closing)
+            {
+                closed = true;
+                Close(descriptor);
+            }
         }
     }
 
@@ -211,7 +218,14 @@ public sealed partial class FileWatch : IDisposable
         }
 
         // Removing the directory's watch queues an event that ends the thread's poll now rather than within a second.
-        _ = InotifyRemoveWatch(descriptor, directoryWatch);
+        lock (closing)
+        {
+            if (!closed)
+            {
+                _ = InotifyRemoveWatch(descriptor, directoryWatch);
+            }
+        }
+
         if (Thread.CurrentThread != thread)
         {
             thread.Join(TimeSpan.FromSeconds(2));
