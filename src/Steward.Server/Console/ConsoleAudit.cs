@@ -23,7 +23,7 @@ internal static class ConsoleAudit
             if (!string.IsNullOrWhiteSpace(value))
             {
                 sql.Append(CultureInfo.InvariantCulture, $" AND lower({column}) LIKE @{name} ESCAPE '\\'");
-                parameters.Add((name, "%" + Escape(value.Trim().ToLowerInvariant()) + "%"));
+                parameters.Add((name, "%" + Sql.EscapeLike(value.Trim().ToLowerInvariant()) + "%"));
             }
         }
 
@@ -63,7 +63,4 @@ internal static class ConsoleAudit
 
         return (rows, next);
     }
-
-    private static string Escape(string text) =>
-        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 }

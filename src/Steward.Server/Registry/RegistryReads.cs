@@ -60,7 +60,7 @@ internal static class RegistryReads
         if (query.Search is { Length: > 0 } search)
         {
             sql.Append(" AND lower(name) LIKE @search ESCAPE '\\'");
-            parameters.Add(("search", "%" + EscapeLike(search.ToLowerInvariant()) + "%"));
+            parameters.Add(("search", "%" + Sql.EscapeLike(search.ToLowerInvariant()) + "%"));
         }
 
         if (query.Version is { Length: > 0 } version)
@@ -139,7 +139,4 @@ internal static class RegistryReads
     }
 
     private static string Deleted(bool includeDeleted, Caller? caller, ResolvedRegistry registry) => SeesDeleted(includeDeleted, caller, registry) ? "" : " AND status <> 'deleted'";
-
-    private static string EscapeLike(string text) =>
-        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 }

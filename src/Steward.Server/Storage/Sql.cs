@@ -47,6 +47,10 @@ internal static class Sql
         return rows;
     }
 
+    /// <summary><paramref name="text"/> for a <c>LIKE … ESCAPE '\'</c> pattern: its <c>\</c>, <c>%</c> and <c>_</c> match themselves.</summary>
+    public static string EscapeLike(string text) =>
+        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+
     public static string? NullableString(this DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     public static long? NullableInt64(this DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
