@@ -20,7 +20,7 @@ namespace Steward.Agent.Audit;
 /// <para>
 /// One file, many writers: a host may start one gateway process per server, and all of them append here. Each append
 /// holds <c>audit.jsonl.lock</c> (<see cref="FileLock"/>: an exclusive lock across processes and threads, released when
-/// it is closed or its process dies) while it reads the hash of the file's last line (from the end of the file, one
+/// it is closed or its process dies; kept open between lines, <see cref="FileLock.Kept"/>) while it reads the hash of the file's last line (from the end of the file, one
 /// read of at most 4 KiB for a usual line; not read when the file still ends where this writer's own last line did),
 /// seals the new line with it, and writes the line at the end of the file. So
 /// however the appends of several processes interleave, the file is one chain, and no line is written over another.
@@ -43,6 +43,8 @@ public sealed class AuditLog : IDisposable
     private readonly string path;
     private readonly Lock gate = new();
     private readonly ArrayBufferWriter<byte> buffer = new(512);
+    private readonly ArrayBufferWriter<byte> line = new(640);
+    private readonly FileLock.Kept held;
     private readonly byte[] tail = new byte[TailChunk];
     private Utf8JsonWriter? writer;
     private FileStream? stream;
@@ -54,12 +56,13 @@ public sealed class AuditLog : IDisposable
     public AuditLog(string path)
     {
         this.path = path;
+        held = new FileLock.Kept(path + ".lock");
     }
 
     public string Path => path;
 
     /// <summary>The lock file every writer of this log holds while it appends.</summary>
-    public string LockPath => path + ".lock";
+    public string LockPath => held.LockPath;
 
     /// <summary>Where each line written is also queued for the Steward server (null: the log is local only).</summary>
     public AuditUploader? Uploader { get; init; }
@@ -84,20 +87,26 @@ public sealed class AuditLog : IDisposable
             // The line is the wire form of the event without its id (Core's ToolCallWire): what the server reads.
             ToolCallWire.Write(writer, null, entry);
             writer.Flush();
-            var record = Encoding.UTF8.GetString(buffer.WrittenSpan);
             stream ??= Open();
             var handle = stream.SafeFileHandle;
-            using (FileLock.Acquire(LockPath, LockWait))
+            held.Take(LockWait);
+            try
             {
                 var end = RandomAccess.GetLength(handle);
                 // The file still ends with this writer's own last line (the usual case: one gateway per log, or no
                 // other gateway wrote since): its hash is known, and the end of the file need not be read and parsed.
                 var (head, whole) = end == lastEnd ? (lastHash, true) : ReadHead(handle, end);
-                var (line, hash) = JsonlChain.Seal(record, head);
-                var bytes = Encoding.UTF8.GetBytes(whole ? line + "\n" : "\n" + line + "\n");
+                line.ResetWrittenCount();
+                if (!whole)
+                {
+                    NewLine(line);
+                }
+
+                var hash = JsonlChain.Seal(buffer.WrittenMemory, head, line);
+                NewLine(line);
                 try
                 {
-                    RandomAccess.Write(handle, bytes, end);
+                    RandomAccess.Write(handle, line.WrittenSpan, end);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -106,8 +115,12 @@ public sealed class AuditLog : IDisposable
                     throw;
                 }
 
-                lastEnd = end + bytes.Length;
+                lastEnd = end + line.WrittenCount;
                 lastHash = hash;
+            }
+            finally
+            {
+                held.Release();
             }
 
             if (upload)
@@ -211,6 +224,12 @@ public sealed class AuditLog : IDisposable
         }
     }
 
+    private static void NewLine(ArrayBufferWriter<byte> output)
+    {
+        output.GetSpan(1)[0] = (byte)'\n';
+        output.Advance(1);
+    }
+
     private static bool IsBlank(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0B or 0x0C;
 
     /// <summary>The <c>hash</c> member of a line that is a JSON object, else the genesis hash (as <see cref="JsonlChain.HeadOf"/>).</summary>
@@ -264,6 +283,7 @@ public sealed class AuditLog : IDisposable
             writer = null;
             stream?.Dispose();
             stream = null;
+            held.Dispose();
         }
     }
 }

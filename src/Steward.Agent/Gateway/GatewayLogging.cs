@@ -14,7 +14,7 @@ public sealed class GatewayLogging : ILoggerFactory
 
     private readonly TextWriter? stderr;
     private readonly FileStream? file;
-    private readonly string? lockPath;
+    private readonly Files.FileLock.Kept? held;
     private readonly LogLevel minimum;
     private readonly Lock gate = new();
 
@@ -34,7 +34,7 @@ public sealed class GatewayLogging : ILoggerFactory
                 }
 
                 file = new FileStream(logFile, options);
-                lockPath = logFile + ".lock";
+                held = new Files.FileLock.Kept(logFile + ".lock");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -48,7 +48,14 @@ public sealed class GatewayLogging : ILoggerFactory
 
     public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
 
-    public void Dispose() => file?.Dispose();
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            file?.Dispose();
+            held?.Dispose();
+        }
+    }
 
     /// <summary>
     /// One line to stderr and to the log file. Hosts start several gateways at once (one per server), all appending to
@@ -66,9 +73,19 @@ public sealed class GatewayLogging : ILoggerFactory
                 if (file is not null)
                 {
                     var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
-                    using var held = TryLock();
-                    file.Seek(0, SeekOrigin.End);
-                    file.Write(bytes);
+                    var locked = TryLock();
+                    try
+                    {
+                        file.Seek(0, SeekOrigin.End);
+                        file.Write(bytes);
+                    }
+                    finally
+                    {
+                        if (locked)
+                        {
+                            held!.Release();
+                        }
+                    }
                 }
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException)
@@ -78,15 +95,17 @@ public sealed class GatewayLogging : ILoggerFactory
         }
     }
 
-    private FileStream? TryLock()
+    /// <summary>Takes the log's lock, or writes without it when it cannot be had: logging never takes the gateway down.</summary>
+    private bool TryLock()
     {
         try
         {
-            return Files.FileLock.Acquire(lockPath!, LockWait);
+            held!.Take(LockWait);
+            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return null;
+            return false;
         }
     }
 

@@ -1,4 +1,5 @@
-using System.Globalization;
+using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -42,13 +43,43 @@ public static class HashChain
         return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
 
+    /// <summary>The link over canonical JSON already in UTF-8 (<see cref="WriteCanonical"/>): the same hash as <see cref="Link(string, string)"/>.</summary>
+    public static string Link(string previousHash, ReadOnlySpan<byte> canonicalUtf8)
+    {
+        ArgumentNullException.ThrowIfNull(previousHash);
+        var length = Encoding.UTF8.GetByteCount(previousHash) + canonicalUtf8.Length;
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var written = Encoding.UTF8.GetBytes(previousHash, rented);
+            canonicalUtf8.CopyTo(rented.AsSpan(written));
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(rented.AsSpan(0, length), hash);
+            return Convert.ToHexStringLower(hash);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     /// <summary>The canonical JSON of <paramref name="element"/>, leaving out the top-level members named in <paramref name="without"/>.</summary>
     public static string Canonical(JsonElement element, params string[] without)
     {
         ArgumentNullException.ThrowIfNull(without);
-        var builder = new StringBuilder();
-        Write(builder, element, without);
-        return builder.ToString();
+        var output = new ArrayBufferWriter<byte>(256);
+        WriteCanonical(element, output, without);
+        return Encoding.UTF8.GetString(output.WrittenSpan);
+    }
+
+    /// <summary>
+    /// <see cref="Canonical(JsonElement, string[])"/> as UTF-8, appended to <paramref name="output"/>: what a writer that
+    /// hashes bytes uses (<see cref="Link(string, ReadOnlySpan{byte})"/>), without the text in between.
+    /// </summary>
+    public static void WriteCanonical(JsonElement element, IBufferWriter<byte> output, params ReadOnlySpan<string> without)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        Write(output, element, without);
     }
 
     /// <summary>The canonical JSON of a JSON text (which must parse; duplicate names are refused as ambiguous).</summary>
@@ -124,103 +155,141 @@ public static class HashChain
         private static string Short(string hash) => hash.Length > 16 ? hash[..16] + "…" : hash;
     }
 
-    private static void Write(StringBuilder builder, JsonElement element, string[] without)
+    private static void Write(IBufferWriter<byte> output, JsonElement element, ReadOnlySpan<string> without)
     {
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                builder.Append('{');
-                var first = true;
-                foreach (var property in element.EnumerateObject().Where(p => !without.Contains(p.Name, StringComparer.Ordinal)).OrderBy(p => p.Name, StringComparer.Ordinal))
+                var members = new List<(string Name, JsonElement Value)>();
+                foreach (var property in element.EnumerateObject())
                 {
-                    if (!first)
+                    var name = property.Name;
+                    if (!without.Contains(name))
                     {
-                        builder.Append(',');
+                        members.Add((name, property.Value));
                     }
-
-                    first = false;
-                    WriteString(builder, property.Name);
-                    builder.Append(':');
-                    Write(builder, property.Value, []);
                 }
 
-                builder.Append('}');
+                // Stable, as OrderBy is: duplicate names (never in a record StrictJson accepted) keep their order.
+                var ordered = members.Count < 2 ? members : [.. members.OrderBy(m => m.Name, StringComparer.Ordinal)];
+                Put(output, "{"u8);
+                for (var i = 0; i < ordered.Count; i++)
+                {
+                    if (i > 0)
+                    {
+                        Put(output, ","u8);
+                    }
+
+                    WriteString(output, ordered[i].Name);
+                    Put(output, ":"u8);
+                    Write(output, ordered[i].Value, []);
+                }
+
+                Put(output, "}"u8);
                 break;
             case JsonValueKind.Array:
-                builder.Append('[');
+                Put(output, "["u8);
                 var index = 0;
                 foreach (var item in element.EnumerateArray())
                 {
                     if (index++ > 0)
                     {
-                        builder.Append(',');
+                        Put(output, ","u8);
                     }
 
-                    Write(builder, item, []);
+                    Write(output, item, []);
                 }
 
-                builder.Append(']');
+                Put(output, "]"u8);
                 break;
             case JsonValueKind.String:
-                WriteString(builder, element.GetString()!);
+                WriteString(output, element.GetString()!);
                 break;
             case JsonValueKind.Number:
-                builder.Append(element.GetRawText());
+                Put(output, JsonMarshal.GetRawUtf8Value(element));
                 break;
             case JsonValueKind.True:
-                builder.Append("true");
+                Put(output, "true"u8);
                 break;
             case JsonValueKind.False:
-                builder.Append("false");
+                Put(output, "false"u8);
                 break;
             default:
-                builder.Append("null");
+                Put(output, "null"u8);
                 break;
         }
     }
 
-    private static void WriteString(StringBuilder builder, string value)
+    private static void Put(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
     {
-        builder.Append('"');
-        foreach (var c in value)
+        bytes.CopyTo(output.GetSpan(bytes.Length));
+        output.Advance(bytes.Length);
+    }
+
+    /// <summary>
+    /// A string: <c>"</c>, <c>\</c> and control characters escaped, every other run of characters as UTF-8 (a lone
+    /// surrogate as U+FFFD, as encoding the whole text at once gives: a run never ends inside a pair).
+    /// </summary>
+    private static void WriteString(IBufferWriter<byte> output, string value)
+    {
+        Put(output, "\""u8);
+        var text = value.AsSpan();
+        while (!text.IsEmpty)
         {
+            var stop = text.IndexOfAny(Escaped);
+            var run = stop < 0 ? text : text[..stop];
+            if (!run.IsEmpty)
+            {
+                var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(run.Length));
+                output.Advance(Encoding.UTF8.GetBytes(run, span));
+            }
+
+            if (stop < 0)
+            {
+                break;
+            }
+
+            var c = text[stop];
             switch (c)
             {
                 case '"':
-                    builder.Append("\\\"");
+                    Put(output, "\\\""u8);
                     break;
                 case '\\':
-                    builder.Append("\\\\");
+                    Put(output, "\\\\"u8);
                     break;
                 case '\b':
-                    builder.Append("\\b");
+                    Put(output, "\\b"u8);
                     break;
                 case '\f':
-                    builder.Append("\\f");
+                    Put(output, "\\f"u8);
                     break;
                 case '\n':
-                    builder.Append("\\n");
+                    Put(output, "\\n"u8);
                     break;
                 case '\r':
-                    builder.Append("\\r");
+                    Put(output, "\\r"u8);
                     break;
                 case '\t':
-                    builder.Append("\\t");
+                    Put(output, "\\t"u8);
                     break;
                 default:
-                    if (c < 0x20)
-                    {
-                        builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        builder.Append(c);
-                    }
-
+                    var escape = output.GetSpan(6);
+                    "\\u00"u8.CopyTo(escape);
+                    escape[4] = Hex[c >> 4];
+                    escape[5] = Hex[c & 0xF];
+                    output.Advance(6);
                     break;
             }
+
+            text = text[(stop + 1)..];
         }
 
-        builder.Append('"');
+        Put(output, "\""u8);
     }
+
+    private static ReadOnlySpan<byte> Hex => "0123456789abcdef"u8;
+
+    /// <summary>What a canonical string escapes: the quote, the backslash and the control characters U+0000 to U+001F.</summary>
+    private static readonly SearchValues<char> Escaped = SearchValues.Create("\"\\" + string.Concat(Enumerable.Range(0, 0x20).Select(c => (char)c)));
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Steward.Core.Audit;
@@ -29,6 +30,37 @@ public class HashChainTests
 
         Assert.Equal("{\"a\":\"xé\\n\\\"\",\"b\":[1,2.50,{\"a\":null,\"z\":true}]}", canonical);
         Assert.Equal(canonical, HashChain.Canonical(Encoding.UTF8.GetBytes("""{"a":"x\u00e9\n\"","b":[1,2.50,{"a":null,"z":true}]}""")));
+    }
+
+    [Fact]
+    public void Canonical_json_escapes_only_quote_backslash_and_control_characters_and_orders_names_by_utf16_code_units()
+    {
+        // U+FF01 sorts after the emoji in UTF-16 code units (0xFF01 > 0xD83D) though its UTF-8 (EF) is before the emoji's (F0).
+        var text = "{\"\uFF01\":1,\"\uD83D\uDE00\":2,\"z\":\"a\\u0001b\\b\\f\\t\\r\\\\/\u00e9\",\"e\":-0.0E+2}";
+
+        var canonical = HashChain.Canonical(Encoding.UTF8.GetBytes(text));
+
+        Assert.Equal("{\"e\":-0.0E+2,\"z\":\"a\\u0001b\\b\\f\\t\\r\\\\/\u00e9\",\"\uD83D\uDE00\":2,\"\uFF01\":1}", canonical);
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(HashChain.Genesis + canonical)));
+        Assert.Equal(hash, JsonlChain.Seal(text, HashChain.Genesis).Hash);
+    }
+
+    [Fact]
+    public void Sealing_bytes_gives_the_line_and_hash_that_sealing_text_gives()
+    {
+        const string record = """{"at":"2025-01-01T00:00:00Z","server":"s","tool":"t\n\u00e9","arguments":{"b":[1,{"y":null,"x":true}],"a":"\ud83d\ude00"}}""";
+        var previous = new string('a', 64);
+        var line = new ArrayBufferWriter<byte>();
+        line.Write("\n"u8);
+
+        var hash = JsonlChain.Seal(Encoding.UTF8.GetBytes(" " + record + "\n"), previous, line);
+
+        var (expectedLine, expectedHash) = JsonlChain.Seal(record, previous);
+        Assert.Equal(expectedHash, hash);
+        Assert.Equal("\n" + expectedLine, Encoding.UTF8.GetString(line.WrittenSpan));
+        Assert.Equal(HashChain.Link(previous, HashChain.Canonical(Encoding.UTF8.GetBytes(record))), hash);
+        Assert.Throws<FormatException>(() => JsonlChain.Seal(Encoding.UTF8.GetBytes("""{"a":1,"a":2}"""), previous, line));
+        Assert.Throws<FormatException>(() => JsonlChain.Seal(Encoding.UTF8.GetBytes("[1]"), previous, line));
     }
 
     [Fact]
