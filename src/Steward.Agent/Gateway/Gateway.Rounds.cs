@@ -150,6 +150,9 @@ public sealed partial class Gateway
 
         public void HostLeft() => Interlocked.Decrement(ref hostWaiting);
 
+        /// <summary>Cancelled when the call's rounds end (<see cref="Forget"/>), which stops the timer that would end them.</summary>
+        public CancellationTokenSource Forgotten { get; } = new();
+
         /// <summary>Cancelled when the host stops retrying (<see cref="RoundWait"/>) or the call is done.</summary>
         public CancellationTokenSource Lifetime { get; } = new();
 
@@ -230,12 +233,16 @@ public sealed partial class Gateway
         }
     }
 
-    /// <summary>Ends a stateless call's rounds: its result was delivered, or no one came for it.</summary>
+    /// <summary>
+    /// Ends a stateless call's rounds: its result was delivered, or no one came for it. Its entry goes, and so does the
+    /// timer that would have ended it later (a busy host would otherwise leave one alive per call for a round's wait).
+    /// </summary>
     private void Forget(InputRounds call)
     {
-        foreach (var (state, _) in rounds.Where(r => r.Value == call))
+        lock (call)
         {
-            rounds.TryRemove(state, out _);
+            call.Forgotten.Cancel();
+            rounds.TryRemove(new KeyValuePair<string, InputRounds>(call.State, call));
         }
     }
 
@@ -283,8 +290,8 @@ public sealed partial class Gateway
                 {
                     // The result waits for the host's next retry (the call may end while the host answers a question),
                     // for a round's wait at most. Its lifetime is not disposed: a retry racing the end may still use it.
-                    _ = Task.Delay(RoundWait, CancellationToken.None).ContinueWith(_ => Forget(call), CancellationToken.None,
-                        TaskContinuationOptions.None, TaskScheduler.Default);
+                    _ = Task.Delay(RoundWait, call.Forgotten.Token).ContinueWith(_ => Forget(call), CancellationToken.None,
+                        TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
                 }
             }, CancellationToken.None);
         }
@@ -319,10 +326,18 @@ public sealed partial class Gateway
         }
         else if (answer is JsonObject { } body && body["resultType"]?.GetValue<string>() == "input_required")
         {
-            var previous = call.State;
-            call.State = InputRounds.NewState();
-            rounds[call.State] = call;
-            rounds.TryRemove(new KeyValuePair<string, InputRounds>(previous, call));
+            lock (call)
+            {
+                // A new state each round; a call forgotten meanwhile (no one came for its result) is not put back.
+                var previous = call.State;
+                call.State = InputRounds.NewState();
+                rounds.TryRemove(new KeyValuePair<string, InputRounds>(previous, call));
+                if (!call.Forgotten.IsCancellationRequested)
+                {
+                    rounds[call.State] = call;
+                }
+            }
+
             body["requestState"] = call.State;
             call.Lifetime.CancelAfter(RoundWait);
         }
