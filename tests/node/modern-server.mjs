@@ -5,6 +5,7 @@
 //
 // Tools: echo; confirm, which asks its client through an input_required round (a form elicitation keyed "confirm");
 // add_tool, which registers the tool "late" and so changes the tool list (sent to subscriptions/listen streams).
+// The prompt confirm_prompt and the resource steward://confirm ask the same question before they answer.
 import { McpServer, acceptedContent, inputRequired } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import * as z from 'zod';
@@ -23,6 +24,24 @@ function create() {
             return inputRequired({ inputRequests: { confirm: inputRequired.elicit({ message: `Go ahead with ${action}?`, requestedSchema: confirmation }) } });
         }
         return { content: [{ type: 'text', text: answer.confirm ? `confirmed: ${action}` : `declined: ${action}` }] };
+    });
+
+    const ask = (responses, what) => acceptedContent(responses, 'confirm', confirmation) ?? inputRequired({
+        inputRequests: { confirm: inputRequired.elicit({ message: `Go ahead with ${what}?`, requestedSchema: confirmation }) },
+    });
+    server.registerPrompt('confirm_prompt', { description: 'Asks before it is written', argsSchema: z.object({ topic: z.string() }) }, async ({ topic }, ctx) => {
+        const answer = ask(ctx.mcpReq.inputResponses, `the prompt about ${topic}`);
+        if (answer.resultType === 'input_required') {
+            return answer;
+        }
+        return { messages: [{ role: 'user', content: { type: 'text', text: answer.confirm ? `prompt: ${topic}` : `declined: ${topic}` } }] };
+    });
+    server.registerResource('confirm_resource', 'steward://confirm', { description: 'Asks before it is read', mimeType: 'text/plain' }, async (uri, ctx) => {
+        const answer = ask(ctx.mcpReq.inputResponses, 'reading it');
+        if (answer.resultType === 'input_required') {
+            return answer;
+        }
+        return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: answer.confirm ? 'read: confirmed' : 'read: declined' }] };
     });
 
     server.registerTool('add_tool', { description: 'Adds the tool "late"', inputSchema: z.object({}) }, async () => {

@@ -52,21 +52,26 @@ public sealed partial class Gateway
         return new ListPromptsResult { Prompts = result };
     }
 
-    private async ValueTask<GetPromptResult> GetPromptAsync(RequestContext<GetPromptRequestParams> request, CancellationToken cancellationToken)
+    private async ValueTask<GetPromptResult> GetPromptAsync(RequestContext<GetPromptRequestParams> request, CancellationToken cancellationToken) =>
+        await GetPromptAsync(new CallHost(request.Server), request.Params, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>A prompts/get of <paramref name="host"/>: what the upstream asks while it builds the prompt goes to that host.</summary>
+    private async Task<GetPromptResult> GetPromptAsync(CallHost host, GetPromptRequestParams? get, CancellationToken cancellationToken)
     {
         await SettledAsync(cancellationToken).ConfigureAwait(false);
-        var get = request.Params ?? throw new McpProtocolException("prompts/get needs params", McpErrorCode.InvalidParams);
+        get = get ?? throw new McpProtocolException("prompts/get needs params", McpErrorCode.InvalidParams);
         if (Route(get.Name) is not var (upstream, prompt))
         {
             throw new McpProtocolException($"Unknown prompt: '{get.Name}'", McpErrorCode.InvalidParams);
         }
 
-        return await upstream.Client.GetPromptAsync(new GetPromptRequestParams
+        var meta = get.Meta?.DeepClone().AsObject();
+        return await InFlightAsync(host, upstream, meta, ct => upstream.Client.GetPromptAsync(new GetPromptRequestParams
         {
             Name = prompt,
             Arguments = get.Arguments,
-            Meta = get.Meta?.DeepClone().AsObject(),
-        }, cancellationToken).ConfigureAwait(false);
+            Meta = meta,
+        }, ct).AsTask(), cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask<ListResourcesResult> ListResourcesAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken)
@@ -110,29 +115,49 @@ public sealed partial class Gateway
         return new ListResourceTemplatesResult { ResourceTemplates = result };
     }
 
-    private async ValueTask<ReadResourceResult> ReadResourceAsync(RequestContext<ReadResourceRequestParams> request, CancellationToken cancellationToken)
+    private async ValueTask<ReadResourceResult> ReadResourceAsync(RequestContext<ReadResourceRequestParams> request, CancellationToken cancellationToken) =>
+        await ReadResourceAsync(new CallHost(request.Server), request.Params, IsStatelessRevision(request.JsonRpcRequest.Context?.ProtocolVersion), cancellationToken)
+            .ConfigureAwait(false);
+
+    /// <summary>A resources/read of <paramref name="host"/>: what the upstream asks while it reads goes to that host.</summary>
+    private async Task<ReadResourceResult> ReadResourceAsync(CallHost host, ReadResourceRequestParams? read, bool stateless, CancellationToken cancellationToken)
     {
         await SettledAsync(cancellationToken).ConfigureAwait(false);
-        var read = request.Params ?? throw new McpProtocolException("resources/read needs params", McpErrorCode.InvalidParams);
+        read = read ?? throw new McpProtocolException("resources/read needs params", McpErrorCode.InvalidParams);
         try
         {
             var upstream = await RouteUriAsync(read.Uri, cancellationToken).ConfigureAwait(false)
                            ?? throw ResourceNotFound(read.Uri);
-            return await upstream.Client.ReadResourceAsync(new ReadResourceRequestParams { Uri = read.Uri, Meta = read.Meta?.DeepClone().AsObject() },
-                cancellationToken).ConfigureAwait(false);
+            var meta = read.Meta?.DeepClone().AsObject();
+            try
+            {
+                return await InFlightAsync(host, upstream, meta, ct => upstream.Client.ReadResourceAsync(new ReadResourceRequestParams { Uri = read.Uri, Meta = meta }, ct).AsTask(),
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (McpProtocolException e) when (!stateless && e.ErrorCode == McpErrorCode.InvalidParams && IsStatelessRevision(upstream.Client.NegotiatedProtocolVersion)
+                                                 && e.Data["uri"]?.ToString() == read.Uri)
+            {
+                // The reverse: an upstream of the stateless revision says invalid params naming the uri; a session host is told -32002.
+                throw WithData(new McpProtocolException(e.Message, e, McpErrorCode.ResourceNotFound), e);
+            }
         }
-        catch (McpProtocolException e) when (e.ErrorCode == McpErrorCode.ResourceNotFound && IsStatelessRevision(request.JsonRpcRequest.Context?.ProtocolVersion))
+        catch (McpProtocolException e) when (e.ErrorCode == McpErrorCode.ResourceNotFound && stateless)
         {
             // The stateless revision reports an unknown resource as invalid params (-32602), not the session revisions' -32002.
             // The error's data (the upstream's, as the SDK keeps it in Exception.Data: the resource's uri) goes with it.
-            var mapped = new McpProtocolException(e.Message, e, McpErrorCode.InvalidParams);
-            foreach (System.Collections.DictionaryEntry entry in e.Data)
-            {
-                mapped.Data[entry.Key] = entry.Value;
-            }
-
-            throw mapped;
+            throw WithData(new McpProtocolException(e.Message, e, McpErrorCode.InvalidParams), e);
         }
+    }
+
+    /// <summary><paramref name="mapped"/> with the error data of <paramref name="original"/> (the SDK keeps a JSON-RPC error's data in <see cref="Exception.Data"/>).</summary>
+    private static McpProtocolException WithData(McpProtocolException mapped, McpProtocolException original)
+    {
+        foreach (System.Collections.DictionaryEntry entry in original.Data)
+        {
+            mapped.Data[entry.Key] = entry.Value;
+        }
+
+        return mapped;
     }
 
     /// <summary>No upstream serves <paramref name="uri"/>: -32002, with the uri in the error's data as the revisions suggest.</summary>

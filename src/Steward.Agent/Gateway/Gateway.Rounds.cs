@@ -159,8 +159,8 @@ public sealed partial class Gateway
         /// <summary>The call's result (as the host gets it), or its failure.</summary>
         public Task<JsonNode?> Completion { get; set; } = Task.FromResult<JsonNode?>(null);
 
-        /// <summary>The tool the call was for: a retry must name the same.</summary>
-        public required string Tool { get; init; }
+        /// <summary>The method and what it named (a tool, a prompt, a resource's uri): a retry must ask for the same.</summary>
+        public required string Subject { get; init; }
 
         public async Task<JsonNode> AskAsync(string method, JsonNode? parameters, CancellationToken cancellationToken)
         {
@@ -247,18 +247,58 @@ public sealed partial class Gateway
     }
 
     /// <summary>
-    /// A tools/call of a stateless host: a new call starts the gate in the background and answers with its first round;
-    /// a retry (<c>requestState</c>) answers the questions of its call and answers with the next round.
+    /// A stateless host's prompts/get or resources/read, run as a call with rounds (<see cref="CallStatelessAsync"/>): an
+    /// upstream that asks something while it builds the prompt or reads the resource has its question reach this host
+    /// as <c>input_required</c>, as a tool's would. The request's envelope (<see cref="EnvelopeKeys"/>) does not go on.
     /// </summary>
-    private async Task CallStatelessAsync(MessageContext context, JsonRpcRequest request, JsonObject parameters, string name, CancellationToken cancellationToken)
+    private Task StatelessRequestAsync(MessageContext context, JsonRpcRequest request, CancellationToken cancellationToken)
+    {
+        var (field, what) = request.Method == RequestMethods.PromptsGet ? ("name", "the prompt's name") : ("uri", "the resource's uri");
+        if (request.Params is not JsonObject parameters || parameters[field] is not JsonValue value || !value.TryGetValue(out string? name))
+        {
+            throw new McpProtocolException($"{request.Method} needs params with {what} as a string", McpErrorCode.InvalidParams);
+        }
+
+        var options = McpJsonUtilities.DefaultOptions;
+        return CallStatelessAsync(context, request, parameters, name, async (host, ct) =>
+        {
+            var sent = parameters.DeepClone().AsObject();
+            WithoutEnvelope(sent);
+            sent.Remove("requestState");
+            sent.Remove("inputResponses");
+            JsonNode? result;
+            try
+            {
+                result = request.Method == RequestMethods.PromptsGet
+                    ? JsonSerializer.SerializeToNode(await GetPromptAsync(host, sent.Deserialize<GetPromptRequestParams>(options), ct).ConfigureAwait(false), options)
+                    : JsonSerializer.SerializeToNode(await ReadResourceAsync(host, sent.Deserialize<ReadResourceRequestParams>(options), stateless: true, ct).ConfigureAwait(false), options);
+            }
+            catch (JsonException e)
+            {
+                throw new McpProtocolException($"{request.Method}: the params are not what it takes: {e.Message}", McpErrorCode.InvalidParams);
+            }
+
+            return result;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// A request of a stateless host that an upstream may ask questions during (tools/call, prompts/get, resources/read):
+    /// a new one starts <paramref name="work"/> in the background and answers with its first round; a retry
+    /// (<c>requestState</c>) answers the questions of its call and answers with the next round.
+    /// </summary>
+    /// <param name="name">What the request names (the tool, the prompt, the resource's uri): a retry must name the same.</param>
+    private async Task CallStatelessAsync(MessageContext context, JsonRpcRequest request, JsonObject parameters, string name,
+        Func<CallHost, CancellationToken, Task<JsonNode?>> work, CancellationToken cancellationToken)
     {
         InputRounds call;
+        var subject = request.Method + " " + name;
         if (parameters["requestState"] is JsonValue state && state.TryGetValue(out string? token))
         {
-            if (!rounds.TryGetValue(token, out var found) || found.Tool != name)
+            if (!rounds.TryGetValue(token, out var found) || found.Subject != subject)
             {
                 throw new McpProtocolException(
-                    $"tools/call: params.requestState is not one the gateway gave for '{name}', or its call has ended (a call waits {RoundWait.TotalMinutes:0} minutes for its next round); call the tool again without it",
+                    $"{request.Method}: params.requestState is not one the gateway gave for '{name}', or its call has ended (a call waits {RoundWait.TotalMinutes:0} minutes for its next round); send the request again without it",
                     McpErrorCode.InvalidParams);
             }
 
@@ -273,18 +313,18 @@ public sealed partial class Gateway
             if (rounds.Count >= MaxCalls)
             {
                 throw new McpProtocolException(
-                    $"tools/call: {MaxCalls} calls of stateless hosts are running or waiting for their next round, the gateway's limit; answer or cancel one, or try again once one ends (a call waits {RoundWait.TotalMinutes:0} minutes for its next round)",
+                    $"{request.Method}: {MaxCalls} requests of stateless hosts are running or waiting for their next round, the gateway's limit; answer or cancel one, or try again once one ends (a request waits {RoundWait.TotalMinutes:0} minutes for its next round)",
                     McpErrorCode.InvalidRequest);
             }
 
-            call = new InputRounds(context.Server.ClientCapabilities, context.Server) { Tool = name, LogLevel = RequestedLogLevel(parameters) };
+            call = new InputRounds(context.Server.ClientCapabilities, context.Server) { Subject = subject, LogLevel = RequestedLogLevel(parameters) };
             rounds[call.State] = call;
             var host = new CallHost(call);
             call.Completion = Task.Run(async () =>
             {
                 try
                 {
-                    return await GateAsync(host, parameters, name, call.Lifetime.Token).ConfigureAwait(false);
+                    return await work(host, call.Lifetime.Token).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -317,7 +357,7 @@ public sealed partial class Gateway
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new McpProtocolException($"Steward: the call to '{name}' ended: it waited too long for its next round", McpErrorCode.InternalError);
+            throw new McpProtocolException($"Steward: the {request.Method} of '{name}' ended: it waited too long for its next round", McpErrorCode.InternalError);
         }
 
         if (call.Completion.IsCompleted)

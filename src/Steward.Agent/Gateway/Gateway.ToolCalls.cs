@@ -96,7 +96,7 @@ public sealed partial class Gateway
 
         if (IsStateless(context))
         {
-            await CallStatelessAsync(context, request, parameters, name, cancellationToken).ConfigureAwait(false);
+            await CallStatelessAsync(context, request, parameters, name, (host, ct) => GateAsync(host, parameters, name, ct), cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -288,14 +288,25 @@ public sealed partial class Gateway
     /// here, with the request id the gateway chose: the SDK's own cancellation notice can be lost when the request's
     /// wait is cancelled first (it unregisters the notice as the wait ends).
     /// </summary>
-    private async Task<JsonObject> SendToolCallAsync(CallHost caller, Upstream upstream, JsonObject parameters, CancellationToken cancellationToken)
+    private Task<JsonObject> SendToolCallAsync(CallHost caller, Upstream upstream, JsonObject parameters, CancellationToken cancellationToken) =>
+        InFlightAsync(caller, upstream, parameters["_meta"] as JsonObject, ct => SendToolCallCoreAsync(upstream, parameters, ct), cancellationToken);
+
+    /// <summary>
+    /// A host's request to <paramref name="upstream"/> while it is in flight (a tool call, a prompt, a resource read):
+    /// what the upstream asks during it (sampling, elicitation, roots) goes to <paramref name="caller"/>
+    /// (<see cref="SessionFor"/>), and so does its progress, under the host's own token.
+    /// </summary>
+    /// <remarks>
+    /// The host's token goes up in <paramref name="meta"/> as it is, unless a request in flight already uses it (another
+    /// session chose the same): then a token of the gateway's own goes up in its place.
+    /// </remarks>
+    private async Task<T> InFlightAsync<T>(CallHost caller, Upstream upstream, JsonObject? meta, Func<CancellationToken, Task<T>> send,
+        CancellationToken cancellationToken)
     {
         callers.AddOrUpdate(upstream.Name, static (_, c) => [c], static (_, list, c) => list.Add(c), caller);
         string? relayed = null;
-        if (parameters["_meta"] is JsonObject meta && meta["progressToken"] is JsonValue token)
+        if (meta?["progressToken"] is JsonValue token)
         {
-            // The host's token goes up as it is, unless a call in flight already uses it (another session chose the
-            // same): then a token of the gateway's own goes up in its place.
             relayed = token.ToJsonString();
             if (!progressTokens.TryAdd(relayed, (caller, token.DeepClone())))
             {
@@ -308,7 +319,7 @@ public sealed partial class Gateway
 
         try
         {
-            return await SendToolCallCoreAsync(upstream, parameters, cancellationToken).ConfigureAwait(false);
+            return await send(cancellationToken).ConfigureAwait(false);
         }
         finally
         {

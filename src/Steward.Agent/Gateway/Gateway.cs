@@ -217,13 +217,21 @@ public sealed partial class Gateway : IAsyncDisposable
             }
         }
 
-        return context.JsonRpcMessage switch
-        {
-            JsonRpcRequest { Method: RequestMethods.ToolsCall } request => CallToolAsync(context, request, cancellationToken),
-            JsonRpcNotification { Method: NotificationMethods.InitializedNotification } => Initialized(context, next, cancellationToken),
-            JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled when !waitingRounds.IsEmpty => CancelledAsync(cancelled, context, next, cancellationToken),
-            _ => next(context, cancellationToken),
-        };
+        return Dispatch(context, next, cancellationToken);
+    };
+
+    /// <summary>
+    /// Where a host's message goes: a tools/call to the gate; a stateless host's prompts/get and resources/read to a call
+    /// with rounds, so that an upstream's question while it answers reaches that host; everything else to the SDK.
+    /// </summary>
+    private Task Dispatch(MessageContext context, McpMessageHandler next, CancellationToken cancellationToken) => context.JsonRpcMessage switch
+    {
+        JsonRpcRequest { Method: RequestMethods.ToolsCall } request => CallToolAsync(context, request, cancellationToken),
+        JsonRpcRequest { Method: RequestMethods.PromptsGet or RequestMethods.ResourcesRead } request when IsStateless(context) =>
+            StatelessRequestAsync(context, request, cancellationToken),
+        JsonRpcNotification { Method: NotificationMethods.InitializedNotification } => Initialized(context, next, cancellationToken),
+        JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled when !waitingRounds.IsEmpty => CancelledAsync(cancelled, context, next, cancellationToken),
+        _ => next(context, cancellationToken),
     };
 
     /// <summary>
@@ -260,9 +268,7 @@ public sealed partial class Gateway : IAsyncDisposable
         // everything the gateway relays, and each question is held to the capabilities of the request that caused it.
         await OfferAsync(RelayedCapabilities, context.Server.ClientInfo, cancellationToken).ConfigureAwait(false);
         hostReady.TrySetResult();
-        await (context.JsonRpcMessage is JsonRpcRequest { Method: RequestMethods.ToolsCall } request
-            ? CallToolAsync(context, request, cancellationToken)
-            : next(context, cancellationToken)).ConfigureAwait(false);
+        await Dispatch(context, next, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task Initialized(MessageContext context, McpMessageHandler next, CancellationToken cancellationToken)

@@ -96,6 +96,42 @@ public sealed class ModernUpstreamTests
         Assert.Equal("demo://missing", missing.Data["uri"]?.ToString());
     }
 
+    [NodeTheory]
+    [MemberData(nameof(HostRevisions))]
+    public async Task A_question_asked_while_a_prompt_is_written_or_a_resource_read_reaches_the_host_that_asked(string hostRevision)
+    {
+        var asked = new List<string>();
+        var options = new McpClientOptions
+        {
+            ProtocolVersion = hostRevision,
+            Capabilities = new ClientCapabilities { Elicitation = new ElicitationCapability { Form = new FormElicitationCapability() } },
+            Handlers = new McpClientHandlers
+            {
+                ElicitationHandler = (request, _) =>
+                {
+                    lock (asked)
+                    {
+                        asked.Add(request!.Message);
+                    }
+
+                    return ValueTask.FromResult(new ElicitResult { Action = "accept", Content = new Dictionary<string, JsonElement> { ["confirm"] = JsonSerializer.SerializeToElement(true) } });
+                },
+            },
+        };
+        await using var harness = await StartAsync(modernOnly: true, options);
+
+        // A session host is asked by a request of its session; a stateless host by the gateway's input_required round.
+        var prompt = await harness.Client.GetPromptAsync("modern__confirm_prompt", new Dictionary<string, object?> { ["topic"] = "tests" }).AsTask().WaitAsync(Guard);
+        Assert.Equal("prompt: tests", Assert.IsType<TextContentBlock>(Assert.Single(prompt.Messages).Content).Text);
+
+        var read = await harness.Client.ReadResourceAsync("steward://confirm").AsTask().WaitAsync(Guard);
+        Assert.Equal("read: confirmed", Assert.IsType<TextResourceContents>(Assert.Single(read.Contents)).Text);
+        lock (asked)
+        {
+            Assert.Equal(["Go ahead with the prompt about tests?", "Go ahead with reading it?"], asked);
+        }
+    }
+
     private static Task<GatewayHarness> StartAsync(bool modernOnly, McpClientOptions options)
     {
         var directory = GatewayHarness.TempDirectory();
