@@ -25,6 +25,7 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(KeyRotationRequest))]
 [JsonSerializable(typeof(NewOidcConfiguration))]
 [JsonSerializable(typeof(OidcExchangeRequest))]
+[JsonSerializable(typeof(ProfileBody))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
 
 public sealed record HealthReport(string Status, string? Detail = null);

@@ -15,9 +15,17 @@ internal sealed class BodyCheck(JsonElement root)
     /// <summary>Whether the body has the top-level field <paramref name="name"/>, whatever its value (<c>null</c> included).</summary>
     public bool Given(string name) => root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out _);
 
-    /// <summary>A problem at <paramref name="path"/>; <paramref name="value"/> is the value at fault as JSON text, when there is one.</summary>
-    public void Add(string path, string message, string? value = null) =>
-        _items.Add(new ProblemItem { Location = RequestJson.Location(path), Path = path, Message = message, Value = value });
+    /// <summary>
+    /// A problem at <paramref name="path"/>; <paramref name="value"/> is the value at fault as JSON text, when there is one.
+    /// A path from the root (<c>$.toolRules[2].pattern</c>, as the tool rules' own reader names them) is kept as written,
+    /// so that its problem reads as it does wherever those rules are read.
+    /// </summary>
+    public void Add(string path, string message, string? value = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var relative = path.StartsWith('$') ? path.TrimStart('$').TrimStart('.') : path;
+        _items.Add(new ProblemItem { Location = RequestJson.Location(relative), Path = path, Message = message, Value = value });
+    }
 
     /// <summary>
     /// Whether a problem was reported at <paramref name="path"/> or inside it: its value did not reach the record, and
@@ -42,6 +50,41 @@ internal sealed class BodyCheck(JsonElement root)
         if ((given || required) && !Reported(field))
         {
             Add(field, message, given ? Json(value) ?? "null" : null);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The flag <paramref name="field"/>: its value, or null when it was left out, or given as <c>null</c> (which is
+    /// reported: a flag is true or false), or already reported as of the wrong type.
+    /// </summary>
+    public bool? Flag(string field, bool? value)
+    {
+        if (value is null && Given(field) && !Reported(field))
+        {
+            Add(field, "expected true or false", "null");
+        }
+
+        return value;
+    }
+
+    /// <summary>
+    /// The whole number <paramref name="field"/> when it is from <paramref name="min"/> to <paramref name="max"/>; else
+    /// null, and <paramref name="message"/> reported at the field when it was given (<c>null</c> included) or,
+    /// <paramref name="required"/>, left out, unless its value was already reported as of the wrong type.
+    /// </summary>
+    public long? Whole(string field, long? value, long min, long max, string message, bool required = false)
+    {
+        if (value is { } number && number >= min && number <= max)
+        {
+            return number;
+        }
+
+        var given = Given(field);
+        if ((given || required) && !Reported(field))
+        {
+            Add(field, message, given ? value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null" : null);
         }
 
         return null;

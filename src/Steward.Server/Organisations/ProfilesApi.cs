@@ -59,7 +59,8 @@ internal static partial class ProfilesApi
     /// </summary>
     private static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, string? accountSlug, CancellationToken cancellationToken)
     {
-        var change = ProfileChange.Read(await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ProfileChange.Names, cancellationToken).ConfigureAwait(false));
+        var change = await RequestRecord.ReadAsync(context.Request, MaxBodyBytes, ServerJsonContext.Default.ProfileBody, (fields, check) => fields.Validate(check), cancellationToken)
+            .ConfigureAwait(false);
         if (!change.Ok)
         {
             return Problems.Of(change.Problem);
