@@ -26,6 +26,8 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(NewOidcConfiguration))]
 [JsonSerializable(typeof(OidcExchangeRequest))]
 [JsonSerializable(typeof(ProfileBody))]
+[JsonSerializable(typeof(NewAccount))]
+[JsonSerializable(typeof(AccountRename))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
 
 public sealed record HealthReport(string Status, string? Detail = null);

@@ -56,6 +56,27 @@ internal sealed class BodyCheck(JsonElement root)
     }
 
     /// <summary>
+    /// The field <paramref name="field"/> as given when the whole of it matches <paramref name="pattern"/> (a slug, say);
+    /// else null, and <paramref name="message"/> reported at the field, unless its value was already reported as of the
+    /// wrong type. The field is required.
+    /// </summary>
+    public string? Matching(string field, string? value, System.Text.RegularExpressions.Regex pattern, string message)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        if (value is not null && pattern.IsMatch(value))
+        {
+            return value;
+        }
+
+        if (!Reported(field))
+        {
+            Add(field, message, Given(field) ? Json(value) ?? "null" : null);
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// The flag <paramref name="field"/>: its value, or null when it was left out, or given as <c>null</c> (which is
     /// reported: a flag is true or false), or already reported as of the wrong type.
     /// </summary>

@@ -255,6 +255,35 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
     }
 
     [Fact]
+    public async Task An_account_body_with_several_problems_is_one_422_naming_every_one_at_its_path()
+    {
+        using var admin = Admin();
+        using var created = await admin.PostAsync("/api/v1/orgs/demo/accounts", GovernanceServer.Json("""{"slug":"Bad Slug","name":" ","team":"x"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, created.StatusCode);
+        var problem = await JsonAsync(created);
+        Assert.Equal(["team", "slug", "name"], problem["errors"]!.AsArray().Select(e => (string)e!["path"]!));
+        Assert.Equal(["body.team", "body.slug", "body.name"], problem["errors"]!.AsArray().Select(e => (string)e!["location"]!));
+        var detail = (string)problem["detail"]!;
+        Assert.Contains("team: unknown field; expected one of slug, name", detail, StringComparison.Ordinal);
+        Assert.Contains("; slug: expected 1 to 63 lowercase letters, digits and '-', starting with a letter or digit", detail, StringComparison.Ordinal);
+        Assert.Contains("; name: expected a string of 1 to 200 characters", detail, StringComparison.Ordinal);
+
+        using var typed = await admin.PostAsync("/api/v1/orgs/demo/accounts", GovernanceServer.Json("""{"slug":7,"name":8}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, typed.StatusCode);
+        var errors = (await JsonAsync(typed))["errors"]!.AsArray();
+        Assert.Equal(["slug", "name"], errors.Select(e => (string)e!["path"]!));
+        Assert.Equal("expected a string, found a number", (string)errors[0]!["message"]!);
+
+        using var renamed = await admin.PatchAsync("/api/v1/orgs/demo/accounts/platform", GovernanceServer.Json("""{"slug":"other","colour":"blue"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, renamed.StatusCode);
+        var rename = await JsonAsync(renamed);
+        Assert.Equal(["slug", "colour", "name"], rename["errors"]!.AsArray().Select(e => (string)e!["path"]!));
+        Assert.Contains("; name: expected a string of 1 to 200 characters: the account's new name (its slug stays)", (string)rename["detail"]!, StringComparison.Ordinal);
+        var accounts = JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/accounts"))!["accounts"]!.AsArray();
+        Assert.DoesNotContain(accounts, a => (string)a!["slug"]! is "other" or "Bad Slug");
+    }
+
+    [Fact]
     public async Task A_token_is_shown_once_listed_without_its_value_and_answers_401_once_revoked()
     {
         var (token, id) = await fixture.Server.CreateTokenAsync("developer", "platform");
