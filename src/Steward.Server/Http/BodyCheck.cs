@@ -77,6 +77,38 @@ internal sealed class BodyCheck(JsonElement root)
     }
 
     /// <summary>
+    /// The list of names <paramref name="field"/> (group names, say): each trimmed, without repeats in any case, in
+    /// ordinal order, so that two lists naming the same groups are equal. Left out, it is empty (or, <paramref name="required"/>,
+    /// reported); given, it must hold at most <paramref name="max"/> names of 1 to 200 characters, else null and
+    /// <paramref name="message"/> reported at the field, unless a name was already reported as of the wrong type.
+    /// </summary>
+    public List<string>? Names(string field, IReadOnlyList<string?>? values, int max, string message, bool required = false)
+    {
+        var given = Given(field);
+        if (Reported(field) || (!given && !required))
+        {
+            return given ? null : [];
+        }
+
+        if (values is null || values.Count > max || values.Any(v => v?.Trim() is not { Length: > 0 and <= 200 }))
+        {
+            Add(field, message, values is null ? given ? "null" : null : System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w =>
+            {
+                w.WriteStartArray();
+                foreach (var value in values)
+                {
+                    w.WriteStringValue(value);
+                }
+
+                w.WriteEndArray();
+            })));
+            return null;
+        }
+
+        return [.. values.Select(v => v!.Trim()).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>
     /// The flag <paramref name="field"/>: its value, or null when it was left out, or given as <c>null</c> (which is
     /// reported: a flag is true or false), or already reported as of the wrong type.
     /// </summary>
@@ -118,6 +150,17 @@ internal sealed class BodyCheck(JsonElement root)
     public ProblemBody? Problem() => _items.Count == 0
         ? null
         : Problems.Body(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", string.Join("; ", _items.Select(i => $"{i.Path}: {i.Message}")), [.. _items]);
+
+    /// <summary>
+    /// The 422 naming one field of a body found wrong after the body was read (an account no organisation has, an issuer
+    /// that does not answer): the same shape as the answer listing a body's problems, its item at <paramref name="path"/>.
+    /// </summary>
+    public static ProblemBody One(string path, string message, string? value = null)
+    {
+        var check = new BodyCheck(default);
+        check.Add(path, message, value);
+        return check.Problem()!;
+    }
 
     /// <summary>A string as JSON text, for a problem's value.</summary>
     public static string? Json(string? text) => text is null ? null : System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w => w.WriteStringValue(text)));
