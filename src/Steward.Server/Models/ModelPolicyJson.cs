@@ -22,9 +22,9 @@ internal static class ModelPolicyJson
     /// </summary>
     public static ModelAvailabilityPolicy Read(ModelPolicyBody body, bool controlEnabled, ModelCatalog? catalog, BodyCheck check)
     {
-        var states = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(check);
+        var states = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
         if (body.States is { ValueKind: not JsonValueKind.Null } statesElement)
         {
             if (statesElement.ValueKind != JsonValueKind.Object)
