@@ -12,6 +12,8 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(StatusUpdateRequest))]
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(Dictionary<string, bool>))]
+[JsonSerializable(typeof(Dictionary<string, string[]>))]
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(NewToken))]
 [JsonSerializable(typeof(TokenJson))]
@@ -25,6 +27,13 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(KeyRotationRequest))]
 [JsonSerializable(typeof(NewOidcConfiguration))]
 [JsonSerializable(typeof(OidcExchangeRequest))]
+[JsonSerializable(typeof(ProfileBody))]
+[JsonSerializable(typeof(NewAccount))]
+[JsonSerializable(typeof(AccountRename))]
+[JsonSerializable(typeof(Steward.Server.Models.ModelPolicyBody))]
+[JsonSerializable(typeof(Steward.Server.Models.ModelGroupsBody))]
+[JsonSerializable(typeof(Steward.Server.Models.UpstreamsRequest))]
+[JsonSerializable(typeof(Steward.Server.Models.TokenGroupsRequest))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;
 
 public sealed record HealthReport(string Status, string? Detail = null);

@@ -56,7 +56,7 @@ internal static class OidcApi
 
         if (rows.Count > 1)
         {
-            return JsonForm.Invalid("org", "several organisations on this server have single sign-on; give the organisation's slug", null);
+            return Problems.Query("org", "several organisations on this server have single sign-on; give the organisation's slug", null);
         }
 
         context.Response.Headers.CacheControl = "no-store";
@@ -103,7 +103,7 @@ internal static class OidcApi
         }
         catch (OidcException e)
         {
-            return JsonForm.Invalid("issuer", e.Message, BodyCheck.Json(request.Issuer));
+            return Problems.Of(BodyCheck.One("issuer", e.Message, BodyCheck.Json(request.Issuer)));
         }
 
         var caller = Authentication.CallerOf(context);
@@ -160,7 +160,7 @@ internal static class OidcApi
         var idToken = read.Value.IdToken;
         if ((read.Value.Org ?? await OrganisationByIssuerAsync(database, idToken, cancellationToken).ConfigureAwait(false)) is not { } slug)
         {
-            return JsonForm.Invalid("org", "give the organisation's slug: no single organisation has the ID token's issuer as its identity provider", null);
+            return Problems.Of(BodyCheck.One("org", "give the organisation's slug: no single organisation has the ID token's issuer as its identity provider"));
         }
 
         var organisation = await Organisation.FindAsync(database, slug, cancellationToken).ConfigureAwait(false);

@@ -25,7 +25,7 @@ internal sealed record NewOidcConfiguration(string? Issuer, string? ClientId, Js
         var clientId = check.Text("clientId", ClientId, 500, "expected the client id this server has at the identity provider (the audience of its ID tokens)", required: true);
         var accountClaim = check.Text("accountClaim", AccountClaim, 200, "expected the name of the claim whose value is the slug of a Steward account");
         var groupsClaim = check.Text("groupsClaim", GroupsClaim, 200, "expected the name of the claim that lists the user's groups");
-        var adminGroups = Groups(check);
+        var adminGroups = check.Names("adminGroups", AdminGroups, MaxAdminGroups, $"expected an array of at most {MaxAdminGroups} group names whose members administer the organisation");
         var secretGiven = check.Given("clientSecret");
         string? secret = null;
         if (ClientSecret is { ValueKind: not JsonValueKind.Null } given)
@@ -38,34 +38,7 @@ internal sealed record NewOidcConfiguration(string? Issuer, string? ClientId, Js
         }
 
         return check.Count > 0 ? null : new OidcConfigurationRequest(issuer!, clientId!, secretGiven, secret, accountClaim ?? OidcSettings.DefaultAccountClaim,
-            groupsClaim ?? OidcSettings.DefaultGroupsClaim, adminGroups);
-    }
-
-    /// <summary>The admin groups trimmed, without repeats (in any case), in order; every one 1 to 200 characters, at most <see cref="MaxAdminGroups"/>.</summary>
-    private List<string> Groups(BodyCheck check)
-    {
-        if (!check.Given("adminGroups") || check.Reported("adminGroups"))
-        {
-            return [];
-        }
-
-        if (AdminGroups is null || AdminGroups.Count > MaxAdminGroups || AdminGroups.Any(g => g?.Trim() is not { Length: > 0 and <= 200 }))
-        {
-            check.Add("adminGroups", $"expected an array of at most {MaxAdminGroups} group names whose members administer the organisation",
-                AdminGroups is null ? "null" : System.Text.Encoding.UTF8.GetString(ResponseJson.Write(w =>
-                {
-                    w.WriteStartArray();
-                    foreach (var group in AdminGroups)
-                    {
-                        w.WriteStringValue(group);
-                    }
-
-                    w.WriteEndArray();
-                })));
-            return [];
-        }
-
-        return [.. AdminGroups.Select(g => g!.Trim()).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal)];
+            groupsClaim ?? OidcSettings.DefaultGroupsClaim, adminGroups!);
     }
 }
 

@@ -36,7 +36,7 @@ internal static class TokenOperations
             account = await Profiles.FindAccountAsync(connection, transaction, organisation.Id, accountSlug, cancellationToken).ConfigureAwait(false);
             if (account is null)
             {
-                return Outcome<CreatedToken>.Refused(JsonForm.FieldProblem("account",
+                return Outcome<CreatedToken>.Refused(BodyCheck.One("account",
                     $"there is no account \"{accountSlug}\" in this organisation; create it with POST /api/v1/orgs/{organisation.Slug}/accounts", request.AccountJson));
             }
         }

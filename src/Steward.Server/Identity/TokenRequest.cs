@@ -80,21 +80,4 @@ internal sealed record NewToken(string? Name, string? Role, string? Account, lon
 /// it expires and when it was asked for (<see cref="Now"/>, its creation time). <see cref="AccountJson"/> is the
 /// account as JSON text, for the problem that names it.
 /// </summary>
-internal sealed record TokenRequest(string Name, string Role, string? Account, DateTimeOffset Expires, DateTimeOffset Now, string? AccountJson)
-{
-    /// <summary>The fields of <see cref="NewToken"/>.</summary>
-    public static readonly IReadOnlyList<string> Names = RequestRecord.Fields(ServerJsonContext.Default.NewToken);
-
-    /// <summary>The request a body asks for now, or one problem listing everything wrong with it, each at its field.</summary>
-    public static Outcome<TokenRequest> Read(byte[] body, TimeProvider time) =>
-        RequestRecord.Parse(body, ServerJsonContext.Default.NewToken, (token, check) => token.Validate(check, Timestamps.Now(time)));
-
-    /// <summary>As <see cref="Read(byte[], TimeProvider)"/>, for a body already parsed as a form (the console's).</summary>
-    public static Outcome<TokenRequest> Read(JsonForm form, TimeProvider time)
-    {
-        ArgumentNullException.ThrowIfNull(form);
-        return form.Problem is { } problem
-            ? Outcome<TokenRequest>.Refused(Problems.BodyOf(problem))
-            : RequestRecord.Read(form.Root, ServerJsonContext.Default.NewToken, (token, check) => token.Validate(check, Timestamps.Now(time)));
-    }
-}
+internal sealed record TokenRequest(string Name, string Role, string? Account, DateTimeOffset Expires, DateTimeOffset Now, string? AccountJson);

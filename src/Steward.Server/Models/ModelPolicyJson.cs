@@ -13,23 +13,23 @@ namespace Steward.Server.Models;
 /// </summary>
 internal static class ModelPolicyJson
 {
-    public static readonly string[] PolicyFields = ["controlEnabled", "states", "defaultModel", "newModels", "residency"];
-
     public const string RequireApproval = "requireApproval";
     public const string AutoEnableGaRegional = "autoEnableGaRegional";
 
     /// <summary>
     /// Reads a policy. With a <paramref name="catalog"/> (an admin's PUT) every model name must be in it and is stored by
-    /// its id; every problem is added to <paramref name="problems"/> with its field. Without one (the stored form), names are kept.
+    /// its id; every problem is added to <paramref name="check"/> at its path. Without one (the stored form), names are kept.
     /// </summary>
-    public static ModelAvailabilityPolicy Read(JsonElement root, bool controlEnabled, ModelCatalog? catalog, List<ProblemItem> problems)
+    public static ModelAvailabilityPolicy Read(ModelPolicyBody body, bool controlEnabled, ModelCatalog? catalog, BodyCheck check)
     {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(check);
         var states = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
-        if (root.TryGetProperty("states", out var statesElement) && statesElement.ValueKind != JsonValueKind.Null)
+        if (body.States is { ValueKind: not JsonValueKind.Null } statesElement)
         {
             if (statesElement.ValueKind != JsonValueKind.Object)
             {
-                problems.Add(Problem("states", "expected an object of model id to true (enabled) or false (disabled)", statesElement));
+                Problem(check, "states", "expected an object of model id to true (enabled) or false (disabled)", statesElement);
             }
             else
             {
@@ -37,7 +37,7 @@ internal static class ModelPolicyJson
                 {
                     if (state.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
                     {
-                        problems.Add(Problem("states." + state.Name, "expected true (enabled) or false (disabled)", state.Value));
+                        Problem(check, "states." + state.Name, "expected true (enabled) or false (disabled)", state.Value);
                         continue;
                     }
 
@@ -46,7 +46,7 @@ internal static class ModelPolicyJson
                     {
                         if (catalog.Find(state.Name) is not { } model)
                         {
-                            problems.Add(Problem("states." + state.Name, "not a model id or alias in the catalog", null));
+                            Problem(check, "states." + state.Name, "not a model id or alias in the catalog", null);
                             continue;
                         }
 
@@ -55,49 +55,46 @@ internal static class ModelPolicyJson
 
                     if (!states.TryAdd(id, state.Value.GetBoolean()) && states[id] != state.Value.GetBoolean())
                     {
-                        problems.Add(Problem("states." + state.Name, $"names the model \"{id}\" again with another state", null));
+                        Problem(check, "states." + state.Name, $"names the model \"{id}\" again with another state", null);
                     }
                 }
             }
         }
 
         string? defaultModel = null;
-        if (root.TryGetProperty("defaultModel", out var defaultElement) && defaultElement.ValueKind != JsonValueKind.Null)
+        if (body.DefaultModel is { } named)
         {
-            if (defaultElement.ValueKind != JsonValueKind.String || defaultElement.GetString()!.Length == 0)
+            if (named.Length == 0)
             {
-                problems.Add(Problem("defaultModel", "expected a model id, or null for the deterministic default", defaultElement));
+                check.Add("defaultModel", "expected a model id, or null for the deterministic default", BodyCheck.Json(named));
             }
-            else if (catalog is not null && catalog.Find(defaultElement.GetString()!) is not { } model)
+            else if (catalog is not null && catalog.Find(named) is not { } model)
             {
-                problems.Add(Problem("defaultModel", "not a model id or alias in the catalog", defaultElement));
+                check.Add("defaultModel", "not a model id or alias in the catalog", Shorten(BodyCheck.Json(named)!));
             }
             else
             {
-                defaultModel = catalog?.Find(defaultElement.GetString()!)!.Id ?? defaultElement.GetString();
+                defaultModel = catalog?.Find(named)!.Id ?? named;
             }
         }
 
         var newModels = NewModelRule.RequireApproval;
-        if (root.TryGetProperty("newModels", out var newElement) && newElement.ValueKind != JsonValueKind.Null)
+        switch (body.NewModels)
         {
-            switch (newElement.ValueKind == JsonValueKind.String ? newElement.GetString() : null)
-            {
-                case RequireApproval:
-                    break;
-                case AutoEnableGaRegional:
-                    newModels = NewModelRule.AutoEnableGaRegional;
-                    break;
-                default:
-                    problems.Add(Problem("newModels", $"expected \"{RequireApproval}\" or \"{AutoEnableGaRegional}\"", newElement));
-                    break;
-            }
+            case null or RequireApproval:
+                break;
+            case AutoEnableGaRegional:
+                newModels = NewModelRule.AutoEnableGaRegional;
+                break;
+            default:
+                check.Add("newModels", $"expected \"{RequireApproval}\" or \"{AutoEnableGaRegional}\"", Shorten(BodyCheck.Json(body.NewModels)!));
+                break;
         }
 
         ResidencyRule? residency = null;
-        if (root.TryGetProperty("residency", out var residencyElement) && residencyElement.ValueKind != JsonValueKind.Null)
+        if (body.Residency is { ValueKind: not JsonValueKind.Null } residencyElement)
         {
-            residency = ReadResidency(residencyElement, problems);
+            residency = ReadResidency(residencyElement, check);
         }
 
         if (catalog is not null && controlEnabled)
@@ -119,11 +116,11 @@ internal static class ModelPolicyJson
         };
     }
 
-    private static ResidencyRule? ReadResidency(JsonElement element, List<ProblemItem> problems)
+    private static ResidencyRule? ReadResidency(JsonElement element, BodyCheck check)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
-            problems.Add(Problem("residency", "expected null or {\"scopes\": [\"regional\", \"global\"], \"geographies\": [\"US\", \"EU\"]}", element));
+            Problem(check, "residency", "expected null or {\"scopes\": [\"regional\", \"global\"], \"geographies\": [\"US\", \"EU\"]}", element);
             return null;
         }
 
@@ -131,14 +128,14 @@ internal static class ModelPolicyJson
         {
             if (member.Name is not ("scopes" or "geographies"))
             {
-                problems.Add(Problem("residency." + member.Name, "unknown field; expected scopes, geographies", null));
+                Problem(check, "residency." + member.Name, "unknown field; expected scopes, geographies", null);
             }
         }
 
         var scopes = new HashSet<InferenceScope>();
         if (!element.TryGetProperty("scopes", out var scopesElement) || scopesElement.ValueKind != JsonValueKind.Array)
         {
-            problems.Add(Problem("residency.scopes", "expected an array of \"regional\" and \"global\"", scopesElement.ValueKind == JsonValueKind.Undefined ? null : scopesElement));
+            Problem(check, "residency.scopes", "expected an array of \"regional\" and \"global\"", scopesElement.ValueKind == JsonValueKind.Undefined ? null : scopesElement);
         }
         else
         {
@@ -154,7 +151,7 @@ internal static class ModelPolicyJson
                         scopes.Add(InferenceScope.Global);
                         break;
                     default:
-                        problems.Add(Problem($"residency.scopes[{index}]", "expected \"regional\" or \"global\"", scope));
+                        Problem(check, $"residency.scopes[{index}]", "expected \"regional\" or \"global\"", scope);
                         break;
                 }
 
@@ -167,7 +164,7 @@ internal static class ModelPolicyJson
         {
             if (geographiesElement.ValueKind != JsonValueKind.Array)
             {
-                problems.Add(Problem("residency.geographies", "expected an array of geographies such as [\"EU\"], in order of preference", geographiesElement));
+                Problem(check, "residency.geographies", "expected an array of geographies such as [\"EU\"], in order of preference", geographiesElement);
             }
             else
             {
@@ -176,7 +173,7 @@ internal static class ModelPolicyJson
                 {
                     if (geography.ValueKind != JsonValueKind.String || geography.GetString() is not { Length: > 0 and <= 32 } text || text.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '-'))
                     {
-                        problems.Add(Problem($"residency.geographies[{index}]", "expected a geography code such as \"US\" or \"EU\" (letters, digits and '-')", geography));
+                        Problem(check, $"residency.geographies[{index}]", "expected a geography code such as \"US\" or \"EU\" (letters, digits and '-')", geography);
                     }
                     else if (!geographies.Contains(text, StringComparer.OrdinalIgnoreCase))
                     {
@@ -190,7 +187,7 @@ internal static class ModelPolicyJson
 
         if (scopes.Contains(InferenceScope.Regional) && geographies.Count == 0)
         {
-            problems.Add(Problem("residency.geographies", "the regional scope needs at least one geography (an empty list never means \"all\")", null));
+            Problem(check, "residency.geographies", "the regional scope needs at least one geography (an empty list never means \"all\")", null);
         }
 
         return new ResidencyRule(scopes, geographies);
@@ -211,8 +208,9 @@ internal static class ModelPolicyJson
             return new ModelAvailabilityPolicy { ControlEnabled = controlEnabled };
         }
 
-        using var document = JsonDocument.Parse(json);
-        return Read(document.RootElement, controlEnabled, null, []);
+        // Stored only after validation: read as the body it was, without a catalog, so the names are kept.
+        var stored = JsonSerializer.Deserialize(json, ServerJsonContext.Default.ModelPolicyBody) ?? throw new InvalidDataException("a stored model policy read as null");
+        return Read(stored, controlEnabled, null, new BodyCheck(default));
     }
 
     public static void WriteFields(Utf8JsonWriter w, ModelAvailabilityPolicy policy)
@@ -259,23 +257,28 @@ internal static class ModelPolicyJson
         }
     }
 
-    /// <summary>Reads group rules; with a catalog, every name must be a model (or a glob matching at least one): a rule that silently matches nothing is refused.</summary>
-    public static List<GroupModelRule> ReadGroups(JsonElement root, ModelCatalog? catalog, List<ProblemItem> problems)
+    /// <summary>
+    /// Reads group rules (<paramref name="rulesElement"/>, the <c>rules</c> array; null when left out), every problem added
+    /// to <paramref name="check"/> at its path; with a catalog, every name must be a model (or a glob matching at least
+    /// one): a rule that silently matches nothing is refused.
+    /// </summary>
+    public static List<GroupModelRule> ReadGroups(JsonElement? rulesElement, ModelCatalog? catalog, BodyCheck check)
     {
+        ArgumentNullException.ThrowIfNull(check);
         var rules = new List<GroupModelRule>();
-        if (!root.TryGetProperty("rules", out var rulesElement) || rulesElement.ValueKind != JsonValueKind.Array)
+        if (rulesElement is not { ValueKind: JsonValueKind.Array })
         {
-            problems.Add(Problem("rules", "expected an array of {\"group\", \"effect\", \"models\"}", rulesElement.ValueKind == JsonValueKind.Undefined ? null : rulesElement));
+            Problem(check, "rules", "expected an array of {\"group\", \"effect\", \"models\"}", rulesElement);
             return rules;
         }
 
         var index = 0;
-        foreach (var rule in rulesElement.EnumerateArray())
+        foreach (var rule in rulesElement.Value.EnumerateArray())
         {
             var at = $"rules[{index++}]";
             if (rule.ValueKind != JsonValueKind.Object)
             {
-                problems.Add(Problem(at, "expected {\"group\", \"effect\", \"models\"}", rule));
+                Problem(check, at, "expected {\"group\", \"effect\", \"models\"}", rule);
                 continue;
             }
 
@@ -283,14 +286,14 @@ internal static class ModelPolicyJson
             {
                 if (member.Name is not ("group" or "effect" or "models"))
                 {
-                    problems.Add(Problem($"{at}.{member.Name}", "unknown field; expected group, effect, models", null));
+                    Problem(check, $"{at}.{member.Name}", "unknown field; expected group, effect, models", null);
                 }
             }
 
             string? group = null;
             if (!rule.TryGetProperty("group", out var groupElement) || groupElement.ValueKind != JsonValueKind.String || groupElement.GetString()!.Trim() is not { Length: > 0 and <= 200 })
             {
-                problems.Add(Problem(at + ".group", "expected the group's name (1 to 200 characters)", groupElement.ValueKind == JsonValueKind.Undefined ? null : groupElement));
+                Problem(check, at + ".group", "expected the group's name (1 to 200 characters)", groupElement.ValueKind == JsonValueKind.Undefined ? null : groupElement);
             }
             else
             {
@@ -307,14 +310,14 @@ internal static class ModelPolicyJson
                     effect = GroupRuleEffect.AllowOnly;
                     break;
                 default:
-                    problems.Add(Problem(at + ".effect", "expected \"deny\" or \"allowOnly\"", effectElement.ValueKind == JsonValueKind.Undefined ? null : effectElement));
+                    Problem(check, at + ".effect", "expected \"deny\" or \"allowOnly\"", effectElement.ValueKind == JsonValueKind.Undefined ? null : effectElement);
                     break;
             }
 
             var models = new List<string>();
             if (!rule.TryGetProperty("models", out var modelsElement) || modelsElement.ValueKind != JsonValueKind.Array)
             {
-                problems.Add(Problem(at + ".models", "expected an array of model ids, aliases or globs such as \"claude-opus-*\"", modelsElement.ValueKind == JsonValueKind.Undefined ? null : modelsElement));
+                Problem(check, at + ".models", "expected an array of model ids, aliases or globs such as \"claude-opus-*\"", modelsElement.ValueKind == JsonValueKind.Undefined ? null : modelsElement);
             }
             else
             {
@@ -324,13 +327,13 @@ internal static class ModelPolicyJson
                     var modelAt = $"{at}.models[{m++}]";
                     if (model.ValueKind != JsonValueKind.String || model.GetString() is not { Length: > 0 and <= 200 } pattern)
                     {
-                        problems.Add(Problem(modelAt, "expected a model id, alias or glob", model));
+                        Problem(check, modelAt, "expected a model id, alias or glob", model);
                         continue;
                     }
 
                     if (catalog is not null && !catalog.Models.Any(entry => ModelEvaluator.PatternMatches(pattern, entry)))
                     {
-                        problems.Add(Problem(modelAt, "matches no model in the catalog", model));
+                        Problem(check, modelAt, "matches no model in the catalog", model);
                         continue;
                     }
 
@@ -380,15 +383,11 @@ internal static class ModelPolicyJson
         }
 
         using var document = JsonDocument.Parse(json);
-        return ReadGroups(document.RootElement, null, []);
+        return ReadGroups(document.RootElement.TryGetProperty("rules", out var stored) ? stored : null, null, new BodyCheck(default));
     }
 
-    private static ProblemItem Problem(string field, string message, JsonElement? value) => new()
-    {
-        Location = "body." + field,
-        Message = message,
-        Value = value is { ValueKind: not JsonValueKind.Undefined } v ? Shorten(v.GetRawText()) : null,
-    };
+    private static void Problem(BodyCheck check, string field, string message, JsonElement? value) =>
+        check.Add(field, message, value is { ValueKind: not JsonValueKind.Undefined } v ? Shorten(v.GetRawText()) : null);
 
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";
 }

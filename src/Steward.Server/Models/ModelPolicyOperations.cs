@@ -101,26 +101,21 @@ internal static class ModelPolicyOperations
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var catalog = (await catalogs.GetAsync(connection, null, cancellationToken).ConfigureAwait(false)).Catalog;
-        var problems = new List<ProblemItem>();
-        var policy = ModelPolicyJson.Read(change.Fields, change.ControlEnabled, catalog, problems);
-        if (problems.Count == 0 && policy.DefaultModel is { } defaultModel)
+        var check = new BodyCheck(default);
+        var policy = ModelPolicyJson.Read(change.Fields, change.ControlEnabled, catalog, check);
+        if (check.Count == 0 && policy.DefaultModel is { } defaultModel)
         {
             var availability = new ModelEvaluator(catalog, new EffectiveModelPolicy(policy, [])).Availability(catalog.Find(defaultModel)!);
             if (!availability.Available)
             {
-                problems.Add(new ProblemItem
-                {
-                    Location = "body.defaultModel",
-                    Message = $"the default model must be enabled and available under this policy; \"{defaultModel}\" is not ({availability.Reason})",
-                    Value = defaultModel,
-                });
+                check.Add("defaultModel", $"the default model must be enabled and available under this policy; \"{defaultModel}\" is not ({availability.Reason})",
+                    BodyCheck.Json(defaultModel));
             }
         }
 
-        if (problems.Count > 0)
+        if (check.Problem() is { } problem)
         {
-            return Outcome<ModelPolicyView>.Refused(Problems.Body(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity",
-                string.Join("; ", problems.Select(p => $"{p.Location!["body.".Length..]}: {p.Message}")), problems));
+            return Outcome<ModelPolicyView>.Refused(problem);
         }
 
         await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);

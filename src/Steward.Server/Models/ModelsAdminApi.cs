@@ -178,7 +178,8 @@ internal static class ModelsAdminApi
     /// </summary>
     internal static async Task<IResult> PutPolicyAsync(HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, CancellationToken cancellationToken)
     {
-        var change = ModelPolicyChange.Read(await JsonForm.ReadAsync(context.Request, MaxPolicyBytes, ModelPolicyJson.PolicyFields, cancellationToken).ConfigureAwait(false));
+        var change = await RequestRecord.ReadAsync(context.Request, MaxPolicyBytes, ServerJsonContext.Default.ModelPolicyBody, (body, check) => body.Validate(check), cancellationToken)
+            .ConfigureAwait(false);
         if (!change.Ok)
         {
             return Problems.Of(change.Problem);
@@ -200,10 +201,10 @@ internal static class ModelsAdminApi
     /// <summary><c>PUT …/models/groups</c> with <c>{"rules": [...]}</c>: replaces the organisation's group rules (groups only narrow; deny wins).</summary>
     internal static async Task<IResult> PutGroupsAsync(HttpContext context, Database database, TimeProvider time, ModelCatalogStore catalogs, CancellationToken cancellationToken)
     {
-        var form = await JsonForm.ReadAsync(context.Request, MaxPolicyBytes, ["rules"], cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } formProblem)
+        var body = await RequestBodies.ReadAsync(context.Request, MaxPolicyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
         {
-            return formProblem;
+            return RequestBodies.TooLarge(MaxPolicyBytes);
         }
 
         var caller = Authentication.CallerOf(context);
@@ -211,13 +212,13 @@ internal static class ModelsAdminApi
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var catalog = (await catalogs.GetAsync(connection, null, cancellationToken).ConfigureAwait(false)).Catalog;
-        var problems = new List<ProblemItem>();
-        var rules = ModelPolicyJson.ReadGroups(form.Root, catalog, problems);
-        if (problems.Count > 0)
+        var read = RequestRecord.Parse(body, ServerJsonContext.Default.ModelGroupsBody, (groups, check) => groups.Validate(check, catalog));
+        if (!read.Ok)
         {
-            return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity",
-                string.Join("; ", problems.Select(p => $"{p.Location!["body.".Length..]}: {p.Message}")), problems);
+            return Problems.Of(read.Problem);
         }
+
+        var rules = read.Value;
 
         await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
         var profile = await ModelAccess.ProfilePolicyAsync(connection, transaction, organisation.Id, null, cancellationToken).ConfigureAwait(false);

@@ -33,19 +33,14 @@ internal static class TokenGroupsApi
 
     internal static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var form = await JsonForm.ReadAsync(context.Request, 64 * 1024, ["groups"], cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } problem)
+        var read = await RequestRecord.ReadAsync(context.Request, 64 * 1024, ServerJsonContext.Default.TokenGroupsRequest, (body, check) => body.Validate(check), cancellationToken)
+            .ConfigureAwait(false);
+        if (!read.Ok)
         {
-            return problem;
+            return Problems.Of(read.Problem);
         }
 
-        if (!form.Root.TryGetProperty("groups", out var list) || list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > MaxGroups
-            || list.EnumerateArray().Any(g => g.ValueKind != JsonValueKind.String || g.GetString()!.Trim() is not { Length: > 0 and <= 200 }))
-        {
-            return JsonForm.Invalid("groups", $"expected an array of at most {MaxGroups} group names of 1 to 200 characters", null);
-        }
-
-        var groups = list.EnumerateArray().Select(g => g.GetString()!.Trim()).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal).ToList();
+        var groups = read.Value;
         var caller = Authentication.CallerOf(context);
         var organisation = Authentication.OrganisationOf(context);
         var tokenId = context.GetRouteValue("tokenId") as string ?? "";

@@ -39,19 +39,14 @@ internal static class UpstreamsApi
             return refusal;
         }
 
-        var form = await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ["upstreams"], cancellationToken).ConfigureAwait(false);
-        if (form.Problem is { } formProblem)
+        var read = await RequestRecord.ReadAsync(context.Request, MaxBodyBytes, ServerJsonContext.Default.UpstreamsRequest, (body, check) => body.Validate(check, options),
+            cancellationToken).ConfigureAwait(false);
+        if (!read.Ok)
         {
-            return formProblem;
+            return Problems.Of(read.Problem);
         }
 
-        var problems = new List<ProblemItem>();
-        var entries = Read(form.Root, options, problems);
-        if (problems.Count > 0)
-        {
-            return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity",
-                string.Join("; ", problems.Select(p => $"{p.Location!["body.".Length..]}: {p.Message}")), problems);
-        }
+        var entries = read.Value;
 
         var now = Timestamps.Now(time);
         var at = Timestamps.ToText(now);
@@ -79,34 +74,38 @@ internal static class UpstreamsApi
         return new JsonBytes(ResponseJson.Write(w => WriteViews(w, after)), StatusCodes.Status200OK);
     }
 
-    private sealed record Entry(string Provider, string Placement, string BaseUrl, bool KeyGiven, string? ApiKey);
+    /// <summary>One upstream as a PUT sets it; <see cref="KeyGiven"/> false keeps the key stored for its provider and placement.</summary>
+    internal sealed record Entry(string Provider, string Placement, string BaseUrl, bool KeyGiven, string? ApiKey);
 
-    private static List<Entry> Read(JsonElement root, ServeOptions options, List<ProblemItem> problems)
+    /// <summary>The entries of <paramref name="upstreams"/> (the body's array, null when left out), every problem added to <paramref name="check"/> at its path.</summary>
+    internal static List<Entry> Read(JsonElement? upstreams, ServeOptions options, BodyCheck check)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(check);
         var entries = new List<Entry>();
-        if (!root.TryGetProperty("upstreams", out var list) || list.ValueKind != JsonValueKind.Array)
+        if (upstreams is not { ValueKind: JsonValueKind.Array } list)
         {
-            problems.Add(new ProblemItem { Location = "body.upstreams", Message = "expected an array of {provider, placement, baseUrl, apiKey}" });
+            check.Add("upstreams", "expected an array of {provider, placement, baseUrl, apiKey}");
             return entries;
         }
 
         var index = 0;
         foreach (var item in list.EnumerateArray())
         {
-            var at = $"body.upstreams[{index++}]";
+            var at = $"upstreams[{index++}]";
             if (item.ValueKind != JsonValueKind.Object)
             {
-                problems.Add(new ProblemItem { Location = at, Message = "expected {provider, placement, baseUrl, apiKey}" });
+                check.Add(at, "expected {provider, placement, baseUrl, apiKey}");
                 continue;
             }
 
             foreach (var member in item.EnumerateObject().Where(m => !EntryFields.Contains(m.Name)))
             {
-                problems.Add(new ProblemItem { Location = $"{at}.{member.Name}", Message = "unknown field; expected provider, placement, baseUrl, apiKey" });
+                check.Add($"{at}.{member.Name}", "unknown field; expected provider, placement, baseUrl, apiKey");
             }
 
-            var provider = Name(item, "provider", at, "a catalog provider such as \"anthropic\", or \"*\" for any", problems);
-            var placement = Name(item, "placement", at, "a geography such as \"US\" or \"EU\", \"global\", or \"*\" for any", problems);
+            var provider = Name(item, "provider", at, "a catalog provider such as \"anthropic\", or \"*\" for any", check);
+            var placement = Name(item, "placement", at, "a geography such as \"US\" or \"EU\", \"global\", or \"*\" for any", check);
             string? baseUrl = null;
             var urlProblem = item.TryGetProperty("baseUrl", out var urlElement) && urlElement.ValueKind == JsonValueKind.String
                 ? BaseUrlProblem(urlElement.GetString()!, options)
@@ -117,7 +116,7 @@ internal static class UpstreamsApi
             }
             else
             {
-                problems.Add(new ProblemItem { Location = at + ".baseUrl", Message = urlProblem });
+                check.Add(at + ".baseUrl", urlProblem);
             }
 
             var keyGiven = item.TryGetProperty("apiKey", out var keyElement);
@@ -127,7 +126,7 @@ internal static class UpstreamsApi
                 if (keyElement.ValueKind != JsonValueKind.String || keyElement.GetString() is not { Length: > 0 and <= 4096 } key || key.Any(char.IsControl))
                 {
                     // The value is a secret: the problem never repeats it.
-                    problems.Add(new ProblemItem { Location = at + ".apiKey", Message = "expected the API key as a string of 1 to 4096 characters without control characters, or null to remove it" });
+                    check.Add(at + ".apiKey", "expected the API key as a string of 1 to 4096 characters without control characters, or null to remove it");
                 }
                 else
                 {
@@ -137,7 +136,7 @@ internal static class UpstreamsApi
 
             if (provider is not null && placement is not null && entries.Any(e => e.Provider == provider && e.Placement == placement))
             {
-                problems.Add(new ProblemItem { Location = at, Message = $"a second upstream for {provider}/{placement}" });
+                check.Add(at, $"a second upstream for {provider}/{placement}");
                 continue;
             }
 
@@ -150,7 +149,7 @@ internal static class UpstreamsApi
         return entries;
     }
 
-    private static string? Name(JsonElement item, string field, string at, string expected, List<ProblemItem> problems)
+    private static string? Name(JsonElement item, string field, string at, string expected, BodyCheck check)
     {
         if (item.TryGetProperty(field, out var element) && element.ValueKind == JsonValueKind.String && element.GetString() is { Length: > 0 and <= 100 } text
             && (text == ModelUpstreams.Any || text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
@@ -158,7 +157,7 @@ internal static class UpstreamsApi
             return text;
         }
 
-        problems.Add(new ProblemItem { Location = $"{at}.{field}", Message = "expected " + expected, Value = element.ValueKind == JsonValueKind.Undefined ? null : element.GetRawText() });
+        check.Add($"{at}.{field}", "expected " + expected, element.ValueKind == JsonValueKind.Undefined ? null : element.GetRawText());
         return null;
     }
 

@@ -32,7 +32,7 @@ internal static class AccountOperations
     }
 
     /// <summary>Creates the account: 201 with it; 409 when the organisation already has an account of that slug.</summary>
-    public static async Task<Outcome<Account>> CreateAsync(Database database, Caller caller, Organisation organisation, NewAccount request, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Outcome<Account>> CreateAsync(Database database, Caller caller, Organisation organisation, AccountRequest request, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(database);
         ArgumentNullException.ThrowIfNull(caller);
@@ -73,13 +73,13 @@ internal static class AccountOperations
     /// Renames the account (its display name; the slug is its identifier in URLs, tokens and exports, and does not
     /// change): the account as it now is; 404 when none. The same name again changes and audits nothing.
     /// </summary>
-    public static async Task<Outcome<Account>> RenameAsync(Database database, Caller caller, Organisation organisation, string slug, AccountRename request, TimeProvider time,
+    public static async Task<Outcome<Account>> RenameAsync(Database database, Caller caller, Organisation organisation, string slug, string name, TimeProvider time,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(database);
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(organisation);
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(name);
         var now = Timestamps.Now(time);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await database.BeginOrganisationWriteAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
@@ -89,13 +89,13 @@ internal static class AccountOperations
             return Outcome<Account>.Refused(Problems.BodyOf(ProfilesApi.AccountNotFound(slug)));
         }
 
-        var after = before with { Name = request.Name };
-        if (before.Name == request.Name)
+        var after = before with { Name = name };
+        if (before.Name == name)
         {
             return Outcome<Account>.Done(after);
         }
 
-        await connection.ExecuteAsync("UPDATE accounts SET name = @name WHERE id = @id", transaction, cancellationToken, ("name", request.Name), ("id", before.Id)).ConfigureAwait(false);
+        await connection.ExecuteAsync("UPDATE accounts SET name = @name WHERE id = @id", transaction, cancellationToken, ("name", name), ("id", before.Id)).ConfigureAwait(false);
         await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "account.rename", "account:" + slug,
             System.Text.Encoding.UTF8.GetString(View(before)), System.Text.Encoding.UTF8.GetString(View(after)), null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

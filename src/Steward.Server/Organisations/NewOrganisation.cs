@@ -15,14 +15,7 @@ internal sealed record NewOrganisation(string? Slug, string? Name, string? Admin
     public OrganisationRequest? Validate(BodyCheck check)
     {
         ArgumentNullException.ThrowIfNull(check);
-        if (Slug is null || !ProfilesApi.Slug().IsMatch(Slug))
-        {
-            if (!check.Reported("slug"))
-            {
-                check.Add("slug", "expected 1 to 63 lowercase letters, digits and '-', starting with a letter or digit (it is the organisation's name in URLs)",
-                    check.Given("slug") ? BodyCheck.Json(Slug) ?? "null" : null);
-            }
-        }
+        check.Matching("slug", Slug, ProfilesApi.Slug(), "expected 1 to 63 lowercase letters, digits and '-', starting with a letter or digit (it is the organisation's name in URLs)");
 
         var name = check.Text("name", Name, 200, "expected a string of 1 to 200 characters");
         var tokenName = check.Text("adminTokenName", AdminTokenName, 100, "expected a string of 1 to 100 characters");

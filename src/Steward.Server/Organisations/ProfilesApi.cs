@@ -59,7 +59,8 @@ internal static partial class ProfilesApi
     /// </summary>
     private static async Task<IResult> PutAsync(HttpContext context, Database database, TimeProvider time, string? accountSlug, CancellationToken cancellationToken)
     {
-        var change = ProfileChange.Read(await JsonForm.ReadAsync(context.Request, MaxBodyBytes, ProfileChange.Names, cancellationToken).ConfigureAwait(false));
+        var change = await RequestRecord.ReadAsync(context.Request, MaxBodyBytes, ServerJsonContext.Default.ProfileBody, (fields, check) => fields.Validate(check), cancellationToken)
+            .ConfigureAwait(false);
         if (!change.Ok)
         {
             return Problems.Of(change.Problem);
@@ -128,7 +129,8 @@ internal static partial class ProfilesApi
     /// <summary><c>POST …/accounts</c> with <c>{"slug": "platform", "name": "Platform team"}</c>: 201; 409 when the slug is taken.</summary>
     internal static async Task<IResult> CreateAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var request = NewAccount.Read(await JsonForm.ReadAsync(context.Request, MaxBodyBytes, NewAccount.Names, cancellationToken).ConfigureAwait(false));
+        var request = await RequestRecord.ReadAsync(context.Request, MaxBodyBytes, ServerJsonContext.Default.NewAccount, (body, check) => body.Validate(check), cancellationToken)
+            .ConfigureAwait(false);
         if (!request.Ok)
         {
             return Problems.Of(request.Problem);
@@ -151,7 +153,8 @@ internal static partial class ProfilesApi
     internal static async Task<IResult> RenameAccountAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
         var slug = context.GetRouteValue("account") as string ?? "";
-        var request = AccountRename.Read(await JsonForm.ReadAsync(context.Request, MaxBodyBytes, AccountRename.Names, cancellationToken).ConfigureAwait(false));
+        var request = await RequestRecord.ReadAsync(context.Request, MaxBodyBytes, ServerJsonContext.Default.AccountRename, (body, check) => body.Validate(check), cancellationToken)
+            .ConfigureAwait(false);
         if (!request.Ok)
         {
             return Problems.Of(request.Problem);

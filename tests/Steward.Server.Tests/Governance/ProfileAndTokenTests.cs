@@ -184,6 +184,52 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
     }
 
     [Fact]
+    public async Task A_profile_with_several_problems_is_one_422_naming_every_one_at_its_path_and_changes_nothing()
+    {
+        using var admin = Admin();
+        var before = await admin.GetStringAsync("/api/v1/orgs/demo/profile");
+        using var response = await admin.PutAsync("/api/v1/orgs/demo/profile", GovernanceServer.Json(
+            """{"mcpEnabled":"yes","webToolsEnabled":null,"registryMode":"mirror","registryUrl":"http://registry.example.com","syncIntervalSeconds":10,"colour":"blue","toolRules":[{"pattern":"a/b","effect":"block"}]}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = await JsonAsync(response);
+        var errors = problem["errors"]!.AsArray();
+        Assert.Equal(["colour", "mcpEnabled", "webToolsEnabled", "registryMode", "registryUrl", "syncIntervalSeconds", "$.toolRules[0].effect"],
+            errors.Select(e => (string)e!["path"]!));
+        Assert.Equal(["body.colour", "body.mcpEnabled", "body.webToolsEnabled", "body.registryMode", "body.registryUrl", "body.syncIntervalSeconds", "body.toolRules[0].effect"],
+            errors.Select(e => (string)e!["location"]!));
+        Assert.Equal("expected true or false, found a string", (string)errors[1]!["message"]!);
+        var detail = (string)problem["detail"]!;
+        foreach (var part in new[]
+                 {
+                     "colour: unknown field", "webToolsEnabled: expected true or false", "registryMode: expected one of none, hosted, external",
+                     "registryUrl: expected an absolute https URL", "syncIntervalSeconds: expected whole seconds from 60", "$.toolRules[0].effect: required: one of allow, ask, deny",
+                 })
+        {
+            Assert.Contains(part, detail, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, await admin.GetStringAsync("/api/v1/orgs/demo/profile"));
+    }
+
+    [Fact]
+    public async Task A_profile_that_does_not_fit_the_profile_in_force_is_one_422_naming_each_field_to_change()
+    {
+        using var admin = Admin();
+        await fixture.Server.CreateAccountAsync("misfit");
+        using (var offline = await admin.PutAsync("/api/v1/orgs/demo/accounts/misfit/profile", GovernanceServer.Json("""{"registryMode":"hosted","syncIntervalSeconds":60,"maxOfflineAgeSeconds":3600}""")))
+        {
+            Assert.Equal(HttpStatusCode.Created, offline.StatusCode);
+        }
+
+        using var response = await admin.PatchAsync("/api/v1/orgs/demo/accounts/misfit/profile", GovernanceServer.Json("""{"registryMode":"external","syncIntervalSeconds":7200}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = await JsonAsync(response);
+        Assert.Equal(["registryUrl", "maxOfflineAgeSeconds"], problem["errors"]!.AsArray().Select(e => (string)e!["path"]!));
+        Assert.Contains("registryUrl: required when registryMode is external", (string)problem["detail"]!, StringComparison.Ordinal);
+        Assert.Contains("; maxOfflineAgeSeconds: the profile's maximum offline age (3600 s) would be shorter", (string)problem["detail"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bodies_over_the_limit_are_413_and_a_body_that_is_not_json_is_400()
     {
         using var admin = Admin();
@@ -206,6 +252,35 @@ public sealed class ProfileAndTokenTests(ProfileAndTokenTests.Fixture fixture) :
         {
             Assert.Equal(location, (string)(await JsonAsync(response))["errors"]![0]!["location"]!);
         }
+    }
+
+    [Fact]
+    public async Task An_account_body_with_several_problems_is_one_422_naming_every_one_at_its_path()
+    {
+        using var admin = Admin();
+        using var created = await admin.PostAsync("/api/v1/orgs/demo/accounts", GovernanceServer.Json("""{"slug":"Bad Slug","name":" ","team":"x"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, created.StatusCode);
+        var problem = await JsonAsync(created);
+        Assert.Equal(["team", "slug", "name"], problem["errors"]!.AsArray().Select(e => (string)e!["path"]!));
+        Assert.Equal(["body.team", "body.slug", "body.name"], problem["errors"]!.AsArray().Select(e => (string)e!["location"]!));
+        var detail = (string)problem["detail"]!;
+        Assert.Contains("team: unknown field; expected one of slug, name", detail, StringComparison.Ordinal);
+        Assert.Contains("; slug: expected 1 to 63 lowercase letters, digits and '-', starting with a letter or digit", detail, StringComparison.Ordinal);
+        Assert.Contains("; name: expected a string of 1 to 200 characters", detail, StringComparison.Ordinal);
+
+        using var typed = await admin.PostAsync("/api/v1/orgs/demo/accounts", GovernanceServer.Json("""{"slug":7,"name":8}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, typed.StatusCode);
+        var errors = (await JsonAsync(typed))["errors"]!.AsArray();
+        Assert.Equal(["slug", "name"], errors.Select(e => (string)e!["path"]!));
+        Assert.Equal("expected a string, found a number", (string)errors[0]!["message"]!);
+
+        using var renamed = await admin.PatchAsync("/api/v1/orgs/demo/accounts/platform", GovernanceServer.Json("""{"slug":"other","colour":"blue"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, renamed.StatusCode);
+        var rename = await JsonAsync(renamed);
+        Assert.Equal(["slug", "colour", "name"], rename["errors"]!.AsArray().Select(e => (string)e!["path"]!));
+        Assert.Contains("; name: expected a string of 1 to 200 characters: the account's new name (its slug stays)", (string)rename["detail"]!, StringComparison.Ordinal);
+        var accounts = JsonNode.Parse(await admin.GetStringAsync("/api/v1/orgs/demo/accounts"))!["accounts"]!.AsArray();
+        Assert.DoesNotContain(accounts, a => (string)a!["slug"]! is "other" or "Bad Slug");
     }
 
     [Fact]

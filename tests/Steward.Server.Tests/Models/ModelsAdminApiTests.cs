@@ -256,6 +256,34 @@ public sealed class ModelsAdminApiTests(ModelsAdminApiTests.Fixture fixture) : I
         Assert.Equal(HttpStatusCode.UnprocessableEntity, invalid.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/api/v1/orgs/demo/models/policy", """{"controlEnabled": "yes", "defaultModel": 5, "colour": 1}""", "colour,controlEnabled,defaultModel")]
+    [InlineData("/api/v1/orgs/demo/models/policy", """{"controlEnabled": null, "newModels": "sometimes", "states": {"gpt-9": true}}""", "controlEnabled")]
+    [InlineData("/api/v1/orgs/demo/models/groups", """{"rules": [{"group": "", "effect": "block", "models": ["gpt-*"]}], "extra": true}""", "extra,rules[0].group,rules[0].effect,rules[0].models[0]")]
+    [InlineData("/api/v1/orgs/demo/models/token-groups/tok_unknown", """{"groups": ["eu", 5], "colour": 1}""", "colour,groups[1]")]
+    [InlineData("/api/v1/orgs/demo/models/token-groups/tok_unknown", """{"groups": [""], "colour": 1}""", "colour,groups")]
+    [InlineData("/api/v1/models/upstreams", """{"upstreams": [{"provider": "", "placement": "EU", "baseUrl": "ftp://x", "apiKey": "sk-secret\u0001", "colour": 1}], "extra": 1}""",
+        "extra,upstreams[0].colour,upstreams[0].provider,upstreams[0].baseUrl,upstreams[0].apiKey")]
+    public async Task A_models_body_with_several_problems_is_one_422_naming_every_one_at_its_path(string path, string json, string paths)
+    {
+        using var admin = fixture.Server.Client(TestServer.AdminToken);
+        using var response = await admin.PutAsync(path, TestServer.Json(json));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, text);
+        var problem = JsonNode.Parse(text)!;
+        var errors = problem["errors"]!.AsArray();
+        Assert.Equal(paths, string.Join(',', errors.Select(e => e!["path"]!.GetValue<string>())));
+        Assert.Equal(paths.Split(',').Select(p => "body." + p), errors.Select(e => e!["location"]!.GetValue<string>()));
+        var detail = problem["detail"]!.GetValue<string>();
+        foreach (var error in errors)
+        {
+            Assert.Contains($"{error!["path"]}: {error["message"]}", detail, StringComparison.Ordinal);
+        }
+
+        // An API key is a secret: no problem repeats it.
+        Assert.DoesNotContain("sk-secret", text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task The_admin_view_shows_every_model_with_status_scope_state_and_reason()
     {
