@@ -120,7 +120,7 @@ public sealed partial class Gateway
     /// the answer it precedes, with the host's own token: a token already in use by another call in flight is replaced on
     /// the way up (<see cref="SendToolCallAsync"/>), as two hosts may choose the same one.</description></item>
     /// <item><description>Logging messages go to the sessions with a call in flight to that upstream, else to every
-    /// session; resource updates go to every session. In the aggregated shape a logging message's logger names the
+    /// session; resource updates go to every session, and to the listen streams subscribed to that resource. In the aggregated shape a logging message's logger names the
     /// server (<c>server</c> or <c>server/logger</c>).</description></item>
     /// </list>
     /// Everything else (answers, requests, list changes) goes on to the SDK's client.
@@ -161,6 +161,7 @@ public sealed partial class Gateway
                 await SendToHostAsync(new JsonRpcNotification { Method = log.Method, Params = log.Params }, CancellationToken.None, calling).ConfigureAwait(false);
                 return true;
             case JsonRpcNotification { Method: NotificationMethods.ResourceUpdatedNotification } updated:
+                await SendUpdateToListenersAsync(upstream, updated.Params).ConfigureAwait(false);
                 await SendToHostAsync(new JsonRpcNotification { Method = updated.Method, Params = updated.Params }, CancellationToken.None).ConfigureAwait(false);
                 return true;
             default:
@@ -172,7 +173,11 @@ public sealed partial class Gateway
     private ValueTask ForwardAsync(JsonRpcNotification notification, CancellationToken cancellationToken) =>
         SendToHostAsync(new JsonRpcNotification { Method = notification.Method, Params = notification.Params?.DeepClone() }, cancellationToken);
 
-    /// <summary>Sends <paramref name="notification"/> to <paramref name="sessions"/> (default: every session), once a host is ready.</summary>
+    /// <summary>
+    /// Sends <paramref name="notification"/> to <paramref name="sessions"/> (default: every host session), once a host is
+    /// ready. A host of the stateless revision over stdio is not a session: it is sent notifications only on its
+    /// requests' streams (a listen stream, a call's), tagged as such, never this untagged broadcast.
+    /// </summary>
     private async ValueTask SendToHostAsync(JsonRpcNotification notification, CancellationToken cancellationToken, ImmutableArray<McpServer> sessions = default)
     {
         if (!hostReady.Task.IsCompleted)
@@ -182,6 +187,11 @@ public sealed partial class Gateway
 
         foreach (var server in sessions.IsDefault ? hosts : sessions)
         {
+            if (sessions.IsDefault && IsStatelessRevision(server.NegotiatedProtocolVersion))
+            {
+                continue;
+            }
+
             try
             {
                 await server.SendMessageAsync(notification, cancellationToken).ConfigureAwait(false);

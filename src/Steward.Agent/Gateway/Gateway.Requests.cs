@@ -168,23 +168,25 @@ public sealed partial class Gateway
         return e;
     }
 
+    /// <summary>A host session's <c>resources/subscribe</c>: counted with the listen streams' subscriptions, so the upstream is subscribed once.</summary>
     private async ValueTask<EmptyResult> SubscribeAsync(RequestContext<SubscribeRequestParams> request, CancellationToken cancellationToken)
     {
         await SettledAsync(cancellationToken).ConfigureAwait(false);
         var subscribe = request.Params ?? throw new McpProtocolException("resources/subscribe needs params", McpErrorCode.InvalidParams);
         var upstream = await RouteUriAsync(subscribe.Uri, cancellationToken).ConfigureAwait(false)
                        ?? throw ResourceNotFound(subscribe.Uri);
-        await upstream.Client.SubscribeToResourceAsync(new SubscribeRequestParams { Uri = subscribe.Uri }, cancellationToken).ConfigureAwait(false);
+        await AddSubscriberAsync(upstream, subscribe.Uri, always: true, cancellationToken).ConfigureAwait(false);
         return new EmptyResult();
     }
 
+    /// <summary>A host session's <c>resources/unsubscribe</c>: the upstream is unsubscribed unless a listen stream (or another session) still subscribes.</summary>
     private async ValueTask<EmptyResult> UnsubscribeAsync(RequestContext<UnsubscribeRequestParams> request, CancellationToken cancellationToken)
     {
         await SettledAsync(cancellationToken).ConfigureAwait(false);
         var unsubscribe = request.Params ?? throw new McpProtocolException("resources/unsubscribe needs params", McpErrorCode.InvalidParams);
         var upstream = await RouteUriAsync(unsubscribe.Uri, cancellationToken).ConfigureAwait(false)
                        ?? throw ResourceNotFound(unsubscribe.Uri);
-        await upstream.Client.UnsubscribeFromResourceAsync(new UnsubscribeRequestParams { Uri = unsubscribe.Uri }, cancellationToken).ConfigureAwait(false);
+        await RemoveSubscriberAsync(upstream, unsubscribe.Uri, cancellationToken).ConfigureAwait(false);
         return new EmptyResult();
     }
 

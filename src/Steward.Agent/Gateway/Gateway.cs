@@ -315,5 +315,6 @@ public sealed partial class Gateway : IAsyncDisposable
         audit.Dispose();
         httpClient.Dispose();
         applyGate.Dispose();
+        subscribing.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -86,6 +87,59 @@ public sealed class ServerEverythingThroughGatewayTests
             Fixtures.Policy([Fixtures.EverythingNpm()]), server: Fixtures.EverythingName, clientOptions: host.Options(revision: null));
         Assert.Equal("2026-07-28", harness.Client.NegotiatedProtocolVersion);
         await ExerciseEverythingAsync(harness.Client, host, prefix: "", logging: false);
+    }
+
+    /// <summary>
+    /// A stateless host's <c>subscriptions/listen</c> asking for resource updates, in front of server-everything, which
+    /// takes <c>resources/subscribe</c>: the resource is granted and its updates come on the listen stream, tagged with the
+    /// listen request's id. (One whose server cannot be subscribed to is left out: ModernUpstreamTests.)
+    /// </summary>
+    [NodeFact]
+    public async Task A_stateless_hosts_listen_stream_gets_the_updates_of_the_resources_it_subscribed_to()
+    {
+        const string Watched = "demo://resource/dynamic/text/3";
+        var acknowledged = new TaskCompletionSource<JsonNode?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var updated = new TaskCompletionSource<JsonNode?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new McpClientOptions
+        {
+            Handlers = new McpClientHandlers
+            {
+                NotificationHandlers =
+                [
+                    new(NotificationMethods.SubscriptionsAcknowledgedNotification, (n, _) =>
+                    {
+                        acknowledged.TrySetResult(n.Params?.DeepClone());
+                        return ValueTask.CompletedTask;
+                    }),
+                    new(NotificationMethods.ResourceUpdatedNotification, (n, _) =>
+                    {
+                        updated.TrySetResult(n.Params?.DeepClone());
+                        return ValueTask.CompletedTask;
+                    }),
+                ],
+            },
+        };
+        await using var harness = await GatewayHarness.StartAsync(
+            Fixtures.Config((Fixtures.EverythingName, Fixtures.EverythingConfig())),
+            Fixtures.Policy([Fixtures.EverythingNpm()]), server: Fixtures.EverythingName, clientOptions: options);
+        Assert.Equal("2026-07-28", harness.Client.NegotiatedProtocolVersion);
+
+        using var stop = new CancellationTokenSource();
+        var listening = harness.Client.SendRequestAsync<SubscriptionsListenRequestParams, EmptyResult>(RequestMethods.SubscriptionsListen,
+            new SubscriptionsListenRequestParams { Notifications = new SubscriptionsListenNotifications { ResourceSubscriptions = [Watched] } },
+            cancellationToken: stop.Token).AsTask();
+        var ack = (await acknowledged.Task.WaitAsync(Guard))!;
+        Assert.Equal([Watched], ack["notifications"]!["resourceSubscriptions"]!.AsArray().Select(u => u!.GetValue<string>()));
+        var subscription = ack["_meta"]!["io.modelcontextprotocol/subscriptionId"]!.ToJsonString();
+
+        // server-everything sends an update of every subscribed resource at once when its simulated updates start.
+        await harness.Client.CallToolAsync("toggle-subscriber-updates").AsTask().WaitAsync(Guard);
+        var update = (await updated.Task.WaitAsync(Guard))!;
+        Assert.Equal(Watched, update["uri"]!.GetValue<string>());
+        Assert.Equal(subscription, update["_meta"]!["io.modelcontextprotocol/subscriptionId"]!.ToJsonString());
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => listening.WaitAsync(Guard));
     }
 
     [NodeFact]
