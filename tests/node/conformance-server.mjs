@@ -448,6 +448,19 @@ const prompts = [
     ],
   },
   {
+    // The 2026-07-28 suite's input-required-result-non-tool-request: a prompt that asks while it is written, as a
+    // server of the session revisions asks (a request from server to client during prompts/get).
+    name: "test_input_required_result_prompt",
+    description: "Asks what context the prompt should use (elicitation), then writes it",
+    get: async (_args, extra) => {
+      const answer = await asking(extra, "elicitation/create", {
+        message: "What context should the prompt use?",
+        requestedSchema: { type: "object", properties: { context: { type: "string" } }, required: ["context"] },
+      }, ElicitResultSchema);
+      return [{ role: "user", content: text(`Use this context: ${answer.content?.context ?? "none"}`) }];
+    },
+  },
+  {
     name: "test_prompt_with_image",
     description: "A prompt with an image",
     get: () => [
@@ -536,7 +549,7 @@ function createServer() {
     prompts: prompts.map(({ name, description, arguments: args }) => (args ? { name, description, arguments: args } : { name, description })),
   }));
 
-  server.setRequestHandler(GetPromptRequestSchema, async (request) => {
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
     const prompt = prompts.find((p) => p.name === request.params.name);
     if (!prompt) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
@@ -548,7 +561,7 @@ function createServer() {
       throw new McpError(ErrorCode.InvalidParams, `Missing required arguments: ${missing.join(", ")}`);
     }
 
-    return { description: prompt.description, messages: prompt.get(args) };
+    return { description: prompt.description, messages: await prompt.get(args, extra) };
   });
 
   server.setRequestHandler(CompleteRequestSchema, async (request) => {

@@ -271,7 +271,7 @@ public sealed partial class Gateway
             {
                 result = request.Method == RequestMethods.PromptsGet
                     ? JsonSerializer.SerializeToNode(await GetPromptAsync(host, sent.Deserialize<GetPromptRequestParams>(options), ct).ConfigureAwait(false), options)
-                    : JsonSerializer.SerializeToNode(await ReadResourceAsync(host, sent.Deserialize<ReadResourceRequestParams>(options), stateless: true, ct).ConfigureAwait(false), options);
+                    : JsonSerializer.SerializeToNode(Cacheable(await ReadResourceAsync(host, sent.Deserialize<ReadResourceRequestParams>(options), stateless: true, ct).ConfigureAwait(false)), options);
             }
             catch (JsonException e)
             {
@@ -280,6 +280,18 @@ public sealed partial class Gateway
 
             return result;
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// A read as a 2026-07-28 host reads it: with the caching hints that revision requires. The upstream's own are kept;
+    /// one of a session revision gives none, and then the answer is immediately stale (<c>ttlMs</c> 0) and for this host
+    /// only (<c>cacheScope</c> private), since what the gateway serves depends on the policy of the user it runs for.
+    /// </summary>
+    private static ReadResourceResult Cacheable(ReadResourceResult read)
+    {
+        read.TimeToLive ??= TimeSpan.Zero;
+        read.CacheScope ??= CacheScope.Private;
+        return read;
     }
 
     /// <summary>
