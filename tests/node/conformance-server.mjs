@@ -411,6 +411,81 @@ tools.push(
   },
 );
 
+// The 2026-07-28 suite's tasks fixtures (its scenarios tasks-*), as a server of the session revisions writes them: each
+// runs in the call, asking with requests from server to client. Through Steward's gateway a host that declares the tasks
+// extension gets a call that outlasts a moment, or asks, as a task it polls (tasks/get) and answers (tasks/update).
+const sleepUnless = (ms, signal) => new Promise((resolve, reject) => {
+  const timer = setTimeout(resolve, ms);
+  signal?.addEventListener("abort", () => { clearTimeout(timer); reject(new Error("cancelled")); }, { once: true });
+});
+const askConfirm = (message) => ({ message, requestedSchema: { type: "object", properties: { confirm: { type: "boolean" } }, required: ["confirm"] } });
+tools.push(
+  {
+    name: "greet",
+    description: "Greets at once (no task)",
+    inputSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+    call: async (args) => ({ content: [text(`Hello, ${args.name}!`)] }),
+  },
+  {
+    name: "slow_compute",
+    description: "Sleeps the given seconds (cancellable), then answers",
+    inputSchema: { type: "object", properties: { seconds: { type: "number" }, label: { type: "string" } }, required: ["seconds"] },
+    call: async (args, extra) => {
+      await sleepUnless(Number(args.seconds ?? 0) * 1000, extra.signal);
+      return { content: [text(`Computed ${args.label ?? "result"} after ${args.seconds} s`)] };
+    },
+  },
+  {
+    name: "failing_job",
+    description: "Runs about a second, then reports a tool error",
+    inputSchema: noArguments,
+    call: async (_args, extra) => {
+      await sleepUnless(1000, extra.signal);
+      return { isError: true, content: [text("The job failed.")] };
+    },
+  },
+  {
+    name: "protocol_error_job",
+    description: "Fails with a protocol error after a moment",
+    inputSchema: noArguments,
+    call: async (_args, extra) => {
+      await sleepUnless(500, extra.signal);
+      throw new McpError(ErrorCode.InternalError, "protocol_error_job failed inside the server");
+    },
+  },
+  {
+    name: "confirm_delete",
+    description: "Asks to confirm (elicitation), then deletes the file or not",
+    inputSchema: { type: "object", properties: { filename: { type: "string" } }, required: ["filename"] },
+    call: async (args, extra) => {
+      const answer = await asking(extra, "elicitation/create", askConfirm(`Delete ${args.filename}?`), ElicitResultSchema);
+      return { content: [text(answer.action === "accept" && answer.content?.confirm !== false ? `Deleted ${args.filename}` : `Kept ${args.filename}`)] };
+    },
+  },
+  {
+    name: "multi_input",
+    description: "Asks two things at once (two elicitations), then answers with both",
+    inputSchema: noArguments,
+    call: async (_args, extra) => {
+      const [first, second] = await Promise.all([
+        asking(extra, "elicitation/create", askName("What is your first name?"), ElicitResultSchema),
+        asking(extra, "elicitation/create", askName("What is your last name?"), ElicitResultSchema),
+      ]);
+      return { content: [text(`Got ${first.content?.name ?? "?"} and ${second.content?.name ?? "?"}`)] };
+    },
+  },
+  {
+    name: "test_tool_with_task",
+    description: "Asks the user's name (elicitation), then works a moment and greets them",
+    inputSchema: noArguments,
+    call: async (_args, extra) => {
+      const answer = await asking(extra, "elicitation/create", askName("What is your name?"), ElicitResultSchema);
+      await sleepUnless(500, extra.signal);
+      return { content: [text(`Hello, ${answer.content?.name ?? "stranger"}! (from the task)`)] };
+    },
+  },
+);
+
 // ---------------------------------------------------------------------------------------------------------------------
 // Resources and prompts.
 

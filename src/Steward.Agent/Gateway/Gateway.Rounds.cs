@@ -169,6 +169,7 @@ public sealed partial class Gateway
             {
                 open["q" + ++next] = (method, parameters, answer);
                 asked.TrySetResult();
+                Changed = Time.GetUtcNow();
             }
 
             using (cancellationToken.Register(() => answer.TrySetCanceled(cancellationToken)))
@@ -194,8 +195,36 @@ public sealed partial class Gateway
                 {
                     asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 }
+
+                Changed = Time.GetUtcNow();
             }
         }
+
+        /// <summary>The questions not answered yet, by key, as <c>inputRequests</c> write them; null when there are none.</summary>
+        public JsonObject? OpenRequests()
+        {
+            lock (gate)
+            {
+                if (open.Count == 0)
+                {
+                    return null;
+                }
+
+                var requests = new JsonObject();
+                foreach (var (key, question) in open)
+                {
+                    requests[key] = new JsonObject { ["method"] = question.Method, ["params"] = question.Params?.DeepClone() };
+                }
+
+                return requests;
+            }
+        }
+
+        /// <summary>Where time is read (the tasks' timestamps).</summary>
+        public TimeProvider Time { get; init; } = TimeProvider.System;
+
+        /// <summary>When a question was last asked or answered, or the call ended (a task's <c>lastUpdatedAt</c>).</summary>
+        public DateTimeOffset Changed { get; set; }
 
         /// <summary>
         /// Waits for the call's result or its next questions: the result (complete), or the open questions as an
@@ -220,16 +249,7 @@ public sealed partial class Gateway
                 return await Completion.ConfigureAwait(false);
             }
 
-            var requests = new JsonObject();
-            lock (gate)
-            {
-                foreach (var (key, question) in open)
-                {
-                    requests[key] = new JsonObject { ["method"] = question.Method, ["params"] = question.Params?.DeepClone() };
-                }
-            }
-
-            return new JsonObject { ["resultType"] = "input_required", ["inputRequests"] = requests };
+            return new JsonObject { ["resultType"] = "input_required", ["inputRequests"] = OpenRequests() ?? [] };
         }
     }
 
@@ -300,10 +320,12 @@ public sealed partial class Gateway
     /// (<c>requestState</c>) answers the questions of its call and answers with the next round.
     /// </summary>
     /// <param name="name">What the request names (the tool, the prompt, the resource's uri): a retry must name the same.</param>
+    /// <param name="mayBeTask">A tools/call, which becomes a task when its host declared the tasks extension and it outlasts a moment (<see cref="RoundOrTaskAsync"/>).</param>
     private async Task CallStatelessAsync(MessageContext context, JsonRpcRequest request, JsonObject parameters, string name,
-        Func<CallHost, CancellationToken, Task<JsonNode?>> work, CancellationToken cancellationToken)
+        Func<CallHost, CancellationToken, Task<JsonNode?>> work, CancellationToken cancellationToken, bool mayBeTask = false)
     {
         InputRounds call;
+        var asTask = false;
         var subject = request.Method + " " + name;
         if (parameters["requestState"] is JsonValue state && state.TryGetValue(out string? token))
         {
@@ -329,8 +351,10 @@ public sealed partial class Gateway
                     McpErrorCode.InvalidRequest);
             }
 
-            call = new InputRounds(context.Server.ClientCapabilities, context.Server) { Subject = subject, LogLevel = RequestedLogLevel(parameters) };
+            call = new InputRounds(context.Server.ClientCapabilities, context.Server) { Subject = subject, LogLevel = RequestedLogLevel(parameters), Time = time };
+            call.Changed = time.GetUtcNow();
             rounds[call.State] = call;
+            asTask = mayBeTask && DeclaresTasks(context.Server.ClientCapabilities) && hostTasks.Count < MaxCalls;
             var host = new CallHost(call);
             call.Completion = Task.Run(async () =>
             {
@@ -340,6 +364,7 @@ public sealed partial class Gateway
                 }
                 finally
                 {
+                    call.Changed = time.GetUtcNow();
                     // The result waits for the host's next retry (the call may end while the host answers a question),
                     // for a round's wait at most. Its lifetime is not disposed: a retry racing the end may still use it.
                     _ = Task.Delay(RoundWait, call.Forgotten.Token).ContinueWith(_ => Forget(call), CancellationToken.None,
@@ -359,7 +384,7 @@ public sealed partial class Gateway
             call.Lifetime.CancelAfter(Timeout.InfiniteTimeSpan);
             try
             {
-                answer = await call.RoundAsync(cancellationToken).ConfigureAwait(false);
+                answer = asTask ? await RoundOrTaskAsync(call, cancellationToken).ConfigureAwait(false) : await call.RoundAsync(cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -372,8 +397,9 @@ public sealed partial class Gateway
             throw new McpProtocolException($"Steward: the {request.Method} of '{name}' ended: it waited too long for its next round", McpErrorCode.InternalError);
         }
 
-        if (call.Completion.IsCompleted)
+        if (call.Completion.IsCompleted || answer is JsonObject { } created && created["resultType"]?.GetValue<string>() == "task")
         {
+            // Its result was delivered, or it became a task: its rounds (and their requestState) end here.
             Forget(call);
         }
         else if (answer is JsonObject { } body && body["resultType"]?.GetValue<string>() == "input_required")

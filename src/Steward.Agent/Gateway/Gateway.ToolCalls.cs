@@ -96,7 +96,8 @@ public sealed partial class Gateway
 
         if (IsStateless(context))
         {
-            await CallStatelessAsync(context, request, parameters, name, (host, ct) => GateAsync(host, parameters, name, ct), cancellationToken).ConfigureAwait(false);
+            await CallStatelessAsync(context, request, parameters, name, (host, ct) => GateAsync(host, parameters, name, ct), cancellationToken, mayBeTask: true)
+                .ConfigureAwait(false);
             return;
         }
 
@@ -175,6 +176,8 @@ public sealed partial class Gateway
         }
 
         WithoutEnvelope(parameters);
+        // Tasks are the gateway's own (Gateway.Tasks.cs): an upstream sees an ordinary call, never a task hint it may refuse.
+        parameters.Remove("task");
 
         JsonNode? result;
         try

@@ -82,6 +82,8 @@ public sealed partial class Gateway : IAsyncDisposable
     private McpServer? host;
     private ImmutableArray<McpServer> hosts = [];
 
+    private readonly TimeProvider time;
+
     /// <summary>Progress tokens sent upstream for calls in flight (as JSON text) → the session that made the call and its own token.</summary>
     private readonly ConcurrentDictionary<string, (CallHost Session, JsonNode Token)> progressTokens = new(StringComparer.Ordinal);
     private long relayedTokens;
@@ -100,6 +102,7 @@ public sealed partial class Gateway : IAsyncDisposable
         config = options.Config;
         this.loggerFactory = loggerFactory;
         logger = loggerFactory.CreateLogger("Steward.Gateway");
+        time = options.Time;
         audit = new AuditLog(options.AuditLogPath) { Uploader = options.AuditUploader };
         // Remote upstreams never reach link-local or cloud metadata addresses, checked after name resolution on every
         // connection; their answers are held to the message limit as local servers' are.
@@ -171,6 +174,8 @@ public sealed partial class Gateway : IAsyncDisposable
             Resources = new ResourcesCapability { Subscribe = true, ListChanged = true },
             Logging = new LoggingCapability(),
             Completions = new CompletionsCapability(),
+            // Tasks are the gateway's own, for hosts of the stateless revision that declare them (Gateway.Tasks.cs).
+            Extensions = new Dictionary<string, object> { [TasksExtension] = System.Text.Json.JsonDocument.Parse("{}").RootElement },
         },
         Handlers = new McpServerHandlers
         {
@@ -229,6 +234,7 @@ public sealed partial class Gateway : IAsyncDisposable
         JsonRpcRequest { Method: RequestMethods.ToolsCall } request => CallToolAsync(context, request, cancellationToken),
         JsonRpcRequest { Method: RequestMethods.PromptsGet or RequestMethods.ResourcesRead } request when IsStateless(context) =>
             StatelessRequestAsync(context, request, cancellationToken),
+        JsonRpcRequest { Method: "tasks/get" or "tasks/update" or "tasks/cancel" } request when IsStateless(context) => TaskRequestAsync(context, request, cancellationToken),
         JsonRpcNotification { Method: NotificationMethods.InitializedNotification } => Initialized(context, next, cancellationToken),
         JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled when !waitingRounds.IsEmpty => CancelledAsync(cancelled, context, next, cancellationToken),
         _ => next(context, cancellationToken),
@@ -309,6 +315,7 @@ public sealed partial class Gateway : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        EndTasks();
         var stopping = upstreams;
         upstreams = [];
         await StopAsync(stopping, "the gateway is stopping").ConfigureAwait(false);

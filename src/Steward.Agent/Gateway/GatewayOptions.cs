@@ -41,6 +41,9 @@ public sealed record GatewayOptions
     /// <summary>How long an upstream may take to start and complete its handshake (the entry's <c>timeout</c> overrides it).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Where the gateway reads the time (its tasks' timestamps and lifetimes).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>
     /// The largest message an upstream (local or remote) may send, in bytes: a larger answer reaches the host as an error
     /// and is audited <c>too_large</c>, and it is never held in memory (<see cref="BoundedLineStream"/>). Null: from

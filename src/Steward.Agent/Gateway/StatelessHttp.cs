@@ -143,6 +143,7 @@ internal static class StatelessHttp
     {
         RequestMethods.ToolsCall or RequestMethods.PromptsGet => "name",
         RequestMethods.ResourcesRead => "uri",
+        "tasks/get" or "tasks/update" or "tasks/cancel" => "taskId",
         _ => null,
     };
 
