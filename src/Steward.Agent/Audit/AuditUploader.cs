@@ -479,7 +479,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
         catch (Exception e) when (e is HttpRequestException or IOException or Core.Net.OutboundRefusedException ||
                                   (e is OperationCanceledException && !stop.IsCancellationRequested))
         {
-            return Fail(e is OperationCanceledException ? "the request timed out" : e.Message);
+            return Fail(e is OperationCanceledException ? "the request timed out" : NetErrors.Message(e, endpoint));
         }
         catch (OperationCanceledException)
         {

@@ -55,7 +55,7 @@ public sealed partial class PolicyFetcher
         }
         catch (Exception e) when (e is HttpRequestException or JsonException or InvalidOperationException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return new OidcExchangeResult(null, null, null, [], $"{endpoint.GetLeftPart(UriPartial.Authority)} cannot be reached for the token exchange: {e.Message}");
+            return new OidcExchangeResult(null, null, null, [], $"{endpoint.GetLeftPart(UriPartial.Authority)} cannot be reached for the token exchange: {NetErrors.Message(e, endpoint)}");
         }
     }
 }

@@ -122,7 +122,7 @@ public sealed class StewardServerClient
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return new ServerAnswer(0, null, e.Message);
+            return new ServerAnswer(0, null, NetErrors.Message(e, message.RequestUri));
         }
     }
 

@@ -140,7 +140,7 @@ public sealed record OidcProvider(
         }
         catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return (0, null, e.Message);
+            return (0, null, NetErrors.Message(e, endpoint));
         }
     }
 
@@ -154,7 +154,7 @@ public sealed record OidcProvider(
         }
         catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return (0, null, e.Message);
+            return (0, null, NetErrors.Message(e, uri));
         }
     }
 
