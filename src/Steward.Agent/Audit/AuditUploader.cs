@@ -445,7 +445,8 @@ public sealed partial class AuditUploader : IAsyncDisposable
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         try
         {
-            using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            // Only the headers are waited for: a refusal's body is read by Detail, within its limit; an acceptance's is not read.
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             if (response.IsSuccessStatusCode)
             {
@@ -479,7 +480,7 @@ public sealed partial class AuditUploader : IAsyncDisposable
         catch (Exception e) when (e is HttpRequestException or IOException or Core.Net.OutboundRefusedException ||
                                   (e is OperationCanceledException && !stop.IsCancellationRequested))
         {
-            return Fail(e is OperationCanceledException ? "the request timed out" : e.Message);
+            return Fail(e is OperationCanceledException ? "the request timed out" : NetErrors.Message(e, endpoint));
         }
         catch (OperationCanceledException)
         {
@@ -498,12 +499,23 @@ public sealed partial class AuditUploader : IAsyncDisposable
         return Sent.Failed;
     }
 
+    /// <summary>
+    /// The largest refusal body read for its <c>detail</c>: 8 KiB. The detail is one sentence naming the event's problem;
+    /// a body past this is not read on, and the log says so instead of showing a detail.
+    /// </summary>
+    private const int MaxDetailBytes = 8 * 1024;
+
     private static async Task<string> Detail(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         try
         {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            using var document = JsonDocument.Parse(text);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            if (await BoundedReader.ReadAsync(stream, MaxDetailBytes, response.Content.Headers.ContentLength, cancellationToken).ConfigureAwait(false) is not { } body)
+            {
+                return $"(the answer is over {MaxDetailBytes:N0} bytes, the limit for an error's detail; not read)";
+            }
+
+            using var document = JsonDocument.Parse(body);
             return document.RootElement.TryGetProperty("detail", out var detail) && detail.ValueKind == JsonValueKind.String ? detail.GetString()! : "";
         }
         catch (Exception e) when (e is JsonException or HttpRequestException or IOException)

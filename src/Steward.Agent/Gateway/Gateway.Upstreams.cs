@@ -237,7 +237,12 @@ public sealed partial class Gateway
         catch (Exception e) when (e is UpstreamStartException or McpException or IOException or InvalidOperationException or TimeoutException or OperationCanceledException
                                        or System.ComponentModel.Win32Exception or HttpRequestException)
         {
-            var message = e is OperationCanceledException ? $"no answer within {timeout.TotalSeconds:0} s" : e.Message;
+            var message = e switch
+            {
+                OperationCanceledException => $"no answer within {timeout.TotalSeconds:0} s",
+                HttpRequestException => Sources.NetErrors.Message(e),
+                _ => e.Message,
+            };
             GatewayLog.StartFailed(logger, spec.Name, message);
             return (spec, null, message);
         }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Steward.Core.Net;
 using Steward.Core.Sandbox;
 
 namespace Steward.Agent.Sandbox;
@@ -156,7 +157,7 @@ public sealed partial class SandboxProxy : IAsyncDisposable
                 return;
             }
 
-            if (!IPAddress.TryParse(host.Trim('[', ']'), out _) && host != "localhost")
+            if (!IPAddress.TryParse(host.Trim('[', ']'), out _) && !UrlRules.IsLoopbackHost(host))
             {
                 addresses = [.. addresses.Where(a => !IsLocal(a) || allow.Any(p => p.Matches(a.ToString(), port)))];
                 if (addresses.Length == 0)

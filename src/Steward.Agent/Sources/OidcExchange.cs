@@ -8,6 +8,9 @@ public sealed record OidcExchangeResult(string? Token, string? Account, DateTime
 
 public sealed partial class PolicyFetcher
 {
+    /// <summary>The largest answer of the token exchange read: 1 MiB, far more than a token, its account and groups take.</summary>
+    private const int MaxExchangeAnswerBytes = 1024 * 1024;
+
     /// <summary>
     /// Exchanges an ID token from the organisation's identity provider for a Steward developer token at
     /// <paramref name="serverUrl"/> (same transport rules as a policy source). The ID token is sent once and not kept.
@@ -34,10 +37,15 @@ public sealed partial class PolicyFetcher
         var endpoint = new Uri(uri.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/api/v1/auth/oidc/exchange");
         try
         {
-            using var content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
-            using var response = await http.PostAsync(endpoint, content, cancellationToken).ConfigureAwait(false);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            var json = text.Length is > 0 and < 1024 * 1024 ? JsonNode.Parse(text) as JsonObject : null;
+            using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            if (await Core.Net.BoundedReader.ReadAsync(stream, MaxExchangeAnswerBytes, response.Content.Headers.ContentLength, cancellationToken).ConfigureAwait(false) is not { } answer)
+            {
+                return new OidcExchangeResult(null, null, null, [], $"{endpoint} sent more than {MaxExchangeAnswerBytes:N0} bytes, the limit for the token exchange's answer");
+            }
+
+            var json = answer.Length > 0 ? JsonNode.Parse(answer) as JsonObject : null;
             if (!response.IsSuccessStatusCode)
             {
                 var detail = json?["detail"]?.GetValue<string>() ?? $"HTTP {(int)response.StatusCode}";
@@ -53,9 +61,9 @@ public sealed partial class PolicyFetcher
             var groups = json["groups"] is JsonArray array ? array.Select(g => g?.GetValue<string>() ?? "").Where(g => g.Length > 0).ToList() : [];
             return new OidcExchangeResult(token, json["account"]?.GetValue<string>(), expires, groups, null);
         }
-        catch (Exception e) when (e is HttpRequestException or JsonException or InvalidOperationException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception e) when (e is HttpRequestException or IOException or JsonException or InvalidOperationException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return new OidcExchangeResult(null, null, null, [], $"{endpoint.GetLeftPart(UriPartial.Authority)} cannot be reached for the token exchange: {e.Message}");
+            return new OidcExchangeResult(null, null, null, [], $"{endpoint.GetLeftPart(UriPartial.Authority)} cannot be reached for the token exchange: {NetErrors.Message(e, endpoint)}");
         }
     }
 }

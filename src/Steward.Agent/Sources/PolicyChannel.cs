@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
-using System.Security.Authentication;
 using System.Text;
 using System.Text.Json;
 
@@ -97,13 +96,9 @@ public sealed class PolicyChannel : IDisposable
         {
             response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, silence.Token).ConfigureAwait(false);
         }
-        catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
-        {
-            refused(new ChannelRefusal(null, $"the TLS certificate of {url.Host} was not accepted ({e.InnerException.Message})"));
-        }
         catch (HttpRequestException e)
         {
-            refused(new ChannelRefusal(null, $"{url} cannot be reached: {e.Message}"));
+            refused(new ChannelRefusal(null, $"{url} cannot be reached: {NetErrors.Message(e, url)}"));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

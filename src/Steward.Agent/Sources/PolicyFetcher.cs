@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Authentication;
 using System.Text;
 using System.Text.Json;
 using Steward.Core.Json;
@@ -408,15 +407,9 @@ public sealed partial class PolicyFetcher : IDisposable
 
                 return new Response.Body(bytes, responseETag, accept is null ? NextCursor(bytes) : null);
             }
-            catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
-            {
-                return Fail(FetchFailureKind.Unreachable,
-                    $"the TLS certificate of {url.Host} was not accepted ({e.InnerException.Message}); Steward accepts only certificates signed by a trusted CA" +
-                    (Core.Net.OutboundTrust.FromEnvironment()?.Error is { } trustError ? $" ({trustError})" : $" (a private CA is added with {Core.Net.OutboundTrust.Variable}=<PEM file>)"));
-            }
             catch (HttpRequestException e)
             {
-                return Fail(FetchFailureKind.Unreachable, $"{url.GetLeftPart(UriPartial.Path)} cannot be reached: {e.Message}");
+                return Fail(FetchFailureKind.Unreachable, $"{url.GetLeftPart(UriPartial.Path)} cannot be reached: {NetErrors.Message(e, url)}");
             }
             catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

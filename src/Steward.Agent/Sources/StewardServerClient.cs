@@ -96,13 +96,22 @@ public sealed class StewardServerClient
     }
 
     /// <summary>
-    /// GETs <paramref name="path"/> (relative to <see cref="Root"/>). With <paramref name="maxBytes"/>, an answer that
-    /// declares more is not read.
+    /// The largest answer read when the caller names no limit: 16 MiB, the limit of the largest document a Steward
+    /// server sends (the policy bundle, <see cref="Core.Policy.PolicyBundle.MaxLength"/>); its exports, model listings,
+    /// explanations and audit verifications are far smaller, so a larger answer is not one of them.
     /// </summary>
-    public async Task<ServerAnswer> GetAsync(HttpClient http, string path, CancellationToken cancellationToken, long? maxBytes = null)
+    public const long DefaultMaxBytes = Core.Policy.PolicyBundle.MaxLength;
+
+    /// <summary>
+    /// GETs <paramref name="path"/> (relative to <see cref="Root"/>). The answer is read by <see cref="BoundedReader"/>:
+    /// one over <paramref name="maxBytes"/>, declared or sent in chunks, is not read on, and answers its status with
+    /// no body and the reason (<see cref="Unread"/> tells it).
+    /// </summary>
+    public async Task<ServerAnswer> GetAsync(HttpClient http, string path, CancellationToken cancellationToken, long maxBytes = DefaultMaxBytes)
     {
         ArgumentNullException.ThrowIfNull(http);
-        using var message = new HttpRequestMessage(HttpMethod.Get, new Uri(Root, path));
+        var url = new Uri(Root, path);
+        using var message = new HttpRequestMessage(HttpMethod.Get, url);
         if (Token is not null)
         {
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
@@ -111,28 +120,34 @@ public sealed class StewardServerClient
         message.Headers.Accept.ParseAdd("application/json");
         try
         {
-            using var response = await http.SendAsync(message, cancellationToken).ConfigureAwait(false);
+            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
-            if (maxBytes is { } limit && response.Content.Headers.ContentLength > limit)
-            {
-                return new ServerAnswer(status, null, $"the answer is larger than {limit / (1024 * 1024)} MB");
-            }
-
-            return new ServerAnswer(status, await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false), null);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var body = await BoundedReader.ReadAsync(stream, maxBytes, response.Content.Headers.ContentLength, cancellationToken).ConfigureAwait(false);
+            return body is null
+                ? new ServerAnswer(status, null, $"{url.GetLeftPart(UriPartial.Path)} sent more than {maxBytes:N0} bytes, the limit")
+                : new ServerAnswer(status, body, null);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return new ServerAnswer(0, null, e.Message);
+            return new ServerAnswer(0, null, NetErrors.Message(e, url));
         }
     }
 
-    /// <summary>GETs <paramref name="path"/>; the parsed JSON on 200, else the one-line error (the server's detail, or why it could not be reached).</summary>
-    public async Task<ServerJson> GetJsonAsync(HttpClient http, string path, CancellationToken cancellationToken)
+    /// <summary>The one-line error for an answer with no body: the server could not be reached (and why), or what it sent was over the limit.</summary>
+    public string Unread(ServerAnswer answer)
     {
-        var answer = await GetAsync(http, path, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(answer);
+        return answer.Status == 0 ? $"cannot reach {Root}: {answer.Failure}" : answer.Failure ?? $"the server answered {answer.Status} with no body";
+    }
+
+    /// <summary>GETs <paramref name="path"/>; the parsed JSON on 200, else the one-line error (the server's detail, or why it could not be reached or read).</summary>
+    public async Task<ServerJson> GetJsonAsync(HttpClient http, string path, CancellationToken cancellationToken, long maxBytes = DefaultMaxBytes)
+    {
+        var answer = await GetAsync(http, path, cancellationToken, maxBytes).ConfigureAwait(false);
         if (answer.Body is not { } body)
         {
-            return new ServerJson(null, 0, $"cannot reach {Root}: {answer.Failure}");
+            return new ServerJson(null, answer.Status, Unread(answer));
         }
 
         JsonDocument? document = null;

@@ -81,7 +81,7 @@ public sealed partial class PolicySync
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException)
                 {
-                    LogChannelLost(logger, source.Describe(), e.Message);
+                    LogChannelLost(logger, source.Describe(), NetErrors.Message(e));
                 }
 
                 if (refusal is { } refused)

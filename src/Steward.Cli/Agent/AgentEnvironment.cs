@@ -9,13 +9,16 @@ namespace Steward.Cli.AgentCommands;
 /// What the agent commands read from the machine: the configuration paths, the current and home directories, the
 /// environment, whether someone is at a terminal, and the clock. Tests give their own; <c>steward</c> uses the process's.
 /// </summary>
+/// <param name="Interactive">Someone is at a terminal: standard input and output are not redirected.</param>
+/// <param name="ErrorIsTerminal">Standard error is a terminal (not redirected), whatever standard output is.</param>
 internal sealed record AgentEnvironment(
     StewardPaths Paths,
     string WorkingDirectory,
     string HomeDirectory,
     Func<string, string?> Variables,
     bool Interactive,
-    TimeProvider Time)
+    TimeProvider Time,
+    bool ErrorIsTerminal = false)
 {
     public static AgentEnvironment FromProcess(IAnsiConsole console) => new(
         StewardPaths.FromEnvironment(),
@@ -23,7 +26,8 @@ internal sealed record AgentEnvironment(
         Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
         Environment.GetEnvironmentVariable,
         !Console.IsInputRedirected && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive,
-        TimeProvider.System);
+        TimeProvider.System,
+        !Console.IsErrorRedirected);
 }
 
 /// <summary>Output helpers shared by the agent commands: one-line errors, and <c>KEY=VALUE</c> flags.</summary>

@@ -66,7 +66,7 @@ internal static class DocumentSource
         }
         catch (HttpRequestException e)
         {
-            return Unreadable($"{uri} cannot be reached: {e.Message}");
+            return Unreadable($"{uri} cannot be reached: {Steward.Agent.Sources.NetErrors.Message(e, uri)}");
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

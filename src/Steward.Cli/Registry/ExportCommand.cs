@@ -118,7 +118,7 @@ internal static class ExportCommand
         var documentAnswer = await server.GetAsync(http, path + query, cancellationToken).ConfigureAwait(false);
         if (documentAnswer.Body is not { } document)
         {
-            return await Fail(ExitCodes.Unreadable, $"cannot reach {server.Root}: {documentAnswer.Failure}").ConfigureAwait(false);
+            return await Fail(ExitCodes.Unreadable, server.Unread(documentAnswer)).ConfigureAwait(false);
         }
 
         if (documentAnswer.Status != 200)
@@ -129,7 +129,7 @@ internal static class ExportCommand
         var reportAnswer = await server.GetAsync(http, path + "/report" + query, cancellationToken).ConfigureAwait(false);
         if (reportAnswer.Body is not { } reportBody)
         {
-            return await Fail(ExitCodes.Unreadable, $"cannot reach {server.Root}: {reportAnswer.Failure}").ConfigureAwait(false);
+            return await Fail(ExitCodes.Unreadable, server.Unread(reportAnswer)).ConfigureAwait(false);
         }
 
         if (reportAnswer.Status != 200)

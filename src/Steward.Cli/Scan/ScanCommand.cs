@@ -61,7 +61,8 @@ internal static class ScanCommand
 
             var report = Scanner.Scan(new ScanOptions(homeDirectory, workspaceDirectory, env.Paths, snapshot, note, env.Variables));
             var fixResult = parse.GetValue(fix) ? ScanFixer.Fix(report, env.Time) : null;
-            var terminal = output == "text" || environment is not null ? env.Interactive : !Console.IsErrorRedirected;
+            // Text goes to standard output, JSON and SARIF leave the fix's notes to standard error: the one they are written on decides.
+            var terminal = output == "text" ? env.Interactive : env.ErrorIsTerminal;
             switch (output)
             {
                 case "json":

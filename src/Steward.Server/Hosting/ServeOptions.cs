@@ -134,6 +134,8 @@ public sealed record ServeOptions
     };
 
     /// <summary>The public URL, checked: an absolute http(s) URL without credentials, query or fragment; null when not set.</summary>
+    // Not UrlRules' "https, or http to loopback": Steward connects to nothing here; the URL only says where people reach
+    // this server, which its operator decides (plain http is taken as given: cookies are then not forced Secure).
     public static Uri? ParsePublicUrl(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))

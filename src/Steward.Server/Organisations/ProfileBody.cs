@@ -76,6 +76,8 @@ internal sealed record ProfileBody(bool? McpEnabled, bool? WebToolsEnabled, stri
         return RegistryMode;
     }
 
+    // Not UrlRules' "https, or http to loopback": this server fetches the URL for every developer, and a loopback registry
+    // would be the server's own machine, not one an admin publishes; so https only, loopback included.
     private static bool IsRegistryUrl(string url) =>
         url.Length <= 2048 && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps && uri.UserInfo.Length == 0 && uri.Fragment.Length == 0;
 

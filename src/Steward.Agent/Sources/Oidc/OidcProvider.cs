@@ -40,6 +40,11 @@ public sealed record OidcProvider(
         var answer = await steward.GetAsync(http, "api/v1/auth/oidc" + (organisation is { Length: > 0 } ? "?org=" + Uri.EscapeDataString(organisation) : ""), cancellationToken, MaxAnswerBytes).ConfigureAwait(false);
         var (status, settings, error) = answer.Body is { } body ? ParseObject(answer.Status, Utf8Text(body)) : (answer.Status, null, answer.Failure);
         var host = server.GetLeftPart(UriPartial.Authority);
+        if (answer.Body is null && answer.Status != 0)
+        {
+            return (null, $"{host} did not give its single sign-on settings: {error}");
+        }
+
         if (error is not null)
         {
             return (null, $"{host} cannot be reached for its single sign-on settings: {error}");
@@ -140,7 +145,7 @@ public sealed record OidcProvider(
         }
         catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return (0, null, e.Message);
+            return (0, null, NetErrors.Message(e, endpoint));
         }
     }
 
@@ -154,7 +159,7 @@ public sealed record OidcProvider(
         }
         catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return (0, null, e.Message);
+            return (0, null, NetErrors.Message(e, uri));
         }
     }
 
