@@ -175,8 +175,9 @@ public sealed partial class Gateway
 
     /// <summary>
     /// Sends <paramref name="notification"/> to <paramref name="sessions"/> (default: every host session), once a host is
-    /// ready. A host of the stateless revision over stdio is not a session: it is sent notifications only on its
-    /// requests' streams (a listen stream, a call's), tagged as such, never this untagged broadcast.
+    /// ready. A host of the stateless revision over stdio gets this untagged broadcast too, beside what its listen streams
+    /// get tagged: the channel is its own, so nothing reaches another host, and a client that holds no listen stream (the
+    /// C# SDK's, for one) still hears of a policy change.
     /// </summary>
     private async ValueTask SendToHostAsync(JsonRpcNotification notification, CancellationToken cancellationToken, ImmutableArray<McpServer> sessions = default)
     {
@@ -187,10 +188,6 @@ public sealed partial class Gateway
 
         foreach (var server in sessions.IsDefault ? hosts : sessions)
         {
-            if (sessions.IsDefault && IsStatelessRevision(server.NegotiatedProtocolVersion))
-            {
-                continue;
-            }
 
             try
             {

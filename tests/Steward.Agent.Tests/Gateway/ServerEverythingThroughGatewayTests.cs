@@ -113,7 +113,12 @@ public sealed class ServerEverythingThroughGatewayTests
                     }),
                     new(NotificationMethods.ResourceUpdatedNotification, (n, _) =>
                     {
-                        updated.TrySetResult(n.Params?.DeepClone());
+                        // Over stdio the host also gets the untagged broadcast of its session; the listen stream's are tagged.
+                        if (n.Params?["_meta"]?["io.modelcontextprotocol/subscriptionId"] is not null)
+                        {
+                            updated.TrySetResult(n.Params.DeepClone());
+                        }
+
                         return ValueTask.CompletedTask;
                     }),
                 ],
