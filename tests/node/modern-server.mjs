@@ -6,6 +6,7 @@
 // Tools: echo; confirm, which asks its client through an input_required round (a form elicitation keyed "confirm");
 // add_tool, which registers the tool "late" and so changes the tool list (sent to subscriptions/listen streams).
 // The prompt confirm_prompt and the resource steward://confirm ask the same question before they answer.
+// The resource steward://watched can be subscribed to; the tool touch changes it (notifications/resources/updated).
 import { McpServer, acceptedContent, inputRequired } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import * as z from 'zod';
@@ -13,7 +14,7 @@ import * as z from 'zod';
 const modernOnly = process.argv.includes('--modern-only') || process.env.MODERN_ONLY === '1';
 
 function create() {
-    const server = new McpServer({ name: 'steward-modern-upstream', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
+    const server = new McpServer({ name: 'steward-modern-upstream', version: '1.0.0' }, { capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true } } });
     server.registerTool('echo', { description: 'Echoes its message', inputSchema: z.object({ message: z.string() }) },
         async ({ message }) => ({ content: [{ type: 'text', text: `Echo: ${message}` }] }));
 
@@ -42,6 +43,15 @@ function create() {
             return answer;
         }
         return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: answer.confirm ? 'read: confirmed' : 'read: declined' }] };
+    });
+
+    let touches = 0;
+    server.registerResource('watched', 'steward://watched', { description: 'Changes when touch is called', mimeType: 'text/plain' },
+        async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: `touched ${touches} times` }] }));
+    server.registerTool('touch', { description: 'Changes steward://watched', inputSchema: z.object({}) }, async () => {
+        touches++;
+        await server.server.sendResourceUpdated({ uri: 'steward://watched' });
+        return { content: [{ type: 'text', text: 'touched' }] };
     });
 
     server.registerTool('add_tool', { description: 'Adds the tool "late"', inputSchema: z.object({}) }, async () => {

@@ -29,9 +29,10 @@ public sealed partial class Gateway
     /// or goes away, each notification of the gateway's it was granted sent on it, tagged with its id:
     /// <list type="bullet">
     /// <item><description>the tool, prompt and resource list changes it asks for;</description></item>
-    /// <item><description>the updates of each resource it asks for that an upstream serves and lets subscribe to
-    /// (<c>resources/subscribe</c> to a session-revision upstream, made once for every subscriber of that resource and
-    /// undone when the last one ends). A resource no upstream serves so is left out of what is granted.</description></item>
+    /// <item><description>the updates of each resource it asks for that an upstream lists (or has a template for) and
+    /// lets subscribe to: subscribed once for every subscriber of that resource (<c>resources/subscribe</c>, or the
+    /// resource added to the gateway's own listen stream to a stateless upstream) and undone when the last one ends. A
+    /// resource no upstream serves so is left out of what is granted.</description></item>
     /// </list>
     /// </summary>
     private async ValueTask<EmptyResult> ListenAsync(RequestContext<SubscriptionsListenRequestParams> request, CancellationToken cancellationToken)
@@ -98,7 +99,7 @@ public sealed partial class Gateway
     private async Task<Upstream?> SubscribeAsync(string uri, CancellationToken cancellationToken)
     {
         var upstream = await RouteUriAsync(uri, cancellationToken).ConfigureAwait(false);
-        if (upstream is null || upstream.Capabilities.Resources?.Subscribe != true)
+        if (upstream is null || upstream.Capabilities.Resources?.Subscribe != true || !await ServesAsync(upstream, uri, cancellationToken).ConfigureAwait(false))
         {
             return null;
         }
@@ -113,6 +114,28 @@ public sealed partial class Gateway
             GatewayLog.ForwardFailed(logger, RequestMethods.ResourcesSubscribe, e.Message);
             return null;
         }
+    }
+
+    /// <summary>Whether <paramref name="upstream"/> lists <paramref name="uri"/> or has a template it matches: a resource it serves, not one it would be asked about only as the last resort of routing.</summary>
+    private async Task<bool> ServesAsync(Upstream upstream, string uri, CancellationToken cancellationToken)
+    {
+        foreach (var resource in await SafeListAsync(upstream, "resources", (u, ct) => u.ResourcesAsync(ct), cancellationToken).ConfigureAwait(false))
+        {
+            if (resource.Uri == uri)
+            {
+                return true;
+            }
+        }
+
+        foreach (var template in await SafeListAsync(upstream, "resource templates", (u, ct) => u.TemplatesAsync(ct), cancellationToken).ConfigureAwait(false))
+        {
+            if (TemplateRegex(template.UriTemplate).IsMatch(uri))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A listen stream's subscription ends: the upstream is unsubscribed if it was the last.</summary>
@@ -138,7 +161,7 @@ public sealed partial class Gateway
             var count = subscribers.GetValueOrDefault((upstream, uri));
             if (count == 0 || always)
             {
-                await upstream.Client.SubscribeToResourceAsync(new SubscribeRequestParams { Uri = uri }, cancellationToken).ConfigureAwait(false);
+                await upstream.SubscribeAsync(uri, cancellationToken).ConfigureAwait(false);
             }
 
             subscribers[(upstream, uri)] = count + 1;
@@ -162,7 +185,7 @@ public sealed partial class Gateway
             }
 
             subscribers.Remove((upstream, uri));
-            await upstream.Client.UnsubscribeFromResourceAsync(new UnsubscribeRequestParams { Uri = uri }, cancellationToken).ConfigureAwait(false);
+            await upstream.UnsubscribeAsync(uri, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

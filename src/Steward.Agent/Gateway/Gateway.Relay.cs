@@ -162,6 +162,12 @@ public sealed partial class Gateway
                 return true;
             case JsonRpcNotification { Method: NotificationMethods.ResourceUpdatedNotification } updated:
                 await SendUpdateToListenersAsync(upstream, updated.Params).ConfigureAwait(false);
+                // An update from a stateless upstream's listen stream names that stream: not the host's.
+                if (updated.Params?["_meta"] is JsonObject updateMeta)
+                {
+                    updateMeta.Remove(MetaKeys.SubscriptionId);
+                }
+
                 await SendToHostAsync(new JsonRpcNotification { Method = updated.Method, Params = updated.Params }, CancellationToken.None).ConfigureAwait(false);
                 return true;
             default:

@@ -209,34 +209,96 @@ internal sealed class Upstream : IAsyncDisposable
     /// </summary>
     private void ListenForListChanges()
     {
-        if (!Gateway.IsStatelessRevision(Client.NegotiatedProtocolVersion))
+        if (!Stateless)
         {
             return;
         }
 
+        lock (listenGate)
+        {
+            Relisten();
+        }
+    }
+
+    /// <summary>True when the server speaks the stateless revision: its notifications come only on a listen stream.</summary>
+    private bool Stateless => Gateway.IsStatelessRevision(Client.NegotiatedProtocolVersion);
+
+    private readonly Lock listenGate = new();
+    private ImmutableSortedSet<string> watched = ImmutableSortedSet.Create<string>(StringComparer.Ordinal);
+    private CancellationTokenSource? listening;
+
+    /// <summary>
+    /// Subscribes to the updates of <paramref name="uri"/>: <c>resources/subscribe</c> to a server of a session revision;
+    /// to one of the stateless revision, its listen stream is opened again with the resource among those it asks for
+    /// (that revision has no <c>resources/subscribe</c>).
+    /// </summary>
+    public async Task SubscribeAsync(string uri, CancellationToken cancellationToken)
+    {
+        if (!Stateless)
+        {
+            await Client.SubscribeToResourceAsync(new SubscribeRequestParams { Uri = uri }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        lock (listenGate)
+        {
+            watched = watched.Add(uri);
+            Relisten();
+        }
+    }
+
+    /// <summary>Ends the updates of <paramref name="uri"/>, as <see cref="SubscribeAsync"/> began them.</summary>
+    public async Task UnsubscribeAsync(string uri, CancellationToken cancellationToken)
+    {
+        if (!Stateless)
+        {
+            await Client.UnsubscribeFromResourceAsync(new UnsubscribeRequestParams { Uri = uri }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        lock (listenGate)
+        {
+            watched = watched.Remove(uri);
+            Relisten();
+        }
+    }
+
+    /// <summary>
+    /// (Re)opens the listen stream for what this gateway needs of the server now: the lists it says change, and the
+    /// resources watched. The stream before it is closed once the new one is asked for, so a change between the two
+    /// may come twice, never not at all. Called under <see cref="listenGate"/>.
+    /// </summary>
+    private void Relisten()
+    {
         var notifications = new SubscriptionsListenNotifications
         {
             ToolsListChanged = Capabilities.Tools?.ListChanged == true ? true : null,
             PromptsListChanged = Capabilities.Prompts?.ListChanged == true ? true : null,
             ResourcesListChanged = Capabilities.Resources?.ListChanged == true ? true : null,
+            ResourceSubscriptions = watched.IsEmpty ? null : [.. watched],
         };
-        if (notifications is { ToolsListChanged: null, PromptsListChanged: null, ResourcesListChanged: null })
+        var previous = listening;
+        listening = null;
+        if (notifications is not { ToolsListChanged: null, PromptsListChanged: null, ResourcesListChanged: null, ResourceSubscriptions: null } &&
+            !stopping.IsCancellationRequested)
         {
-            return;
+            listening = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
+            _ = ListenAsync(notifications, listening.Token);
         }
 
-        _ = ListenAsync(notifications);
+        previous?.Cancel();
+        previous?.Dispose();
     }
 
-    private async Task ListenAsync(SubscriptionsListenNotifications notifications)
+    private async Task ListenAsync(SubscriptionsListenNotifications notifications, CancellationToken cancellationToken)
     {
         try
         {
             await Client.SendRequestAsync<SubscriptionsListenRequestParams, EmptyResult>(RequestMethods.SubscriptionsListen,
-                new SubscriptionsListenRequestParams { Notifications = notifications }, McpJsonUtilities.DefaultOptions, cancellationToken: stopping.Token).ConfigureAwait(false);
+                new SubscriptionsListenRequestParams { Notifications = notifications }, McpJsonUtilities.DefaultOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
             GatewayLog.ListenEnded(logger, Name, "the server answered it");
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
         catch (Exception e) when (e is McpException or IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)

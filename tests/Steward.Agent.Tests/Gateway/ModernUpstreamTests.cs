@@ -132,6 +132,92 @@ public sealed class ModernUpstreamTests
         }
     }
 
+    /// <summary>
+    /// A resource of a stateless upstream, which has no <c>resources/subscribe</c>: a session host subscribes as its
+    /// revision does, a stateless host on its listen stream, and the gateway watches the resource on its own listen
+    /// stream to the upstream; the upstream's update reaches each host as its revision takes it.
+    /// </summary>
+    [NodeTheory]
+    [MemberData(nameof(HostRevisions))]
+    public async Task A_resource_of_a_stateless_upstream_is_subscribed_to_by_hosts_of_either_kind(string hostRevision)
+    {
+        const string Watched = "steward://watched";
+        var acknowledged = new TaskCompletionSource<JsonNode?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var updated = new TaskCompletionSource<JsonNode?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stateless = hostRevision == "2026-07-28";
+        var options = new McpClientOptions
+        {
+            ProtocolVersion = hostRevision,
+            Handlers = new McpClientHandlers
+            {
+                NotificationHandlers =
+                [
+                    new(NotificationMethods.SubscriptionsAcknowledgedNotification, (n, _) =>
+                    {
+                        acknowledged.TrySetResult(n.Params?.DeepClone());
+                        return ValueTask.CompletedTask;
+                    }),
+                    new(NotificationMethods.ResourceUpdatedNotification, (n, _) =>
+                    {
+                        // A stateless host takes the update of its listen stream (tagged); over stdio it also gets the session broadcast.
+                        if (!stateless || n.Params?["_meta"]?[SubscriptionId] is not null)
+                        {
+                            updated.TrySetResult(n.Params?.DeepClone());
+                        }
+
+                        return ValueTask.CompletedTask;
+                    }),
+                ],
+            },
+        };
+        await using var harness = await StartAsync(modernOnly: true, options);
+
+        using var stop = new CancellationTokenSource();
+        Task? listening = null;
+        string? subscription = null;
+        if (stateless)
+        {
+            listening = harness.Client.SendRequestAsync<SubscriptionsListenRequestParams, EmptyResult>(RequestMethods.SubscriptionsListen,
+                new SubscriptionsListenRequestParams { Notifications = new SubscriptionsListenNotifications { ResourceSubscriptions = [Watched, "demo://a"] } },
+                cancellationToken: stop.Token).AsTask();
+            var ack = (await acknowledged.Task.WaitAsync(Guard))!;
+            Assert.Equal([Watched], ack["notifications"]!["resourceSubscriptions"]!.AsArray().Select(u => u!.GetValue<string>()));
+            subscription = ack["_meta"]![SubscriptionId]!.ToJsonString();
+        }
+        else
+        {
+            await harness.Client.SubscribeToResourceAsync(Watched).WaitAsync(Guard);
+        }
+
+        // The gateway opens its listen stream to the upstream again with the resource, and nothing tells a host when the
+        // upstream has taken it: the tool is touched until an update comes.
+        using (var guard = new CancellationTokenSource(Guard))
+        {
+            while (!updated.Task.IsCompleted)
+            {
+                Assert.Equal("touched", Text(await harness.Client.CallToolAsync("modern__touch").AsTask().WaitAsync(Guard)));
+                await Task.WhenAny(updated.Task, Task.Delay(200, guard.Token));
+            }
+        }
+
+        var update = (await updated.Task)!;
+        Assert.Equal(Watched, update["uri"]!.GetValue<string>());
+        if (stateless)
+        {
+            Assert.Equal(subscription, update["_meta"]![SubscriptionId]!.ToJsonString());
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => listening!.WaitAsync(Guard));
+        }
+        else
+        {
+            // Not the id of the gateway's stream to the upstream: that names nothing of the host's.
+            Assert.Null(update["_meta"]?[SubscriptionId]);
+            await harness.Client.UnsubscribeFromResourceAsync(Watched).WaitAsync(Guard);
+        }
+    }
+
+    private const string SubscriptionId = "io.modelcontextprotocol/subscriptionId";
+
     private static Task<GatewayHarness> StartAsync(bool modernOnly, McpClientOptions options)
     {
         var directory = GatewayHarness.TempDirectory();
