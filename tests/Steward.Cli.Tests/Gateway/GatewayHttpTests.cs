@@ -427,6 +427,84 @@ public sealed class GatewayHttpTests
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(9, "tools/list", Meta, name: null)).Status);
     }
 
+    /// <summary>
+    /// On the wire, without an SDK client: every progress step of a call is an event on that call's own POST stream,
+    /// in order, before the result, for a session of 2025-11-25 and for a stateless host alike, call after call. (A C#
+    /// SDK host sometimes reports fewer steps: see docs/gateway.md.)
+    /// </summary>
+    [NodeFact]
+    public async Task Every_progress_step_of_a_call_is_on_its_post_stream_in_order_before_the_result()
+    {
+        await using var gateway = await StartAsync("test-token-" + Guid.NewGuid().ToString("N"));
+        using var http = new HttpClient();
+        const string Meta = """
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": { "name": "wire-host", "version": "1.0.0" }
+            """;
+
+        // The messages of one POST's answer, in the order they came: the events of a stream, or the one JSON body.
+        async Task<(List<JsonElement> Messages, string? Session)> PostAsync(string body, string revision, string? session, string? method = null, string? name = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", gateway.Token);
+            request.Headers.Accept.ParseAdd("application/json");
+            request.Headers.Accept.ParseAdd("text/event-stream");
+            request.Headers.Add("MCP-Protocol-Version", revision);
+            if (session is not null)
+            {
+                request.Headers.Add("Mcp-Session-Id", session);
+            }
+
+            if (method is not null)
+            {
+                request.Headers.Add("Mcp-Method", method);
+            }
+
+            if (name is not null)
+            {
+                request.Headers.Add("Mcp-Name", name);
+            }
+
+            using var response = await http.SendAsync(request).WaitAsync(Guard);
+            Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            var text = await response.Content.ReadAsStringAsync().WaitAsync(Guard);
+            var messages = response.Content.Headers.ContentType?.MediaType == "text/event-stream"
+                ? text.Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).Select(l => JsonDocument.Parse(l["data: ".Length..]).RootElement.Clone()).ToList()
+                : text.Length == 0 ? [] : [JsonDocument.Parse(text).RootElement.Clone()];
+            return (messages, response.Headers.TryGetValues("Mcp-Session-Id", out var ids) ? ids.First() : null);
+        }
+
+        static void AssertStepsThenResult(List<JsonElement> messages, int id, string token)
+        {
+            var progress = messages.TakeWhile(m => !m.TryGetProperty("id", out _)).Where(m => m.GetProperty("method").GetString() == "notifications/progress").ToList();
+            Assert.Equal([1, 2, 3, 4, 5], progress.Select(p => (int)p.GetProperty("params").GetProperty("progress").GetDouble()));
+            Assert.All(progress, p => Assert.Equal(token, p.GetProperty("params").GetProperty("progressToken").GetString()));
+            Assert.Equal(id, messages[^1].GetProperty("id").GetInt32());
+            Assert.Contains("Long running operation completed", messages[^1].GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
+        }
+
+        var (initialized, session) = await PostAsync("""
+            { "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "wire-session", "version": "1.0.0" } } }
+            """, "2025-11-25", null);
+        Assert.Equal("2025-11-25", initialized[^1].GetProperty("result").GetProperty("protocolVersion").GetString());
+        Assert.NotNull(session);
+        await PostAsync("""{ "jsonrpc": "2.0", "method": "notifications/initialized" }""", "2025-11-25", session);
+
+        for (var round = 0; round < 5; round++)
+        {
+            var id = 10 + round;
+            var sessionCall = await PostAsync($$"""
+                { "jsonrpc": "2.0", "id": {{id}}, "method": "tools/call", "params": { "name": "trigger-long-running-operation", "arguments": { "duration": 0.5, "steps": 5 }, "_meta": { "progressToken": "s{{round}}" } } }
+                """, "2025-11-25", session);
+            AssertStepsThenResult(sessionCall.Messages, id, "s" + round);
+
+            var statelessCall = await PostAsync($$"""
+                { "jsonrpc": "2.0", "id": {{id}}, "method": "tools/call", "params": { "name": "trigger-long-running-operation", "arguments": { "duration": 0.5, "steps": 5 }, "_meta": { "progressToken": "w{{round}}", {{Meta}} } } }
+                """, "2026-07-28", null, method: "tools/call", name: "trigger-long-running-operation");
+            AssertStepsThenResult(statelessCall.Messages, id, "w" + round);
+        }
+    }
+
     [NodeFact]
     public async Task A_stateless_hosts_listen_stream_gets_the_list_changes_of_a_policy_change_on_its_own_post()
     {
