@@ -123,14 +123,17 @@ public sealed partial class Gateway
         private TaskCompletionSource asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int next;
 
-        /// <summary>The call's own id, the same across its rounds.</summary>
-        public string Id { get; } = NewState();
+        private static long counted;
+
+        /// <summary>The call's own id, the same across its rounds: unique in this gateway, which is all it is used for (a retry shows only <see cref="State"/>).</summary>
+        public string Id { get; } = "call-" + Interlocked.Increment(ref counted).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         /// <summary>
-        /// The <c>requestState</c> of the round now waiting. Unguessable, as it is all a retry shows of the call it
-        /// continues, and new each round, so that a retry of an earlier round is refused rather than answered twice.
+        /// The <c>requestState</c> of the round now waiting (empty until the call's first <c>input_required</c> round: a
+        /// call answered at once never needs one). Unguessable, as it is all a retry shows of the call it continues, and
+        /// new each round, so that a retry of an earlier round is refused rather than answered twice.
         /// </summary>
-        public string State { get; set; } = NewState();
+        public string State { get; set; } = "";
 
         public static string NewState() => "steward-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 
@@ -261,8 +264,33 @@ public sealed partial class Gateway
     {
         lock (call)
         {
+            if (call.Forgotten.IsCancellationRequested)
+            {
+                return;
+            }
+
             call.Forgotten.Cancel();
+            Interlocked.Decrement(ref statelessCalls);
             rounds.TryRemove(new KeyValuePair<string, InputRounds>(call.State, call));
+        }
+    }
+
+    /// <summary>Stateless calls running or waiting for their next round (the <see cref="MaxCalls"/> bound): counted from their start until <see cref="Forget"/>.</summary>
+    private int statelessCalls;
+
+    /// <summary>The work of a stateless call, with what its end does: the result waits for the host's next retry (the call may end while the host answers a question), for a round's wait at most.</summary>
+    private async Task<JsonNode?> RunStatelessAsync(InputRounds call, Func<CallHost, CancellationToken, Task<JsonNode?>> work)
+    {
+        try
+        {
+            return await work(new CallHost(call), call.Lifetime.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            call.Changed = time.GetUtcNow();
+            // Its lifetime is not disposed: a retry racing the end may still use it.
+            _ = Task.Delay(RoundWait, call.Forgotten.Token).ContinueWith(_ => Forget(call), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
     }
 
@@ -344,8 +372,9 @@ public sealed partial class Gateway
         }
         else
         {
-            if (rounds.Count >= MaxCalls)
+            if (Interlocked.Increment(ref statelessCalls) > MaxCalls)
             {
+                Interlocked.Decrement(ref statelessCalls);
                 throw new McpProtocolException(
                     $"{request.Method}: {MaxCalls} requests of stateless hosts are running or waiting for their next round, the gateway's limit; answer or cancel one, or try again once one ends (a request waits {RoundWait.TotalMinutes:0} minutes for its next round)",
                     McpErrorCode.InvalidRequest);
@@ -353,24 +382,10 @@ public sealed partial class Gateway
 
             call = new InputRounds(context.Server.ClientCapabilities, context.Server) { Subject = subject, LogLevel = RequestedLogLevel(parameters), Time = time };
             call.Changed = time.GetUtcNow();
-            rounds[call.State] = call;
             asTask = mayBeTask && DeclaresTasks(context.Server.ClientCapabilities) && hostTasks.Count < MaxCalls;
-            var host = new CallHost(call);
-            call.Completion = Task.Run(async () =>
-            {
-                try
-                {
-                    return await work(host, call.Lifetime.Token).ConfigureAwait(false);
-                }
-                finally
-                {
-                    call.Changed = time.GetUtcNow();
-                    // The result waits for the host's next retry (the call may end while the host answers a question),
-                    // for a round's wait at most. Its lifetime is not disposed: a retry racing the end may still use it.
-                    _ = Task.Delay(RoundWait, call.Forgotten.Token).ContinueWith(_ => Forget(call), CancellationToken.None,
-                        TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-                }
-            }, CancellationToken.None);
+            // Started here, not on another thread: it runs to its first wait (the upstream's answer) and goes on from
+            // there as the host's own requests do, without a hop to the thread pool first.
+            call.Completion = RunStatelessAsync(call, work);
         }
 
         JsonNode? answer;
