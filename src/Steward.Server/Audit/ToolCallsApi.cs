@@ -33,7 +33,7 @@ internal static partial class ToolCallsApi
 
     /// <summary>
     /// 200 <c>{"received", "stored", "duplicates"}</c>; 401 without a valid token; 413 over 1 MiB; 400 not JSON; 422 naming
-    /// the first bad field as <c>body[i].field</c> (nothing of the batch is stored then).
+    /// each bad event's first bad field as <c>body[i].field</c> (nothing of the batch is stored then).
     /// </summary>
     internal static async Task<IResult> PostAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -62,28 +62,30 @@ internal static partial class ToolCallsApi
 
         if (root.ValueKind != JsonValueKind.Array || root.GetArrayLength() is 0 or > MaxEvents)
         {
-            return Invalid("body", $"expected a JSON array of 1 to {MaxEvents} tool-call events", root.ValueKind == JsonValueKind.Array ? $"{root.GetArrayLength()} events" : root.ValueKind.ToString());
+            return Problems.Of(BodyCheck.One("$", $"expected a JSON array of 1 to {MaxEvents} tool-call events",
+                root.ValueKind == JsonValueKind.Array ? $"{root.GetArrayLength()} events" : root.ValueKind.ToString()));
         }
 
+        // Every event is read, so that one 422 names each bad event (its first bad field, as the gateway's contract reads it).
         var now = Timestamps.Now(time);
         var events = new List<ToolCall>(root.GetArrayLength());
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var check = new BodyCheck(root);
         var index = 0;
         foreach (var item in root.EnumerateArray())
         {
-            var (call, problem) = Read(item, $"body[{index.ToString(CultureInfo.InvariantCulture)}]", now);
-            if (problem is not null)
-            {
-                return problem;
-            }
+            var call = Read(item, JsonPath.Index("", index++), now, check);
 
             // The same id twice in one batch is one event, as it would be across batches.
-            if (seen.Add(call!.Id))
+            if (call is not null && seen.Add(call.Id))
             {
                 events.Add(call);
             }
+        }
 
-            index++;
+        if (check.Problem() is { } problem)
+        {
+            return Problems.Of(problem);
         }
 
         var stored = 0;
@@ -130,24 +132,19 @@ internal static partial class ToolCallsApi
         }), StatusCodes.Status200OK);
     }
 
-    /// <summary>One event, read by the gateway's own contract (Core's <see cref="ToolCallWire"/>), or a 422 naming its first bad field.</summary>
-    private static (ToolCall? Call, IResult? Problem) Read(JsonElement item, string at, DateTimeOffset now)
+    /// <summary>One event, read by the gateway's own contract (Core's <see cref="ToolCallWire"/>), or null with its first bad field added to <paramref name="check"/>.</summary>
+    private static ToolCall? Read(JsonElement item, string at, DateTimeOffset now, BodyCheck check)
     {
         var (id, entry, problem) = ToolCallWire.Read(item, at, now);
         if (problem is not null)
         {
-            return (null, Invalid(problem.Location, problem.Message, problem.Value));
+            check.Add(problem.Location, problem.Message, problem.Value);
+            return null;
         }
 
-        return (new ToolCall(id!, Timestamps.ToText(entry.Time), entry.Server, entry.Tool, entry.Decision, entry.Because, entry.DurationMs, entry.Outcome,
-            entry.Arguments is { } arguments ? ToolCallWire.ArgumentsText(arguments) : null), null);
+        return new ToolCall(id!, Timestamps.ToText(entry.Time), entry.Server, entry.Tool, entry.Decision, entry.Because, entry.DurationMs, entry.Outcome,
+            entry.Arguments is { } arguments ? ToolCallWire.ArgumentsText(arguments) : null);
     }
-
-    private static IResult Invalid(string location, string message, string? value) =>
-        Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", $"{location}: {message}",
-            [new ProblemItem { Location = location, Message = message, Value = value }]);
-
-
 
     /// <summary>
     /// <c>GET …/audit/tool-calls</c>: newest received first; filters <c>server</c>, <c>tool</c>, <c>decision</c>,

@@ -10,6 +10,8 @@ namespace Steward.Server.Hosting;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ProblemBody))]
 [JsonSerializable(typeof(StatusUpdateRequest))]
+[JsonSerializable(typeof(NewPublishToken))]
+[JsonSerializable(typeof(DeprecationRequest))]
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, bool>))]
