@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Steward.Core.Audit;
 using Steward.Core.Json;
 
@@ -192,7 +191,7 @@ internal static partial class ToolCallsApi
 
         var filter = new ToolCallFilter(exact.GetValueOrDefault("server"), exact.GetValueOrDefault("tool"), exact.GetValueOrDefault("decision"), exact.GetValueOrDefault("outcome"),
             exact.GetValueOrDefault("account"), bounds.GetValueOrDefault("since"), bounds.GetValueOrDefault("until"), before);
-        var (rows, next) = await QueryAsync(database, Authentication.OrganisationOf(context).Id, filter, limit, cancellationToken).ConfigureAwait(false);
+        var (rows, next) = await ToolCallOperations.QueryAsync(database, Authentication.OrganisationOf(context).Id, filter, limit, cancellationToken).ConfigureAwait(false);
         var body = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
@@ -233,55 +232,6 @@ internal static partial class ToolCallsApi
             w.WriteEndObject();
         });
         return new JsonBytes(body, StatusCodes.Status200OK);
-    }
-
-    /// <summary>
-    /// The organisation's events matching <paramref name="filter"/> (exact matches; times on the call's time, since
-    /// inclusive, until exclusive), newest received first, and the cursor of the next page (null on the last).
-    /// </summary>
-    internal static async Task<(List<ToolCallRow> Rows, long? Next)> QueryAsync(Database database, string organisationId, ToolCallFilter filter, int limit, CancellationToken cancellationToken)
-    {
-        var sql = new StringBuilder(
-            """
-            SELECT e.id, e.event_id, e.at, e.received_at, a.slug, e.token_id, t.name, e.server, e.tool, e.decision, e.because, e.duration_ms, e.outcome, e.arguments_json
-            FROM tool_call_events e
-            JOIN api_tokens t ON t.id = e.token_id
-            LEFT JOIN accounts a ON a.id = e.account_id
-            WHERE e.organisation_id = @org
-            """);
-        var parameters = new List<(string, object?)> { ("org", organisationId) };
-        void Add(string condition, string name, object? value)
-        {
-            if (value is not null)
-            {
-                sql.Append(" AND ").Append(condition);
-                parameters.Add((name, value));
-            }
-        }
-
-        Add("e.id < @before", "before", filter.Before);
-        Add("e.server = @server", "server", filter.Server);
-        Add("e.tool = @tool", "tool", filter.Tool);
-        Add("e.decision = @decision", "decision", filter.Decision);
-        Add("e.outcome = @outcome", "outcome", filter.Outcome);
-        Add("a.slug = @account", "account", filter.Account);
-        Add("e.at >= @since", "since", filter.Since is { } since ? Timestamps.ToText(since) : null);
-        Add("e.at < @until", "until", filter.Until is { } until ? Timestamps.ToText(until) : null);
-        sql.Append(" ORDER BY e.id DESC LIMIT @take");
-        parameters.Add(("take", limit + 1));
-        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync(sql.ToString(), null,
-            r => new ToolCallRow(r.Int64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.NullableString(4), r.GetString(5), r.GetString(6),
-                r.GetString(7), r.GetString(8), r.GetString(9), r.GetString(10), Convert.ToDouble(r.GetValue(11), CultureInfo.InvariantCulture), r.GetString(12), r.NullableString(13)),
-            cancellationToken, [.. parameters]).ConfigureAwait(false);
-        long? next = null;
-        if (rows.Count > limit)
-        {
-            rows.RemoveRange(limit, rows.Count - limit);
-            next = rows[^1].Id;
-        }
-
-        return (rows, next);
     }
 }
 

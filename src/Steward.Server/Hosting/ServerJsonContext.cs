@@ -30,6 +30,7 @@ namespace Steward.Server.Hosting;
 [JsonSerializable(typeof(NewOidcConfiguration))]
 [JsonSerializable(typeof(OidcExchangeRequest))]
 [JsonSerializable(typeof(ProfileBody))]
+[JsonSerializable(typeof(List<ToolRuleBody>))]
 [JsonSerializable(typeof(NewAccount))]
 [JsonSerializable(typeof(AccountRename))]
 [JsonSerializable(typeof(Steward.Server.Models.ModelPolicyBody))]
