@@ -51,14 +51,7 @@ internal static class ToolCallOperations
             r => new ToolCallRow(r.Int64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.NullableString(4), r.GetString(5), r.GetString(6),
                 r.GetString(7), r.GetString(8), r.GetString(9), r.GetString(10), Convert.ToDouble(r.GetValue(11), CultureInfo.InvariantCulture), r.GetString(12), r.NullableString(13)),
             cancellationToken, [.. parameters]).ConfigureAwait(false);
-        long? next = null;
-        if (rows.Count > limit)
-        {
-            rows.RemoveRange(limit, rows.Count - limit);
-            next = rows[^1].Id;
-        }
-
-        return (rows, next);
+        return (rows, AuditPage.Trim(rows, limit, row => row.Id));
     }
 
     /// <summary>

@@ -94,16 +94,15 @@ internal static partial class PublishTokens
     /// </summary>
     internal static async Task<IResult> CreateAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var read = await RequestRecord.ReadAsync(context.Request, RequestBodies.MaxBytes, ServerJsonContext.Default.NewPublishToken, (body, check) => body.Validate(check),
-            cancellationToken).ConfigureAwait(false);
-        if (!read.Ok)
-        {
-            return Problems.Of(read.Problem);
-        }
-
-        var request = read.Value;
         var caller = Authentication.CallerOf(context);
         var organisation = Authentication.OrganisationOf(context);
+        var read = await RequestRecord.ReadAsync(context.Request, RequestBodies.MaxBytes, ServerJsonContext.Default.NewPublishToken,
+            (body, check) => body.Validate(check), cancellationToken).ConfigureAwait(false);
+        if (read.Value is not { } request)
+        {
+            return Problems.Of(read.Problem!);
+        }
+
         var now = Timestamps.Now(time);
         var expires = now.AddDays(request.ExpiresInDays);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
