@@ -154,6 +154,25 @@ public sealed class PublishTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task A_status_change_and_a_deprecation_with_several_problems_are_one_422_naming_each_at_its_path()
+    {
+        await EnsurePublished("com.example.status/server", "1.0.0");
+        using var admin = _server.Client(TestServer.AdminToken);
+        const string version = "/api/v1/orgs/demo/registry/servers/com.example.status%2Fserver/versions/1.0.0";
+        using var status = await admin.PatchAsync(version + "/status", TestServer.Json($$"""{"status":"retired","statusMessage":"{{new string('m', 501)}}","reason":"x"}"""));
+        var text = await status.Content.ReadAsStringAsync();
+        Assert.True(status.StatusCode == HttpStatusCode.UnprocessableEntity, text);
+        var paths = JsonNode.Parse(text)!["errors"]!.AsArray().Select(e => e!["path"]!.GetValue<string>()).ToList();
+        Assert.Equal(["reason", "status", "statusMessage"], paths);
+
+        using var deprecation = await admin.PostAsync(version + "/deprecate", TestServer.Json("""{"statusMessage":5,"reason":"x"}"""));
+        text = await deprecation.Content.ReadAsStringAsync();
+        Assert.True(deprecation.StatusCode == HttpStatusCode.UnprocessableEntity, text);
+        paths = [.. JsonNode.Parse(text)!["errors"]!.AsArray().Select(e => e!["path"]!.GetValue<string>())];
+        Assert.Equal(["reason", "statusMessage"], paths);
+    }
+
+    [Fact]
     public async Task A_status_change_of_an_unknown_version_is_404()
     {
         using var admin = _server.Client(TestServer.AdminToken);

@@ -161,6 +161,24 @@ public sealed class PublisherApiTests(PublisherApiTests.AnonymousServer fixture)
     }
 
     [Fact]
+    public async Task A_publish_token_request_with_several_problems_is_one_422_naming_each_at_its_path()
+    {
+        using var admin = _server.Client(TestServer.AdminToken);
+        using var response = await admin.PostAsync("/api/v1/orgs/demo/registry/publish-tokens",
+            TestServer.Json("""{"name":"","namespaces":["com acme","com.acme/*","a b"],"expiresInDays":0,"scope":"all"}"""));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, text);
+        var paths = JsonNode.Parse(text)!["errors"]!.AsArray().Select(e => e!["path"]!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["expiresInDays", "name", "namespaces[0]", "namespaces[2]", "scope"], paths);
+        Assert.Contains("namespaces[2]: expected a name pattern", text, StringComparison.Ordinal);
+
+        using var wrongTypes = await admin.PostAsync("/api/v1/orgs/demo/registry/publish-tokens", TestServer.Json("""{"name":5,"namespaces":"com.acme/*"}"""));
+        var wrong = JsonNode.Parse(await wrongTypes.Content.ReadAsStringAsync())!["errors"]!.AsArray().Select(e => e!["path"]!.GetValue<string>()).ToList();
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, wrongTypes.StatusCode);
+        Assert.Equal(["name", "namespaces"], wrong);
+    }
+
+    [Fact]
     public async Task Publishing_under_an_organisation_s_base_URL_writes_to_that_organisation()
     {
         var (otherAdmin, _) = await _server.AddOrganisationAsync("publisher-other");

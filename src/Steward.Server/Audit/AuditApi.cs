@@ -104,12 +104,7 @@ internal static class AuditApi
         var rows = await connection.QueryAsync(sql.ToString(), null,
             r => (Id: r.Int64(0), At: r.GetString(1), Actor: r.GetString(2), Action: r.GetString(3), Object: r.GetString(4), Before: r.NullableString(5), After: r.NullableString(6), Revision: r.NullableInt64(7), Organisation: r.GetString(8)),
             cancellationToken, [.. parameters]).ConfigureAwait(false);
-        string? next = null;
-        if (rows.Count > limit)
-        {
-            rows.RemoveRange(limit, rows.Count - limit);
-            next = rows[^1].Id.ToString(CultureInfo.InvariantCulture);
-        }
+        var next = AuditPage.Trim(rows, limit, row => row.Id)?.ToString(CultureInfo.InvariantCulture);
 
         var body = ResponseJson.Write(w =>
         {

@@ -32,4 +32,21 @@ internal readonly record struct AuditPage(int Limit, long? Before)
 
         return (new AuditPage(limit, before), null);
     }
+
+    /// <summary>
+    /// Drops the row read past a page of <paramref name="limit"/> (a listing reads one more to learn whether another page
+    /// follows) and answers the next page's cursor, the id of the page's last row; null on the last page.
+    /// </summary>
+    public static long? Trim<T>(List<T> rows, int limit, Func<T, long> id)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(id);
+        if (rows.Count <= limit)
+        {
+            return null;
+        }
+
+        rows.RemoveRange(limit, rows.Count - limit);
+        return id(rows[^1]);
+    }
 }

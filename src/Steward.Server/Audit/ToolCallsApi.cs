@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Steward.Core.Audit;
 using Steward.Core.Json;
 
@@ -33,7 +32,7 @@ internal static partial class ToolCallsApi
 
     /// <summary>
     /// 200 <c>{"received", "stored", "duplicates"}</c>; 401 without a valid token; 413 over 1 MiB; 400 not JSON; 422 naming
-    /// the first bad field as <c>body[i].field</c> (nothing of the batch is stored then).
+    /// each bad event's first bad field as <c>body[i].field</c> (nothing of the batch is stored then).
     /// </summary>
     internal static async Task<IResult> PostAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -62,28 +61,30 @@ internal static partial class ToolCallsApi
 
         if (root.ValueKind != JsonValueKind.Array || root.GetArrayLength() is 0 or > MaxEvents)
         {
-            return Invalid("body", $"expected a JSON array of 1 to {MaxEvents} tool-call events", root.ValueKind == JsonValueKind.Array ? $"{root.GetArrayLength()} events" : root.ValueKind.ToString());
+            return Problems.Of(BodyCheck.One("$", $"expected a JSON array of 1 to {MaxEvents} tool-call events",
+                root.ValueKind == JsonValueKind.Array ? $"{root.GetArrayLength()} events" : root.ValueKind.ToString()));
         }
 
+        // Every event is read, so that one 422 names each bad event (its first bad field, as the gateway's contract reads it).
         var now = Timestamps.Now(time);
         var events = new List<ToolCall>(root.GetArrayLength());
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var check = new BodyCheck(root);
         var index = 0;
         foreach (var item in root.EnumerateArray())
         {
-            var (call, problem) = Read(item, $"body[{index.ToString(CultureInfo.InvariantCulture)}]", now);
-            if (problem is not null)
-            {
-                return problem;
-            }
+            var call = Read(item, JsonPath.Index("", index++), now, check);
 
             // The same id twice in one batch is one event, as it would be across batches.
-            if (seen.Add(call!.Id))
+            if (call is not null && seen.Add(call.Id))
             {
                 events.Add(call);
             }
+        }
 
-            index++;
+        if (check.Problem() is { } problem)
+        {
+            return Problems.Of(problem);
         }
 
         var stored = 0;
@@ -130,24 +131,19 @@ internal static partial class ToolCallsApi
         }), StatusCodes.Status200OK);
     }
 
-    /// <summary>One event, read by the gateway's own contract (Core's <see cref="ToolCallWire"/>), or a 422 naming its first bad field.</summary>
-    private static (ToolCall? Call, IResult? Problem) Read(JsonElement item, string at, DateTimeOffset now)
+    /// <summary>One event, read by the gateway's own contract (Core's <see cref="ToolCallWire"/>), or null with its first bad field added to <paramref name="check"/>.</summary>
+    private static ToolCall? Read(JsonElement item, string at, DateTimeOffset now, BodyCheck check)
     {
         var (id, entry, problem) = ToolCallWire.Read(item, at, now);
         if (problem is not null)
         {
-            return (null, Invalid(problem.Location, problem.Message, problem.Value));
+            check.Add(problem.Location, problem.Message, problem.Value);
+            return null;
         }
 
-        return (new ToolCall(id!, Timestamps.ToText(entry.Time), entry.Server, entry.Tool, entry.Decision, entry.Because, entry.DurationMs, entry.Outcome,
-            entry.Arguments is { } arguments ? ToolCallWire.ArgumentsText(arguments) : null), null);
+        return new ToolCall(id!, Timestamps.ToText(entry.Time), entry.Server, entry.Tool, entry.Decision, entry.Because, entry.DurationMs, entry.Outcome,
+            entry.Arguments is { } arguments ? ToolCallWire.ArgumentsText(arguments) : null);
     }
-
-    private static IResult Invalid(string location, string message, string? value) =>
-        Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", $"{location}: {message}",
-            [new ProblemItem { Location = location, Message = message, Value = value }]);
-
-
 
     /// <summary>
     /// <c>GET …/audit/tool-calls</c>: newest received first; filters <c>server</c>, <c>tool</c>, <c>decision</c>,
@@ -195,7 +191,7 @@ internal static partial class ToolCallsApi
 
         var filter = new ToolCallFilter(exact.GetValueOrDefault("server"), exact.GetValueOrDefault("tool"), exact.GetValueOrDefault("decision"), exact.GetValueOrDefault("outcome"),
             exact.GetValueOrDefault("account"), bounds.GetValueOrDefault("since"), bounds.GetValueOrDefault("until"), before);
-        var (rows, next) = await QueryAsync(database, Authentication.OrganisationOf(context).Id, filter, limit, cancellationToken).ConfigureAwait(false);
+        var (rows, next) = await ToolCallOperations.QueryAsync(database, Authentication.OrganisationOf(context).Id, filter, limit, cancellationToken).ConfigureAwait(false);
         var body = ResponseJson.Write(w =>
         {
             w.WriteStartObject();
@@ -236,55 +232,6 @@ internal static partial class ToolCallsApi
             w.WriteEndObject();
         });
         return new JsonBytes(body, StatusCodes.Status200OK);
-    }
-
-    /// <summary>
-    /// The organisation's events matching <paramref name="filter"/> (exact matches; times on the call's time, since
-    /// inclusive, until exclusive), newest received first, and the cursor of the next page (null on the last).
-    /// </summary>
-    internal static async Task<(List<ToolCallRow> Rows, long? Next)> QueryAsync(Database database, string organisationId, ToolCallFilter filter, int limit, CancellationToken cancellationToken)
-    {
-        var sql = new StringBuilder(
-            """
-            SELECT e.id, e.event_id, e.at, e.received_at, a.slug, e.token_id, t.name, e.server, e.tool, e.decision, e.because, e.duration_ms, e.outcome, e.arguments_json
-            FROM tool_call_events e
-            JOIN api_tokens t ON t.id = e.token_id
-            LEFT JOIN accounts a ON a.id = e.account_id
-            WHERE e.organisation_id = @org
-            """);
-        var parameters = new List<(string, object?)> { ("org", organisationId) };
-        void Add(string condition, string name, object? value)
-        {
-            if (value is not null)
-            {
-                sql.Append(" AND ").Append(condition);
-                parameters.Add((name, value));
-            }
-        }
-
-        Add("e.id < @before", "before", filter.Before);
-        Add("e.server = @server", "server", filter.Server);
-        Add("e.tool = @tool", "tool", filter.Tool);
-        Add("e.decision = @decision", "decision", filter.Decision);
-        Add("e.outcome = @outcome", "outcome", filter.Outcome);
-        Add("a.slug = @account", "account", filter.Account);
-        Add("e.at >= @since", "since", filter.Since is { } since ? Timestamps.ToText(since) : null);
-        Add("e.at < @until", "until", filter.Until is { } until ? Timestamps.ToText(until) : null);
-        sql.Append(" ORDER BY e.id DESC LIMIT @take");
-        parameters.Add(("take", limit + 1));
-        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync(sql.ToString(), null,
-            r => new ToolCallRow(r.Int64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.NullableString(4), r.GetString(5), r.GetString(6),
-                r.GetString(7), r.GetString(8), r.GetString(9), r.GetString(10), Convert.ToDouble(r.GetValue(11), CultureInfo.InvariantCulture), r.GetString(12), r.NullableString(13)),
-            cancellationToken, [.. parameters]).ConfigureAwait(false);
-        long? next = null;
-        if (rows.Count > limit)
-        {
-            rows.RemoveRange(limit, rows.Count - limit);
-            next = rows[^1].Id;
-        }
-
-        return (rows, next);
     }
 }
 

@@ -54,13 +54,6 @@ internal static class ConsoleAudit
         var rows = await connection.QueryAsync(sql.ToString(), null,
             r => new AuditRow(r.Int64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.NullableString(5), r.NullableString(6), r.NullableInt64(7)),
             cancellationToken, [.. parameters]).ConfigureAwait(false);
-        long? next = null;
-        if (rows.Count > PageSize)
-        {
-            rows.RemoveRange(PageSize, rows.Count - PageSize);
-            next = rows[^1].Id;
-        }
-
-        return (rows, next);
+        return (rows, AuditPage.Trim(rows, PageSize, row => row.Id));
     }
 }

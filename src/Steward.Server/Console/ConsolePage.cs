@@ -57,10 +57,13 @@ public abstract class ConsolePage : ComponentBase
         }).ConfigureAwait(false);
     }
 
-    /// <summary>Saves a reviewed profile change (its JSON, as the review form carried it) to the chosen account's profile, or the organisation's.</summary>
-    internal Task<Outcome<ProfileView>> SaveProfileAsync(string json) => WriteAsync(async () =>
+    /// <summary>
+    /// Saves a reviewed profile body to the chosen account's profile, or the organisation's: validated as the API
+    /// validates the same body (<paramref name="cleared"/>: the fields it sets to null), then written by the profile operation.
+    /// </summary>
+    internal Task<Outcome<ProfileView>> SaveProfileAsync(ProfileBody body, IReadOnlyCollection<string>? cleared = null) => WriteAsync(async () =>
     {
-        var change = ProfileChange.Read(System.Text.Encoding.UTF8.GetBytes(json));
+        var change = ProfileChange.Of(body, cleared);
         if (!change.Ok)
         {
             return Outcome<ProfileView>.Refused(change.Problem);

@@ -36,15 +36,29 @@ internal static class RequestRecord
     /// <summary>
     /// A record the console built in C#, validated exactly as the same record read from a request's body would be: it is
     /// written as JSON (a null field is left out, so a field the console does not set counts as not given) and
-    /// <see cref="Read"/>. The console thus has no validation, and no write path, of its own.
+    /// <see cref="Read"/>. The fields named in <paramref name="cleared"/> (by their JSON names) are given as <c>null</c>
+    /// instead, as a client clears a field: a null in C# cannot tell "clear it" from "leave it". The console thus has no
+    /// validation, and no write path, of its own.
     /// </summary>
-    public static Outcome<TResult> Check<T, TResult>(T value, JsonTypeInfo<T> record, Func<T, BodyCheck, TResult?> validate)
+    public static Outcome<TResult> Check<T, TResult>(T value, JsonTypeInfo<T> record, Func<T, BodyCheck, TResult?> validate, IReadOnlyCollection<string>? cleared = null)
         where T : class
         where TResult : class
     {
         ArgumentNullException.ThrowIfNull(value);
-        using var document = JsonSerializer.SerializeToDocument(value, record);
-        return Read(document.RootElement, record, validate);
+        if (cleared is not { Count: > 0 })
+        {
+            using var document = JsonSerializer.SerializeToDocument(value, record);
+            return Read(document.RootElement, record, validate);
+        }
+
+        var body = JsonSerializer.SerializeToNode(value, record)!.AsObject();
+        foreach (var name in cleared)
+        {
+            body[name] = null;
+        }
+
+        using var withNulls = JsonDocument.Parse(body.ToJsonString());
+        return Read(withNulls.RootElement, record, validate);
     }
 
     /// <summary>A body already read: parsed, its shape checked, read into <typeparamref name="T"/> and validated.</summary>

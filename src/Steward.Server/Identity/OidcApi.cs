@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
-using Steward.Server.Policy;
 
 namespace Steward.Server.Identity;
 

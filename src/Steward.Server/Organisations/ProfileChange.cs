@@ -9,9 +9,12 @@ namespace Steward.Server.Organisations;
 internal sealed record ProfileChange(bool? McpEnabled, bool? WebToolsEnabled, string? RegistryMode, bool RegistryUrlGiven, string? RegistryUrl, long? SyncIntervalSeconds,
     bool MaxOfflineAgeGiven, long? MaxOfflineAgeSeconds, bool? ModelControlEnabled, bool? AuditToolArguments, string? ToolRulesJson)
 {
-    /// <summary>The change a body asks for (at most <see cref="ProfilesApi.MaxBodyBytes"/>), or why it is not one: 413, 400, or one 422 listing every problem.</summary>
-    public static Outcome<ProfileChange> Read(byte[] body) =>
-        RequestRecord.Parse(body, ProfilesApi.MaxBodyBytes, ServerJsonContext.Default.ProfileBody, (fields, check) => fields.Validate(check));
+    /// <summary>
+    /// The change a body the console built asks for, validated as the API validates the same body
+    /// (<paramref name="cleared"/>: the fields it sets to null), or one 422 listing every problem.
+    /// </summary>
+    public static Outcome<ProfileChange> Of(ProfileBody body, IReadOnlyCollection<string>? cleared = null) =>
+        RequestRecord.Check(body, ServerJsonContext.Default.ProfileBody, (fields, check) => fields.Validate(check), cleared);
 
     /// <summary>
     /// The settings this change asks for over <paramref name="defaults"/> (the profile as it is: a field left out keeps

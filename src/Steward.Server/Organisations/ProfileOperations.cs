@@ -52,6 +52,27 @@ internal static class ProfileOperations
     }
 
     /// <summary>
+    /// What the console's tool-rule editor shows: the profile in force (the account's own when
+    /// <paramref name="accountSlug"/> names one that has it, else the organisation's), the approved servers' names and
+    /// the tools gateways have reported calling, which the rules are previewed against.
+    /// </summary>
+    public static async Task<ToolRulesView> ToolRulesAsync(Database database, Organisation organisation, string? accountSlug, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(organisation);
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        var profile = (await GetAsync(connection, organisation, null, cancellationToken).ConfigureAwait(false)).Value?.Profile;
+        if (accountSlug is not null && (await GetAsync(connection, organisation, accountSlug, cancellationToken).ConfigureAwait(false)).Value is { } own)
+        {
+            profile = own.Profile;
+        }
+
+        var servers = (await Policy.AdmittedEntries.LoadAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false)).Select(e => e.Name).Distinct(StringComparer.Ordinal);
+        var tools = await ToolCallOperations.KnownToolsAsync(connection, organisation.Id, cancellationToken).ConfigureAwait(false);
+        return new ToolRulesView(profile, [.. servers], tools);
+    }
+
+    /// <summary>
     /// <c>PUT</c> (or <c>PATCH</c>) sets the fields the body names and leaves every other field as it is — never a
     /// silent reset to a default. An account profile is created by its first write, starting from what the account had
     /// until then: the organisation's settings. <c>registryUrl</c> left out is kept while the mode stays external and

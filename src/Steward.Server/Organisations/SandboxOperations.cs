@@ -33,6 +33,15 @@ internal static class SandboxOperations
             : Outcome<SandboxProfile>.Done(parsed);
     }
 
+    /// <summary>Every sandbox profile of the organisation, as the admin API lists them (the console shows a server's own, or the default).</summary>
+    public static async Task<List<SandboxApi.StoredSandbox>> LoadAsync(Database database, Organisation organisation, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(organisation);
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await SandboxApi.LoadAsync(connection, null, organisation.Id, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Sets the target's profile: 201 created, 200 replaced or unchanged; 404 for an unknown account, or a name the registry does not have.</summary>
     public static async Task<Outcome<SandboxProfile>> SetAsync(Database database, Caller caller, Organisation organisation, SandboxTarget target, SandboxProfile profile, TimeProvider time,
         CancellationToken cancellationToken)

@@ -174,16 +174,3 @@ internal sealed class SigningKeys(Database database, TimeProvider time, byte[] k
 }
 
 public sealed class KeyEncryptionKeyException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>
-/// The 256-bit key that seals the signing keys at rest: <c>STEWARD_KEY_ENCRYPTION_KEY</c> (base64 of 32 bytes) when set,
-/// else the file <c>&lt;data-dir&gt;/signing-keys.kek</c>, created 0600 with 32 random bytes at first start.
-/// </summary>
-internal static class KeyEncryptionKey
-{
-    public const string FileName = "signing-keys.kek";
-    public const string Variable = "STEWARD_KEY_ENCRYPTION_KEY";
-
-    public static byte[] Load(string dataDir) =>
-        SealingKeyFile.Load(dataDir, FileName, Variable, "the policy signing keys", Environment.GetEnvironmentVariable);
-}

@@ -282,23 +282,17 @@ internal static class AdminRegistryApi
             return RequestBodies.TooLarge(RequestBodies.MaxBytes);
         }
 
+        // No body is no message, as the console's deprecation without one.
         string? message = null;
         if (body.Length > 0)
         {
-            using var document = RequestJson.Parse(body, out var refused);
-            if (document is null)
+            var read = RequestRecord.Parse(body, ServerJsonContext.Default.DeprecationRequest, (request, check) => request.Validate(check));
+            if (!read.Ok)
             {
-                return refused!;
+                return Problems.Of(read.Problem);
             }
 
-            try
-            {
-                message = document.RootElement.Deserialize(ServerJsonContext.Default.StatusUpdateRequest)?.StatusMessage;
-            }
-            catch (JsonException e)
-            {
-                return Problems.BadRequest("the body is not JSON of the form {\"statusMessage\": \"...\"}: " + e.Message);
-            }
+            message = read.Value.StatusMessage;
         }
 
         var deprecated = await RegistryOperations.DeprecateAsync(database, Authentication.CallerOf(context), Authentication.OrganisationOf(context), path.Name, version, message, time,
@@ -339,34 +333,14 @@ internal static class AdminRegistryApi
     {
         status = null;
         message = null;
-        StatusUpdateRequest? request;
-        using var document = RequestJson.Parse(body, out var refused);
-        if (document is null)
+        var read = RequestRecord.Parse(body, ServerJsonContext.Default.StatusUpdateRequest, (request, check) => request.Validate(check));
+        if (!read.Ok)
         {
-            return refused;
+            return Problems.Of(read.Problem);
         }
 
-        try
-        {
-            request = document.RootElement.Deserialize(ServerJsonContext.Default.StatusUpdateRequest);
-        }
-        catch (JsonException e)
-        {
-            return Problems.BadRequest("the body is not JSON of the form {\"status\": \"deprecated\", \"statusMessage\": \"...\"}: " + e.Message);
-        }
-
-        if (request?.Status is not { } requested || !ServerStatuses.All.Contains(requested, StringComparer.Ordinal))
-        {
-            return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "status must be one of active, deprecated, deleted",
-                [new ProblemItem { Location = "body.status", Message = "expected one of active, deprecated, deleted", Value = request?.Status }]);
-        }
-
-        message = request.StatusMessage is { Length: > 0 } m ? m : null;
-        if (RegistryOperations.TooLong(message) is { } tooLong)
-        {
-            return Problems.Of(tooLong);
-        }
-
+        var (requested, given) = read.Value;
+        message = given;
         if (message is not null && requested == ServerStatuses.Active)
         {
             return Problems.BadRequest("status_message cannot be provided when setting status to active");

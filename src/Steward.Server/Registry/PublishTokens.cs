@@ -36,6 +36,9 @@ internal static partial class PublishTokens
         return false;
     }
 
+    /// <summary>Whether <paramref name="pattern"/> is a name pattern a publish token may carry.</summary>
+    public static bool IsPattern(string pattern) => PatternSyntax().IsMatch(pattern);
+
     [GeneratedRegex(@"^(\*|[a-zA-Z0-9][a-zA-Z0-9.-]*(\*|/\*|/[a-zA-Z0-9._-]*\*?))$", RegexOptions.CultureInvariant)]
     private static partial Regex PatternSyntax();
 
@@ -91,88 +94,20 @@ internal static partial class PublishTokens
     /// </summary>
     internal static async Task<IResult> CreateAsync(HttpContext context, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBodies.ReadAsync(context.Request, RequestBodies.MaxBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return RequestBodies.TooLarge(RequestBodies.MaxBytes);
-        }
-
-        string? name = null;
-        var namespaces = new List<string>();
-        var days = DefaultLifetimeDays;
-        var problems = new List<ProblemItem>();
-        try
-        {
-            using var document = RequestJson.Parse(body, out var refused);
-            if (document is null)
-            {
-                return refused!;
-            }
-
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return Problems.BadRequest("expected a JSON object {\"name\": \"ci\", \"namespaces\": [\"com.acme/*\"], \"expiresInDays\": 90}");
-            }
-
-            if (root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() is { Length: > 0 and <= 100 } text)
-            {
-                name = text;
-            }
-            else
-            {
-                problems.Add(new ProblemItem { Location = "body.name", Message = "expected a string of 1 to 100 characters" });
-            }
-
-            if (root.TryGetProperty("namespaces", out var list) && list.ValueKind == JsonValueKind.Array && list.GetArrayLength() is > 0 and <= 100)
-            {
-                var index = 0;
-                foreach (var item in list.EnumerateArray())
-                {
-                    if (item.ValueKind == JsonValueKind.String && item.GetString() is { } pattern && PatternSyntax().IsMatch(pattern))
-                    {
-                        namespaces.Add(pattern);
-                    }
-                    else
-                    {
-                        problems.Add(new ProblemItem
-                        {
-                            Location = $"body.namespaces[{index}]",
-                            Message = "expected a name pattern: \"com.acme/*\", \"com.acme/server\", \"com.acme.*\" or \"*\"",
-                            Value = item.ValueKind == JsonValueKind.String ? item.GetString() : item.GetRawText(),
-                        });
-                    }
-
-                    index++;
-                }
-            }
-            else
-            {
-                problems.Add(new ProblemItem { Location = "body.namespaces", Message = "expected an array of 1 to 100 name patterns such as \"com.acme/*\"" });
-            }
-
-            if (root.TryGetProperty("expiresInDays", out var d) && !(d.ValueKind == JsonValueKind.Number && d.TryGetInt32(out days) && days is >= 1 and <= MaxLifetimeDays))
-            {
-                problems.Add(new ProblemItem { Location = "body.expiresInDays", Message = $"expected an integer from 1 to {MaxLifetimeDays}", Value = d.GetRawText() });
-            }
-        }
-        catch (JsonException e)
-        {
-            return Problems.BadRequest("the body is not JSON: " + e.Message);
-        }
-
-        if (problems.Count > 0)
-        {
-            return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Unprocessable Entity", "the publish token request is invalid; each problem is listed", problems);
-        }
-
         var caller = Authentication.CallerOf(context);
         var organisation = Authentication.OrganisationOf(context);
+        var read = await RequestRecord.ReadAsync(context.Request, RequestBodies.MaxBytes, ServerJsonContext.Default.NewPublishToken,
+            (body, check) => body.Validate(check), cancellationToken).ConfigureAwait(false);
+        if (read.Value is not { } request)
+        {
+            return Problems.Of(read.Problem!);
+        }
+
         var now = Timestamps.Now(time);
-        var expires = now.AddDays(days);
+        var expires = now.AddDays(request.ExpiresInDays);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await Database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        var (id, token) = await InsertAsync(connection, transaction, organisation.Id, name!, namespaces, now, expires, cancellationToken).ConfigureAwait(false);
+        var (id, token) = await InsertAsync(connection, transaction, organisation.Id, request.Name, request.Namespaces, now, expires, cancellationToken).ConfigureAwait(false);
         var view = TokenView(secret: null);
         await AuditLog.WriteAsync(connection, transaction, organisation.Id, now, caller.Actor, "registry.publish-token.create", "publish-token:" + id, null,
             System.Text.Encoding.UTF8.GetString(view), null, cancellationToken).ConfigureAwait(false);
@@ -184,14 +119,14 @@ internal static partial class PublishTokens
         {
             w.WriteStartObject();
             w.WriteString("id", id);
-            w.WriteString("name", name);
+            w.WriteString("name", request.Name);
             if (secret is not null)
             {
                 w.WriteString("token", secret);
             }
 
             w.WriteStartArray("namespaces");
-            foreach (var pattern in namespaces)
+            foreach (var pattern in request.Namespaces)
             {
                 w.WriteStringValue(pattern);
             }

@@ -158,6 +158,24 @@ public sealed class ToolCallEventsTests
     }
 
     [Fact]
+    public async Task A_batch_with_several_bad_events_is_one_422_naming_each_at_its_path()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var developer = server.Client(await TeamDeveloperAsync(server));
+        var badTime = Event("evt-time", time: "yesterday");
+        var badTool = Event("evt-tool", tool: "");
+        var (status, body) = await PostAsync(developer, "[" + Event("evt-fine") + "," + badTime + ",7," + badTool + "]");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        var errors = body!["errors"]!.AsArray();
+        Assert.Equal(["body[1].time", "body[2]", "body[3].tool"], errors.Select(e => (string)e!["location"]!));
+        Assert.Equal(["[1].time", "[2]", "[3].tool"], errors.Select(e => (string)e!["path"]!));
+        Assert.Contains("[1].time: ", (string)body["detail"]!, StringComparison.Ordinal);
+        Assert.Contains("; [3].tool: ", (string)body["detail"]!, StringComparison.Ordinal);
+        using var admin = server.Client(TestServer.AdminToken);
+        Assert.Empty(await ListAsync(admin));
+    }
+
+    [Fact]
     public async Task Argument_values_sent_while_the_callers_profile_does_not_record_them_are_dropped_and_counted()
     {
         await using var server = await TestServer.StartAsync();

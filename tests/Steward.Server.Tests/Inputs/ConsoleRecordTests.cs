@@ -38,4 +38,35 @@ public sealed class ConsoleRecordTests
         var refused = RequestRecord.Check(new NewToken(" ", "owner", null, 0, null), ServerJsonContext.Default.NewToken, (body, check) => body.Validate(check, now));
         Assert.Equal(["name", "role", "expiresInDays"], refused.Problem!.Errors!.Select(e => e.Path));
     }
+
+    [Fact]
+    public void A_field_the_console_clears_is_given_as_null_and_a_field_it_leaves_null_is_kept()
+    {
+        var body = new ProfileBody(null, null, null, null, 3600, null, null, null, null);
+        var cleared = ProfileChange.Of(body, ["maxOfflineAgeSeconds"]);
+        Assert.True(cleared.Ok);
+        Assert.True(cleared.Value.MaxOfflineAgeGiven);
+        Assert.Null(cleared.Value.MaxOfflineAgeSeconds);
+        Assert.False(cleared.Value.RegistryUrlGiven);
+
+        var kept = ProfileChange.Of(body);
+        Assert.True(kept.Ok);
+        Assert.False(kept.Value.MaxOfflineAgeGiven);
+
+        // A cleared field is checked as the API checks a null: a flag cannot be cleared.
+        var refused = ProfileChange.Of(body, ["mcpEnabled"]);
+        Assert.Equal(["mcpEnabled"], refused.Problem!.Errors!.Select(e => e.Path));
+    }
+
+    [Fact]
+    public void Tool_rules_the_console_writes_into_a_profile_body_are_refused_at_the_paths_the_API_names()
+    {
+        List<ToolRuleBody> rules = [new("*/echo", "ask", null), new("no-slash", "deny", "why")];
+        var body = new ProfileBody(null, null, null, null, null, null, null, null,
+            System.Text.Json.JsonSerializer.SerializeToElement(rules, ServerJsonContext.Default.ListToolRuleBody));
+        var change = ProfileChange.Of(body);
+        Assert.False(change.Ok);
+        var error = Assert.Single(change.Problem.Errors!);
+        Assert.Equal("body.toolRules[1].pattern", error.Location);
+    }
 }
