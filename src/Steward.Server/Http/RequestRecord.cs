@@ -165,9 +165,12 @@ internal static class RequestRecord
     private static JsonObject FitObject(JsonElement element, string path, JsonTypeInfo type, BodyCheck check)
     {
         var properties = type.Properties.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        // A body of an API others define (the official registry's) may carry members a later version adds: a record
+        // marked [JsonUnmappedMemberHandling(Skip)] passes over them, as the official registry itself does.
+        var tolerant = type.UnmappedMemberHandling == System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip;
         foreach (var member in element.EnumerateObject())
         {
-            if (!properties.ContainsKey(member.Name))
+            if (!tolerant && !properties.ContainsKey(member.Name))
             {
                 check.Add(JsonPath.Field(path, member.Name), $"unknown field; expected one of {string.Join(", ", properties.Keys)}");
             }

@@ -4,8 +4,10 @@ namespace Steward.Server.Registry;
 
 /// <summary>
 /// The body of a status change, as the official registry takes it: <c>{"status", "statusMessage"?}</c>, read by
-/// <see cref="RequestRecord"/> (a field of the wrong type is reported there and is null here).
+/// <see cref="RequestRecord"/> (a field of the wrong type is reported there and is null here). Members it does not know
+/// are passed over, as the official registry passes over them, so that an official client adding one is not refused.
 /// </summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip)]
 public sealed record StatusUpdateRequest(string? Status, string? StatusMessage)
 {
     /// <summary>The change this body asks for (an empty message is none), or null with every problem added to <paramref name="check"/>, each naming its field.</summary>
