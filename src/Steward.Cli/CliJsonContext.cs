@@ -10,7 +10,6 @@ namespace Steward.Cli;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     WriteIndented = true)]
 [JsonSerializable(typeof(ValidationReport))]
-[JsonSerializable(typeof(Models.ModelChoice))]
 [JsonSerializable(typeof(Steward.Agent.Policy.ToolExplanation))]
 [JsonSerializable(typeof(Gateway.ExportHostCommand.Report), TypeInfoPropertyName = "ExportHostReport")]
 [JsonSerializable(typeof(AgentCommands.McpCommand.RepinReport))]
