@@ -12,7 +12,7 @@ namespace Steward.Cli;
 [JsonSerializable(typeof(ValidationReport))]
 [JsonSerializable(typeof(Steward.Agent.Policy.ToolExplanation))]
 [JsonSerializable(typeof(Gateway.ExportHostCommand.Report), TypeInfoPropertyName = "ExportHostReport")]
-[JsonSerializable(typeof(AgentCommands.McpCommand.RepinReport))]
+[JsonSerializable(typeof(AgentCommands.McpRepinCommand.RepinReport))]
 [JsonSerializable(typeof(Steward.Agent.LogEntry))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
