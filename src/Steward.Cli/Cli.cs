@@ -33,13 +33,13 @@ public static class Cli
             ("registry", () =>
             {
                 var registry = new Command("registry", "Work with registry documents (server.json, Registry API pages, Kiro registry files).");
-                registry.Subcommands.Add(ValidateCommand.Create(console, stdout));
+                registry.Subcommands.Add(ValidateCommand.Create(console, stdout, stderr));
                 registry.Subcommands.Add(ExportCommand.Create(stdout, stderr));
                 return registry;
             }),
             ("serve", () => ServeCommand.Create(stderr)),
             ("login", () => LoginCommand.Create(console, stdout, stderr)),
-            ("sync", () => SyncCommand.Create(console, stdout)),
+            ("sync", () => SyncCommand.Create(console, stdout, stderr)),
             ("mcp", () => McpCommand.Create(console, stdout, stderr)),
             ("gateway", () => Gateway.GatewayCommand.Create(stderr)),
             ("logs", () => Gateway.LogsCommand.Create(stdout, stderr)),

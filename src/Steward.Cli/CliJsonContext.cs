@@ -10,10 +10,9 @@ namespace Steward.Cli;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     WriteIndented = true)]
 [JsonSerializable(typeof(ValidationReport))]
-[JsonSerializable(typeof(Models.ModelChoice))]
 [JsonSerializable(typeof(Steward.Agent.Policy.ToolExplanation))]
 [JsonSerializable(typeof(Gateway.ExportHostCommand.Report), TypeInfoPropertyName = "ExportHostReport")]
-[JsonSerializable(typeof(AgentCommands.McpCommand.RepinReport))]
+[JsonSerializable(typeof(AgentCommands.McpRepinCommand.RepinReport))]
 [JsonSerializable(typeof(Steward.Agent.LogEntry))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {

@@ -39,7 +39,7 @@ public sealed class OutboundPolicyTests
     {
         var outcome = await CliRunner.RunAsync("registry", "validate", url);
         Assert.Equal(ExitCodes.Unreadable, outcome.ExitCode);
-        Assert.Contains(Refusal, outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains(Refusal, outcome.Stderr, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -77,7 +77,7 @@ public class RegistryValidateTests : IDisposable
     {
         var outcome = await CliRunner.RunAsync("registry", "validate", Path.Combine(_dir, "nope.json"));
         Assert.Equal(2, outcome.ExitCode);
-        Assert.Contains("does not exist", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains("does not exist", outcome.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public class RegistryValidateTests : IDisposable
     {
         var outcome = await CliRunner.RunAsync("registry", "validate", FixturePaths.Seed, "--max-bytes", "100");
         Assert.Equal(2, outcome.ExitCode);
-        Assert.Contains("over the limit of 100 bytes", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains("over the limit of 100 bytes", outcome.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -107,7 +107,7 @@ public class RegistryValidateTests : IDisposable
         var path = Write("deep.json", "{\"name\":\"io.github.acme/tool\",\"_meta\":" + string.Concat(Enumerable.Repeat("{\"a\":", 100)) + "1" + new string('}', 100) + "}");
         var outcome = await CliRunner.RunAsync("registry", "validate", path);
         Assert.Equal(2, outcome.ExitCode);
-        Assert.Contains("nested more than 64 levels", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains("nested more than 64 levels", outcome.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -129,7 +129,7 @@ public class RegistryValidateTests : IDisposable
 
         var missing = await CliRunner.RunAsync("registry", "validate", server.Url + "missing.json");
         Assert.Equal(2, missing.ExitCode);
-        Assert.Contains("answered 404", missing.Stdout, StringComparison.Ordinal);
+        Assert.Contains("answered 404", missing.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public class RegistryValidateTests : IDisposable
         var outcome = await CliRunner.RunAsync("registry", "validate", server.Url + "seed.json", "--max-bytes", "100");
 
         Assert.Equal(2, outcome.ExitCode);
-        Assert.Contains("the document is at least 101 bytes, over the limit of 100 bytes; raise it with --max-bytes", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains("the document is at least 101 bytes, over the limit of 100 bytes; raise it with --max-bytes", outcome.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

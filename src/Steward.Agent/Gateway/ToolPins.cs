@@ -157,6 +157,12 @@ public sealed class ToolPins
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(server);
+        if (!File.Exists(path))
+        {
+            // No pins file, no pins: and its lock could not be taken where the configuration directory does not exist yet.
+            return [];
+        }
+
         lock (FileGate)
         using (Files.FileLock.Acquire(path + ".lock", LockWait))
         {

@@ -47,6 +47,13 @@ public sealed class ServerManager
         this.policy = policy;
     }
 
+    /// <summary>The manager over the policy in force now: the verified cache, read without asking the network.</summary>
+    public static ServerManager OverCachedPolicy(StewardPaths paths, string workingDirectory, TimeProvider time, Func<string, string?> environment)
+    {
+        using var sync = new Sync.PolicySync(paths, time, environment: environment);
+        return new ServerManager(paths, workingDirectory, sync.Current);
+    }
+
     public PolicyState Policy => policy;
 
     private PolicySnapshot? Snapshot => policy is PolicyState.Active active ? active.Snapshot : null;

@@ -3,16 +3,15 @@ using System.Text.Json;
 using Spectre.Console;
 using Steward.Agent;
 using Steward.Agent.Sources;
-using Steward.Agent.Sources.Oidc;
 
 namespace Steward.Cli.AgentCommands;
 
 /// <summary>
 /// <c>steward login &lt;steward-server-url&gt;</c> or <c>steward login --registry &lt;url-or-path&gt;</c>: sets where policy
 /// comes from, after fetching and verifying it. With a server, the token comes from STEWARD_TOKEN or --token, from an
-/// ID token given with --oidc-id-token, or from a sign-in at the organisation's identity provider: --oidc (browser,
-/// <see cref="OidcBrowserLogin"/>) or --device (<see cref="OidcDeviceLogin"/>); an ID token is exchanged at the server
-/// for a developer token.
+/// ID token given with --oidc-id-token, or from a sign-in at the organisation's identity provider: --oidc (browser) or
+/// --device; an ID token is exchanged at the server for a developer token. The command refuses options that do not go
+/// together and renders the result; <see cref="LoginFlow"/> signs in, exchanges and logs in.
 /// </summary>
 internal sealed class LoginCommand
 {
@@ -99,12 +98,8 @@ internal sealed class LoginCommand
             syncInterval = parsedInterval;
         }
 
-        using var fetcher = new PolicyFetcher();
-        var bearer = parse.GetValue(token) ?? env.Variables(SourceStore.TokenVariable);
         var idToken = parse.GetValue(oidcIdToken);
-        var exchangeOrganisation = parse.GetValue(organisation);
-        string? issuer = null;
-        OidcExchangeResult? exchanged = null;
+        LoginSignIn? signIn = null;
         if (parse.GetValue(oidc) || parse.GetValue(device) || parse.GetValue(noBrowser))
         {
             if (parse.GetValue(server) is null || parse.GetValue(token) is not null || idToken is not null || parse.GetValue(registry) is not null)
@@ -122,51 +117,26 @@ internal sealed class LoginCommand
                 return AgentOutput.Error(stderr, $"--oidc-timeout {parse.GetValue(oidcTimeout)}: expected a duration such as 90s or 10m", ExitCodes.Usage);
             }
 
-            var (signIn, provider) = await OidcSignIn.SignInAsync(
-                parse.GetValue(server)!, parse.GetValue(organisation), parse.GetValue(allowHttp), parse.GetValue(device), !parse.GetValue(noBrowser), timeout, stderr, env.Time, cancellationToken).ConfigureAwait(false);
-            if (signIn.IdToken is null)
-            {
-                return AgentOutput.Error(stderr, signIn.Error! + "; nothing was changed");
-            }
-
-            idToken = signIn.IdToken;
-            issuer = provider!.Issuer;
-            exchangeOrganisation = provider.Organisation;
+            signIn = new LoginSignIn(parse.GetValue(device), !parse.GetValue(noBrowser), timeout);
         }
-
-        if (idToken is not null)
+        else if (idToken is not null && (parse.GetValue(server) is null || parse.GetValue(token) is not null))
         {
-            if (parse.GetValue(server) is not { } serverUrl || parse.GetValue(token) is not null)
-            {
-                return AgentOutput.Error(stderr, "--oidc-id-token needs a Steward server URL and replaces --token: `steward login https://steward.example.com --oidc-id-token <jwt>`", ExitCodes.Usage);
-            }
-
-            exchanged = await fetcher.ExchangeOidcAsync(serverUrl, exchangeOrganisation, idToken, parse.GetValue(allowHttp), cancellationToken).ConfigureAwait(false);
-            if (exchanged.Token is null)
-            {
-                return AgentOutput.Error(stderr, exchanged.Error! + "; nothing was changed");
-            }
-
-            bearer = exchanged.Token;
+            return AgentOutput.Error(stderr, "--oidc-id-token needs a Steward server URL and replaces --token: `steward login https://steward.example.com --oidc-id-token <jwt>`", ExitCodes.Usage);
         }
 
         var request = new LoginRequest(
             parse.GetValue(server),
             parse.GetValue(registry),
-            bearer,
+            parse.GetValue(token) ?? env.Variables(SourceStore.TokenVariable),
             parse.GetValue(allowHttp),
             age,
             env.WorkingDirectory,
             parse.GetValue(keyThumbprint),
             syncInterval);
-        LoginResult result;
-        try
+        var flow = await LoginFlow.RunAsync(env.Paths, request, parse.GetValue(organisation), idToken, signIn, stderr, env.Time, cancellationToken).ConfigureAwait(false);
+        if (flow.Result is not { } result)
         {
-            result = await Login.LoginAsync(env.Paths, request, fetcher, env.Time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            result = new LoginResult($"{env.Paths.ConfigDirectory} cannot be written: {e.Message}");
+            return AgentOutput.Error(stderr, flow.SignInError! + "; nothing was changed");
         }
 
         if (parse.GetValue(json))
@@ -180,7 +150,7 @@ internal sealed class LoginCommand
             return AgentOutput.Error(stderr, result.Error!);
         }
 
-        Render(result, parse.GetValue(registry) is not null, syncInterval, issuer, exchanged);
+        Render(result, parse.GetValue(registry) is not null, syncInterval, flow.Issuer, flow.Exchanged);
         return ExitCodes.Ok;
     }
 

@@ -12,7 +12,7 @@ internal static class SyncCommand
 {
     private const int ProblemsShown = 20;
 
-    public static Command Create(IAnsiConsole console, TextWriter stdout, AgentEnvironment? environment = null)
+    public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null)
     {
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var command = new Command("sync", "Fetch the policy from its source now, verify it, and print what changed.") { json };
@@ -35,13 +35,17 @@ internal static class SyncCommand
                 return exit;
             }
 
-            Render(console, result, approved);
+            Render(console, stderr, result, approved);
             return exit;
         });
         return command;
     }
 
-    private static void Render(IAnsiConsole console, SyncResult result, int? approved)
+    /// <summary>
+    /// What changed, on standard output; a failed sync's error and the problems it was rejected for (a rejected
+    /// registry's only) on standard error. Which policy stays in force is the result, and stays on standard output.
+    /// </summary>
+    private static void Render(IAnsiConsole console, TextWriter stderr, SyncResult result, int? approved)
     {
         if (result.Succeeded)
         {
@@ -49,7 +53,7 @@ internal static class SyncCommand
         }
         else
         {
-            console.MarkupLineInterpolated($"[red]error[/]: {result.Message}");
+            AgentOutput.Error(stderr, result.Message);
         }
 
         foreach (var added in result.Changes.Added)
@@ -89,12 +93,12 @@ internal static class SyncCommand
 
         foreach (var problem in result.Problems.Take(ProblemsShown))
         {
-            console.MarkupLineInterpolated($"  [red]{problem.Path}[/]: {problem.Message} [grey]({problem.Rule})[/]");
+            stderr.WriteLine($"  {problem.Path}: {problem.Message} ({problem.Rule})");
         }
 
         if (result.Problems.Count > ProblemsShown)
         {
-            console.MarkupLineInterpolated($"  … and {result.Problems.Count - ProblemsShown} more (see `steward registry validate`)");
+            stderr.WriteLine($"  … and {result.Problems.Count - ProblemsShown} more (see `steward registry validate`)");
         }
 
         switch (result.State)

@@ -1,18 +1,14 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using Steward.Agent.Audit;
-using Steward.Agent;
 using Steward.Agent.Gateway;
-using Steward.Agent.Servers;
-using Steward.Agent.Sync;
-using Steward.Core.Config;
 
 namespace Steward.Cli.Gateway;
 
 /// <summary>
 /// <c>steward gateway</c>: the MCP server a host launches over stdio. Serves every admitted server of the user's and
 /// workspace's <c>mcp.json</c> (or one, with <c>--server</c>), enforcing the policy. Logs go to stderr and the log
-/// file; stdout carries only the protocol.
+/// file; stdout carries only the protocol. The command checks its options and stops on a signal;
+/// <see cref="GatewayRunner"/> wires and runs the gateway.
 /// </summary>
 internal static class GatewayCommand
 {
@@ -81,85 +77,12 @@ internal static class GatewayCommand
             return ExitCodes.Invalid;
         }
 
-        var paths = StewardPaths.FromEnvironment();
-        var workingDirectory = Environment.CurrentDirectory;
-        var loaded = McpConfigFiles.Fingerprint(paths, workingDirectory);
-        var (merged, error) = McpConfigFiles.LoadMerged(paths, workingDirectory);
-        if (merged is null)
+        if (await GatewayRunner.RunAsync(new GatewayRun(serverName, policyPath, httpPort, limits), stderr, cancellationToken).ConfigureAwait(false) is { } error)
         {
             await stderr.WriteLineAsync($"steward gateway: {error}").ConfigureAwait(false);
             return ExitCodes.Invalid;
         }
 
-        using var logging = new GatewayLogging(stderr, paths.LogFile);
-        var logger = logging.CreateLogger("Steward.Gateway");
-
-        // Logged in to a Steward server, the server's signed policy is followed even with --policy: the file then only adds
-        // its tool rules (a file the developer controls never widens what the administrator admits). Tool calls go to the
-        // server whenever it is the policy source.
-        var loggedIn = Agent.Sources.SourceStore.Load(paths).Source is { Kind: Agent.Sources.SourceKind.StewardServer };
-        var followSync = policyPath is null || loggedIn;
-        var uploader = followSync && AuditUploader.OptionsForSource(paths) is { } upload ? new AuditUploader(upload, logging.CreateLogger("Steward.AuditUpload")) : null;
-#pragma warning disable CA2007 // No synchronisation context in the CLI; ConfigureAwait has no form for a null disposable.
-        await using var uploading = uploader;
-#pragma warning restore CA2007
-        var gateway = new Agent.Gateway.Gateway(new GatewayOptions
-        {
-            Config = merged,
-            Server = serverName,
-            ManySessions = httpPort is not null,
-            AuditLogPath = paths.AuditLog,
-            PinsPath = paths.PinsFile,
-            Lookup = SecretStore.LaunchLookup(paths, Environment.GetEnvironmentVariable, message => GatewayCommandLog.SecretsUnreadable(logger, message)),
-            AuditUploader = uploader,
-            SandboxHost = new Agent.Sandbox.SandboxHost
-            {
-                Bridge = Agent.Sandbox.SandboxBridge.SelfCommand(System.Reflection.Assembly.GetEntryAssembly()?.Location),
-                ConfigDirectory = paths.ConfigDirectory,
-            },
-        }, logging);
-        await using (gateway.ConfigureAwait(false))
-        {
-            using var sync = followSync ? new PolicySync(paths, logger: logging.CreateLogger("Steward.Sync")) : null;
-            var feed = sync is not null ? PolicyFeed.FollowSync(gateway, sync, paths, logger, policyPath) : PolicyFeed.FollowFile(gateway, policyPath!, logger);
-            var following = ConfigFeed.Follow(gateway, paths, workingDirectory, loaded, logging.CreateLogger("Steward.Config"));
-            await using (feed.ConfigureAwait(false))
-            await using (following.ConfigureAwait(false))
-            {
-                if (httpPort is { } port)
-                {
-                    var token = Environment.GetEnvironmentVariable(GatewayHttpHost.TokenVariable) is { Length: > 0 } given ? given : null;
-                    if (token is null)
-                    {
-                        token = GatewayHttpHost.NewToken();
-                        await stderr.WriteLineAsync($"steward gateway: bearer token for this run (set {GatewayHttpHost.TokenVariable} to choose it): {token}").ConfigureAwait(false);
-                    }
-
-                    await GatewayHttpHost.RunAsync(gateway, port, token, limits, stderr, logging, cancellationToken).ConfigureAwait(false);
-                    return ExitCodes.Ok;
-                }
-
-                var transport = GatewayStdio.CreateTransport("steward-gateway", logging);
-                await using (transport.ConfigureAwait(false))
-                {
-                    try
-                    {
-                        await gateway.RunAsync(transport, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                    {
-                        // SIGTERM or Ctrl-C: stop the upstreams below and exit.
-                    }
-                }
-            }
-        }
-
         return ExitCodes.Ok;
     }
-}
-
-internal static partial class GatewayCommandLog
-{
-    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 43, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "The secrets file cannot be read: {Message}")]
-    public static partial void SecretsUnreadable(Microsoft.Extensions.Logging.ILogger logger, string message);
 }

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Spectre.Console;
-using Steward.Agent.Files;
+using Steward.Agent.Models;
 using Steward.Cli.AgentCommands;
 using Steward.Core.Models;
 
@@ -16,7 +16,7 @@ namespace Steward.Cli.Models;
 /// </summary>
 internal static class ModelsCommand
 {
-    public const string ChoiceFileName = "models.json";
+    public const string ChoiceFileName = ModelChoice.FileName;
 
     public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr, AgentEnvironment? environment = null)
     {
@@ -125,25 +125,22 @@ internal static class ModelsCommand
 
             using (document)
             {
-                var root = document.RootElement;
-                var allowed = root.GetProperty("allowed").GetBoolean();
-                if (allowed)
+                var decision = ModelAnswer.Read(document.RootElement);
+                if (decision.Allowed)
                 {
-                    var chosen = root.TryGetProperty("resolvedTo", out var resolved) ? resolved.GetString()! : root.GetProperty("modelId").GetString()!;
-                    var record = new ModelChoice(root.GetProperty("modelId").GetString()!, requested, root.GetProperty("placement").GetString(),
-                        root.TryGetProperty("providerModelId", out var provider) ? provider.GetString() : null, env.Time.GetUtcNow());
-                    PrivateFiles.EnsureDirectory(env.Paths.ConfigDirectory);
-                    PrivateFiles.WriteAtomic(Path.Combine(env.Paths.ConfigDirectory, ChoiceFileName), JsonSerializer.SerializeToUtf8Bytes(record, CliJsonContext.Output.ModelChoice));
+                    var record = ModelChoice.Of(decision, requested, env.Time.GetUtcNow());
+                    record.Save(env.Paths);
                     if (parse.GetValue(json))
                     {
                         await stdout.WriteLineAsync(Indented(document)).ConfigureAwait(false);
                         return ExitCodes.Ok;
                     }
 
+                    var chosen = decision.Chosen!;
                     console.MarkupLineInterpolated($"[green]using[/] {record.Model}{(chosen != record.Model ? $" (now {chosen})" : "")} in {record.Placement ?? "-"}{(record.ProviderModelId is { } p ? $" as {p}" : "")}");
-                    if (root.TryGetProperty("notice", out var notice))
+                    if (decision.Notice is { } notice)
                     {
-                        console.MarkupLineInterpolated($"[yellow]note[/]: {notice.GetString()}");
+                        console.MarkupLineInterpolated($"[yellow]note[/]: {notice}");
                     }
 
                     return ExitCodes.Ok;
@@ -155,7 +152,7 @@ internal static class ModelsCommand
                     return ExitCodes.Invalid;
                 }
 
-                console.MarkupLineInterpolated($"[red]refused[/] ({root.GetProperty("rule").GetString()}): The requested model '{requested}' is not available for your account.");
+                console.MarkupLineInterpolated($"[red]refused[/] ({decision.Rule}): The requested model '{requested}' is not available for your account.");
                 console.MarkupLineInterpolated($"  see why: steward policy explain model {requested}");
                 return ExitCodes.Invalid;
             }
@@ -174,6 +171,3 @@ internal static class ModelsCommand
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 }
-
-/// <summary>What <c>steward models use</c> records in <c>models.json</c>.</summary>
-internal sealed record ModelChoice(string Model, string Requested, string? Placement, string? ProviderModelId, DateTimeOffset ChosenAt);

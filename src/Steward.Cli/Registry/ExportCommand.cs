@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Steward.Agent.Sources;
 
 namespace Steward.Cli.Registry;
@@ -80,8 +79,7 @@ internal static class ExportCommand
             return await Fail(ExitCodes.Usage, $"--kind {request.Kind}: expected one of {string.Join(", ", Kinds.Keys)}").ConfigureAwait(false);
         }
 
-        if (string.IsNullOrEmpty(request.Server) || !Uri.TryCreate(request.Server, UriKind.Absolute, out var baseUri) ||
-            !Core.Net.UrlRules.Allows(baseUri, allowLoopbackHttp: true))
+        if (RegistryExportClient.RootOf(request.Server) is not { } root)
         {
             return await Fail(ExitCodes.Usage, $"--server: give the Steward server's https URL (http only to a loopback address), or set {ServerVariable}").ConfigureAwait(false);
         }
@@ -96,61 +94,18 @@ internal static class ExportCommand
             return await Fail(ExitCodes.Usage, $"--token: give an admin or developer token of the organisation, or set {TokenVariable}").ConfigureAwait(false);
         }
 
-        var path = $"api/v1/orgs/{Uri.EscapeDataString(request.Organisation)}/exports/{exportName}";
-        var parameters = new List<string>();
-        if (request.Account is { Length: > 0 } account)
+        var client = new RegistryExportClient(new StewardServerClient(root, request.Token));
+        var export = await client.FetchAsync(http, request.Organisation, exportName, request.Account, request.Mode, request.Command, cancellationToken).ConfigureAwait(false);
+        if (export is not { Document: { } document, Report: { } report })
         {
-            parameters.Add("account=" + Uri.EscapeDataString(account));
+            return await Fail(export.Refused ? ExitCodes.Invalid : ExitCodes.Unreadable, export.Error!).ConfigureAwait(false);
         }
-
-        if (request.Mode is { Length: > 0 } exportMode)
-        {
-            parameters.Add("mode=" + Uri.EscapeDataString(exportMode));
-        }
-
-        if (request.Command is { Length: > 0 } commandPath)
-        {
-            parameters.Add("command=" + Uri.EscapeDataString(commandPath));
-        }
-
-        var query = parameters.Count > 0 ? "?" + string.Join('&', parameters) : "";
-        var server = new StewardServerClient(StewardServerClient.RootOf(baseUri), request.Token);
-        var documentAnswer = await server.GetAsync(http, path + query, cancellationToken).ConfigureAwait(false);
-        if (documentAnswer.Body is not { } document)
-        {
-            return await Fail(ExitCodes.Unreadable, server.Unread(documentAnswer)).ConfigureAwait(false);
-        }
-
-        if (documentAnswer.Status != 200)
-        {
-            return await Fail(ExitCodes.Invalid, $"the server answered {documentAnswer.Status}: {StewardServerClient.Detail(document)}").ConfigureAwait(false);
-        }
-
-        var reportAnswer = await server.GetAsync(http, path + "/report" + query, cancellationToken).ConfigureAwait(false);
-        if (reportAnswer.Body is not { } reportBody)
-        {
-            return await Fail(ExitCodes.Unreadable, server.Unread(reportAnswer)).ConfigureAwait(false);
-        }
-
-        if (reportAnswer.Status != 200)
-        {
-            return await Fail(ExitCodes.Invalid, $"the server answered {reportAnswer.Status} for the report: {StewardServerClient.Detail(reportBody)}").ConfigureAwait(false);
-        }
-
-        var report = Summary(reportBody);
 
         if (request.Output is { Length: > 0 } file)
         {
-            try
+            if (await RegistryExportClient.WriteAsync(file, document, cancellationToken).ConfigureAwait(false) is { } error)
             {
-                var full = Path.GetFullPath(file);
-                var temporary = full + ".tmp-" + Environment.ProcessId;
-                await File.WriteAllBytesAsync(temporary, document, cancellationToken).ConfigureAwait(false);
-                File.Move(temporary, full, overwrite: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return await Fail(ExitCodes.Unreadable, $"--output: cannot write {file}: {e.Message}").ConfigureAwait(false);
+                return await Fail(ExitCodes.Unreadable, $"--output: cannot write {file}: {error}").ConfigureAwait(false);
             }
         }
         else
@@ -159,31 +114,28 @@ internal static class ExportCommand
             await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await stderr.WriteAsync(report).ConfigureAwait(false);
+        await stderr.WriteAsync(Summary(report)).ConfigureAwait(false);
         return ExitCodes.Ok;
     }
 
     /// <summary>The report for people: how many entries were exported, each one left out with its reasons, and the notes.</summary>
-    internal static string Summary(byte[] report)
+    internal static string Summary(RegistryExportReport report)
     {
-        using var document = JsonDocument.Parse(report);
-        var root = document.RootElement;
         var text = new System.Text.StringBuilder();
-        var skipped = root.GetProperty("skipped");
-        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"exported {root.GetProperty("exported").GetInt32()} server(s); left out {skipped.GetArrayLength()}");
-        text.AppendLine(skipped.GetArrayLength() > 0 ? ":" : "");
-        foreach (var entry in skipped.EnumerateArray())
+        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"exported {report.Exported} server(s); left out {report.Skipped.Count}");
+        text.AppendLine(report.Skipped.Count > 0 ? ":" : "");
+        foreach (var entry in report.Skipped)
         {
-            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"  {entry.GetProperty("name").GetString()}@{entry.GetProperty("version").GetString()}");
-            foreach (var reason in entry.GetProperty("reasons").EnumerateArray())
+            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"  {entry.Name}@{entry.Version}");
+            foreach (var reason in entry.Reasons)
             {
-                text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"    - {reason.GetString()}");
+                text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"    - {reason}");
             }
         }
 
-        foreach (var note in root.GetProperty("notes").EnumerateArray())
+        foreach (var note in report.Notes)
         {
-            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"note: {note.GetString()}");
+            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"note: {note}");
         }
 
         return text.ToString();

@@ -1,16 +1,20 @@
 using System.CommandLine;
 using System.Text.Json;
 using Spectre.Console;
+using Steward.Cli.AgentCommands;
 using Steward.Core.Json;
 using Steward.Core.Registry;
 using Steward.Core.Validation;
 
 namespace Steward.Cli.Registry;
 
-/// <summary><c>steward registry validate &lt;file-or-url&gt; [--json]</c>: every problem with its path; exit 0 valid, 1 invalid, 2 unreadable.</summary>
+/// <summary>
+/// <c>steward registry validate &lt;file-or-url&gt; [--json]</c>: every problem with its path; exit 0 valid, 1 invalid, 2
+/// unreadable (then, without --json, <c>error: </c> and why on standard error).
+/// </summary>
 internal static class ValidateCommand
 {
-    public static Command Create(IAnsiConsole console, TextWriter stdout)
+    public static Command Create(IAnsiConsole console, TextWriter stdout, TextWriter stderr)
     {
         var location = new Argument<string>("file-or-url") { Description = "A server.json, an array of server.json, a Registry API page, or a Kiro registry file: a path or an http(s) URL." };
         var json = MachineOutput.JsonOption("Print the report as JSON (the same as --format json).");
@@ -39,14 +43,14 @@ internal static class ValidateCommand
                 MachineOutput.Format(parse, json, format) == "json",
                 ParseShape(parse.GetValue(shape)),
                 parse.GetValue(maxBytes));
-            return await RunAsync(request, console, stdout, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(request, console, stdout, stderr, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
     internal sealed record Request(string Location, bool Json, RegistryShape? Shape, long MaxBytes);
 
-    internal static async Task<int> RunAsync(Request request, IAnsiConsole console, TextWriter stdout, CancellationToken cancellationToken)
+    internal static async Task<int> RunAsync(Request request, IAnsiConsole console, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var fetched = await DocumentSource.ReadAsync(request.Location, request.MaxBytes, cancellationToken).ConfigureAwait(false);
         var result = fetched.Failure is { } failure
@@ -60,7 +64,7 @@ internal static class ValidateCommand
         }
         else
         {
-            Render(console, request.Location, result);
+            Render(console, stderr, request.Location, result);
         }
 
         return exitCode;
@@ -75,11 +79,12 @@ internal static class ValidateCommand
         _ => null,
     };
 
-    private static void Render(IAnsiConsole console, string location, LoadResult result)
+    private static void Render(IAnsiConsole console, TextWriter stderr, string location, LoadResult result)
     {
+        // A document that could not be read is an error, on standard error; its problems are the report, on standard output.
         if (result.Failure is { } failure)
         {
-            console.MarkupLineInterpolated($"[red]unreadable[/]: {location}: {failure.ToString()}");
+            AgentOutput.Error(stderr, $"{location}: {failure}");
             return;
         }
 

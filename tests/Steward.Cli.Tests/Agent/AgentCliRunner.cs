@@ -25,7 +25,7 @@ internal static class AgentCliRunner
         var root = new RootCommand("steward")
         {
             LoginCommand.Create(console, stdout, stderr, environment),
-            SyncCommand.Create(console, stdout, environment),
+            SyncCommand.Create(console, stdout, stderr, environment),
             McpCommand.Create(console, stdout, stderr, environment),
         };
         var exit = await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stdout }, CancellationToken.None);

@@ -58,8 +58,8 @@ public class AgentCommandTests
         var list = await Run(config, "mcp", "list");
 
         Assert.Equal(1, sync.ExitCode);
-        Assert.Contains("was rejected whole", sync.Stdout);
-        Assert.Contains("servers[1].server.name", sync.Stdout);
+        Assert.Contains("was rejected whole", sync.Stderr);
+        Assert.Contains("servers[1].server.name", sync.Stderr);
         Assert.Contains("2 approved servers", list.Stdout);
     }
 
