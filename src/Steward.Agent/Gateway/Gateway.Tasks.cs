@@ -85,7 +85,7 @@ public sealed partial class Gateway
         call.Lifetime.CancelAfter(Timeout.InfiniteTimeSpan);
         _ = Task.Delay(TaskLifetime, time, task.Expiry.Token).ContinueWith(_ => EndTask(task), CancellationToken.None,
             TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-        var created = Envelope(task, TaskStatus(task));
+        var created = Envelope(task, StatusOf(task));
         created["resultType"] = "task";
         return created;
     }
@@ -100,7 +100,7 @@ public sealed partial class Gateway
     }
 
     /// <summary>What a task's state is now: working, input_required (questions open), or terminal.</summary>
-    private static string TaskStatus(HostTask task)
+    private static string StatusOf(HostTask task)
     {
         var completion = task.Call.Completion;
         return task.Cancelled ? "cancelled"
@@ -181,7 +181,7 @@ public sealed partial class Gateway
     /// <summary>A task as <c>tasks/get</c> shows it: its envelope, and its result, its error or its open questions.</summary>
     private static JsonObject Detailed(HostTask task)
     {
-        var status = TaskStatus(task);
+        var status = StatusOf(task);
         var detailed = Envelope(task, status);
         var completion = task.Call.Completion;
         switch (status)
