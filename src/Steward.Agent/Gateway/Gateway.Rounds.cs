@@ -69,9 +69,10 @@ public sealed partial class Gateway
 
         /// <summary>
         /// A stateless call between rounds: its questions went to the host, which has not come back with its answers yet.
-        /// Its tool waits on those answers, so a new question from the upstream is not its own.
+        /// Its tool waits on those answers, so a new question from the upstream is not its own. A call with no question
+        /// open (a task at work, whose host polls rather than waits) is not between rounds: a question may be its own.
         /// </summary>
-        public bool BetweenRounds => rounds is { HostWaiting: false };
+        public bool BetweenRounds => rounds is { HostWaiting: false, HasOpenQuestions: true };
 
         public async ValueTask<TResult> AskAsync<TParams, TResult>(string method, TParams parameters,
             Func<McpServer, TParams, CancellationToken, ValueTask<TResult>> direct, CancellationToken cancellationToken)
@@ -200,6 +201,18 @@ public sealed partial class Gateway
                 }
 
                 Changed = Time.GetUtcNow();
+            }
+        }
+
+        /// <summary>Whether a question asked of the host waits for its answer.</summary>
+        public bool HasOpenQuestions
+        {
+            get
+            {
+                lock (gate)
+                {
+                    return open.Count > 0;
+                }
             }
         }
 
