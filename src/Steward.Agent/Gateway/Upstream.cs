@@ -242,8 +242,13 @@ internal sealed class Upstream : IAsyncDisposable
 
         lock (listenGate)
         {
-            watched = watched.Add(uri);
-            Relisten();
+            // Already watched (another subscriber's): the stream open now asks for it, and is not opened again.
+            var more = watched.Add(uri);
+            if (more != watched)
+            {
+                watched = more;
+                Relisten();
+            }
         }
     }
 
@@ -258,8 +263,12 @@ internal sealed class Upstream : IAsyncDisposable
 
         lock (listenGate)
         {
-            watched = watched.Remove(uri);
-            Relisten();
+            var fewer = watched.Remove(uri);
+            if (fewer != watched)
+            {
+                watched = fewer;
+                Relisten();
+            }
         }
     }
 
